@@ -1,0 +1,29 @@
+import * as core from '@actions/core';
+import type { Annotation, Logger } from '../log.js';
+
+/** Logs through @actions/core: groups, annotations with file/line, masking. */
+export class ActionLogger implements Logger {
+  debug(message: string): void {
+    core.debug(message);
+  }
+  info(message: string): void {
+    core.info(message);
+  }
+  warn(message: string, annotation?: Annotation): void {
+    core.warning(message, toProperties(annotation));
+  }
+  error(message: string, annotation?: Annotation): void {
+    core.error(message, toProperties(annotation));
+  }
+  group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return core.group(name, fn);
+  }
+  mask(secret: string): void {
+    core.setSecret(secret);
+  }
+}
+
+function toProperties(annotation?: Annotation): core.AnnotationProperties | undefined {
+  if (!annotation) return undefined;
+  return { file: annotation.file, startLine: annotation.line, title: annotation.title };
+}

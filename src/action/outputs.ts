@@ -1,0 +1,23 @@
+/** Every output the action may set, for action.yml; commands set the ones that apply to them. */
+export const ACTION_OUTPUTS: { name: string; description: string }[] = [
+  { name: 'objects', description: 'render: number of objects rendered.' },
+  { name: 'errors', description: 'render, diff: number of render errors.' },
+  { name: 'changed', description: "diff: 'true' when the change alters any object Flux applies." },
+  { name: 'added', description: 'diff: number of objects added.' },
+  { name: 'removed', description: 'diff: number of objects removed.' },
+  { name: 'modified', description: 'diff: number of objects modified.' },
+  { name: 'diff-path', description: 'diff: file holding the complete review (markdown), for upload.' },
+  { name: 'comment-url', description: 'diff: URL of the sticky PR comment, when one was posted.' },
+  { name: 'verified', description: "verify: 'true' when every signature checked verified." },
+  { name: 'findings', description: 'verify: the policy findings as JSON.' },
+  { name: 'digest', description: 'build, push, pull: digest of the artifact (sha256:…).' },
+  { name: 'url', description: 'push: oci://HOST/REPO@DIGEST of the pushed artifact.' },
+  { name: 'tags', description: 'push, tag: the tags pointing at the digest, comma separated.' },
+  { name: 'revision', description: 'push: the org.opencontainers.image.revision pushed.' },
+  { name: 'signatures', description: 'push, sign: the signatures made, as JSON.' },
+  {
+    name: 'oci-repository',
+    description: 'push: an OCIRepository manifest (YAML) that picks the artifact up.',
+  },
+  { name: 'json', description: 'Every command: its complete JSON result.' },
+];

@@ -1,0 +1,84 @@
+import { ArgReader } from '../options/flags.js';
+import type { FlagSpec } from '../options/flags.js';
+import { UsageError } from '../errors.js';
+
+/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
+export const contentFlags: FlagSpec[] = [
+  {
+    name: 'path',
+    type: 'string',
+    value: 'DIR|FILE|-',
+    description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
+  },
+  {
+    name: 'ignore-paths',
+    type: 'list',
+    value: 'PATTERN',
+    description:
+      'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
+  },
+  {
+    name: 'resolve-symlinks',
+    type: 'boolean',
+    description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
+  },
+];
+
+export interface ContentOptions {
+  path: string;
+  /** undefined: the flux CLI's defaults. */
+  ignorePaths?: string[];
+  resolveSymlinks: boolean;
+}
+
+export function readContentOptions(args: ArgReader, raw: { values: Map<string, unknown> }): ContentOptions {
+  return {
+    path: args.requiredString('path'),
+    ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
+    resolveSymlinks: args.boolean('resolve-symlinks'),
+  };
+}
+
+export interface SigningOptions {
+  provider: 'cosign' | 'notation';
+  cosignKey?: string;
+  cosignPassword?: string;
+  keyless: boolean;
+  bundleFormat: boolean;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  notationKey?: string;
+  notationCert?: string;
+  signatureFormat: 'jws' | 'cose';
+  expiry?: string;
+}
+
+export function readSigningOptions(
+  command: string,
+  args: ArgReader,
+  provider: 'cosign' | 'notation',
+  env: NodeJS.ProcessEnv,
+): SigningOptions {
+  const opts: SigningOptions = {
+    provider,
+    cosignKey: args.string('cosign-key') || undefined,
+    cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
+    keyless: args.boolean('keyless'),
+    bundleFormat: args.boolean('bundle-format'),
+    fulcioUrl: args.string('fulcio-url') || undefined,
+    rekorUrl: args.string('rekor-url') || undefined,
+    notationKey: args.string('notation-key') || undefined,
+    notationCert: args.string('notation-cert') || undefined,
+    signatureFormat: args.choice('signature-format', ['jws', 'cose'] as const, 'jws'),
+    expiry: args.string('expiry') || undefined,
+  };
+  if (provider === 'cosign') {
+    if (opts.cosignKey && opts.keyless)
+      throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
+    if (!opts.cosignKey && !opts.keyless)
+      throw new UsageError(`${command}: cosign signing needs --cosign-key FILE or --keyless`);
+  } else if (!opts.notationKey || !opts.notationCert) {
+    throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
+  }
+  return opts;
+}

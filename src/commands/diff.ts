@@ -1,0 +1,105 @@
+import { ArgReader } from '../options/flags.js';
+import { formatFlag, verboseFlag } from '../options/common.js';
+import { defineCommand } from './types.js';
+import { notImplemented } from './not-implemented.js';
+import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
+
+export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
+
+export interface DiffOptions extends RenderEngineOptions {
+  base: string;
+  head: string;
+  paths: string[];
+  format: 'markdown' | 'json' | 'unified';
+  stripAttrs: string[];
+  /** undefined: on for git refs, off for directories. */
+  changedOnly?: boolean;
+  comment: boolean;
+  commentKey?: string;
+  verify: boolean;
+  diffPath?: string;
+  githubToken?: string;
+}
+
+export const diffCommand = defineCommand<DiffOptions>({
+  name: 'diff',
+  summary: 'Render base and head of a change and report the objects added, removed or modified, per owner.',
+  flags: [
+    {
+      name: 'base',
+      type: 'string',
+      value: 'REF|DIR',
+      description: 'Base of the change: a git ref or a directory.',
+    },
+    {
+      name: 'head',
+      type: 'string',
+      value: 'REF|DIR',
+      description: 'Head of the change: a git ref or a directory.',
+    },
+    {
+      name: 'path',
+      type: 'list',
+      value: 'DIR',
+      description: 'Cluster entry directories (one or more, e.g. clusters/production,clusters/staging).',
+    },
+    formatFlag(['markdown', 'json', 'unified'], 'markdown'),
+    {
+      name: 'strip-attrs',
+      type: 'list',
+      value: 'KEY',
+      description: `Labels/annotations ignored in the diff. Default: ${DEFAULT_STRIP_ATTRS.join(',')}.`,
+    },
+    {
+      name: 'changed-only',
+      type: 'boolean',
+      description: 'Render only what the changed files can affect (default on for git refs).',
+    },
+    {
+      name: 'diff-path',
+      type: 'string',
+      value: 'FILE',
+      description: 'Write the complete review (markdown) to this file.',
+    },
+    {
+      name: 'verify',
+      type: 'boolean',
+      description: 'Also verify the signatures of the sources the change touches.',
+    },
+    {
+      name: 'comment',
+      type: 'boolean',
+      actionOnly: true,
+      description: 'Post the review as a sticky PR comment, with job summary and annotations.',
+    },
+    {
+      name: 'comment-key',
+      type: 'string',
+      value: 'KEY',
+      description: 'Keeps one sticky comment per key (e.g. per cluster set). Default: the paths.',
+    },
+    ...renderEngineFlags,
+    verboseFlag,
+  ],
+  toOptions(raw, env) {
+    const args = new ArgReader('diff', raw);
+    const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
+    return {
+      ...readRenderEngineOptions(args, 'diff'),
+      base: args.requiredString('base'),
+      head: args.requiredString('head'),
+      paths: args.list('path').length ? args.list('path') : ['.'],
+      format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
+      stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
+      changedOnly: changed,
+      comment: args.boolean('comment'),
+      commentKey: args.string('comment-key') || undefined,
+      verify: args.boolean('verify'),
+      diffPath: args.string('diff-path') || undefined,
+      githubToken: env.GITHUB_TOKEN || undefined,
+    };
+  },
+  async run() {
+    notImplemented('diff');
+  },
+});

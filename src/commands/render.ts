@@ -1,0 +1,135 @@
+import { ArgReader, parseKeyValue } from '../options/flags.js';
+import { formatFlag, registryFlags, verboseFlag } from '../options/common.js';
+import { defineCommand } from './types.js';
+import { notImplemented } from './not-implemented.js';
+import { availableParallelism } from 'node:os';
+
+/** Flags of the render engine, shared by `render`, `diff` and `verify --path`. */
+export const renderEngineFlags = [
+  {
+    name: 'repo',
+    type: 'string' as const,
+    value: 'DIR',
+    description:
+      'Root of the repository being rendered (GitRepository sources resolve to it). Default: current directory.',
+  },
+  {
+    name: 'source',
+    type: 'list' as const,
+    value: 'KIND/NS/NAME=DIR',
+    description: 'Map a source (e.g. GitRepository/flux-system/infra, or NS/NAME) to a local directory.',
+  },
+  {
+    name: 'no-strict-substitute',
+    type: 'boolean' as const,
+    description: 'Undefined postBuild variables become empty instead of failing (Flux < 2.9 behaviour).',
+  },
+  {
+    name: 'registry-mirror',
+    type: 'list' as const,
+    value: 'HOST=HOST2',
+    description: 'Fetch OCI sources and charts of HOST from HOST2 (air-gapped runners, pull-through caches).',
+  },
+  {
+    name: 'helm-repo-mirror',
+    type: 'list' as const,
+    value: 'URL=URL2',
+    description: 'Fetch charts of the HTTP Helm repository URL from URL2.',
+  },
+  {
+    name: 'concurrency',
+    type: 'string' as const,
+    value: 'N',
+    description: 'Builds run in parallel. Default: the number of cores.',
+  },
+  {
+    name: 'cache-dir',
+    type: 'string' as const,
+    value: 'DIR',
+    description: 'Chart and artifact cache, keyed by digest.',
+  },
+  {
+    name: 'kube-version',
+    type: 'string' as const,
+    value: 'VERSION',
+    description: 'Kubernetes version charts see (.Capabilities.KubeVersion).',
+  },
+  {
+    name: 'api-versions',
+    type: 'list' as const,
+    value: 'GROUP/VERSION[/KIND]',
+    description: 'Extra API versions charts see (.Capabilities.APIVersions).',
+  },
+  ...registryFlags,
+];
+
+export interface RenderEngineOptions {
+  repo: string;
+  sources: Map<string, string>;
+  strictSubstitute: boolean;
+  registryMirrors: Map<string, string>;
+  helmRepoMirrors: Map<string, string>;
+  concurrency: number;
+  cacheDir?: string;
+  kubeVersion?: string;
+  apiVersions: string[];
+  insecureRegistry: boolean;
+  creds?: string;
+}
+
+export function readRenderEngineOptions(args: ArgReader, command: string): RenderEngineOptions {
+  const pairs = (flag: string) => new Map(args.list(flag).map((item) => parseKeyValue(command, flag, item)));
+  return {
+    repo: args.string('repo') || '.',
+    sources: pairs('source'),
+    strictSubstitute: !args.boolean('no-strict-substitute'),
+    registryMirrors: pairs('registry-mirror'),
+    helmRepoMirrors: pairs('helm-repo-mirror'),
+    concurrency: args.integer('concurrency', availableParallelism()),
+    cacheDir: args.string('cache-dir') || undefined,
+    kubeVersion: args.string('kube-version') || undefined,
+    apiVersions: args.list('api-versions'),
+    insecureRegistry: args.boolean('insecure-registry'),
+    creds: args.string('creds') || undefined,
+  };
+}
+
+export interface RenderOptions extends RenderEngineOptions {
+  path: string;
+  format: 'yaml' | 'json';
+  outputDir?: string;
+}
+
+export const renderCommand = defineCommand<RenderOptions>({
+  name: 'render',
+  summary: 'Render every object Flux would apply to a cluster, with the Flux object that applies it.',
+  flags: [
+    {
+      name: 'path',
+      type: 'string',
+      value: 'DIR',
+      description: 'Cluster entry directory, relative to the repository root (e.g. clusters/production).',
+    },
+    formatFlag(['yaml', 'json'], 'yaml'),
+    {
+      name: 'output-dir',
+      type: 'string',
+      value: 'DIR',
+      description: 'Also write one YAML file per owner here.',
+    },
+    ...renderEngineFlags,
+    verboseFlag,
+  ],
+  toOptions(raw) {
+    const args = new ArgReader('render', raw);
+    return {
+      ...readRenderEngineOptions(args, 'render'),
+      path: args.string('path') || '.',
+      format: args.choice('format', ['yaml', 'json'] as const, 'yaml'),
+      outputDir: args.string('output-dir') || undefined,
+    };
+  },
+  async run() {
+    notImplemented('render');
+  },
+});

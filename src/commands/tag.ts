@@ -1,0 +1,42 @@
+import { ArgReader } from '../options/flags.js';
+import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
+import { defineCommand } from './types.js';
+import { notImplemented } from './not-implemented.js';
+import { UsageError } from '../errors.js';
+
+export interface TagOptions {
+  url: string;
+  tags: string[];
+  format: 'text' | 'json';
+  insecureRegistry: boolean;
+  creds?: string;
+}
+
+export const tagCommand = defineCommand<TagOptions>({
+  name: 'tag',
+  summary: 'Add tags to an artifact digest (no blob is pushed again).',
+  positionals: [urlPositional(true, 'The artifact, by digest or tag.')],
+  flags: [
+    { name: 'tag', type: 'list', value: 'TAG', description: 'Tags to add (required).' },
+    formatFlag(['text', 'json'], 'text'),
+    ...registryFlags,
+    verboseFlag,
+  ],
+  toOptions(raw) {
+    const args = new ArgReader('tag', raw);
+    const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
+    if (!url.startsWith('oci://')) throw new UsageError(`tag: expected an oci:// reference, got '${url}'`);
+    const tags = args.list('tag');
+    if (tags.length === 0) throw new UsageError('tag: --tag is required');
+    return {
+      url,
+      tags,
+      format: args.choice('format', ['text', 'json'] as const, 'text'),
+      insecureRegistry: args.boolean('insecure-registry'),
+      creds: args.string('creds') || undefined,
+    };
+  },
+  async run() {
+    notImplemented('tag');
+  },
+});

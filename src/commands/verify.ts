@@ -1,0 +1,146 @@
+import { ArgReader, parseKeyValue } from '../options/flags.js';
+import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
+import { defineCommand } from './types.js';
+import { notImplemented } from './not-implemented.js';
+import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
+import { UsageError } from '../errors.js';
+
+export interface VerifyOptions extends RenderEngineOptions {
+  /** `oci://…` given: verify that one artifact; otherwise every source under `path`. */
+  reference?: string;
+  path: string;
+  format: 'text' | 'json';
+  provider: 'cosign' | 'notation';
+  keys: string[];
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  trustedRoot?: string;
+  insecureIgnoreTlog: boolean;
+  trustPolicy?: string;
+  /** `TYPE:NAME` → directory, e.g. `ca:acme` → `certs/`. */
+  trustStores: Map<string, string>;
+  /** `NS/NAME` → directory holding a verify Secret's files. */
+  verifySecrets: Map<string, string>;
+  requireSignatures: boolean;
+  requireDigests: boolean;
+}
+
+export const verifyCommand = defineCommand<VerifyOptions>({
+  name: 'verify',
+  summary:
+    'Verify signatures (one artifact, or every source with spec.verify) and run the Flux policy checks.',
+  positionals: [urlPositional(false, 'One artifact to verify; without it, every source under --path.')],
+  flags: [
+    {
+      name: 'path',
+      type: 'string',
+      value: 'DIR',
+      description: 'Cluster entry directory (without an oci:// reference).',
+    },
+    formatFlag(['text', 'json'], 'text'),
+    {
+      name: 'provider',
+      type: 'string',
+      value: 'cosign|notation',
+      choices: ['cosign', 'notation'],
+      default: 'cosign',
+      description: 'Signature provider for an oci:// reference. Default cosign.',
+    },
+    {
+      name: 'key',
+      type: 'list',
+      value: 'FILE',
+      description: 'cosign public key(s); any one verifying is enough.',
+    },
+    {
+      name: 'certificate-identity',
+      type: 'string',
+      value: 'S',
+      description: 'Keyless: exact certificate subject.',
+    },
+    {
+      name: 'certificate-identity-regexp',
+      type: 'string',
+      value: 'RE',
+      description: 'Keyless: certificate subject regular expression.',
+    },
+    {
+      name: 'certificate-oidc-issuer',
+      type: 'string',
+      value: 'S',
+      description: 'Keyless: exact OIDC issuer.',
+    },
+    {
+      name: 'certificate-oidc-issuer-regexp',
+      type: 'string',
+      value: 'RE',
+      description: 'Keyless: OIDC issuer regular expression.',
+    },
+    {
+      name: 'trusted-root',
+      type: 'string',
+      value: 'FILE',
+      description: 'Sigstore trusted_root.json (default: the public-good root).',
+    },
+    {
+      name: 'insecure-ignore-tlog',
+      type: 'boolean',
+      description: 'Keyless: do not require a Rekor entry (as cosign). Off by default.',
+    },
+    { name: 'trust-policy', type: 'string', value: 'FILE', description: 'notation trust policy document.' },
+    {
+      name: 'trust-store',
+      type: 'list',
+      value: 'TYPE:NAME=DIR',
+      description: 'notation trust store, e.g. ca:acme=certs/.',
+    },
+    {
+      name: 'verify-secret',
+      type: 'list',
+      value: 'NS/NAME=DIR',
+      description: 'Files of a verify Secret kept outside the repository.',
+    },
+    {
+      name: 'require-signatures',
+      type: 'boolean',
+      description: 'OCI sources without spec.verify are errors.',
+    },
+    { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
+    ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
+    ...registryFlags,
+    verboseFlag,
+  ],
+  toOptions(raw) {
+    const args = new ArgReader('verify', raw);
+    const reference = args.positional(0);
+    if (reference !== undefined && !reference.startsWith('oci://')) {
+      throw new UsageError(`verify: expected an oci:// reference, got '${reference}'`);
+    }
+    const pairs = (flag: string) =>
+      new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
+    return {
+      ...readRenderEngineOptions(args, 'verify'),
+      reference,
+      path: args.string('path') || '.',
+      format: args.choice('format', ['text', 'json'] as const, 'text'),
+      provider: args.choice('provider', ['cosign', 'notation'] as const, 'cosign'),
+      keys: args.list('key'),
+      certificateIdentity: args.string('certificate-identity') || undefined,
+      certificateIdentityRegexp: args.string('certificate-identity-regexp') || undefined,
+      certificateOidcIssuer: args.string('certificate-oidc-issuer') || undefined,
+      certificateOidcIssuerRegexp: args.string('certificate-oidc-issuer-regexp') || undefined,
+      trustedRoot: args.string('trusted-root') || undefined,
+      insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
+      trustPolicy: args.string('trust-policy') || undefined,
+      trustStores: pairs('trust-store'),
+      verifySecrets: pairs('verify-secret'),
+      requireSignatures: args.boolean('require-signatures'),
+      requireDigests: args.boolean('require-digests'),
+    };
+  },
+  async run() {
+    notImplemented('verify');
+  },
+});
