@@ -1,0 +1,74 @@
+/**
+ * The render engine's data model, shared by render, diff, verify and the benchmark.
+ * JSON shape (DESIGN.md): {"objects":[{"owner":{kind,namespace,name},"object":{...}}],"errors":[{"owner":{...},"message"}]}
+ */
+import type { Logger } from '../log.js';
+
+/** A Kubernetes object as rendered (plain JSON). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } & Record<
+    string,
+    unknown
+  >;
+  [key: string]: unknown;
+}
+
+/** The Flux object that applies an object: a Kustomization, or a HelmRelease for chart output. */
+export interface OwnerRef {
+  kind: 'Kustomization' | 'HelmRelease';
+  namespace: string;
+  name: string;
+}
+
+export interface RenderedObject {
+  owner: OwnerRef;
+  object: KubeObject;
+  /** Where the object came from, when known (repo-relative file, 1-based line): for annotations. */
+  origin?: { file: string; line?: number };
+}
+
+export interface RenderError {
+  owner: OwnerRef;
+  message: string;
+  origin?: { file: string; line?: number };
+}
+
+export interface RenderResult {
+  objects: RenderedObject[];
+  errors: RenderError[];
+  /** Owners actually built (all of them in a full render; fewer in changed-only mode). */
+  rendered: OwnerRef[];
+}
+
+export function ownerKey(owner: OwnerRef): string {
+  return `${owner.kind}/${owner.namespace}/${owner.name}`;
+}
+
+/**
+ * Hides Secret values: the same value gives the same marker within one run (base and head
+ * compare), a random per-run key makes markers meaningless across runs.
+ */
+export interface SecretMasker {
+  /** Marker for a secret value, e.g. `**secret:3f9a1c2b**`. */
+  mask(value: string | Uint8Array): string;
+}
+
+/** Everything a HelmRelease render needs from the engine (src/render/helm implements the render). */
+export interface HelmRenderContext {
+  /** Objects rendered so far in the cluster tree: ConfigMaps/Secrets for valuesFrom, chart sources. */
+  lookup(kind: string, namespace: string, name: string): KubeObject | undefined;
+  /** Local directory of a GitRepository/OCIRepository/ExternalArtifact source (resolved by the engine). */
+  sourceDir(kind: string, namespace: string, name: string): Promise<string>;
+  masker: SecretMasker;
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  registryMirrors: Map<string, string>;
+  helmRepoMirrors: Map<string, string>;
+  cacheDir: string;
+  kubeVersion?: string;
+  apiVersions: string[];
+  insecureRegistry: boolean;
+  creds?: string;
+}
