@@ -1,6 +1,9 @@
 import { ArgReader } from '../options/flags.js';
 import type { FlagSpec } from '../options/flags.js';
 import { UsageError } from '../errors.js';
+import { RegistryClient } from '../oci/client.js';
+import { parseOciReference, type OciReference } from '../oci/reference.js';
+import type { CommandIO } from './types.js';
 
 /** How the content of a Flux artifact is collected (build, push, diff-artifact). */
 export const contentFlags: FlagSpec[] = [
@@ -81,4 +84,31 @@ export function readSigningOptions(
     throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
   }
   return opts;
+}
+
+/** The registry client every registry-talking command uses, from its common flags. */
+export function registryClientFor(
+  options: { insecureRegistry: boolean; creds?: string },
+  io: CommandIO,
+): RegistryClient {
+  return new RegistryClient({
+    insecure: options.insecureRegistry,
+    creds: options.creds,
+    env: io.env,
+    log: io.log,
+  });
+}
+
+/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
+export function parseArtifactUrl(command: string, url: string): OciReference {
+  try {
+    return parseOciReference(url);
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
+}
+
+/** JSON on stdout, indented as the flux CLI prints it. */
+export function printJson(io: CommandIO, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + '\n');
 }

@@ -1,8 +1,18 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
-import { contentFlags, readContentOptions, type ContentOptions } from './artifact-flags.js';
+import {
+  contentFlags,
+  parseArtifactUrl,
+  printJson,
+  readContentOptions,
+  registryClientFor,
+  type ContentOptions,
+} from './artifact-flags.js';
+import { pullArtifact } from '../oci/artifact/pull.js';
+import { collectContent } from '../oci/artifact/content.js';
+import { readLayer } from '../oci/artifact/tarball.js';
+import { compareEntries } from '../oci/artifact/compare.js';
 import { UsageError } from '../errors.js';
 
 export interface DiffArtifactOptions extends ContentOptions {
@@ -30,7 +40,24 @@ export const diffArtifactCommand = defineCommand<DiffArtifactOptions>({
       creds: args.string('creds') || undefined,
     };
   },
-  async run() {
-    notImplemented('diff-artifact');
+  async run(options, io) {
+    const ref = parseArtifactUrl('diff-artifact', options.url);
+    const local = collectContent(options, io.cwd, io.log);
+    const remote = await readLayer(
+      (await pullArtifact(registryClientFor(options, io), ref)).layer,
+      options.url,
+    );
+    const differences = compareEntries(local, remote);
+    const changed = differences.length > 0;
+    if (options.format === 'json') printJson(io, { changed, differences });
+    else if (!changed) io.log.info('no changes detected');
+    else {
+      for (const d of differences) io.stdout(`${d.change.padEnd(8)} ${d.path}\n`);
+      io.log.error(`${options.path} differs from ${options.url} in ${differences.length} entries`);
+    }
+    return {
+      exitCode: changed ? 1 : 0,
+      outputs: { changed: String(changed), json: JSON.stringify({ changed, differences }) },
+    };
   },
 });

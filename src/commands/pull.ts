@@ -1,7 +1,10 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
+import { parseArtifactUrl, printJson, registryClientFor } from './artifact-flags.js';
+import { pullArtifact } from '../oci/artifact/pull.js';
+import { extractLayer } from '../oci/artifact/untar.js';
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 export interface PullOptions {
@@ -39,7 +42,25 @@ export const pullCommand = defineCommand<PullOptions>({
       creds: args.string('creds') || undefined,
     };
   },
-  async run() {
-    notImplemented('pull');
+  async run(options, io) {
+    const ref = parseArtifactUrl('pull', options.url);
+    const client = registryClientFor(options, io);
+    const pulled = await pullArtifact(client, ref);
+    const output = resolve(io.cwd, options.output);
+    await extractLayer(pulled.layer, output, options.url);
+    const result = {
+      digest: pulled.digest,
+      url: `oci://${ref.registry}/${ref.repository}@${pulled.digest}`,
+      source: pulled.annotations['org.opencontainers.image.source'],
+      revision: pulled.annotations['org.opencontainers.image.revision'],
+      output,
+    };
+    if (options.format === 'json') printJson(io, result);
+    else
+      io.log.info(`artifact ${result.url} (revision ${result.revision ?? 'unknown'}) extracted to ${output}`);
+    return {
+      exitCode: 0,
+      outputs: { digest: pulled.digest, revision: result.revision ?? '', json: JSON.stringify(result) },
+    };
   },
 });

@@ -1,20 +1,28 @@
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
 import {
   contentFlags,
+  parseArtifactUrl,
+  printJson,
   readContentOptions,
   readSigningOptions,
+  registryClientFor,
   type ContentOptions,
   type SigningOptions,
 } from './artifact-flags.js';
 import { UsageError } from '../errors.js';
+import { buildLayer } from '../oci/artifact/content.js';
+import { buildArtifactManifest, rfc3339Now } from '../oci/artifact/manifest.js';
+import { pushArtifact } from '../oci/artifact/push.js';
+import { ociRepositoryYaml } from '../flux/oci-repository.js';
+import { signArtifact } from '../sign/index.js';
+import { OCI_MANIFEST } from '../oci/media-types.js';
 
 export interface PushOptions extends ContentOptions {
   url: string;
-  source?: string;
-  revision?: string;
+  source: string;
+  revision: string;
   tags: string[];
   reproducible: boolean;
   annotations: [string, string][];
@@ -70,11 +78,23 @@ export const pushCommand = defineCommand<PushOptions>({
     if (sign && sign !== 'cosign' && sign !== 'notation') {
       throw new UsageError(`push: --sign must be cosign or notation, got '${sign}'`);
     }
+    // In a workflow, source and revision come from the GitHub context (RFC-0005 revision format).
+    const inWorkflow = env.GITHUB_ACTIONS === 'true';
+    const source =
+      args.string('source') ||
+      (inWorkflow && env.GITHUB_REPOSITORY
+        ? `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}`
+        : '');
+    const revision =
+      args.string('revision') ||
+      (inWorkflow && env.GITHUB_SHA ? `${env.GITHUB_REF_NAME || 'HEAD'}@sha1:${env.GITHUB_SHA}` : '');
+    if (!source) throw new UsageError('push: --source is required (e.g. the repository URL)');
+    if (!revision) throw new UsageError('push: --revision is required (e.g. main@sha1:<commit>)');
     return {
       ...readContentOptions(args, raw),
       url,
-      source: args.string('source') || undefined,
-      revision: args.string('revision') || undefined,
+      source,
+      revision,
       tags: args.list('tag'),
       reproducible: args.boolean('reproducible'),
       annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
@@ -84,7 +104,70 @@ export const pushCommand = defineCommand<PushOptions>({
       creds: args.string('creds') || undefined,
     };
   },
-  async run() {
-    notImplemented('push');
+  async run(options, io) {
+    const ref = parseArtifactUrl('push', options.url);
+    if (ref.digest) throw new UsageError(`push: ${options.url}: push to a tag, not a digest`);
+    const tag = ref.tag ?? 'latest';
+    const tags = [tag, ...options.tags.filter((t) => t !== tag)];
+    const client = registryClientFor(options, io);
+
+    const layer = await buildLayer(options, io.cwd, io.log);
+    const artifact = buildArtifactManifest(layer, {
+      source: options.source,
+      revision: options.revision,
+      created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
+      extra: options.annotations,
+    });
+    const pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () =>
+      pushArtifact(client, ref.registry, ref.repository, artifact, tags),
+    );
+    const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
+    io.log.info(`artifact successfully pushed to ${url} (tags: ${tags.join(', ')})`);
+
+    const signatures = options.signing
+      ? await io.log.group('Sign', () =>
+          signArtifact(
+            client,
+            {
+              registry: ref.registry,
+              repository: ref.repository,
+              digest: pushed.digest,
+              mediaType: OCI_MANIFEST,
+              size: pushed.size,
+            },
+            options.signing!,
+            { log: io.log, env: io.env },
+          ),
+        )
+      : [];
+    const ociRepository = ociRepositoryYaml({
+      registry: ref.registry,
+      repository: ref.repository,
+      tag,
+      insecure: options.insecureRegistry,
+      verify: options.signing ? { provider: options.signing.provider } : undefined,
+    });
+    const result = {
+      digest: pushed.digest,
+      url,
+      tags,
+      revision: options.revision,
+      signatures,
+      ociRepository,
+    };
+    if (options.format === 'json') printJson(io, result);
+    else io.stdout(ociRepository);
+    return {
+      exitCode: 0,
+      outputs: {
+        digest: pushed.digest,
+        url,
+        tags: tags.join(','),
+        revision: options.revision,
+        signatures: JSON.stringify(signatures),
+        'oci-repository': ociRepository,
+        json: JSON.stringify(result),
+      },
+    };
   },
 });

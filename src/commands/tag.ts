@@ -1,7 +1,8 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
+import { parseArtifactUrl, printJson, registryClientFor } from './artifact-flags.js';
+import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
 export interface TagOptions {
@@ -36,7 +37,28 @@ export const tagCommand = defineCommand<TagOptions>({
       creds: args.string('creds') || undefined,
     };
   },
-  async run() {
-    notImplemented('tag');
+  async run(options, io) {
+    const ref = parseArtifactUrl('tag', options.url);
+    const client = registryClientFor(options, io);
+    const source = ref.digest ?? ref.tag ?? 'latest';
+    const { bytes, descriptor } = await client.getManifest(ref.registry, ref.repository, source);
+    if (ref.digest && descriptor.digest !== ref.digest) {
+      throw new RegistryError(`tag: ${options.url}: the registry returned ${descriptor.digest}`);
+    }
+    // Re-pointing a tag is one manifest PUT: the blobs are already there.
+    for (const tag of options.tags) {
+      await client.putManifest(ref.registry, ref.repository, tag, bytes, descriptor.mediaType);
+      io.log.info(`artifact tagged as ${ref.registry}/${ref.repository}:${tag}`);
+    }
+    const result = {
+      digest: descriptor.digest,
+      url: `oci://${ref.registry}/${ref.repository}@${descriptor.digest}`,
+      tags: options.tags,
+    };
+    if (options.format === 'json') printJson(io, result);
+    return {
+      exitCode: 0,
+      outputs: { digest: descriptor.digest, tags: options.tags.join(','), json: JSON.stringify(result) },
+    };
   },
 });
