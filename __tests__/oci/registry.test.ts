@@ -11,6 +11,7 @@ import { pushArtifact } from '../../src/oci/artifact/push.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost, startRegistry } from '../support/registry.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { startTokenAuthProxy } from '../support/token-server.js';
 
 const REV = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
 
@@ -209,6 +210,31 @@ describe('push, tag, pull, diff-artifact against the Debian registry', () => {
       env: { ...process.env, DOCKER_CONFIG: dockerConfig },
     });
     expect(viaConfig.code).toBe(0);
+  });
+
+  it('gets a bearer token from the challenge, scoped to the repository, and pushes and pulls with it', async () => {
+    const proxy = await startTokenAuthProxy(sharedRegistryHost(), 'bot', 't0ken-secret');
+    cleanups.push(proxy.stop);
+    const dir = content({ 'a.yaml': 'a: 1\n' });
+    const denied = await runCli(pushArgs(`oci://${proxy.host}/tokens/app:v1`, dir, '--creds', 'bot:nope'));
+    expect(denied.code).toBe(1);
+    expect(denied.stderr.trim()).toBe(`error: authentication failed for ${proxy.host}/tokens/app (401)`);
+    const ok = await runCli(
+      pushArgs(`oci://${proxy.host}/tokens/app:v1`, dir, '--creds', 'bot:t0ken-secret'),
+    );
+    expect(ok.code).toBe(0);
+    expect(proxy.scopes).toContain('repository:tokens/app:pull,push');
+    const out = mkdtempSync(join(tmpdir(), 'fg-pull-'));
+    const pulled = await runCli([
+      'pull',
+      `oci://${proxy.host}/tokens/app:v1`,
+      '--output',
+      out,
+      '--creds',
+      'bot:t0ken-secret',
+    ]);
+    expect(pulled.code).toBe(0);
+    expect(readFileSync(join(out, 'a.yaml'), 'utf8')).toBe('a: 1\n');
   });
 
   it('completes a push through dropped connections, 500s and 429s, with the right digest', async () => {
