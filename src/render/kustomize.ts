@@ -1,0 +1,153 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { findOnPath, lastLine, offlineEnv, type ProcessRunner } from './process.js';
+
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** Names of the build directories we create next to the one being built; never part of a build. */
+const SHADOW_PREFIX = '.fluxgate-build-';
+
+/** The fields of a Flux Kustomization that change what kustomize builds (FORMATS.md §3.2). */
+export interface KustomizeOverlay {
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  patches?: { patch: string; target?: Record<string, string> }[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+  components?: string[];
+  ignoreMissingComponents?: boolean;
+}
+
+export class BuildError extends Error {}
+
+let shadowCounter = 0;
+
+/**
+ * Builds `dir` as kustomize-controller does: its kustomization file, or one generated from the
+ * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off and
+ * no plugins, exec functions, helm inflation or network. `dir` lives in a private copy of the
+ * source: the overlay goes into a sibling build directory, so relative references (`../base`)
+ * resolve as they would in the artifact and concurrent builds of one directory do not collide.
+ */
+export async function kustomizeBuild(
+  sourceRoot: string,
+  dir: string,
+  overlay: KustomizeOverlay,
+  run: ProcessRunner,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
+  const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+
+  const parent = dir === sourceRoot ? sourceRoot : dirname(dir);
+  const shadow = join(parent, `${SHADOW_PREFIX}${++shadowCounter}-${basename(dir)}`);
+  mkdirSync(shadow);
+  try {
+    for (const entry of readdirSync(dir)) {
+      if (KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX)) continue;
+      symlinkSync(join(dir, entry), join(shadow, entry));
+    }
+    writeFileSync(join(shadow, 'kustomization.yaml'), stringify(kustomization));
+    const kustomize = findOnPath('kustomize', env);
+    const [command, args] = kustomize
+      ? [kustomize, ['build', shadow, '--load-restrictor', 'LoadRestrictionsNone']]
+      : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
+    const result = await run(command, args, { env: offlineEnv(env) });
+    if (result.code !== 0) {
+      throw new BuildError(`kustomize build failed: ${lastLine(result.stderr).split(shadow).join(relative(sourceRoot, dir) || '.')}`);
+    }
+    return result.stdout;
+  } finally {
+    rmSync(shadow, { recursive: true, force: true });
+  }
+}
+
+function readKustomization(file: string, sourceRoot: string): Record<string, unknown> {
+  try {
+    const value = parseYaml(readFileSync(file, 'utf8'));
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch (err) {
+    throw new BuildError(`${relative(sourceRoot, file)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * fluxcd/pkg's generator: a directory with a kustomization file is a resource (not descended
+ * into); a .yaml/.yml file is a resource if it holds Kubernetes objects, an error if it does not
+ * parse; anything else is ignored.
+ */
+export function generateKustomization(dir: string, sourceRoot: string): Record<string, unknown> {
+  const resources: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current).sort()) {
+      if (entry.startsWith(SHADOW_PREFIX) || entry === '.git') continue;
+      const path = join(current, entry);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) continue;
+      const rel = './' + relative(dir, path).split(sep).join('/');
+      if (stat.isDirectory()) {
+        if (KUSTOMIZATION_FILES.some((f) => existsSync(join(path, f)))) resources.push(rel);
+        else walk(path);
+      } else if (['.yaml', '.yml'].includes(extname(entry)) && isKubernetesYaml(path, sourceRoot)) {
+        resources.push(rel);
+      }
+    }
+  };
+  walk(dir);
+  const kustomization: Record<string, unknown> = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
+  if (resources.length) kustomization.resources = resources;
+  else kustomization.namespace = '_placeholder'; // as Flux does, to avoid kustomize's "empty" error
+  return kustomization;
+}
+
+function isKubernetesYaml(file: string, sourceRoot: string): boolean {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  for (const doc of docs) {
+    if (doc.errors.length) {
+      throw new BuildError(`failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${doc.errors[0]!.message.split('\n')[0]}`);
+    }
+  }
+  const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);
+  return values.every((v) => typeof v === 'object' && v && 'apiVersion' in v && 'kind' in v);
+}
+
+function applyOverlay(
+  base: Record<string, unknown>,
+  overlay: KustomizeOverlay,
+  dir: string,
+  sourceRoot: string,
+): Record<string, unknown> {
+  const k = structuredClone(base);
+  if (overlay.targetNamespace) k.namespace = overlay.targetNamespace;
+  if (overlay.namePrefix) k.namePrefix = overlay.namePrefix;
+  if (overlay.nameSuffix) k.nameSuffix = overlay.nameSuffix;
+  if (overlay.patches?.length) k.patches = [...((k.patches as unknown[]) ?? []), ...overlay.patches];
+  if (overlay.components?.length) {
+    const present = overlay.components.filter((c) => {
+      const path = resolve(dir, c);
+      if (existsSync(path)) return true;
+      if (overlay.ignoreMissingComponents) return false;
+      throw new BuildError(`component ${c} not found in ${relative(sourceRoot, dir) || '.'}`);
+    });
+    k.components = [...((k.components as string[]) ?? []), ...present];
+  }
+  if (overlay.images?.length) {
+    const images = [...((k.images as Record<string, string>[]) ?? [])];
+    for (const image of overlay.images) {
+      const i = images.findIndex((x) => x.name === image.name);
+      const merged: Record<string, string> = i >= 0 ? { ...images[i] } : { name: image.name };
+      if (image.newName) merged.newName = image.newName;
+      if (image.newTag || image.digest) {
+        delete merged.newTag;
+        delete merged.digest;
+        if (image.newTag) merged.newTag = image.newTag;
+        if (image.digest) merged.digest = image.digest;
+      }
+      if (i >= 0) images[i] = merged;
+      else images.push(merged);
+    }
+    k.images = images;
+  }
+  return k;
+}
