@@ -1,7 +1,11 @@
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { renderCluster } from '../render/engine.js';
+import { ownerFileName, renderJson, renderYaml } from '../render/output.js';
+import { ownerKey } from '../render/types.js';
 import { availableParallelism } from 'node:os';
 
 /** Flags of the render engine, shared by `render`, `diff` and `verify --path`. */
@@ -129,7 +133,28 @@ export const renderCommand = defineCommand<RenderOptions>({
       outputDir: args.string('output-dir') || undefined,
     };
   },
-  async run() {
-    notImplemented('render');
+  async run(options, io) {
+    const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
+    for (const e of result.errors) io.log.error(e.message);
+    if (options.format === 'json') io.stdout(renderJson(result));
+    else io.stdout(renderYaml(result));
+    if (options.outputDir) {
+      const dir = resolve(io.cwd, options.outputDir);
+      mkdirSync(dir, { recursive: true });
+      const owners = new Map(result.objects.map((o) => [ownerKey(o.owner), o.owner]));
+      for (const owner of owners.values())
+        writeFileSync(join(dir, ownerFileName(owner)), renderYaml(result, owner));
+    }
+    io.log.info(
+      `rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`,
+    );
+    return {
+      exitCode: result.errors.length ? 1 : 0,
+      outputs: {
+        objects: String(result.objects.length),
+        errors: String(result.errors.length),
+        json: renderJson(result),
+      },
+    };
   },
 });

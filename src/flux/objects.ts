@@ -7,10 +7,13 @@ export const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 export const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
 
-export const groupOf = (apiVersion: string | undefined) => (apiVersion?.includes('/') ? apiVersion.split('/')[0]! : '');
+export const groupOf = (apiVersion: string | undefined) =>
+  apiVersion?.includes('/') ? apiVersion.split('/')[0]! : '';
 
-export const isFluxKustomization = (o: KubeObject) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
-export const isHelmRelease = (o: KubeObject) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
+export const isFluxKustomization = (o: KubeObject) =>
+  o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
+export const isHelmRelease = (o: KubeObject) =>
+  o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;
@@ -33,7 +36,8 @@ export function parseObjects(text: string, what: string): KubeObject[] {
     if (doc.errors.length) throw new Error(`${what}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
     const value = doc.toJSON();
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what}: a document is not a Kubernetes object`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new Error(`${what}: a document is not a Kubernetes object`);
     objects.push(value as KubeObject);
   }
   return objects;

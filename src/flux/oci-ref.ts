@@ -26,10 +26,20 @@ export async function resolveOciRef(
     const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
     const candidates = (await client.listTags(registry, repository))
       .filter((t) => !filter || filter.test(t))
-      .map((t) => ({ tag: t, version: semver.coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) && semver.valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) }))
-      .filter((c): c is { tag: string; version: string } => Boolean(c.version) && semver.satisfies(c.version as string, ref.semver!, { loose: true }));
+      .map((t) => ({
+        tag: t,
+        version:
+          semver.coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
+          semver.valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
+      }))
+      .filter(
+        (c): c is { tag: string; version: string } =>
+          Boolean(c.version) && semver.satisfies(c.version as string, ref.semver!, { loose: true }),
+      );
     if (!candidates.length) {
-      throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
+      throw new RegistryError(
+        `${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`,
+      );
     }
     candidates.sort((a, b) => semver.rcompare(a.version, b.version));
     tag = candidates[0]!.tag;

@@ -490,7 +490,8 @@ export class RegistryClient {
         );
       } catch (err) {
         lastError = err;
-        if (attempt === this.retry.attempts) break;
+        // An unknown host will not appear by waiting.
+        if (attempt === this.retry.attempts || describeNetworkError(err) === 'unknown host') break;
         this.log.debug(`${spec.method} ${url}: ${describeNetworkError(err)}, retrying`);
         await sleep(this.backoff(attempt));
       }

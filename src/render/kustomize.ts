@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { findOnPath, lastLine, offlineEnv, type ProcessRunner } from './process.js';
@@ -55,7 +64,11 @@ export async function kustomizeBuild(
       : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
     const result = await run(command, args, { env: offlineEnv(env) });
     if (result.code !== 0) {
-      throw new BuildError(`kustomize build failed: ${lastLine(result.stderr).split(shadow).join(relative(sourceRoot, dir) || '.')}`);
+      throw new BuildError(
+        `kustomize build failed: ${lastLine(result.stderr)
+          .split(shadow)
+          .join(relative(sourceRoot, dir) || '.')}`,
+      );
     }
     return result.stdout;
   } finally {
@@ -68,7 +81,9 @@ function readKustomization(file: string, sourceRoot: string): Record<string, unk
     const value = parseYaml(readFileSync(file, 'utf8'));
     return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
   } catch (err) {
-    throw new BuildError(`${relative(sourceRoot, file)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new BuildError(
+      `${relative(sourceRoot, file)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -95,7 +110,10 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
     }
   };
   walk(dir);
-  const kustomization: Record<string, unknown> = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
+  const kustomization: Record<string, unknown> = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+  };
   if (resources.length) kustomization.resources = resources;
   else kustomization.namespace = '_placeholder'; // as Flux does, to avoid kustomize's "empty" error
   return kustomization;
@@ -105,7 +123,9 @@ function isKubernetesYaml(file: string, sourceRoot: string): boolean {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   for (const doc of docs) {
     if (doc.errors.length) {
-      throw new BuildError(`failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      throw new BuildError(
+        `failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${doc.errors[0]!.message.split('\n')[0]}`,
+      );
     }
   }
   const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);

@@ -17,10 +17,19 @@ export type ProcessRunner = (
 
 export const runProcess: ProcessRunner = (command, args, options) =>
   new Promise((resolve) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? Number(err.code) : 1) : 0;
-      resolve({ stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr), code });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
+            ? Number(err.code)
+            : 1
+          : 0;
+        resolve({ stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr), code });
+      },
+    );
   });
 
 export function findOnPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {

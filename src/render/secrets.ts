@@ -24,7 +24,8 @@ export function secretValues(object: KubeObject): Map<string, string> {
   for (const [k, v] of Object.entries((object.data as Record<string, string>) ?? {})) {
     values.set(k, Buffer.from(String(v ?? ''), 'base64').toString('utf8'));
   }
-  for (const [k, v] of Object.entries((object.stringData as Record<string, string>) ?? {})) values.set(k, String(v ?? ''));
+  for (const [k, v] of Object.entries((object.stringData as Record<string, string>) ?? {}))
+    values.set(k, String(v ?? ''));
   return values;
 }
 
@@ -43,7 +44,9 @@ export function maskSecret(object: KubeObject, masker: SecretMasker): KubeObject
     masked[field] = Object.fromEntries(
       Object.entries(values).map(([k, v]) => [
         k,
-        masker.mask(field === 'data' ? Buffer.from(String(v ?? ''), 'base64').toString('utf8') : String(v ?? '')),
+        masker.mask(
+          field === 'data' ? Buffer.from(String(v ?? ''), 'base64').toString('utf8') : String(v ?? ''),
+        ),
       ]),
     );
   }

@@ -13,10 +13,30 @@ import type { KubeObject } from './types.js';
 
 /** source-controller's default exclusions for Git artifacts (VCS, binaries, CI files, extras). */
 const GIT_ARTIFACT_IGNORE = [
-  '.git/', '.gitignore', '.gitmodules', '.gitattributes',
-  '*.jpg', '*.jpeg', '*.gif', '*.png', '*.wmv', '*.flv', '*.tar.gz', '*.zip',
-  '.github/', '.circleci/', '.travis.yml', '.gitlab-ci.yml', 'appveyor.yml', '.drone.yml', 'cloudbuild.yaml',
-  'codeship-services.yml', 'codeship-steps.yml', '**/.goreleaser.yml', '**/.sops.yaml', '**/.flux.yaml',
+  '.git/',
+  '.gitignore',
+  '.gitmodules',
+  '.gitattributes',
+  '*.jpg',
+  '*.jpeg',
+  '*.gif',
+  '*.png',
+  '*.wmv',
+  '*.flv',
+  '*.tar.gz',
+  '*.zip',
+  '.github/',
+  '.circleci/',
+  '.travis.yml',
+  '.gitlab-ci.yml',
+  'appveyor.yml',
+  '.drone.yml',
+  'cloudbuild.yaml',
+  'codeship-services.yml',
+  'codeship-steps.yml',
+  '**/.goreleaser.yml',
+  '**/.sops.yaml',
+  '**/.flux.yaml',
 ];
 
 export class SourceError extends Error {}
@@ -57,7 +77,8 @@ export class SourceResolver {
   }
 
   private async fetch(kind: string, namespace: string, name: string): Promise<string> {
-    const mapped = this.ctx.mappings.get(`${kind}/${namespace}/${name}`) ?? this.ctx.mappings.get(`${namespace}/${name}`);
+    const mapped =
+      this.ctx.mappings.get(`${kind}/${namespace}/${name}`) ?? this.ctx.mappings.get(`${namespace}/${name}`);
     const target = join(this.work, `${kind}-${namespace}-${name}`);
     if (mapped) return this.copyTree(resolve(mapped), target);
     switch (kind) {
@@ -68,7 +89,9 @@ export class SourceResolver {
       case 'ExternalArtifact':
         return this.assembleExternalArtifact(namespace, name, target);
       case 'Bucket':
-        throw new SourceError(`Bucket ${namespace}/${name}: Bucket sources are not supported; map it with --source Bucket/${namespace}/${name}=DIR`);
+        throw new SourceError(
+          `Bucket ${namespace}/${name}: Bucket sources are not supported; map it with --source Bucket/${namespace}/${name}=DIR`,
+        );
       default:
         throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
     }
@@ -97,28 +120,50 @@ export class SourceResolver {
     const client = this.ctx.registry(field<boolean>(source, 'spec', 'insecure') === true);
     const mediaType = field<string>(source, 'spec', 'layerSelector', 'mediaType');
     const operation = field<string>(source, 'spec', 'layerSelector', 'operation') ?? 'extract';
-    const resolved = await resolveOciRef(client, ref.registry, ref.repository, field<OciRefSpec>(source, 'spec', 'ref'), {
-      helmTags: mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
-    });
+    const resolved = await resolveOciRef(
+      client,
+      ref.registry,
+      ref.repository,
+      field<OciRefSpec>(source, 'spec', 'ref'),
+      {
+        helmTags: mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+      },
+    );
     const pulled = await pullArtifact(client, { ...ref, digest: resolved.digest, tag: undefined }, mediaType);
     mkdirSync(target, { recursive: true });
-    if (operation === 'copy') writeFileSync(join(target, `${resolved.digest.replace(':', '-')}.tgz`), pulled.layer);
+    if (operation === 'copy')
+      writeFileSync(join(target, `${resolved.digest.replace(':', '-')}.tgz`), pulled.layer);
     else await extractLayer(pulled.layer, target, `OCIRepository ${namespace}/${name}`);
-    this.ctx.log.debug(`OCIRepository ${namespace}/${name}: ${url} resolved to ${resolved.tag ?? ''}@${resolved.digest}`);
+    this.ctx.log.debug(
+      `OCIRepository ${namespace}/${name}: ${url} resolved to ${resolved.tag ?? ''}@${resolved.digest}`,
+    );
     return target;
   }
 
   /** source-watcher's ArtifactGenerator: copy rules from aliased sources into one artifact. */
   private async assembleExternalArtifact(namespace: string, name: string, target: string): Promise<string> {
     const generator = this.ctx.findGenerator(namespace, name);
-    if (!generator) throw new SourceError(`ExternalArtifact ${namespace}/${name}: no ArtifactGenerator in the rendered tree produces it`);
-    const artifact = (field<{ name: string; copy?: CopyRule[] }[]>(generator, 'spec', 'artifacts') ?? []).find((a) => a.name === name)!;
+    if (!generator)
+      throw new SourceError(
+        `ExternalArtifact ${namespace}/${name}: no ArtifactGenerator in the rendered tree produces it`,
+      );
+    const artifact = (
+      field<{ name: string; copy?: CopyRule[] }[]>(generator, 'spec', 'artifacts') ?? []
+    ).find((a) => a.name === name)!;
     const aliases = new Map<string, string>();
-    for (const s of field<{ alias: string; kind: string; name: string; namespace?: string }[]>(generator, 'spec', 'sources') ?? []) {
-      aliases.set(s.alias, await this.resolve(s.kind, s.namespace || generator.metadata.namespace || namespace, s.name));
+    for (const s of field<{ alias: string; kind: string; name: string; namespace?: string }[]>(
+      generator,
+      'spec',
+      'sources',
+    ) ?? []) {
+      aliases.set(
+        s.alias,
+        await this.resolve(s.kind, s.namespace || generator.metadata.namespace || namespace, s.name),
+      );
     }
     mkdirSync(target, { recursive: true });
-    for (const rule of artifact.copy ?? []) applyCopyRule(rule, aliases, target, `ArtifactGenerator ${describeGen(generator)}`);
+    for (const rule of artifact.copy ?? [])
+      applyCopyRule(rule, aliases, target, `ArtifactGenerator ${describeGen(generator)}`);
     return target;
   }
 }
@@ -136,7 +181,12 @@ interface CopyRule {
  * kept out of the destination path); a plain file goes into `to/` or becomes `to`; a plain
  * directory is copied as `to/<name>` (or to `to` without a trailing slash).
  */
-export function applyCopyRule(rule: CopyRule, aliases: Map<string, string>, artifactDir: string, what: string): void {
+export function applyCopyRule(
+  rule: CopyRule,
+  aliases: Map<string, string>,
+  artifactDir: string,
+  what: string,
+): void {
   const from = /^@([^/]+)\/?(.*)$/.exec(rule.from);
   const to = /^@artifact\/?(.*)$/.exec(rule.to);
   if (!from || !to) throw new SourceError(`${what}: invalid copy rule ${rule.from} → ${rule.to}`);

@@ -11,7 +11,11 @@ export interface SubstituteOptions {
   strict: boolean;
 }
 
-export function substitute(text: string, vars: ReadonlyMap<string, string>, options: SubstituteOptions): string {
+export function substitute(
+  text: string,
+  vars: ReadonlyMap<string, string>,
+  options: SubstituteOptions,
+): string {
   let out = '';
   let i = 0;
   while (i < text.length) {
@@ -104,12 +108,19 @@ function expand(expr: string, vars: ReadonlyMap<string, string>, options: Substi
   throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
 }
 
-function lookup(name: string, vars: ReadonlyMap<string, string>, options: SubstituteOptions, transform: boolean): string {
+function lookup(
+  name: string,
+  vars: ReadonlyMap<string, string>,
+  options: SubstituteOptions,
+  transform: boolean,
+): string {
   if (!VARIABLE_NAME.test(name)) throw new SubstitutionError(`invalid variable name '${name}'`);
   const v = vars.get(name);
   if (v === undefined) {
     if (options.strict) {
-      throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`);
+      throw new SubstitutionError(
+        `variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`,
+      );
     }
     return '';
   }
@@ -120,7 +131,9 @@ function lookup(name: string, vars: ReadonlyMap<string, string>, options: Substi
 function patternRegex(pattern: string, greedy: boolean): string {
   return pattern
     .split('')
-    .map((ch) => (ch === '*' ? (greedy ? '.*' : '.*?') : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .map((ch) =>
+      ch === '*' ? (greedy ? '.*' : '.*?') : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('');
 }
 

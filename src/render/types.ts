@@ -73,4 +73,12 @@ export interface HelmRenderContext {
   apiVersions: string[];
   insecureRegistry: boolean;
   creds?: string;
+  /** Charts fetched in this run, by URL or digest → local chart path: each is fetched once. */
+  chartCache?: Map<string, Promise<string>>;
+  /** The run's registry client (plain HTTP allowed or not). */
+  registry?: (insecure: boolean) => import('../oci/client.js').RegistryClient;
+  /** Scratch directory of the run, removed at the end. */
+  workDir?: string;
+  /** How tools are run (argv arrays, never a shell). */
+  run?: import('./process.js').ProcessRunner;
 }

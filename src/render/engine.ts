@@ -1,0 +1,410 @@
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import type { RenderEngineOptions } from '../commands/render.js';
+import { errorLine, FluxgateError } from '../errors.js';
+import {
+  describeOwner,
+  field,
+  groupOf,
+  isFluxKustomization,
+  isHelmRelease,
+  objectKey,
+  parseObjects,
+  SOURCE_EXTENSIONS_GROUP,
+} from '../flux/objects.js';
+import type { Logger } from '../log.js';
+import { RegistryClient } from '../oci/client.js';
+import { mapPool } from '../util/pool.js';
+import { renderHelmRelease } from './helm/index.js';
+import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
+import { runProcess, type ProcessRunner } from './process.js';
+import { createSecretMasker, isSecret, maskSecret, secretValues } from './secrets.js';
+import { SourceResolver } from './sources.js';
+import { substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
+import {
+  ownerKey,
+  type KubeObject,
+  type OwnerRef,
+  type RenderedObject,
+  type RenderError,
+  type RenderResult,
+  type SecretMasker,
+} from './types.js';
+
+export interface RenderClusterOptions extends RenderEngineOptions {
+  /** Cluster entry directory, relative to the repository. */
+  path: string;
+  /** Shared by the base and head renders of one diff, so equal secrets get equal markers. */
+  masker?: SecretMasker;
+  /** Changed-only mode: false skips building an owner (its objects are absent, it is not in `rendered`). */
+  shouldBuild?: (owner: OwnerRef, info: { flux: KubeObject; dir?: string }) => boolean;
+  /** The tool runner (tests and the benchmark wrap it). */
+  run?: ProcessRunner;
+}
+
+export interface RenderIO {
+  log: Logger;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const SUBSTITUTE_OPT_OUT = 'kustomize.toolkit.fluxcd.io/substitute';
+const OWNER_NAME = 'kustomize.toolkit.fluxcd.io/name';
+const OWNER_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+
+interface KustomizationItem {
+  owner: OwnerRef;
+  flux: KubeObject;
+  /** Owners from the entry point down to this one, for cycle detection. */
+  path: string[];
+}
+
+interface Built {
+  item: KustomizationItem;
+  objects: KubeObject[];
+}
+
+/**
+ * Renders everything Flux would apply to one cluster: the entry directory as the flux-system
+ * Kustomization, every Kustomization found in turn (waves, built in parallel), then every
+ * HelmRelease. A failure is an error on its owner; everything else still renders.
+ */
+export async function renderCluster(options: RenderClusterOptions, io: RenderIO): Promise<RenderResult> {
+  const render = new ClusterRender(options, io);
+  try {
+    return await render.run();
+  } finally {
+    render.dispose();
+  }
+}
+
+class ClusterRender {
+  private readonly repo: string;
+  private readonly masker: SecretMasker;
+  private readonly runTool: ProcessRunner;
+  /** Objects as applied (substituted, not masked), for substituteFrom, valuesFrom and sources. */
+  private readonly index = new Map<string, KubeObject>();
+  private readonly objects: RenderedObject[] = [];
+  private readonly errors: RenderError[] = [];
+  private readonly rendered: OwnerRef[] = [];
+  private readonly seen = new Map<string, KustomizationItem>();
+  private readonly helmReleases: { owner: OwnerRef; flux: KubeObject }[] = [];
+  private readonly sources: SourceResolver;
+  private readonly clients = new Map<boolean, RegistryClient>();
+  private readonly chartCache = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly options: RenderClusterOptions,
+    private readonly io: RenderIO,
+  ) {
+    this.repo = resolve(io.cwd, options.repo);
+    this.masker = options.masker ?? createSecretMasker();
+    this.runTool = options.run ?? runProcess;
+    this.sources = new SourceResolver({
+      repo: this.repo,
+      mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
+      lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
+      findGenerator: (ns, artifact) =>
+        [...this.index.values()].find(
+          (o) =>
+            o.kind === 'ArtifactGenerator' &&
+            groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP &&
+            (o.metadata.namespace ?? '') === ns &&
+            (field<{ name: string }[]>(o, 'spec', 'artifacts') ?? []).some((a) => a.name === artifact),
+        ),
+      registry: (insecure) => this.registry(insecure),
+      log: io.log,
+    });
+  }
+
+  dispose(): void {
+    rmSync(this.sources.workDir, { recursive: true, force: true });
+  }
+
+  private registry(insecure: boolean): RegistryClient {
+    const plain = insecure || this.options.insecureRegistry;
+    let client = this.clients.get(plain);
+    if (!client) {
+      client = new RegistryClient({
+        insecure: plain,
+        creds: this.options.creds,
+        env: this.io.env,
+        log: this.io.log,
+        mirrors: this.options.registryMirrors,
+      });
+      this.clients.set(plain, client);
+    }
+    return client;
+  }
+
+  async run(): Promise<RenderResult> {
+    if (!existsSync(join(this.repo, this.options.path))) {
+      throw new FluxgateError(
+        'INPUT',
+        `--path ${this.options.path}: no such directory in ${this.options.repo}`,
+      );
+    }
+    const root: KustomizationItem = {
+      owner: { kind: 'Kustomization', namespace: 'flux-system', name: 'flux-system' },
+      flux: {
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+        kind: 'Kustomization',
+        metadata: { name: 'flux-system', namespace: 'flux-system' },
+        spec: { path: this.options.path, sourceRef: { kind: 'GitRepository', name: 'flux-system' } },
+      },
+      path: [],
+    };
+    this.seen.set(ownerKey(root.owner), root);
+
+    let wave: KustomizationItem[] = [root];
+    let pending: Built[] = [];
+    while (wave.length || pending.length) {
+      const built = (await mapPool(wave, this.options.concurrency, (item) => this.build(item))).filter(
+        (b): b is Built => b !== undefined,
+      );
+      pending = [...pending, ...built];
+      const next: KustomizationItem[] = [];
+      // Post-process what can be: a substituteFrom object may come from a build of this wave.
+      for (let progress = true; progress && pending.length;) {
+        progress = false;
+        for (const b of [...pending]) {
+          const missing = this.missingReferences(b.item);
+          if (
+            missing.length &&
+            (wave.length || next.length || pending.length > 1) &&
+            this.canWait(b, pending)
+          )
+            continue;
+          pending = pending.filter((p) => p !== b);
+          progress = true;
+          next.push(...this.finish(b));
+        }
+      }
+      wave = next;
+      if (!wave.length && pending.length) {
+        // Nothing more will appear: finish the rest, reporting what is missing.
+        for (const b of pending) wave.push(...this.finish(b));
+        pending = [];
+      }
+    }
+
+    await mapPool(this.helmReleases, this.options.concurrency, (hr) => this.renderHelm(hr));
+
+    const order = (o: RenderedObject) =>
+      [
+        ownerKey(o.owner),
+        groupOf(o.object.apiVersion),
+        o.object.kind,
+        o.object.metadata?.namespace ?? '',
+        o.object.metadata?.name ?? '',
+      ].join('\u0000');
+    this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
+    this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
+    return { objects: this.objects, errors: this.errors, rendered: this.rendered };
+  }
+
+  /** Waiting only helps while something else may still produce the missing object. */
+  private canWait(b: Built, pending: Built[]): boolean {
+    return pending.some((p) => p !== b && this.missingReferences(p.item).length === 0);
+  }
+
+  private fail(owner: OwnerRef, message: string): void {
+    this.errors.push({ owner, message: `${describeOwner(owner)}: ${message}` });
+  }
+
+  private async build(item: KustomizationItem): Promise<Built | undefined> {
+    const { owner, flux } = item;
+    try {
+      const kind = field<string>(flux, 'spec', 'sourceRef', 'kind') ?? 'GitRepository';
+      const name = field<string>(flux, 'spec', 'sourceRef', 'name');
+      const namespace = field<string>(flux, 'spec', 'sourceRef', 'namespace') || owner.namespace;
+      if (!name) throw new Error('spec.sourceRef.name is missing');
+      const source = await this.sources.resolve(kind, namespace, name);
+      const path = field<string>(flux, 'spec', 'path') || './';
+      const dir = resolve(source, path);
+      if (dir !== source && !dir.startsWith(source + sep))
+        throw new Error(`path ${path} escapes ${kind} ${namespace}/${name}`);
+      if (!existsSync(dir) || !statSync(dir).isDirectory())
+        throw new Error(`path ${path} not found in ${kind} ${namespace}/${name}`);
+      if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir })) return undefined;
+      const spec = (flux.spec ?? {}) as KustomizeOverlay;
+      const yaml = await kustomizeBuild(source, dir, spec, this.runTool, this.io.env);
+      this.rendered.push(owner);
+      return { item, objects: parseObjects(yaml, 'kustomize output') };
+    } catch (err) {
+      this.fail(owner, errorLine(err));
+      return undefined;
+    }
+  }
+
+  private missingReferences(item: KustomizationItem): string[] {
+    const refs =
+      field<{ kind: string; name: string; optional?: boolean }[]>(
+        item.flux,
+        'spec',
+        'postBuild',
+        'substituteFrom',
+      ) ?? [];
+    return refs
+      .filter((r) => !this.index.has(objectKey(r.kind, item.owner.namespace, r.name)))
+      .map((r) => `${r.kind} ${item.owner.namespace}/${r.name}${r.optional ? ' (optional)' : ''}`);
+  }
+
+  /** Substitution, owner labels, commonMetadata; returns the Kustomizations found. */
+  private finish({ item, objects }: Built): KustomizationItem[] {
+    const { owner, flux } = item;
+    let vars: Map<string, string> | undefined;
+    let out: KubeObject[];
+    try {
+      vars = this.variables(item);
+      const strategy = field<string>(flux, 'spec', 'postBuild', 'substituteStrategy');
+      const substituteAll = vars.size > 0 || strategy === 'Always';
+      out = objects.map((o) => {
+        if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
+          throw new Error(
+            `an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`,
+          );
+        }
+        const opted =
+          o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
+          o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
+        if (!substituteAll || opted) return o;
+        try {
+          return parseYaml(
+            substitute(stringify(o), vars!, { strict: this.options.strictSubstitute }),
+          ) as KubeObject;
+        } catch (err) {
+          if (err instanceof SubstitutionError)
+            throw new Error(`postBuild substitution in ${o.kind} ${o.metadata.name}: ${err.message}`);
+          throw err;
+        }
+      });
+    } catch (err) {
+      this.fail(owner, errorLine(err));
+      return [];
+    }
+
+    const labels = field<Record<string, string>>(flux, 'spec', 'commonMetadata', 'labels') ?? {};
+    const annotations = field<Record<string, string>>(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
+    const found: KustomizationItem[] = [];
+    for (const o of out) {
+      o.metadata.labels = {
+        ...o.metadata.labels,
+        [OWNER_NAME]: owner.name,
+        [OWNER_NAMESPACE]: owner.namespace,
+        ...labels,
+      };
+      if (Object.keys(annotations).length)
+        o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
+      this.index.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
+      this.objects.push({ owner, object: maskSecret(o, this.masker) });
+      if (isFluxKustomization(o)) {
+        const child = this.child(item, o);
+        if (child) found.push(child);
+      } else if (isHelmRelease(o)) {
+        this.helmReleases.push({
+          owner: { kind: 'HelmRelease', namespace: o.metadata.namespace || 'default', name: o.metadata.name },
+          flux: o,
+        });
+      }
+    }
+    return found;
+  }
+
+  private child(parent: KustomizationItem, o: KubeObject): KustomizationItem | undefined {
+    const owner: OwnerRef = {
+      kind: 'Kustomization',
+      namespace: o.metadata.namespace || 'default',
+      name: o.metadata.name,
+    };
+    const key = ownerKey(owner);
+    const chain = [...parent.path, ownerKey(parent.owner)];
+    if (chain.includes(key)) {
+      // The entry Kustomization's own definition (bootstrap's gotk-sync) is not a cycle.
+      if (key === chain[0] && chain.length === 1) return undefined;
+      this.fail(
+        parent.owner,
+        `cycle: ${[...chain, key].map((k) => k.replace(/^Kustomization\//, '')).join(' → ')}`,
+      );
+      return undefined;
+    }
+    if (this.seen.has(key)) {
+      this.fail(
+        owner,
+        `defined twice, by ${describeOwner(this.seen.get(key)!.owner)} and ${describeOwner(parent.owner)}`,
+      );
+      return undefined;
+    }
+    const item = { owner, flux: o, path: chain };
+    this.seen.set(key, item);
+    return item;
+  }
+
+  /** postBuild variables: substituteFrom in order, then inline substitute; Secret values as markers. */
+  private variables(item: KustomizationItem): Map<string, string> {
+    const vars = new Map<string, string>();
+    const refs =
+      field<{ kind: string; name: string; optional?: boolean }[]>(
+        item.flux,
+        'spec',
+        'postBuild',
+        'substituteFrom',
+      ) ?? [];
+    for (const ref of refs) {
+      const object = this.index.get(objectKey(ref.kind, item.owner.namespace, ref.name));
+      if (!object) {
+        if (ref.optional) continue;
+        throw new Error(`substituteFrom ${ref.kind} ${item.owner.namespace}/${ref.name} not found`);
+      }
+      const values =
+        ref.kind === 'Secret' && isSecret(object)
+          ? new Map([...secretValues(object)].map(([k, v]) => [k, this.masker.mask(v)]))
+          : new Map(
+              Object.entries((object.data as Record<string, string>) ?? {}).map(([k, v]) => [k, String(v)]),
+            );
+      for (const [k, v] of values) vars.set(k, v);
+    }
+    for (const [k, v] of Object.entries(
+      field<Record<string, unknown>>(item.flux, 'spec', 'postBuild', 'substitute') ?? {},
+    )) {
+      vars.set(k, String(v));
+    }
+    for (const [k, v] of vars) {
+      if (!VARIABLE_NAME.test(k)) throw new Error(`postBuild: '${k}' is not a valid variable name`);
+      vars.set(k, v.replace(/\n/g, ''));
+    }
+    return vars;
+  }
+
+  private async renderHelm(hr: { owner: OwnerRef; flux: KubeObject }): Promise<void> {
+    if (this.options.shouldBuild && !this.options.shouldBuild(hr.owner, { flux: hr.flux })) return;
+    try {
+      const objects = await renderHelmRelease(hr.flux, {
+        lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
+        sourceDir: (kind, ns, name) => this.sources.resolve(kind, ns, name),
+        masker: this.masker,
+        log: this.io.log,
+        env: this.io.env,
+        registryMirrors: this.options.registryMirrors,
+        helmRepoMirrors: this.options.helmRepoMirrors,
+        cacheDir: this.options.cacheDir
+          ? resolve(this.io.cwd, this.options.cacheDir)
+          : join(this.sources.workDir, 'charts'),
+        kubeVersion: this.options.kubeVersion,
+        apiVersions: this.options.apiVersions,
+        insecureRegistry: this.options.insecureRegistry,
+        creds: this.options.creds,
+        chartCache: this.chartCache,
+        registry: (insecure) => this.registry(insecure),
+        workDir: this.sources.workDir,
+        run: this.runTool,
+      });
+      this.rendered.push(hr.owner);
+      for (const o of objects) this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+    } catch (err) {
+      this.fail(hr.owner, errorLine(err));
+    }
+  }
+}
