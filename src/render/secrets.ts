@@ -9,10 +9,13 @@ export function createSecretMasker(key: Buffer = randomBytes(32)): SecretMasker 
   return {
     mask(value: string | Uint8Array): string {
       const digest = createHmac('sha256', key).update(value).digest('hex');
-      return `**secret:${digest.slice(0, 12)}**`;
+      // A plain YAML scalar: it may land unquoted wherever a substitution puts it.
+      return `(secret:${digest.slice(0, 12)})`;
     },
   };
 }
+
+const MARKER = /^\(secret:[0-9a-f]{12}\)$/;
 
 export function isSecret(object: KubeObject): boolean {
   return object.kind === 'Secret' && (object.apiVersion === 'v1' || object.apiVersion === undefined);
@@ -42,12 +45,12 @@ export function maskSecret(object: KubeObject, masker: SecretMasker): KubeObject
     const values = object[field] as Record<string, unknown> | undefined;
     if (!values || typeof values !== 'object') continue;
     masked[field] = Object.fromEntries(
-      Object.entries(values).map(([k, v]) => [
-        k,
-        masker.mask(
-          field === 'data' ? Buffer.from(String(v ?? ''), 'base64').toString('utf8') : String(v ?? ''),
-        ),
-      ]),
+      Object.entries(values).map(([k, v]) => {
+        const value =
+          field === 'data' ? Buffer.from(String(v ?? ''), 'base64').toString('utf8') : String(v ?? '');
+        // A value substituted from another Secret already is a marker: keep it recognisable.
+        return [k, MARKER.test(value) ? value : masker.mask(value)];
+      }),
     );
   }
   return masked;

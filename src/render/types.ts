@@ -53,7 +53,7 @@ export function ownerKey(owner: OwnerRef): string {
  * compare), a random per-run key makes markers meaningless across runs.
  */
 export interface SecretMasker {
-  /** Marker for a secret value, e.g. `**secret:3f9a1c2b**`. */
+  /** Marker for a secret value, e.g. `(secret:3f9a1c2b4d5e)`. */
   mask(value: string | Uint8Array): string;
 }
 
