@@ -60,7 +60,8 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
   try {
     const valuesFile = join(work, 'values.yaml');
     writeFileSync(valuesFile, stringify(values), { mode: 0o600 });
-    const args = ['template', releaseName(release), chart.path, '--namespace', namespace];
+    // Test hooks run only on `helm test`: helm-controller never applies them on install.
+    const args = ['template', releaseName(release), chart.path, '--namespace', namespace, '--skip-tests'];
     for (const f of chart.valuesFiles) args.push('-f', f);
     args.push('-f', valuesFile);
     const crds = field<string>(release, 'spec', 'install', 'crds') ?? 'Create';
