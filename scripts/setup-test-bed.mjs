@@ -20,7 +20,9 @@ function installed(pkg) {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
-const missing = debianPackages.filter((p) => !installed(p));
+// `--tools-only`: just kubectl and helm (what the README's example needs), no Debian packages.
+const toolsOnly = process.argv.includes('--tools-only');
+const missing = toolsOnly ? [] : debianPackages.filter((p) => !installed(p));
 if (missing.length) {
   if (process.getuid?.() !== 0) fail(`missing Debian packages ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`);
   console.error(`test bed: installing ${missing.join(' ')}`);
@@ -45,7 +47,7 @@ if (!existsSync(join(toolsBin, 'kubectl')) || !existsSync(join(toolsBin, 'helm')
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const checks = [
+const checks = toolsOnly ? [[join(toolsBin, 'kubectl'), ['version', '--client']], [join(toolsBin, 'helm'), ['version', '--short']]] : [
   ['docker-registry', ['--version']],
   ['skopeo', ['--version']],
   ['openssl', ['version']],
@@ -57,4 +59,4 @@ for (const [cmd, args] of checks) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) fail(`${cmd} ${args.join(' ')} does not run: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]}`);
 }
-console.error('test bed: docker-registry, skopeo, openssl, python3 checkers, kubectl and helm are ready');
+console.error(toolsOnly ? 'tools: kubectl and helm are ready in .tools/bin' : 'test bed: docker-registry, skopeo, openssl, python3 checkers, kubectl and helm are ready');
