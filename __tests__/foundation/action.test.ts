@@ -23,18 +23,24 @@ describe('action inputs', () => {
       }),
     );
     expect(inputs.command.name).toBe('push');
-    const options = inputs.command.toOptions(inputs.raw, {}) as {
-      url: string;
-      tags: string[];
-      reproducible: boolean;
-      path: string;
+    const github = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'acme/app',
+      GITHUB_REF_NAME: 'v1.2.3',
+      GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
     };
+    const options = inputs.command.toOptions(inputs.raw, github) as Record<string, unknown>;
     expect(options).toMatchObject({
       url: 'oci://ghcr.io/acme/app:v1',
       tags: ['v1.2.3', 'latest'],
       reproducible: true,
       path: 'deploy/',
+      // In a workflow, source and revision default from the GitHub context (RFC-0005 revision).
+      source: 'https://github.com/acme/app',
+      revision: 'v1.2.3@sha1:0123456789abcdef0123456789abcdef01234567',
     });
+    expect(() => inputs.command.toOptions(inputs.raw, {})).toThrow('push: --source is required');
     // Every credential is handed over for masking, the password part on its own too.
     expect(inputs.secrets).toEqual(
       expect.arrayContaining(['bot:s3cr3t-token', 's3cr3t-token', 'ghs_abcdef']),
