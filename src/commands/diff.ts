@@ -1,7 +1,9 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runDiff } from '../diff/run.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
@@ -99,7 +101,35 @@ export const diffCommand = defineCommand<DiffOptions>({
       githubToken: env.GITHUB_TOKEN || undefined,
     };
   },
-  async run() {
-    notImplemented('diff');
+  async run(options, io) {
+    const result = await runDiff(options, io);
+    const json = {
+      changes: result.diff.changes.map(({ cluster: _c, ...c }) => c),
+      errors: result.diff.errors.map((e) => ({ owner: e.owner, message: e.message, side: e.side })),
+      images: result.diff.images,
+      rendered: result.rendered,
+    };
+    const review = result.review;
+    if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
+    else if (options.format === 'unified') io.stdout(result.unified);
+    else io.stdout(review + '\n');
+    const diffPath =
+      options.diffPath ??
+      (io.action && io.env.RUNNER_TEMP ? join(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
+    if (diffPath) writeFileSync(resolve(io.cwd, diffPath), review + '\n');
+    const count = (a: string) => String(result.diff.changes.filter((c) => c.action === a).length);
+    return {
+      exitCode: result.diff.errors.length ? 1 : 0,
+      outputs: {
+        changed: String(result.diff.changes.length > 0),
+        added: count('added'),
+        removed: count('removed'),
+        modified: count('modified'),
+        errors: String(result.diff.errors.length),
+        'diff-path': diffPath ?? '',
+        'comment-url': result.commentUrl ?? '',
+        json: JSON.stringify(json),
+      },
+    };
   },
 });
