@@ -9,6 +9,7 @@ import { Git } from './git.js';
 import { reviewMarkdown, unifiedText } from './markdown.js';
 import { diffRenders, type ClusterDiff } from './objects.js';
 import { postReview } from '../github/review.js';
+import { ChangePlanner } from './changed.js';
 
 export interface DiffRun {
   diff: ClusterDiff;
@@ -21,6 +22,7 @@ export interface DiffRun {
 
 interface Side {
   dir: string;
+  commit?: string;
   remove?: () => Promise<void>;
 }
 
@@ -31,7 +33,8 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
   const side = async (ref: string): Promise<Side> => {
     const asDir = resolve(io.cwd, ref);
     if (existsSync(asDir) && statSync(asDir).isDirectory()) return { dir: asDir };
-    return git.worktree(await git.resolveRef(ref));
+    const commit = await git.resolveRef(ref);
+    return { commit, ...(await git.worktree(commit)) };
   };
   const base = await side(options.base);
   let head: Side | undefined;
@@ -40,13 +43,35 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
     const masker = createSecretMasker();
     const merged: ClusterDiff = { changes: [], images: [], errors: [] };
     const built = new Set<string>();
+    const refs = base.commit !== undefined && head.commit !== undefined;
+    const changedOnly = options.changedOnly ?? refs;
+    if (changedOnly && !refs)
+      io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
+    const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
     for (const path of options.paths) {
-      const render = (dir: string, label: string) =>
+      const planner = changed ? new ChangePlanner({ base: base.dir, head: head.dir }, changed) : undefined;
+      const render = (dir: string, label: 'base' | 'head') =>
         io.log.group(`Render ${label} ${path}`, () =>
-          renderCluster({ ...options, repo: dir, path, masker }, { ...io, cwd: io.cwd }),
+          renderCluster(
+            {
+              ...options,
+              repo: dir,
+              path,
+              masker,
+              shouldBuild: planner
+                ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
+                : undefined,
+            },
+            io,
+          ),
         );
-      const b = await render(base.dir, 'base');
-      const h = await render(head.dir, 'head');
+      let b = await render(base.dir, 'base');
+      let h = await render(head.dir, 'head');
+      // Owners whose inputs turn out to differ between the sides are built on both, then compared.
+      for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
+        b = await render(base.dir, 'base');
+        h = await render(head.dir, 'head');
+      }
       for (const o of [...b.rendered, ...h.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
       const d = diffRenders(path, b, h, options.stripAttrs);
       merged.changes.push(...d.changes);
