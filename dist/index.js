@@ -36299,7 +36299,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1768:
+/***/ 2374:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41881,14 +41881,1404 @@ const renderCommand = defineCommand({
     },
 });
 
-;// CONCATENATED MODULE: ./src/commands/not-implemented.ts
+;// CONCATENATED MODULE: ./src/diff/git.ts
 
-/** Commands whose issue has not landed say so (exit 2) instead of printing fake output. */
-function notImplemented(command) {
-    throw new FluxgateError('NOT_IMPLEMENTED', `${command}: not implemented yet`);
+
+
+
+
+/** The git commands diff needs, as argv arrays. */
+class Git {
+    repo;
+    env;
+    run;
+    constructor(repo, env, run = runProcess) {
+        this.repo = repo;
+        this.env = env;
+        this.run = run;
+    }
+    async git(args) {
+        const r = await this.run('git', ['-C', this.repo, ...args], {
+            env: { ...this.env, GIT_TERMINAL_PROMPT: '0' },
+        });
+        if (r.code !== 0)
+            throw new FluxgateError('INPUT', `git ${args[0]}: ${r.stderr.trim().split('\n').at(-1) ?? 'failed'}`);
+        return r.stdout;
+    }
+    async resolveRef(ref) {
+        try {
+            return (await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+        }
+        catch {
+            throw new FluxgateError('INPUT', `'${ref}' is neither a directory nor a commit of the repository at ${this.repo}`, { exitCode: 2 });
+        }
+    }
+    /** A detached worktree of `commit` in a temp dir; removed by the returned function, even after a failure. */
+    async worktree(commit) {
+        const parent = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-worktree-'));
+        const dir = (0,external_node_path_namespaceObject.join)(parent, 'tree');
+        await this.git(['worktree', 'add', '--detach', '--quiet', dir, commit]);
+        return {
+            dir,
+            remove: async () => {
+                await this.git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
+                (0,external_node_fs_namespaceObject.rmSync)(parent, { recursive: true, force: true });
+                await this.git(['worktree', 'prune']).catch(() => undefined);
+            },
+        };
+    }
+    async changedFiles(base, head) {
+        const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
+        return out.split('\n').filter(Boolean);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/diff/markdown.ts
+
+/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
+const COMMENT_LIMIT = 65_536;
+/** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
+function escapeMarkdown(text) {
+    return text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
+        .replace(/\r?\n/g, ' ');
+}
+/** A code fence longer than any backtick run in the content, so the content cannot close it. */
+function fence(content, lang = 'diff') {
+    const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
+    const ticks = '`'.repeat(longest + 1);
+    return `${ticks}${lang}\n${content}\n${ticks}`;
+}
+const ownerLabel = (o) => `${o.kind} ${o.namespace}/${o.name}`;
+/**
+ * The PR review: a summary table first, image changes, render errors, then one collapsed
+ * section per owner with its diffs. Over `limit`, the largest sections are folded first.
+ */
+function reviewMarkdown(diff, options = {}) {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const byOwner = new Map();
+    for (const c of diff.changes) {
+        const key = `${c.cluster}\u0000${ownerKey(c.owner)}`;
+        if (!byOwner.has(key))
+            byOwner.set(key, { cluster: c.cluster, owner: c.owner, changes: [] });
+        byOwner.get(key).changes.push(c);
+    }
+    const count = (cs, a) => cs.filter((c) => c.action === a).length;
+    const errorsOf = (cluster, owner) => diff.errors.filter((e) => e.cluster === cluster && ownerKey(e.owner) === ownerKey(owner)).length;
+    const head = [`## ${options.title ?? 'fluxgate diff'}`, ''];
+    const total = diff.changes.length;
+    if (!total && !diff.errors.length)
+        head.push('No changes to the objects Flux applies.', '');
+    else {
+        head.push(`**${total}** object${total === 1 ? '' : 's'} changed: ${count(diff.changes, 'added')} added, ${count(diff.changes, 'removed')} removed, ${count(diff.changes, 'modified')} modified${diff.errors.length ? `; **${diff.errors.length} render error${diff.errors.length === 1 ? '' : 's'}**` : ''}.`, '', '| Cluster | Owner | Added | Removed | Modified | Errors |', '| --- | --- | ---: | ---: | ---: | ---: |');
+        const rows = new Map();
+        for (const g of byOwner.values())
+            rows.set(`${g.cluster}\u0000${ownerKey(g.owner)}`, g);
+        for (const e of diff.errors)
+            rows.set(`${e.cluster}\u0000${ownerKey(e.owner)}`, { cluster: e.cluster, owner: e.owner });
+        for (const [key, r] of [...rows].sort(([a], [b]) => (a < b ? -1 : 1))) {
+            const cs = byOwner.get(key)?.changes ?? [];
+            head.push(`| ${escapeMarkdown(r.cluster)} | ${escapeMarkdown(ownerLabel(r.owner))} | ${count(cs, 'added')} | ${count(cs, 'removed')} | ${count(cs, 'modified')} | ${errorsOf(r.cluster, r.owner)} |`);
+        }
+        head.push('');
+    }
+    if (diff.images.length) {
+        head.push('### Images', '', '| Cluster | Object | Container | Before | After |', '| --- | --- | --- | --- | --- |');
+        for (const i of diff.images) {
+            head.push(`| ${escapeMarkdown(i.cluster)} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${i.before ? `\`${i.before.replace(/`/g, '')}\`` : '—'} | ${i.after ? `\`${i.after.replace(/`/g, '')}\`` : '—'} |`);
+        }
+        head.push('');
+    }
+    if (diff.errors.length) {
+        head.push('### Render errors', '');
+        for (const e of diff.errors)
+            head.push(`- **${e.side}** ${escapeMarkdown(e.cluster)}: ${escapeMarkdown(e.message)}`);
+        head.push('');
+    }
+    if (options.extra)
+        head.push(options.extra, '');
+    const sections = [...byOwner.values()].map((g) => ({
+        key: `${g.cluster}: ${ownerLabel(g.owner)}`,
+        summary: `${escapeMarkdown(g.cluster)}: ${escapeMarkdown(ownerLabel(g.owner))} (+${count(g.changes, 'added')} −${count(g.changes, 'removed')} ~${count(g.changes, 'modified')})`,
+        body: g.changes
+            .map((c) => `**${c.action}** ${escapeMarkdown(`${c.kind} ${c.namespace ? c.namespace + '/' : ''}${c.name}`)}\n\n${fence(c.diff)}`)
+            .join('\n\n'),
+    }));
+    const render = (folded) => [
+        ...head,
+        ...sections.map((s) => folded.has(s.key)
+            ? `<details><summary>${s.summary}</summary>\n\n_Diff left out to fit the comment limit: see the job summary or the diff file._\n\n</details>`
+            : `<details><summary>${s.summary}</summary>\n\n${s.body}\n\n</details>`),
+        ...(folded.size
+            ? [
+                '',
+                `_${folded.size} section${folded.size === 1 ? '' : 's'} folded to stay within ${limit} characters._`,
+            ]
+            : []),
+    ].join('\n');
+    const folded = new Set();
+    let markdown = render(folded);
+    for (const s of [...sections].sort((a, b) => b.body.length - a.body.length)) {
+        if (markdown.length <= limit)
+            break;
+        folded.add(s.key);
+        markdown = render(folded);
+    }
+    if (markdown.length > limit)
+        markdown = markdown.slice(0, limit - 80) + '\n\n_Review truncated to fit the comment limit._';
+    return { markdown, folded: [...folded] };
+}
+/** Plain unified diff for terminals. */
+function unifiedText(diff) {
+    const out = [];
+    for (const c of diff.changes)
+        out.push(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`, c.diff, '');
+    for (const e of diff.errors)
+        out.push(`# ${e.side} render error: ${e.message}`);
+    return out.join('\n') + (out.length ? '\n' : '');
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
+class Diff {
+    diff(oldStr, newStr, 
+    // Type below is not accurate/complete - see above for full possibilities - but it compiles
+    options = {}) {
+        let callback;
+        if (typeof options === 'function') {
+            callback = options;
+            options = {};
+        }
+        else if ('callback' in options) {
+            callback = options.callback;
+        }
+        // Allow subclasses to massage the input prior to running
+        const oldString = this.castInput(oldStr, options);
+        const newString = this.castInput(newStr, options);
+        const oldTokens = this.removeEmpty(this.tokenize(oldString, options));
+        const newTokens = this.removeEmpty(this.tokenize(newString, options));
+        return this.diffWithOptionsObj(oldTokens, newTokens, options, callback);
+    }
+    diffWithOptionsObj(oldTokens, newTokens, options, callback) {
+        var _a;
+        const done = (value) => {
+            value = this.postProcess(value, options);
+            if (callback) {
+                setTimeout(function () { callback(value); }, 0);
+                return undefined;
+            }
+            else {
+                return value;
+            }
+        };
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let editLength = 1;
+        let maxEditLength = newLen + oldLen;
+        if (options.maxEditLength != null) {
+            maxEditLength = Math.min(maxEditLength, options.maxEditLength);
+        }
+        const maxExecutionTime = (_a = options.timeout) !== null && _a !== void 0 ? _a : Infinity;
+        const abortAfterTimestamp = Date.now() + maxExecutionTime;
+        const bestPath = [{ oldPos: -1, lastComponent: undefined }];
+        // Seed editLength = 0, i.e. the content starts with the same values
+        let newPos = this.extractCommon(bestPath[0], newTokens, oldTokens, 0, options);
+        if (bestPath[0].oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+            // Identity per the equality and tokenizer
+            return done(this.buildValues(bestPath[0].lastComponent, newTokens, oldTokens));
+        }
+        // Once we hit the right edge of the edit graph on some diagonal k, we can
+        // definitely reach the end of the edit graph in no more than k edits, so
+        // there's no point in considering any moves to diagonal k+1 any more (from
+        // which we're guaranteed to need at least k+1 more edits).
+        // Similarly, once we've reached the bottom of the edit graph, there's no
+        // point considering moves to lower diagonals.
+        // We record this fact by setting minDiagonalToConsider and
+        // maxDiagonalToConsider to some finite value once we've hit the edge of
+        // the edit graph.
+        // This optimization is not faithful to the original algorithm presented in
+        // Myers's paper, which instead pointlessly extends D-paths off the end of
+        // the edit graph - see page 7 of Myers's paper which notes this point
+        // explicitly and illustrates it with a diagram. This has major performance
+        // implications for some common scenarios. For instance, to compute a diff
+        // where the new text simply appends d characters on the end of the
+        // original text of length n, the true Myers algorithm will take O(n+d^2)
+        // time while this optimization needs only O(n+d) time.
+        let minDiagonalToConsider = -Infinity, maxDiagonalToConsider = Infinity;
+        // Main worker method. checks all permutations of a given edit length for acceptance.
+        const execEditLength = () => {
+            for (let diagonalPath = Math.max(minDiagonalToConsider, -editLength); diagonalPath <= Math.min(maxDiagonalToConsider, editLength); diagonalPath += 2) {
+                let basePath;
+                const removePath = bestPath[diagonalPath - 1], addPath = bestPath[diagonalPath + 1];
+                if (removePath) {
+                    // No one else is going to attempt to use this value, clear it
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath - 1] = undefined;
+                }
+                let canAdd = false;
+                if (addPath) {
+                    // what newPos will be after we do an insertion:
+                    const addPathNewPos = addPath.oldPos - diagonalPath;
+                    canAdd = addPath && 0 <= addPathNewPos && addPathNewPos < newLen;
+                }
+                const canRemove = removePath && removePath.oldPos + 1 < oldLen;
+                if (!canAdd && !canRemove) {
+                    // If this path is a terminal then prune
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath] = undefined;
+                    continue;
+                }
+                // Select the diagonal that we want to branch from. We select the prior
+                // path whose position in the old string is the farthest from the origin
+                // and does not pass the bounds of the diff graph
+                if (!canRemove || (canAdd && removePath.oldPos < addPath.oldPos)) {
+                    basePath = this.addToPath(addPath, true, false, 0, options);
+                }
+                else {
+                    basePath = this.addToPath(removePath, false, true, 1, options);
+                }
+                newPos = this.extractCommon(basePath, newTokens, oldTokens, diagonalPath, options);
+                if (basePath.oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+                    // If we have hit the end of both strings, then we are done
+                    return done(this.buildValues(basePath.lastComponent, newTokens, oldTokens)) || true;
+                }
+                else {
+                    bestPath[diagonalPath] = basePath;
+                    if (basePath.oldPos + 1 >= oldLen) {
+                        maxDiagonalToConsider = Math.min(maxDiagonalToConsider, diagonalPath - 1);
+                    }
+                    if (newPos + 1 >= newLen) {
+                        minDiagonalToConsider = Math.max(minDiagonalToConsider, diagonalPath + 1);
+                    }
+                }
+            }
+            editLength++;
+        };
+        // Performs the length of edit iteration. Is a bit fugly as this has to support the
+        // sync and async mode which is never fun. Loops over execEditLength until a value
+        // is produced, or until the edit length exceeds options.maxEditLength (if given),
+        // in which case it will return undefined.
+        if (callback) {
+            (function exec() {
+                setTimeout(function () {
+                    if (editLength > maxEditLength || Date.now() > abortAfterTimestamp) {
+                        return callback(undefined);
+                    }
+                    if (!execEditLength()) {
+                        exec();
+                    }
+                }, 0);
+            }());
+        }
+        else {
+            while (editLength <= maxEditLength && Date.now() <= abortAfterTimestamp) {
+                const ret = execEditLength();
+                if (ret) {
+                    return ret;
+                }
+            }
+        }
+    }
+    addToPath(path, added, removed, oldPosInc, options) {
+        const last = path.lastComponent;
+        if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: last.count + 1, added: added, removed: removed, previousComponent: last.previousComponent }
+            };
+        }
+        else {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: 1, added: added, removed: removed, previousComponent: last }
+            };
+        }
+    }
+    extractCommon(basePath, newTokens, oldTokens, diagonalPath, options) {
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let oldPos = basePath.oldPos, newPos = oldPos - diagonalPath, commonCount = 0;
+        while (newPos + 1 < newLen && oldPos + 1 < oldLen && this.equals(oldTokens[oldPos + 1], newTokens[newPos + 1], options)) {
+            newPos++;
+            oldPos++;
+            commonCount++;
+            if (options.oneChangePerToken) {
+                basePath.lastComponent = { count: 1, previousComponent: basePath.lastComponent, added: false, removed: false };
+            }
+        }
+        if (commonCount && !options.oneChangePerToken) {
+            basePath.lastComponent = { count: commonCount, previousComponent: basePath.lastComponent, added: false, removed: false };
+        }
+        basePath.oldPos = oldPos;
+        return newPos;
+    }
+    equals(left, right, options) {
+        if (options.comparator) {
+            return options.comparator(left, right);
+        }
+        else {
+            return left === right
+                || (!!options.ignoreCase && left.toLowerCase() === right.toLowerCase());
+        }
+    }
+    removeEmpty(array) {
+        const ret = [];
+        for (let i = 0; i < array.length; i++) {
+            if (array[i]) {
+                ret.push(array[i]);
+            }
+        }
+        return ret;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    castInput(value, options) {
+        return value;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    tokenize(value, options) {
+        return Array.from(value);
+    }
+    join(chars) {
+        // Assumes ValueT is string, which is the case for most subclasses.
+        // When it's false, e.g. in diffArrays, this method needs to be overridden (e.g. with a no-op)
+        // Yes, the casts are verbose and ugly, because this pattern - of having the base class SORT OF
+        // assume tokens and values are strings, but not completely - is weird and janky.
+        return chars.join('');
+    }
+    postProcess(changeObjects, 
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    options) {
+        return changeObjects;
+    }
+    get useLongestToken() {
+        return false;
+    }
+    buildValues(lastComponent, newTokens, oldTokens) {
+        // First we convert our linked list of components in reverse order to an
+        // array in the right order:
+        const components = [];
+        let nextComponent;
+        while (lastComponent) {
+            components.push(lastComponent);
+            nextComponent = lastComponent.previousComponent;
+            delete lastComponent.previousComponent;
+            lastComponent = nextComponent;
+        }
+        components.reverse();
+        const componentLen = components.length;
+        let componentPos = 0, newPos = 0, oldPos = 0;
+        for (; componentPos < componentLen; componentPos++) {
+            const component = components[componentPos];
+            if (!component.removed) {
+                if (!component.added && this.useLongestToken) {
+                    let value = newTokens.slice(newPos, newPos + component.count);
+                    value = value.map(function (value, i) {
+                        const oldValue = oldTokens[oldPos + i];
+                        return oldValue.length > value.length ? oldValue : value;
+                    });
+                    component.value = this.join(value);
+                }
+                else {
+                    component.value = this.join(newTokens.slice(newPos, newPos + component.count));
+                }
+                newPos += component.count;
+                // Common case
+                if (!component.added) {
+                    oldPos += component.count;
+                }
+            }
+            else {
+                component.value = this.join(oldTokens.slice(oldPos, oldPos + component.count));
+                oldPos += component.count;
+            }
+        }
+        return components;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/line.js
+
+
+class LineDiff extends Diff {
+    constructor() {
+        super(...arguments);
+        this.tokenize = tokenize;
+    }
+    equals(left, right, options) {
+        // If we're ignoring whitespace, we need to normalise lines by stripping
+        // whitespace before checking equality. (This has an annoying interaction
+        // with newlineIsToken that requires special handling: if newlines get their
+        // own token, then we DON'T want to trim the *newline* tokens down to empty
+        // strings, since this would cause us to treat whitespace-only line content
+        // as equal to a separator between lines, which would be weird and
+        // inconsistent with the documented behavior of the options.)
+        if (options.ignoreWhitespace) {
+            if (!options.newlineIsToken || !left.includes('\n')) {
+                left = left.trim();
+            }
+            if (!options.newlineIsToken || !right.includes('\n')) {
+                right = right.trim();
+            }
+        }
+        else if (options.ignoreNewlineAtEof && !options.newlineIsToken) {
+            if (left.endsWith('\n')) {
+                left = left.slice(0, -1);
+            }
+            if (right.endsWith('\n')) {
+                right = right.slice(0, -1);
+            }
+        }
+        return super.equals(left, right, options);
+    }
+}
+const lineDiff = new LineDiff();
+function diffLines(oldStr, newStr, options) {
+    return lineDiff.diff(oldStr, newStr, options);
+}
+function diffTrimmedLines(oldStr, newStr, options) {
+    options = generateOptions(options, { ignoreWhitespace: true });
+    return lineDiff.diff(oldStr, newStr, options);
+}
+// Exported standalone so it can be used from jsonDiff too.
+function tokenize(value, options) {
+    if (options.stripTrailingCr) {
+        // remove one \r before \n to match GNU diff's --strip-trailing-cr behavior
+        value = value.replace(/\r\n/g, '\n');
+    }
+    const retLines = [], linesAndNewlines = value.split(/(\n|\r\n)/);
+    // Ignore the final empty token that occurs if the string ends with a new line
+    if (!linesAndNewlines[linesAndNewlines.length - 1]) {
+        linesAndNewlines.pop();
+    }
+    // Merge the content and line separators into single tokens
+    for (let i = 0; i < linesAndNewlines.length; i++) {
+        const line = linesAndNewlines[i];
+        if (i % 2 && !options.newlineIsToken) {
+            retLines[retLines.length - 1] += line;
+        }
+        else {
+            retLines.push(line);
+        }
+    }
+    return retLines;
+}
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/patch/create.js
+
+/**
+ * Returns true if the filename contains characters that require C-style
+ * quoting (as used by Git and GNU diffutils in diff output).
+ */
+function needsQuoting(s) {
+    for (let i = 0; i < s.length; i++) {
+        if (s[i] < '\x20' || s[i] > '\x7e' || s[i] === '"' || s[i] === '\\') {
+            return true;
+        }
+    }
+    return false;
+}
+/**
+ * C-style quotes a filename, encoding special characters as escape sequences
+ * and non-ASCII bytes as octal escapes. This is the inverse of
+ * `parseQuotedFileName` in parse.ts.
+ *
+ * Non-ASCII bytes are encoded as UTF-8 before being emitted as octal escapes.
+ * This matches the behaviour of both Git and GNU diffutils, which always emit
+ * UTF-8 octal escapes regardless of the underlying filesystem encoding (e.g.
+ * Git for Windows converts from NTFS's UTF-16 to UTF-8 internally).
+ *
+ * If the filename doesn't need quoting, returns it as-is.
+ */
+function quoteFileNameIfNeeded(s) {
+    if (!needsQuoting(s)) {
+        return s;
+    }
+    let result = '"';
+    const bytes = new TextEncoder().encode(s);
+    let i = 0;
+    while (i < bytes.length) {
+        const b = bytes[i];
+        // See https://en.wikipedia.org/wiki/Escape_sequences_in_C#Escape_sequences
+        if (b === 0x07) {
+            result += '\\a';
+        }
+        else if (b === 0x08) {
+            result += '\\b';
+        }
+        else if (b === 0x09) {
+            result += '\\t';
+        }
+        else if (b === 0x0a) {
+            result += '\\n';
+        }
+        else if (b === 0x0b) {
+            result += '\\v';
+        }
+        else if (b === 0x0c) {
+            result += '\\f';
+        }
+        else if (b === 0x0d) {
+            result += '\\r';
+        }
+        else if (b === 0x22) {
+            result += '\\"';
+        }
+        else if (b === 0x5c) {
+            result += '\\\\';
+        }
+        else if (b >= 0x20 && b <= 0x7e) {
+            // Just a printable ASCII character that is neither a double quote nor a
+            // backslash; no need to escape it.
+            result += String.fromCharCode(b);
+        }
+        else {
+            // Either part of a non-ASCII character or a control character without a
+            // special escape sequence; needs escaping as a 3-digit octal escape
+            result += '\\' + b.toString(8).padStart(3, '0');
+        }
+        i++;
+    }
+    result += '"';
+    return result;
+}
+const INCLUDE_HEADERS = {
+    includeIndex: true,
+    includeUnderline: true,
+    includeFileHeaders: true
+};
+const FILE_HEADERS_ONLY = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: true
+};
+const OMIT_HEADERS = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: false
+};
+function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    let optionsObj;
+    if (!options) {
+        optionsObj = {};
+    }
+    else if (typeof options === 'function') {
+        optionsObj = { callback: options };
+    }
+    else {
+        optionsObj = options;
+    }
+    if (typeof optionsObj.context === 'undefined') {
+        optionsObj.context = 4;
+    }
+    // We copy this into its own variable to placate TypeScript, which thinks
+    // optionsObj.context might be undefined in the callbacks below.
+    const context = optionsObj.context;
+    // @ts-expect-error (runtime check for something that is correctly a static type error)
+    if (optionsObj.newlineIsToken) {
+        throw new Error('newlineIsToken may not be used with patch-generation functions, only with diffing functions');
+    }
+    if (!optionsObj.callback) {
+        return diffLinesResultToPatch(diffLines(oldStr, newStr, optionsObj));
+    }
+    else {
+        const { callback } = optionsObj;
+        diffLines(oldStr, newStr, Object.assign(Object.assign({}, optionsObj), { callback: (diff) => {
+                const patch = diffLinesResultToPatch(diff);
+                // TypeScript is unhappy without the cast because it does not understand that `patch` may
+                // be undefined here only if `callback` is StructuredPatchCallbackAbortable:
+                callback(patch);
+            } }));
+    }
+    function diffLinesResultToPatch(diff) {
+        // STEP 1: Build up the patch with no "\ No newline at end of file" lines and with the arrays
+        //         of lines containing trailing newline characters. We'll tidy up later...
+        if (!diff) {
+            return;
+        }
+        diff.push({ value: '', lines: [] }); // Append an empty value to make cleanup easier
+        function contextLines(lines) {
+            return lines.map(function (entry) { return ' ' + entry; });
+        }
+        const hunks = [];
+        let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
+        for (let i = 0; i < diff.length; i++) {
+            const current = diff[i], lines = current.lines || splitLines(current.value);
+            current.lines = lines;
+            if (current.added || current.removed) {
+                // If we have previous context, start with that
+                if (!oldRangeStart) {
+                    const prev = diff[i - 1];
+                    oldRangeStart = oldLine;
+                    newRangeStart = newLine;
+                    if (prev) {
+                        curRange = context > 0 ? contextLines(prev.lines.slice(-context)) : [];
+                        oldRangeStart -= curRange.length;
+                        newRangeStart -= curRange.length;
+                    }
+                }
+                // Output our changes
+                for (const line of lines) {
+                    curRange.push((current.added ? '+' : '-') + line);
+                }
+                // Track the updated file position
+                if (current.added) {
+                    newLine += lines.length;
+                }
+                else {
+                    oldLine += lines.length;
+                }
+            }
+            else {
+                // Identical context lines. Track line changes
+                if (oldRangeStart) {
+                    // Close out any changes that have been output (or join overlapping)
+                    if (lines.length <= context * 2 && i < diff.length - 2) {
+                        // Overlapping
+                        for (const line of contextLines(lines)) {
+                            curRange.push(line);
+                        }
+                    }
+                    else {
+                        // end the range and output
+                        const contextSize = Math.min(lines.length, context);
+                        for (const line of contextLines(lines.slice(0, contextSize))) {
+                            curRange.push(line);
+                        }
+                        const hunk = {
+                            oldStart: oldRangeStart,
+                            oldLines: (oldLine - oldRangeStart + contextSize),
+                            newStart: newRangeStart,
+                            newLines: (newLine - newRangeStart + contextSize),
+                            lines: curRange
+                        };
+                        hunks.push(hunk);
+                        oldRangeStart = 0;
+                        newRangeStart = 0;
+                        curRange = [];
+                    }
+                }
+                oldLine += lines.length;
+                newLine += lines.length;
+            }
+        }
+        // Step 2: eliminate the trailing `\n` from each line of each hunk, and, where needed, add
+        //         "\ No newline at end of file".
+        for (const hunk of hunks) {
+            for (let i = 0; i < hunk.lines.length; i++) {
+                if (hunk.lines[i].endsWith('\n')) {
+                    hunk.lines[i] = hunk.lines[i].slice(0, -1);
+                }
+                else {
+                    hunk.lines.splice(i + 1, 0, '\\ No newline at end of file');
+                    i++; // Skip the line we just added, then continue iterating
+                }
+            }
+        }
+        return {
+            oldFileName: oldFileName, newFileName: newFileName,
+            oldHeader: oldHeader, newHeader: newHeader,
+            hunks: hunks
+        };
+    }
+}
+/**
+ * creates a unified diff patch.
+ *
+ * @param patch either a single structured patch object (as returned by `structuredPatch`) or an
+ *   array of them (as returned by `parsePatch`).
+ * @param headerOptions behaves the same as the `headerOptions` option of `createTwoFilesPatch`.
+ *   Ignored for patches where `isGit` is `true`.
+ *
+ * When a patch has `isGit: true`, `formatPatch` output is changed to more closely match Git's
+ * output: it emits a `diff --git` header, emits Git extended headers as appropriate based on
+ * properties like `isRename`, `isCreate`, `newMode`, etc, and will omit `---`/`+++` file
+ * headers for patches with no hunks (e.g. renames without content changes).
+ */
+function formatPatch(patch, headerOptions) {
+    var _a, _b, _c, _d, _e, _f;
+    if (!headerOptions) {
+        headerOptions = INCLUDE_HEADERS;
+    }
+    if (Array.isArray(patch)) {
+        if (patch.length > 1 && !headerOptions.includeFileHeaders && !patch.every(p => p.isGit)) {
+            throw new Error('Cannot omit file headers on a multi-file patch. '
+                + '(The result would be unparseable; how would a tool trying to apply '
+                + 'the patch know which changes are to which file?)');
+        }
+        return patch.map(p => formatPatch(p, headerOptions)).join('\n');
+    }
+    const ret = [];
+    // Git patches have a fixed header format (diff --git, extended headers,
+    // and ---/+++ when hunks are present), so headerOptions is ignored.
+    if (patch.isGit) {
+        headerOptions = INCLUDE_HEADERS;
+        // Emit Git-style diff --git header and extended headers.
+        // Git never puts /dev/null in the "diff --git" line; for file
+        // creations/deletions it uses the real filename on both sides.
+        if (!patch.oldFileName) {
+            throw new Error('oldFileName must be specified for Git patches');
+        }
+        if (!patch.newFileName) {
+            throw new Error('newFileName must be specified for Git patches');
+        }
+        let gitOldName = patch.oldFileName;
+        let gitNewName = patch.newFileName;
+        if (patch.isCreate && gitOldName === '/dev/null') {
+            gitOldName = gitNewName.replace(/^b\//, 'a/');
+        }
+        else if (patch.isDelete && gitNewName === '/dev/null') {
+            gitNewName = gitOldName.replace(/^a\//, 'b/');
+        }
+        ret.push('diff --git ' + quoteFileNameIfNeeded(gitOldName) + ' ' + quoteFileNameIfNeeded(gitNewName));
+        if (patch.isDelete) {
+            ret.push('deleted file mode ' + ((_a = patch.oldMode) !== null && _a !== void 0 ? _a : '100644'));
+        }
+        if (patch.isCreate) {
+            ret.push('new file mode ' + ((_b = patch.newMode) !== null && _b !== void 0 ? _b : '100644'));
+        }
+        if (patch.oldMode && patch.newMode && !patch.isDelete && !patch.isCreate) {
+            ret.push('old mode ' + patch.oldMode);
+            ret.push('new mode ' + patch.newMode);
+        }
+        if (patch.isRename) {
+            ret.push('rename from ' + quoteFileNameIfNeeded(((_c = patch.oldFileName) !== null && _c !== void 0 ? _c : '').replace(/^a\//, '')));
+            ret.push('rename to ' + quoteFileNameIfNeeded(((_d = patch.newFileName) !== null && _d !== void 0 ? _d : '').replace(/^b\//, '')));
+        }
+        if (patch.isCopy) {
+            ret.push('copy from ' + quoteFileNameIfNeeded(((_e = patch.oldFileName) !== null && _e !== void 0 ? _e : '').replace(/^a\//, '')));
+            ret.push('copy to ' + quoteFileNameIfNeeded(((_f = patch.newFileName) !== null && _f !== void 0 ? _f : '').replace(/^b\//, '')));
+        }
+    }
+    else {
+        if (headerOptions.includeIndex && patch.oldFileName == patch.newFileName && patch.oldFileName !== undefined) {
+            ret.push('Index: ' + patch.oldFileName);
+        }
+        if (headerOptions.includeUnderline) {
+            ret.push('===================================================================');
+        }
+    }
+    // Emit --- / +++ file headers. For Git patches with no hunks (e.g.
+    // pure renames, mode-only changes), Git omits these, so we do too.
+    const hasHunks = patch.hunks.length > 0;
+    if (headerOptions.includeFileHeaders && patch.oldFileName !== undefined && patch.newFileName !== undefined
+        && (!patch.isGit || hasHunks)) {
+        ret.push('--- ' + quoteFileNameIfNeeded(patch.oldFileName) + (patch.oldHeader ? '\t' + patch.oldHeader : ''));
+        ret.push('+++ ' + quoteFileNameIfNeeded(patch.newFileName) + (patch.newHeader ? '\t' + patch.newHeader : ''));
+    }
+    for (let i = 0; i < patch.hunks.length; i++) {
+        const hunk = patch.hunks[i];
+        // Unified Diff Format quirk: If the chunk size is 0,
+        // the first number is one lower than one would expect.
+        // https://www.artima.com/weblogs/viewpost.jsp?thread=164293
+        const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+        const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+        ret.push('@@ -' + oldStart + ',' + hunk.oldLines
+            + ' +' + newStart + ',' + hunk.newLines
+            + ' @@');
+        for (const line of hunk.lines) {
+            ret.push(line);
+        }
+    }
+    return ret.join('\n') + '\n';
+}
+function createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    if (typeof options === 'function') {
+        options = { callback: options };
+    }
+    if (!(options === null || options === void 0 ? void 0 : options.callback)) {
+        const patchObj = structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
+        if (!patchObj) {
+            return;
+        }
+        return formatPatch(patchObj, options === null || options === void 0 ? void 0 : options.headerOptions);
+    }
+    else {
+        const { callback } = options;
+        structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, Object.assign(Object.assign({}, options), { callback: patchObj => {
+                if (!patchObj) {
+                    callback(undefined);
+                }
+                else {
+                    callback(formatPatch(patchObj, options.headerOptions));
+                }
+            } }));
+    }
+}
+function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
+    return createTwoFilesPatch(fileName, fileName, oldStr, newStr, oldHeader, newHeader, options);
+}
+/**
+ * Split `text` into an array of lines, including the trailing newline character (where present)
+ */
+function splitLines(text) {
+    const hasTrailingNl = text.endsWith('\n');
+    const result = text.split('\n').map(line => line + '\n');
+    if (hasTrailingNl) {
+        result.pop();
+    }
+    else {
+        result.push(result.pop().slice(0, -1));
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/diff/objects.ts
+
+
+
+
+/** Objects match by API group (not version), kind, namespace and name. */
+function objectId(o) {
+    return [groupOf(o.apiVersion), o.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? ''].join('/');
+}
+/** Keys sorted the same way on both sides, noise labels/annotations dropped, so only real changes show. */
+function normalize(o, stripAttrs) {
+    const copy = structuredClone(o);
+    for (const field of ['labels', 'annotations']) {
+        const map = copy.metadata?.[field];
+        if (!map)
+            continue;
+        for (const key of stripAttrs)
+            delete map[key];
+        if (Object.keys(map).length === 0)
+            delete copy.metadata[field];
+    }
+    return sortKeys(copy);
+}
+function sortKeys(v) {
+    if (Array.isArray(v))
+        return v.map(sortKeys);
+    if (v && typeof v === 'object') {
+        return Object.fromEntries(Object.keys(v)
+            .sort()
+            .map((k) => [k, sortKeys(v[k])]));
+    }
+    return v;
+}
+const toYaml = (v) => (v === undefined ? '' : (0,dist/* stringify */.As)(v, { lineWidth: 0 }));
+function unifiedDiff(id, before, after, context = 4) {
+    const patch = createTwoFilesPatch(`a/${id}`, `b/${id}`, toYaml(before), toYaml(after), undefined, undefined, { context });
+    // Drop jsdiff's "Index:"/"===" preamble: the file headers say it all.
+    return patch
+        .split('\n')
+        .filter((l) => !l.startsWith('Index:') && !/^=+$/.test(l))
+        .join('\n')
+        .trimEnd();
+}
+/** The objects Flux would apply, compared between base and head of one cluster. */
+function diffRenders(cluster, base, head, stripAttrs, onlyOwners) {
+    const keep = (owner) => !onlyOwners || onlyOwners.has(ownerKey(owner));
+    const index = (r) => new Map(r.objects.filter((o) => keep(o.owner)).map((o) => [objectId(o.object), o]));
+    const before = index(base);
+    const after = index(head);
+    const changes = [];
+    const images = [];
+    for (const id of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+        const b = before.get(id);
+        const a = after.get(id);
+        const nb = b && normalize(b.object, stripAttrs);
+        const na = a && normalize(a.object, stripAttrs);
+        const action = !b
+            ? 'added'
+            : !a
+                ? 'removed'
+                : toYaml(nb) !== toYaml(na)
+                    ? 'modified'
+                    : undefined;
+        if (!action)
+            continue;
+        const o = (a ?? b);
+        changes.push({
+            cluster,
+            owner: o.owner,
+            apiVersion: o.object.apiVersion,
+            kind: o.object.kind,
+            namespace: o.object.metadata.namespace ?? '',
+            name: o.object.metadata.name,
+            action,
+            diff: unifiedDiff(`${o.object.kind}/${o.object.metadata.namespace ? o.object.metadata.namespace + '/' : ''}${o.object.metadata.name}`, nb, na),
+        });
+        images.push(...imageChanges(cluster, o.owner, b?.object, a?.object));
+    }
+    const errors = [
+        ...base.errors.filter((e) => keep(e.owner)).map((e) => ({ ...e, cluster, side: 'base' })),
+        ...head.errors.filter((e) => keep(e.owner)).map((e) => ({ ...e, cluster, side: 'head' })),
+    ];
+    return { changes, images, errors };
+}
+/** Containers of any pod template in an object (Pods, workloads, CronJobs). */
+function containers(o) {
+    const out = new Map();
+    if (!o)
+        return out;
+    const specs = [
+        field(o, 'spec'),
+        field(o, 'spec', 'template', 'spec'),
+        field(o, 'spec', 'jobTemplate', 'spec', 'template', 'spec'),
+    ];
+    for (const spec of specs) {
+        for (const list of ['initContainers', 'containers']) {
+            for (const c of field(spec, list) ?? []) {
+                if (c?.name && c.image)
+                    out.set(c.name, c.image);
+            }
+        }
+    }
+    return out;
+}
+function imageChanges(cluster, owner, before, after) {
+    const b = containers(before);
+    const a = containers(after);
+    const object = `${(after ?? before).kind}/${(after ?? before).metadata.name}`;
+    const out = [];
+    for (const name of new Set([...b.keys(), ...a.keys()])) {
+        if (b.get(name) !== a.get(name))
+            out.push({ cluster, owner, object, container: name, before: b.get(name), after: a.get(name) });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/github/api.ts
+
+/** The few GitHub REST endpoints the review uses, over fetch (GITHUB_API_URL, so tests can stand in). */
+class GitHubApi {
+    baseUrl;
+    token;
+    constructor(baseUrl, token) {
+        this.baseUrl = baseUrl;
+        this.token = token;
+    }
+    async call(method, path, body) {
+        const res = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${path}`, {
+            method,
+            headers: {
+                authorization: `Bearer ${this.token}`,
+                accept: 'application/vnd.github+json',
+                'x-github-api-version': '2022-11-28',
+                ...(body ? { 'content-type': 'application/json' } : {}),
+            },
+            body: body ? JSON.stringify(body) : undefined,
+        });
+        if (!res.ok) {
+            const message = (await res.json().catch(() => ({}))).message ?? '';
+            throw new GitHubError(res.status, `${method} ${path}: ${res.status}${message ? ` ${message}` : ''}`);
+        }
+        return (await res.json());
+    }
+    /** The token's own user; a workflow token cannot read /user and is github-actions[bot]. */
+    async viewer() {
+        try {
+            return (await this.call('GET', '/user')).login;
+        }
+        catch (err) {
+            if (err instanceof GitHubError && (err.status === 403 || err.status === 401))
+                return 'github-actions[bot]';
+            throw err;
+        }
+    }
+    async listComments(repo, issue) {
+        const all = [];
+        for (let page = 1;; page++) {
+            const batch = await this.call('GET', `/repos/${repo}/issues/${issue}/comments?per_page=100&page=${page}`);
+            all.push(...batch);
+            if (batch.length < 100)
+                return all;
+        }
+    }
+    createComment(repo, issue, body) {
+        return this.call('POST', `/repos/${repo}/issues/${issue}/comments`, { body });
+    }
+    updateComment(repo, id, body) {
+        return this.call('PATCH', `/repos/${repo}/issues/comments/${id}`, { body });
+    }
+}
+class GitHubError extends FluxgateError {
+    status;
+    constructor(status, message) {
+        super('GITHUB', message);
+        this.status = status;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/github/review.ts
+
+
+
+/** The pull request the workflow runs for, from the event payload (data only, never executed). */
+function pullRequestContext(env) {
+    if (!env.GITHUB_EVENT_PATH || !env.GITHUB_REPOSITORY)
+        return undefined;
+    let event;
+    try {
+        event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(env.GITHUB_EVENT_PATH, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    const pr = event.pull_request;
+    if (!pr?.number)
+        return undefined;
+    const fork = Boolean(pr.head?.repo?.full_name && pr.base?.repo?.full_name && pr.head.repo.full_name !== pr.base.repo.full_name);
+    return { repo: env.GITHUB_REPOSITORY, number: pr.number, fork };
+}
+/** Hidden marker of our sticky comment, one per comment key (e.g. per cluster set). */
+function commentMarker(key) {
+    return `<!-- fluxgate:${key.replace(/--+/g, '-').replace(/>/g, '')} -->`;
+}
+/**
+ * Creates or updates the one sticky comment for this key. Only comments written by the token's
+ * own user are candidates: someone else's comment carrying the marker is left alone.
+ */
+async function upsertStickyComment(api, pr, key, body) {
+    const marker = commentMarker(key);
+    const viewer = await api.viewer();
+    const mine = (await api.listComments(pr.repo, pr.number)).find((c) => c.user?.login === viewer && c.body.includes(marker));
+    const text = `${marker}\n${body}`;
+    const comment = mine
+        ? await api.updateComment(pr.repo, mine.id, text)
+        : await api.createComment(pr.repo, pr.number, text);
+    return comment.html_url;
+}
+/** Posts the review in the action; says why when it cannot (no PR, fork, missing permission). */
+async function postReview(diff, options, io) {
+    const pr = pullRequestContext(io.env);
+    if (!pr) {
+        io.log.warn('comment: not a pull_request event; the review is in the job summary only');
+        return undefined;
+    }
+    const token = options.githubToken ?? io.env.GITHUB_TOKEN;
+    if (!token) {
+        io.log.warn('comment: no github-token; the review is in the job summary only');
+        return undefined;
+    }
+    const key = options.commentKey ?? options.paths.join(',');
+    const budget = COMMENT_LIMIT - commentMarker(key).length - 1;
+    const review = reviewMarkdown(diff, { limit: budget });
+    if (review.folded.length)
+        io.log.info(`comment: folded ${review.folded.length} sections to fit GitHub's limit`);
+    try {
+        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, review.markdown);
+        io.log.info(`comment: ${url}`);
+        return url;
+    }
+    catch (err) {
+        if (err instanceof GitHubError && (err.status === 403 || err.status === 404)) {
+            io.log.warn(`comment: cannot comment on ${pr.repo}#${pr.number}${pr.fork ? ' (a fork pull request gets a read-only token)' : ''}: the workflow needs 'permissions: pull-requests: write'; the review is in the job summary`);
+            return undefined;
+        }
+        throw err;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/diff/changed.ts
+
+
+
+
+
+
+const toPosix = (p) => p.split(external_node_path_namespaceObject.sep).join('/');
+/**
+ * What a build of `dir` can read, statically: the directory itself and every path its
+ * kustomization files reference (resources, components, patches, generators), transitively.
+ */
+function buildReach(repo, dir) {
+    const reach = new Set();
+    const visit = (path) => {
+        const rel = toPosix((0,external_node_path_namespaceObject.relative)(repo, path));
+        if (rel.startsWith('..') || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(path) || !(0,external_node_fs_namespaceObject.statSync)(path).isDirectory())
+            return;
+        const file = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_namespaceObject.join)(path, f)).find((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
+        if (!file)
+            return;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8')) ?? {};
+        }
+        catch {
+            return;
+        }
+        const refs = [];
+        for (const key of [
+            'resources',
+            'components',
+            'bases',
+            'crds',
+            'patchesStrategicMerge',
+            'configurations',
+            'transformers',
+            'generators',
+        ]) {
+            for (const r of k[key] ?? [])
+                if (typeof r === 'string')
+                    refs.push(r);
+        }
+        for (const p of [
+            ...(k.patches ?? []),
+            ...(k.patchesJson6902 ?? []),
+        ]) {
+            if (p?.path)
+                refs.push(p.path);
+        }
+        for (const g of [
+            ...(k.configMapGenerator ?? []),
+            ...(k.secretGenerator ?? []),
+        ]) {
+            for (const f of [
+                ...(g.files ?? []),
+                ...(g.envs ?? []),
+                ...(g.env ? [g.env] : []),
+            ]) {
+                refs.push(String(f).replace(/^[^=]*=/, ''));
+            }
+        }
+        for (const r of refs)
+            if (!/^[a-z]+:\/\//i.test(r))
+                visit((0,external_node_path_namespaceObject.resolve)(path, r));
+    };
+    visit(dir);
+    return [...reach];
+}
+function scanOwners(repo) {
+    const owners = [];
+    const walk = (dir) => {
+        // Helm chart templates are not Flux objects (and not YAML until rendered).
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'Chart.yaml')))
+            return;
+        for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(dir)) {
+            if (entry.startsWith('.'))
+                continue;
+            const path = (0,external_node_path_namespaceObject.join)(dir, entry);
+            const stat = (0,external_node_fs_namespaceObject.statSync)(path);
+            if (stat.isDirectory())
+                walk(path);
+            else if (/\.ya?ml$/.test(entry)) {
+                let docs;
+                try {
+                    docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+                }
+                catch {
+                    continue;
+                }
+                for (const doc of docs) {
+                    const o = doc.toJSON();
+                    if (!o || typeof o !== 'object' || !o.metadata?.name)
+                        continue;
+                    if (isFluxKustomization(o) || isHelmRelease(o)) {
+                        owners.push({
+                            key: `${o.kind}/${o.metadata.name}`,
+                            file: toPosix((0,external_node_path_namespaceObject.relative)(repo, path)),
+                            object: o,
+                        });
+                    }
+                }
+            }
+        }
+    };
+    walk(repo);
+    return owners;
+}
+const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
+/**
+ * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
+ * what its build can read, when it is defined in a changed file, or when it (transitively)
+ * defines an owner that must build; a HelmRelease when its file or its in-repo chart changed.
+ * Then `dynamic` adds owners whose Flux object or referenced inputs differ between the two
+ * renders. Both sides build the same set, so the diff equals a full render's.
+ */
+class ChangePlanner {
+    changed;
+    forced = new Set();
+    staticBuild = new Set();
+    /** Flux objects offered to shouldBuild, per side, by owner key (built or not). */
+    seen = { base: new Map(), head: new Map() };
+    constructor(sides, changed) {
+        this.changed = changed;
+        for (const repo of [sides.base, sides.head])
+            this.plan(repo);
+    }
+    /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
+    plan(repo) {
+        const owners = scanOwners(repo);
+        const must = new Map();
+        const reachOf = (o) => {
+            if (!isFluxKustomization(o.object))
+                return [];
+            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
+            if (kind && kind !== 'GitRepository')
+                return undefined; // not mappable to repo files: always build
+            return buildReach(repo, (0,external_node_path_namespaceObject.resolve)(repo, field(o.object, 'spec', 'path') ?? '.'));
+        };
+        const direct = (o) => {
+            if (this.changed.includes(o.file))
+                return true;
+            if (isHelmRelease(o.object)) {
+                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
+                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
+                if (sourceKind === 'GitRepository' && chart) {
+                    const dir = toPosix((0,external_node_path_namespaceObject.relative)(repo, (0,external_node_path_namespaceObject.resolve)(repo, chart)));
+                    return this.changed.some((f) => inside(f, [dir]));
+                }
+                return false;
+            }
+            const reach = reachOf(o);
+            return reach === undefined || this.changed.some((f) => inside(f, reach));
+        };
+        const decide = (o, stack) => {
+            if (must.has(o.key))
+                return must.get(o.key);
+            if (stack.has(o.key))
+                return false;
+            stack.add(o.key);
+            let result = direct(o);
+            const reach = reachOf(o);
+            if (!result && reach) {
+                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            }
+            must.set(o.key, result);
+            return result;
+        };
+        for (const o of owners)
+            if (decide(o, new Set()))
+                this.staticBuild.add(o.key);
+    }
+    shouldBuild(side, owner, flux) {
+        this.seen[side].set(ownerKey(owner), flux);
+        if (owner.kind === 'Kustomization' && owner.name === 'flux-system' && owner.namespace === 'flux-system')
+            return true;
+        return this.forced.has(ownerKey(owner)) || this.staticBuild.has(`${owner.kind}/${owner.name}`);
+    }
+    /**
+     * After a pair of renders: owners whose Flux object, substituteFrom/valuesFrom objects or
+     * chart source differ between the sides, and were not built. True when a new pass is needed.
+     */
+    dynamic(base, head) {
+        const built = new Set([...base.rendered, ...head.rendered].map(ownerKey));
+        const objects = (r) => new Map(r.objects.map((o) => [
+            objectKey(o.object.kind, o.object.metadata.namespace, o.object.metadata.name),
+            JSON.stringify(o.object),
+        ]));
+        const b = objects(base);
+        const h = objects(head);
+        const differs = (kind, ns, name) => b.get(objectKey(kind, ns, name)) !== h.get(objectKey(kind, ns, name));
+        let added = false;
+        for (const key of new Set([...this.seen.base.keys(), ...this.seen.head.keys()])) {
+            if (built.has(key) && this.bothBuilt(key, base, head))
+                continue;
+            const fb = this.seen.base.get(key);
+            const fh = this.seen.head.get(key);
+            const flux = (fh ?? fb);
+            const ns = flux.metadata.namespace || 'default';
+            const refs = [
+                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+                ...(field(flux, 'spec', 'valuesFrom') ?? []),
+            ].map((r) => [r.kind, ns, r.name]);
+            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
+            if (source)
+                refs.push([source.kind, source.namespace || ns, source.name]);
+            if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
+                if (!this.forced.has(key)) {
+                    this.forced.add(key);
+                    added = true;
+                }
+            }
+        }
+        return added;
+    }
+    bothBuilt(key, base, head) {
+        const inBase = !this.seen.base.has(key) || base.rendered.some((o) => ownerKey(o) === key);
+        const inHead = !this.seen.head.has(key) || head.rendered.some((o) => ownerKey(o) === key);
+        return inBase && inHead;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/diff/run.ts
+
+
+
+
+
+
+
+
+
+
+/** Renders base and head of every cluster path with one secret masker and compares them. */
+async function runDiff(options, io) {
+    const repo = (0,external_node_path_namespaceObject.resolve)(io.cwd, options.repo);
+    const git = new Git(repo, io.env);
+    const side = async (ref) => {
+        const asDir = (0,external_node_path_namespaceObject.resolve)(io.cwd, ref);
+        if ((0,external_node_fs_namespaceObject.existsSync)(asDir) && (0,external_node_fs_namespaceObject.statSync)(asDir).isDirectory())
+            return { dir: asDir };
+        const commit = await git.resolveRef(ref);
+        return { commit, ...(await git.worktree(commit)) };
+    };
+    const base = await side(options.base);
+    let head;
+    try {
+        head = await side(options.head);
+        const masker = createSecretMasker();
+        const merged = { changes: [], images: [], errors: [] };
+        const built = new Set();
+        const refs = base.commit !== undefined && head.commit !== undefined;
+        const changedOnly = options.changedOnly ?? refs;
+        if (changedOnly && !refs)
+            io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
+        const changed = changedOnly && refs ? await git.changedFiles(base.commit, head.commit) : undefined;
+        for (const path of options.paths) {
+            const planner = changed ? new ChangePlanner({ base: base.dir, head: head.dir }, changed) : undefined;
+            const render = (dir, label) => io.log.group(`Render ${label} ${path}`, () => renderCluster({
+                ...options,
+                repo: dir,
+                path,
+                masker,
+                shouldBuild: planner
+                    ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
+                    : undefined,
+            }, io));
+            let b = await render(base.dir, 'base');
+            let h = await render(head.dir, 'head');
+            // Owners whose inputs turn out to differ between the sides are built on both, then compared.
+            for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
+                b = await render(base.dir, 'base');
+                h = await render(head.dir, 'head');
+            }
+            for (const o of [...b.rendered, ...h.rendered])
+                built.add(`${path}\u0000${ownerKey(o)}`);
+            const d = diffRenders(path, b, h, options.stripAttrs);
+            merged.changes.push(...d.changes);
+            merged.images.push(...d.images);
+            merged.errors.push(...d.errors);
+        }
+        for (const e of merged.errors)
+            io.log.error(`${e.side}: ${e.message}`);
+        const review = reviewMarkdown(merged);
+        const result = {
+            diff: merged,
+            rendered: built.size,
+            review: review.markdown,
+            unified: unifiedText(merged),
+        };
+        if (io.action) {
+            await io.action.appendSummary(review.markdown);
+            if (options.comment)
+                result.commentUrl = await postReview(merged, options, io);
+        }
+        return result;
+    }
+    finally {
+        await base.remove?.();
+        await head?.remove?.();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/commands/diff.ts
+
+
 
 
 
@@ -41973,10 +43363,48 @@ const diffCommand = defineCommand({
             githubToken: env.GITHUB_TOKEN || undefined,
         };
     },
-    async run() {
-        notImplemented('diff');
+    async run(options, io) {
+        const result = await runDiff(options, io);
+        const json = {
+            changes: result.diff.changes.map(({ cluster: _c, ...c }) => c),
+            errors: result.diff.errors.map((e) => ({ owner: e.owner, message: e.message, side: e.side })),
+            images: result.diff.images,
+            rendered: result.rendered,
+        };
+        const review = result.review;
+        if (options.format === 'json')
+            io.stdout(JSON.stringify(json, null, 2) + '\n');
+        else if (options.format === 'unified')
+            io.stdout(result.unified);
+        else
+            io.stdout(review + '\n');
+        const diffPath = options.diffPath ??
+            (io.action && io.env.RUNNER_TEMP ? (0,external_node_path_namespaceObject.join)(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
+        if (diffPath)
+            (0,external_node_fs_namespaceObject.writeFileSync)((0,external_node_path_namespaceObject.resolve)(io.cwd, diffPath), review + '\n');
+        const count = (a) => String(result.diff.changes.filter((c) => c.action === a).length);
+        return {
+            exitCode: result.diff.errors.length ? 1 : 0,
+            outputs: {
+                changed: String(result.diff.changes.length > 0),
+                added: count('added'),
+                removed: count('removed'),
+                modified: count('modified'),
+                errors: String(result.diff.errors.length),
+                'diff-path': diffPath ?? '',
+                'comment-url': result.commentUrl ?? '',
+                json: JSON.stringify(json),
+            },
+        };
     },
 });
+
+;// CONCATENATED MODULE: ./src/commands/not-implemented.ts
+
+/** Commands whose issue has not landed say so (exit 2) instead of printing fake output. */
+function notImplemented(command) {
+    throw new FluxgateError('NOT_IMPLEMENTED', `${command}: not implemented yet`);
+}
 
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
 
@@ -43036,7 +44464,7 @@ async function runAction() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1768);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2374);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)();
 

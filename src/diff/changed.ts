@@ -74,6 +74,8 @@ export function buildReach(repo: string, dir: string): string[] {
 function scanOwners(repo: string): StaticOwner[] {
   const owners: StaticOwner[] = [];
   const walk = (dir: string) => {
+    // Helm chart templates are not Flux objects (and not YAML until rendered).
+    if (existsSync(join(dir, 'Chart.yaml'))) return;
     for (const entry of readdirSync(dir)) {
       if (entry.startsWith('.')) continue;
       const path = join(dir, entry);
