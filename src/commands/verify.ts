@@ -2,6 +2,7 @@ import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
 import { notImplemented } from './not-implemented.js';
+import { verifyPath } from '../verify/path.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 import { UsageError } from '../errors.js';
 
@@ -25,6 +26,7 @@ export interface VerifyOptions extends RenderEngineOptions {
   verifySecrets: Map<string, string>;
   requireSignatures: boolean;
   requireDigests: boolean;
+  fluxVersion?: string;
 }
 
 export const verifyCommand = defineCommand<VerifyOptions>({
@@ -108,6 +110,12 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       description: 'OCI sources without spec.verify are errors.',
     },
     { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
+    {
+      name: 'flux-version',
+      type: 'string',
+      value: '2.N',
+      description: 'Flux release the deprecation check targets. Default: the newest the table knows (2.9).',
+    },
     ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
     ...registryFlags,
     verboseFlag,
@@ -138,9 +146,11 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       verifySecrets: pairs('verify-secret'),
       requireSignatures: args.boolean('require-signatures'),
       requireDigests: args.boolean('require-digests'),
+      fluxVersion: args.string('flux-version') || undefined,
     };
   },
-  async run() {
-    notImplemented('verify');
+  async run(options, io) {
+    if (!options.reference) return verifyPath(options, io);
+    notImplemented(`verify ${options.reference}`);
   },
 });
