@@ -7935,7 +7935,7 @@ function trailingBytesSeen(data) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6857);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3229);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -7944,7 +7944,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6857:
+/***/ 3229:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -12084,7 +12084,381 @@ function notImplemented(command) {
     throw new FluxgateError('NOT_IMPLEMENTED', `${command}: not implemented yet`);
 }
 
+;// CONCATENATED MODULE: ./src/verify/api-versions.ts
+const SOURCE = 'source.toolkit.fluxcd.io';
+const KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
+const HELM = 'helm.toolkit.fluxcd.io';
+const NOTIFICATION = 'notification.toolkit.fluxcd.io';
+const IMAGE = 'image.toolkit.fluxcd.io';
+const FLUX_API_VERSIONS = [
+    {
+        group: SOURCE,
+        version: 'v1beta1',
+        kinds: ['GitRepository'],
+        deprecatedIn: '2.2',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta2',
+        kinds: ['GitRepository'],
+        deprecatedIn: '2.2',
+        removedIn: '2.8',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta1',
+        kinds: ['HelmRepository', 'HelmChart'],
+        deprecatedIn: '2.3',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta2',
+        kinds: ['HelmRepository', 'HelmChart'],
+        deprecatedIn: '2.3',
+        removedIn: '2.8',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta1',
+        kinds: ['Bucket'],
+        deprecatedIn: '2.3',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta2',
+        kinds: ['Bucket'],
+        deprecatedIn: '2.4',
+        removedIn: '2.8',
+        migrateTo: 'v1',
+    },
+    {
+        group: SOURCE,
+        version: 'v1beta2',
+        kinds: ['OCIRepository'],
+        deprecatedIn: '2.6',
+        removedIn: '2.8',
+        migrateTo: 'v1',
+    },
+    {
+        group: KUSTOMIZE,
+        version: 'v1beta1',
+        kinds: ['Kustomization'],
+        deprecatedIn: '2.2',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: KUSTOMIZE,
+        version: 'v1beta2',
+        kinds: ['Kustomization'],
+        deprecatedIn: '2.2',
+        removedIn: '2.8',
+        migrateTo: 'v1',
+    },
+    {
+        group: HELM,
+        version: 'v2beta1',
+        kinds: ['HelmRelease'],
+        deprecatedIn: '2.2',
+        removedIn: '2.7',
+        migrateTo: 'v2',
+    },
+    {
+        group: HELM,
+        version: 'v2beta2',
+        kinds: ['HelmRelease'],
+        deprecatedIn: '2.3',
+        removedIn: '2.8',
+        migrateTo: 'v2',
+    },
+    {
+        group: NOTIFICATION,
+        version: 'v1beta1',
+        kinds: ['Alert', 'Provider'],
+        deprecatedIn: '2.2',
+        removedIn: '2.7',
+        migrateTo: 'v1beta3',
+    },
+    {
+        group: NOTIFICATION,
+        version: 'v1beta2',
+        kinds: ['Alert', 'Provider'],
+        deprecatedIn: '2.2',
+        removedIn: '2.9',
+        migrateTo: 'v1beta3',
+    },
+    {
+        group: NOTIFICATION,
+        version: 'v1beta1',
+        kinds: ['Receiver'],
+        deprecatedIn: '2.2',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: NOTIFICATION,
+        version: 'v1beta2',
+        kinds: ['Receiver'],
+        deprecatedIn: '2.2',
+        removedIn: '2.9',
+        migrateTo: 'v1',
+    },
+    // v1beta1 image APIs were never marked deprecated before their removal.
+    {
+        group: IMAGE,
+        version: 'v1beta1',
+        kinds: ['ImageRepository', 'ImagePolicy'],
+        deprecatedIn: '2.7',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: IMAGE,
+        version: 'v1beta2',
+        kinds: ['ImageRepository', 'ImagePolicy'],
+        deprecatedIn: '2.7',
+        removedIn: '2.9',
+        migrateTo: 'v1',
+    },
+    {
+        group: IMAGE,
+        version: 'v1beta1',
+        kinds: ['ImageUpdateAutomation'],
+        deprecatedIn: '2.3',
+        removedIn: '2.7',
+        migrateTo: 'v1',
+    },
+    {
+        group: IMAGE,
+        version: 'v1beta2',
+        kinds: ['ImageUpdateAutomation'],
+        deprecatedIn: '2.7',
+        removedIn: '2.9',
+        migrateTo: 'v1',
+    },
+];
+/** The newest Flux release the table covers; the default target of the check. */
+const NEWEST_FLUX = '2.9';
+const minor = (v) => Number(v.split('.')[1] ?? 0);
+function apiVersionStatus(apiVersion, kind) {
+    const [group, version] = apiVersion.split('/');
+    return FLUX_API_VERSIONS.find((s) => s.group === group && s.version === version && s.kinds.includes(kind));
+}
+function isRemovedBy(status, fluxVersion) {
+    return status.removedIn !== undefined && minor(status.removedIn) <= minor(fluxVersion);
+}
+
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
+
+
+
+
+/** Every Kubernetes object in the repository's YAML files, with its file and line. */
+function scanObjects(repo) {
+    const objects = [];
+    const findings = [];
+    const walk = (dir) => {
+        // Hidden directories and chart templates are not what Flux applies.
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'Chart.yaml')))
+            return;
+        for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(dir).sort()) {
+            if (entry.startsWith('.') || entry === 'node_modules')
+                continue;
+            const path = (0,external_node_path_namespaceObject.join)(dir, entry);
+            if ((0,external_node_fs_namespaceObject.statSync)(path).isDirectory())
+                walk(path);
+            else if (/\.ya?ml$/.test(entry))
+                scanFile(path);
+        }
+    };
+    const scanFile = (path) => {
+        const file = (0,external_node_path_namespaceObject.relative)(repo, path).split(external_node_path_namespaceObject.sep).join('/');
+        const counter = new dist/* LineCounter */.HN();
+        const docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'), { lineCounter: counter });
+        for (const doc of docs) {
+            if (doc.errors.length) {
+                const line = counter.linePos(doc.errors[0].pos[0]).line;
+                findings.push({
+                    severity: 'error',
+                    rule: 'invalid-yaml',
+                    file,
+                    line,
+                    object: '',
+                    message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}`,
+                });
+                continue;
+            }
+            const object = doc.toJSON();
+            if (!object || typeof object !== 'object' || !object.apiVersion || !object.kind)
+                continue;
+            const lineOf = (keys) => {
+                let node = doc.contents;
+                let offset = doc.contents?.range?.[0] ?? 0;
+                for (const key of keys) {
+                    if (!(0,dist/* isMap */.jh)(node))
+                        break;
+                    const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === key);
+                    if (!pair)
+                        break;
+                    offset = pair.key.range?.[0] ?? offset;
+                    node = pair.value;
+                }
+                return counter.linePos(offset).line;
+            };
+            objects.push({ file, line: lineOf([]), object, lineOf });
+        }
+    };
+    walk(repo);
+    return { objects, findings };
+}
+const describe = (o) => `${o.kind}/${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name ?? ''}`;
+/** The Flux policy checks, on objects with their files and lines. */
+function checkPolicies(objects, options) {
+    const target = options.fluxVersion ?? NEWEST_FLUX;
+    const findings = [];
+    const add = (l, keys, f) => findings.push({ ...f, file: l.file, line: l.lineOf(keys), object: describe(l.object) });
+    const ociRepos = new Set();
+    for (const l of objects) {
+        const o = l.object;
+        if (o.kind === 'HelmRepository' && o.spec?.type === 'oci')
+            ociRepos.add(`${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
+    }
+    for (const l of objects) {
+        const o = l.object;
+        const group = String(o.apiVersion).split('/')[0];
+        const status = apiVersionStatus(o.apiVersion, o.kind);
+        if (status) {
+            const removed = isRemovedBy(status, target);
+            add(l, ['apiVersion'], {
+                severity: removed ? 'error' : 'warning',
+                rule: 'deprecated-api',
+                message: `${o.apiVersion} ${o.kind} is ${removed ? `removed in Flux ${status.removedIn}` : `deprecated since Flux ${status.deprecatedIn}${status.removedIn ? `, removed in ${status.removedIn}` : ''}`}: migrate to ${status.group}/${status.migrateTo}`,
+            });
+        }
+        if (group !== 'source.toolkit.fluxcd.io')
+            continue;
+        const url = o.spec?.url ?? o.spec?.endpoint ?? '';
+        if (/^http:\/\//i.test(url)) {
+            add(l, ['spec', 'url'], {
+                severity: 'warning',
+                rule: 'insecure-source',
+                message: `${o.kind} fetches over plain HTTP (${url})`,
+            });
+        }
+        if (o.spec?.insecure === true) {
+            add(l, ['spec', 'insecure'], {
+                severity: 'warning',
+                rule: 'insecure-source',
+                message: `${o.kind} sets insecure: true (plain HTTP, RFC-0004)`,
+            });
+        }
+        const oci = o.kind === 'OCIRepository' ||
+            (o.kind === 'HelmChart' && ociRepos.has(`${o.metadata?.namespace ?? ''}/${o.spec?.sourceRef?.name}`));
+        if (oci && !o.spec?.verify) {
+            add(l, ['spec'], {
+                severity: options.requireSignatures ? 'error' : 'warning',
+                rule: 'unverified-source',
+                message: `${o.kind} has no spec.verify: Flux applies it without checking a signature`,
+            });
+        }
+        if (o.kind === 'OCIRepository' &&
+            options.requireDigests &&
+            !o.spec?.ref?.digest &&
+            !o.spec?.ref?.semver) {
+            add(l, ['spec', 'ref'], {
+                severity: 'error',
+                rule: 'mutable-ref',
+                message: `OCIRepository follows the mutable tag '${o.spec?.ref?.tag ?? 'latest'}': pin a digest or a semver range`,
+            });
+        }
+    }
+    // HelmReleases whose chart comes from an OCI HelmRepository without verify.
+    for (const l of objects) {
+        const o = l.object;
+        const spec = o.kind === 'HelmRelease' ? o.spec?.chart?.spec : undefined;
+        if (!spec || spec.sourceRef?.kind !== 'HelmRepository')
+            continue;
+        const ns = spec.sourceRef.namespace ?? o.metadata?.namespace ?? '';
+        if (ociRepos.has(`${ns}/${spec.sourceRef.name}`) && !spec.verify) {
+            add(l, ['spec', 'chart'], {
+                severity: options.requireSignatures ? 'error' : 'warning',
+                rule: 'unverified-source',
+                message: `HelmRelease chart ${spec.chart} from OCI HelmRepository ${ns}/${spec.sourceRef.name} has no verify`,
+            });
+        }
+    }
+    return findings;
+}
+
+;// CONCATENATED MODULE: ./src/verify/path.ts
+
+
+/**
+ * `verify --path`: the policy checks on the repository's files, and a verdict for every source
+ * that asks for verification. Signature verification (cosign, notation) has not landed: such
+ * sources are reported unverified, which fails the run (fail-closed), rather than skipped.
+ */
+async function verifyPath(options, io) {
+    const repo = (0,external_node_path_namespaceObject.resolve)(io.cwd, options.repo);
+    const { objects, findings: scanFindings } = scanObjects(repo);
+    const findings = [...scanFindings, ...checkPolicies(objects, options)];
+    const sources = objects
+        .filter((l) => ['OCIRepository', 'HelmChart'].includes(l.object.kind) && l.object.spec?.verify)
+        .map((l) => ({
+        ref: l.object.spec.url ??
+            `${l.object.kind}/${l.object.metadata?.namespace ?? ''}/${l.object.metadata?.name}`,
+        provider: l.object.spec.verify.provider ?? 'cosign',
+        verified: false,
+        reason: `${l.object.spec.verify.provider ?? 'cosign'} verification is not implemented yet`,
+    }));
+    const report = { sources, findings };
+    for (const f of findings) {
+        const annotation = { file: f.file, line: f.line, title: f.rule };
+        if (f.severity === 'error')
+            io.log.error(`${f.object}: ${f.message}`, annotation);
+        else if (f.severity === 'warning')
+            io.log.warn(`${f.object}: ${f.message}`, annotation);
+    }
+    if (options.format === 'json')
+        io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else
+        io.stdout(verificationText(report));
+    const failed = sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
+    return {
+        exitCode: failed ? 1 : 0,
+        outputs: {
+            verified: String(sources.every((s) => s.verified)),
+            findings: JSON.stringify(findings),
+            json: JSON.stringify(report),
+        },
+    };
+}
+function verificationText(report) {
+    const lines = [];
+    if (report.sources.length) {
+        lines.push('SOURCE\tPROVIDER\tVERIFIED\tBY / REASON');
+        for (const s of report.sources)
+            lines.push(`${s.ref}\t${s.provider}\t${s.verified ? 'yes' : 'NO'}\t${s.by ?? s.reason ?? ''}`);
+        lines.push('');
+    }
+    for (const f of report.findings)
+        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
+    if (!report.findings.length)
+        lines.push('no policy findings');
+    return lines.join('\n') + '\n';
+}
+
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
+
 
 
 
@@ -12171,6 +12545,12 @@ const verifyCommand = defineCommand({
             description: 'OCI sources without spec.verify are errors.',
         },
         { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
+        {
+            name: 'flux-version',
+            type: 'string',
+            value: '2.N',
+            description: 'Flux release the deprecation check targets. Default: the newest the table knows (2.9).',
+        },
         ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
         ...registryFlags,
         verboseFlag,
@@ -12200,10 +12580,13 @@ const verifyCommand = defineCommand({
             verifySecrets: pairs('verify-secret'),
             requireSignatures: args.boolean('require-signatures'),
             requireDigests: args.boolean('require-digests'),
+            fluxVersion: args.string('flux-version') || undefined,
         };
     },
-    async run() {
-        notImplemented('verify');
+    async run(options, io) {
+        if (!options.reference)
+            return verifyPath(options, io);
+        notImplemented(`verify ${options.reference}`);
     },
 });
 
@@ -15853,10 +16236,10 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
+exports.jn = identity.isScalar;
 __webpack_unused_export__ = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
@@ -15864,7 +16247,7 @@ __webpack_unused_export__ = YAMLMap.YAMLMap;
 __webpack_unused_export__ = YAMLSeq.YAMLSeq;
 __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
-__webpack_unused_export__ = lineCounter.LineCounter;
+exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
