@@ -1,7 +1,10 @@
 import { ArgReader } from '../options/flags.js';
 import { verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FluxgateError } from '../errors.js';
+import { generateCosignKeyPair, publicKeyPem, writeCosignPrivateKey } from '../sign/cosign/keys.js';
 
 export interface GenerateKeyPairOptions {
   outputKeyPrefix: string;
@@ -25,7 +28,24 @@ export const generateKeyPairCommand = defineCommand<GenerateKeyPairOptions>({
     const args = new ArgReader('generate-key-pair', raw);
     return { outputKeyPrefix: args.string('output-key-prefix') || 'cosign', password: env.COSIGN_PASSWORD };
   },
-  async run() {
-    notImplemented('generate-key-pair');
+  async run(options, io) {
+    if (options.password === undefined) {
+      throw new FluxgateError(
+        'INPUT',
+        'generate-key-pair: set COSIGN_PASSWORD (it may be empty) to encrypt the private key',
+        { exitCode: 2 },
+      );
+    }
+    const keyFile = resolve(io.cwd, `${options.outputKeyPrefix}.key`);
+    const pubFile = resolve(io.cwd, `${options.outputKeyPrefix}.pub`);
+    for (const f of [keyFile, pubFile]) {
+      if (existsSync(f))
+        throw new FluxgateError('INPUT', `generate-key-pair: ${f} exists; not overwriting it`);
+    }
+    const key = generateCosignKeyPair();
+    writeFileSync(keyFile, writeCosignPrivateKey(key, options.password), { mode: 0o600 });
+    writeFileSync(pubFile, publicKeyPem(key), { mode: 0o644 });
+    io.log.info(`Private key written to ${keyFile}\nPublic key written to ${pubFile}`);
+    return { exitCode: 0 };
   },
 });

@@ -1,8 +1,15 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { notImplemented } from './not-implemented.js';
-import { readSigningOptions, type SigningOptions } from './artifact-flags.js';
+import {
+  parseArtifactUrl,
+  printJson,
+  readSigningOptions,
+  registryClientFor,
+  type SigningOptions,
+} from './artifact-flags.js';
+import { signArtifact } from '../sign/index.js';
+import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
 export interface SignOptions {
@@ -44,7 +51,40 @@ export const signCommand = defineCommand<SignOptions>({
       creds: args.string('creds') || undefined,
     };
   },
-  async run() {
-    notImplemented('sign');
+  async run(options, io) {
+    const ref = parseArtifactUrl('sign', options.url);
+    const client = registryClientFor(options, io);
+    if (!ref.digest)
+      io.log.warn(
+        `sign: ${options.url} names a tag; signing the digest it points at now (sign by digest to be sure)`,
+      );
+    const descriptor = await client.headManifest(
+      ref.registry,
+      ref.repository,
+      ref.digest ?? ref.tag ?? 'latest',
+    );
+    if (!descriptor) throw new RegistryError(`sign: ${options.url}: not found`);
+    const signatures = await signArtifact(
+      client,
+      {
+        registry: ref.registry,
+        repository: ref.repository,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        size: descriptor.size,
+      },
+      options.signing,
+      { log: io.log, env: io.env },
+    );
+    const result = { digest: descriptor.digest, signatures };
+    if (options.format === 'json') printJson(io, result);
+    return {
+      exitCode: 0,
+      outputs: {
+        digest: descriptor.digest,
+        signatures: JSON.stringify(signatures),
+        json: JSON.stringify(result),
+      },
+    };
   },
 });
