@@ -10333,7 +10333,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4736);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9381);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -10342,7 +10342,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4736:
+/***/ 9381:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -14475,84 +14475,87 @@ const diffCommand = defineCommand({
     },
 });
 
-;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
+// EXTERNAL MODULE: ./node_modules/tweetnacl/nacl-fast.js
+var nacl_fast = __nccwpck_require__(668);
+var nacl_fast_default = /*#__PURE__*/__nccwpck_require__.n(nacl_fast);
+;// CONCATENATED MODULE: ./src/sign/cosign/keys.ts
 
 
 
-
-/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
-const contentFlags = [
-    {
-        name: 'path',
-        type: 'string',
-        value: 'DIR|FILE|-',
-        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
-    },
-    {
-        name: 'ignore-paths',
-        type: 'list',
-        value: 'PATTERN',
-        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
-    },
-    {
-        name: 'resolve-symlinks',
-        type: 'boolean',
-        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
-    },
-];
-function readContentOptions(args, raw) {
-    return {
-        path: args.requiredString('path'),
-        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
-        resolveSymlinks: args.boolean('resolve-symlinks'),
-    };
+/**
+ * cosign's key files (sigstore/cosign pkg/cosign/keys.go): a PEM whose body is JSON — scrypt
+ * parameters, a NaCl secretbox nonce and the ciphertext of a PKCS#8 DER private key.
+ */
+const PEM_TYPES = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY'];
+/** The only parameter sets go-securesystemslib's `encrypted` accepts. */
+const SCRYPT_N = [32768, 65536, 131072];
+function pemBody(pem, what) {
+    const m = /-----BEGIN ([A-Z ]+)-----\s*([\s\S]*?)\s*-----END \1-----/.exec(pem);
+    if (!m)
+        throw new FluxgateError('INPUT', `${what}: not a PEM file`);
+    return { type: m[1], der: Buffer.from(m[2].replace(/\s+/g, ''), 'base64') };
 }
-function readSigningOptions(command, args, provider, env) {
-    const opts = {
-        provider,
-        cosignKey: args.string('cosign-key') || undefined,
-        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
-        keyless: args.boolean('keyless'),
-        bundleFormat: args.boolean('bundle-format'),
-        fulcioUrl: args.string('fulcio-url') || undefined,
-        rekorUrl: args.string('rekor-url') || undefined,
-        notationKey: args.string('notation-key') || undefined,
-        notationCert: args.string('notation-cert') || undefined,
-        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
-        expiry: args.string('expiry') || undefined,
-    };
-    if (provider === 'cosign') {
-        if (opts.cosignKey && opts.keyless)
-            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
-        if (!opts.cosignKey && !opts.keyless)
-            throw new UsageError(`${command}: cosign signing needs --cosign-key FILE or --keyless`);
-    }
-    else if (!opts.notationKey || !opts.notationCert) {
-        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
-    }
-    return opts;
-}
-/** The registry client every registry-talking command uses, from its common flags. */
-function registryClientFor(options, io) {
-    return new RegistryClient({
-        insecure: options.insecureRegistry,
-        creds: options.creds,
-        env: io.env,
-        log: io.log,
-    });
-}
-/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
-function parseArtifactUrl(command, url) {
+const scrypt = (password, salt, N, r, p) => (0,external_node_crypto_namespaceObject.scryptSync)(Buffer.from(password, 'utf8'), salt, 32, { N, r, p, maxmem: 512 * 1024 * 1024 });
+/** Decrypts a cosign private key; refuses what cosign refuses (other KDFs, SEC1 inside). */
+function readCosignPrivateKey(pem, password, what = 'cosign key') {
+    const { type, der } = pemBody(pem, what);
+    if (!PEM_TYPES.includes(type))
+        throw new FluxgateError('INPUT', `${what}: unsupported PEM type ${type}`);
+    let doc;
     try {
-        return parseOciReference(url);
+        doc = JSON.parse(der.toString('utf8'));
     }
-    catch (err) {
-        throw new UsageError(`${command}: ${err.message}`);
+    catch {
+        throw new FluxgateError('INPUT', `${what}: the PEM body is not cosign's encrypted key JSON`);
+    }
+    const { N, r, p } = doc.kdf?.params ?? {};
+    if (doc.kdf?.name !== 'scrypt' || !SCRYPT_N.includes(N) || r !== 8 || p !== 1) {
+        throw new FluxgateError('INPUT', `${what}: unsupported scrypt parameters`);
+    }
+    if (doc.cipher?.name !== 'nacl/secretbox')
+        throw new FluxgateError('INPUT', `${what}: unsupported cipher ${doc.cipher?.name}`);
+    const key = scrypt(password, Buffer.from(doc.kdf.salt, 'base64'), N, r, p);
+    const plain = nacl_fast_default().secretbox.open(Buffer.from(doc.ciphertext, 'base64'), Buffer.from(doc.cipher.nonce, 'base64'), key);
+    if (!plain)
+        throw new FluxgateError('INPUT', `${what}: wrong password (decryption failed)`);
+    try {
+        return (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: Buffer.from(plain), format: 'der', type: 'pkcs8' });
+    }
+    catch {
+        throw new FluxgateError('INPUT', `${what}: the decrypted key is not PKCS#8 (cosign rejects SEC1 and other encodings)`);
     }
 }
-/** JSON on stdout, indented as the flux CLI prints it. */
-function printJson(io, value) {
-    io.stdout(JSON.stringify(value, null, 2) + '\n');
+/** Encrypts a private key as current cosign does (N=65536, `ENCRYPTED SIGSTORE PRIVATE KEY`). */
+function writeCosignPrivateKey(key, password) {
+    const salt = (0,external_node_crypto_namespaceObject.randomBytes)(32);
+    const nonce = (0,external_node_crypto_namespaceObject.randomBytes)(24);
+    const N = 65536;
+    const box = nacl_fast_default().secretbox(key.export({ format: 'der', type: 'pkcs8' }), nonce, scrypt(password, salt, N, 8, 1));
+    const doc = {
+        kdf: { name: 'scrypt', params: { N, r: 8, p: 1 }, salt: salt.toString('base64') },
+        cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
+        ciphertext: Buffer.from(box).toString('base64'),
+    };
+    const body = Buffer.from(JSON.stringify(doc))
+        .toString('base64')
+        .replace(/(.{64})/g, '$1\n')
+        .trimEnd();
+    return `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`;
+}
+function publicKeyPem(key) {
+    return (0,external_node_crypto_namespaceObject.createPublicKey)(key).export({ format: 'pem', type: 'spki' }).toString();
+}
+function generateCosignKeyPair() {
+    return (0,external_node_crypto_namespaceObject.generateKeyPairSync)('ec', { namedCurve: 'P-256' }).privateKey;
+}
+/** A PEM public key (PKIX): ECDSA P-256/384/521, RSA or Ed25519. */
+function readPublicKey(pem, what) {
+    try {
+        return (0,external_node_crypto_namespaceObject.createPublicKey)({ key: pem, format: 'pem' });
+    }
+    catch {
+        throw new FluxgateError('INPUT', `${what}: not a PEM public key`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/sign/cosign/simple-signing.ts
@@ -14692,93 +14695,10 @@ async function appendSignature(client, target, layer) {
     return tag;
 }
 
-// EXTERNAL MODULE: ./node_modules/tweetnacl/nacl-fast.js
-var nacl_fast = __nccwpck_require__(668);
-var nacl_fast_default = /*#__PURE__*/__nccwpck_require__.n(nacl_fast);
-;// CONCATENATED MODULE: ./src/sign/cosign/keys.ts
-
-
-
+;// CONCATENATED MODULE: ./src/sign/cosign/index.ts
 /**
- * cosign's key files (sigstore/cosign pkg/cosign/keys.go): a PEM whose body is JSON — scrypt
- * parameters, a NaCl secretbox nonce and the ciphertext of a PKCS#8 DER private key.
- */
-const PEM_TYPES = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY'];
-/** The only parameter sets go-securesystemslib's `encrypted` accepts. */
-const SCRYPT_N = [32768, 65536, 131072];
-function pemBody(pem, what) {
-    const m = /-----BEGIN ([A-Z ]+)-----\s*([\s\S]*?)\s*-----END \1-----/.exec(pem);
-    if (!m)
-        throw new FluxgateError('INPUT', `${what}: not a PEM file`);
-    return { type: m[1], der: Buffer.from(m[2].replace(/\s+/g, ''), 'base64') };
-}
-const scrypt = (password, salt, N, r, p) => (0,external_node_crypto_namespaceObject.scryptSync)(Buffer.from(password, 'utf8'), salt, 32, { N, r, p, maxmem: 512 * 1024 * 1024 });
-/** Decrypts a cosign private key; refuses what cosign refuses (other KDFs, SEC1 inside). */
-function readCosignPrivateKey(pem, password, what = 'cosign key') {
-    const { type, der } = pemBody(pem, what);
-    if (!PEM_TYPES.includes(type))
-        throw new FluxgateError('INPUT', `${what}: unsupported PEM type ${type}`);
-    let doc;
-    try {
-        doc = JSON.parse(der.toString('utf8'));
-    }
-    catch {
-        throw new FluxgateError('INPUT', `${what}: the PEM body is not cosign's encrypted key JSON`);
-    }
-    const { N, r, p } = doc.kdf?.params ?? {};
-    if (doc.kdf?.name !== 'scrypt' || !SCRYPT_N.includes(N) || r !== 8 || p !== 1) {
-        throw new FluxgateError('INPUT', `${what}: unsupported scrypt parameters`);
-    }
-    if (doc.cipher?.name !== 'nacl/secretbox')
-        throw new FluxgateError('INPUT', `${what}: unsupported cipher ${doc.cipher?.name}`);
-    const key = scrypt(password, Buffer.from(doc.kdf.salt, 'base64'), N, r, p);
-    const plain = nacl_fast_default().secretbox.open(Buffer.from(doc.ciphertext, 'base64'), Buffer.from(doc.cipher.nonce, 'base64'), key);
-    if (!plain)
-        throw new FluxgateError('INPUT', `${what}: wrong password (decryption failed)`);
-    try {
-        return (0,external_node_crypto_namespaceObject.createPrivateKey)({ key: Buffer.from(plain), format: 'der', type: 'pkcs8' });
-    }
-    catch {
-        throw new FluxgateError('INPUT', `${what}: the decrypted key is not PKCS#8 (cosign rejects SEC1 and other encodings)`);
-    }
-}
-/** Encrypts a private key as current cosign does (N=65536, `ENCRYPTED SIGSTORE PRIVATE KEY`). */
-function writeCosignPrivateKey(key, password) {
-    const salt = (0,external_node_crypto_namespaceObject.randomBytes)(32);
-    const nonce = (0,external_node_crypto_namespaceObject.randomBytes)(24);
-    const N = 65536;
-    const box = nacl_fast_default().secretbox(key.export({ format: 'der', type: 'pkcs8' }), nonce, scrypt(password, salt, N, 8, 1));
-    const doc = {
-        kdf: { name: 'scrypt', params: { N, r: 8, p: 1 }, salt: salt.toString('base64') },
-        cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
-        ciphertext: Buffer.from(box).toString('base64'),
-    };
-    const body = Buffer.from(JSON.stringify(doc))
-        .toString('base64')
-        .replace(/(.{64})/g, '$1\n')
-        .trimEnd();
-    return `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`;
-}
-function publicKeyPem(key) {
-    return (0,external_node_crypto_namespaceObject.createPublicKey)(key).export({ format: 'pem', type: 'spki' }).toString();
-}
-function generateCosignKeyPair() {
-    return (0,external_node_crypto_namespaceObject.generateKeyPairSync)('ec', { namedCurve: 'P-256' }).privateKey;
-}
-/** A PEM public key (PKIX): ECDSA P-256/384/521, RSA or Ed25519. */
-function readPublicKey(pem, what) {
-    try {
-        return (0,external_node_crypto_namespaceObject.createPublicKey)({ key: pem, format: 'pem' });
-    }
-    catch {
-        throw new FluxgateError('INPUT', `${what}: not a PEM public key`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/sign/index.ts
-/**
- * The signing providers behind one seam: `push --sign` and `sign` call signArtifact; `verify`
- * calls verifyArtifact. Providers live in src/sign/cosign and src/sign/notation.
+ * The cosign provider: signing (key in cosign's format; keyless through Fulcio and Rekor) in the
+ * `.sig` tag layout or as a sigstore bundle referrer, and verification as source-controller does it.
  */
 
 
@@ -14786,11 +14706,9 @@ function readPublicKey(pem, what) {
 
 
 
-async function signArtifact(client, target, options, ctx) {
-    if (options.provider !== 'cosign' || !options.cosignKey) {
-        const what = options.provider === 'cosign' ? 'cosign keyless signing' : `signing with ${options.provider}`;
-        throw new FluxgateError('NOT_IMPLEMENTED', `${what}: not implemented yet`);
-    }
+async function signWithCosign(client, target, options, ctx) {
+    if (!options.cosignKey)
+        throw new FluxgateError('NOT_IMPLEMENTED', 'cosign keyless signing: not implemented yet');
     if (options.bundleFormat)
         throw new FluxgateError('NOT_IMPLEMENTED', 'cosign --bundle-format: not implemented yet');
     if (options.cosignPassword === undefined) {
@@ -14817,10 +14735,7 @@ async function signArtifact(client, target, options, ctx) {
     ];
 }
 /** Fail-closed: anything not positively verified is `verified: false` with a reason. */
-async function verifyArtifact(client, target, policy, _ctx) {
-    if (policy.provider === 'notation') {
-        return { verified: false, provider: 'notation', reason: 'notation verification is not implemented yet' };
-    }
+async function verifyWithCosign(client, target, policy, _ctx) {
     try {
         const bundles = await client.referrers(target.registry, target.repository, target.digest, 'application/vnd.dev.sigstore.bundle.v0.3+json');
         if (bundles.length) {
@@ -14831,6 +14746,12 @@ async function verifyArtifact(client, target, policy, _ctx) {
                 reason: 'sigstore bundle signatures are not supported yet',
             };
         }
+        if (!policy.keys.length)
+            return {
+                verified: false,
+                provider: 'cosign',
+                reason: 'keyless cosign verification is not implemented yet',
+            };
         return verifyLayers(await readSignatureLayers(client, target.registry, target.repository, target.digest), target.digest, policy.keys);
     }
     catch (err) {
@@ -14838,6 +14759,34 @@ async function verifyArtifact(client, target, policy, _ctx) {
             return { verified: false, provider: 'cosign', reason: err.message };
         throw err;
     }
+}
+
+;// CONCATENATED MODULE: ./src/sign/notation/index.ts
+/**
+ * The Notary Project provider: X.509 signing in JWS or COSE envelopes stored as OCI referrers,
+ * and verification with a trust policy and trust stores, as `notation verify` does it.
+ */
+
+async function signWithNotation(_client, _target, _options, _ctx) {
+    throw new FluxgateError('NOT_IMPLEMENTED', 'signing with notation: not implemented yet');
+}
+async function verifyWithNotation(_client, _target, _policy, _ctx) {
+    return { verified: false, provider: 'notation', reason: 'notation verification is not implemented yet' };
+}
+
+;// CONCATENATED MODULE: ./src/sign/index.ts
+
+
+function signArtifact(client, target, options, ctx) {
+    return options.provider === 'cosign'
+        ? signWithCosign(client, target, options, ctx)
+        : signWithNotation(client, target, options, ctx);
+}
+/** Fail-closed: anything not positively verified is `verified: false` with a reason. */
+function verifyArtifact(client, target, policy, ctx) {
+    return policy.provider === 'cosign'
+        ? verifyWithCosign(client, target, policy, ctx)
+        : verifyWithNotation(client, target, policy, ctx);
 }
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
@@ -15158,6 +15107,14 @@ function checkPolicies(objects, options) {
 ;// CONCATENATED MODULE: ./src/verify/path.ts
 
 
+
+
+
+
+
+
+
+
 /**
  * `verify --path`: the policy checks on the repository's files, and a verdict for every source
  * that asks for verification. Signature verification (cosign, notation) has not landed: such
@@ -15167,15 +15124,11 @@ async function verifyPath(options, io) {
     const repo = (0,external_node_path_namespaceObject.resolve)(io.cwd, options.repo);
     const { objects, findings: scanFindings } = scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)];
-    const sources = objects
-        .filter((l) => ['OCIRepository', 'HelmChart'].includes(l.object.kind) && l.object.spec?.verify)
-        .map((l) => ({
-        ref: l.object.spec.url ??
-            `${l.object.kind}/${l.object.metadata?.namespace ?? ''}/${l.object.metadata?.name}`,
-        provider: l.object.spec.verify.provider ?? 'cosign',
-        verified: false,
-        reason: `${l.object.spec.verify.provider ?? 'cosign'} verification is not implemented yet`,
-    }));
+    const secrets = objects.filter((l) => l.object.kind === 'Secret').map((l) => l.object);
+    const sources = [];
+    for (const l of objects.filter((x) => x.object.kind === 'OCIRepository' && x.object.spec?.verify)) {
+        sources.push(await verifySource(l.object, secrets, options, io));
+    }
     const report = { sources, findings };
     for (const f of findings) {
         const annotation = { file: f.file, line: f.line, title: f.rule };
@@ -15212,15 +15165,273 @@ function verificationText(report) {
         lines.push('no policy findings');
     return lines.join('\n') + '\n';
 }
+/** The `*.pub` keys of a cosign verify Secret: from --verify-secret NS/NAME=DIR, else the Secret in the repository. */
+function verifyKeys(namespace, name, secrets, options, io) {
+    const dir = options.verifySecrets.get(`${namespace}/${name}`);
+    const files = new Map();
+    if (dir) {
+        const root = (0,external_node_path_namespaceObject.resolve)(io.cwd, dir);
+        for (const f of (0,external_node_fs_namespaceObject.readdirSync)(root))
+            files.set(f, (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(root, f), 'utf8'));
+    }
+    else {
+        const secret = secrets.find((s) => s.metadata.name === name && (s.metadata.namespace ?? namespace) === namespace);
+        if (!secret)
+            return undefined;
+        for (const [k, v] of secretValues(secret))
+            files.set(k, v);
+    }
+    return [...files]
+        .filter(([k]) => k.endsWith('.pub'))
+        .map(([k, pem]) => ({
+        name: `${namespace}/${name}/${k}`,
+        key: readPublicKey(pem, `${namespace}/${name}/${k}`),
+    }));
+}
+/** One OCIRepository with spec.verify: its ref resolved in its registry, then its own policy. */
+async function verifySource(source, secrets, options, io) {
+    const spec = source.spec;
+    const namespace = source.metadata.namespace ?? 'flux-system';
+    const provider = spec.verify.provider ?? 'cosign';
+    const verdict = { ref: spec.url, provider, verified: false };
+    try {
+        const ref = parseOciReference(spec.url);
+        const client = new RegistryClient({
+            insecure: options.insecureRegistry || spec.insecure === true,
+            creds: options.creds,
+            env: io.env,
+            log: io.log,
+            mirrors: options.registryMirrors,
+        });
+        const resolved = await resolveOciRef(client, ref.registry, ref.repository, spec.ref);
+        verdict.digest = resolved.digest;
+        if (provider !== 'cosign')
+            return { ...verdict, reason: `${provider} verification is not implemented yet` };
+        if (!spec.verify.secretRef)
+            return { ...verdict, reason: 'keyless cosign verification (matchOIDCIdentity) is not implemented yet' };
+        const keys = verifyKeys(namespace, spec.verify.secretRef.name, secrets, options, io);
+        if (!keys)
+            return {
+                ...verdict,
+                reason: `Secret ${namespace}/${spec.verify.secretRef.name} not found (pass --verify-secret ${namespace}/${spec.verify.secretRef.name}=DIR)`,
+            };
+        if (!keys.length)
+            return { ...verdict, reason: `Secret ${namespace}/${spec.verify.secretRef.name} holds no *.pub key` };
+        const descriptor = await client.headManifest(ref.registry, ref.repository, resolved.digest);
+        const outcome = await verifyArtifact(client, {
+            registry: ref.registry,
+            repository: ref.repository,
+            digest: resolved.digest,
+            mediaType: descriptor?.mediaType ?? '',
+            size: descriptor?.size ?? 0,
+        }, { provider: 'cosign', keys, identities: [], ignoreTlog: false }, { log: io.log, env: io.env });
+        return { ...verdict, verified: outcome.verified, by: outcome.by, reason: outcome.reason };
+    }
+    catch (err) {
+        if (err instanceof RegistryError || err instanceof Error)
+            return { ...verdict, reason: err.message.split('\n')[0] };
+        throw err;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
+
+
+
+
+/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
+const contentFlags = [
+    {
+        name: 'path',
+        type: 'string',
+        value: 'DIR|FILE|-',
+        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
+    },
+    {
+        name: 'ignore-paths',
+        type: 'list',
+        value: 'PATTERN',
+        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
+    },
+    {
+        name: 'resolve-symlinks',
+        type: 'boolean',
+        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
+    },
+];
+function readContentOptions(args, raw) {
+    return {
+        path: args.requiredString('path'),
+        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
+        resolveSymlinks: args.boolean('resolve-symlinks'),
+    };
+}
+function readSigningOptions(command, args, provider, env) {
+    const opts = {
+        provider,
+        cosignKey: args.string('cosign-key') || undefined,
+        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
+        keyless: args.boolean('keyless'),
+        bundleFormat: args.boolean('bundle-format'),
+        fulcioUrl: args.string('fulcio-url') || undefined,
+        rekorUrl: args.string('rekor-url') || undefined,
+        notationKey: args.string('notation-key') || undefined,
+        notationCert: args.string('notation-cert') || undefined,
+        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
+        expiry: args.string('expiry') || undefined,
+    };
+    if (provider === 'cosign') {
+        if (opts.cosignKey && opts.keyless)
+            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
+        if (!opts.cosignKey && !opts.keyless)
+            throw new UsageError(`${command}: cosign signing needs --cosign-key FILE or --keyless`);
+    }
+    else if (!opts.notationKey || !opts.notationCert) {
+        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
+    }
+    return opts;
+}
+/** The registry client every registry-talking command uses, from its common flags. */
+function registryClientFor(options, io) {
+    return new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+}
+/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
+function parseArtifactUrl(command, url) {
+    try {
+        return parseOciReference(url);
+    }
+    catch (err) {
+        throw new UsageError(`${command}: ${err.message}`);
+    }
+}
+/** JSON on stdout, indented as the flux CLI prints it. */
+function printJson(io, value) {
+    io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
+;// CONCATENATED MODULE: ./src/verify/artifact.ts
+/**
+ * `verify oci://…`: one artifact, with the policy given by flags (cosign keys or identity and
+ * trusted root; notation trust policy and trust stores).
+ */
+
+
+
+
+
+
+
+
+function readFlagFile(io, flag, file) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.resolve)(io.cwd, file), 'utf8');
+    }
+    catch {
+        throw new UsageError(`verify: --${flag} ${file}: cannot read the file`);
+    }
+}
+function cosignPolicyFromFlags(options, io) {
+    const keys = options.keys.map((file) => ({
+        name: file,
+        key: readPublicKey(readFlagFile(io, 'key', file), file),
+    }));
+    const identity = {
+        subject: options.certificateIdentity,
+        subjectRegExp: options.certificateIdentityRegexp,
+        issuer: options.certificateOidcIssuer,
+        issuerRegExp: options.certificateOidcIssuerRegexp,
+    };
+    const hasSubject = identity.subject !== undefined || identity.subjectRegExp !== undefined;
+    const hasIssuer = identity.issuer !== undefined || identity.issuerRegExp !== undefined;
+    if (keys.length && (hasSubject || hasIssuer))
+        throw new UsageError('verify: --key and --certificate-identity/--certificate-oidc-issuer exclude each other');
+    if (!keys.length && (!hasSubject || !hasIssuer))
+        throw new UsageError('verify: cosign needs --key FILE, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]');
+    return {
+        provider: 'cosign',
+        keys,
+        identities: keys.length ? [] : [identity],
+        trustedRoot: options.trustedRoot
+            ? { source: options.trustedRoot, json: readFlagFile(io, 'trusted-root', options.trustedRoot) }
+            : undefined,
+        ignoreTlog: options.insecureIgnoreTlog,
+    };
+}
+/** The certificate files of a trust store directory (or a single file). */
+function readTrustStoreDir(path) {
+    const stat = (0,external_node_fs_namespaceObject.statSync)(path);
+    const files = stat.isDirectory()
+        ? (0,external_node_fs_namespaceObject.readdirSync)(path)
+            .filter((f) => (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.join)(path, f)).isFile())
+            .sort()
+            .map((f) => (0,external_node_path_namespaceObject.join)(path, f))
+        : [path];
+    return files.map((f) => ({ name: f, data: (0,external_node_fs_namespaceObject.readFileSync)(f) }));
+}
+function notationPolicyFromFlags(options, io) {
+    if (!options.trustPolicy || !options.trustStores.size)
+        throw new UsageError('verify: notation needs --trust-policy FILE and --trust-store TYPE:NAME=DIR');
+    const trustStores = new Map();
+    for (const [store, dir] of options.trustStores) {
+        try {
+            trustStores.set(store, readTrustStoreDir((0,external_node_path_namespaceObject.resolve)(io.cwd, dir)));
+        }
+        catch {
+            throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+        }
+    }
+    return {
+        provider: 'notation',
+        trustPolicy: { source: options.trustPolicy, json: readFlagFile(io, 'trust-policy', options.trustPolicy) },
+        trustStores,
+    };
+}
+async function verifyReference(options, io) {
+    const reference = options.reference;
+    const ref = parseArtifactUrl('verify', reference);
+    const policy = options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
+    const client = registryClientFor(options, io);
+    const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+    if (!descriptor)
+        throw new RegistryError(`verify: ${reference}: not found`);
+    const outcome = await verifyArtifact(client, {
+        registry: ref.registry,
+        repository: ref.repository,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        size: descriptor.size,
+    }, policy, { log: io.log, env: io.env });
+    const report = {
+        sources: [
+            {
+                ref: reference,
+                digest: descriptor.digest,
+                provider: outcome.provider,
+                verified: outcome.verified,
+                by: outcome.by,
+                reason: outcome.reason,
+            },
+        ],
+        findings: [],
+    };
+    if (options.format === 'json')
+        io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else
+        io.stdout(verificationText(report));
+    if (!outcome.verified)
+        io.log.error(`${reference}: not verified: ${outcome.reason}`);
+    return {
+        exitCode: outcome.verified ? 0 : 1,
+        outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
-
-
-
-
-
-
-
 
 
 
@@ -15346,64 +15557,8 @@ const verifyCommand = defineCommand({
             fluxVersion: args.string('flux-version') || undefined,
         };
     },
-    async run(options, io) {
-        if (!options.reference)
-            return verifyPath(options, io);
-        const ref = parseArtifactUrl('verify', options.reference);
-        if (options.provider === 'cosign' && !options.keys.length) {
-            throw new FluxgateError('NOT_IMPLEMENTED', 'verify: keyless cosign verification (--certificate-identity) is not implemented yet; pass --key');
-        }
-        const keys = options.keys.map((file) => {
-            let pem;
-            try {
-                pem = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.resolve)(io.cwd, file), 'utf8');
-            }
-            catch {
-                throw new UsageError(`verify: --key ${file}: cannot read the file`);
-            }
-            return { name: file, key: readPublicKey(pem, file) };
-        });
-        const client = registryClientFor(options, io);
-        const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
-        if (!descriptor)
-            throw new RegistryError(`verify: ${options.reference}: not found`);
-        const target = {
-            registry: ref.registry,
-            repository: ref.repository,
-            digest: descriptor.digest,
-            mediaType: descriptor.mediaType,
-            size: descriptor.size,
-        };
-        const outcome = await verifyArtifact(client, target, options.provider === 'cosign'
-            ? { provider: 'cosign', keys }
-            : {
-                provider: 'notation',
-                trustPolicyFile: options.trustPolicy ?? '',
-                trustStores: options.trustStores,
-            }, { log: io.log, env: io.env });
-        const report = {
-            sources: [
-                {
-                    ref: options.reference,
-                    digest: descriptor.digest,
-                    provider: outcome.provider,
-                    verified: outcome.verified,
-                    by: outcome.by,
-                    reason: outcome.reason,
-                },
-            ],
-            findings: [],
-        };
-        if (options.format === 'json')
-            io.stdout(JSON.stringify(report, null, 2) + '\n');
-        else
-            io.stdout(verificationText(report));
-        if (!outcome.verified)
-            io.log.error(`${options.reference}: not verified: ${outcome.reason}`);
-        return {
-            exitCode: outcome.verified ? 0 : 1,
-            outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-        };
+    run(options, io) {
+        return options.reference ? verifyReference(options, io) : verifyPath(options, io);
     },
 });
 

@@ -1,15 +1,8 @@
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseArtifactUrl, registryClientFor } from './artifact-flags.js';
-import { verifyArtifact } from '../sign/index.js';
-import { readPublicKey } from '../sign/cosign/keys.js';
-import { verificationText } from '../verify/path.js';
-import { FluxgateError } from '../errors.js';
-import { RegistryError } from '../oci/errors.js';
 import { verifyPath } from '../verify/path.js';
+import { verifyReference } from '../verify/artifact.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 import { UsageError } from '../errors.js';
 
@@ -156,69 +149,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       fluxVersion: args.string('flux-version') || undefined,
     };
   },
-  async run(options, io) {
-    if (!options.reference) return verifyPath(options, io);
-    const ref = parseArtifactUrl('verify', options.reference);
-    if (options.provider === 'cosign' && !options.keys.length) {
-      throw new FluxgateError(
-        'NOT_IMPLEMENTED',
-        'verify: keyless cosign verification (--certificate-identity) is not implemented yet; pass --key',
-      );
-    }
-    const keys = options.keys.map((file) => {
-      let pem: string;
-      try {
-        pem = readFileSync(resolve(io.cwd, file), 'utf8');
-      } catch {
-        throw new UsageError(`verify: --key ${file}: cannot read the file`);
-      }
-      return { name: file, key: readPublicKey(pem, file) };
-    });
-    const client = registryClientFor(options, io);
-    const descriptor = await client.headManifest(
-      ref.registry,
-      ref.repository,
-      ref.digest ?? ref.tag ?? 'latest',
-    );
-    if (!descriptor) throw new RegistryError(`verify: ${options.reference}: not found`);
-    const target = {
-      registry: ref.registry,
-      repository: ref.repository,
-      digest: descriptor.digest,
-      mediaType: descriptor.mediaType,
-      size: descriptor.size,
-    };
-    const outcome = await verifyArtifact(
-      client,
-      target,
-      options.provider === 'cosign'
-        ? { provider: 'cosign', keys }
-        : {
-            provider: 'notation',
-            trustPolicyFile: options.trustPolicy ?? '',
-            trustStores: options.trustStores,
-          },
-      { log: io.log, env: io.env },
-    );
-    const report = {
-      sources: [
-        {
-          ref: options.reference,
-          digest: descriptor.digest,
-          provider: outcome.provider,
-          verified: outcome.verified,
-          by: outcome.by,
-          reason: outcome.reason,
-        },
-      ],
-      findings: [],
-    };
-    if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else io.stdout(verificationText(report));
-    if (!outcome.verified) io.log.error(`${options.reference}: not verified: ${outcome.reason}`);
-    return {
-      exitCode: outcome.verified ? 0 : 1,
-      outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-    };
+  run(options, io) {
+    return options.reference ? verifyReference(options, io) : verifyPath(options, io);
   },
 });

@@ -1,99 +1,40 @@
 /**
  * The signing providers behind one seam: `push --sign` and `sign` call signArtifact; `verify`
- * calls verifyArtifact. Providers live in src/sign/cosign and src/sign/notation.
+ * calls verifyArtifact. Each provider lives in its own folder (src/sign/cosign, src/sign/notation).
  */
-import { readFileSync } from 'node:fs';
-import { FluxgateError } from '../errors.js';
 import type { RegistryClient } from '../oci/client.js';
-import { RegistryError } from '../oci/errors.js';
 import type { SigningOptions } from '../commands/artifact-flags.js';
-import { appendSignature, readSignatureLayers, verifyLayers, type NamedKey } from './cosign/legacy.js';
-import { readCosignPrivateKey } from './cosign/keys.js';
-import {
-  keyFingerprint,
-  SIGNATURE_ANNOTATION,
-  signPayload,
-  simpleSigningPayload,
-} from './cosign/simple-signing.js';
-import type { ProviderContext, SignatureRecord, SignTarget, VerificationOutcome } from './types.js';
+import { signWithCosign, verifyWithCosign } from './cosign/index.js';
+import { signWithNotation, verifyWithNotation } from './notation/index.js';
+import type {
+  ProviderContext,
+  SignatureRecord,
+  SignTarget,
+  VerificationOutcome,
+  VerifyPolicy,
+} from './types.js';
 
-export type VerifyPolicy =
-  | { provider: 'cosign'; keys: NamedKey[] }
-  | { provider: 'notation'; trustPolicyFile: string; trustStores: Map<string, string> };
+export type { VerifyPolicy } from './types.js';
 
-export async function signArtifact(
+export function signArtifact(
   client: RegistryClient,
   target: SignTarget,
   options: SigningOptions,
   ctx: ProviderContext,
 ): Promise<SignatureRecord[]> {
-  if (options.provider !== 'cosign' || !options.cosignKey) {
-    const what =
-      options.provider === 'cosign' ? 'cosign keyless signing' : `signing with ${options.provider}`;
-    throw new FluxgateError('NOT_IMPLEMENTED', `${what}: not implemented yet`);
-  }
-  if (options.bundleFormat)
-    throw new FluxgateError('NOT_IMPLEMENTED', 'cosign --bundle-format: not implemented yet');
-  if (options.cosignPassword === undefined) {
-    throw new FluxgateError(
-      'INPUT',
-      `${options.cosignKey}: set COSIGN_PASSWORD (or --cosign-password) to decrypt the key`,
-    );
-  }
-  ctx.log.mask(options.cosignPassword);
-  let pem: string;
-  try {
-    pem = readFileSync(options.cosignKey, 'utf8');
-  } catch {
-    throw new FluxgateError('INPUT', `${options.cosignKey}: cannot read the cosign key`);
-  }
-  const key = readCosignPrivateKey(pem, options.cosignPassword, options.cosignKey);
-  const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
-  const signature = signPayload(payload, key).toString('base64');
-  const tag = await appendSignature(client, target, {
-    payload,
-    annotations: { [SIGNATURE_ANNOTATION]: signature },
-  });
-  ctx.log.info(
-    `signed ${target.registry}/${target.repository}@${target.digest} with cosign key ${options.cosignKey} (${tag})`,
-  );
-  return [
-    { provider: 'cosign', storage: 'tag', ref: tag, signer: keyFingerprint(key), format: 'simplesigning' },
-  ];
+  return options.provider === 'cosign'
+    ? signWithCosign(client, target, options, ctx)
+    : signWithNotation(client, target, options, ctx);
 }
 
 /** Fail-closed: anything not positively verified is `verified: false` with a reason. */
-export async function verifyArtifact(
+export function verifyArtifact(
   client: RegistryClient,
   target: SignTarget,
   policy: VerifyPolicy,
-  _ctx: ProviderContext,
+  ctx: ProviderContext,
 ): Promise<VerificationOutcome> {
-  if (policy.provider === 'notation') {
-    return { verified: false, provider: 'notation', reason: 'notation verification is not implemented yet' };
-  }
-  try {
-    const bundles = await client.referrers(
-      target.registry,
-      target.repository,
-      target.digest,
-      'application/vnd.dev.sigstore.bundle.v0.3+json',
-    );
-    if (bundles.length) {
-      // As source-controller: when bundles exist, only bundles count.
-      return {
-        verified: false,
-        provider: 'cosign',
-        reason: 'sigstore bundle signatures are not supported yet',
-      };
-    }
-    return verifyLayers(
-      await readSignatureLayers(client, target.registry, target.repository, target.digest),
-      target.digest,
-      policy.keys,
-    );
-  } catch (err) {
-    if (err instanceof RegistryError) return { verified: false, provider: 'cosign', reason: err.message };
-    throw err;
-  }
+  return policy.provider === 'cosign'
+    ? verifyWithCosign(client, target, policy, ctx)
+    : verifyWithNotation(client, target, policy, ctx);
 }

@@ -41,3 +41,51 @@ export interface ProviderContext {
   log: Logger;
   env: NodeJS.ProcessEnv;
 }
+
+/** A public key and the name it is reported by (file, or `NS/SECRET/KEY` of a verify Secret). */
+export interface NamedKey {
+  name: string;
+  key: import('node:crypto').KeyObject;
+}
+
+/**
+ * A keyless identity, as cosign's `--certificate-identity[-regexp]` /
+ * `--certificate-oidc-issuer[-regexp]` and Flux's `matchOIDCIdentity` (whose fields are regexps).
+ */
+export interface CertificateIdentity {
+  issuer?: string;
+  issuerRegExp?: string;
+  subject?: string;
+  subjectRegExp?: string;
+}
+
+export interface CosignVerifyPolicy {
+  provider: 'cosign';
+  /** Key-based when non-empty: any key verifying is enough. Empty: keyless, by `identities`. */
+  keys: NamedKey[];
+  /** Keyless: any identity matching is enough. */
+  identities: CertificateIdentity[];
+  /** Contents of a Sigstore `trusted_root.json` and where it came from; absent: the public-good root. */
+  trustedRoot?: { source: string; json: string };
+  /** Keyless without a Rekor entry, as cosign's `--insecure-ignore-tlog`. */
+  ignoreTlog: boolean;
+}
+
+/** A certificate file of a trust store (PEM or DER), named for messages. */
+export interface TrustStoreFile {
+  name: string;
+  data: Buffer;
+}
+
+export interface NotationVerifyPolicy {
+  provider: 'notation';
+  /** Contents of a trust policy document (`trustpolicy.json`) and where it came from. */
+  trustPolicy: { source: string; json: string };
+  /**
+   * `TYPE:NAME` (e.g. `ca:acme`) → certificate files. The key `*` serves every store the policy
+   * names, as a Flux verify Secret does (its certificates answer for any store name).
+   */
+  trustStores: Map<string, TrustStoreFile[]>;
+}
+
+export type VerifyPolicy = CosignVerifyPolicy | NotationVerifyPolicy;

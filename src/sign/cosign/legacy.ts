@@ -1,7 +1,8 @@
-import type { KeyObject } from 'node:crypto';
 import { RegistryClient, sha256Digest, type Descriptor } from '../../oci/client.js';
 import { OCI_MANIFEST } from '../../oci/media-types.js';
-import type { SignTarget, VerificationOutcome } from '../types.js';
+import type { NamedKey, SignTarget, VerificationOutcome } from '../types.js';
+
+export type { NamedKey };
 import {
   CERTIFICATE_ANNOTATION,
   payloadDigest,
@@ -16,11 +17,6 @@ const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
 export interface SignatureLayer {
   payload: Buffer;
   annotations: Record<string, string>;
-}
-
-export interface NamedKey {
-  name: string;
-  key: KeyObject;
 }
 
 /** cosign's legacy signature tag: `sha256:<hex>` → `sha256-<hex>.sig`. */

@@ -1,0 +1,137 @@
+/**
+ * `verify oci://…`: one artifact, with the policy given by flags (cosign keys or identity and
+ * trusted root; notation trust policy and trust stores).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CommandIO, CommandResult } from '../commands/types.js';
+import type { VerifyOptions } from '../commands/verify.js';
+import { parseArtifactUrl, registryClientFor } from '../commands/artifact-flags.js';
+import { UsageError } from '../errors.js';
+import { RegistryError } from '../oci/errors.js';
+import { readPublicKey } from '../sign/cosign/keys.js';
+import { verifyArtifact } from '../sign/index.js';
+import type {
+  CertificateIdentity,
+  CosignVerifyPolicy,
+  NotationVerifyPolicy,
+  TrustStoreFile,
+  VerifyPolicy,
+} from '../sign/types.js';
+import { verificationText, type VerifyReport } from './path.js';
+
+function readFlagFile(io: CommandIO, flag: string, file: string): string {
+  try {
+    return readFileSync(resolve(io.cwd, file), 'utf8');
+  } catch {
+    throw new UsageError(`verify: --${flag} ${file}: cannot read the file`);
+  }
+}
+
+export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): CosignVerifyPolicy {
+  const keys = options.keys.map((file) => ({
+    name: file,
+    key: readPublicKey(readFlagFile(io, 'key', file), file),
+  }));
+  const identity: CertificateIdentity = {
+    subject: options.certificateIdentity,
+    subjectRegExp: options.certificateIdentityRegexp,
+    issuer: options.certificateOidcIssuer,
+    issuerRegExp: options.certificateOidcIssuerRegexp,
+  };
+  const hasSubject = identity.subject !== undefined || identity.subjectRegExp !== undefined;
+  const hasIssuer = identity.issuer !== undefined || identity.issuerRegExp !== undefined;
+  if (keys.length && (hasSubject || hasIssuer))
+    throw new UsageError(
+      'verify: --key and --certificate-identity/--certificate-oidc-issuer exclude each other',
+    );
+  if (!keys.length && (!hasSubject || !hasIssuer))
+    throw new UsageError(
+      'verify: cosign needs --key FILE, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]',
+    );
+  return {
+    provider: 'cosign',
+    keys,
+    identities: keys.length ? [] : [identity],
+    trustedRoot: options.trustedRoot
+      ? { source: options.trustedRoot, json: readFlagFile(io, 'trusted-root', options.trustedRoot) }
+      : undefined,
+    ignoreTlog: options.insecureIgnoreTlog,
+  };
+}
+
+/** The certificate files of a trust store directory (or a single file). */
+export function readTrustStoreDir(path: string): TrustStoreFile[] {
+  const stat = statSync(path);
+  const files = stat.isDirectory()
+    ? readdirSync(path)
+        .filter((f) => statSync(join(path, f)).isFile())
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
+  return files.map((f) => ({ name: f, data: readFileSync(f) }));
+}
+
+export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): NotationVerifyPolicy {
+  if (!options.trustPolicy || !options.trustStores.size)
+    throw new UsageError('verify: notation needs --trust-policy FILE and --trust-store TYPE:NAME=DIR');
+  const trustStores = new Map<string, TrustStoreFile[]>();
+  for (const [store, dir] of options.trustStores) {
+    try {
+      trustStores.set(store, readTrustStoreDir(resolve(io.cwd, dir)));
+    } catch {
+      throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+    }
+  }
+  return {
+    provider: 'notation',
+    trustPolicy: { source: options.trustPolicy, json: readFlagFile(io, 'trust-policy', options.trustPolicy) },
+    trustStores,
+  };
+}
+
+export async function verifyReference(options: VerifyOptions, io: CommandIO): Promise<CommandResult> {
+  const reference = options.reference as string;
+  const ref = parseArtifactUrl('verify', reference);
+  const policy: VerifyPolicy =
+    options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
+  const client = registryClientFor(options, io);
+  const descriptor = await client.headManifest(
+    ref.registry,
+    ref.repository,
+    ref.digest ?? ref.tag ?? 'latest',
+  );
+  if (!descriptor) throw new RegistryError(`verify: ${reference}: not found`);
+  const outcome = await verifyArtifact(
+    client,
+    {
+      registry: ref.registry,
+      repository: ref.repository,
+      digest: descriptor.digest,
+      mediaType: descriptor.mediaType,
+      size: descriptor.size,
+    },
+    policy,
+    { log: io.log, env: io.env },
+  );
+  const report: VerifyReport = {
+    sources: [
+      {
+        ref: reference,
+        digest: descriptor.digest,
+        provider: outcome.provider,
+        verified: outcome.verified,
+        by: outcome.by,
+        reason: outcome.reason,
+      },
+    ],
+    findings: [],
+  };
+  if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(verificationText(report));
+  if (!outcome.verified) io.log.error(`${reference}: not verified: ${outcome.reason}`);
+  return {
+    exitCode: outcome.verified ? 0 : 1,
+    outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
+  };
+}
