@@ -35,6 +35,8 @@ export interface VerificationOutcome {
   by?: string;
   /** Why not, one line. */
   reason?: string;
+  /** Failures a logging policy let through (notation permissive/audit), one line each. */
+  warnings?: string[];
 }
 
 export interface ProviderContext {
