@@ -189,6 +189,42 @@ describe('Kustomization semantics', () => {
     expect(out.objects.map((o) => o.object.metadata.name).sort()).toEqual(['a', 'sub-b']);
   });
 
+  it('leaves out what source-controller leaves out of a Git artifact: .sourceignore files, each scoped to its directory, and spec.ignore', async () => {
+    const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
+    const root = writeRepo({
+      '.sourceignore': '# drafts stay out of the cluster\nclusters/dev/wip.yaml\n',
+      'clusters/dev/git.yaml': [
+        'apiVersion: source.toolkit.fluxcd.io/v1',
+        'kind: GitRepository',
+        'metadata: {name: flux-system, namespace: flux-system}',
+        'spec:',
+        '  interval: 1m',
+        '  url: https://example.com/fleet.git',
+        '  ignore: |',
+        '    clusters/dev/local/',
+        '    !clusters/dev/apps/keep.draft.yaml',
+      ].join('\n'),
+      'clusters/dev/a.yaml': cm('a'),
+      'clusters/dev/wip.yaml': cm('wip'),
+      'clusters/dev/local/l.yaml': cm('local'),
+      'clusters/dev/apps/.sourceignore': '*.draft.yaml\n',
+      'clusters/dev/apps/b.yaml': cm('b'),
+      'clusters/dev/apps/c.draft.yaml': cm('c-draft'),
+      'clusters/dev/apps/keep.draft.yaml': cm('keep-draft'),
+      'other/d.draft.yaml': cm('d-draft'),
+      'clusters/dev/other.yaml': fluxKustomization('other', './other'),
+    });
+    const { code, out } = await render(['--repo', root, '--path', 'clusters/dev']);
+    expect(out.errors).toEqual([]);
+    expect(code).toBe(0);
+    expect(
+      out.objects
+        .filter((o) => o.object.kind === 'ConfigMap')
+        .map((o) => o.object.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b', 'd-draft', 'keep-draft']);
+  });
+
   it('applies targetNamespace, namePrefix, images and components, and substitutes with defaults, optional sources and the opt-out', async () => {
     const root = writeRepo({
       'clusters/dev/vars.yaml':

@@ -21,6 +21,7 @@ import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, secretValues } from './secrets.js';
 import { SourceResolver } from './sources.js';
+import { entryGitRepositories } from './sourceignore.js';
 import { substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
 import {
   ownerKey,
@@ -104,7 +105,9 @@ class ClusterRender {
     this.sources = new SourceResolver({
       repo: this.repo,
       mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
-      lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
+      lookup: (kind, ns, name) =>
+        this.index.get(objectKey(kind, ns, name)) ??
+        (kind === 'GitRepository' ? this.bootstrapSources().get(`${ns}/${name}`) : undefined),
       findGenerator: (ns, artifact) =>
         [...this.index.values()].find(
           (o) =>
@@ -116,6 +119,14 @@ class ClusterRender {
       registry: (insecure) => this.registry(insecure),
       log: io.log,
     });
+  }
+
+  private entrySources?: Map<string, KubeObject>;
+
+  /** GitRepositories defined under the entry directory, known before its first build. */
+  private bootstrapSources(): Map<string, KubeObject> {
+    this.entrySources ??= entryGitRepositories(join(this.repo, this.options.path)) as Map<string, KubeObject>;
+    return this.entrySources;
   }
 
   dispose(): void {

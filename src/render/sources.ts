@@ -1,43 +1,16 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import ignore from 'ignore';
 import { field, objectKey } from '../flux/objects.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
+import ignore from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
-
-/** source-controller's default exclusions for Git artifacts (VCS, binaries, CI files, extras). */
-const GIT_ARTIFACT_IGNORE = [
-  '.git/',
-  '.gitignore',
-  '.gitmodules',
-  '.gitattributes',
-  '*.jpg',
-  '*.jpeg',
-  '*.gif',
-  '*.png',
-  '*.wmv',
-  '*.flv',
-  '*.tar.gz',
-  '*.zip',
-  '.github/',
-  '.circleci/',
-  '.travis.yml',
-  '.gitlab-ci.yml',
-  'appveyor.yml',
-  '.drone.yml',
-  'cloudbuild.yaml',
-  'codeship-services.yml',
-  'codeship-steps.yml',
-  '**/.goreleaser.yml',
-  '**/.sops.yaml',
-  '**/.flux.yaml',
-];
+import { gitSourceMatcher } from './sourceignore.js';
 
 export class SourceError extends Error {}
 
@@ -80,10 +53,14 @@ export class SourceResolver {
     const mapped =
       this.ctx.mappings.get(`${kind}/${namespace}/${name}`) ?? this.ctx.mappings.get(`${namespace}/${name}`);
     const target = join(this.work, `${kind}-${namespace}-${name}`);
-    if (mapped) return this.copyTree(resolve(mapped), target);
+    const specIgnore =
+      kind === 'GitRepository'
+        ? field<string>(this.ctx.lookup(kind, namespace, name) ?? {}, 'spec', 'ignore')
+        : undefined;
+    if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
     switch (kind) {
       case 'GitRepository':
-        return this.copyTree(this.ctx.repo, target);
+        return this.copyTree(this.ctx.repo, target, specIgnore);
       case 'OCIRepository':
         return this.pullOci(namespace, name, target);
       case 'ExternalArtifact':
@@ -97,9 +74,10 @@ export class SourceResolver {
     }
   }
 
-  private copyTree(from: string, to: string): string {
+  /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
+  private copyTree(from: string, to: string, specIgnore?: string): string {
     if (!existsSync(from)) throw new SourceError(`source directory ${from} does not exist`);
-    const matcher = ignore().add(GIT_ARTIFACT_IGNORE);
+    const matcher = gitSourceMatcher(from, specIgnore);
     cpSync(from, to, {
       recursive: true,
       filter: (src) => {
