@@ -5,6 +5,17 @@ import { verifyPath } from '../verify/path.js';
 import { verifyReference } from '../verify/artifact.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 import { UsageError } from '../errors.js';
+import { normalizeFluxVersion, OLDEST_FLUX, PLANNED_FLUX } from '../verify/api-versions.js';
+
+function fluxVersion(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const v = normalizeFluxVersion(value);
+  if (!v)
+    throw new UsageError(
+      `verify: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`,
+    );
+  return v;
+}
 
 export interface VerifyOptions extends RenderEngineOptions {
   /** `oci://…` given: verify that one artifact; otherwise every source under `path`. */
@@ -114,7 +125,8 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       name: 'flux-version',
       type: 'string',
       value: '2.N',
-      description: 'Flux release the deprecation check targets. Default: the newest the table knows (2.9).',
+      description:
+        'Flux release the deprecation check targets (2.2 to 2.10, the v2.10 roadmap plan). Default: the newest release, 2.9.',
     },
     ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
     ...registryFlags,
@@ -146,7 +158,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       verifySecrets: pairs('verify-secret'),
       requireSignatures: args.boolean('require-signatures'),
       requireDigests: args.boolean('require-digests'),
-      fluxVersion: args.string('flux-version') || undefined,
+      fluxVersion: fluxVersion(args.string('flux-version')),
     };
   },
   run(options, io) {

@@ -18,7 +18,7 @@ import type {
   TrustStoreFile,
   VerifyPolicy,
 } from '../sign/types.js';
-import { verificationText, type VerifyReport } from './path.js';
+import { verificationText, type VerifyReport } from './report.js';
 
 function readFlagFile(io: CommandIO, flag: string, file: string): string {
   try {

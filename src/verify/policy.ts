@@ -1,12 +1,26 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { apiVersionStatus, isRemovedBy, NEWEST_FLUX } from './api-versions.js';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { isMap, isScalar, LineCounter, parse, parseAllDocuments, type Document } from 'yaml';
+import {
+  apiVersionStatus,
+  isDeprecatedBy,
+  isRemovedBy,
+  isServedBy,
+  NEWEST_FLUX,
+  servedFrom,
+} from './api-versions.js';
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
-  rule: 'deprecated-api' | 'insecure-source' | 'unverified-source' | 'mutable-ref' | 'invalid-yaml';
+  rule:
+    | 'deprecated-api'
+    | 'unsupported-api'
+    | 'insecure-source'
+    | 'unverified-source'
+    | 'weak-verification'
+    | 'mutable-ref'
+    | 'invalid-yaml';
   file: string;
   line: number;
   object: string;
@@ -19,12 +33,41 @@ export interface PolicyOptions {
   fluxVersion?: string;
 }
 
-interface Located {
+export interface Located {
+  /** Repository-relative path, `/`-separated. */
   file: string;
   line: number;
   object: Record<string, any>;
-  /** Line of a top-level key (apiVersion, spec…) when known. */
+  /**
+   * The namespace the object lands in: a `namespace:` of the kustomization.yaml that lists the
+   * file wins (kustomize overrides), then metadata.namespace.
+   */
+  namespace?: string;
+  /** Line of a nested key (`['spec','verify']`), or of the deepest one that exists. */
   lineOf(path: string[]): number;
+}
+
+export const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+
+/** `Kind/namespace/name`, as findings and verdicts name objects. */
+export const describeObject = (l: Located) =>
+  `${l.object.kind}/${l.namespace ? l.namespace + '/' : ''}${l.object.metadata?.name ?? ''}`;
+
+/** `namespace: X` of the kustomization.yaml in `dir` when it lists `file` among its resources. */
+function kustomizeNamespace(dir: string, file: string): string | undefined {
+  for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+    const path = join(dir, name);
+    if (!existsSync(path)) continue;
+    try {
+      const k = parse(readFileSync(path, 'utf8'));
+      const resources: unknown[] = Array.isArray(k?.resources) ? k.resources : [];
+      const listed = resources.some((r) => typeof r === 'string' && r.replace(/^\.\//, '') === file);
+      return listed && typeof k?.namespace === 'string' ? k.namespace : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Every Kubernetes object in the repository's YAML files, with its file and line. */
@@ -45,6 +88,7 @@ export function scanObjects(repo: string): { objects: Located[]; findings: Findi
     const file = relative(repo, path).split(sep).join('/');
     const counter = new LineCounter();
     const docs = parseAllDocuments(readFileSync(path, 'utf8'), { lineCounter: counter });
+    const kNamespace = kustomizeNamespace(dirname(path), path.slice(dirname(path).length + 1));
     for (const doc of docs as Document[]) {
       if (doc.errors.length) {
         const line = counter.linePos(doc.errors[0]!.pos[0]).line;
@@ -72,92 +116,181 @@ export function scanObjects(repo: string): { objects: Located[]; findings: Findi
         }
         return counter.linePos(offset).line;
       };
-      objects.push({ file, line: lineOf([]), object, lineOf });
+      const namespace = kNamespace ?? (object.metadata?.namespace || undefined);
+      objects.push({ file, line: lineOf([]), object, namespace, lineOf });
     }
   };
   walk(repo);
   return { objects, findings };
 }
 
-const describe = (o: Record<string, any>) =>
-  `${o.kind}/${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name ?? ''}`;
+const groupOf = (o: Record<string, any>) => String(o.apiVersion).split('/')[0];
+const isSource = (o: Record<string, any>, kind: string) =>
+  o.kind === kind && groupOf(o) === 'source.toolkit.fluxcd.io';
+
+/** Index of the repository's objects by `Kind/namespace/name` (namespace as it lands). */
+export function indexObjects(objects: Located[]): Map<string, Located> {
+  const index = new Map<string, Located>();
+  for (const l of objects) index.set(`${l.object.kind}/${l.namespace ?? ''}/${l.object.metadata?.name}`, l);
+  return index;
+}
+
+/**
+ * The object a reference names: exact namespace first; a namespace-less object (its namespace
+ * comes from a Kustomization's targetNamespace) when it is the only one of that kind and name.
+ */
+export function lookupObject(
+  index: Map<string, Located>,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+): Located | undefined {
+  const exact = index.get(`${kind}/${namespace ?? ''}/${name}`);
+  if (exact) return exact;
+  const loose = [...index.values()].filter(
+    (l) => l.object.kind === kind && l.object.metadata?.name === name && !l.namespace,
+  );
+  return loose.length === 1 ? loose[0] : undefined;
+}
+
+/** The OCI HelmRepository a HelmChart or HelmRelease chart template pulls from, if it is one. */
+export function ociHelmRepository(
+  index: Map<string, Located>,
+  sourceRef: { kind?: string; name?: string; namespace?: string } | undefined,
+  namespace: string | undefined,
+): Located | undefined {
+  if (sourceRef?.kind !== 'HelmRepository' || !sourceRef.name) return undefined;
+  const repo = lookupObject(index, 'HelmRepository', sourceRef.namespace ?? namespace, sourceRef.name);
+  return repo && repo.object.spec?.type === 'oci' ? repo : undefined;
+}
 
 /** The Flux policy checks, on objects with their files and lines. */
 export function checkPolicies(objects: Located[], options: PolicyOptions): Finding[] {
   const target = options.fluxVersion ?? NEWEST_FLUX;
   const findings: Finding[] = [];
   const add = (l: Located, keys: string[], f: Omit<Finding, 'file' | 'line' | 'object'>) =>
-    findings.push({ ...f, file: l.file, line: l.lineOf(keys), object: describe(l.object) });
-  const ociRepos = new Set<string>();
+    findings.push({ ...f, file: l.file, line: l.lineOf(keys), object: describeObject(l) });
+  const unverified = options.requireSignatures ? 'error' : 'warning';
+  const index = indexObjects(objects);
+
   for (const l of objects) {
     const o = l.object;
-    if (o.kind === 'HelmRepository' && o.spec?.type === 'oci')
-      ociRepos.add(`${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
-  }
-  for (const l of objects) {
-    const o = l.object;
-    const group = String(o.apiVersion).split('/')[0];
     const status = apiVersionStatus(o.apiVersion, o.kind);
     if (status) {
-      const removed = isRemovedBy(status, target);
-      add(l, ['apiVersion'], {
-        severity: removed ? 'error' : 'warning',
-        rule: 'deprecated-api',
-        message: `${o.apiVersion} ${o.kind} is ${removed ? `removed in Flux ${status.removedIn}` : `deprecated since Flux ${status.deprecatedIn}${status.removedIn ? `, removed in ${status.removedIn}` : ''}`}: migrate to ${status.group}/${status.migrateTo}`,
-      });
+      const to = `migrate to ${status.group}/${status.migrateTo}`;
+      if (isRemovedBy(status, target))
+        add(l, ['apiVersion'], {
+          severity: 'error',
+          rule: 'deprecated-api',
+          message: `${o.apiVersion} ${o.kind} is removed in Flux ${status.removedIn}: ${to}`,
+        });
+      else if (isDeprecatedBy(status, target))
+        add(l, ['apiVersion'], {
+          severity: 'warning',
+          rule: 'deprecated-api',
+          message: `${o.apiVersion} ${o.kind} is deprecated since Flux ${status.deprecatedIn}${status.planned ? ' (planned)' : ''}${status.removedIn ? `, removed in ${status.removedIn}` : ''}: ${to}`,
+        });
+      else
+        add(l, ['apiVersion'], {
+          severity: 'info',
+          rule: 'deprecated-api',
+          message: `${o.apiVersion} ${o.kind} is to be deprecated in Flux ${status.deprecatedIn}${status.planned ? ' (planned)' : ''}: ${to} from then on`,
+        });
     }
-    if (group !== 'source.toolkit.fluxcd.io') continue;
+    const served = servedFrom(o.apiVersion, o.kind);
+    if (served && !isServedBy(served.servedFrom, target))
+      add(l, ['apiVersion'], {
+        severity: 'error',
+        rule: 'unsupported-api',
+        message: `${o.apiVersion} ${o.kind} is not served before Flux ${served.servedFrom}${served.planned ? ' (planned)' : ''}; the target is Flux ${target}`,
+      });
+
     const url: string = o.spec?.url ?? o.spec?.endpoint ?? '';
-    if (/^http:\/\//i.test(url)) {
-      add(l, ['spec', 'url'], {
+    const fetches = groupOf(o) === 'source.toolkit.fluxcd.io' || o.kind === 'ImageRepository';
+    if (fetches && /^http:\/\//i.test(url))
+      add(l, ['spec', o.spec?.url ? 'url' : 'endpoint'], {
         severity: 'warning',
         rule: 'insecure-source',
         message: `${o.kind} fetches over plain HTTP (${url})`,
       });
-    }
-    if (o.spec?.insecure === true) {
+    if (fetches && o.spec?.insecure === true)
       add(l, ['spec', 'insecure'], {
         severity: 'warning',
         rule: 'insecure-source',
         message: `${o.kind} sets insecure: true (plain HTTP, RFC-0004)`,
       });
+
+    if (isSource(o, 'OCIRepository')) {
+      if (!o.spec?.verify)
+        add(l, ['spec'], {
+          severity: unverified,
+          rule: 'unverified-source',
+          message: 'OCIRepository has no spec.verify: Flux applies it without checking a signature',
+        });
+      else weakVerification(l, ['spec', 'verify'], o.spec.verify, add);
+      if (options.requireDigests && !o.spec?.ref?.digest && !o.spec?.ref?.semver)
+        add(l, ['spec', 'ref'], {
+          severity: 'error',
+          rule: 'mutable-ref',
+          message: `OCIRepository follows the mutable tag '${o.spec?.ref?.tag ?? 'latest'}': pin a digest or a semver range`,
+        });
     }
-    const oci =
-      o.kind === 'OCIRepository' ||
-      (o.kind === 'HelmChart' && ociRepos.has(`${o.metadata?.namespace ?? ''}/${o.spec?.sourceRef?.name}`));
-    if (oci && !o.spec?.verify) {
-      add(l, ['spec'], {
-        severity: options.requireSignatures ? 'error' : 'warning',
-        rule: 'unverified-source',
-        message: `${o.kind} has no spec.verify: Flux applies it without checking a signature`,
-      });
-    }
-    if (
-      o.kind === 'OCIRepository' &&
-      options.requireDigests &&
-      !o.spec?.ref?.digest &&
-      !o.spec?.ref?.semver
-    ) {
-      add(l, ['spec', 'ref'], {
-        severity: 'error',
-        rule: 'mutable-ref',
-        message: `OCIRepository follows the mutable tag '${o.spec?.ref?.tag ?? 'latest'}': pin a digest or a semver range`,
-      });
-    }
-  }
-  // HelmReleases whose chart comes from an OCI HelmRepository without verify.
-  for (const l of objects) {
-    const o = l.object;
-    const spec = o.kind === 'HelmRelease' ? o.spec?.chart?.spec : undefined;
-    if (!spec || spec.sourceRef?.kind !== 'HelmRepository') continue;
-    const ns = spec.sourceRef.namespace ?? o.metadata?.namespace ?? '';
-    if (ociRepos.has(`${ns}/${spec.sourceRef.name}`) && !spec.verify) {
-      add(l, ['spec', 'chart'], {
-        severity: options.requireSignatures ? 'error' : 'warning',
-        rule: 'unverified-source',
-        message: `HelmRelease chart ${spec.chart} from OCI HelmRepository ${ns}/${spec.sourceRef.name} has no verify`,
-      });
+
+    // Charts: HelmChart objects, and the HelmChart a HelmRelease's chart template makes.
+    const chart = isSource(o, 'HelmChart')
+      ? { spec: o.spec, keys: ['spec'], ns: l.namespace, what: `chart ${o.spec?.chart}` }
+      : o.kind === 'HelmRelease' && o.spec?.chart?.spec
+        ? {
+            spec: o.spec.chart.spec,
+            keys: ['spec', 'chart'],
+            ns: o.spec.chart.spec.sourceRef?.namespace ?? l.namespace,
+            what: `chart ${o.spec.chart.spec.chart}`,
+          }
+        : undefined;
+    if (chart) {
+      const repo = ociHelmRepository(index, chart.spec?.sourceRef, chart.ns);
+      const source = `${chart.spec?.sourceRef?.kind ?? '?'} ${chart.spec?.sourceRef?.name ?? '?'}`;
+      if (repo && !chart.spec.verify)
+        add(l, chart.keys, {
+          severity: unverified,
+          rule: 'unverified-source',
+          message: `${chart.what} from OCI HelmRepository ${describeObject(repo)} has no verify: Flux installs it without checking a signature`,
+        });
+      else if (!repo && chart.spec?.verify)
+        // source-controller verifies charts of OCI HelmRepositories only; elsewhere verify does nothing.
+        add(l, [...chart.keys, 'verify'], {
+          severity: unverified,
+          rule: 'unverified-source',
+          message: `${chart.what}: verify is ignored because ${source} is not an OCI HelmRepository in this repository; Flux verifies only charts of HelmRepositories with type: oci`,
+        });
+      else if (repo && chart.spec.verify)
+        // helm-controller copies only provider and secretRef from the template (no identities).
+        weakVerification(
+          l,
+          [...chart.keys, 'verify'],
+          o.kind === 'HelmRelease'
+            ? { ...chart.spec.verify, matchOIDCIdentity: undefined }
+            : chart.spec.verify,
+          add,
+        );
     }
   }
   return findings;
+}
+
+/** Keyless verification with no identity to match accepts a signature by anyone Fulcio certified. */
+function weakVerification(
+  l: Located,
+  keys: string[],
+  verify: Record<string, any>,
+  add: (l: Located, keys: string[], f: Omit<Finding, 'file' | 'line' | 'object'>) => void,
+) {
+  const keyless = (verify.provider ?? 'cosign') === 'cosign' && !verify.secretRef;
+  if (keyless && !(Array.isArray(verify.matchOIDCIdentity) && verify.matchOIDCIdentity.length))
+    add(l, keys, {
+      severity: 'warning',
+      rule: 'weak-verification',
+      message:
+        'keyless cosign verification without matchOIDCIdentity accepts any Sigstore-certified signer (and fails for sigstore bundles)',
+    });
 }
