@@ -15,6 +15,35 @@ import {
 /** The GitHub Actions OIDC issuer, as real Fulcio records it for workflow identities. */
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 
+/**
+ * The mock logs a proposed entry as it comes; real Rekor stores a `dsse` entry in its canonical
+ * form (envelope and payload hashes, signatures with their verifiers), which verifiers compare
+ * against. Do that here so DSSE bundles verify as they would against rekor.sigstore.dev.
+ */
+function asRekorStoresIt(body: string): string {
+  const entry = JSON.parse(body) as {
+    kind?: string;
+    apiVersion?: string;
+    spec?: { proposedContent?: { envelope: string; verifiers: string[] } };
+  };
+  const proposed = entry.spec?.proposedContent;
+  if (entry.kind !== 'dsse' || !proposed) return body;
+  const envelope = JSON.parse(proposed.envelope) as { payload: string; signatures: { sig: string }[] };
+  const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+  return JSON.stringify({
+    kind: 'dsse',
+    apiVersion: entry.apiVersion,
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: sha256(proposed.envelope) },
+      payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
+      signatures: envelope.signatures.map((s, i) => ({
+        signature: s.sig,
+        verifier: proposed.verifiers[i] ?? proposed.verifiers[0],
+      })),
+    },
+  });
+}
+
 export interface MockSigstoreOptions {
   /** `owner/repo/.github/workflows/file.yml@ref`; the certificate's SAN is `https://github.com/` + this. */
   workflowRef?: string;
@@ -107,12 +136,10 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
   const ca = await initializeCA(ec(), ctLog);
   const tlog = await initializeTLog(rekorUrl, ec());
   // The SAN comes from a claim that holds the workflow URL, as real Fulcio derives it for GitHub.
-  for (const [prefix, h] of [
-    ['/fulcio', fulcioHandler(ca, { subjectClaim: 'x_san' })],
-    ['/rekor', rekorHandler(tlog)],
-  ] as const) {
-    routes.set(prefix + h.path, h.fn);
-  }
+  const fulcio = fulcioHandler(ca, { subjectClaim: 'x_san' });
+  const rekor = rekorHandler(tlog);
+  routes.set('/fulcio' + fulcio.path, fulcio.fn);
+  routes.set('/rekor' + rekor.path, (body) => rekor.fn(asRekorStoresIt(body)));
 
   const b64 = (b: ArrayBufferView) =>
     Buffer.from(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength).toString('base64');

@@ -3,13 +3,32 @@
  * `.sig` tag layout or as a sigstore bundle referrer, and verification as source-controller does it.
  */
 import { readFileSync } from 'node:fs';
+import { bundleToJSON, type Bundle } from '@sigstore/bundle';
+import { DSSEBundleBuilder } from '@sigstore/sign';
 import { FluxgateError } from '../../errors.js';
 import type { RegistryClient } from '../../oci/client.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { SigningOptions } from '../../commands/artifact-flags.js';
-import { appendSignature, readSignatureLayers, verifyLayers } from './legacy.js';
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  pushBundle,
+  readBundles,
+  SIGN_PREDICATE_TYPE,
+  signStatement,
+} from './bundle-format.js';
+import { createBundle, keylessBuilder, keySigner, type KeylessEndpoints } from './keyless.js';
+import { appendSignature, readSignatureLayers } from './legacy.js';
 import { readCosignPrivateKey } from './keys.js';
 import { keyFingerprint, SIGNATURE_ANNOTATION, signPayload, simpleSigningPayload } from './simple-signing.js';
+import {
+  certificateSigner,
+  CHAIN_ANNOTATION,
+  REKOR_BUNDLE_ANNOTATION,
+  TrustedRootError,
+  verifyBundles,
+  verifySignatureLayers,
+} from './verify.js';
+import { CERTIFICATE_ANNOTATION } from './simple-signing.js';
 import type {
   CosignVerifyPolicy,
   ProviderContext,
@@ -18,16 +37,93 @@ import type {
   VerificationOutcome,
 } from '../types.js';
 
+const toPem = (der: Buffer) =>
+  `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd()}\n-----END CERTIFICATE-----\n`;
+
+/** The leaf certificate of a keyless bundle (DER). */
+function leafCertificate(bundle: Bundle): Buffer {
+  const c = bundle.verificationMaterial.content;
+  if (c.$case === 'x509CertificateChain') return c.x509CertificateChain.certificates[0]!.rawBytes;
+  if (c.$case === 'certificate') return c.certificate.rawBytes;
+  throw new FluxgateError('SIGN', 'cosign --keyless: Fulcio returned no certificate');
+}
+
+/**
+ * The `.sig` layer annotations cosign writes for a keyless signature, converted from a
+ * message-signature bundle: the certificate, the chain, and the Rekor entry as cosign's
+ * `dev.sigstore.cosign/bundle` (Go field names, SET over the canonical JSON of `Payload`).
+ */
+export function legacyAnnotations(bundle: Bundle): Record<string, string> {
+  if (bundle.content.$case !== 'messageSignature')
+    throw new FluxgateError('SIGN', 'cosign: expected a message signature');
+  const entry = bundle.verificationMaterial.tlogEntries[0];
+  if (!entry?.inclusionPromise)
+    throw new FluxgateError('SIGN', 'cosign --keyless: Rekor returned no signed entry timestamp');
+  return {
+    [SIGNATURE_ANNOTATION]: bundle.content.messageSignature.signature.toString('base64'),
+    [CERTIFICATE_ANNOTATION]: toPem(leafCertificate(bundle)),
+    // FulcioSigner keeps only the leaf; verifiers take the intermediates from the trusted root.
+    [CHAIN_ANNOTATION]: '',
+    [REKOR_BUNDLE_ANNOTATION]: JSON.stringify({
+      SignedEntryTimestamp: entry.inclusionPromise.signedEntryTimestamp.toString('base64'),
+      Payload: {
+        body: entry.canonicalizedBody.toString('base64'),
+        integratedTime: Number(entry.integratedTime),
+        logIndex: Number(entry.logIndex),
+        logID: entry.logId.keyId.toString('hex'),
+      },
+    }),
+  };
+}
+
+async function storeBundle(
+  client: RegistryClient,
+  target: SignTarget,
+  bundle: Bundle,
+  signer: string,
+  ctx: ProviderContext,
+): Promise<SignatureRecord> {
+  const stored = await pushBundle(client, target, JSON.stringify(bundleToJSON(bundle)), SIGN_PREDICATE_TYPE);
+  ctx.log.info(
+    `signed ${target.registry}/${target.repository}@${target.digest} (${signer}); sigstore bundle referrer ${stored.digest}`,
+  );
+  return { provider: 'cosign', storage: 'referrer', ref: stored.digest, signer, format: 'sigstore-bundle' };
+}
+
 export async function signWithCosign(
   client: RegistryClient,
   target: SignTarget,
   options: SigningOptions,
   ctx: ProviderContext,
 ): Promise<SignatureRecord[]> {
+  const where = `${target.registry}/${target.repository}@${target.digest}`;
+  if (options.keyless) {
+    const endpoints: KeylessEndpoints = { fulcioUrl: options.fulcioUrl, rekorUrl: options.rekorUrl };
+    if (options.bundleFormat) {
+      const bundle = await createBundle(
+        keylessBuilder('dsse', endpoints, ctx.env, ctx.log),
+        { data: signStatement(target.digest), type: IN_TOTO_PAYLOAD_TYPE },
+        endpoints,
+      );
+      return [await storeBundle(client, target, bundle, certificateSigner(leafCertificate(bundle)), ctx)];
+    }
+    const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
+    const bundle = await createBundle(
+      keylessBuilder('message', endpoints, ctx.env, ctx.log),
+      { data: payload },
+      endpoints,
+    );
+    const signer = certificateSigner(leafCertificate(bundle));
+    const tag = await appendSignature(client, target, { payload, annotations: legacyAnnotations(bundle) });
+    ctx.log.info(`signed ${where} (${signer}); ${tag}`);
+    return [{ provider: 'cosign', storage: 'tag', ref: tag, signer, format: 'simplesigning' }];
+  }
+
   if (!options.cosignKey)
-    throw new FluxgateError('NOT_IMPLEMENTED', 'cosign keyless signing: not implemented yet');
-  if (options.bundleFormat)
-    throw new FluxgateError('NOT_IMPLEMENTED', 'cosign --bundle-format: not implemented yet');
+    throw new FluxgateError('INPUT', 'cosign signing needs --cosign-key FILE or --keyless');
   if (options.cosignPassword === undefined) {
     throw new FluxgateError(
       'INPUT',
@@ -42,55 +138,55 @@ export async function signWithCosign(
     throw new FluxgateError('INPUT', `${options.cosignKey}: cannot read the cosign key`);
   }
   const key = readCosignPrivateKey(pem, options.cosignPassword, options.cosignKey);
+  if (options.bundleFormat) {
+    // Key-based bundles stay offline (no Rekor entry), as Flux verifies keys without the log.
+    const bundle = await createBundle(
+      new DSSEBundleBuilder({ signer: keySigner(key), witnesses: [] }),
+      { data: signStatement(target.digest), type: IN_TOTO_PAYLOAD_TYPE },
+      {},
+    );
+    return [await storeBundle(client, target, bundle, keyFingerprint(key), ctx)];
+  }
   const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
   const signature = signPayload(payload, key).toString('base64');
   const tag = await appendSignature(client, target, {
     payload,
     annotations: { [SIGNATURE_ANNOTATION]: signature },
   });
-  ctx.log.info(
-    `signed ${target.registry}/${target.repository}@${target.digest} with cosign key ${options.cosignKey} (${tag})`,
-  );
+  ctx.log.info(`signed ${where} with cosign key ${options.cosignKey} (${tag})`);
   return [
     { provider: 'cosign', storage: 'tag', ref: tag, signer: keyFingerprint(key), format: 'simplesigning' },
   ];
 }
 
-/** Fail-closed: anything not positively verified is `verified: false` with a reason. */
+/**
+ * Fail-closed, in source-controller's order: sigstore bundles among the referrers first, and
+ * when there are any only they count; otherwise the `.sig` layers.
+ */
 export async function verifyWithCosign(
   client: RegistryClient,
   target: SignTarget,
   policy: CosignVerifyPolicy,
-  _ctx: ProviderContext,
+  ctx: ProviderContext,
 ): Promise<VerificationOutcome> {
+  const { registry, repository, digest } = target;
   try {
-    const bundles = await client.referrers(
-      target.registry,
-      target.repository,
-      target.digest,
-      'application/vnd.dev.sigstore.bundle.v0.3+json',
-    );
-    if (bundles.length) {
-      // As source-controller: when bundles exist, only bundles count.
-      return {
-        verified: false,
-        provider: 'cosign',
-        reason: 'sigstore bundle signatures are not supported yet',
-      };
+    let bundles: Awaited<ReturnType<typeof readBundles>> = [];
+    try {
+      bundles = await readBundles(client, registry, repository, digest);
+    } catch (err) {
+      // As cosign: a failed bundle discovery falls back to the legacy signatures.
+      ctx.log.debug(`${registry}/${repository}@${digest}: no sigstore bundles (${(err as Error).message})`);
     }
-    if (!policy.keys.length)
-      return {
-        verified: false,
-        provider: 'cosign',
-        reason: 'keyless cosign verification is not implemented yet',
-      };
-    return verifyLayers(
-      await readSignatureLayers(client, target.registry, target.repository, target.digest),
-      target.digest,
-      policy.keys,
+    if (bundles.length) return await verifyBundles(bundles, digest, policy);
+    return await verifySignatureLayers(
+      await readSignatureLayers(client, registry, repository, digest),
+      digest,
+      policy,
     );
   } catch (err) {
-    if (err instanceof RegistryError) return { verified: false, provider: 'cosign', reason: err.message };
+    if (err instanceof RegistryError || err instanceof TrustedRootError)
+      return { verified: false, provider: 'cosign', reason: err.message };
     throw err;
   }
 }
