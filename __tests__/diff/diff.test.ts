@@ -70,6 +70,32 @@ const steps: { name: string; change: () => void; expect: string[] }[] = [
     expect: ['modified Deployment web/worker by HelmRelease/web/worker'],
   },
   {
+    name: 'chart values files',
+    change: () => {
+      writeFileSync(join(repo, 'apps/base/worker/values-production.yaml'), 'tier: priority\n');
+      edit(
+        'charts/worker/templates/deployment.yaml',
+        '  labels:\n',
+        '  labels:\n    tier: {{ .Values.tier | default "none" }}\n',
+      );
+      edit(
+        'apps/base/worker/release.yaml',
+        'chart: ./charts/worker\n',
+        'chart: ./charts/worker\n      valuesFiles: [charts/worker/values.yaml, apps/base/worker/values-production.yaml]\n',
+      );
+    },
+    expect: [
+      'modified HelmRelease web/worker by Kustomization/flux-system/apps',
+      'modified Deployment web/worker by HelmRelease/web/worker',
+    ],
+  },
+  {
+    // Only a file the chart's valuesFiles name changes: no Flux object does.
+    name: 'a chart values file',
+    change: () => edit('apps/base/worker/values-production.yaml', 'tier: priority', 'tier: bulk'),
+    expect: ['modified Deployment web/worker by HelmRelease/web/worker'],
+  },
+  {
     name: 'a removed app',
     change: () => edit('apps/production/kustomization.yaml', '  - ../base/worker\n', ''),
     expect: [

@@ -142,6 +142,48 @@ stringData:
     expect(JSON.stringify(out)).not.toContain('hunter2-super-secret');
   });
 
+  it('builds the chart with valuesFiles as source-controller does: the listed files, merged, replace the chart defaults', async () => {
+    const withFiles = (name: string, valuesFiles: string[], ignoreMissingValuesFiles?: boolean) =>
+      hr(name, {
+        chart: { spec: { ...gitChart.chart.spec, valuesFiles, ignoreMissingValuesFiles } },
+        values: { list: ['inline'] },
+      });
+    const root = writeRepo({
+      ...CHART,
+      'charts/demo/values-prod.yaml': 'replicas: 5\nconfig: {tier: prod}\n',
+      'clusters/dev/releases.yaml': [
+        withFiles('prod-only', ['charts/demo/values-prod.yaml']),
+        withFiles('defaults-then-prod', ['charts/demo/values.yaml', 'charts/demo/values-prod.yaml']),
+        withFiles('missing-ignored', ['charts/demo/values-prod.yaml', 'charts/demo/nope.yaml'], true),
+        withFiles('missing', ['charts/demo/nope.yaml']),
+      ].join('\n---\n'),
+    });
+    const { out } = await render(root);
+    const deploy = (name: string) =>
+      out.objects.find((o: any) => o.object.kind === 'Deployment' && o.object.metadata.name === name)?.object;
+    const config = (name: string) =>
+      out.objects.find(
+        (o: any) => o.object.kind === 'ConfigMap' && o.object.metadata.name === `${name}-config`,
+      )?.object.data;
+    // Only the listed file: the chart's own values.yaml no longer counts (no image default).
+    expect(deploy('prod-only').spec.replicas).toBe(5);
+    expect(deploy('prod-only').spec.template.spec.containers[0].image ?? null).toBeNull();
+    expect(JSON.parse(config('prod-only').list)).toEqual(['inline']);
+    // values.yaml listed first: defaults, then the prod file over them, then the release's values.
+    expect(deploy('defaults-then-prod').spec.replicas).toBe(5);
+    expect(deploy('defaults-then-prod').spec.template.spec.containers[0].image).toBe('example/demo:1.0.0');
+    expect(JSON.parse(config('defaults-then-prod').config)).toEqual({ tier: 'prod' });
+    expect(deploy('missing-ignored').spec.replicas).toBe(5);
+    expect(out.errors).toEqual([
+      {
+        owner: { kind: 'HelmRelease', namespace: 'apps', name: 'missing' },
+        message: expect.stringMatching(
+          /HelmRelease apps\/missing: .*no values file found at path 'charts\/demo\/nope.yaml'/,
+        ),
+      },
+    ]);
+  });
+
   it('shortens release names over 53 characters as helm-controller does', async () => {
     const long = 'a-very-long-helmrelease-name-that-keeps-going-and-going';
     const root = writeRepo({
@@ -158,7 +200,7 @@ stringData:
 
   it('renders a chart pushed with helm push through HelmRepository type oci and chartRef OCIRepository, via --registry-mirror', async () => {
     const host = sharedRegistryHost();
-    const root = writeRepo(CHART);
+    const root = writeRepo({ ...CHART, 'charts/demo/values-prod.yaml': 'replicas: 7\n' });
     const pkg = mkdtempSync(join(tmpdir(), 'fg-pkg-'));
     execFileSync(HELM, ['package', join(root, 'charts/demo'), '--destination', pkg], {
       stdio: 'ignore',
@@ -200,7 +242,19 @@ spec:
             },
           }) +
           '\n---\n' +
-          hr('via-ref', { chartRef: { kind: 'OCIRepository', name: 'demo-chart' } }),
+          hr('via-ref', { chartRef: { kind: 'OCIRepository', name: 'demo-chart' } }) +
+          '\n---\n' +
+          // valuesFiles of a packaged chart are files inside the chart.
+          hr('via-repo-prod', {
+            chart: {
+              spec: {
+                chart: 'demo',
+                version: '1.2.0',
+                sourceRef: { kind: 'HelmRepository', name: 'charts' },
+                valuesFiles: ['values.yaml', 'values-prod.yaml'],
+              },
+            },
+          }),
       },
       root,
     );
@@ -211,7 +265,11 @@ spec:
       .filter((o: any) => o.object.kind === 'Deployment')
       .map((o: any) => o.object.metadata.name)
       .sort();
-    expect(names).toEqual(['via-ref', 'via-repo']);
+    expect(names).toEqual(['via-ref', 'via-repo', 'via-repo-prod']);
+    const replicas = (name: string) =>
+      out.objects.find((o: any) => o.object.kind === 'Deployment' && o.object.metadata.name === name).object
+        .spec.replicas;
+    expect([replicas('via-repo'), replicas('via-repo-prod')]).toEqual([1, 7]);
 
     // A version the registry does not have is one error on that HelmRelease only.
     writeRepo(

@@ -146,7 +146,11 @@ export class ChangePlanner {
         const sourceKind = field<string>(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
         if (sourceKind === 'GitRepository' && chart) {
           const dir = toPosix(relative(repo, resolve(repo, chart)));
-          return this.changed.some((f) => inside(f, [dir]));
+          // valuesFiles of a Git chart are paths in the repository, wherever they sit.
+          const valuesFiles = (field<string[]>(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map(
+            (f) => toPosix(relative(repo, resolve(repo, f.replace(/^\/+/, '')))),
+          );
+          return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
         }
         return false;
       }

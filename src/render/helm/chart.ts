@@ -13,8 +13,11 @@ import type { HelmRenderContext, KubeObject } from '../types.js';
 /** A chart ready for `helm template`: a directory or a .tgz on disk. */
 export interface ResolvedChart {
   path: string;
-  /** Extra values files merged over the chart's defaults (HelmChart valuesFiles). */
-  valuesFiles: string[];
+  /**
+   * HelmChart `valuesFiles`: where they are read from (the Git source's root, or the chart
+   * itself) and the files; merged, they replace the chart's values.yaml.
+   */
+  valuesFiles?: { base: 'source' | 'chart'; root: string; files: string[]; ignoreMissing: boolean };
 }
 
 interface ChartTemplate {
@@ -22,6 +25,7 @@ interface ChartTemplate {
   version?: string;
   sourceRef: { kind: string; name: string; namespace?: string };
   valuesFiles?: string[];
+  ignoreMissingValuesFiles?: boolean;
 }
 
 /** Fetches each chart once per run: concurrent HelmReleases on one chart share the download. */
@@ -41,15 +45,14 @@ export async function resolveChart(release: KubeObject, ctx: HelmRenderContext):
   const chartRef = field<{ kind: string; name: string; namespace?: string }>(release, 'spec', 'chartRef');
   if (chartRef) {
     const ns = chartRef.namespace || namespace;
-    if (chartRef.kind === 'OCIRepository')
-      return { path: await ociRepositoryChart(ns, chartRef.name, ctx), valuesFiles: [] };
+    if (chartRef.kind === 'OCIRepository') return { path: await ociRepositoryChart(ns, chartRef.name, ctx) };
     if (chartRef.kind === 'HelmChart') {
       const chart = ctx.lookup('HelmChart', ns, chartRef.name);
       if (!chart) throw new Error(`chartRef HelmChart ${ns}/${chartRef.name} not found in the rendered tree`);
       return templateChart(field<ChartTemplate>(chart, 'spec')!, ns, ctx);
     }
     if (chartRef.kind === 'ExternalArtifact') {
-      return { path: await ctx.sourceDir('ExternalArtifact', ns, chartRef.name), valuesFiles: [] };
+      return { path: await ctx.sourceDir('ExternalArtifact', ns, chartRef.name) };
     }
     throw new Error(`chartRef kind ${chartRef.kind} is not supported`);
   }
@@ -73,7 +76,17 @@ async function templateChart(
       if (!path.startsWith(root + sep) || !existsSync(join(path, 'Chart.yaml'))) {
         throw new Error(`chart ${template.chart} not found in ${source}`);
       }
-      return { path, valuesFiles: (template.valuesFiles ?? []).map((f) => resolve(root, f)) };
+      return {
+        path,
+        valuesFiles: template.valuesFiles?.length
+          ? {
+              base: 'source',
+              root,
+              files: template.valuesFiles,
+              ignoreMissing: template.ignoreMissingValuesFiles === true,
+            }
+          : undefined,
+      };
     }
     case 'HelmRepository': {
       const repo = ctx.lookup('HelmRepository', ns, template.sourceRef.name);
@@ -89,7 +102,17 @@ async function templateChart(
               ctx,
             )
           : await httpRepoChart(url, template.chart, template.version || '*', ctx, source);
-      return { path, valuesFiles: [] };
+      return {
+        path,
+        valuesFiles: template.valuesFiles?.length
+          ? {
+              base: 'chart',
+              root: path,
+              files: template.valuesFiles,
+              ignoreMissing: template.ignoreMissingValuesFiles === true,
+            }
+          : undefined,
+      };
     }
     case 'Bucket':
       throw new Error(`charts from Bucket sources (${source}) are not supported`);

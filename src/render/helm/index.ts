@@ -7,7 +7,13 @@ import { FluxgateError } from '../../errors.js';
 import { field, parseObjects } from '../../flux/objects.js';
 import { findOnPath, lastLine, offlineEnv, runProcess } from '../process.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
-import { resolveChart } from './chart.js';
+import { resolveChart, type ResolvedChart } from './chart.js';
+import {
+  mergeChartValuesFiles,
+  mergeSourceValuesFiles,
+  unpackChart,
+  withChartValues,
+} from './values-files.js';
 import { composeValues } from './values.js';
 
 /** Kinds that have no namespace: everything else lands in the release namespace when helm applies it. */
@@ -44,6 +50,18 @@ export function releaseName(release: KubeObject): string {
   return `${name.slice(0, 40)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
 }
 
+/** The chart as source-controller builds it: with valuesFiles, their merge is its values.yaml. */
+async function chartWithValuesFiles(chart: ResolvedChart, work: string): Promise<string> {
+  const vf = chart.valuesFiles;
+  if (!vf) return chart.path;
+  const chartDir = chart.path.endsWith('.tgz') ? await unpackChart(chart.path, work) : chart.path;
+  const values =
+    vf.base === 'source'
+      ? mergeSourceValuesFiles(vf.root, vf.files, vf.ignoreMissing)
+      : mergeChartValuesFiles(chartDir, vf.files, vf.ignoreMissing);
+  return withChartValues(chartDir, values, work);
+}
+
 /**
  * Renders a HelmRelease as helm-controller installs it: the chart from its source, values in
  * Flux's order, `helm template` (never a post-renderer or plugin), then Flux's post-render chain
@@ -61,8 +79,8 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
     const valuesFile = join(work, 'values.yaml');
     writeFileSync(valuesFile, stringify(values), { mode: 0o600 });
     // Test hooks run only on `helm test`: helm-controller never applies them on install.
-    const args = ['template', releaseName(release), chart.path, '--namespace', namespace, '--skip-tests'];
-    for (const f of chart.valuesFiles) args.push('-f', f);
+    const chartPath = await chartWithValuesFiles(chart, work);
+    const args = ['template', releaseName(release), chartPath, '--namespace', namespace, '--skip-tests'];
     args.push('-f', valuesFile);
     const crds = field<string>(release, 'spec', 'install', 'crds') ?? 'Create';
     if (crds !== 'Skip' && field<boolean>(release, 'spec', 'install', 'skipCRDs') !== true)

@@ -1,0 +1,101 @@
+/**
+ * HelmChart `valuesFiles`, as source-controller builds the chart: the listed files, merged in
+ * order, become the chart's values.yaml (the chart's own defaults count only when `values.yaml`
+ * is listed). Paths are in the Git source for charts from a GitRepository, in the chart for
+ * charts from a HelmRepository.
+ */
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import { extractLayer } from '../../oci/artifact/untar.js';
+
+type Values = Record<string, unknown>;
+
+const isMap = (v: unknown): v is Values => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Maps merge key by key, recursively; anything else in `over` replaces what is in `base`. */
+export function mergeMaps(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isMap(v) && isMap(b) ? mergeMaps(b, v) : v;
+  }
+  return out;
+}
+
+function readValues(file: string, reference: string): Values {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(
+      `unmarshaling values from '${reference}' failed: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (parsed == null) return {};
+  if (!isMap(parsed)) throw new Error(`unmarshaling values from '${reference}' failed: not a map`);
+  return parsed;
+}
+
+/** A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a file. */
+function fileWithin(base: string, reference: string): string | undefined {
+  const path = resolve(base, reference.replace(/^\/+/, ''));
+  if (path !== base && !path.startsWith(base + sep)) return undefined;
+  return existsSync(path) && statSync(path).isFile() ? path : undefined;
+}
+
+/** Files of a GitRepository source, relative to the source root. */
+export function mergeSourceValuesFiles(
+  sourceRoot: string,
+  references: string[],
+  ignoreMissing: boolean,
+): Values {
+  let merged: Values = {};
+  for (const reference of references) {
+    const file = fileWithin(sourceRoot, reference);
+    if (!file) {
+      if (ignoreMissing) continue;
+      throw new Error(`no values file found at path '${reference}' in the chart's source`);
+    }
+    merged = mergeMaps(merged, readValues(file, reference));
+  }
+  return merged;
+}
+
+/** Files inside a packaged chart (`values.yaml` is the chart's own defaults). */
+export function mergeChartValuesFiles(
+  chartDir: string,
+  references: string[],
+  ignoreMissing: boolean,
+): Values {
+  let merged: Values = {};
+  for (const reference of references) {
+    const file = fileWithin(chartDir, reference);
+    if (!file) {
+      if (ignoreMissing) continue;
+      throw new Error(`no values file found at path '${reference}' in the chart`);
+    }
+    merged = mergeMaps(merged, readValues(file, reference));
+  }
+  return merged;
+}
+
+/** A packaged chart (.tgz) unpacked into `workDir`; returns the chart's directory. */
+export async function unpackChart(tgz: string, workDir: string): Promise<string> {
+  const dir = mkdtempSync(join(workDir, 'chart-'));
+  await extractLayer(await readFile(tgz), dir, tgz);
+  const top = readdirSync(dir, { withFileTypes: true }).find(
+    (e) => e.isDirectory() && existsSync(join(dir, e.name, 'Chart.yaml')),
+  );
+  if (!top) throw new Error(`${tgz}: no Chart.yaml in the chart archive`);
+  return join(dir, top.name);
+}
+
+/** A copy of the chart directory whose values.yaml is `values`, as the built chart has it. */
+export function withChartValues(chartDir: string, values: Values, workDir: string): string {
+  const copy = join(mkdtempSync(join(workDir, 'chart-values-')), 'chart');
+  cpSync(chartDir, copy, { recursive: true });
+  writeFileSync(join(copy, 'values.yaml'), stringify(values));
+  return copy;
+}
