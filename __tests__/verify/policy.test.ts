@@ -1,7 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { sharedRegistryHost } from '../support/registry.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
@@ -103,98 +101,5 @@ spec:
         .filter((f: any) => f.severity === 'error')
         .map((f: any) => `${f.rule}:${f.line}`),
     ).toEqual(['unverified-source:11', 'mutable-ref:15']);
-  });
-
-  it('verifies every OCIRepository with spec.verify against its registry with its own keys, and fails the run for the bad ones', async () => {
-    const host = sharedRegistryHost();
-    const keys = mkdtempSync(join(tmpdir(), 'fg-vkeys-'));
-    for (const name of ['ours', 'theirs']) {
-      const r = spawnSync(
-        process.execPath,
-        [join(process.cwd(), 'dist', 'cli.js'), 'generate-key-pair', '--output-key-prefix', name],
-        {
-          cwd: keys,
-          env: { ...process.env, COSIGN_PASSWORD: 'pw' },
-        },
-      );
-      expect(r.status).toBe(0);
-    }
-    const push = async (repo: string, key?: string) => {
-      const args = [
-        'push',
-        `oci://${host}/verify-test/${repo}:v1.0.0`,
-        '--path',
-        writeRepo({ 'a.yaml': `a: ${repo}\n` }),
-        '--source',
-        'https://example.com/x',
-        '--revision',
-        'v1.0.0@sha1:0123456789abcdef0123456789abcdef01234567',
-        '--format',
-        'json',
-      ];
-      if (key) args.push('--sign', 'cosign', '--cosign-key', join(keys, key));
-      const r = await runCli(args, { env: { ...process.env, COSIGN_PASSWORD: 'pw' } });
-      expect(r.code).toBe(0);
-      return JSON.parse(r.stdout).digest as string;
-    };
-    const signed = await push('signed', 'ours.key');
-    await push('unsigned');
-    await push('other-key', 'theirs.key');
-    const source = (name: string, ref: string) => `
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: OCIRepository
-metadata: {name: ${name}, namespace: flux-system}
-spec:
-  interval: 5m
-  url: oci://${host}/verify-test/${name}
-  ref: ${ref}
-  insecure: true
-  verify: {provider: cosign, secretRef: {name: cosign-keys}}
-`;
-    const repo = writeRepo({
-      'clusters/dev/sources.yaml': [
-        source('signed', '{semver: ">=1.0.0"}'),
-        source('unsigned', '{tag: v1.0.0}'),
-        source('other-key', '{tag: v1.0.0}'),
-      ].join('---'),
-      'clusters/dev/keys.yaml': `
-apiVersion: v1
-kind: Secret
-metadata: {name: cosign-keys, namespace: flux-system}
-stringData:
-  ours.pub: |
-${readFileSync(join(keys, 'ours.pub'), 'utf8').replace(/^/gm, '    ')}
-`,
-    });
-    const { code, report } = await verify(repo);
-    expect(code).toBe(1);
-    expect(report.sources).toEqual([
-      {
-        ref: `oci://${host}/verify-test/signed`,
-        provider: 'cosign',
-        digest: signed,
-        verified: true,
-        by: 'flux-system/cosign-keys/ours.pub',
-      },
-      {
-        ref: `oci://${host}/verify-test/unsigned`,
-        provider: 'cosign',
-        digest: expect.stringMatching(/^sha256:/),
-        verified: false,
-        reason: 'no cosign signature found',
-      },
-      {
-        ref: `oci://${host}/verify-test/other-key`,
-        provider: 'cosign',
-        digest: expect.stringMatching(/^sha256:/),
-        verified: false,
-        reason: 'no signature verifies with the given key',
-      },
-    ]);
-    // Keys kept outside the repository: --verify-secret NS/NAME=DIR with the Secret's files.
-    const outside = mkdtempSync(join(tmpdir(), 'fg-outside-'));
-    writeFileSync(join(outside, 'theirs.pub'), readFileSync(join(keys, 'theirs.pub')));
-    const other = await verify(repo, '--verify-secret', `flux-system/cosign-keys=${outside}`);
-    expect(other.report.sources.map((s: any) => s.verified)).toEqual([false, false, true]);
   });
 });

@@ -169,7 +169,14 @@ export function checkPolicies(objects: Located[], options: PolicyOptions): Findi
   const target = options.fluxVersion ?? NEWEST_FLUX;
   const findings: Finding[] = [];
   const add = (l: Located, keys: string[], f: Omit<Finding, 'file' | 'line' | 'object'>) =>
-    findings.push({ ...f, file: l.file, line: l.lineOf(keys), object: describeObject(l) });
+    findings.push({
+      severity: f.severity,
+      rule: f.rule,
+      file: l.file,
+      line: l.lineOf(keys),
+      object: describeObject(l),
+      message: f.message,
+    });
   const unverified = options.requireSignatures ? 'error' : 'warning';
   const index = indexObjects(objects);
 
@@ -242,7 +249,7 @@ export function checkPolicies(objects: Located[], options: PolicyOptions): Findi
       : o.kind === 'HelmRelease' && o.spec?.chart?.spec
         ? {
             spec: o.spec.chart.spec,
-            keys: ['spec', 'chart'],
+            keys: ['spec', 'chart', 'spec'],
             ns: o.spec.chart.spec.sourceRef?.namespace ?? l.namespace,
             what: `chart ${o.spec.chart.spec.chart}`,
           }

@@ -82,7 +82,9 @@ export function verificationMarkdown(
     return out.join('\n');
   }
   out.push(
-    `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`,
+    report.sources.length === 0
+      ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
+      : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`,
     '',
   );
   if (report.sources.length) {

@@ -1,0 +1,307 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+import { sharedRegistryHost } from '../support/registry.js';
+import { writeRepo } from '../support/repo.js';
+import { PROJECT_ROOT } from '../support/tools.js';
+
+/**
+ * A fixture repository whose sources point at artifacts in the test registry, each signed in a
+ * different way (or not), and each asking for verification with its own spec.verify.
+ */
+const host = () => sharedRegistryHost();
+const prefix = `vsrc-${process.pid}-${Date.now().toString(36)}`;
+let keys: string;
+const digests = new Map<string, string>();
+
+const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
+
+async function push(path: string, tag: string, sign?: string[]) {
+  const args = [
+    'push',
+    `oci://${host()}/${prefix}/${path}:${tag}`,
+    '--path',
+    writeRepo({ 'a.yaml': `a: ${path}-${tag}\n` }),
+    '--source',
+    'https://example.com/x',
+    '--revision',
+    'v1.0.0@sha1:0123456789abcdef0123456789abcdef01234567',
+    '--format',
+    'json',
+    ...(sign ?? []),
+  ];
+  const r = await runCli(args, { env: { ...process.env, COSIGN_PASSWORD: 'pw' } });
+  expect(r.stderr).not.toContain('error');
+  expect(r.code).toBe(0);
+  digests.set(`${path}:${tag}`, JSON.parse(r.stdout).digest);
+}
+
+/** 1-based line of the first line matching `needle` after the line containing `after`, read from the file itself. */
+function lineAfter(repo: string, file: string, after: string, needle: RegExp): number {
+  const lines = readFileSync(join(repo, file), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.includes(after));
+  return lines.findIndex((l, i) => i > start && needle.test(l)) + 1;
+}
+
+const cosign = (key: string) => ['--sign', 'cosign', '--cosign-key', join(keys, key)];
+
+beforeAll(async () => {
+  keys = mkdtempSync(join(tmpdir(), 'fg-vkeys-'));
+  for (const name of ['ours', 'theirs']) {
+    const r = spawnSync(
+      process.execPath,
+      [join(PROJECT_ROOT, 'dist', 'cli.js'), 'generate-key-pair', '--output-key-prefix', name],
+      { cwd: keys, env: { ...process.env, COSIGN_PASSWORD: 'pw' } },
+    );
+    expect(r.status).toBe(0);
+  }
+  await push('signed', 'v1.0.0', cosign('ours.key'));
+  await push('unsigned', 'v1.0.0');
+  await push('other-key', 'v1.0.0', cosign('theirs.key'));
+  await push('notation', 'v1.0.0');
+  // Charts in an OCI Helm repository: versions as tags, `+` written `_`.
+  await push('charts/app', '1.2.0', cosign('ours.key'));
+  await push('charts/app', '1.3.0_build.1', cosign('ours.key'));
+  await push('charts/app', '2.0.0');
+  await push('charts/other', '0.1.0', cosign('theirs.key'));
+}, 120000);
+
+const ociRepository = (name: string, ref: string, verify: string) => `
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: ${name}, namespace: flux-system}
+spec:
+  interval: 5m
+  url: oci://${host()}/${prefix}/${name}
+  ref: ${ref}
+  insecure: true
+  verify: ${verify}
+`;
+
+function fixture() {
+  const keysSecret = `
+apiVersion: v1
+kind: Secret
+metadata: {name: cosign-keys, namespace: flux-system}
+stringData:
+  ours.pub: |
+${indent(readFileSync(join(keys, 'ours.pub'), 'utf8'), 4)}
+`;
+  return writeRepo({
+    'clusters/dev/oci.yaml': [
+      ociRepository('signed', '{semver: ">=1.0.0"}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
+      ociRepository('unsigned', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
+      ociRepository('other-key', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
+      ociRepository('notation', '{tag: v1.0.0}', '{provider: notation, secretRef: {name: notation-empty}}'),
+    ].join('---'),
+    'clusters/dev/by-digest.yaml': `
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: pinned, namespace: flux-system}
+spec:
+  interval: 5m
+  url: oci://${host()}/${prefix}/signed
+  ref: {digest: "${digests.get('signed:v1.0.0')}"}
+  verify:
+    provider: cosign
+    secretRef: {name: cosign-keys}
+`,
+    'clusters/dev/secrets.yaml': `${keysSecret}---
+apiVersion: v1
+kind: Secret
+metadata: {name: notation-empty, namespace: flux-system}
+stringData:
+  ca.crt: not a certificate
+`,
+    'apps/charts.yaml': `
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: flux-system}
+spec:
+  type: oci
+  interval: 5m
+  url: oci://${host()}/${prefix}/charts
+  insecure: true
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {name: app, namespace: flux-system}
+spec:
+  interval: 5m
+  chart: app
+  version: "1.x"
+  sourceRef: {kind: HelmRepository, name: charts}
+  verify:
+    provider: cosign
+    secretRef: {name: cosign-keys}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: other, namespace: web}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: other
+      version: 0.1.0
+      sourceRef: {kind: HelmRepository, name: charts, namespace: flux-system}
+      verify:
+        provider: cosign
+        secretRef: {name: cosign-keys}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: classic, namespace: flux-system}
+spec:
+  interval: 5m
+  url: https://charts.example.com
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: classic, namespace: web}
+spec:
+  interval: 5m
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef: {kind: HelmRepository, name: classic, namespace: flux-system}
+      verify:
+        provider: cosign
+        secretRef: {name: cosign-keys}
+`,
+  });
+}
+
+async function verify(repo: string, ...extra: string[]) {
+  const r = await runCli(['verify', '--repo', repo, '--format', 'json', ...extra]);
+  return { code: r.code, stderr: r.stderr, report: JSON.parse(r.stdout) };
+}
+
+describe('verify --path: every source with its own spec.verify, against the registry', () => {
+  it('gives each source the right verdict and fails the run because of the bad ones', async () => {
+    const repo = fixture();
+    const { code, report, stderr } = await verify(repo);
+    expect(code).toBe(1);
+    const url = (p: string) => `oci://${host()}/${prefix}/${p}`;
+    expect(report.sources).toEqual([
+      // apps/charts.yaml first (files in order): the HelmChart's range picks 1.3.0+build.1, stored as tag 1.3.0_build.1.
+      {
+        ref: url('charts/app:1.3.0_build.1'),
+        digest: digests.get('charts/app:1.3.0_build.1'),
+        provider: 'cosign',
+        verified: true,
+        by: 'flux-system/cosign-keys/ours.pub',
+      },
+      // The HelmRelease template's chart, its Secret read in the HelmRepository's namespace.
+      {
+        ref: url('charts/other:0.1.0'),
+        digest: digests.get('charts/other:0.1.0'),
+        provider: 'cosign',
+        verified: false,
+        reason: 'no signature verifies with the given key',
+      },
+      {
+        ref: url('signed'),
+        digest: digests.get('signed:v1.0.0'),
+        provider: 'cosign',
+        verified: true,
+        by: 'flux-system/cosign-keys/ours.pub',
+      },
+      {
+        ref: url('signed'),
+        digest: digests.get('signed:v1.0.0'),
+        provider: 'cosign',
+        verified: true,
+        by: 'flux-system/cosign-keys/ours.pub',
+      },
+      {
+        ref: url('unsigned'),
+        digest: digests.get('unsigned:v1.0.0'),
+        provider: 'cosign',
+        verified: false,
+        reason: 'no cosign signature found',
+      },
+      {
+        ref: url('other-key'),
+        digest: digests.get('other-key:v1.0.0'),
+        provider: 'cosign',
+        verified: false,
+        reason: 'no signature verifies with the given key',
+      },
+      {
+        ref: url('notation'),
+        digest: digests.get('notation:v1.0.0'),
+        provider: 'notation',
+        verified: false,
+        reason: "'trustpolicy.json' not found in Secret flux-system/notation-empty",
+      },
+    ]);
+    // verify on a chart of a plain HTTPS HelmRepository does nothing in Flux: a finding says so.
+    expect(report.findings).toContainEqual({
+      severity: 'warning',
+      rule: 'unverified-source',
+      file: 'apps/charts.yaml',
+      line: lineAfter(repo, 'apps/charts.yaml', 'name: classic, namespace: web', /^\s+verify:/),
+      object: 'HelmRelease/web/classic',
+      message:
+        'chart podinfo: verify is ignored because HelmRepository classic is not an OCI HelmRepository in this repository; Flux verifies only charts of HelmRepositories with type: oci',
+    });
+    // One error line per bad source, at its verify block.
+    expect(stderr).toContain(
+      `error: clusters/dev/oci.yaml:${lineAfter(repo, 'clusters/dev/oci.yaml', 'name: unsigned', /^\s+verify:/)}: OCIRepository/flux-system/unsigned: ${url('unsigned')}@${digests.get('unsigned:v1.0.0')}: not verified (cosign): no cosign signature found`,
+    );
+    expect(stderr).toContain(
+      `error: apps/charts.yaml:${lineAfter(repo, 'apps/charts.yaml', 'name: other, namespace: web', /^\s+verify:/)}: HelmRelease/web/other: ${url('charts/other:0.1.0')}@${digests.get('charts/other:0.1.0')}: not verified (cosign)`,
+    );
+
+    // The text table names the object of each verdict.
+    const text = await runCli(['verify', '--repo', repo]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${url('unsigned').replace(/[.]/g, '\\.')}\\s+OCIRepository/flux-system/unsigned\\s+cosign\\s+sha256:[0-9a-f]{12}\\s+NO\\s+no cosign signature found$`,
+        'm',
+      ),
+    );
+  });
+
+  it('reads verify Secrets kept outside the repository from --verify-secret NS/NAME=DIR', async () => {
+    const repo = fixture();
+    const outside = mkdtempSync(join(tmpdir(), 'fg-outside-'));
+    writeFileSync(join(outside, 'theirs.pub'), readFileSync(join(keys, 'theirs.pub')));
+    const { report } = await verify(repo, '--verify-secret', `flux-system/cosign-keys=${outside}`);
+    const byRef = Object.fromEntries(
+      report.sources
+        .filter((s: any) => s.provider === 'cosign')
+        .map((s: any) => [s.ref.split('/').pop(), s.verified]),
+    );
+    expect(byRef).toEqual({
+      'app:1.3.0_build.1': false,
+      'other:0.1.0': true,
+      signed: false,
+      unsigned: false,
+      'other-key': true,
+    });
+  });
+
+  it('fails closed when a source cannot be resolved or its Secret is missing, naming what is wrong', async () => {
+    const repo = writeRepo({
+      'sources.yaml': [
+        ociRepository('signed', '{semver: ">=9.0.0"}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
+        ociRepository('unsigned', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: nowhere}}'),
+      ].join('---'),
+    });
+    const { code, report } = await verify(repo);
+    expect(code).toBe(1);
+    expect(report.sources.map((s: any) => [s.verified, s.reason])).toEqual([
+      [false, `${host()}/${prefix}/signed: no tag matches semver '>=9.0.0'`],
+      [
+        false,
+        'Secret flux-system/nowhere is not in the repository (pass --verify-secret flux-system/nowhere=DIR with its files)',
+      ],
+    ]);
+  });
+});
