@@ -7,23 +7,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { parseAllDocuments } from 'yaml';
+import { FLUX_DEFAULT_IGNORE } from '../oci/artifact/collect.js';
 
 export const SOURCE_IGNORE_FILE = '.sourceignore';
 
-/** source-controller's defaults for Git artifacts: VCS, binary extensions, CI files, extras. */
+/** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
 export const DEFAULT_GIT_EXCLUSIONS = [
-  '.git/',
-  '.gitignore',
-  '.gitmodules',
-  '.gitattributes',
-  '*.jpg',
-  '*.jpeg',
-  '*.gif',
-  '*.png',
-  '*.wmv',
-  '*.flv',
-  '*.tar.gz',
-  '*.zip',
+  ...FLUX_DEFAULT_IGNORE,
   '.github/',
   '.circleci/',
   '.travis.yml',

@@ -8,12 +8,7 @@ import { field, parseObjects } from '../../flux/objects.js';
 import { findOnPath, lastLine, offlineEnv, runProcess } from '../process.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
 import { resolveChart, type ResolvedChart } from './chart.js';
-import {
-  mergeChartValuesFiles,
-  mergeSourceValuesFiles,
-  unpackChart,
-  withChartValues,
-} from './values-files.js';
+import { mergeValuesFiles, unpackChart, withChartValues } from './values-files.js';
 import { composeValues } from './values.js';
 
 /** Kinds that have no namespace: everything else lands in the release namespace when helm applies it. */
@@ -57,8 +52,8 @@ async function chartWithValuesFiles(chart: ResolvedChart, work: string): Promise
   const chartDir = chart.path.endsWith('.tgz') ? await unpackChart(chart.path, work) : chart.path;
   const values =
     vf.base === 'source'
-      ? mergeSourceValuesFiles(vf.root, vf.files, vf.ignoreMissing)
-      : mergeChartValuesFiles(chartDir, vf.files, vf.ignoreMissing);
+      ? mergeValuesFiles(vf.root, vf.files, vf.ignoreMissing, "the chart's source")
+      : mergeValuesFiles(chartDir, vf.files, vf.ignoreMissing, 'the chart');
   return withChartValues(chartDir, values, work);
 }
 

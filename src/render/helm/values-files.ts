@@ -45,36 +45,22 @@ function fileWithin(base: string, reference: string): string | undefined {
   return existsSync(path) && statSync(path).isFile() ? path : undefined;
 }
 
-/** Files of a GitRepository source, relative to the source root. */
-export function mergeSourceValuesFiles(
-  sourceRoot: string,
+/**
+ * Merges values files in order; `base` is the Git source's root for charts from a GitRepository,
+ * the chart's directory for packaged charts (where `values.yaml` is the chart's own defaults).
+ */
+export function mergeValuesFiles(
+  base: string,
   references: string[],
   ignoreMissing: boolean,
+  where: string,
 ): Values {
   let merged: Values = {};
   for (const reference of references) {
-    const file = fileWithin(sourceRoot, reference);
+    const file = fileWithin(base, reference);
     if (!file) {
       if (ignoreMissing) continue;
-      throw new Error(`no values file found at path '${reference}' in the chart's source`);
-    }
-    merged = mergeMaps(merged, readValues(file, reference));
-  }
-  return merged;
-}
-
-/** Files inside a packaged chart (`values.yaml` is the chart's own defaults). */
-export function mergeChartValuesFiles(
-  chartDir: string,
-  references: string[],
-  ignoreMissing: boolean,
-): Values {
-  let merged: Values = {};
-  for (const reference of references) {
-    const file = fileWithin(chartDir, reference);
-    if (!file) {
-      if (ignoreMissing) continue;
-      throw new Error(`no values file found at path '${reference}' in the chart`);
+      throw new Error(`no values file found at path '${reference}' in ${where}`);
     }
     merged = mergeMaps(merged, readValues(file, reference));
   }
