@@ -78,8 +78,8 @@ export function readSigningOptions(
   if (provider === 'cosign') {
     if (opts.cosignKey && opts.keyless)
       throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
-    if (!opts.cosignKey && !opts.keyless)
-      throw new UsageError(`${command}: cosign signing needs --cosign-key FILE or --keyless`);
+    // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
+    if (!opts.cosignKey) opts.keyless = true;
   } else if (!opts.notationKey || !opts.notationCert) {
     throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
   }

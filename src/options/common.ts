@@ -52,7 +52,8 @@ export const signingFlags: FlagSpec[] = [
   {
     name: 'keyless',
     type: 'boolean',
-    description: 'cosign keyless: the GitHub OIDC token, a Fulcio certificate and a Rekor entry.',
+    description:
+      'cosign keyless (the default without --cosign-key): the GitHub OIDC token, a Fulcio certificate and a Rekor entry.',
   },
   {
     name: 'bundle-format',
