@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
-import { PROJECT_ROOT } from '../support/tools.js';
+import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
+import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
 
 /**
  * A fixture repository whose sources point at artifacts in the test registry, each signed in a
@@ -15,11 +16,12 @@ import { PROJECT_ROOT } from '../support/tools.js';
 const host = () => sharedRegistryHost();
 const prefix = `vsrc-${process.pid}-${Date.now().toString(36)}`;
 let keys: string;
+let sigstore: MockSigstore;
 const digests = new Map<string, string>();
 
 const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
 
-async function push(path: string, tag: string, sign?: string[]) {
+async function push(path: string, tag: string, sign?: string[], env?: NodeJS.ProcessEnv) {
   const args = [
     'push',
     `oci://${host()}/${prefix}/${path}:${tag}`,
@@ -33,7 +35,7 @@ async function push(path: string, tag: string, sign?: string[]) {
     'json',
     ...(sign ?? []),
   ];
-  const r = await runCli(args, { env: { ...process.env, COSIGN_PASSWORD: 'pw' } });
+  const r = await runCli(args, { env: env ?? { ...process.env, COSIGN_PASSWORD: 'pw' } });
   expect(r.stderr).not.toContain('error');
   expect(r.code).toBe(0);
   digests.set(`${path}:${tag}`, JSON.parse(r.stdout).digest);
@@ -47,6 +49,12 @@ function lineAfter(repo: string, file: string, after: string, needle: RegExp): n
 }
 
 const cosign = (key: string) => ['--sign', 'cosign', '--cosign-key', join(keys, key)];
+/** A GitHub Actions job with `id-token: write`, signing through the mock Fulcio and Rekor. */
+const keylessEnv = () => {
+  const env = toolEnv(sigstore.oidcEnv);
+  delete env.SIGSTORE_ID_TOKEN;
+  return env;
+};
 
 beforeAll(async () => {
   keys = mkdtempSync(join(tmpdir(), 'fg-vkeys-'));
@@ -62,12 +70,18 @@ beforeAll(async () => {
   await push('unsigned', 'v1.0.0');
   await push('other-key', 'v1.0.0', cosign('theirs.key'));
   await push('notation', 'v1.0.0');
+  sigstore = await startMockSigstore();
+  const keyless = ['--sign', 'cosign', '--keyless', ...sigstore.signFlags];
+  await push('keyless', 'v1.0.0', keyless, keylessEnv());
+  await push('keyless-bundle', 'v1.0.0', [...keyless, '--bundle-format'], keylessEnv());
+  await push('keyless-stranger', 'v1.0.0', keyless, keylessEnv());
   // Charts in an OCI Helm repository: versions as tags, `+` written `_`.
   await push('charts/app', '1.2.0', cosign('ours.key'));
   await push('charts/app', '1.3.0_build.1', cosign('ours.key'));
   await push('charts/app', '2.0.0');
   await push('charts/other', '0.1.0', cosign('theirs.key'));
 }, 120000);
+afterAll(() => sigstore?.stop());
 
 const ociRepository = (name: string, ref: string, verify: string) => `
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -80,6 +94,13 @@ spec:
   insecure: true
   verify: ${verify}
 `;
+
+const keylessVerify = (subject: string) =>
+  JSON.stringify({
+    provider: 'cosign',
+    matchOIDCIdentity: [{ issuer: '^https://token[.]actions[.]githubusercontent[.]com$', subject }],
+    trustedRootSecretRef: { name: 'sigstore-root' },
+  });
 
 function fixture() {
   const keysSecret = `
@@ -109,7 +130,23 @@ spec:
     provider: cosign
     secretRef: {name: cosign-keys}
 `,
+    // Keyless: matchOIDCIdentity regexps and a custom trusted root from trustedRootSecretRef.
+    'clusters/dev/keyless.yaml': [
+      ociRepository('keyless', '{tag: v1.0.0}', keylessVerify('^https://github[.]com/octo/demo/.+$')),
+      ociRepository('keyless-bundle', '{tag: v1.0.0}', keylessVerify('^https://github[.]com/octo/.+$')),
+      ociRepository(
+        'keyless-stranger',
+        '{tag: v1.0.0}',
+        keylessVerify('^https://github[.]com/someone-else/.+$'),
+      ),
+    ].join('---'),
     'clusters/dev/secrets.yaml': `${keysSecret}---
+apiVersion: v1
+kind: Secret
+metadata: {name: sigstore-root, namespace: flux-system}
+data:
+  trusted_root.json: ${Buffer.from(sigstore.trustedRootJson).toString('base64')}
+---
 apiVersion: v1
 kind: Secret
 metadata: {name: notation-empty, namespace: flux-system}
@@ -211,6 +248,27 @@ describe('verify --path: every source with its own spec.verify, against the regi
         by: 'flux-system/cosign-keys/ours.pub',
       },
       {
+        ref: url('keyless'),
+        digest: digests.get('keyless:v1.0.0'),
+        provider: 'cosign',
+        verified: true,
+        by: `keyless: ${sigstore.identity.subject} (${sigstore.identity.issuer})`,
+      },
+      {
+        ref: url('keyless-bundle'),
+        digest: digests.get('keyless-bundle:v1.0.0'),
+        provider: 'cosign',
+        verified: true,
+        by: `keyless: ${sigstore.identity.subject} (${sigstore.identity.issuer})`,
+      },
+      {
+        ref: url('keyless-stranger'),
+        digest: digests.get('keyless-stranger:v1.0.0'),
+        provider: 'cosign',
+        verified: false,
+        reason: expect.stringContaining(`the certificate identity ${sigstore.identity.subject}`),
+      },
+      {
         ref: url('signed'),
         digest: digests.get('signed:v1.0.0'),
         provider: 'cosign',
@@ -275,7 +333,7 @@ describe('verify --path: every source with its own spec.verify, against the regi
     const { report } = await verify(repo, '--verify-secret', `flux-system/cosign-keys=${outside}`);
     const byRef = Object.fromEntries(
       report.sources
-        .filter((s: any) => s.provider === 'cosign')
+        .filter((s: any) => s.provider === 'cosign' && !s.ref.includes('keyless'))
         .map((s: any) => [s.ref.split('/').pop(), s.verified]),
     );
     expect(byRef).toEqual({
