@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { RegistryClient } from '../../src/oci/client.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fallbackTag, RegistryClient, sha256Digest } from '../../src/oci/client.js';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/oci/media-types.js';
 import { signatureTag } from '../../src/sign/cosign/legacy.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
@@ -10,6 +14,7 @@ import { writeRepo } from '../support/repo.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
 import { toolEnv } from '../support/tools.js';
 
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const REV = [
   '--source',
   'https://example.com/x',
@@ -133,5 +138,287 @@ describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', ()
       predicateType: 'https://sigstore.dev/cosign/sign/v1',
       predicate: {},
     });
+  });
+
+  it('fluxgate sign --keyless twice keeps both signatures, in both layouts', async () => {
+    const host = sharedRegistryHost();
+    const pushed = JSON.parse(
+      (
+        await runCli([
+          'push',
+          `oci://${host}/keyless/twice:v1`,
+          '--path',
+          writeRepo({ 'b.yaml': 'b: 1\n' }),
+          ...REV,
+          '--format',
+          'json',
+        ])
+      ).stdout,
+    );
+    const ref = `oci://${host}/keyless/twice@${pushed.digest}`;
+    const sign = (...extra: string[]) =>
+      runCli(['sign', ref, '--provider', 'cosign', '--keyless', ...sigstore.signFlags, ...extra], {
+        env: actionsEnv(),
+      });
+    for (let i = 0; i < 2; i++) {
+      expect((await sign()).code).toBe(0);
+      expect((await sign('--bundle-format')).code).toBe(0);
+    }
+    const client = new RegistryClient({ env: {} });
+    const sig = await client.getManifest(host, 'keyless/twice', signatureTag(pushed.digest));
+    expect(sig.manifest.layers).toHaveLength(2);
+    expect(
+      new Set(sig.manifest.layers.map((l: any) => l.annotations['dev.cosignproject.cosign/signature'])).size,
+    ).toBe(2);
+    expect(await client.referrers(host, 'keyless/twice', pushed.digest)).toHaveLength(2);
+    const { subject, issuer } = sigstore.identity;
+    expect((await verify(ref, subject, issuer)).source.verified).toBe(true);
+  });
+
+  it('without `id-token: write` (no OIDC request variables) signing fails with one clear line', async () => {
+    const host = sharedRegistryHost();
+    const env = toolEnv();
+    for (const k of ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'SIGSTORE_ID_TOKEN'])
+      delete env[k];
+    const r = await runCli(
+      [
+        'push',
+        `oci://${host}/keyless/noperm:v1`,
+        '--path',
+        writeRepo({ 'c.yaml': 'c: 1\n' }),
+        ...REV,
+        '--sign',
+        'cosign',
+        '--keyless',
+        ...sigstore.signFlags,
+      ],
+      { env },
+    );
+    expect(r.code).toBe(1);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('error'));
+    expect(lines).toEqual([
+      'error: cosign --keyless: no OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; give the job `permissions: id-token: write` (or set SIGSTORE_ID_TOKEN)',
+    ]);
+  });
+
+  it('a token service that refuses the request is reported as such', async () => {
+    const host = sharedRegistryHost();
+    const env = toolEnv({ ...sigstore.oidcEnv, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'not-the-runner-token' });
+    const r = await runCli(
+      [
+        'push',
+        `oci://${host}/keyless/refused:v1`,
+        '--path',
+        writeRepo({ 'd.yaml': 'd: 1\n' }),
+        ...REV,
+        '--sign',
+        'cosign',
+        '--keyless',
+        ...sigstore.signFlags,
+      ],
+      { env },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('answered HTTP 401; does the job have `permissions: id-token: write`?');
+    expect(r.stderr).not.toContain('not-the-runner-token');
+  });
+});
+
+describe('bad keyless and bundle signatures are rejected, each with its reason', () => {
+  const client = new RegistryClient({ env: {} });
+
+  async function artifact(repo: string, tag: string) {
+    const host = sharedRegistryHost();
+    const r = await runCli([
+      'push',
+      `oci://${host}/${repo}:${tag}`,
+      '--path',
+      writeRepo({ 'x.yaml': `x: ${Math.random()}\n` }),
+      ...REV,
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const descriptor = (await client.headManifest(host, repo, out.digest))!;
+    return { ref: `oci://${host}/${repo}@${out.digest}`, digest: out.digest as string, descriptor };
+  }
+  const signKeyless = async (ref: string, ...extra: string[]) =>
+    expect(
+      (
+        await runCli(['sign', ref, '--provider', 'cosign', '--keyless', ...sigstore.signFlags, ...extra], {
+          env: actionsEnv(),
+        })
+      ).code,
+    ).toBe(0);
+
+  it('wrong identity, wrong issuer, untrusted root, no signature: .sig layout and bundles', async () => {
+    const id = sigstore.identity;
+    const other = await startMockSigstore();
+    await other.stop();
+    for (const [repo, extra] of [
+      ['keyless-bad/legacy', []],
+      ['keyless-bad/bundle', ['--bundle-format']],
+    ] as const) {
+      const a = await artifact(repo, 'v1');
+      expect((await verify(a.ref, id.subject, id.issuer)).source.reason).toBe('no cosign signature found');
+      await signKeyless(a.ref, ...extra);
+      expect((await verify(a.ref, id.subject, id.issuer)).source.verified).toBe(true);
+      const wrongId = await verify(
+        a.ref,
+        'https://github.com/eve/x/.github/workflows/r.yml@refs/heads/main',
+        id.issuer,
+      );
+      expect(wrongId.code).toBe(1);
+      expect(wrongId.source.reason).toBe(
+        `the certificate identity ${id.subject} (${id.issuer}) does not match https://github.com/eve/x/.github/workflows/r.yml@refs/heads/main (${id.issuer})`,
+      );
+      expect(wrongId.stderr).toContain(`${a.ref}: not verified: the certificate identity`);
+      const wrongIssuer = await verify(a.ref, id.subject, 'https://accounts.google.com');
+      expect(wrongIssuer.source.reason).toBe(
+        `the certificate identity ${id.subject} (${id.issuer}) does not match ${id.subject} (https://accounts.google.com)`,
+      );
+      const rootFile = join(mkdtempSync(join(tmpdir(), 'fg-root-')), 'trusted_root.json');
+      writeFileSync(rootFile, other.trustedRootJson);
+      const untrusted = await runCli([
+        'verify',
+        a.ref,
+        '--certificate-identity',
+        id.subject,
+        '--certificate-oidc-issuer',
+        id.issuer,
+        '--trusted-root',
+        rootFile,
+        '--format',
+        'json',
+      ]);
+      expect(untrusted.code).toBe(1);
+      expect(JSON.parse(untrusted.stdout).sources[0].reason).toMatch(
+        /^the certificate does not chain to a trusted Fulcio root/,
+      );
+      // Regexps work as cosign's --certificate-identity-regexp (unanchored, Go-style).
+      const re = await runCli([
+        'verify',
+        a.ref,
+        '--certificate-identity-regexp',
+        '^https://github\\.com/octo/demo/',
+        '--certificate-oidc-issuer-regexp',
+        'token\\.actions\\.githubusercontent\\.com',
+        '--trusted-root',
+        sigstore.trustedRootPath,
+      ]);
+      expect(re.code).toBe(0);
+    }
+  });
+
+  it('tampered payload, signature moved to another artifact, malformed bundle', async () => {
+    const host = sharedRegistryHost();
+    const repo = 'keyless-bad/tamper';
+    const id = sigstore.identity;
+    const reason = async (a: { ref: string }) => {
+      const r = await verify(a.ref, id.subject, id.issuer);
+      expect(r.code).toBe(1);
+      return r.source.reason as string;
+    };
+
+    // .sig layout: the payload rewritten (another docker-reference), the annotations kept.
+    const a = await artifact(repo, 'a');
+    await signKeyless(a.ref);
+    const sig = (await client.getManifest(host, repo, signatureTag(a.digest))).manifest;
+    const payload = (await client.getBlob(host, repo, sig.layers[0].digest)).toString();
+    const forged = await client.pushBlob(
+      host,
+      repo,
+      Buffer.from(payload.replace(repo, 'keyless-bad/evil')),
+      'application/vnd.dev.cosign.simplesigning.v1+json',
+    );
+    const tamperedSig = { ...sig, layers: [{ ...sig.layers[0], digest: forged.digest, size: forged.size }] };
+    await client.putManifest(
+      host,
+      repo,
+      signatureTag(a.digest),
+      Buffer.from(JSON.stringify(tamperedSig)),
+      OCI_MANIFEST,
+    );
+    expect(await reason(a)).toBe('the Rekor entry does not verify (digest mismatch)');
+
+    // .sig layout: a's genuine signature image copied to another artifact's signature tag.
+    const moved = await artifact(repo, 'moved');
+    await client.putManifest(
+      host,
+      repo,
+      signatureTag(moved.digest),
+      Buffer.from(JSON.stringify(sig)),
+      OCI_MANIFEST,
+    );
+    expect(await reason(moved)).toBe(`a signature is for another artifact (${a.digest})`);
+
+    // Bundles: replace an artifact's referrers with one bundle (the tag-schema index by hand).
+    const b = await artifact(repo, 'b');
+    await signKeyless(b.ref, '--bundle-format');
+    const [genuine] = await client.referrers(host, repo, b.digest);
+    const referrer = (await client.getManifest(host, repo, genuine!.digest)).manifest;
+    const bundleJson = (await client.getBlob(host, repo, referrer.layers[0].digest)).toString();
+    const onlyBundle = async (target: { digest: string; descriptor: object }, json: string) => {
+      const layer = await client.pushBlob(host, repo, Buffer.from(json), BUNDLE);
+      const bytes = Buffer.from(JSON.stringify({ ...referrer, layers: [layer], subject: target.descriptor }));
+      const digest = sha256Digest(bytes);
+      await client.putManifest(host, repo, digest, bytes, OCI_MANIFEST);
+      const index = {
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest, size: bytes.length, artifactType: BUNDLE }],
+      };
+      await client.putManifest(
+        host,
+        repo,
+        fallbackTag(target.digest),
+        Buffer.from(JSON.stringify(index)),
+        OCI_INDEX,
+      );
+    };
+    const bundle = JSON.parse(bundleJson);
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
+    bundle.dsseEnvelope.payload = Buffer.from(
+      JSON.stringify({ ...statement, predicate: { note: 'added later' } }),
+    ).toString('base64');
+    await onlyBundle(b, JSON.stringify(bundle));
+    expect(await reason(b)).toBe('the Rekor entry does not verify (DSSE payload hash mismatch)');
+
+    const c = await artifact(repo, 'c');
+    await onlyBundle(c, bundleJson);
+    expect(await reason(c)).toBe(`a signature is for another artifact (${b.digest})`);
+
+    const d = await artifact(repo, 'd');
+    await onlyBundle(d, '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}');
+    expect(await reason(d)).toMatch(/^bundle sha256:[0-9a-f]{64} is malformed \(/);
+  });
+
+  it('bundles come first: when any exist, a valid .sig signature does not count', async () => {
+    const repo = 'keyless-bad/both';
+    const e = await artifact(repo, 'e');
+    await signKeyless(e.ref);
+    const id = sigstore.identity;
+    expect((await verify(e.ref, id.subject, id.issuer)).source.verified).toBe(true);
+    const keys = mkdtempSync(join(tmpdir(), 'fg-bkeys-'));
+    const gen = await runCli(['generate-key-pair'], { cwd: keys, env: toolEnv({ COSIGN_PASSWORD: 'pw' }) });
+    expect(gen.code).toBe(0);
+    const signed = await runCli(
+      ['sign', e.ref, '--provider', 'cosign', '--cosign-key', join(keys, 'cosign.key'), '--bundle-format'],
+      { env: toolEnv({ COSIGN_PASSWORD: 'pw' }) },
+    );
+    expect(signed.code).toBe(0);
+    // The key-based bundle verifies by key; the keyless identity now fails on the bundle alone.
+    const byKey = await runCli(['verify', e.ref, '--key', join(keys, 'cosign.pub'), '--format', 'json']);
+    expect(JSON.parse(byKey.stdout).sources[0]).toMatchObject({
+      verified: true,
+      by: join(keys, 'cosign.pub'),
+    });
+    const keyless = await verify(e.ref, id.subject, id.issuer);
+    expect(keyless.source.verified).toBe(false);
+    expect(keyless.source.reason).toBe('a signature is key-based (no certificate); verify it with --key');
   });
 });

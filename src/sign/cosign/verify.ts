@@ -229,6 +229,10 @@ export async function verifyBundles(
       reasons.add(`a signature is for another artifact (${subject.digests!.join(', ')})`);
       continue;
     }
+    if (!policy.keys.length && bundle.verificationMaterial.content.$case === 'publicKey') {
+      reasons.add('a signature is key-based (no certificate); verify it with --key');
+      continue;
+    }
     const verdict = policy.keys.length
       ? verifyByKeys(bundle, undefined, policy.keys)
       : verifyKeyless(
