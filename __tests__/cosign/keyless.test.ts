@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import canonicalize from 'canonicalize';
+import { execFileSync } from 'node:child_process';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +99,63 @@ describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', ()
     const ok = await verify(`oci://${host}/keyless/legacy:v1`, subject, issuer);
     expect(ok.source).toMatchObject({ verified: true, by: `keyless: ${subject} (${issuer})` });
     expect(ok.code).toBe(0);
+
+    // The layer as cosign writes it, checked without sigstore-js: openssl for the certificate
+    // chain and the payload signature, RFC 8785 (canonicalize) + node:crypto for the SET.
+    const client = new RegistryClient({ env: {} });
+    const sig = (await client.getManifest(host, 'keyless/legacy', signatureTag(out.digest))).manifest;
+    const [layer] = sig.layers;
+    expect(layer.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
+    const a = layer.annotations;
+    expect(Object.keys(a).sort()).toEqual([
+      'dev.cosignproject.cosign/signature',
+      'dev.sigstore.cosign/bundle',
+      'dev.sigstore.cosign/certificate',
+      'dev.sigstore.cosign/chain',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'fg-openssl-'));
+    const payload = await client.getBlob(host, 'keyless/legacy', layer.digest);
+    const root = JSON.parse(sigstore.trustedRootJson);
+    const pem = (b64: string) =>
+      `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+    writeFileSync(
+      join(dir, 'root.pem'),
+      pem(root.certificateAuthorities[0].certChain.certificates[0].rawBytes),
+    );
+    writeFileSync(join(dir, 'leaf.pem'), a['dev.sigstore.cosign/certificate']);
+    writeFileSync(join(dir, 'payload'), payload);
+    writeFileSync(join(dir, 'sig'), Buffer.from(a['dev.cosignproject.cosign/signature'], 'base64'));
+    const openssl = (...args: string[]) =>
+      execFileSync('openssl', args, { cwd: dir, encoding: 'utf8' }).trim();
+    expect(openssl('verify', '-partial_chain', '-CAfile', 'root.pem', 'leaf.pem')).toBe('leaf.pem: OK');
+    openssl('x509', '-in', 'leaf.pem', '-pubkey', '-noout', '-out', 'leaf.pub');
+    expect(openssl('dgst', '-sha256', '-verify', 'leaf.pub', '-signature', 'sig', 'payload')).toBe(
+      'Verified OK',
+    );
+    const rekor = JSON.parse(a['dev.sigstore.cosign/bundle']);
+    expect(Object.keys(rekor)).toEqual(['SignedEntryTimestamp', 'Payload']);
+    expect(Object.keys(rekor.Payload)).toEqual(['body', 'integratedTime', 'logIndex', 'logID']);
+    const rekorKey = createPublicKey({
+      key: Buffer.from(root.tlogs[0].publicKey.rawBytes, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
+    expect(
+      cryptoVerify(
+        'sha256',
+        Buffer.from(canonicalize(rekor.Payload)!),
+        rekorKey,
+        Buffer.from(rekor.SignedEntryTimestamp, 'base64'),
+      ),
+    ).toBe(true);
+    const body = JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString());
+    expect(body).toMatchObject({
+      kind: 'hashedrekord',
+      spec: {
+        data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') } },
+        signature: { content: a['dev.cosignproject.cosign/signature'] },
+      },
+    });
   });
 
   it('--bundle-format stores a sigstore bundle referrer that verify and @sigstore/verify accept', async () => {
@@ -395,6 +455,37 @@ describe('bad keyless and bundle signatures are rejected, each with its reason',
     const d = await artifact(repo, 'd');
     await onlyBundle(d, '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}');
     expect(await reason(d)).toMatch(/^bundle sha256:[0-9a-f]{64} is malformed \(/);
+  });
+
+  it("a certificate from another Fulcio is refused, even with that Fulcio's root in the chain annotation", async () => {
+    const host = sharedRegistryHost();
+    const repo = 'keyless-bad/foreign';
+    const other = await startMockSigstore();
+    try {
+      const f = await artifact(repo, 'f');
+      const r = await runCli(['sign', f.ref, '--provider', 'cosign', '--keyless', ...other.signFlags], {
+        env: toolEnv(other.oidcEnv),
+      });
+      expect(r.code).toBe(0);
+      const sig = (await client.getManifest(host, repo, signatureTag(f.digest))).manifest;
+      const otherRoot = JSON.parse(other.trustedRootJson).certificateAuthorities[0].certChain.certificates[0]
+        .rawBytes as string;
+      sig.layers[0].annotations['dev.sigstore.cosign/chain'] =
+        `-----BEGIN CERTIFICATE-----\n${otherRoot.replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+      await client.putManifest(
+        host,
+        repo,
+        signatureTag(f.digest),
+        Buffer.from(JSON.stringify(sig)),
+        OCI_MANIFEST,
+      );
+      const id = sigstore.identity;
+      const res = await verify(f.ref, id.subject, id.issuer);
+      expect(res.code).toBe(1);
+      expect(res.source.reason).toMatch(/^the certificate does not chain to a trusted Fulcio root/);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('bundles come first: when any exist, a valid .sig signature does not count', async () => {

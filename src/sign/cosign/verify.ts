@@ -6,7 +6,7 @@
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, Verifier, type TrustMaterial } from '@sigstore/verify';
+import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
@@ -23,7 +23,6 @@ const fail = (reason: string): VerificationOutcome => ({ verified: false, provid
 
 /** The trust material of a policy: its custom trusted root, else the public-good one through TUF. */
 export async function loadTrustMaterial(policy: CosignVerifyPolicy): Promise<TrustMaterial> {
-  const { toTrustMaterial } = await import('@sigstore/verify');
   if (policy.trustedRoot) {
     let root: TrustedRoot;
     try {
