@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runDiff } from '../diff/run.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
+import { readVerifyPolicyOptions, verifyPolicyFlags } from './verify.js';
+import { annotate, reportJson, verificationFailed } from '../verify/report.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
@@ -19,6 +21,11 @@ export interface DiffOptions extends RenderEngineOptions {
   comment: boolean;
   commentKey?: string;
   verify: boolean;
+  /** `--verify`: Secrets kept outside the repository, and the policy knobs of `verify`. */
+  verifySecrets: Map<string, string>;
+  requireSignatures: boolean;
+  requireDigests: boolean;
+  fluxVersion?: string;
   diffPath?: string;
   githubToken?: string;
 }
@@ -66,8 +73,10 @@ export const diffCommand = defineCommand<DiffOptions>({
     {
       name: 'verify',
       type: 'boolean',
-      description: 'Also verify the signatures of the sources the change touches.',
+      description:
+        'Also verify, on the head side, the signatures of the sources the change touches and run the policy checks on the files it changes.',
     },
+    ...verifyPolicyFlags,
     {
       name: 'comment',
       type: 'boolean',
@@ -97,6 +106,7 @@ export const diffCommand = defineCommand<DiffOptions>({
       comment: args.boolean('comment'),
       commentKey: args.string('comment-key') || undefined,
       verify: args.boolean('verify'),
+      ...readVerifyPolicyOptions(args, 'diff'),
       diffPath: args.string('diff-path') || undefined,
       githubToken: env.GITHUB_TOKEN || undefined,
     };
@@ -108,7 +118,12 @@ export const diffCommand = defineCommand<DiffOptions>({
       errors: result.diff.errors.map((e) => ({ owner: e.owner, message: e.message, side: e.side })),
       images: result.diff.images,
       rendered: result.rendered,
+      ...(result.verification
+        ? { verification: reportJson(result.verification.sources, result.verification.findings) }
+        : {}),
     };
+    if (result.verification) annotate(io.log, result.verification);
+    const verification = json.verification;
     const review = result.review;
     if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
@@ -119,7 +134,12 @@ export const diffCommand = defineCommand<DiffOptions>({
     if (diffPath) writeFileSync(resolve(io.cwd, diffPath), review + '\n');
     const count = (a: string) => String(result.diff.changes.filter((c) => c.action === a).length);
     return {
-      exitCode: result.diff.errors.length ? 1 : 0,
+      // A touched source that does not verify, or an error finding in a changed file, fails the check.
+      exitCode:
+        result.diff.errors.length ||
+        (verification && verificationFailed(verification.sources, verification.findings))
+          ? 1
+          : 0,
       outputs: {
         changed: String(result.diff.changes.length > 0),
         added: count('added'),
@@ -128,6 +148,12 @@ export const diffCommand = defineCommand<DiffOptions>({
         errors: String(result.diff.errors.length),
         'diff-path': diffPath ?? '',
         'comment-url': result.commentUrl ?? '',
+        ...(verification
+          ? {
+              verified: String(verification.sources.every((s) => s.verified)),
+              findings: JSON.stringify(verification.findings),
+            }
+          : {}),
         json: JSON.stringify(json),
       },
     };

@@ -1,4 +1,4 @@
-import { ArgReader, parseKeyValue } from '../options/flags.js';
+import { ArgReader, parseKeyValue, type FlagSpec } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
 import { verifyPath } from '../verify/path.js';
@@ -7,12 +7,12 @@ import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } 
 import { UsageError } from '../errors.js';
 import { normalizeFluxVersion, OLDEST_FLUX, PLANNED_FLUX } from '../verify/api-versions.js';
 
-function fluxVersion(value: string | undefined): string | undefined {
+function fluxVersion(command: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
   const v = normalizeFluxVersion(value);
   if (!v)
     throw new UsageError(
-      `verify: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`,
+      `${command}: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`,
     );
   return v;
 }
@@ -38,6 +38,41 @@ export interface VerifyOptions extends RenderEngineOptions {
   requireSignatures: boolean;
   requireDigests: boolean;
   fluxVersion?: string;
+}
+
+/** The policy flags `verify` shares with `diff --verify`. */
+export const verifyPolicyFlags: FlagSpec[] = [
+  {
+    name: 'verify-secret',
+    type: 'list',
+    value: 'NS/NAME=DIR',
+    description: 'Files of a verify Secret kept outside the repository.',
+  },
+  {
+    name: 'require-signatures',
+    type: 'boolean',
+    description: 'OCI sources without spec.verify are errors.',
+  },
+  { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
+  {
+    name: 'flux-version',
+    type: 'string',
+    value: '2.N',
+    description:
+      'Flux release the deprecation check targets (2.2 to 2.10, the v2.10 roadmap plan). Default: the newest release, 2.9.',
+  },
+];
+
+/** Reads the flags of verifyPolicyFlags. */
+export function readVerifyPolicyOptions(args: ArgReader, command: string) {
+  return {
+    verifySecrets: new Map(
+      args.list('verify-secret').map((item) => parseKeyValue(command, 'verify-secret', item)),
+    ),
+    requireSignatures: args.boolean('require-signatures'),
+    requireDigests: args.boolean('require-digests'),
+    fluxVersion: fluxVersion(command, args.string('flux-version')),
+  };
 }
 
 export const verifyCommand = defineCommand<VerifyOptions>({
@@ -109,25 +144,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       value: 'TYPE:NAME=DIR',
       description: 'notation trust store, e.g. ca:acme=certs/.',
     },
-    {
-      name: 'verify-secret',
-      type: 'list',
-      value: 'NS/NAME=DIR',
-      description: 'Files of a verify Secret kept outside the repository.',
-    },
-    {
-      name: 'require-signatures',
-      type: 'boolean',
-      description: 'OCI sources without spec.verify are errors.',
-    },
-    { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
-    {
-      name: 'flux-version',
-      type: 'string',
-      value: '2.N',
-      description:
-        'Flux release the deprecation check targets (2.2 to 2.10, the v2.10 roadmap plan). Default: the newest release, 2.9.',
-    },
+    ...verifyPolicyFlags,
     ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
     ...registryFlags,
     verboseFlag,
@@ -155,10 +172,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
       trustPolicy: args.string('trust-policy') || undefined,
       trustStores: pairs('trust-store'),
-      verifySecrets: pairs('verify-secret'),
-      requireSignatures: args.boolean('require-signatures'),
-      requireDigests: args.boolean('require-digests'),
-      fluxVersion: fluxVersion(args.string('flux-version')),
+      ...readVerifyPolicyOptions(args, 'verify'),
     };
   },
   run(options, io) {

@@ -10,6 +10,9 @@ import { reviewMarkdown, unifiedText } from './markdown.js';
 import { diffRenders, type ClusterDiff } from './objects.js';
 import { postReview } from '../github/review.js';
 import { ChangePlanner } from './changed.js';
+import { verifyChange } from '../verify/change.js';
+import type { RepositoryVerification } from '../verify/path.js';
+import { verificationMarkdown } from '../verify/report.js';
 
 export interface DiffRun {
   diff: ClusterDiff;
@@ -18,6 +21,8 @@ export interface DiffRun {
   review: string;
   unified: string;
   commentUrl?: string;
+  /** `--verify`: the sources the change touches and the findings in the files it changes. */
+  verification?: RepositoryVerification;
 }
 
 interface Side {
@@ -79,16 +84,29 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
       merged.errors.push(...d.errors);
     }
     for (const e of merged.errors) io.log.error(`${e.side}: ${e.message}`);
-    const review = reviewMarkdown(merged);
+    const verification = options.verify
+      ? await io.log.group('Verify the sources the change touches', () =>
+          verifyChange({ base: base.dir, head: head!.dir }, merged, options, io),
+        )
+      : undefined;
+    const extra = verification
+      ? verificationMarkdown(verification, {
+          heading: '###',
+          title: 'Verification',
+          empty: 'The change touches no source with spec.verify and adds no policy finding.',
+        })
+      : undefined;
+    const review = reviewMarkdown(merged, { extra });
     const result: DiffRun = {
       diff: merged,
       rendered: built.size,
       review: review.markdown,
       unified: unifiedText(merged),
+      verification,
     };
     if (io.action) {
       await io.action.appendSummary(review.markdown);
-      if (options.comment) result.commentUrl = await postReview(merged, options, io);
+      if (options.comment) result.commentUrl = await postReview(merged, options, io, extra);
     }
     return result;
   } finally {

@@ -66,6 +66,8 @@ export async function postReview(
   diff: ClusterDiff,
   options: DiffOptions,
   io: CommandIO,
+  /** Markdown after the summary (the `--verify` section); kept when sections are folded. */
+  extra?: string,
 ): Promise<string | undefined> {
   const pr = pullRequestContext(io.env);
   if (!pr) {
@@ -79,7 +81,7 @@ export async function postReview(
   }
   const key = options.commentKey ?? options.paths.join(',');
   const budget = COMMENT_LIMIT - commentMarker(key).length - 1;
-  const review = reviewMarkdown(diff, { limit: budget });
+  const review = reviewMarkdown(diff, { limit: budget, extra });
   if (review.folded.length)
     io.log.info(`comment: folded ${review.folded.length} sections to fit GitHub's limit`);
   try {
