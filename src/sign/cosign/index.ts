@@ -93,6 +93,10 @@ async function storeBundle(
   return { provider: 'cosign', storage: 'referrer', ref: stored.digest, signer, format: 'sigstore-bundle' };
 }
 
+/**
+ * Signs in the `.sig` layout, which every Flux version verifies; with `--bundle-format` also as
+ * a cosign v3 bundle referrer (Flux ≥ 2.8 then verifies the bundle alone).
+ */
 export async function signWithCosign(
   client: RegistryClient,
   target: SignTarget,
@@ -100,17 +104,13 @@ export async function signWithCosign(
   ctx: ProviderContext,
 ): Promise<SignatureRecord[]> {
   const where = `${target.registry}/${target.repository}@${target.digest}`;
-  if (options.keyless) {
+  const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
+  const statement = { data: signStatement(target.digest), type: IN_TOTO_PAYLOAD_TYPE };
+  const records: SignatureRecord[] = [];
+
+  if (options.keyless || !options.cosignKey) {
     const endpoints: KeylessEndpoints = { fulcioUrl: options.fulcioUrl, rekorUrl: options.rekorUrl };
-    if (options.bundleFormat) {
-      const bundle = await createBundle(
-        keylessBuilder('dsse', endpoints, ctx.env, ctx.log),
-        { data: signStatement(target.digest), type: IN_TOTO_PAYLOAD_TYPE },
-        endpoints,
-      );
-      return [await storeBundle(client, target, bundle, certificateSigner(leafCertificate(bundle)), ctx)];
-    }
-    const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
+    // Each layout gets its own certificate and Rekor entry, as two cosign runs would.
     const bundle = await createBundle(
       keylessBuilder('message', endpoints, ctx.env, ctx.log),
       { data: payload },
@@ -119,11 +119,18 @@ export async function signWithCosign(
     const signer = certificateSigner(leafCertificate(bundle));
     const tag = await appendSignature(client, target, { payload, annotations: legacyAnnotations(bundle) });
     ctx.log.info(`signed ${where} (${signer}); ${tag}`);
-    return [{ provider: 'cosign', storage: 'tag', ref: tag, signer, format: 'simplesigning' }];
+    records.push({ provider: 'cosign', storage: 'tag', ref: tag, signer, format: 'simplesigning' });
+    if (options.bundleFormat) {
+      const dsse = await createBundle(
+        keylessBuilder('dsse', endpoints, ctx.env, ctx.log),
+        statement,
+        endpoints,
+      );
+      records.push(await storeBundle(client, target, dsse, certificateSigner(leafCertificate(dsse)), ctx));
+    }
+    return records;
   }
 
-  if (!options.cosignKey)
-    throw new FluxgateError('INPUT', 'cosign signing needs --cosign-key FILE or --keyless');
   if (options.cosignPassword === undefined) {
     throw new FluxgateError(
       'INPUT',
@@ -138,25 +145,29 @@ export async function signWithCosign(
     throw new FluxgateError('INPUT', `${options.cosignKey}: cannot read the cosign key`);
   }
   const key = readCosignPrivateKey(pem, options.cosignPassword, options.cosignKey);
-  if (options.bundleFormat) {
-    // Key-based bundles stay offline (no Rekor entry), as Flux verifies keys without the log.
-    const bundle = await createBundle(
-      new DSSEBundleBuilder({ signer: keySigner(key), witnesses: [] }),
-      { data: signStatement(target.digest), type: IN_TOTO_PAYLOAD_TYPE },
-      {},
-    );
-    return [await storeBundle(client, target, bundle, keyFingerprint(key), ctx)];
-  }
-  const payload = simpleSigningPayload(`${target.registry}/${target.repository}`, target.digest);
   const signature = signPayload(payload, key).toString('base64');
   const tag = await appendSignature(client, target, {
     payload,
     annotations: { [SIGNATURE_ANNOTATION]: signature },
   });
   ctx.log.info(`signed ${where} with cosign key ${options.cosignKey} (${tag})`);
-  return [
-    { provider: 'cosign', storage: 'tag', ref: tag, signer: keyFingerprint(key), format: 'simplesigning' },
-  ];
+  records.push({
+    provider: 'cosign',
+    storage: 'tag',
+    ref: tag,
+    signer: keyFingerprint(key),
+    format: 'simplesigning',
+  });
+  if (options.bundleFormat) {
+    // Key-based bundles stay offline (no Rekor entry), as Flux verifies keys without the log.
+    const bundle = await createBundle(
+      new DSSEBundleBuilder({ signer: keySigner(key), witnesses: [] }),
+      statement,
+      {},
+    );
+    records.push(await storeBundle(client, target, bundle, keyFingerprint(key), ctx));
+  }
+  return records;
 }
 
 /**
