@@ -8,8 +8,11 @@ export const ACTION_OUTPUTS: { name: string; description: string }[] = [
   { name: 'modified', description: 'diff: number of objects modified.' },
   { name: 'diff-path', description: 'diff: file holding the complete review (markdown), for upload.' },
   { name: 'comment-url', description: 'diff: URL of the sticky PR comment, when one was posted.' },
-  { name: 'verified', description: "verify: 'true' when every signature checked verified." },
-  { name: 'findings', description: 'verify: the policy findings as JSON.' },
+  {
+    name: 'verified',
+    description: "verify, diff with verify: 'true' when every signature checked verified.",
+  },
+  { name: 'findings', description: 'verify, diff with verify: the policy findings as JSON.' },
   { name: 'digest', description: 'build, push, pull: digest of the artifact (sha256:…).' },
   { name: 'url', description: 'push: oci://HOST/REPO@DIGEST of the pushed artifact.' },
   { name: 'tags', description: 'push, tag: the tags pointing at the digest, comma separated.' },
