@@ -3,6 +3,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import canonicalize from 'canonicalize';
+import { parse } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -94,8 +95,31 @@ describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', ()
         ref: signatureTag(out.digest),
         signer: `keyless: ${subject} (${issuer})`,
         format: 'simplesigning',
+        identity: { subject, issuer },
       },
     ]);
+    // The printed OCIRepository verifies by that identity (Flux's regexps), and they work here too.
+    const spec = parse(out.ociRepository).spec;
+    expect(spec.verify).toEqual({
+      provider: 'cosign',
+      matchOIDCIdentity: [
+        {
+          issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+          subject: '^https://github\\.com/octo/demo/\\.github/workflows/release\\.yml@refs/heads/main$',
+        },
+      ],
+    });
+    const byPrinted = await runCli([
+      'verify',
+      `oci://${host}/keyless/legacy:v1`,
+      '--certificate-identity-regexp',
+      spec.verify.matchOIDCIdentity[0].subject,
+      '--certificate-oidc-issuer-regexp',
+      spec.verify.matchOIDCIdentity[0].issuer,
+      '--trusted-root',
+      sigstore.trustedRootPath,
+    ]);
+    expect(byPrinted.code).toBe(0);
     const ok = await verify(`oci://${host}/keyless/legacy:v1`, subject, issuer);
     expect(ok.source).toMatchObject({ verified: true, by: `keyless: ${subject} (${issuer})` });
     expect(ok.code).toBe(0);

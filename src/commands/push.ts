@@ -17,6 +17,7 @@ import { buildArtifactManifest, rfc3339Now } from '../oci/artifact/manifest.js';
 import { pushArtifact } from '../oci/artifact/push.js';
 import { ociRepositoryYaml } from '../flux/oci-repository.js';
 import { signArtifact } from '../sign/index.js';
+import type { SignatureRecord } from '../sign/types.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 
 export interface PushOptions extends ContentOptions {
@@ -145,7 +146,9 @@ export const pushCommand = defineCommand<PushOptions>({
       repository: ref.repository,
       tag,
       insecure: options.insecureRegistry,
-      verify: options.signing ? { provider: options.signing.provider } : undefined,
+      verify: options.signing
+        ? { provider: options.signing.provider, keyless: keylessMatch(signatures) }
+        : undefined,
     });
     const result = {
       digest: pushed.digest,
@@ -171,3 +174,10 @@ export const pushCommand = defineCommand<PushOptions>({
     };
   },
 });
+
+/** Flux's matchOIDCIdentity (regexps) for the exact identity a keyless signature was made with. */
+function keylessMatch(signatures: SignatureRecord[]) {
+  const id = signatures.find((s) => s.identity)?.identity;
+  const exact = (v: string) => `^${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  return id ? { issuer: exact(id.issuer), subject: exact(id.subject) } : undefined;
+}

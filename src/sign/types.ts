@@ -25,6 +25,8 @@ export interface SignatureRecord {
   /** Key fingerprint, certificate subject or keyless identity. */
   signer: string;
   format?: 'simplesigning' | 'sigstore-bundle' | 'jws' | 'cose';
+  /** cosign keyless: the certificate's identity (SAN) and OIDC issuer. */
+  identity?: { subject: string; issuer: string };
 }
 
 /** A verification outcome, as in verify's JSON `sources[]` (`verified`, `by`, `reason`). */

@@ -21,7 +21,7 @@ import { appendSignature, readSignatureLayers } from './legacy.js';
 import { readCosignPrivateKey } from './keys.js';
 import { keyFingerprint, SIGNATURE_ANNOTATION, signPayload, simpleSigningPayload } from './simple-signing.js';
 import {
-  certificateSigner,
+  certificateIdentity,
   CHAIN_ANNOTATION,
   REKOR_BUNDLE_ANNOTATION,
   TrustedRootError,
@@ -116,17 +116,20 @@ export async function signWithCosign(
       { data: payload },
       endpoints,
     );
-    const signer = certificateSigner(leafCertificate(bundle));
+    const identity = certificateIdentity(leafCertificate(bundle));
+    const signer = `keyless: ${identity.subject} (${identity.issuer})`;
     const tag = await appendSignature(client, target, { payload, annotations: legacyAnnotations(bundle) });
     ctx.log.info(`signed ${where} (${signer}); ${tag}`);
-    records.push({ provider: 'cosign', storage: 'tag', ref: tag, signer, format: 'simplesigning' });
+    records.push({ provider: 'cosign', storage: 'tag', ref: tag, signer, format: 'simplesigning', identity });
     if (options.bundleFormat) {
       const dsse = await createBundle(
         keylessBuilder('dsse', endpoints, ctx.env, ctx.log),
         statement,
         endpoints,
       );
-      records.push(await storeBundle(client, target, dsse, certificateSigner(leafCertificate(dsse)), ctx));
+      const id = certificateIdentity(leafCertificate(dsse));
+      const record = await storeBundle(client, target, dsse, `keyless: ${id.subject} (${id.issuer})`, ctx);
+      records.push({ ...record, identity: id });
     }
     return records;
   }

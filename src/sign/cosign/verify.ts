@@ -350,10 +350,10 @@ export async function verifySignatureLayers(
   return fail([...reasons].join('; '));
 }
 
-/** `keyless: <SAN> (<issuer>)` of a Fulcio certificate (DER or PEM), for reports. */
-export function certificateSigner(cert: Buffer | string): string {
+/** The identity (SAN) and OIDC issuer of a Fulcio certificate (DER or PEM). */
+export function certificateIdentity(cert: Buffer | string): { subject: string; issuer: string } {
   const c = X509Certificate.parse(Buffer.from(typeof cert === 'string' ? certDer(cert) : cert));
   const v2 = c.extension(OID_ISSUER_V2)?.valueObj.subs?.[0]?.value.toString('utf8');
   const issuer = v2 ?? c.extension(OID_ISSUER_V1)?.value.toString('utf8') ?? '';
-  return `keyless: ${c.subjectAltName ?? ''} (${issuer})`;
+  return { subject: c.subjectAltName ?? '', issuer };
 }
