@@ -401,6 +401,18 @@ describe('bad keyless and bundle signatures are rejected, each with its reason',
       ]);
       expect(re.code).toBe(0);
     }
+    const badRe = await runCli([
+      'verify',
+      `oci://${sharedRegistryHost()}/keyless-bad/legacy:v1`,
+      '--certificate-identity-regexp',
+      '(unclosed',
+      '--certificate-oidc-issuer',
+      id.issuer,
+    ]);
+    expect(badRe.code).toBe(2);
+    expect(badRe.stderr).toContain(
+      'verify: --certificate-identity-regexp (unclosed: not a valid regular expression',
+    );
   });
 
   it('tampered payload, signature moved to another artifact, malformed bundle', async () => {

@@ -45,6 +45,17 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): Co
     throw new UsageError(
       'verify: --key and --certificate-identity/--certificate-oidc-issuer exclude each other',
     );
+  for (const [flag, re] of [
+    ['certificate-identity-regexp', identity.subjectRegExp],
+    ['certificate-oidc-issuer-regexp', identity.issuerRegExp],
+  ] as const) {
+    if (re === undefined) continue;
+    try {
+      new RegExp(re);
+    } catch {
+      throw new UsageError(`verify: --${flag} ${re}: not a valid regular expression`);
+    }
+  }
   if (!keys.length && (!hasSubject || !hasIssuer))
     throw new UsageError(
       'verify: cosign needs --key FILE, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]',

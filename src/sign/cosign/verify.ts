@@ -146,8 +146,12 @@ function verifyKeyless(
   }
   const subject = signer.identity?.subjectAlternativeName ?? '';
   const issuer = signer.identity?.extensions?.issuer ?? '';
-  if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer)))
-    return { by: `keyless: ${subject} (${issuer})` };
+  try {
+    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer)))
+      return { by: `keyless: ${subject} (${issuer})` };
+  } catch (err) {
+    return { reason: `an identity regexp is not valid: ${(err as Error).message}` };
+  }
   return {
     reason: `the certificate identity ${subject} (${issuer}) does not match ${identities.map(describeIdentity).join(' or ')}`,
   };
