@@ -205,7 +205,29 @@ describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', ()
       }),
     });
     const { manifest } = await client.getManifest(host, 'keyless/bundle', ref!.digest);
-    expect(manifest.subject.digest).toBe(out.digest);
+    // The referrer as cosign v3 writes it (pkg/oci/remote/write.go WriteReferrer).
+    expect(manifest).toMatchObject({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: BUNDLE,
+      config: {
+        mediaType: 'application/vnd.oci.empty.v1+json',
+        artifactType: BUNDLE,
+        digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+        size: 2,
+      },
+      layers: [
+        {
+          mediaType: BUNDLE,
+          annotations: {
+            'org.opencontainers.image.title': expect.stringMatching(/^sha256-[0-9a-f]{64}\.sigstore\.json$/),
+          },
+        },
+      ],
+      subject: { digest: out.digest },
+    });
+    expect(manifest.annotations['org.opencontainers.image.created']).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
     const json = JSON.parse(
       (await client.getBlob(host, 'keyless/bundle', manifest.layers[0].digest)).toString('utf8'),
     );

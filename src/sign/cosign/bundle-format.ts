@@ -40,7 +40,12 @@ export async function pushBundle(
     mediaType: OCI_MANIFEST,
     artifactType: BUNDLE_ARTIFACT_TYPE,
     config: { ...config, artifactType: BUNDLE_ARTIFACT_TYPE },
-    layers: [layer],
+    layers: [
+      {
+        ...layer,
+        annotations: { 'org.opencontainers.image.title': `${layer.digest.replace(':', '-')}.sigstore.json` },
+      },
+    ],
     subject: { mediaType: target.mediaType, digest: target.digest, size: target.size },
     annotations: {
       'dev.sigstore.bundle.content': 'dsse-envelope',
