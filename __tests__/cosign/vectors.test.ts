@@ -173,6 +173,25 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
     expect(missing.reason).toBe('a keyless signature has no Rekor entry (dev.sigstore.cosign/bundle)');
   });
 
+  it('keyless: an unreadable trusted root fails the verification with its name', async () => {
+    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const r = await verifySignatureLayers(
+      [layer],
+      digest,
+      keylessPolicy([REDHAT], { source: 'broken.json', json: '{"tlogs": "nope"' }),
+    );
+    expect(r).toMatchObject({ verified: false });
+    expect(r.reason).toMatch(/^trusted root broken\.json: not a Sigstore trusted_root\.json \(/);
+    const empty = await verifySignatureLayers(
+      [layer],
+      digest,
+      keylessPolicy([REDHAT], { source: 'empty.json', json: '{}' }),
+    );
+    expect(empty.reason).toBe(
+      'trusted root empty.json: it lists no certificate authority or no transparency log',
+    );
+  });
+
   it('keyless: the signed digest must be the artifact', async () => {
     const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
     const other = `sha256:${'1'.repeat(64)}`;

@@ -51,6 +51,16 @@ export async function loadTrustMaterial(policy: CosignVerifyPolicy): Promise<Tru
 
 export class TrustedRootError extends Error {}
 
+/** A trusted root that cannot be read or fetched fails the verification, with its reason. */
+async function untrustedRootAsReason(run: () => Promise<VerificationOutcome>): Promise<VerificationOutcome> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof TrustedRootError) return fail(err.message);
+    throw err;
+  }
+}
+
 /** Does a certificate's identity satisfy one policy identity (exact strings or Go-style unanchored regexps)? */
 export function identityMatches(id: CertificateIdentity, subject: string, issuer: string): boolean {
   const one = (exact: string | undefined, re: string | undefined, value: string) =>
@@ -201,7 +211,11 @@ function statementDigests(bundle: Bundle): { digests?: string[]; error?: string 
  * Sigstore bundles referring to the artifact: any one verifying is enough. Keyless bundles need
  * exactly one identity, as cosign v3 (and so source-controller) requires.
  */
-export async function verifyBundles(
+export async function verifyBundles(...args: Parameters<typeof verifyBundlesUnsafe>) {
+  return untrustedRootAsReason(() => verifyBundlesUnsafe(...args));
+}
+
+async function verifyBundlesUnsafe(
   bundles: StoredBundle[],
   digest: string,
   policy: CosignVerifyPolicy,
@@ -236,15 +250,12 @@ export async function verifyBundles(
       reasons.add('a signature is key-based (no certificate); verify it with --key');
       continue;
     }
-    const verdict = policy.keys.length
-      ? verifyByKeys(bundle, undefined, policy.keys)
-      : verifyKeyless(
-          bundle,
-          undefined,
-          trust ?? (await loadTrustMaterial(policy)),
-          policy,
-          policy.identities,
-        );
+    let verdict: Verdict;
+    if (policy.keys.length) verdict = verifyByKeys(bundle, undefined, policy.keys);
+    else {
+      trust ??= await loadTrustMaterial(policy);
+      verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities);
+    }
     if ('by' in verdict) return { verified: true, provider: 'cosign', by: verdict.by };
     reasons.add(verdict.reason);
   }
@@ -303,7 +314,11 @@ function certDer(pem: string): Buffer {
  * trusted root, the Rekor SET verifies (unless ignoreTlog), and the identity matches any of the
  * policy's identities (none: any Fulcio identity, as cosign's legacy path).
  */
-export async function verifySignatureLayers(
+export async function verifySignatureLayers(...args: Parameters<typeof verifySignatureLayersUnsafe>) {
+  return untrustedRootAsReason(() => verifySignatureLayersUnsafe(...args));
+}
+
+async function verifySignatureLayersUnsafe(
   layers: SignatureLayer[],
   digest: string,
   policy: CosignVerifyPolicy,
