@@ -350,6 +350,7 @@ describe('verify --path: every source with its own spec.verify, against the regi
       'sources.yaml': [
         ociRepository('signed', '{semver: ">=9.0.0"}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
         ociRepository('unsigned', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: nowhere}}'),
+        ociRepository('keyless', '{tag: v1.0.0}', keylessVerify('(')),
       ].join('---'),
     });
     const { code, report } = await verify(repo);
@@ -360,6 +361,7 @@ describe('verify --path: every source with its own spec.verify, against the regi
         false,
         'Secret flux-system/nowhere is not in the repository (pass --verify-secret flux-system/nowhere=DIR with its files)',
       ],
+      [false, "matchOIDCIdentity[0].subject '(' is not a valid regular expression"],
     ]);
   });
 });

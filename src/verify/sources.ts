@@ -283,6 +283,17 @@ function policyFor(t: VerifyTarget, provider: string, secrets: VerifySecrets): V
     issuerRegExp: i.issuer,
     subjectRegExp: i.subject,
   }));
+  for (const [i, id] of identities.entries())
+    for (const [field, re] of [
+      ['issuer', id.issuerRegExp],
+      ['subject', id.subjectRegExp],
+    ] as const) {
+      try {
+        if (re !== undefined) new RegExp(re);
+      } catch {
+        return `matchOIDCIdentity[${i}].${field} '${re}' is not a valid regular expression`;
+      }
+    }
   let trustedRoot: { source: string; json: string } | undefined;
   const rootName = t.verify.trustedRootSecretRef?.name;
   if (rootName) {
