@@ -15,7 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// Node's WebCrypto is the standard one; the DOM type names are not in this project's libs.
+x509.cryptoProvider.set(webcrypto as never);
+
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 export type KeyKind = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ec-p256' | 'ec-p384' | 'ec-p521';
 
@@ -45,7 +48,7 @@ export interface TestCa extends TestCertificate {
 const DAY = 24 * 3600 * 1000;
 let serial = 1;
 
-function keyParams(kind: KeyKind): RsaHashedKeyGenParams | EcKeyGenParams {
+function keyParams(kind: KeyKind): webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams {
   if (kind.startsWith('rsa'))
     return {
       name: 'RSASSA-PKCS1-v1_5',
@@ -53,12 +56,15 @@ function keyParams(kind: KeyKind): RsaHashedKeyGenParams | EcKeyGenParams {
       publicExponent: new Uint8Array([1, 0, 1]),
       hash: 'SHA-256',
     };
-  return { name: 'ECDSA', namedCurve: { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' }[kind]! };
+  return { name: 'ECDSA', namedCurve: EC_CURVE[kind]! };
 }
 
-function signingAlgorithm(kind: KeyKind): Algorithm | EcdsaParams {
-  if (kind.startsWith('rsa')) return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as Algorithm;
-  return { name: 'ECDSA', hash: { 'ec-p256': 'SHA-256', 'ec-p384': 'SHA-384', 'ec-p521': 'SHA-512' }[kind]! };
+const EC_CURVE: Record<string, string> = { 'ec-p256': 'P-256', 'ec-p384': 'P-384', 'ec-p521': 'P-521' };
+const EC_HASH: Record<string, string> = { 'ec-p256': 'SHA-256', 'ec-p384': 'SHA-384', 'ec-p521': 'SHA-512' };
+
+function signingAlgorithm(kind: KeyKind): webcrypto.Algorithm | webcrypto.EcdsaParams {
+  if (kind.startsWith('rsa')) return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.Algorithm;
+  return { name: 'ECDSA', hash: EC_HASH[kind]! };
 }
 
 async function generate(kind: KeyKind): Promise<{ pair: CryptoKeyPair; pem: string; key: KeyObject }> {
