@@ -1,0 +1,53 @@
+/**
+ * Trust stores as notation reads them: every certificate of each file (PEM or DER), a CA or a
+ * self-signed signing certificate each; tsa stores hold roots only. `*` answers for any store
+ * name, as the certificates of a Flux verify Secret do.
+ */
+import type { TrustStoreFile } from '../types.js';
+import { isCaOrSelfSigned, isRootCertificate, readCertificates, type Certificate } from './certificates.js';
+
+export class TrustStoreError extends Error {}
+
+export interface TrustedCertificate {
+  cert: Certificate;
+  /** `TYPE:NAME` of the store it came from. */
+  store: string;
+}
+
+/** The certificates of every listed store of `type` (`ca`, `signingAuthority` or `tsa`). */
+export function loadTrustStores(
+  stores: Map<string, TrustStoreFile[]>,
+  listed: string[],
+  type: 'ca' | 'signingAuthority' | 'tsa',
+): TrustedCertificate[] {
+  const out: TrustedCertificate[] = [];
+  for (const store of new Set(listed)) {
+    const colon = store.indexOf(':');
+    if (store.slice(0, colon) !== type) continue;
+    const files = stores.get(store) ?? stores.get('*');
+    if (!files) throw new TrustStoreError(`trust store ${store} was not given`);
+    const certs: Certificate[] = [];
+    for (const file of files) {
+      let fileCerts: Certificate[];
+      try {
+        fileCerts = readCertificates(file.data);
+      } catch (err) {
+        throw new TrustStoreError(`trust store ${store}: ${file.name}: ${(err as Error).message}`);
+      }
+      for (const cert of fileCerts) {
+        if (!isCaOrSelfSigned(cert))
+          throw new TrustStoreError(
+            `trust store ${store}: ${file.name}: "${cert.subject}" is neither a CA nor a self-signed signing certificate`,
+          );
+        if (type === 'tsa' && !isRootCertificate(cert))
+          throw new TrustStoreError(
+            `trust store ${store}: ${file.name}: "${cert.subject}" is not a root CA certificate`,
+          );
+      }
+      certs.push(...fileCerts);
+    }
+    if (!certs.length) throw new TrustStoreError(`trust store ${store} has no certificates`);
+    out.push(...certs.map((cert) => ({ cert, store })));
+  }
+  return out;
+}
