@@ -1,5 +1,16 @@
 /** Timing helpers for the benchmark: wall time, our CPU, and the CPU of the tools we ran. */
-import { readFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { basename, join } from 'node:path';
 import { runProcess, type ProcessRunner } from '../src/render/process.js';
 
 export interface ToolTimer {
@@ -43,4 +54,112 @@ export async function measure<T>(
   const wallMs = performance.now() - t0;
   const c1 = cpuMs();
   return { value, wallMs, selfCpuMs: c1.self - c0.self, childCpuMs: c1.children - c0.children };
+}
+
+export interface RecordedInvocation {
+  command: string;
+  args: string[];
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+  stdout: string;
+}
+
+export interface ToolRecorder {
+  run: ProcessRunner;
+  invocations: RecordedInvocation[];
+  /**
+   * Runs every recorded invocation again, one after the other, on the snapshot of its inputs:
+   * the floor (the tools' own cost, nothing of fluxgate around them). Returns how many outputs
+   * differ from what the tool printed inside fluxgate (0: the floor did the same work).
+   */
+  replay(): Promise<{ mismatches: number }>;
+}
+
+/** The engine's private source copies, where every build directory and helm work dir lives. */
+const SOURCES_ROOT = /^(.*\/fluxgate-sources-[^/]+)(?:\/(.*))?$/;
+/** Directories the engine creates for one tool invocation and removes right after it. */
+const transient = (segment: string, depth: number) =>
+  segment.startsWith('.fluxgate-build-') || (depth === 0 && segment.startsWith('helm-'));
+
+/**
+ * Wraps the engine's tool runner to record each kustomize/helm invocation with a snapshot of
+ * its inputs (the engine deletes its build directories as soon as a tool returns), so that the
+ * benchmark can run the very same invocations itself. Recording copies files: never time it.
+ */
+export function toolRecorder(snapshotDir: string): ToolRecorder {
+  const snapshots = new Map<string, string>();
+  const copied = new Set<string>();
+  const relink = (dir: string, from: string, to: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isSymbolicLink()) {
+        const target = readlinkSync(path);
+        if (target === from || target.startsWith(from + '/')) {
+          rmSync(path);
+          symlinkSync(to + target.slice(from.length), path);
+        }
+      } else if (entry.isDirectory()) relink(path, from, to);
+    }
+  };
+  const copyTree = (from: string, to: string, root: string, snap: string) => {
+    cpSync(from, to, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => src === from || !basename(src).startsWith('.fluxgate-build-'),
+    });
+    if (statSync(to).isDirectory()) relink(to, root, snap);
+  };
+  /** The snapshot path of `path`, copying what it needs first. */
+  const map = (path: string): string => {
+    const m = SOURCES_ROOT.exec(path);
+    if (!m) return path;
+    const root = m[1]!;
+    const rel = m[2] ?? '';
+    let snap = snapshots.get(root);
+    if (!snap) {
+      snap = join(snapshotDir, String(snapshots.size));
+      mkdirSync(snap, { recursive: true });
+      snapshots.set(root, snap);
+    }
+    const segments = rel.split('/').filter(Boolean);
+    const top = segments[0];
+    if (top && !transient(top, 0) && !copied.has(`${root}/${top}`)) {
+      copyTree(join(root, top), join(snap, top), root, snap);
+      copied.add(`${root}/${top}`);
+    }
+    const cut = segments.findIndex((s, i) => transient(s, i));
+    if (cut >= 0) {
+      const dir = segments.slice(0, cut + 1).join('/');
+      if (!copied.has(`${root}/${dir}`)) {
+        copyTree(join(root, dir), join(snap, dir), root, snap);
+        copied.add(`${root}/${dir}`);
+      }
+    } else if (top && !existsSync(join(snap, rel)) && existsSync(path)) {
+      copyTree(path, join(snap, rel), root, snap); // written after its tree was first copied
+    }
+    return join(snap, rel);
+  };
+  const recorder: ToolRecorder = {
+    invocations: [],
+    run: async (command, args, options) => {
+      const mapped = {
+        command,
+        args: args.map((a) => (a.startsWith('/') ? map(a) : a)),
+        cwd: options.cwd === undefined ? undefined : map(options.cwd),
+        env: options.env,
+      };
+      const result = await runProcess(command, args, options);
+      recorder.invocations.push({ ...mapped, stdout: result.stdout });
+      return result;
+    },
+    async replay() {
+      let mismatches = 0;
+      for (const call of recorder.invocations) {
+        const result = await runProcess(call.command, call.args, { cwd: call.cwd, env: call.env });
+        if (result.stdout !== call.stdout) mismatches++;
+      }
+      return { mismatches };
+    },
+  };
+  return recorder;
 }
