@@ -169,36 +169,46 @@ describe('notation-go envelopes', () => {
     );
   });
 
-  test('the alpine JWS (PS256, self-signed leaf, +08:00 signing time) verifies with its own certificate', () => {
-    const env = JSON.parse(read('internal_testdata_jws_signature.sig').toString());
-    const cert = Buffer.from(env.header.x5c[0], 'base64');
-    const v = verifySignatureEnvelope({
-      envelope: read('internal_testdata_jws_signature.sig'),
-      mediaType: 'application/jose+json',
-      target: {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: 'sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0',
-        size: 481,
-      },
-      statement: selectStatement(
-        parseTrustPolicy(
-          JSON.stringify({
-            version: '1.0',
-            trustPolicies: [
-              {
-                name: 'p',
-                registryScopes: ['*'],
-                signatureVerification: { level: 'strict' },
-                trustStores: ['ca:x'],
-                trustedIdentities: ['*'],
-              },
-            ],
-          }),
+  test.each([
+    ['JWS', 'internal_testdata_jws_signature.sig', 'application/jose+json'],
+    ['COSE', 'internal_testdata_cose_signature.sig', 'application/cose'],
+  ])(
+    'the alpine %s signature (PS256, self-signed leaf) verifies with its own certificate',
+    (_, file, mediaType) => {
+      const env = JSON.parse(read('internal_testdata_jws_signature.sig').toString());
+      const cert = Buffer.from(env.header.x5c[0], 'base64');
+      const v = verifySignatureEnvelope({
+        envelope: read(file),
+        mediaType,
+        target: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: 'sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0',
+          size: 481,
+        },
+        statement: selectStatement(
+          parseTrustPolicy(
+            JSON.stringify({
+              version: '1.0',
+              trustPolicies: [
+                {
+                  name: 'p',
+                  registryScopes: ['*'],
+                  signatureVerification: { level: 'strict' },
+                  trustStores: ['ca:x'],
+                  trustedIdentities: ['*'],
+                },
+              ],
+            }),
+          ),
+          'localhost:5000/alpine',
         ),
-        'localhost:5000/alpine',
-      ),
-      trustStores: new Map([['*', [{ name: 'alpine.der', data: cert }]]]),
-    });
-    expect(v).toEqual({ verified: true, warnings: [], by: 'CN=alpine,O=Notary,L=Seattle,ST=WA,C=US (ca:x)' });
-  });
+        trustStores: new Map([['*', [{ name: 'alpine.der', data: cert }]]]),
+      });
+      expect(v).toEqual({
+        verified: true,
+        warnings: [],
+        by: 'CN=alpine,O=Notary,L=Seattle,ST=WA,C=US (ca:x)',
+      });
+    },
+  );
 });

@@ -70,15 +70,22 @@ export function signBytes(alg: Algorithm, key: KeyObject, data: Buffer): Buffer 
   return cryptoSign(HASH_OF[alg], data, { key, dsaEncoding: 'ieee-p1363' });
 }
 
-export function verifyBytes(alg: Algorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+/** `autoSalt`: golang-jwt (JWS) detects the PSS salt length; go-cose requires the hash length. */
+export function verifyBytes(
+  alg: Algorithm,
+  key: KeyObject,
+  data: Buffer,
+  signature: Buffer,
+  autoSalt = true,
+): boolean {
   try {
     if (alg.startsWith('PS')) {
       if (key.asymmetricKeyType !== 'rsa') return false;
-      // golang-jwt verifies PSS with an automatically detected salt length.
+      const saltLength = autoSalt ? constants.RSA_PSS_SALTLEN_AUTO : constants.RSA_PSS_SALTLEN_DIGEST;
       return cryptoVerify(
         HASH_OF[alg],
         data,
-        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength },
         signature,
       );
     }
