@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderCluster } from '../src/render/engine.js';
 import { runDiff } from '../src/diff/run.js';
 import { silentLogger } from '../src/log.js';
@@ -97,6 +97,7 @@ for (const apps of sizes) {
     floorMismatches: floor.value.mismatches,
     floorMs: Math.round(floor.wallMs),
     floorToolCpuMs: floor.childCpuMs,
+    floorSpawnCpuMs: floor.selfCpuMs,
     fluxgateSerialMs: Math.round(serial.wallMs),
     fluxgateSerialCpuMs: serial.selfCpuMs,
     fluxgateSerialToolCpuMs: serial.childCpuMs,
@@ -105,6 +106,8 @@ for (const apps of sizes) {
     fluxgateParallelCpuMs: parallel.selfCpuMs,
     /** fluxgate's CPU outside the tools / the tools' CPU, in the serial run. */
     overhead,
+    /** The same, less the CPU any Node program pays to start those processes (the floor's own). */
+    overheadBeyondSpawn: (serial.selfCpuMs - floor.selfCpuMs) / Math.max(1, serial.childCpuMs),
     /** The same engine CPU over the floor's tool CPU (the tools run by the benchmark). */
     overheadVsFloorCpu: serial.selfCpuMs / Math.max(1, floor.childCpuMs),
     /** Serial wall time over the floor's: what the engine adds to a one-at-a-time run. */
@@ -122,7 +125,7 @@ for (const apps of sizes) {
   row(
     'render',
     `${apps} apps (${entry.owners} owners, ${recorder.invocations.length} tool runs)`,
-    `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms)`,
+    `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms; spawning alone ${floor.selfCpuMs} ms)`,
     `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)}`,
     `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)})`,
   );
@@ -161,10 +164,20 @@ for (const apps of sizes) {
     });
   }
   const changedMs = median(runs.map((r) => r.wallMs));
+  // What git alone costs in that diff: a worktree of each side, added and removed.
+  const worktrees = await measure(async () => {
+    for (const ref of ['HEAD~1', 'HEAD']) {
+      const tree = join(mkdtempSync(join(tmpdir(), 'bench-worktree-')), 'tree');
+      git('worktree', 'add', '--detach', '--quiet', tree, ref);
+      git('worktree', 'remove', '--force', tree);
+      rmSync(dirname(tree), { recursive: true, force: true });
+    }
+  });
   entry.changedOnly = {
     ms: Math.round(changedMs),
     runsMs: runs.map((r) => Math.round(r.wallMs)),
     toolWallMs: Math.round(median(runs.map((r) => r.toolWallMs))),
+    gitWorktreesMs: Math.round(worktrees.wallMs),
     fullRenderMs: Math.round(parallel.wallMs),
     ratioToFullRender: changedMs / parallel.wallMs,
     ownersBuilt: runs[0]!.rendered,
@@ -176,7 +189,7 @@ for (const apps of sizes) {
     `${apps} apps, one app changed`,
     `${Math.round(changedMs)} ms (median of 3) vs full render ${Math.round(parallel.wallMs)} ms`,
     `ratio ${fmt(changedMs / parallel.wallMs)}`,
-    `${runs[0]!.rendered} of ${2 * (entry.owners as number)} owners built (base + head)`,
+    `${runs[0]!.rendered} of ${2 * (entry.owners as number)} owners built; tools ${Math.round(median(runs.map((r) => r.toolWallMs)))} ms, git worktrees ${Math.round(worktrees.wallMs)} ms`,
   );
   rmSync(repo, { recursive: true, force: true });
 }
