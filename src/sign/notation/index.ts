@@ -2,7 +2,7 @@
  * The Notary Project provider: X.509 signing in JWS or COSE envelopes stored as OCI referrers,
  * and verification with a trust policy and trust stores, as `notation verify` does it.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FluxgateError, UsageError } from '../../errors.js';
 import type { RegistryClient } from '../../oci/client.js';
@@ -81,7 +81,8 @@ function readSigningMaterial(options: SigningOptions): { key: KeyObject; chain: 
       `${certFile}: cannot read the certificate chain (${(err as Error).message})`,
     );
   }
-  const spki = (k: KeyObject) => k.export({ format: 'der', type: 'spki' });
+  const spki = (k: KeyObject) =>
+    (k.type === 'private' ? createPublicKey(k) : k).export({ format: 'der', type: 'spki' });
   if (!spki(chain[0]!.node.publicKey).equals(spki(key)))
     throw new FluxgateError(
       'INPUT',
