@@ -139,6 +139,8 @@ export interface LeafOptions {
   variant?: LeafVariant;
   notBefore?: Date;
   notAfter?: Date;
+  /** A CRL distribution point URL (makes the certificate's revocation checkable). */
+  crlUrl?: string;
 }
 
 /** A signing certificate issued by `ca`, or self-signed with `ca: 'self'`. */
@@ -163,6 +165,7 @@ export async function issueLeaf(
       false,
     ),
   ];
+  if (options.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([options.crlUrl]));
   const subject = options.subject ?? 'C=US, ST=WA, L=Seattle, O=Fluxgate Test, CN=Fluxgate Test Signer';
   const cert =
     ca === 'self'

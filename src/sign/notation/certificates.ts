@@ -6,7 +6,9 @@
 import 'reflect-metadata';
 import { createHash, X509Certificate as NodeCertificate, type KeyObject } from 'node:crypto';
 import {
+  AuthorityInfoAccessExtension,
   BasicConstraintsExtension,
+  CRLDistributionPointsExtension,
   ExtendedKeyUsage,
   ExtendedKeyUsageExtension,
   KeyUsageFlags,
@@ -321,5 +323,6 @@ export function validateCodeSigningChain(chain: Certificate[], signingTime?: Dat
 
 /** Whether a certificate names CRL or OCSP endpoints (so its revocation could be checked). */
 export function hasRevocationEndpoints(cert: Certificate): boolean {
-  return cert.x509.extensions.some((e) => e.type === '2.5.29.31' || e.type === '1.3.6.1.5.5.7.1.1');
+  if (cert.x509.getExtension(CRLDistributionPointsExtension)) return true;
+  return (cert.x509.getExtension(AuthorityInfoAccessExtension)?.ocsp.length ?? 0) > 0;
 }
