@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
+import { decode } from 'cborg';
 import { RegistryClient } from '../../src/oci/client.js';
 import { EMPTY_JSON, OCI_EMPTY, OCI_MANIFEST } from '../../src/oci/media-types.js';
 import { openCose } from '../../src/sign/notation/cose.js';
@@ -298,7 +299,22 @@ describe('fluxgate sign --provider notation', () => {
       expect.objectContaining({ provider: 'notation', storage: 'referrer', format: 'cose' }),
     ]);
     const { manifest } = await client.getManifest(host, 'notation-sign/pushed', out.signatures[0].ref);
-    const content = openCose(await client.getBlob(host, 'notation-sign/pushed', manifest.layers[0].digest));
+    const cose = await client.getBlob(host, 'notation-sign/pushed', manifest.layers[0].digest);
+    const content = openCose(cose);
+    // The protected header in deterministic order, as go-cose writes it.
+    const sign1 = decode(cose.subarray(1), { useMaps: true, tags: [] }) as Uint8Array[];
+    const protectedHeader = decode(sign1[0]!, {
+      useMaps: true,
+      tags: Object.assign([], { 1: (v: number) => v }),
+    });
+    expect([...(protectedHeader as Map<unknown, unknown>).keys()]).toEqual([
+      1,
+      2,
+      3,
+      'io.cncf.notary.expiry',
+      'io.cncf.notary.signingTime',
+      'io.cncf.notary.signingScheme',
+    ]);
     expect(content.expiry!.getTime() - content.signingTime.getTime()).toBe(24 * 3600 * 1000);
     expect(
       (await verify(`oci://${host}/notation-sign/pushed:v1`, trustPolicy({}), f.trustStoreDir)).source
