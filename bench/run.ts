@@ -42,7 +42,14 @@ const results: Record<string, unknown> = {
   quick,
 };
 const rows: string[][] = [];
-const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
+/** bench/results.json, written after each section too: a failure late in a long run keeps what was measured. */
+const save = () =>
+  writeFileSync(join(import.meta.dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+const row = (...cells: (string | number)[]) => {
+  rows.push(cells.map(String));
+  // Progress as it comes (the aligned table follows on stdout at the end).
+  process.stderr.write(`bench: ${cells.filter((c) => c !== '').join(' | ')}\n`);
+};
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const verifyRow = (v: VerifyBench) =>
   row(
@@ -194,6 +201,7 @@ for (const apps of sizes) {
   rmSync(repo, { recursive: true, force: true });
 }
 results.render = render;
+save();
 const diffTimes = render.map((r) => (r.changedOnly as { ms: number }).ms);
 const renderTimes = render.map((r) => r.fluxgateParallelMs as number);
 if (diffTimes.length > 1) {
@@ -242,7 +250,7 @@ try {
   for (const [label, fill] of quick ? payloads.slice(1) : payloads) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-push-'));
     fill(dir);
-    const slug = `bench/${label.replace(/\W+/g, '-')}`;
+    const slug = `bench/${label.toLowerCase().replace(/\W+/g, '-')}`; // repository names are lowercase
     const build = async () => buildArtifactManifest(await packLayer(collectDirectory(dir)), meta);
     const built = await build();
 
@@ -321,6 +329,7 @@ try {
     rmSync(layout, { recursive: true, force: true });
   }
   results.push = push;
+  save();
 
   const artifacts = quick ? 20 : 100;
   const verify: Record<string, unknown> = {};
@@ -360,7 +369,7 @@ process.stdout.write(
     )
     .join('\n') + '\n',
 );
-writeFileSync(join(import.meta.dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+save();
 process.stdout.write(
   `\nmachine: ${cores} cores, ${(results.machine as { model?: string }).model}; results in bench/results.json\n`,
 );
