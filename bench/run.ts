@@ -346,7 +346,7 @@ try {
       row('verify', 'notation', `not measured: ${(err as Error).message}`, '', '');
     }
   } else {
-    const reason = 'notation signing has not landed (src/sign/notation/index.ts at HEAD: not implemented)';
+    const reason = 'notation signing has not landed (src/sign/notation/index.ts: not implemented)';
     verify.notation = { measured: false, reason };
     row('verify', 'notation', `not measured: ${reason}`, '', '');
   }
