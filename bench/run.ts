@@ -14,7 +14,7 @@ import { silentLogger } from '../src/log.js';
 import { RegistryClient, sha256Digest } from '../src/oci/client.js';
 import { collectDirectory } from '../src/oci/artifact/collect.js';
 import { packLayer } from '../src/oci/artifact/tarball.js';
-import { buildArtifactManifest } from '../src/oci/artifact/manifest.js';
+import { buildArtifactManifest, type BuiltArtifact } from '../src/oci/artifact/manifest.js';
 import { pushArtifact } from '../src/oci/artifact/push.js';
 import { startRegistry } from '../__tests__/support/registry.js';
 import { changeOneApp, writeFleet } from './fleet.js';
@@ -247,42 +247,61 @@ try {
     extra: [],
   };
   const repeats = 3;
+  let kept:
+    { dir: string; build: () => Promise<BuiltArtifact>; built: BuiltArtifact; remove(): void } | undefined;
   for (const [label, fill] of quick ? payloads.slice(1) : payloads) {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-push-'));
-    fill(dir);
     const slug = `bench/${label.toLowerCase().replace(/\W+/g, '-')}`; // repository names are lowercase
-    const build = async () => buildArtifactManifest(await packLayer(collectDirectory(dir)), meta);
-    const built = await build();
+    /**
+     * Each repeat pushes content of its own (fresh random bytes): skopeo remembers where it has
+     * put a blob (its blob info cache) and would mount it from there instead of uploading it.
+     */
+    const prepare = async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-push-'));
+      fill(dir);
+      const build = async () => buildArtifactManifest(await packLayer(collectDirectory(dir)), meta);
+      const built = await build();
+      // The same artifact as an OCI layout, for skopeo.
+      const layout = mkdtempSync(join(tmpdir(), 'bench-layout-'));
+      mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+      for (const b of [built.config, built.layer, built.manifest])
+        writeFileSync(join(layout, 'blobs', 'sha256', sha256Digest(b).slice(7)), b);
+      writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+      writeFileSync(
+        join(layout, 'index.json'),
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            { ...built.manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
+          ],
+        }),
+      );
+      const remove = () => {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(layout, { recursive: true, force: true });
+      };
+      return { dir, build, built, layout, remove };
+    };
 
-    // The same artifact as an OCI layout, for skopeo.
-    const layout = mkdtempSync(join(tmpdir(), 'bench-layout-'));
-    mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-    for (const b of [built.config, built.layer, built.manifest])
-      writeFileSync(join(layout, 'blobs', 'sha256', sha256Digest(b).slice(7)), b);
-    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(
-      join(layout, 'index.json'),
-      JSON.stringify({
-        schemaVersion: 2,
-        manifests: [
-          { ...built.manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
-        ],
-      }),
-    );
-
-    // Alternating runs, each to a repository of its own (a blob already there is not sent again).
+    // Alternating runs, each with content and a repository of its own.
     const buildPush: number[] = [];
     const pushOnly: number[] = [];
     const skopeo: number[] = [];
     for (let i = 0; i < repeats; i++) {
+      const own = [await prepare(), await prepare(), await prepare()] as const;
       const a = await measure(async () =>
-        pushArtifact(new RegistryClient({ env: {} }), registry.host, `${slug}-build-${i}`, await build(), [
-          'v1',
-        ]),
+        pushArtifact(
+          new RegistryClient({ env: {} }),
+          registry.host,
+          `${slug}-build-${i}`,
+          await own[0].build(),
+          ['v1'],
+        ),
       );
       buildPush.push(a.wallMs);
       const b = await measure(() =>
-        pushArtifact(new RegistryClient({ env: {} }), registry.host, `${slug}-push-${i}`, built, ['v1']),
+        pushArtifact(new RegistryClient({ env: {} }), registry.host, `${slug}-push-${i}`, own[1].built, [
+          'v1',
+        ]),
       );
       pushOnly.push(b.wallMs);
       const c = await measure(async () =>
@@ -292,18 +311,25 @@ try {
             'copy',
             '--quiet',
             '--dest-tls-verify=false',
-            `oci:${layout}:v1`,
+            `oci:${own[2].layout}:v1`,
             `docker://${registry.host}/${slug}-skopeo-${i}:v1`,
           ],
           { stdio: 'ignore' },
         ),
       );
       skopeo.push(c.wallMs);
+      if (i > 0) own.forEach((o) => o.remove());
+      else {
+        own[1].remove();
+        own[2].remove();
+        kept = own[0];
+      }
     }
-
-    // Re-push of unchanged content, rebuilt from the directory, by a fresh client.
+    // Re-push of unchanged content (the first build+push), rebuilt from its directory, by a fresh client.
     const again = new RegistryClient({ env: {} });
-    await pushArtifact(again, registry.host, `${slug}-build-0`, await build(), ['v1']);
+    const built = await kept!.build();
+    await pushArtifact(again, registry.host, `${slug}-build-0`, built, ['v1']);
+    kept!.remove();
     const manifestPuts = 2; // by digest, then the tag
     const entry = {
       payload: label,
@@ -325,8 +351,6 @@ try {
       `ratio ${fmt(entry.pushRatioToSkopeo)} push, ${fmt(entry.buildAndPushRatioToSkopeo)} build+push (≤1: as fast)`,
       `re-push: ${entry.repushBlobsUploaded} blobs, ${entry.repushBlobBytes} blob bytes (${entry.repushBytesSent} bytes of manifests)`,
     );
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(layout, { recursive: true, force: true });
   }
   results.push = push;
   save();
