@@ -133,6 +133,20 @@ describe('push, tag, pull, diff-artifact against the Debian registry', () => {
     expect(JSON.parse(cli).digest).toBe(JSON.parse(cli2).digest);
   });
 
+  it('uploads a blob larger than the chunk size in chunks that the registry reassembles to the same digest', async () => {
+    const host = sharedRegistryHost();
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 123);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+    const client = new RegistryClient({ env: {}, chunkSize: 1024 * 1024 });
+    const descriptor = await client.pushBlob(host, 'oci-test/chunked', bytes, 'application/octet-stream');
+    expect(descriptor.digest).toBe(sha256Digest(bytes));
+    // Read back over plain HTTP: the registry checked the digest on the final PUT.
+    const res = await fetch(`http://${host}/v2/oci-test/chunked/blobs/${descriptor.digest}`);
+    const fetched = Buffer.from(await res.arrayBuffer());
+    expect(sha256Digest(fetched)).toBe(descriptor.digest);
+    expect(client.stats.bytesSent).toBe(bytes.length);
+  });
+
   it('tags a digest, pulls it back, and diff-artifact compares entries, not gzip bytes', async () => {
     const host = sharedRegistryHost();
     const dir = content({ 'x/a.yaml': 'a: 1\n' });
