@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
+import { createCa, issueLeaf, trustPolicy, writeSigningFiles, type TestCa } from '../support/pki.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
 
@@ -18,6 +19,19 @@ const prefix = `vsrc-${process.pid}-${Date.now().toString(36)}`;
 let keys: string;
 let sigstore: MockSigstore;
 const digests = new Map<string, string>();
+/** The signature manifest each signing push stored, by `path:tag`. */
+const signatureRefs = new Map<string, string>();
+/** The notation PKI: our CA (its certificate in the verify Secret) and a stranger's. */
+let notationCa: TestCa;
+let notationFiles: {
+  ours: { keyFile: string; certFile: string };
+  stranger: { keyFile: string; certFile: string };
+};
+/** The signers' subjects as notation prints them (Go's RDN order), which `by` and reasons name. */
+const SIGNER = 'C=US, ST=WA, L=Seattle, O=Fluxgate Test, CN=Fluxgate Test Signer';
+const SIGNER_GO = 'CN=Fluxgate Test Signer,O=Fluxgate Test,L=Seattle,ST=WA,C=US';
+const STRANGER = 'C=US, ST=OR, O=Elsewhere Inc, CN=Elsewhere Signer';
+const STRANGER_GO = 'CN=Elsewhere Signer,O=Elsewhere Inc,ST=OR,C=US';
 
 const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
 
@@ -38,7 +52,9 @@ async function push(path: string, tag: string, sign?: string[], env?: NodeJS.Pro
   const r = await runCli(args, { env: env ?? { ...process.env, COSIGN_PASSWORD: 'pw' } });
   expect(r.stderr).not.toContain('error');
   expect(r.code).toBe(0);
-  digests.set(`${path}:${tag}`, JSON.parse(r.stdout).digest);
+  const out = JSON.parse(r.stdout);
+  digests.set(`${path}:${tag}`, out.digest);
+  if (out.signatures?.[0]?.ref) signatureRefs.set(`${path}:${tag}`, out.signatures[0].ref);
 }
 
 /** 1-based line of the first line matching `needle` after the line containing `after`, read from the file itself. */
@@ -49,6 +65,14 @@ function lineAfter(repo: string, file: string, after: string, needle: RegExp): n
 }
 
 const cosign = (key: string) => ['--sign', 'cosign', '--cosign-key', join(keys, key)];
+const notation = (f: { keyFile: string; certFile: string }) => [
+  '--sign',
+  'notation',
+  '--notation-key',
+  f.keyFile,
+  '--notation-cert',
+  f.certFile,
+];
 /** A GitHub Actions job with `id-token: write`, signing through the mock Fulcio and Rekor. */
 const keylessEnv = () => {
   const env = toolEnv(sigstore.oidcEnv);
@@ -70,6 +94,24 @@ beforeAll(async () => {
   await push('unsigned', 'v1.0.0');
   await push('other-key', 'v1.0.0', cosign('theirs.key'));
   await push('notation', 'v1.0.0');
+  // Notation: a leaf of our CA, and one of a CA the verify Secret does not hold.
+  notationCa = await createCa({ key: 'ec-p384' });
+  const strangerCa = await createCa({
+    key: 'ec-p256',
+    subject: 'C=US, ST=OR, O=Elsewhere Inc, CN=Elsewhere Root',
+  });
+  notationFiles = {
+    ours: writeSigningFiles(
+      join(keys, 'notation-ours'),
+      await issueLeaf(notationCa, { key: 'ec-p256', subject: SIGNER }),
+    ),
+    stranger: writeSigningFiles(
+      join(keys, 'notation-stranger'),
+      await issueLeaf(strangerCa, { key: 'ec-p256', subject: STRANGER }),
+    ),
+  };
+  await push('notation-signed', 'v1.0.0', notation(notationFiles.ours));
+  await push('notation-stranger', 'v1.0.0', notation(notationFiles.stranger));
   sigstore = await startMockSigstore();
   const keyless = ['--sign', 'cosign', '--keyless', ...sigstore.signFlags];
   await push('keyless', 'v1.0.0', keyless, keylessEnv());
@@ -102,6 +144,17 @@ const keylessVerify = (subject: string) =>
     trustedRootSecretRef: { name: 'sigstore-root' },
   });
 
+/** A verify Secret as Flux's notation provider reads it: the trust policy and the CA certificate. */
+const notationSecret = (name: string, policy: string) => `apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: flux-system}
+stringData:
+  trustpolicy.json: |
+${indent(policy, 4)}
+  ca.crt: |
+${indent(notationCa.pem.trimEnd(), 4)}
+`;
+
 function fixture() {
   const keysSecret = `
 apiVersion: v1
@@ -117,6 +170,16 @@ ${indent(readFileSync(join(keys, 'ours.pub'), 'utf8'), 4)}
       ociRepository('unsigned', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
       ociRepository('other-key', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
       ociRepository('notation', '{tag: v1.0.0}', '{provider: notation, secretRef: {name: notation-empty}}'),
+      ociRepository(
+        'notation-signed',
+        '{tag: v1.0.0}',
+        '{provider: notation, secretRef: {name: notation-trust}}',
+      ),
+      ociRepository(
+        'notation-stranger',
+        '{tag: v1.0.0}',
+        '{provider: notation, secretRef: {name: notation-trust}}',
+      ),
     ].join('---'),
     'clusters/dev/by-digest.yaml': `
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -152,6 +215,8 @@ kind: Secret
 metadata: {name: notation-empty, namespace: flux-system}
 stringData:
   ca.crt: not a certificate
+---
+${notationSecret('notation-trust', trustPolicy({ trustStores: ['ca:acme'], identities: [`x509.subject: ${SIGNER}`] }))}
 `,
     'apps/charts.yaml': `
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -295,6 +360,22 @@ describe('verify --path: every source with its own spec.verify, against the regi
         provider: 'notation',
         verified: false,
         reason: "'trustpolicy.json' not found in Secret flux-system/notation-empty",
+      },
+      // Signed by a leaf of the CA in the Secret, its subject a trusted identity.
+      {
+        ref: url('notation-signed'),
+        digest: digests.get('notation-signed:v1.0.0'),
+        provider: 'notation',
+        verified: true,
+        by: `${SIGNER_GO} (ca:acme)`,
+      },
+      // Signed by a leaf of another CA: the chain leads to no certificate of the Secret.
+      {
+        ref: url('notation-stranger'),
+        digest: digests.get('notation-stranger:v1.0.0'),
+        provider: 'notation',
+        verified: false,
+        reason: `signature ${signatureRefs.get('notation-stranger:v1.0.0')}: the certificate chain of "${STRANGER_GO}" does not lead to a certificate in trust store(s) ca:acme`,
       },
     ]);
     // verify on a chart of a plain HTTPS HelmRepository does nothing in Flux: a finding says so.
