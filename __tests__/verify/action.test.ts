@@ -8,20 +8,7 @@ import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
-
-/** Reads a GITHUB_OUTPUT file (`name<<DELIM … DELIM` blocks) into a map. */
-function readOutputs(path: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = readFileSync(path, 'utf8').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([\w-]+)<<(.+)$/.exec(lines[i]!);
-    if (!m) continue;
-    const end = lines.indexOf(m[2]!, i + 1);
-    out[m[1]!] = lines.slice(i + 1, end).join('\n');
-    i = end;
-  }
-  return out;
-}
+import { readOutputs } from './github-outputs.js';
 
 describe('the action runs verify: annotations on the files, outputs, a job summary section', () => {
   it('annotates the finding and the unverified source at their lines and sets verified=false', async () => {

@@ -9,6 +9,7 @@ import { writeRepo } from '../support/repo.js';
 import { createCa, issueLeaf, trustPolicy, writeSigningFiles, type TestCa } from '../support/pki.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
+import { readOutputs } from './github-outputs.js';
 
 /**
  * A fixture repository whose sources point at artifacts in the test registry, each signed in a
@@ -404,6 +405,83 @@ describe('verify --path: every source with its own spec.verify, against the regi
         `^${url('unsigned').replace(/[.]/g, '\\.')}\\s+OCIRepository/flux-system/unsigned\\s+cosign\\s+sha256:[0-9a-f]{12}\\s+NO\\s+no cosign signature found$`,
         'm',
       ),
+    );
+  });
+
+  it('reports what an audit-level notation policy only logs: a warning in JSON, the table, the annotations and the job summary', async () => {
+    // Our signer, but the policy trusts another identity: audit logs authenticity and passes.
+    const repo = writeRepo({
+      'clusters/dev/notation.yaml': [
+        ociRepository(
+          'notation-signed',
+          '{tag: v1.0.0}',
+          '{provider: notation, secretRef: {name: notation-audit}}',
+        ),
+        notationSecret(
+          'notation-audit',
+          trustPolicy({
+            name: 'audit-only',
+            level: 'audit',
+            trustStores: ['ca:acme'],
+            identities: ['x509.subject: C=US, ST=WA, O=Fluxgate Test, CN=Someone Else'],
+          }),
+        ),
+      ].join('---\n'),
+    });
+    const warning = `authenticity (logged by level audit): signing certificate "${SIGNER_GO}" does not match the trusted identities of trust policy statement "audit-only"`;
+    const { code, report, stderr } = await verify(repo);
+    expect(code).toBe(0);
+    expect(report.sources).toEqual([
+      {
+        ref: `oci://${host()}/${prefix}/notation-signed`,
+        digest: digests.get('notation-signed:v1.0.0'),
+        provider: 'notation',
+        verified: true,
+        by: `${SIGNER_GO} (ca:acme)`,
+        warnings: [warning],
+      },
+    ]);
+    // Once on stderr, at the verify block.
+    const line = lineAfter(repo, 'clusters/dev/notation.yaml', 'name: notation-signed', /^\s+verify:/);
+    const warningLines = stderr.split('\n').filter((l) => l.includes(warning));
+    expect(warningLines).toEqual([
+      `warning: clusters/dev/notation.yaml:${line}: OCIRepository/flux-system/notation-signed: oci://${host()}/${prefix}/notation-signed@${digests.get('notation-signed:v1.0.0')}: ${warning}`,
+    ]);
+
+    const text = await runCli(['verify', '--repo', repo]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      `\noci://${host()}/${prefix}/notation-signed (OCIRepository/flux-system/notation-signed): warning: ${warning}\n`,
+    );
+
+    const runner = mkdtempSync(join(tmpdir(), 'fg-runner-'));
+    const summary = join(runner, 'summary');
+    writeFileSync(summary, '');
+    writeFileSync(join(runner, 'output'), '');
+    const action = spawnSync(process.execPath, ['--import', './scripts/ts-loader.mjs', 'src/index.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: toolEnv({
+        GITHUB_ACTIONS: 'true',
+        GITHUB_OUTPUT: join(runner, 'output'),
+        GITHUB_STEP_SUMMARY: summary,
+        INPUT_COMMAND: 'verify',
+        INPUT_REPO: repo,
+        'INPUT_GITHUB-TOKEN': '',
+      }),
+      timeout: 120000,
+    });
+    expect(action.status).toBe(0);
+    expect(action.stdout).toContain(
+      `::warning title=fluxgate%3A signature,file=clusters/dev/notation.yaml,line=${line}::`,
+    );
+    expect(JSON.parse(readOutputs(join(runner, 'output')).json!).sources[0].warnings).toEqual([warning]);
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toContain('**1/1** signature verified (1 with warnings);');
+    expect(md).toContain('| notation | `sha256:');
+    expect(md).toContain('| ⚠️ yes, with warnings |');
+    expect(md).toContain(
+      `- ⚠️ oci://${host()}/${prefix}/notation-signed (OCIRepository/flux-system/notation-signed): authenticity \\(logged by level audit\\): signing certificate "CN=Fluxgate Test Signer,O=Fluxgate Test,L=Seattle,ST=WA,C=US" does not match the trusted identities of trust policy statement "audit-only"`,
     );
   });
 

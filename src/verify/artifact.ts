@@ -134,6 +134,7 @@ export async function verifyReference(options: VerifyOptions, io: CommandIO): Pr
         verified: outcome.verified,
         by: outcome.by,
         reason: outcome.reason,
+        ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
       },
     ],
     findings: [],

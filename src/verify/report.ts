@@ -22,6 +22,7 @@ export function reportJson(sources: CheckedSource[], findings: Finding[]): Verif
       if (s.digest) v.digest = s.digest;
       if (s.by) v.by = s.by;
       if (s.reason) v.reason = s.reason;
+      if (s.warnings?.length) v.warnings = [...s.warnings];
       return v;
     }),
     findings,
@@ -61,6 +62,10 @@ export function verificationText(report: { sources: CheckedSource[]; findings: F
       ]),
       '',
     );
+    const warned = report.sources.filter((s) => s.warnings?.length);
+    for (const s of warned)
+      for (const w of s.warnings!) lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
+    if (warned.length) lines.push('');
   }
   for (const f of report.findings)
     lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
@@ -77,6 +82,7 @@ export function verificationMarkdown(
   const out: string[] = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
   const failed = report.sources.filter((s) => !s.verified).length;
   const errors = report.findings.filter((f) => f.severity === 'error').length;
+  const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
   if (!report.sources.length && !report.findings.length) {
     out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
     return out.join('\n');
@@ -84,7 +90,7 @@ export function verificationMarkdown(
   out.push(
     report.sources.length === 0
       ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
-      : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`,
+      : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`,
     '',
   );
   if (report.sources.length) {
@@ -94,9 +100,19 @@ export function verificationMarkdown(
     );
     for (const s of report.sources)
       out.push(
-        `| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? '✅ yes' : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`,
+        `| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`,
       );
     out.push('');
+    const warned = report.sources.filter((s) => s.warnings?.length);
+    if (warned.length) {
+      out.push('Warnings of the trust policies (checks they only log):', '');
+      for (const s of warned)
+        for (const w of s.warnings!)
+          out.push(
+            `- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`,
+          );
+      out.push('');
+    }
   }
   if (report.findings.length) {
     out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');

@@ -23,6 +23,11 @@ export interface SourceVerdict {
   verified: boolean;
   by?: string;
   reason?: string;
+  /**
+   * What a notation trust policy only logs (level permissive, audit or skip): the checks that
+   * failed but let the signature pass. Absent when there are none.
+   */
+  warnings?: string[];
 }
 
 /** A verdict with the object it is about, for the table, annotations and the PR review. */
@@ -31,8 +36,6 @@ export interface CheckedSource extends SourceVerdict {
   object?: string;
   file?: string;
   line?: number;
-  /** Failures a logging notation policy let through. */
-  warnings?: string[];
 }
 
 interface VerifySpec {
@@ -224,7 +227,9 @@ async function checkSource(
         size: descriptor.size,
       },
       policy,
-      ctx,
+      // The provider's warnings come back in the outcome; annotate() reports them at the file and
+      // line of the verify block, so they are not logged twice.
+      { ...ctx, log: quietWarnings(ctx.log) },
     );
     return {
       ...verdict,
@@ -237,6 +242,15 @@ async function checkSource(
     return fail(oneLine(err));
   }
 }
+
+const quietWarnings = (log: Logger): Logger => ({
+  debug: (m) => log.debug(m),
+  info: (m) => log.info(m),
+  warn: (m) => log.debug(m),
+  error: (m, a) => log.error(m, a),
+  group: (name, fn) => log.group(name, fn),
+  mask: (secret) => log.mask(secret),
+});
 
 const oneLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
