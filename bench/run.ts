@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: fluxgate's speed as ratios measured side by side in one run (absolute times
  * are not comparable between machines or runs). Writes a table to stdout and bench/results.json.
- * `--quick` runs the smallest sizes (for CI, under a minute).
+ * `--quick` runs the smallest sizes (for CI, under a minute). `--only changed-only` measures just
+ * the changed-only diff (and one full render to compare it with), written to
+ * bench/results-changed-only.json so the full run's results stay.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +27,14 @@ import type { DiffOptions } from '../src/commands/diff.js';
 const started = performance.now();
 const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
 const quick = process.argv.includes('--quick');
-const sizes = quick ? [10, 30] : [50, 200, 500];
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (only !== undefined && only !== 'changed-only')
+  throw new Error(`--only ${only}: only changed-only is known`);
+const changedOnlyAlone = only === 'changed-only';
+const sizesAt = process.argv.indexOf('--sizes');
+const sizes =
+  sizesAt >= 0 ? process.argv[sizesAt + 1]!.split(',').map(Number) : quick ? [10, 30] : [50, 200, 500];
 const cores = availableParallelism();
 const env = {
   ...process.env,
@@ -44,7 +53,10 @@ const results: Record<string, unknown> = {
 const rows: string[][] = [];
 /** bench/results.json, written after each section too: a failure late in a long run keeps what was measured. */
 const save = () =>
-  writeFileSync(join(import.meta.dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(
+    join(import.meta.dirname, changedOnlyAlone ? 'results-changed-only.json' : 'results.json'),
+    JSON.stringify(results, null, 2) + '\n',
+  );
 const row = (...cells: (string | number)[]) => {
   rows.push(cells.map(String));
   // Progress as it comes (the aligned table follows on stdout at the end).
@@ -81,62 +93,77 @@ for (const apps of sizes) {
   const repo = mkdtempSync(join(tmpdir(), `bench-fleet-${apps}-`));
   const snapshots = mkdtempSync(join(tmpdir(), `bench-floor-${apps}-`));
   writeFleet(repo, { apps, seed: 42 });
-  // Warm-up (file cache, JIT), recording every tool invocation with a copy of its inputs.
-  const recorder = toolRecorder(snapshots);
-  const warm = await renderCluster({ ...engineOptions(repo, cores), run: recorder.run }, io);
-  if (warm.errors.length) throw new Error(`bench fleet did not render: ${warm.errors[0]!.message}`);
-  // fluxgate one tool at a time: its CPU outside the tools is the engine's own cost.
-  const serialTools = toolTimer();
-  const serial = await measure(() => renderCluster({ ...engineOptions(repo, 1), run: serialTools.run }, io));
-  // fluxgate on all cores, as it runs by default.
-  const parallel = await measure(() => renderCluster(engineOptions(repo, cores), io));
-  // The floor: the same invocations, run one after the other by the benchmark itself.
-  const floor = await measure(() => recorder.replay());
-  rmSync(snapshots, { recursive: true, force: true });
-  if (serial.value.errors.length || parallel.value.errors.length)
-    throw new Error('bench fleet did not render on every run');
-  const overhead = serial.selfCpuMs / Math.max(1, serial.childCpuMs);
-  const entry: Record<string, unknown> = {
-    apps,
-    owners: serial.value.rendered.length,
-    objects: serial.value.objects.length,
-    toolInvocations: recorder.invocations.length,
-    floorMismatches: floor.value.mismatches,
-    floorMs: Math.round(floor.wallMs),
-    floorToolCpuMs: floor.childCpuMs,
-    floorSpawnCpuMs: floor.selfCpuMs,
-    fluxgateSerialMs: Math.round(serial.wallMs),
-    fluxgateSerialCpuMs: serial.selfCpuMs,
-    fluxgateSerialToolCpuMs: serial.childCpuMs,
-    fluxgateSerialToolWallMs: Math.round(serialTools.toolWallMs),
-    fluxgateParallelMs: Math.round(parallel.wallMs),
-    fluxgateParallelCpuMs: parallel.selfCpuMs,
-    /** fluxgate's CPU outside the tools / the tools' CPU, in the serial run. */
-    overhead,
-    /** The same, less the CPU any Node program pays to start those processes (the floor's own). */
-    overheadBeyondSpawn: (serial.selfCpuMs - floor.selfCpuMs) / Math.max(1, serial.childCpuMs),
-    /** The same engine CPU over the floor's tool CPU (the tools run by the benchmark). */
-    overheadVsFloorCpu: serial.selfCpuMs / Math.max(1, floor.childCpuMs),
-    /** Serial wall time over the floor's: what the engine adds to a one-at-a-time run. */
-    serialVsFloor: serial.wallMs / floor.wallMs,
-    /** Parallel wall time over the floor's: below 1 when the cores pay off. */
-    parallelVsFloor: parallel.wallMs / floor.wallMs,
-    speedup: serial.wallMs / parallel.wallMs,
-    /** The best speed-up the CPU the serial run used allows on these cores. */
-    speedupBound: Math.min(
-      cores,
-      serial.wallMs / Math.max(1, (serial.selfCpuMs + serial.childCpuMs) / cores),
-    ),
-  };
-  render.push(entry);
-  row(
-    'render',
-    `${apps} apps (${entry.owners} owners, ${recorder.invocations.length} tool runs)`,
-    `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms; spawning alone ${floor.selfCpuMs} ms)`,
-    `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)}`,
-    `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)})`,
-  );
-
+  let entry: Record<string, unknown>;
+  let fullRender: { wallMs: number };
+  if (changedOnlyAlone) {
+    // A warm-up, then the full render the changed-only diff is compared with.
+    await renderCluster(engineOptions(repo, cores), io);
+    const full = await measure(() => renderCluster(engineOptions(repo, cores), io));
+    if (full.value.errors.length)
+      throw new Error(`bench fleet did not render: ${full.value.errors[0]!.message}`);
+    fullRender = full;
+    entry = { apps, owners: full.value.rendered.length, fluxgateParallelMs: Math.round(full.wallMs) };
+    render.push(entry);
+  } else {
+    // Warm-up (file cache, JIT), recording every tool invocation with a copy of its inputs.
+    const recorder = toolRecorder(snapshots);
+    const warm = await renderCluster({ ...engineOptions(repo, cores), run: recorder.run }, io);
+    if (warm.errors.length) throw new Error(`bench fleet did not render: ${warm.errors[0]!.message}`);
+    // fluxgate one tool at a time: its CPU outside the tools is the engine's own cost.
+    const serialTools = toolTimer();
+    const serial = await measure(() =>
+      renderCluster({ ...engineOptions(repo, 1), run: serialTools.run }, io),
+    );
+    // fluxgate on all cores, as it runs by default.
+    const parallel = await measure(() => renderCluster(engineOptions(repo, cores), io));
+    fullRender = parallel;
+    // The floor: the same invocations, run one after the other by the benchmark itself.
+    const floor = await measure(() => recorder.replay());
+    rmSync(snapshots, { recursive: true, force: true });
+    if (serial.value.errors.length || parallel.value.errors.length)
+      throw new Error('bench fleet did not render on every run');
+    const overhead = serial.selfCpuMs / Math.max(1, serial.childCpuMs);
+    entry = {
+      apps,
+      owners: serial.value.rendered.length,
+      objects: serial.value.objects.length,
+      toolInvocations: recorder.invocations.length,
+      floorMismatches: floor.value.mismatches,
+      floorMs: Math.round(floor.wallMs),
+      floorToolCpuMs: floor.childCpuMs,
+      floorSpawnCpuMs: floor.selfCpuMs,
+      fluxgateSerialMs: Math.round(serial.wallMs),
+      fluxgateSerialCpuMs: serial.selfCpuMs,
+      fluxgateSerialToolCpuMs: serial.childCpuMs,
+      fluxgateSerialToolWallMs: Math.round(serialTools.toolWallMs),
+      fluxgateParallelMs: Math.round(parallel.wallMs),
+      fluxgateParallelCpuMs: parallel.selfCpuMs,
+      /** fluxgate's CPU outside the tools / the tools' CPU, in the serial run. */
+      overhead,
+      /** The same, less the CPU any Node program pays to start those processes (the floor's own). */
+      overheadBeyondSpawn: (serial.selfCpuMs - floor.selfCpuMs) / Math.max(1, serial.childCpuMs),
+      /** The same engine CPU over the floor's tool CPU (the tools run by the benchmark). */
+      overheadVsFloorCpu: serial.selfCpuMs / Math.max(1, floor.childCpuMs),
+      /** Serial wall time over the floor's: what the engine adds to a one-at-a-time run. */
+      serialVsFloor: serial.wallMs / floor.wallMs,
+      /** Parallel wall time over the floor's: below 1 when the cores pay off. */
+      parallelVsFloor: parallel.wallMs / floor.wallMs,
+      speedup: serial.wallMs / parallel.wallMs,
+      /** The best speed-up the CPU the serial run used allows on these cores. */
+      speedupBound: Math.min(
+        cores,
+        serial.wallMs / Math.max(1, (serial.selfCpuMs + serial.childCpuMs) / cores),
+      ),
+    };
+    render.push(entry);
+    row(
+      'render',
+      `${apps} apps (${entry.owners} owners, ${recorder.invocations.length} tool runs)`,
+      `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms; spawning alone ${floor.selfCpuMs} ms)`,
+      `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)}`,
+      `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)})`,
+    );
+  }
   // ---- changed-only diff of a one-app change, against a full render ----
   const git = (...args: string[]) =>
     execFileSync('git', ['-C', repo, '-c', 'user.email=b@b', '-c', 'user.name=b', ...args], {
@@ -185,8 +212,8 @@ for (const apps of sizes) {
     runsMs: runs.map((r) => Math.round(r.wallMs)),
     toolWallMs: Math.round(median(runs.map((r) => r.toolWallMs))),
     gitWorktreesMs: Math.round(worktrees.wallMs),
-    fullRenderMs: Math.round(parallel.wallMs),
-    ratioToFullRender: changedMs / parallel.wallMs,
+    fullRenderMs: Math.round(fullRender.wallMs),
+    ratioToFullRender: changedMs / fullRender.wallMs,
     ownersBuilt: runs[0]!.rendered,
     ownersFull: 2 * (entry.owners as number),
     changes: runs[0]!.changes,
@@ -194,8 +221,8 @@ for (const apps of sizes) {
   row(
     'diff --changed-only',
     `${apps} apps, one app changed`,
-    `${Math.round(changedMs)} ms (median of 3) vs full render ${Math.round(parallel.wallMs)} ms`,
-    `ratio ${fmt(changedMs / parallel.wallMs)}`,
+    `${Math.round(changedMs)} ms (median of 3) vs full render ${Math.round(fullRender.wallMs)} ms`,
+    `ratio ${fmt(changedMs / fullRender.wallMs)}`,
     `${runs[0]!.rendered} of ${2 * (entry.owners as number)} owners built; tools ${Math.round(median(runs.map((r) => r.toolWallMs)))} ms, git worktrees ${Math.round(worktrees.wallMs)} ms`,
   );
   rmSync(repo, { recursive: true, force: true });
@@ -222,162 +249,163 @@ if (diffTimes.length > 1) {
 }
 
 // ---- push: against skopeo copying the same content; verify of signed artifacts ----
-const registry = await startRegistry();
-try {
-  const push: Record<string, unknown>[] = [];
-  const payloads: [string, (dir: string) => void][] = [
-    ['50 MiB file', (dir) => writeFileSync(join(dir, 'blob.bin'), randomBytes(50 * 2 ** 20))],
-    [
-      '1,000 files',
-      (dir) => {
-        for (let i = 0; i < 1000; i++) {
-          mkdirSync(join(dir, `d${i % 20}`), { recursive: true });
-          writeFileSync(
-            join(dir, `d${i % 20}`, `f${i}.yaml`),
-            `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f${i}}\ndata: {v: "${randomBytes(64).toString('hex')}"}\n`,
-          );
-        }
-      },
-    ],
-  ];
-  const meta = {
-    source: 'https://example.com/bench',
-    revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
-    created: '1970-01-01T00:00:00Z',
-    extra: [],
-  };
-  const repeats = 3;
-  let kept:
-    { dir: string; build: () => Promise<BuiltArtifact>; built: BuiltArtifact; remove(): void } | undefined;
-  for (const [label, fill] of quick ? payloads.slice(1) : payloads) {
-    const slug = `bench/${label.toLowerCase().replace(/\W+/g, '-')}`; // repository names are lowercase
-    /**
-     * Each repeat pushes content of its own (fresh random bytes): skopeo remembers where it has
-     * put a blob (its blob info cache) and would mount it from there instead of uploading it.
-     */
-    const prepare = async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'bench-push-'));
-      fill(dir);
-      const build = async () => buildArtifactManifest(await packLayer(collectDirectory(dir)), meta);
-      const built = await build();
-      // The same artifact as an OCI layout, for skopeo.
-      const layout = mkdtempSync(join(tmpdir(), 'bench-layout-'));
-      mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-      for (const b of [built.config, built.layer, built.manifest])
-        writeFileSync(join(layout, 'blobs', 'sha256', sha256Digest(b).slice(7)), b);
-      writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-      writeFileSync(
-        join(layout, 'index.json'),
-        JSON.stringify({
-          schemaVersion: 2,
-          manifests: [
-            { ...built.manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
-          ],
-        }),
-      );
-      const remove = () => {
-        rmSync(dir, { recursive: true, force: true });
-        rmSync(layout, { recursive: true, force: true });
+const registry = changedOnlyAlone ? undefined : await startRegistry();
+if (registry)
+  try {
+    const push: Record<string, unknown>[] = [];
+    const payloads: [string, (dir: string) => void][] = [
+      ['50 MiB file', (dir) => writeFileSync(join(dir, 'blob.bin'), randomBytes(50 * 2 ** 20))],
+      [
+        '1,000 files',
+        (dir) => {
+          for (let i = 0; i < 1000; i++) {
+            mkdirSync(join(dir, `d${i % 20}`), { recursive: true });
+            writeFileSync(
+              join(dir, `d${i % 20}`, `f${i}.yaml`),
+              `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f${i}}\ndata: {v: "${randomBytes(64).toString('hex')}"}\n`,
+            );
+          }
+        },
+      ],
+    ];
+    const meta = {
+      source: 'https://example.com/bench',
+      revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
+      created: '1970-01-01T00:00:00Z',
+      extra: [],
+    };
+    const repeats = 3;
+    let kept:
+      { dir: string; build: () => Promise<BuiltArtifact>; built: BuiltArtifact; remove(): void } | undefined;
+    for (const [label, fill] of quick ? payloads.slice(1) : payloads) {
+      const slug = `bench/${label.toLowerCase().replace(/\W+/g, '-')}`; // repository names are lowercase
+      /**
+       * Each repeat pushes content of its own (fresh random bytes): skopeo remembers where it has
+       * put a blob (its blob info cache) and would mount it from there instead of uploading it.
+       */
+      const prepare = async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'bench-push-'));
+        fill(dir);
+        const build = async () => buildArtifactManifest(await packLayer(collectDirectory(dir)), meta);
+        const built = await build();
+        // The same artifact as an OCI layout, for skopeo.
+        const layout = mkdtempSync(join(tmpdir(), 'bench-layout-'));
+        mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+        for (const b of [built.config, built.layer, built.manifest])
+          writeFileSync(join(layout, 'blobs', 'sha256', sha256Digest(b).slice(7)), b);
+        writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+        writeFileSync(
+          join(layout, 'index.json'),
+          JSON.stringify({
+            schemaVersion: 2,
+            manifests: [
+              { ...built.manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
+            ],
+          }),
+        );
+        const remove = () => {
+          rmSync(dir, { recursive: true, force: true });
+          rmSync(layout, { recursive: true, force: true });
+        };
+        return { dir, build, built, layout, remove };
       };
-      return { dir, build, built, layout, remove };
-    };
 
-    // Alternating runs, each with content and a repository of its own.
-    const buildPush: number[] = [];
-    const pushOnly: number[] = [];
-    const skopeo: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const own = [await prepare(), await prepare(), await prepare()] as const;
-      const a = await measure(async () =>
-        pushArtifact(
-          new RegistryClient({ env: {} }),
-          registry.host,
-          `${slug}-build-${i}`,
-          await own[0].build(),
-          ['v1'],
-        ),
-      );
-      buildPush.push(a.wallMs);
-      const b = await measure(() =>
-        pushArtifact(new RegistryClient({ env: {} }), registry.host, `${slug}-push-${i}`, own[1].built, [
-          'v1',
-        ]),
-      );
-      pushOnly.push(b.wallMs);
-      const c = await measure(async () =>
-        execFileSync(
-          'skopeo',
-          [
-            'copy',
-            '--quiet',
-            '--dest-tls-verify=false',
-            `oci:${own[2].layout}:v1`,
-            `docker://${registry.host}/${slug}-skopeo-${i}:v1`,
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-      skopeo.push(c.wallMs);
-      if (i > 0) own.forEach((o) => o.remove());
-      else {
-        own[1].remove();
-        own[2].remove();
-        kept = own[0];
+      // Alternating runs, each with content and a repository of its own.
+      const buildPush: number[] = [];
+      const pushOnly: number[] = [];
+      const skopeo: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const own = [await prepare(), await prepare(), await prepare()] as const;
+        const a = await measure(async () =>
+          pushArtifact(
+            new RegistryClient({ env: {} }),
+            registry.host,
+            `${slug}-build-${i}`,
+            await own[0].build(),
+            ['v1'],
+          ),
+        );
+        buildPush.push(a.wallMs);
+        const b = await measure(() =>
+          pushArtifact(new RegistryClient({ env: {} }), registry.host, `${slug}-push-${i}`, own[1].built, [
+            'v1',
+          ]),
+        );
+        pushOnly.push(b.wallMs);
+        const c = await measure(async () =>
+          execFileSync(
+            'skopeo',
+            [
+              'copy',
+              '--quiet',
+              '--dest-tls-verify=false',
+              `oci:${own[2].layout}:v1`,
+              `docker://${registry.host}/${slug}-skopeo-${i}:v1`,
+            ],
+            { stdio: 'ignore' },
+          ),
+        );
+        skopeo.push(c.wallMs);
+        if (i > 0) own.forEach((o) => o.remove());
+        else {
+          own[1].remove();
+          own[2].remove();
+          kept = own[0];
+        }
       }
+      // Re-push of unchanged content (the first build+push), rebuilt from its directory, by a fresh client.
+      const again = new RegistryClient({ env: {} });
+      const built = await kept!.build();
+      await pushArtifact(again, registry.host, `${slug}-build-0`, built, ['v1']);
+      kept!.remove();
+      const manifestPuts = 2; // by digest, then the tag
+      const entry = {
+        payload: label,
+        layerBytes: built.layer.length,
+        buildAndPushMs: Math.round(median(buildPush)),
+        pushMs: Math.round(median(pushOnly)),
+        skopeoMs: Math.round(median(skopeo)),
+        pushRatioToSkopeo: median(pushOnly) / median(skopeo),
+        buildAndPushRatioToSkopeo: median(buildPush) / median(skopeo),
+        repushBlobsUploaded: again.stats.blobsUploaded,
+        repushBlobBytes: again.stats.bytesSent - manifestPuts * built.manifest.length,
+        repushBytesSent: again.stats.bytesSent,
+      };
+      push.push(entry);
+      row(
+        'push',
+        `${label} (layer ${fmt(built.layer.length / 2 ** 20, 1)} MiB)`,
+        `push ${entry.pushMs} ms, build+push ${entry.buildAndPushMs} ms vs skopeo copy ${entry.skopeoMs} ms`,
+        `ratio ${fmt(entry.pushRatioToSkopeo)} push, ${fmt(entry.buildAndPushRatioToSkopeo)} build+push (≤1: as fast)`,
+        `re-push: ${entry.repushBlobsUploaded} blobs, ${entry.repushBlobBytes} blob bytes (${entry.repushBytesSent} bytes of manifests)`,
+      );
     }
-    // Re-push of unchanged content (the first build+push), rebuilt from its directory, by a fresh client.
-    const again = new RegistryClient({ env: {} });
-    const built = await kept!.build();
-    await pushArtifact(again, registry.host, `${slug}-build-0`, built, ['v1']);
-    kept!.remove();
-    const manifestPuts = 2; // by digest, then the tag
-    const entry = {
-      payload: label,
-      layerBytes: built.layer.length,
-      buildAndPushMs: Math.round(median(buildPush)),
-      pushMs: Math.round(median(pushOnly)),
-      skopeoMs: Math.round(median(skopeo)),
-      pushRatioToSkopeo: median(pushOnly) / median(skopeo),
-      buildAndPushRatioToSkopeo: median(buildPush) / median(skopeo),
-      repushBlobsUploaded: again.stats.blobsUploaded,
-      repushBlobBytes: again.stats.bytesSent - manifestPuts * built.manifest.length,
-      repushBytesSent: again.stats.bytesSent,
-    };
-    push.push(entry);
-    row(
-      'push',
-      `${label} (layer ${fmt(built.layer.length / 2 ** 20, 1)} MiB)`,
-      `push ${entry.pushMs} ms, build+push ${entry.buildAndPushMs} ms vs skopeo copy ${entry.skopeoMs} ms`,
-      `ratio ${fmt(entry.pushRatioToSkopeo)} push, ${fmt(entry.buildAndPushRatioToSkopeo)} build+push (≤1: as fast)`,
-      `re-push: ${entry.repushBlobsUploaded} blobs, ${entry.repushBlobBytes} blob bytes (${entry.repushBytesSent} bytes of manifests)`,
-    );
-  }
-  results.push = push;
-  save();
+    results.push = push;
+    save();
 
-  const artifacts = quick ? 20 : 100;
-  const verify: Record<string, unknown> = {};
-  const cosign = await benchVerify(cosignProvider, registry.host, artifacts, env);
-  verify.cosign = cosign;
-  verifyRow(cosign);
-  if (notationLanded()) {
-    try {
-      const notation = await benchVerify(notationProvider, registry.host, artifacts, env);
-      verify.notation = notation;
-      verifyRow(notation);
-    } catch (err) {
-      verify.notation = { measured: false, reason: `failed: ${(err as Error).message}` };
-      row('verify', 'notation', `not measured: ${(err as Error).message}`, '', '');
+    const artifacts = quick ? 20 : 100;
+    const verify: Record<string, unknown> = {};
+    const cosign = await benchVerify(cosignProvider, registry.host, artifacts, env);
+    verify.cosign = cosign;
+    verifyRow(cosign);
+    if (notationLanded()) {
+      try {
+        const notation = await benchVerify(notationProvider, registry.host, artifacts, env);
+        verify.notation = notation;
+        verifyRow(notation);
+      } catch (err) {
+        verify.notation = { measured: false, reason: `failed: ${(err as Error).message}` };
+        row('verify', 'notation', `not measured: ${(err as Error).message}`, '', '');
+      }
+    } else {
+      const reason = 'notation signing has not landed (src/sign/notation/index.ts: not implemented)';
+      verify.notation = { measured: false, reason };
+      row('verify', 'notation', `not measured: ${reason}`, '', '');
     }
-  } else {
-    const reason = 'notation signing has not landed (src/sign/notation/index.ts: not implemented)';
-    verify.notation = { measured: false, reason };
-    row('verify', 'notation', `not measured: ${reason}`, '', '');
+    results.verify = verify;
+  } finally {
+    await registry.stop();
   }
-  results.verify = verify;
-} finally {
-  await registry.stop();
-}
 
 results.load = { before: loadBefore, after: loadavg().map((l) => Number(l.toFixed(2))) };
 results.durationS = Math.round((performance.now() - started) / 1000);
@@ -395,5 +423,5 @@ process.stdout.write(
 );
 save();
 process.stdout.write(
-  `\nmachine: ${cores} cores, ${(results.machine as { model?: string }).model}; results in bench/results.json\n`,
+  `\nmachine: ${cores} cores, ${(results.machine as { model?: string }).model}; results in bench/${changedOnlyAlone ? 'results-changed-only.json' : 'results.json'}\n`,
 );

@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { posix } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { field, isFluxKustomization, isHelmRelease, objectKey } from '../flux/objects.js';
-import { KUSTOMIZATION_FILES } from '../render/kustomize.js';
+import { treeReach, type SourceTree } from '../render/sources.js';
 import { ownerKey, type KubeObject, type OwnerRef, type RenderResult } from '../render/types.js';
 
 /** A Flux object found by reading the repository's files (no build). */
@@ -13,96 +12,50 @@ interface StaticOwner {
   object: KubeObject;
 }
 
-const toPosix = (p: string) => p.split(sep).join('/');
+/** A side of the change: the repository at a commit. */
+export type PlanTree = Pick<SourceTree, 'files' | 'isDirectory' | 'read'> & {
+  oid(rel: string): string | undefined;
+  load(oids: string[]): void;
+};
 
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators), transitively.
- */
-export function buildReach(repo: string, dir: string): string[] {
-  const reach = new Set<string>();
-  const visit = (path: string) => {
-    const rel = toPosix(relative(repo, path));
-    if (rel.startsWith('..') || reach.has(rel)) return;
-    reach.add(rel);
-    if (!existsSync(path) || !statSync(path).isDirectory()) return;
-    const file = KUSTOMIZATION_FILES.map((f) => join(path, f)).find((f) => existsSync(f));
-    if (!file) return;
-    let k: Record<string, unknown>;
-    try {
-      k = (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>) ?? {};
-    } catch {
-      return;
-    }
-    const refs: string[] = [];
-    for (const key of [
-      'resources',
-      'components',
-      'bases',
-      'crds',
-      'patchesStrategicMerge',
-      'configurations',
-      'transformers',
-      'generators',
-    ]) {
-      for (const r of (k[key] as unknown[]) ?? []) if (typeof r === 'string') refs.push(r);
-    }
-    for (const p of [
-      ...((k.patches as { path?: string }[]) ?? []),
-      ...((k.patchesJson6902 as { path?: string }[]) ?? []),
-    ]) {
-      if (p?.path) refs.push(p.path);
-    }
-    for (const g of [
-      ...((k.configMapGenerator as Record<string, string[]>[]) ?? []),
-      ...((k.secretGenerator as Record<string, string[]>[]) ?? []),
-    ]) {
-      for (const f of [
-        ...(g.files ?? []),
-        ...(g.envs ?? []),
-        ...(g.env ? [g.env as unknown as string] : []),
-      ]) {
-        refs.push(String(f).replace(/^[^=]*=/, ''));
-      }
-    }
-    for (const r of refs) if (!/^[a-z]+:\/\//i.test(r)) visit(resolve(path, r));
-  };
-  visit(dir);
-  return [...reach];
-}
+/** Parsed Flux objects by blob id: a file unchanged between the sides is parsed once. */
+type ParseCache = Map<string, KubeObject[]>;
 
-function scanOwners(repo: string): StaticOwner[] {
+function scanOwners(tree: PlanTree, cache: ParseCache): StaticOwner[] {
+  // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
+  const charts = tree.files
+    .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+    .map((f) => f.slice(0, -'Chart.yaml'.length));
+  const candidates = tree.files.filter(
+    (f) =>
+      /\.ya?ml$/.test(f) &&
+      !f.split('/').some((part) => part.startsWith('.')) &&
+      !charts.some((c) => f.startsWith(c)),
+  );
+  tree.load(candidates.map((f) => tree.oid(f)!));
   const owners: StaticOwner[] = [];
-  const walk = (dir: string) => {
-    // Helm chart templates are not Flux objects (and not YAML until rendered).
-    if (existsSync(join(dir, 'Chart.yaml'))) return;
-    for (const entry of readdirSync(dir)) {
-      if (entry.startsWith('.')) continue;
-      const path = join(dir, entry);
-      const stat = statSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(entry)) {
-        let docs;
+  for (const file of candidates) {
+    const oid = tree.oid(file)!;
+    let objects = cache.get(oid);
+    if (!objects) {
+      objects = [];
+      const text = tree.read(file)!;
+      // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
+      if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
         try {
-          docs = parseAllDocuments(readFileSync(path, 'utf8'));
-        } catch {
-          continue;
-        }
-        for (const doc of docs) {
-          const o = doc.toJSON() as KubeObject | null;
-          if (!o || typeof o !== 'object' || !o.metadata?.name) continue;
-          if (isFluxKustomization(o) || isHelmRelease(o)) {
-            owners.push({
-              key: `${o.kind}/${o.metadata.name}`,
-              file: toPosix(relative(repo, path)),
-              object: o,
-            });
+          for (const doc of parseAllDocuments(text)) {
+            const o = doc.toJSON() as KubeObject | null;
+            if (!o || typeof o !== 'object' || !o.metadata?.name) continue;
+            if (isFluxKustomization(o) || isHelmRelease(o)) objects.push(o);
           }
+        } catch {
+          objects = [];
         }
       }
+      cache.set(oid, objects);
     }
-  };
-  walk(repo);
+    for (const o of objects) owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
+  }
   return owners;
 }
 
@@ -123,21 +76,27 @@ export class ChangePlanner {
   readonly seen = { base: new Map<string, KubeObject>(), head: new Map<string, KubeObject>() };
 
   constructor(
-    sides: { base: string; head: string },
+    sides: { base: PlanTree; head: PlanTree },
     private readonly changed: string[],
   ) {
-    for (const repo of [sides.base, sides.head]) this.plan(repo);
+    const cache: ParseCache = new Map();
+    for (const tree of [sides.base, sides.head]) this.plan(tree, cache);
   }
 
   /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-  private plan(repo: string): void {
-    const owners = scanOwners(repo);
+  private plan(tree: PlanTree, cache: ParseCache): void {
+    const owners = scanOwners(tree, cache);
+    const rel = (p: string) =>
+      posix
+        .normalize(p.replace(/^\/+/, ''))
+        .replace(/^\.\/?$/, '')
+        .replace(/\/$/, '');
     const must = new Map<string, boolean>();
     const reachOf = (o: StaticOwner) => {
       if (!isFluxKustomization(o.object)) return [];
       const kind = field<string>(o.object, 'spec', 'sourceRef', 'kind');
       if (kind && kind !== 'GitRepository') return undefined; // not mappable to repo files: always build
-      return buildReach(repo, resolve(repo, field<string>(o.object, 'spec', 'path') ?? '.'));
+      return treeReach(tree, [rel(field<string>(o.object, 'spec', 'path') ?? '.')]);
     };
     const direct = (o: StaticOwner): boolean => {
       if (this.changed.includes(o.file)) return true;
@@ -145,10 +104,10 @@ export class ChangePlanner {
         const chart = field<string>(o.object, 'spec', 'chart', 'spec', 'chart');
         const sourceKind = field<string>(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
         if (sourceKind === 'GitRepository' && chart) {
-          const dir = toPosix(relative(repo, resolve(repo, chart)));
+          const dir = rel(chart);
           // valuesFiles of a Git chart are paths in the repository, wherever they sit.
           const valuesFiles = (field<string[]>(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map(
-            (f) => toPosix(relative(repo, resolve(repo, f.replace(/^\/+/, '')))),
+            (f) => rel(f),
           );
           return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
         }

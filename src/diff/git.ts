@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { SourceTree } from '../render/sources.js';
 import { FluxgateError } from '../errors.js';
 import { runProcess, type ProcessRunner } from '../render/process.js';
 
@@ -51,5 +53,96 @@ export class Git {
   async changedFiles(base: string, head: string): Promise<string[]> {
     const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
     return out.split('\n').filter(Boolean);
+  }
+}
+
+/**
+ * A commit's files, read from the object store and written to disk only when asked for: a
+ * changed-only diff reads a handful of directories of a large fleet, and writing every file of
+ * both sides (a worktree, then a private copy per source) was what made it grow with the fleet.
+ */
+export class CommitTree implements SourceTree {
+  readonly files: string[];
+  private readonly entries = new Map<string, { mode: string; oid: string }>();
+  private readonly dirs = new Set<string>(['']);
+  private readonly cache = new Map<string, Buffer>();
+
+  private constructor(
+    private readonly repo: string,
+    listing: string,
+  ) {
+    for (const line of listing.split('\0')) {
+      if (!line) continue;
+      const tab = line.indexOf('\t');
+      const [mode, type, oid] = line.slice(0, tab).split(' ') as [string, string, string];
+      if (type !== 'blob') continue; // submodules are not part of a Flux artifact
+      const path = line.slice(tab + 1);
+      this.entries.set(path, { mode, oid });
+      for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) this.dirs.add(path.slice(0, i));
+    }
+    this.files = [...this.entries.keys()].sort();
+  }
+
+  static list(repo: string, commit: string): CommitTree {
+    const listing = execFileSync('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit], {
+      maxBuffer: 1 << 30,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    }).toString('utf8');
+    return new CommitTree(repo, listing);
+  }
+
+  get hasSymlinks(): boolean {
+    return [...this.entries.values()].some((e) => e.mode === '120000');
+  }
+
+  isFile(rel: string): boolean {
+    return this.entries.has(rel);
+  }
+
+  isDirectory(rel: string): boolean {
+    return this.dirs.has(rel);
+  }
+
+  /** The blob id of a file: equal ids on both sides mean equal content. */
+  oid(rel: string): string | undefined {
+    return this.entries.get(rel)?.oid;
+  }
+
+  read(rel: string): string | undefined {
+    const entry = this.entries.get(rel);
+    if (!entry) return undefined;
+    this.load([entry.oid]);
+    return this.cache.get(entry.oid)!.toString('utf8');
+  }
+
+  /** Reads many blobs with one `git cat-file --batch`. */
+  load(oids: string[]): void {
+    const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
+    if (!missing.length) return;
+    const out = execFileSync('git', ['-C', this.repo, 'cat-file', '--batch'], {
+      input: missing.join('\n') + '\n',
+      maxBuffer: 1 << 30,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    });
+    let at = 0;
+    while (at < out.length) {
+      const eol = out.indexOf(10, at);
+      const [oid, , size] = out.subarray(at, eol).toString('utf8').split(' ') as [string, string, string];
+      const start = eol + 1;
+      const end = start + Number(size);
+      this.cache.set(oid, out.subarray(start, end));
+      at = end + 1;
+    }
+  }
+
+  write(to: string, files: string[]): void {
+    this.load(files.map((f) => this.entries.get(f)!.oid));
+    for (const file of files) {
+      const { mode, oid } = this.entries.get(file)!;
+      const path = join(to, file);
+      mkdirSync(dirname(path), { recursive: true });
+      if (mode === '120000') symlinkSync(this.cache.get(oid)!.toString('utf8'), path);
+      else writeFileSync(path, this.cache.get(oid)!, { mode: mode === '100755' ? 0o755 : 0o644 });
+    }
   }
 }

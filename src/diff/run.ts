@@ -1,11 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix, resolve } from 'node:path';
 import type { CommandIO } from '../commands/types.js';
 import type { DiffOptions } from '../commands/diff.js';
 import { renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
-import { Git } from './git.js';
+import { CommitTree, Git } from './git.js';
 import { reviewMarkdown, unifiedText } from './markdown.js';
 import { diffRenders, type ClusterDiff } from './objects.js';
 import { postReview } from '../github/review.js';
@@ -28,6 +29,8 @@ export interface DiffRun {
 interface Side {
   dir: string;
   commit?: string;
+  /** A git ref's files, written on demand (`dir` holds only the cluster paths, or all with --verify). */
+  tree?: CommitTree;
   remove?: () => Promise<void>;
 }
 
@@ -39,7 +42,24 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
     const asDir = resolve(io.cwd, ref);
     if (existsSync(asDir) && statSync(asDir).isDirectory()) return { dir: asDir };
     const commit = await git.resolveRef(ref);
-    return { commit, ...(await git.worktree(commit)) };
+    const tree = CommitTree.list(repo, commit);
+    const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
+    const dir = join(parent, 'tree');
+    mkdirSync(dir);
+    // The render reads its entry directories from here and its sources from the tree; verify reads everything.
+    const paths = options.paths.map((p) =>
+      posix
+        .normalize(p)
+        .replace(/^\.\/?$/, '')
+        .replace(/\/$/, ''),
+    );
+    tree.write(
+      dir,
+      options.verify
+        ? tree.files
+        : tree.files.filter((f) => paths.some((p) => p === '' || f.startsWith(`${p}/`))),
+    );
+    return { commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
   };
   const base = await side(options.base);
   let head: Side | undefined;
@@ -54,13 +74,16 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
       io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
     const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
     for (const path of options.paths) {
-      const planner = changed ? new ChangePlanner({ base: base.dir, head: head.dir }, changed) : undefined;
-      const render = (dir: string, label: 'base' | 'head') =>
+      const planner = changed
+        ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed)
+        : undefined;
+      const render = (side: Side, label: 'base' | 'head') =>
         io.log.group(`Render ${label} ${path}`, () =>
           renderCluster(
             {
               ...options,
-              repo: dir,
+              repo: side.dir,
+              tree: side.tree,
               path,
               masker,
               shouldBuild: planner
@@ -70,12 +93,12 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
             io,
           ),
         );
-      let b = await render(base.dir, 'base');
-      let h = await render(head.dir, 'head');
+      let b = await render(base, 'base');
+      let h = await render(head!, 'head');
       // Owners whose inputs turn out to differ between the sides are built on both, then compared.
       for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
-        b = await render(base.dir, 'base');
-        h = await render(head.dir, 'head');
+        b = await render(base, 'base');
+        h = await render(head!, 'head');
       }
       for (const o of [...b.rendered, ...h.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
       const d = diffRenders(path, b, h, options.stripAttrs);

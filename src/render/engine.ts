@@ -1,4 +1,4 @@
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { RenderEngineOptions } from '../commands/render.js';
@@ -20,7 +20,7 @@ import { renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, secretValues } from './secrets.js';
-import { SourceResolver } from './sources.js';
+import { SourceResolver, type SourceTree } from './sources.js';
 import { entryGitRepositories } from './sourceignore.js';
 import { substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
 import {
@@ -40,6 +40,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   masker?: SecretMasker;
   /** Changed-only mode: false skips building an owner (its objects are absent, it is not in `rendered`). */
   shouldBuild?: (owner: OwnerRef, info: { flux: KubeObject; dir?: string }) => boolean;
+  /** The repository at a git ref: Git sources are written from it as builds need them. */
+  tree?: SourceTree;
   /** The tool runner (tests and the benchmark wrap it). */
   run?: ProcessRunner;
 }
@@ -118,6 +120,7 @@ class ClusterRender {
         ),
       registry: (insecure) => this.registry(insecure),
       log: io.log,
+      tree: options.tree,
     });
   }
 
@@ -237,10 +240,11 @@ class ClusterRender {
       const dir = resolve(source, path);
       if (dir !== source && !dir.startsWith(source + sep))
         throw new Error(`path ${path} escapes ${kind} ${namespace}/${name}`);
-      if (!existsSync(dir) || !statSync(dir).isDirectory())
+      if (!this.sources.isDirectory(dir))
         throw new Error(`path ${path} not found in ${kind} ${namespace}/${name}`);
       if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir })) return undefined;
       const spec = (flux.spec ?? {}) as KustomizeOverlay;
+      this.sources.prepare([dir, ...(spec.components ?? []).map((c) => resolve(dir, c))]);
       const yaml = await kustomizeBuild(source, dir, spec, this.runTool, this.io.env);
       this.rendered.push(owner);
       return { item, objects: parseObjects(yaml, 'kustomize output') };
@@ -394,7 +398,12 @@ class ClusterRender {
     try {
       const objects = await renderHelmRelease(hr.flux, {
         lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
-        sourceDir: (kind, ns, name) => this.sources.resolve(kind, ns, name),
+        // What a chart reads (values files, file:// dependencies) is not known statically.
+        sourceDir: async (kind, ns, name) => {
+          const dir = await this.sources.resolve(kind, ns, name);
+          this.sources.prepareAll(dir);
+          return dir;
+        },
         masker: this.masker,
         log: this.io.log,
         env: this.io.env,

@@ -1,18 +1,131 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { field, objectKey } from '../flux/objects.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
-import ignore from 'ignore';
+import ignore, { type Ignore } from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
-import { gitSourceMatcher } from './sourceignore.js';
+import {
+  DEFAULT_GIT_EXCLUSIONS,
+  gitSourceMatcher,
+  readPatterns,
+  scopePattern,
+  SOURCE_IGNORE_FILE,
+} from './sourceignore.js';
+import { parse as parseYaml } from 'yaml';
 
 export class SourceError extends Error {}
+
+/** A repository's files without a checkout (a git commit): read and written on demand. */
+export interface SourceTree {
+  /** Every file, repo-relative with `/`, sorted. */
+  readonly files: readonly string[];
+  readonly hasSymlinks: boolean;
+  isFile(rel: string): boolean;
+  isDirectory(rel: string): boolean;
+  read(rel: string): string | undefined;
+  /** Writes these files (as in the tree) below `to`. */
+  write(to: string, files: string[]): void;
+}
+
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * What a build of `dir` can read, statically: the directory itself and every path its
+ * kustomization files reference (resources, components, patches, generators, replacements…),
+ * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
+ */
+export function treeReach(tree: Pick<SourceTree, 'isDirectory' | 'read'>, dirs: string[]): string[] {
+  const reach = new Set<string>();
+  const norm = (p: string) =>
+    posix
+      .normalize(p)
+      .replace(/^\.\/?$/, '')
+      .replace(/\/$/, '');
+  const visit = (rel: string) => {
+    if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel)) return;
+    reach.add(rel);
+    if (!tree.isDirectory(rel)) return;
+    const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find(
+      (t) => t !== undefined,
+    );
+    if (text === undefined) return;
+    let k: Record<string, unknown>;
+    try {
+      k = (parseYaml(text) as Record<string, unknown>) ?? {};
+    } catch {
+      return;
+    }
+    if (typeof k !== 'object') return;
+    const refs: string[] = [];
+    const list = (v: unknown) => (Array.isArray(v) ? v : []);
+    for (const key of [
+      'resources',
+      'components',
+      'bases',
+      'crds',
+      'patchesStrategicMerge',
+      'configurations',
+      'transformers',
+      'generators',
+      'validators',
+    ]) {
+      for (const r of list(k[key])) if (typeof r === 'string') refs.push(r);
+    }
+    for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
+      if (typeof (p as { path?: unknown })?.path === 'string') refs.push((p as { path: string }).path);
+    }
+    const openapi = (k.openapi as { path?: unknown } | undefined)?.path;
+    if (typeof openapi === 'string') refs.push(openapi);
+    const chartHome = (k.helmGlobals as { chartHome?: unknown } | undefined)?.chartHome;
+    if (typeof chartHome === 'string') refs.push(chartHome);
+    if (list(k.helmCharts).length) refs.push('charts');
+    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+      const gen = (g ?? {}) as Record<string, unknown>;
+      for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+        refs.push(String(f).replace(/^[^=]*=/, ''));
+      }
+    }
+    for (const r of refs) if (!/^[a-z]+:\/\//i.test(r)) visit(norm(posix.join(rel, r)));
+  };
+  for (const d of dirs) visit(norm(d));
+  return [...reach];
+}
+
+/** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
+function treeSourceMatcher(tree: SourceTree, specIgnore?: string): Ignore {
+  // loadSourceIgnorePatterns' order: depth first, names sorted, a directory before its children.
+  const files = tree.files
+    .filter((f) => f === SOURCE_IGNORE_FILE || f.endsWith(`/${SOURCE_IGNORE_FILE}`))
+    .map((f) => f.split('/').slice(0, -1))
+    .sort((a, b) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+      return a.length - b.length;
+    });
+  const patterns = files.flatMap((parts) => {
+    const domain = parts.join('/');
+    return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)!).map(
+      (p) => scopePattern(p, domain),
+    );
+  });
+  return ignore()
+    .add(DEFAULT_GIT_EXCLUSIONS)
+    .add(patterns)
+    .add(specIgnore ? readPatterns(specIgnore) : []);
+}
+
+/** A Git source copied from a tree file by file, as builds ask for them. */
+interface LazySource {
+  tree: SourceTree;
+  matcher: Ignore;
+  written: Set<string>;
+  all: boolean;
+}
 
 export interface SourceContext {
   repo: string;
@@ -23,6 +136,8 @@ export interface SourceContext {
   findGenerator(namespace: string, artifactName: string): KubeObject | undefined;
   registry(insecure: boolean): RegistryClient;
   log: Logger;
+  /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
+  tree?: SourceTree;
 }
 
 /**
@@ -32,6 +147,7 @@ export interface SourceContext {
 export class SourceResolver {
   private readonly dirs = new Map<string, Promise<string>>();
   private readonly work = mkdtempSync(join(tmpdir(), 'fluxgate-sources-'));
+  private readonly lazy = new Map<string, LazySource>();
 
   constructor(private readonly ctx: SourceContext) {}
 
@@ -60,6 +176,21 @@ export class SourceResolver {
     if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
     switch (kind) {
       case 'GitRepository':
+        if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
+          mkdirSync(target, { recursive: true });
+          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
+          this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
+          return target;
+        }
+        if (this.ctx.tree) {
+          mkdirSync(target, { recursive: true });
+          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
+          this.ctx.tree.write(
+            target,
+            this.ctx.tree.files.filter((f) => !matcher.ignores(f)),
+          );
+          return target;
+        }
         return this.copyTree(this.ctx.repo, target, specIgnore);
       case 'OCIRepository':
         return this.pullOci(namespace, name, target);
@@ -72,6 +203,52 @@ export class SourceResolver {
       default:
         throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
     }
+  }
+
+  /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
+  isDirectory(dir: string): boolean {
+    const [root, source] = this.lazyOf(dir);
+    if (!source) return existsSync(dir) && statSync(dir).isDirectory();
+    const rel = relative(root, dir).split(sep).join('/');
+    return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+  }
+
+  /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
+  prepare(dirs: string[]): void {
+    const [root, source] = this.lazyOf(dirs[0]!);
+    if (!source || source.all) return;
+    const rels = treeReach(
+      {
+        isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+        read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
+      },
+      dirs.map((d) => relative(root, d).split(sep).join('/')),
+    );
+    if (rels.includes('')) return this.prepareAll(root);
+    const files = source.tree.files.filter(
+      (f) =>
+        !source.written.has(f) &&
+        rels.some((r) => f === r || f.startsWith(`${r}/`)) &&
+        !source.matcher.ignores(f),
+    );
+    source.tree.write(root, files);
+    for (const f of files) source.written.add(f);
+  }
+
+  /** Writes the whole of a lazily copied source (what reads it is not statically known). */
+  prepareAll(dir: string): void {
+    const [root, source] = this.lazyOf(dir);
+    if (!source || source.all) return;
+    source.all = true;
+    const files = source.tree.files.filter((f) => !source.written.has(f) && !source.matcher.ignores(f));
+    source.tree.write(root, files);
+    for (const f of files) source.written.add(f);
+  }
+
+  private lazyOf(dir: string): [string, LazySource | undefined] {
+    for (const [root, source] of this.lazy)
+      if (dir === root || dir.startsWith(root + sep)) return [root, source];
+    return ['', undefined];
   }
 
   /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
@@ -134,10 +311,13 @@ export class SourceResolver {
       'spec',
       'sources',
     ) ?? []) {
-      aliases.set(
-        s.alias,
-        await this.resolve(s.kind, s.namespace || generator.metadata.namespace || namespace, s.name),
+      const dir = await this.resolve(
+        s.kind,
+        s.namespace || generator.metadata.namespace || namespace,
+        s.name,
       );
+      this.prepareAll(dir);
+      aliases.set(s.alias, dir);
     }
     mkdirSync(target, { recursive: true });
     for (const rule of artifact.copy ?? [])
