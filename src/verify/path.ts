@@ -9,6 +9,7 @@ import {
   verificationMarkdown,
   verificationText,
 } from './report.js';
+import { isRepositoryRoot, scanCluster } from './scope.js';
 import { VerifySecrets } from './secrets.js';
 import { checkSources, verifyTargets, type CheckedSource, type VerifyTarget } from './sources.js';
 
@@ -39,8 +40,13 @@ export async function verifyRepository(
   >,
   io: CommandIO,
   pick: { targets?: (t: VerifyTarget) => boolean; findings?: (f: Finding) => boolean } = {},
+  /** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */
+  cluster?: { path: string; sources: Map<string, string> },
 ): Promise<RepositoryVerification> {
-  const { objects, findings: scanFindings } = scanObjects(repo);
+  const { objects, findings: scanFindings } =
+    cluster && !isRepositoryRoot(cluster.path)
+      ? scanCluster(repo, cluster.path, cluster.sources, io.log)
+      : scanObjects(repo);
   const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(
     pick.findings ?? (() => true),
   );
@@ -50,10 +56,16 @@ export async function verifyRepository(
   return { sources, findings };
 }
 
-/** `verify --path`: exit 1 when a signature does not verify or a finding is an error. */
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
 export async function verifyPath(options: VerifyOptions, io: CommandIO): Promise<CommandResult> {
   const repo = resolve(io.cwd, options.repo);
-  const result = await verifyRepository(repo, options, io);
+  const result = await verifyRepository(
+    repo,
+    options,
+    io,
+    {},
+    { path: options.path, sources: options.sources },
+  );
   const report = reportJson(result.sources, result.findings);
   annotate(io.log, result);
   if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');

@@ -70,10 +70,17 @@ function kustomizeNamespace(dir: string, file: string): string | undefined {
   return undefined;
 }
 
-/** Every Kubernetes object in the repository's YAML files, with its file and line. */
-export function scanObjects(repo: string): { objects: Located[]; findings: Finding[] } {
+/**
+ * Every Kubernetes object in the repository's YAML files, with its file and line; `root` (a
+ * directory or a file of the repository) limits the scan to it. `files` are the YAML files read.
+ */
+export function scanObjects(
+  repo: string,
+  root = '.',
+): { objects: Located[]; findings: Finding[]; files: string[] } {
   const objects: Located[] = [];
   const findings: Finding[] = [];
+  const files: string[] = [];
   const walk = (dir: string) => {
     // Hidden directories and chart templates are not what Flux applies.
     if (existsSync(join(dir, 'Chart.yaml'))) return;
@@ -86,6 +93,7 @@ export function scanObjects(repo: string): { objects: Located[]; findings: Findi
   };
   const scanFile = (path: string) => {
     const file = relative(repo, path).split(sep).join('/');
+    files.push(file);
     const counter = new LineCounter();
     const docs = parseAllDocuments(readFileSync(path, 'utf8'), { lineCounter: counter });
     const kNamespace = kustomizeNamespace(dirname(path), path.slice(dirname(path).length + 1));
@@ -120,8 +128,10 @@ export function scanObjects(repo: string): { objects: Located[]; findings: Findi
       objects.push({ file, line: lineOf([]), object, namespace, lineOf });
     }
   };
-  walk(repo);
-  return { objects, findings };
+  const start = join(repo, root);
+  if (statSync(start).isDirectory()) walk(start);
+  else if (/\.ya?ml$/.test(start)) scanFile(start);
+  return { objects, findings, files };
 }
 
 const groupOf = (o: Record<string, any>) => String(o.apiVersion).split('/')[0];
