@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(65422);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(74354);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 65422:
+/***/ 74354:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56631,7 +56631,7 @@ class RegistryClient {
         this.env = options.env ?? process.env;
         this.log = options.log ?? silentLogger;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
-        this.chunkSize = options.chunkSize ?? 16 * 1024 * 1024;
+        this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
         if (options.creds) {
             const i = options.creds.indexOf(':');
             this.log.mask(i >= 0 ? options.creds.slice(i + 1) : options.creds);
@@ -58214,7 +58214,102 @@ function entryGitRepositories(entryDir) {
 
 
 
+
 class SourceError extends Error {
+}
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/**
+ * What a build of `dir` can read, statically: the directory itself and every path its
+ * kustomization files reference (resources, components, patches, generators, replacements…),
+ * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
+ */
+function treeReach(tree, dirs) {
+    const reach = new Set();
+    const norm = (p) => external_node_path_.posix
+        .normalize(p)
+        .replace(/^\.\/?$/, '')
+        .replace(/\/$/, '');
+    const visit = (rel) => {
+        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
+        if (text === undefined)
+            return;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)(text) ?? {};
+        }
+        catch {
+            return;
+        }
+        if (typeof k !== 'object')
+            return;
+        const refs = [];
+        const list = (v) => (Array.isArray(v) ? v : []);
+        for (const key of [
+            'resources',
+            'components',
+            'bases',
+            'crds',
+            'patchesStrategicMerge',
+            'configurations',
+            'transformers',
+            'generators',
+            'validators',
+        ]) {
+            for (const r of list(k[key]))
+                if (typeof r === 'string')
+                    refs.push(r);
+        }
+        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
+            if (typeof p?.path === 'string')
+                refs.push(p.path);
+        }
+        const openapi = k.openapi?.path;
+        if (typeof openapi === 'string')
+            refs.push(openapi);
+        const chartHome = k.helmGlobals?.chartHome;
+        if (typeof chartHome === 'string')
+            refs.push(chartHome);
+        if (list(k.helmCharts).length)
+            refs.push('charts');
+        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+            const gen = (g ?? {});
+            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+                refs.push(String(f).replace(/^[^=]*=/, ''));
+            }
+        }
+        for (const r of refs)
+            if (!/^[a-z]+:\/\//i.test(r))
+                visit(norm(external_node_path_.posix.join(rel, r)));
+    };
+    for (const d of dirs)
+        visit(norm(d));
+    return [...reach];
+}
+/** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
+function treeSourceMatcher(tree, specIgnore) {
+    // loadSourceIgnorePatterns' order: depth first, names sorted, a directory before its children.
+    const files = tree.files
+        .filter((f) => f === SOURCE_IGNORE_FILE || f.endsWith(`/${SOURCE_IGNORE_FILE}`))
+        .map((f) => f.split('/').slice(0, -1))
+        .sort((a, b) => {
+        for (let i = 0; i < Math.min(a.length, b.length); i++)
+            if (a[i] !== b[i])
+                return a[i] < b[i] ? -1 : 1;
+        return a.length - b.length;
+    });
+    const patterns = files.flatMap((parts) => {
+        const domain = parts.join('/');
+        return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)).map((p) => scopePattern(p, domain));
+    });
+    return ignore_default()()
+        .add(DEFAULT_GIT_EXCLUSIONS)
+        .add(patterns)
+        .add(specIgnore ? readPatterns(specIgnore) : []);
 }
 /**
  * Turns source references into local, private, writable directories (one per source and run):
@@ -58224,6 +58319,7 @@ class SourceResolver {
     ctx;
     dirs = new Map();
     work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-sources-'));
+    lazy = new Map();
     constructor(ctx) {
         this.ctx = ctx;
     }
@@ -58249,6 +58345,18 @@ class SourceResolver {
             return this.copyTree((0,external_node_path_.resolve)(mapped), target, specIgnore);
         switch (kind) {
             case 'GitRepository':
+                if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
+                    (0,external_node_fs_.mkdirSync)(target, { recursive: true });
+                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
+                    this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
+                    return target;
+                }
+                if (this.ctx.tree) {
+                    (0,external_node_fs_.mkdirSync)(target, { recursive: true });
+                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
+                    this.ctx.tree.write(target, this.ctx.tree.files.filter((f) => !matcher.ignores(f)));
+                    return target;
+                }
                 return this.copyTree(this.ctx.repo, target, specIgnore);
             case 'OCIRepository':
                 return this.pullOci(namespace, name, target);
@@ -58259,6 +58367,49 @@ class SourceResolver {
             default:
                 throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
         }
+    }
+    /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
+    isDirectory(dir) {
+        const [root, source] = this.lazyOf(dir);
+        if (!source)
+            return (0,external_node_fs_.existsSync)(dir) && (0,external_node_fs_.statSync)(dir).isDirectory();
+        const rel = (0,external_node_path_.relative)(root, dir).split(external_node_path_.sep).join('/');
+        return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+    }
+    /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
+    prepare(dirs) {
+        const [root, source] = this.lazyOf(dirs[0]);
+        if (!source || source.all)
+            return;
+        const rels = treeReach({
+            isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+            read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
+        }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
+        if (rels.includes(''))
+            return this.prepareAll(root);
+        const files = source.tree.files.filter((f) => !source.written.has(f) &&
+            rels.some((r) => f === r || f.startsWith(`${r}/`)) &&
+            !source.matcher.ignores(f));
+        source.tree.write(root, files);
+        for (const f of files)
+            source.written.add(f);
+    }
+    /** Writes the whole of a lazily copied source (what reads it is not statically known). */
+    prepareAll(dir) {
+        const [root, source] = this.lazyOf(dir);
+        if (!source || source.all)
+            return;
+        source.all = true;
+        const files = source.tree.files.filter((f) => !source.written.has(f) && !source.matcher.ignores(f));
+        source.tree.write(root, files);
+        for (const f of files)
+            source.written.add(f);
+    }
+    lazyOf(dir) {
+        for (const [root, source] of this.lazy)
+            if (dir === root || dir.startsWith(root + external_node_path_.sep))
+                return [root, source];
+        return ['', undefined];
     }
     /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
     copyTree(from, to, specIgnore) {
@@ -58306,7 +58457,9 @@ class SourceResolver {
         const artifact = (field(generator, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
         const aliases = new Map();
         for (const s of field(generator, 'spec', 'sources') ?? []) {
-            aliases.set(s.alias, await this.resolve(s.kind, s.namespace || generator.metadata.namespace || namespace, s.name));
+            const dir = await this.resolve(s.kind, s.namespace || generator.metadata.namespace || namespace, s.name);
+            this.prepareAll(dir);
+            aliases.set(s.alias, dir);
         }
         (0,external_node_fs_.mkdirSync)(target, { recursive: true });
         for (const rule of artifact.copy ?? [])
@@ -58600,6 +58753,7 @@ class ClusterRender {
                 (field(o, 'spec', 'artifacts') ?? []).some((a) => a.name === artifact)),
             registry: (insecure) => this.registry(insecure),
             log: io.log,
+            tree: options.tree,
         });
     }
     entrySources;
@@ -58702,11 +58856,12 @@ class ClusterRender {
             const dir = (0,external_node_path_.resolve)(source, path);
             if (dir !== source && !dir.startsWith(source + external_node_path_.sep))
                 throw new Error(`path ${path} escapes ${kind} ${namespace}/${name}`);
-            if (!(0,external_node_fs_.existsSync)(dir) || !(0,external_node_fs_.statSync)(dir).isDirectory())
+            if (!this.sources.isDirectory(dir))
                 throw new Error(`path ${path} not found in ${kind} ${namespace}/${name}`);
             if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir }))
                 return undefined;
             const spec = (flux.spec ?? {});
+            this.sources.prepare([dir, ...(spec.components ?? []).map((c) => (0,external_node_path_.resolve)(dir, c))]);
             const yaml = await kustomizeBuild(source, dir, spec, this.runTool, this.io.env);
             this.rendered.push(owner);
             return { item, objects: parseObjects(yaml, 'kustomize output') };
@@ -58837,7 +58992,12 @@ class ClusterRender {
         try {
             const objects = await renderHelmRelease(hr.flux, {
                 lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
-                sourceDir: (kind, ns, name) => this.sources.resolve(kind, ns, name),
+                // What a chart reads (values files, file:// dependencies) is not known statically.
+                sourceDir: async (kind, ns, name) => {
+                    const dir = await this.sources.resolve(kind, ns, name);
+                    this.sources.prepareAll(dir);
+                    return dir;
+                },
                 masker: this.masker,
                 log: this.io.log,
                 env: this.io.env,
@@ -59058,23 +59218,96 @@ class Git {
             throw new FluxgateError('INPUT', `'${ref}' is neither a directory nor a commit of the repository at ${this.repo}`, { exitCode: 2 });
         }
     }
-    /** A detached worktree of `commit` in a temp dir; removed by the returned function, even after a failure. */
-    async worktree(commit) {
-        const parent = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-worktree-'));
-        const dir = (0,external_node_path_.join)(parent, 'tree');
-        await this.git(['worktree', 'add', '--detach', '--quiet', dir, commit]);
-        return {
-            dir,
-            remove: async () => {
-                await this.git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
-                (0,external_node_fs_.rmSync)(parent, { recursive: true, force: true });
-                await this.git(['worktree', 'prune']).catch(() => undefined);
-            },
-        };
-    }
     async changedFiles(base, head) {
         const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
         return out.split('\n').filter(Boolean);
+    }
+}
+/**
+ * A commit's files, read from the object store and written to disk only when asked for: a
+ * changed-only diff reads a handful of directories of a large fleet, and writing every file of
+ * both sides (a worktree, then a private copy per source) was what made it grow with the fleet.
+ */
+class CommitTree {
+    repo;
+    files;
+    entries = new Map();
+    dirs = new Set(['']);
+    cache = new Map();
+    constructor(repo, listing) {
+        this.repo = repo;
+        for (const line of listing.split('\0')) {
+            if (!line)
+                continue;
+            const tab = line.indexOf('\t');
+            const [mode, type, oid] = line.slice(0, tab).split(' ');
+            if (type !== 'blob')
+                continue; // submodules are not part of a Flux artifact
+            const path = line.slice(tab + 1);
+            this.entries.set(path, { mode, oid });
+            for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1))
+                this.dirs.add(path.slice(0, i));
+        }
+        this.files = [...this.entries.keys()].sort();
+    }
+    static list(repo, commit) {
+        const listing = (0,external_node_child_process_.execFileSync)('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit], {
+            maxBuffer: 1 << 30,
+            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+        }).toString('utf8');
+        return new CommitTree(repo, listing);
+    }
+    get hasSymlinks() {
+        return [...this.entries.values()].some((e) => e.mode === '120000');
+    }
+    isFile(rel) {
+        return this.entries.has(rel);
+    }
+    isDirectory(rel) {
+        return this.dirs.has(rel);
+    }
+    /** The blob id of a file: equal ids on both sides mean equal content. */
+    oid(rel) {
+        return this.entries.get(rel)?.oid;
+    }
+    read(rel) {
+        const entry = this.entries.get(rel);
+        if (!entry)
+            return undefined;
+        this.load([entry.oid]);
+        return this.cache.get(entry.oid).toString('utf8');
+    }
+    /** Reads many blobs with one `git cat-file --batch`. */
+    load(oids) {
+        const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
+        if (!missing.length)
+            return;
+        const out = (0,external_node_child_process_.execFileSync)('git', ['-C', this.repo, 'cat-file', '--batch'], {
+            input: missing.join('\n') + '\n',
+            maxBuffer: 1 << 30,
+            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+        });
+        let at = 0;
+        while (at < out.length) {
+            const eol = out.indexOf(10, at);
+            const [oid, , size] = out.subarray(at, eol).toString('utf8').split(' ');
+            const start = eol + 1;
+            const end = start + Number(size);
+            this.cache.set(oid, out.subarray(start, end));
+            at = end + 1;
+        }
+    }
+    write(to, files) {
+        this.load(files.map((f) => this.entries.get(f).oid));
+        for (const file of files) {
+            const { mode, oid } = this.entries.get(file);
+            const path = (0,external_node_path_.join)(to, file);
+            (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(path), { recursive: true });
+            if (mode === '120000')
+                (0,external_node_fs_.symlinkSync)(this.cache.get(oid).toString('utf8'), path);
+            else
+                (0,external_node_fs_.writeFileSync)(path, this.cache.get(oid), { mode: mode === '100755' ? 0o755 : 0o644 });
+        }
     }
 }
 
@@ -60123,109 +60356,42 @@ extra) {
 
 
 
-
-const toPosix = (p) => p.split(external_node_path_.sep).join('/');
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators), transitively.
- */
-function buildReach(repo, dir) {
-    const reach = new Set();
-    const visit = (path) => {
-        const rel = toPosix((0,external_node_path_.relative)(repo, path));
-        if (rel.startsWith('..') || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isDirectory())
-            return;
-        const file = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.existsSync)(f));
-        if (!file)
-            return;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8')) ?? {};
-        }
-        catch {
-            return;
-        }
-        const refs = [];
-        for (const key of [
-            'resources',
-            'components',
-            'bases',
-            'crds',
-            'patchesStrategicMerge',
-            'configurations',
-            'transformers',
-            'generators',
-        ]) {
-            for (const r of k[key] ?? [])
-                if (typeof r === 'string')
-                    refs.push(r);
-        }
-        for (const p of [
-            ...(k.patches ?? []),
-            ...(k.patchesJson6902 ?? []),
-        ]) {
-            if (p?.path)
-                refs.push(p.path);
-        }
-        for (const g of [
-            ...(k.configMapGenerator ?? []),
-            ...(k.secretGenerator ?? []),
-        ]) {
-            for (const f of [
-                ...(g.files ?? []),
-                ...(g.envs ?? []),
-                ...(g.env ? [g.env] : []),
-            ]) {
-                refs.push(String(f).replace(/^[^=]*=/, ''));
-            }
-        }
-        for (const r of refs)
-            if (!/^[a-z]+:\/\//i.test(r))
-                visit((0,external_node_path_.resolve)(path, r));
-    };
-    visit(dir);
-    return [...reach];
-}
-function scanOwners(repo) {
+function scanOwners(tree, cache) {
+    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
+    const charts = tree.files
+        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+        .map((f) => f.slice(0, -'Chart.yaml'.length));
+    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+        !f.split('/').some((part) => part.startsWith('.')) &&
+        !charts.some((c) => f.startsWith(c)));
+    tree.load(candidates.map((f) => tree.oid(f)));
     const owners = [];
-    const walk = (dir) => {
-        // Helm chart templates are not Flux objects (and not YAML until rendered).
-        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'Chart.yaml')))
-            return;
-        for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            if (entry.startsWith('.'))
-                continue;
-            const path = (0,external_node_path_.join)(dir, entry);
-            const stat = (0,external_node_fs_.statSync)(path);
-            if (stat.isDirectory())
-                walk(path);
-            else if (/\.ya?ml$/.test(entry)) {
-                let docs;
+    for (const file of candidates) {
+        const oid = tree.oid(file);
+        let objects = cache.get(oid);
+        if (!objects) {
+            objects = [];
+            const text = tree.read(file);
+            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
+            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
                 try {
-                    docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(path, 'utf8'));
-                }
-                catch {
-                    continue;
-                }
-                for (const doc of docs) {
-                    const o = doc.toJSON();
-                    if (!o || typeof o !== 'object' || !o.metadata?.name)
-                        continue;
-                    if (isFluxKustomization(o) || isHelmRelease(o)) {
-                        owners.push({
-                            key: `${o.kind}/${o.metadata.name}`,
-                            file: toPosix((0,external_node_path_.relative)(repo, path)),
-                            object: o,
-                        });
+                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+                        const o = doc.toJSON();
+                        if (!o || typeof o !== 'object' || !o.metadata?.name)
+                            continue;
+                        if (isFluxKustomization(o) || isHelmRelease(o))
+                            objects.push(o);
                     }
                 }
+                catch {
+                    objects = [];
+                }
             }
+            cache.set(oid, objects);
         }
-    };
-    walk(repo);
+        for (const o of objects)
+            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
+    }
     return owners;
 }
 const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
@@ -60244,12 +60410,17 @@ class ChangePlanner {
     seen = { base: new Map(), head: new Map() };
     constructor(sides, changed) {
         this.changed = changed;
-        for (const repo of [sides.base, sides.head])
-            this.plan(repo);
+        const cache = new Map();
+        for (const tree of [sides.base, sides.head])
+            this.plan(tree, cache);
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(repo) {
-        const owners = scanOwners(repo);
+    plan(tree, cache) {
+        const owners = scanOwners(tree, cache);
+        const rel = (p) => external_node_path_.posix
+            .normalize(p.replace(/^\/+/, ''))
+            .replace(/^\.\/?$/, '')
+            .replace(/\/$/, '');
         const must = new Map();
         const reachOf = (o) => {
             if (!isFluxKustomization(o.object))
@@ -60257,7 +60428,7 @@ class ChangePlanner {
             const kind = field(o.object, 'spec', 'sourceRef', 'kind');
             if (kind && kind !== 'GitRepository')
                 return undefined; // not mappable to repo files: always build
-            return buildReach(repo, (0,external_node_path_.resolve)(repo, field(o.object, 'spec', 'path') ?? '.'));
+            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
         };
         const direct = (o) => {
             if (this.changed.includes(o.file))
@@ -60266,9 +60437,9 @@ class ChangePlanner {
                 const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
                 const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
                 if (sourceKind === 'GitRepository' && chart) {
-                    const dir = toPosix((0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(repo, chart)));
+                    const dir = rel(chart);
                     // valuesFiles of a Git chart are paths in the repository, wherever they sit.
-                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => toPosix((0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(repo, f.replace(/^\/+/, '')))));
+                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
                     return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
                 }
                 return false;
@@ -60595,10 +60766,14 @@ function kustomizeNamespace(dir, file) {
     }
     return undefined;
 }
-/** Every Kubernetes object in the repository's YAML files, with its file and line. */
-function scanObjects(repo) {
+/**
+ * Every Kubernetes object in the repository's YAML files, with its file and line; `root` (a
+ * directory or a file of the repository) limits the scan to it. `files` are the YAML files read.
+ */
+function scanObjects(repo, root = '.') {
     const objects = [];
     const findings = [];
+    const files = [];
     const walk = (dir) => {
         // Hidden directories and chart templates are not what Flux applies.
         if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'Chart.yaml')))
@@ -60615,6 +60790,7 @@ function scanObjects(repo) {
     };
     const scanFile = (path) => {
         const file = (0,external_node_path_.relative)(repo, path).split(external_node_path_.sep).join('/');
+        files.push(file);
         const counter = new dist/* LineCounter */.HN();
         const docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(path, 'utf8'), { lineCounter: counter });
         const kNamespace = kustomizeNamespace((0,external_node_path_.dirname)(path), path.slice((0,external_node_path_.dirname)(path).length + 1));
@@ -60652,8 +60828,12 @@ function scanObjects(repo) {
             objects.push({ file, line: lineOf([]), object, namespace, lineOf });
         }
     };
-    walk(repo);
-    return { objects, findings };
+    const start = (0,external_node_path_.join)(repo, root);
+    if ((0,external_node_fs_.statSync)(start).isDirectory())
+        walk(start);
+    else if (/\.ya?ml$/.test(start))
+        scanFile(start);
+    return { objects, findings, files };
 }
 const policy_groupOf = (o) => String(o.apiVersion).split('/')[0];
 const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === 'source.toolkit.fluxcd.io';
@@ -60820,6 +61000,8 @@ function reportJson(sources, findings) {
                 v.by = s.by;
             if (s.reason)
                 v.reason = s.reason;
+            if (s.warnings?.length)
+                v.warnings = [...s.warnings];
             return v;
         }),
         findings,
@@ -60849,6 +61031,12 @@ function verificationText(report) {
                 (s.verified ? s.by : s.reason) ?? '',
             ]),
         ]), '');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        for (const s of warned)
+            for (const w of s.warnings)
+                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
+        if (warned.length)
+            lines.push('');
     }
     for (const f of report.findings)
         lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
@@ -60862,18 +61050,27 @@ function verificationMarkdown(report, options = {}) {
     const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
     const failed = report.sources.filter((s) => !s.verified).length;
     const errors = report.findings.filter((f) => f.severity === 'error').length;
+    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
     if (!report.sources.length && !report.findings.length) {
         out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
         return out.join('\n');
     }
     out.push(report.sources.length === 0
         ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
-        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
+        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
     if (report.sources.length) {
         out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
         for (const s of report.sources)
-            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? '✅ yes' : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
+            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
         out.push('');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        if (warned.length) {
+            out.push('Warnings of the trust policies (checks they only log):', '');
+            for (const s of warned)
+                for (const w of s.warnings)
+                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
+            out.push('');
+        }
     }
     if (report.findings.length) {
         out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
@@ -60900,6 +61097,111 @@ function annotate(log, report) {
         for (const w of s.warnings ?? [])
             log.warn(`${what}: ${w}`, annotation);
     }
+}
+
+;// CONCATENATED MODULE: ./src/verify/scope.ts
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
+/**
+ * `verify --path DIR`: the part of the repository one cluster applies, found from its files
+ * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
+ * there whose source is a GitRepository of this repository (not mapped elsewhere with
+ * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
+ * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
+ */
+
+
+
+
+
+const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
+/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
+function scope_normalize(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
+}
+/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
+function kustomizeReferences(repo, dir) {
+    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+        const file = (0,external_node_path_.join)(repo, dir, name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            continue;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            return []; // the scan reports invalid YAML
+        }
+        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
+        return entries
+            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
+            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
+            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
+            .filter((e) => e !== undefined);
+    }
+    return [];
+}
+/** `--path .` (or none): the whole repository is scanned. */
+const isRepositoryRoot = (path) => scope_normalize(path) === '';
+/**
+ * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
+ * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
+ */
+function scanCluster(repo, entry, sources, log) {
+    const start = scope_normalize(entry);
+    if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
+        throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
+    const roots = [];
+    const objects = [];
+    const findings = [];
+    const files = new Set();
+    const queue = [start];
+    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
+    while (queue.length) {
+        const root = queue.shift();
+        if (covered(root))
+            continue;
+        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
+            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
+            continue;
+        }
+        roots.push(root);
+        const scanned = scanObjects(repo, root === '' ? '.' : root);
+        // A root reached later may contain one scanned earlier: each file counts once.
+        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
+        for (const f of fresh)
+            files.add(f);
+        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
+        objects.push(...newObjects);
+        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
+        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
+        for (const dir of dirs)
+            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
+        for (const l of newObjects) {
+            const o = l.object;
+            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
+                continue;
+            const ref = o.spec?.sourceRef ?? {};
+            if (ref.kind !== 'GitRepository')
+                continue; // OCI, Bucket, ExternalArtifact: not these files
+            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
+            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
+                continue;
+            const path = String(o.spec?.path ?? '');
+            if (path.includes('${')) {
+                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
+                continue;
+            }
+            const target = scope_normalize(path);
+            if (target !== undefined)
+                queue.push(target);
+        }
+    }
+    return { objects, findings, roots };
 }
 
 ;// CONCATENATED MODULE: ./src/verify/secrets.ts
@@ -66570,7 +66872,10 @@ async function checkSource(t, secrets, client, ctx) {
             digest,
             mediaType: descriptor.mediaType,
             size: descriptor.size,
-        }, policy, ctx);
+        }, policy, 
+        // The provider's warnings come back in the outcome; annotate() reports them at the file and
+        // line of the verify block, so they are not logged twice.
+        { ...ctx, log: quietWarnings(ctx.log) });
         return {
             ...verdict,
             verified: outcome.verified,
@@ -66583,6 +66888,14 @@ async function checkSource(t, secrets, client, ctx) {
         return fail(oneLine(err));
     }
 }
+const quietWarnings = (log) => ({
+    debug: (m) => log.debug(m),
+    info: (m) => log.info(m),
+    warn: (m) => log.debug(m),
+    error: (m, a) => log.error(m, a),
+    group: (name, fn) => log.group(name, fn),
+    mask: (secret) => log.mask(secret),
+});
 const oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 /** The provider policy of a source's verify block and its Secrets, or why there is none. */
 function policyFor(t, provider, secrets) {
@@ -66704,22 +67017,27 @@ async function sources_resolveChart(client, registry, repository, version) {
 
 
 
+
 /**
  * The policy checks on a repository's files and a verdict for every source that asks for
  * verification (or those `pick` keeps), each against its registry with its own policy.
  */
-async function verifyRepository(repo, options, io, pick = {}) {
-    const { objects, findings: scanFindings } = scanObjects(repo);
+async function verifyRepository(repo, options, io, pick = {}, 
+/** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */
+cluster) {
+    const { objects, findings: scanFindings } = cluster && !isRepositoryRoot(cluster.path)
+        ? scanCluster(repo, cluster.path, cluster.sources, io.log)
+        : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
     const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd);
     const sources = await checkSources(targets, secrets, options, io);
     return { sources, findings };
 }
-/** `verify --path`: exit 1 when a signature does not verify or a finding is an error. */
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
 async function verifyPath(options, io) {
     const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
-    const result = await verifyRepository(repo, options, io);
+    const result = await verifyRepository(repo, options, io, {}, { path: options.path, sources: options.sources });
     const report = reportJson(result.sources, result.findings);
     annotate(io.log, result);
     if (options.format === 'json')
@@ -66798,6 +67116,7 @@ async function verifyChange(sides, diff, options, io) {
 
 
 
+
 /** Renders base and head of every cluster path with one secret masker and compares them. */
 async function runDiff(options, io) {
     const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
@@ -66807,7 +67126,19 @@ async function runDiff(options, io) {
         if ((0,external_node_fs_.existsSync)(asDir) && (0,external_node_fs_.statSync)(asDir).isDirectory())
             return { dir: asDir };
         const commit = await git.resolveRef(ref);
-        return { commit, ...(await git.worktree(commit)) };
+        const tree = CommitTree.list(repo, commit);
+        const parent = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-ref-'));
+        const dir = (0,external_node_path_.join)(parent, 'tree');
+        (0,external_node_fs_.mkdirSync)(dir);
+        // The render reads its entry directories from here and its sources from the tree; verify reads everything.
+        const paths = options.paths.map((p) => external_node_path_.posix
+            .normalize(p)
+            .replace(/^\.\/?$/, '')
+            .replace(/\/$/, ''));
+        tree.write(dir, options.verify
+            ? tree.files
+            : tree.files.filter((f) => paths.some((p) => p === '' || f.startsWith(`${p}/`))));
+        return { commit, dir, tree, remove: async () => (0,external_node_fs_.rmSync)(parent, { recursive: true, force: true }) };
     };
     const base = await side(options.base);
     let head;
@@ -66822,22 +67153,25 @@ async function runDiff(options, io) {
             io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
         const changed = changedOnly && refs ? await git.changedFiles(base.commit, head.commit) : undefined;
         for (const path of options.paths) {
-            const planner = changed ? new ChangePlanner({ base: base.dir, head: head.dir }, changed) : undefined;
-            const render = (dir, label) => io.log.group(`Render ${label} ${path}`, () => renderCluster({
+            const planner = changed
+                ? new ChangePlanner({ base: base.tree, head: head.tree }, changed)
+                : undefined;
+            const render = (side, label) => io.log.group(`Render ${label} ${path}`, () => renderCluster({
                 ...options,
-                repo: dir,
+                repo: side.dir,
+                tree: side.tree,
                 path,
                 masker,
                 shouldBuild: planner
                     ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
                     : undefined,
             }, io));
-            let b = await render(base.dir, 'base');
-            let h = await render(head.dir, 'head');
+            let b = await render(base, 'base');
+            let h = await render(head, 'head');
             // Owners whose inputs turn out to differ between the sides are built on both, then compared.
             for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
-                b = await render(base.dir, 'base');
-                h = await render(head.dir, 'head');
+                b = await render(base, 'base');
+                h = await render(head, 'head');
             }
             for (const o of [...b.rendered, ...h.rendered])
                 built.add(`${path}\u0000${ownerKey(o)}`);
@@ -67074,6 +67408,7 @@ async function verifyReference(options, io) {
                 verified: outcome.verified,
                 by: outcome.by,
                 reason: outcome.reason,
+                ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
             },
         ],
         findings: [],

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SourceTree } from '../render/sources.js';
 import { FluxgateError } from '../errors.js';
@@ -33,21 +32,6 @@ export class Git {
         { exitCode: 2 },
       );
     }
-  }
-
-  /** A detached worktree of `commit` in a temp dir; removed by the returned function, even after a failure. */
-  async worktree(commit: string): Promise<{ dir: string; remove: () => Promise<void> }> {
-    const parent = mkdtempSync(join(tmpdir(), 'fluxgate-worktree-'));
-    const dir = join(parent, 'tree');
-    await this.git(['worktree', 'add', '--detach', '--quiet', dir, commit]);
-    return {
-      dir,
-      remove: async () => {
-        await this.git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
-        rmSync(parent, { recursive: true, force: true });
-        await this.git(['worktree', 'prune']).catch(() => undefined);
-      },
-    };
   }
 
   async changedFiles(base: string, head: string): Promise<string[]> {
