@@ -61570,34 +61570,36 @@ const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
 /** cosign's legacy signature tag: `sha256:<hex>` → `sha256-<hex>.sig`. */
 const signatureTag = (digest) => `${digest.replace(':', '-')}.sig`;
 /**
+ * Why a `.sig` layer cannot be a signature of `digest` whatever the key or identity: a payload
+ * that is not cosign's, one for another artifact, or no signature annotation.
+ */
+function layerProblem(layer, digest) {
+    const signed = payloadDigest(layer.payload);
+    if (signed.error)
+        return signed.error;
+    if (signed.digest !== digest)
+        return `a signature is for another artifact (${signed.digest})`;
+    if (!layer.annotations[SIGNATURE_ANNOTATION])
+        return 'a signature layer has no signature annotation';
+    return undefined;
+}
+/**
  * Verifies `.sig` layers as source-controller does with keys: any layer whose payload signs this
  * digest and whose signature verifies with any of the keys. Fail-closed, with the reason why not.
  */
 function verifyLayers(layers, digest, keys) {
     if (!layers.length)
         return { verified: false, provider: 'cosign', reason: 'no cosign signature found' };
+    if (!keys.length)
+        return { verified: false, provider: 'cosign', reason: 'no public key given' };
     const reasons = new Set();
     for (const layer of layers) {
-        const signed = payloadDigest(layer.payload);
-        if (signed.error) {
-            reasons.add(signed.error);
-            continue;
-        }
-        if (signed.digest !== digest) {
-            reasons.add(`a signature is for another artifact (${signed.digest})`);
+        const problem = layerProblem(layer, digest);
+        if (problem) {
+            reasons.add(problem);
             continue;
         }
         const b64 = layer.annotations[SIGNATURE_ANNOTATION];
-        if (!b64) {
-            reasons.add('a signature layer has no signature annotation');
-            continue;
-        }
-        if (!keys.length) {
-            reasons.add(layer.annotations[CERTIFICATE_ANNOTATION]
-                ? 'keyless signatures need --certificate-identity (not implemented yet)'
-                : 'no public key given');
-            continue;
-        }
         const signature = Buffer.from(b64, 'base64');
         const match = keys.find((k) => verifyPayload(layer.payload, signature, k.key));
         if (match)
@@ -61961,17 +61963,9 @@ async function verifySignatureLayersUnsafe(layers, digest, policy, trust) {
         return fail('no cosign signature found');
     const reasons = new Set();
     for (const layer of layers) {
-        const signed = payloadDigest(layer.payload);
-        if (signed.error) {
-            reasons.add(signed.error);
-            continue;
-        }
-        if (signed.digest !== digest) {
-            reasons.add(`a signature is for another artifact (${signed.digest})`);
-            continue;
-        }
-        if (!layer.annotations[SIGNATURE_ANNOTATION]) {
-            reasons.add('a signature layer has no signature annotation');
+        const problem = layerProblem(layer, digest);
+        if (problem) {
+            reasons.add(problem);
             continue;
         }
         if (!layer.annotations[CERTIFICATE_ANNOTATION]) {

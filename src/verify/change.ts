@@ -9,20 +9,9 @@ import { join } from 'node:path';
 import type { CommandIO } from '../commands/types.js';
 import type { ClusterDiff } from '../diff/objects.js';
 import { indexObjects, lookupObject, scanObjects } from './policy.js';
-import { verifyRepository, type RepositoryVerification } from './path.js';
-import type { VerifyOptions } from '../commands/verify.js';
+import { verifyRepository, type RepositoryVerification, type RepositoryVerifyOptions } from './path.js';
 
-export type ChangeVerifyOptions = Pick<
-  VerifyOptions,
-  | 'verifySecrets'
-  | 'requireSignatures'
-  | 'requireDigests'
-  | 'fluxVersion'
-  | 'insecureRegistry'
-  | 'creds'
-  | 'registryMirrors'
-  | 'concurrency'
->;
+export type ChangeVerifyOptions = RepositoryVerifyOptions;
 
 export async function verifyChange(
   sides: { base: string; head: string },

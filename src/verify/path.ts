@@ -21,23 +21,26 @@ export interface RepositoryVerification {
   findings: Finding[];
 }
 
+/** What verifying a repository's sources and policies needs of the verify options. */
+export type RepositoryVerifyOptions = Pick<
+  VerifyOptions,
+  | 'verifySecrets'
+  | 'requireSignatures'
+  | 'requireDigests'
+  | 'fluxVersion'
+  | 'insecureRegistry'
+  | 'creds'
+  | 'registryMirrors'
+  | 'concurrency'
+>;
+
 /**
  * The policy checks on a repository's files and a verdict for every source that asks for
  * verification (or those `pick` keeps), each against its registry with its own policy.
  */
 export async function verifyRepository(
   repo: string,
-  options: Pick<
-    VerifyOptions,
-    | 'verifySecrets'
-    | 'requireSignatures'
-    | 'requireDigests'
-    | 'fluxVersion'
-    | 'insecureRegistry'
-    | 'creds'
-    | 'registryMirrors'
-    | 'concurrency'
-  >,
+  options: RepositoryVerifyOptions,
   io: CommandIO,
   pick: { targets?: (t: VerifyTarget) => boolean; findings?: (f: Finding) => boolean } = {},
   /** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */

@@ -3,13 +3,7 @@ import { OCI_MANIFEST } from '../../oci/media-types.js';
 import type { NamedKey, SignTarget, VerificationOutcome } from '../types.js';
 
 export type { NamedKey };
-import {
-  CERTIFICATE_ANNOTATION,
-  payloadDigest,
-  SIGNATURE_ANNOTATION,
-  SIMPLE_SIGNING,
-  verifyPayload,
-} from './simple-signing.js';
+import { payloadDigest, SIGNATURE_ANNOTATION, SIMPLE_SIGNING, verifyPayload } from './simple-signing.js';
 
 const CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
 
@@ -23,6 +17,18 @@ export interface SignatureLayer {
 export const signatureTag = (digest: string) => `${digest.replace(':', '-')}.sig`;
 
 /**
+ * Why a `.sig` layer cannot be a signature of `digest` whatever the key or identity: a payload
+ * that is not cosign's, one for another artifact, or no signature annotation.
+ */
+export function layerProblem(layer: SignatureLayer, digest: string): string | undefined {
+  const signed = payloadDigest(layer.payload);
+  if (signed.error) return signed.error;
+  if (signed.digest !== digest) return `a signature is for another artifact (${signed.digest})`;
+  if (!layer.annotations[SIGNATURE_ANNOTATION]) return 'a signature layer has no signature annotation';
+  return undefined;
+}
+
+/**
  * Verifies `.sig` layers as source-controller does with keys: any layer whose payload signs this
  * digest and whose signature verifies with any of the keys. Fail-closed, with the reason why not.
  */
@@ -32,30 +38,15 @@ export function verifyLayers(
   keys: NamedKey[],
 ): VerificationOutcome {
   if (!layers.length) return { verified: false, provider: 'cosign', reason: 'no cosign signature found' };
+  if (!keys.length) return { verified: false, provider: 'cosign', reason: 'no public key given' };
   const reasons = new Set<string>();
   for (const layer of layers) {
-    const signed = payloadDigest(layer.payload);
-    if (signed.error) {
-      reasons.add(signed.error);
+    const problem = layerProblem(layer, digest);
+    if (problem) {
+      reasons.add(problem);
       continue;
     }
-    if (signed.digest !== digest) {
-      reasons.add(`a signature is for another artifact (${signed.digest})`);
-      continue;
-    }
-    const b64 = layer.annotations[SIGNATURE_ANNOTATION];
-    if (!b64) {
-      reasons.add('a signature layer has no signature annotation');
-      continue;
-    }
-    if (!keys.length) {
-      reasons.add(
-        layer.annotations[CERTIFICATE_ANNOTATION]
-          ? 'keyless signatures need --certificate-identity (not implemented yet)'
-          : 'no public key given',
-      );
-      continue;
-    }
+    const b64 = layer.annotations[SIGNATURE_ANNOTATION]!;
     const signature = Buffer.from(b64, 'base64');
     const match = keys.find((k) => verifyPayload(layer.payload, signature, k.key));
     if (match) return { verified: true, provider: 'cosign', by: match.name };

@@ -10,8 +10,8 @@ import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
-import { verifyLayers, type SignatureLayer } from './legacy.js';
-import { CERTIFICATE_ANNOTATION, payloadDigest, SIGNATURE_ANNOTATION } from './simple-signing.js';
+import { layerProblem, verifyLayers, type SignatureLayer } from './legacy.js';
+import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION } from './simple-signing.js';
 
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
 export const REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
@@ -328,17 +328,9 @@ async function verifySignatureLayersUnsafe(
   if (!layers.length) return fail('no cosign signature found');
   const reasons = new Set<string>();
   for (const layer of layers) {
-    const signed = payloadDigest(layer.payload);
-    if (signed.error) {
-      reasons.add(signed.error);
-      continue;
-    }
-    if (signed.digest !== digest) {
-      reasons.add(`a signature is for another artifact (${signed.digest})`);
-      continue;
-    }
-    if (!layer.annotations[SIGNATURE_ANNOTATION]) {
-      reasons.add('a signature layer has no signature annotation');
+    const problem = layerProblem(layer, digest);
+    if (problem) {
+      reasons.add(problem);
       continue;
     }
     if (!layer.annotations[CERTIFICATE_ANNOTATION]) {
