@@ -61217,12 +61217,16 @@ class VerifySecrets {
     index;
     dirs;
     cwd;
+    scope;
     constructor(index, 
     /** `NS/NAME` → directory. */
-    dirs, cwd) {
+    dirs, cwd, 
+    /** Where Secrets were looked for, for the message when one is missing. */
+    scope = 'the repository') {
         this.index = index;
         this.dirs = dirs;
         this.cwd = cwd;
+        this.scope = scope;
     }
     read(namespace, name) {
         const id = `${namespace}/${name}`;
@@ -61243,7 +61247,7 @@ class VerifySecrets {
         }
         const secret = lookupObject(this.index, 'Secret', namespace, name);
         if (!secret)
-            return { missing: `Secret ${id} is not in the repository (${hint})` };
+            return { missing: `Secret ${id} is not in ${this.scope} (${hint})` };
         const o = secret.object;
         // SOPS-encrypted values are ciphertext here; we never decrypt.
         if (o.sops)
@@ -67019,12 +67023,13 @@ async function sources_resolveChart(client, registry, repository, version) {
 async function verifyRepository(repo, options, io, pick = {}, 
 /** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */
 cluster) {
-    const { objects, findings: scanFindings } = cluster && !isRepositoryRoot(cluster.path)
-        ? scanCluster(repo, cluster.path, cluster.sources, io.log)
+    const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
+    const { objects, findings: scanFindings } = scoped
+        ? scanCluster(repo, scoped, cluster.sources, io.log)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
-    const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd);
+    const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd, scoped ? `what cluster ${scoped} applies` : 'the repository');
     const sources = await checkSources(targets, secrets, options, io);
     return { sources, findings };
 }

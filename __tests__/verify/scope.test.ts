@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
+import { sharedRegistryHost } from '../support/registry.js';
 
 /**
  * `verify --path`: a fleet repository with two clusters. Production reaches infrastructure/ and
@@ -179,6 +181,66 @@ describe('verify --path: only what that cluster applies', () => {
     expect(r.stderr).toContain(
       'warning: verify --path: clusters/dev/sync.yaml: Kustomization apps: spec.path ./apps/${CLUSTER} uses a variable; its files are not checked',
     );
+  });
+
+  it("looks for a source's verify Secret only in what the cluster applies, and says where it looked", async () => {
+    const host = sharedRegistryHost();
+    const keys = mkdtempSync(join(tmpdir(), 'fg-scope-keys-'));
+    const env = { ...process.env, COSIGN_PASSWORD: 'pw' };
+    expect((await runCli(['generate-key-pair'], { cwd: keys, env })).code).toBe(0);
+    const pushed = await runCli(
+      [
+        'push',
+        `oci://${host}/scope-test/app:v1`,
+        '--path',
+        writeRepo({ 'a.yaml': 'a: 1\n' }),
+        '--source',
+        'https://example.com/x',
+        '--revision',
+        'v1@sha1:0123456789abcdef0123456789abcdef01234567',
+        '--sign',
+        'cosign',
+        '--cosign-key',
+        join(keys, 'cosign.key'),
+      ],
+      { env },
+    );
+    expect(pushed.code).toBe(0);
+    const scoped = writeRepo({
+      'clusters/production/source.yaml': `
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: app, namespace: flux-system}
+spec:
+  interval: 5m
+  url: oci://${host}/scope-test/app
+  ref: {tag: v1}
+  insecure: true
+  verify: {provider: cosign, secretRef: {name: cosign-keys}}
+`,
+      // The keys Secret only exists in the other cluster.
+      'clusters/staging/keys.yaml': `
+apiVersion: v1
+kind: Secret
+metadata: {name: cosign-keys, namespace: flux-system}
+stringData:
+  cosign.pub: |
+${readFileSync(join(keys, 'cosign.pub'), 'utf8').replace(/^/gm, '    ')}
+`,
+    });
+    const sources = async (...extra: string[]) =>
+      JSON.parse((await runCli(['verify', '--repo', scoped, '--format', 'json', ...extra])).stdout).sources;
+    expect(await sources('--path', 'clusters/production')).toEqual([
+      expect.objectContaining({
+        verified: false,
+        reason:
+          'Secret flux-system/cosign-keys is not in what cluster clusters/production applies (pass --verify-secret flux-system/cosign-keys=DIR with its files)',
+      }),
+    ]);
+    // The whole repository holds it.
+    expect(await sources()).toEqual([
+      expect.objectContaining({ verified: true, by: 'flux-system/cosign-keys/cosign.pub' }),
+    ]);
   });
 
   it('a --path that is not a directory of the repository is an input error', async () => {

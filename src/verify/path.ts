@@ -46,15 +46,20 @@ export async function verifyRepository(
   /** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */
   cluster?: { path: string; sources: Map<string, string> },
 ): Promise<RepositoryVerification> {
-  const { objects, findings: scanFindings } =
-    cluster && !isRepositoryRoot(cluster.path)
-      ? scanCluster(repo, cluster.path, cluster.sources, io.log)
-      : scanObjects(repo);
+  const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
+  const { objects, findings: scanFindings } = scoped
+    ? scanCluster(repo, scoped, cluster!.sources, io.log)
+    : scanObjects(repo);
   const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(
     pick.findings ?? (() => true),
   );
   const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
-  const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd);
+  const secrets = new VerifySecrets(
+    indexObjects(objects),
+    options.verifySecrets,
+    io.cwd,
+    scoped ? `what cluster ${scoped} applies` : 'the repository',
+  );
   const sources = await checkSources(targets, secrets, options, io);
   return { sources, findings };
 }

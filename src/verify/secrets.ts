@@ -15,6 +15,8 @@ export class VerifySecrets {
     /** `NS/NAME` → directory. */
     private readonly dirs: Map<string, string>,
     private readonly cwd: string,
+    /** Where Secrets were looked for, for the message when one is missing. */
+    private readonly scope = 'the repository',
   ) {}
 
   read(namespace: string, name: string): SecretFiles {
@@ -33,7 +35,7 @@ export class VerifySecrets {
       return { files };
     }
     const secret = lookupObject(this.index, 'Secret', namespace, name);
-    if (!secret) return { missing: `Secret ${id} is not in the repository (${hint})` };
+    if (!secret) return { missing: `Secret ${id} is not in ${this.scope} (${hint})` };
     const o = secret.object;
     // SOPS-encrypted values are ciphertext here; we never decrypt.
     if (o.sops) return { missing: `Secret ${id} is SOPS-encrypted (${hint})` };
