@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,31 +10,19 @@ import {
   writeCosignPrivateKey,
   generateCosignKeyPair,
 } from '../../src/sign/cosign/keys.js';
-import { verifyLayers, signatureTag, type SignatureLayer } from '../../src/sign/cosign/legacy.js';
+import { verifyLayers, signatureTag } from '../../src/sign/cosign/legacy.js';
 import { simpleSigningPayload, signPayload } from '../../src/sign/cosign/simple-signing.js';
 import { RegistryClient } from '../../src/oci/client.js';
 import { OCI_MANIFEST } from '../../src/oci/media-types.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
-import { SHARED, SYSTEM_PYTHON } from '../support/tools.js';
+import { SYSTEM_PYTHON } from '../support/tools.js';
+import { COSIGN_VECTORS, CONTAINERS_IMAGE_VECTORS, cosignVectorLayer } from '../support/signing.js';
 
-const VECTORS = join(SHARED, 'vectors', 'cosign');
-const IMAGES = join(VECTORS, 'containers-image');
-
-/** One layer of a cosign `.sig` image as skopeo's dir: transport stores it. */
-function vectorLayer(dir: string): { digest: string; layer: SignatureLayer } {
-  const raw = readFileSync(join(IMAGES, dir, 'signature-1'));
-  const doc = JSON.parse(raw.subarray(raw.indexOf(0x0a) + 1).toString('utf8'));
-  const manifest = readFileSync(join(IMAGES, dir, 'manifest.json'));
-  return {
-    digest: 'sha256:' + createHash('sha256').update(manifest).digest('hex'),
-    layer: { payload: Buffer.from(doc.payload, 'base64'), annotations: doc.annotations },
-  };
-}
 const key = (file: string) => ({
   name: file,
-  key: readPublicKey(readFileSync(join(IMAGES, file), 'utf8'), file),
+  key: readPublicKey(readFileSync(join(CONTAINERS_IMAGE_VECTORS, file), 'utf8'), file),
 });
 
 describe('cosign signatures made by real cosign', () => {
@@ -44,7 +32,7 @@ describe('cosign signatures made by real cosign', () => {
     ['dir-img-cosign-valid', 'cosign.pub', 'cosign2.pub'],
     ['dir-img-cosign-key-rekor-valid', 'cosign2.pub', 'cosign.pub'],
   ])('%s verifies with %s and not with %s', (dir, signer, other) => {
-    const { digest, layer } = vectorLayer(dir);
+    const { digest, layer } = cosignVectorLayer(dir);
     expect(verifyLayers([layer], digest, [key(signer)])).toEqual({
       verified: true,
       provider: 'cosign',
@@ -57,15 +45,15 @@ describe('cosign signatures made by real cosign', () => {
   });
 
   it('the key+rekor fixture names its signer in its Rekor entry', () => {
-    const { layer } = vectorLayer('dir-img-cosign-key-rekor-valid');
+    const { layer } = cosignVectorLayer('dir-img-cosign-key-rekor-valid');
     const bundle = JSON.parse(layer.annotations['dev.sigstore.cosign/bundle']!);
     const body = JSON.parse(Buffer.from(bundle.Payload.body, 'base64').toString());
     const embedded = Buffer.from(body.spec.signature.publicKey.content, 'base64').toString();
-    expect(embedded.trim()).toBe(readFileSync(join(IMAGES, 'cosign2.pub'), 'utf8').trim());
+    expect(embedded.trim()).toBe(readFileSync(join(CONTAINERS_IMAGE_VECTORS, 'cosign2.pub'), 'utf8').trim());
   });
 
   it('refuses a real signature presented for another digest and a tampered payload', () => {
-    const { digest, layer } = vectorLayer('dir-img-cosign-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-valid');
     const other = `sha256:${'0'.repeat(64)}`;
     expect(verifyLayers([layer], other, [key('cosign.pub')]).reason).toBe(
       `a signature is for another artifact (${digest})`,
@@ -78,7 +66,7 @@ describe('cosign signatures made by real cosign', () => {
   });
 
   it("loads cosign's own key files (password hello) and rejects the SEC1 one as cosign does", () => {
-    const keys = readFileSync(join(VECTORS, 'cosign-keys.txt'), 'utf8')
+    const keys = readFileSync(join(COSIGN_VECTORS, 'cosign-keys.txt'), 'utf8')
       .split(/^===.*$/m)
       .map((k) => k.trim())
       .filter(Boolean);

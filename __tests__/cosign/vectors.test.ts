@@ -3,32 +3,22 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPublicKey } from '../../src/sign/cosign/keys.js';
-import type { SignatureLayer } from '../../src/sign/cosign/legacy.js';
 import { verifyBundles, verifySignatureLayers } from '../../src/sign/cosign/verify.js';
 import type { CertificateIdentity, CosignVerifyPolicy } from '../../src/sign/types.js';
 import { startMockSigstore } from '../support/sigstore.js';
-import { SHARED } from '../support/tools.js';
+import { COSIGN_VECTORS, CONTAINERS_IMAGE_VECTORS, cosignVectorLayer } from '../support/signing.js';
 
 /**
  * The real cosign vectors fed to the verifier `fluxgate verify` uses (verifyWithCosign calls
  * verifyBundles / verifySignatureLayers with what it reads from the registry).
  */
-const VECTORS = join(SHARED, 'vectors', 'cosign');
-const IMAGES = join(VECTORS, 'containers-image');
-
-function vector(dir: string): { digest: string; layer: SignatureLayer } {
-  const raw = readFileSync(join(IMAGES, dir, 'signature-1'));
-  const doc = JSON.parse(raw.subarray(raw.indexOf(0x0a) + 1).toString('utf8'));
-  const manifest = readFileSync(join(IMAGES, dir, 'manifest.json'));
-  return {
-    digest: 'sha256:' + createHash('sha256').update(manifest).digest('hex'),
-    layer: { payload: Buffer.from(doc.payload, 'base64'), annotations: doc.annotations },
-  };
-}
 
 const keyPolicy = (...files: string[]): CosignVerifyPolicy => ({
   provider: 'cosign',
-  keys: files.map((f) => ({ name: f, key: readPublicKey(readFileSync(join(IMAGES, f), 'utf8'), f) })),
+  keys: files.map((f) => ({
+    name: f,
+    key: readPublicKey(readFileSync(join(CONTAINERS_IMAGE_VECTORS, f), 'utf8'), f),
+  })),
   identities: [],
   ignoreTlog: false,
 });
@@ -39,8 +29,8 @@ const keyPolicy = (...files: string[]): CosignVerifyPolicy => ({
  * cannot check it must refuse it (cosign does too, unless --insecure-ignore-sct).
  */
 function containersImageRoot(): string {
-  const fulcio = new X509Certificate(readFileSync(join(IMAGES, 'fulcio_v1.crt.pem')));
-  const rekor = createPublicKey(readFileSync(join(IMAGES, 'rekor.pub'))).export({
+  const fulcio = new X509Certificate(readFileSync(join(CONTAINERS_IMAGE_VECTORS, 'fulcio_v1.crt.pem')));
+  const rekor = createPublicKey(readFileSync(join(CONTAINERS_IMAGE_VECTORS, 'rekor.pub'))).export({
     format: 'der',
     type: 'spki',
   });
@@ -66,7 +56,7 @@ function containersImageRoot(): string {
         logId: { keyId: createHash('sha256').update(rekor).digest('base64') },
       },
     ],
-    ctlogs: JSON.parse(readFileSync(join(VECTORS, 'trusted_root_pgi.json'), 'utf8')).ctlogs,
+    ctlogs: JSON.parse(readFileSync(join(COSIGN_VECTORS, 'trusted_root_pgi.json'), 'utf8')).ctlogs,
     timestampAuthorities: [],
   });
 }
@@ -80,7 +70,7 @@ const REDHAT = { subject: 'mitr@redhat.com', issuer: 'https://github.com/login/o
 
 describe('containers/image vectors (real cosign .sig layers) through the verifier', () => {
   it('key only: verifies with cosign.pub, not with cosign2.pub', async () => {
-    const { digest, layer } = vector('dir-img-cosign-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-valid');
     expect(await verifySignatureLayers([layer], digest, keyPolicy('cosign.pub'))).toEqual({
       verified: true,
       provider: 'cosign',
@@ -95,7 +85,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   // The key+rekor fixture was signed with the key in cosign2.pub (its Rekor entry embeds that
   // key; cosign.test.ts checks it), not cosign.pub as the vectors' SOURCES.md says.
   it('key + Rekor: verifies with its signing key, not with the other one', async () => {
-    const { digest, layer } = vector('dir-img-cosign-key-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-key-rekor-valid');
     expect(await verifySignatureLayers([layer], digest, keyPolicy('cosign2.pub'))).toMatchObject({
       verified: true,
       by: 'cosign2.pub',
@@ -104,7 +94,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   });
 
   it('keyless: verifies by identity against a root of fulcio_v1.crt.pem and rekor.pub', async () => {
-    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     expect(await verifySignatureLayers([layer], digest, keylessPolicy([REDHAT]))).toEqual({
       verified: true,
       provider: 'cosign',
@@ -123,7 +113,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   });
 
   it('keyless: rejects another identity, another issuer, an untrusted root, and a key', async () => {
-    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     expect(
       await verifySignatureLayers(
         [layer],
@@ -155,7 +145,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   });
 
   it('keyless: a tampered Rekor entry or a missing one is rejected', async () => {
-    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     const rekor = JSON.parse(layer.annotations['dev.sigstore.cosign/bundle']!);
     rekor.Payload.integratedTime += 1;
     const tampered = {
@@ -174,7 +164,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   });
 
   it('keyless: an unreadable trusted root fails the verification with its name', async () => {
-    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     const r = await verifySignatureLayers(
       [layer],
       digest,
@@ -193,7 +183,7 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
   });
 
   it('keyless: the signed digest must be the artifact', async () => {
-    const { digest, layer } = vector('dir-img-cosign-fulcio-rekor-valid');
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     const other = `sha256:${'1'.repeat(64)}`;
     expect((await verifySignatureLayers([layer], other, keylessPolicy([REDHAT]))).reason).toBe(
       `a signature is for another artifact (${digest})`,
@@ -202,12 +192,12 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
 });
 
 describe('a real public-good sigstore bundle (cosign testdata) through the bundle verifier', () => {
-  const json = readFileSync(join(VECTORS, 'oci-attestation.sigstore.json'), 'utf8');
+  const json = readFileSync(join(COSIGN_VECTORS, 'oci-attestation.sigstore.json'), 'utf8');
   const statement = JSON.parse(Buffer.from(JSON.parse(json).dsseEnvelope.payload, 'base64').toString());
   const digest = `sha256:${statement.subject[0].digest.sha256}`;
   const root = {
     source: 'trusted_root_pgi.json',
-    json: readFileSync(join(VECTORS, 'trusted_root_pgi.json'), 'utf8'),
+    json: readFileSync(join(COSIGN_VECTORS, 'trusted_root_pgi.json'), 'utf8'),
   };
   const policy = (identity: CertificateIdentity) => keylessPolicy([identity], root);
   const bundles = [{ name: 'oci-attestation', json }];

@@ -1,12 +1,11 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
-import { PROJECT_ROOT } from '../support/tools.js';
+import { cosignKeyPairs, pushTestArtifact } from '../support/signing.js';
 
 /**
  * `diff --verify` on a real git history: the review gets a verification section for the sources
@@ -25,26 +24,14 @@ const git = (...args: string[]) =>
   });
 
 async function push(name: string, tag: string, key?: string) {
-  const r = await runCli(
-    [
-      'push',
-      `${url(name)}:${tag}`,
-      '--path',
-      writeRepo({
-        'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: default}\ndata: {tag: ${tag}}\n`,
-      }),
-      '--source',
-      'https://example.com/x',
-      '--revision',
-      `${tag}@sha1:0123456789abcdef0123456789abcdef01234567`,
-      '--format',
-      'json',
-      ...(key ? ['--sign', 'cosign', '--cosign-key', join(keys, key)] : []),
-    ],
-    { env: { ...process.env, COSIGN_PASSWORD: 'pw' } },
+  const out = await pushTestArtifact(
+    `${url(name)}:${tag}`,
+    {
+      'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: default}\ndata: {tag: ${tag}}\n`,
+    },
+    { revision: tag, extra: key ? ['--sign', 'cosign', '--cosign-key', join(keys, key)] : [] },
   );
-  expect(r.code).toBe(0);
-  digests.set(`${name}:${tag}`, JSON.parse(r.stdout).digest);
+  digests.set(`${name}:${tag}`, out.digest);
 }
 
 const source = (name: string, tag: string) => `
@@ -76,15 +63,7 @@ let code: number;
 let plain: any;
 
 beforeAll(async () => {
-  keys = mkdtempSync(join(tmpdir(), 'fg-dkeys-'));
-  for (const name of ['ours', 'theirs']) {
-    const r = spawnSync(
-      process.execPath,
-      [join(PROJECT_ROOT, 'dist', 'cli.js'), 'generate-key-pair', '--output-key-prefix', name],
-      { cwd: keys, env: { ...process.env, COSIGN_PASSWORD: 'pw' } },
-    );
-    expect(r.status).toBe(0);
-  }
+  keys = await cosignKeyPairs('ours', 'theirs');
   await push('app', 'v1', 'ours.key');
   await push('app', 'v2');
   await push('lib', 'v1', 'ours.key');

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
 import { sharedRegistryHost } from '../support/registry.js';
+import { cosignKeyPairs, pushTestArtifact } from '../support/signing.js';
 
 /**
  * `verify --path`: a fleet repository with two clusters. Production reaches infrastructure/ and
@@ -185,27 +185,12 @@ describe('verify --path: only what that cluster applies', () => {
 
   it("looks for a source's verify Secret only in what the cluster applies, and says where it looked", async () => {
     const host = sharedRegistryHost();
-    const keys = mkdtempSync(join(tmpdir(), 'fg-scope-keys-'));
-    const env = { ...process.env, COSIGN_PASSWORD: 'pw' };
-    expect((await runCli(['generate-key-pair'], { cwd: keys, env })).code).toBe(0);
-    const pushed = await runCli(
-      [
-        'push',
-        `oci://${host}/scope-test/app:v1`,
-        '--path',
-        writeRepo({ 'a.yaml': 'a: 1\n' }),
-        '--source',
-        'https://example.com/x',
-        '--revision',
-        'v1@sha1:0123456789abcdef0123456789abcdef01234567',
-        '--sign',
-        'cosign',
-        '--cosign-key',
-        join(keys, 'cosign.key'),
-      ],
-      { env },
+    const keys = await cosignKeyPairs('cosign');
+    await pushTestArtifact(
+      `oci://${host}/scope-test/app:v1`,
+      { 'a.yaml': 'a: 1\n' },
+      { extra: ['--sign', 'cosign', '--cosign-key', join(keys, 'cosign.key')] },
     );
-    expect(pushed.code).toBe(0);
     const scoped = writeRepo({
       'clusters/production/source.yaml': `
 apiVersion: source.toolkit.fluxcd.io/v1

@@ -8,6 +8,7 @@ import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
 import { createCa, issueLeaf, trustPolicy, writeSigningFiles, type TestCa } from '../support/pki.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
+import { cosignKeyPairs, pushTestArtifact } from '../support/signing.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
 import { readOutputs } from './github-outputs.js';
 
@@ -37,23 +38,11 @@ const STRANGER_GO = 'CN=Elsewhere Signer,O=Elsewhere Inc,ST=OR,C=US';
 const indent = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
 
 async function push(path: string, tag: string, sign?: string[], env?: NodeJS.ProcessEnv) {
-  const args = [
-    'push',
+  const out = await pushTestArtifact(
     `oci://${host()}/${prefix}/${path}:${tag}`,
-    '--path',
-    writeRepo({ 'a.yaml': `a: ${path}-${tag}\n` }),
-    '--source',
-    'https://example.com/x',
-    '--revision',
-    'v1.0.0@sha1:0123456789abcdef0123456789abcdef01234567',
-    '--format',
-    'json',
-    ...(sign ?? []),
-  ];
-  const r = await runCli(args, { env: env ?? { ...process.env, COSIGN_PASSWORD: 'pw' } });
-  expect(r.stderr).not.toContain('error');
-  expect(r.code).toBe(0);
-  const out = JSON.parse(r.stdout);
+    { 'a.yaml': `a: ${path}-${tag}\n` },
+    { extra: sign, env },
+  );
   digests.set(`${path}:${tag}`, out.digest);
   if (out.signatures?.[0]?.ref) signatureRefs.set(`${path}:${tag}`, out.signatures[0].ref);
 }
@@ -82,15 +71,7 @@ const keylessEnv = () => {
 };
 
 beforeAll(async () => {
-  keys = mkdtempSync(join(tmpdir(), 'fg-vkeys-'));
-  for (const name of ['ours', 'theirs']) {
-    const r = spawnSync(
-      process.execPath,
-      [join(PROJECT_ROOT, 'dist', 'cli.js'), 'generate-key-pair', '--output-key-prefix', name],
-      { cwd: keys, env: { ...process.env, COSIGN_PASSWORD: 'pw' } },
-    );
-    expect(r.status).toBe(0);
-  }
+  keys = await cosignKeyPairs('ours', 'theirs');
   await push('signed', 'v1.0.0', cosign('ours.key'));
   await push('unsigned', 'v1.0.0');
   await push('other-key', 'v1.0.0', cosign('theirs.key'));
