@@ -13,10 +13,10 @@ import { OCI_MANIFEST } from '../../src/oci/media-types.js';
 import { pushSignature } from '../../src/sign/notation/storage.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
-import { SHARED, SYSTEM_PYTHON } from '../support/tools.js';
+import { FIXTURES, SYSTEM_PYTHON } from '../support/tools.js';
 import { JWCRYPTO_VERIFY } from './jwcrypto.js';
 
-const VECTORS = join(SHARED, 'vectors', 'notation');
+const VECTORS = join(FIXTURES, 'vectors', 'notation');
 const IMAGE_DIGEST = 'sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0';
 const JWS_SIG = readFileSync(join(VECTORS, 'internal_testdata_jws_signature.sig'));
 const COSE_SIG = readFileSync(join(VECTORS, 'internal_testdata_cose_signature.sig'));

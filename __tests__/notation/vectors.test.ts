@@ -1,6 +1,6 @@
 /**
  * The envelopes notation-go's own tests use, fed to our verifier with the descriptor and policy
- * those tests use (shared/vectors/SOURCES.md): the verdicts must be notation's.
+ * those tests use (fixtures/SOURCES.md): the verdicts must be notation's.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,8 +8,9 @@ import { describe, expect, test } from '@jest/globals';
 import { parseTrustPolicy, selectStatement } from '../../src/sign/notation/trust-policy.js';
 import { verifySignatureEnvelope } from '../../src/sign/notation/verifier.js';
 import type { TrustStoreFile } from '../../src/sign/types.js';
+import { FIXTURES } from '../support/tools.js';
 
-const VECTORS = '/work/shared/vectors/notation';
+const VECTORS = join(FIXTURES, 'vectors', 'notation');
 const read = (name: string) => readFileSync(join(VECTORS, name));
 const ROOT = 'verifier_testdata_truststore_x509_ca_valid-trust-store_NotationTestRoot.pem';
 const TARGET = {

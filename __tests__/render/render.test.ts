@@ -7,9 +7,9 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { runCli } from '../support/cli.js';
 import { PODINFO_CHART, startChartRepo, type ChartRepo } from '../support/chart-repo.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
-import { HELM, KUBECTL, PROJECT_ROOT, SHARED } from '../support/tools.js';
+import { HELM, KUBECTL, PROJECT_ROOT, FIXTURES } from '../support/tools.js';
 
-const CORPUS = join(SHARED, 'corpora', 'flux2-kustomize-helm-example');
+const CORPUS = join(FIXTURES, 'corpora', 'flux2-kustomize-helm-example');
 const FLEET = join(PROJECT_ROOT, 'examples', 'fleet');
 
 interface Rendered {

@@ -40,9 +40,7 @@ export async function startChartRepo(chartDirs: string[]): Promise<ChartRepo> {
 export const PODINFO_CHART = join(
   import.meta.dirname,
   '..',
-  '..',
-  '..',
-  'shared',
+  'fixtures',
   'corpora',
   'podinfo-chart',
   'charts',

@@ -7,7 +7,7 @@ import { expect } from '@jest/globals';
 import type { SignatureLayer } from '../../src/sign/cosign/legacy.js';
 import { runCli } from './cli.js';
 import { writeRepo } from './repo.js';
-import { SHARED } from './tools.js';
+import { FIXTURES } from './tools.js';
 
 /** The password of every test key. */
 export const KEY_PASSWORD = 'pw';
@@ -54,7 +54,7 @@ export async function pushTestArtifact(
   return JSON.parse(r.stdout);
 }
 
-export const COSIGN_VECTORS = join(SHARED, 'vectors', 'cosign');
+export const COSIGN_VECTORS = join(FIXTURES, 'vectors', 'cosign');
 export const CONTAINERS_IMAGE_VECTORS = join(COSIGN_VECTORS, 'containers-image');
 
 /**

@@ -7,7 +7,6 @@ export const KUBECTL = join(TOOLS_BIN, 'kubectl');
 export const HELM = join(TOOLS_BIN, 'helm');
 /** Debian's python3 with python3-nacl/cryptography/jwcrypto: not the pyenv one first on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
-export const SHARED = resolve(PROJECT_ROOT, '..', 'shared');
 export const FIXTURES = join(PROJECT_ROOT, '__tests__', 'fixtures');
 
 /** An environment whose PATH finds the test bed's kubectl and helm first. */

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { writeRepo } from '../support/repo.js';
-import { SHARED } from '../support/tools.js';
+import { FIXTURES } from '../support/tools.js';
 
-const CORPUS = join(SHARED, 'corpora', 'flux2-kustomize-helm-example');
+const CORPUS = join(FIXTURES, 'corpora', 'flux2-kustomize-helm-example');
 
 async function verify(repo: string, ...extra: string[]) {
   const r = await runCli(['verify', '--repo', repo, '--format', 'json', ...extra]);
