@@ -68341,8 +68341,9 @@ const generateKeyPairCommand = defineCommand({
         if (options.password === undefined) {
             throw new FluxgateError('INPUT', 'generate-key-pair: set COSIGN_PASSWORD (it may be empty) to encrypt the private key', { exitCode: 2 });
         }
-        const keyFile = (0,external_node_path_.resolve)(io.cwd, `${options.outputKeyPrefix}.key`);
-        const pubFile = (0,external_node_path_.resolve)(io.cwd, `${options.outputKeyPrefix}.pub`);
+        // Names are built at run time: a `resolve(cwd, `${prefix}.pub`)` literal makes ncc bundle
+        // every *.pub file below the project (test fixtures included) as an asset of dist/.
+        const [keyFile, pubFile] = ['key', 'pub'].map((ext) => (0,external_node_path_.resolve)(io.cwd, [options.outputKeyPrefix, ext].join('.')));
         for (const f of [keyFile, pubFile]) {
             if ((0,external_node_fs_.existsSync)(f))
                 throw new FluxgateError('INPUT', `generate-key-pair: ${f} exists; not overwriting it`);
