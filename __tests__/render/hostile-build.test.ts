@@ -4,6 +4,7 @@
  * a tool option. Every build runs the real kubectl kustomize and helm of the test bed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -139,6 +140,47 @@ describe('a build reads only its source', () => {
       'Kustomization flux-system/flux-system: clusters/dev/kustomization.yaml: resources[0]: "leak.yaml" not found in the source',
     );
     expect(text).not.toContain(marker);
+  });
+
+  it('leaves symlinks out of a Git source read from a commit (diff of git refs) as well', async () => {
+    const marker = `leak-${randomBytes(6).toString('hex')}`;
+    const outside = outsideFile(
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaked}\ndata: {v: ${marker}}\n`,
+    );
+    const root = writeRepo({
+      'clusters/dev/kustomization.yaml': 'resources: [cm.yaml]\n',
+      'clusters/dev/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n',
+    });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', root, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args]);
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    writeFileSync(join(root, 'clusters/dev/kustomization.yaml'), 'resources: [cm.yaml, leak.yaml]\n');
+    symlinkSync(outside, join(root, 'clusters/dev/leak.yaml'));
+    git('add', '-A');
+    git('commit', '-qm', 'head');
+    const r = await runCli(
+      [
+        'diff',
+        '--repo',
+        root,
+        '--base',
+        'HEAD~1',
+        '--head',
+        'HEAD',
+        '--path',
+        'clusters/dev',
+        '--format',
+        'json',
+      ],
+      { env: toolEnv() },
+    );
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).errors.map((e: { message: string }) => e.message)).toEqual([
+      'Kustomization flux-system/flux-system: clusters/dev/kustomization.yaml: resources[1]: "leak.yaml" not found in the source',
+    ]);
+    expect(r.stdout + r.stderr).not.toContain(marker);
   });
 
   it('keeps chart files and values files inside the source: linked .Files and valuesFiles are absent', async () => {
