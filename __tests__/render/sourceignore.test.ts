@@ -5,13 +5,21 @@
  * and artifact/storage SourceIgnoreFilter (defaults only when no pattern is given).
  */
 import { describe, expect, it } from '@jest/globals';
-import { goPathMatch, parsePattern, readPatterns, SourceIgnoreMatcher } from '../../src/render/sourceignore.js';
+import {
+  goPathMatch,
+  parsePattern,
+  readPatterns,
+  SourceIgnoreMatcher,
+} from '../../src/render/sourceignore.js';
 
-const matcher = (text: string, domain: string[] = []) => SourceIgnoreMatcher.forSource(readPatterns(text, domain));
+const matcher = (text: string, domain: string[] = []) =>
+  SourceIgnoreMatcher.forSource(readPatterns(text, domain));
 
 describe('sourceignore as source-controller matches it', () => {
   it('re-includes a file below an excluded directory (a real fleet keeps its cluster-config this way)', () => {
-    const m = matcher('/kubernetes/clusters/**/secrets/\n!/kubernetes/clusters/**/secrets/cluster-config.yaml\n');
+    const m = matcher(
+      '/kubernetes/clusters/**/secrets/\n!/kubernetes/clusters/**/secrets/cluster-config.yaml\n',
+    );
     expect(m.ignores('kubernetes/clusters/main/secrets/cluster-config.yaml')).toBe(false);
     expect(m.ignores('kubernetes/clusters/main/secrets/token.sops.yaml')).toBe(true);
     expect(m.ignores('kubernetes/clusters/main/secrets/')).toBe(true);
