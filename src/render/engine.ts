@@ -13,6 +13,7 @@ import {
   parseObjects,
   SOURCE_EXTENSIONS_GROUP,
 } from '../flux/objects.js';
+import { readCheckout, type CheckoutIdentity } from '../flux/checkout.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
@@ -42,6 +43,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   shouldBuild?: (owner: OwnerRef, info: { flux: KubeObject; dir?: string }) => boolean;
   /** The repository at a git ref: Git sources are written from it as builds need them. */
   tree?: SourceTree;
+  /** What identifies the repository (default: read from `repo` with git and the Actions environment). */
+  checkout?: CheckoutIdentity;
   /** The tool runner (tests and the benchmark wrap it). */
   run?: ProcessRunner;
 }
@@ -121,6 +124,7 @@ class ClusterRender {
       registry: (insecure) => this.registry(insecure),
       log: io.log,
       tree: options.tree,
+      checkout: options.checkout ?? readCheckout(this.repo, io.env),
     });
   }
 

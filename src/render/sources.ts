@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '../flux/checkout.js';
 import { field, objectKey } from '../flux/objects.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
@@ -162,6 +163,8 @@ export interface SourceContext {
   log: Logger;
   /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
   tree?: SourceTree;
+  /** What identifies the repository being rendered: a GitRepository of anything else needs --source. */
+  checkout?: CheckoutIdentity;
 }
 
 /**
@@ -199,7 +202,9 @@ export class SourceResolver {
         : undefined;
     if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
     switch (kind) {
-      case 'GitRepository':
+      case 'GitRepository': {
+        const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+        if (other) throw new SourceError(other);
         if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
           mkdirSync(target, { recursive: true });
           const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
@@ -223,6 +228,7 @@ export class SourceResolver {
           return target;
         }
         return this.copyTree(this.ctx.repo, target, specIgnore);
+      }
       case 'OCIRepository':
         return this.pullOci(namespace, name, target);
       case 'ExternalArtifact':
@@ -234,6 +240,17 @@ export class SourceResolver {
       default:
         throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
     }
+  }
+
+  /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
+  private otherRepository(namespace: string, name: string, checkout: CheckoutIdentity): string | undefined {
+    const object = this.ctx.lookup('GitRepository', namespace, name);
+    // The implicit flux-system source of the entry directory is this checkout by definition.
+    if (!object) return undefined;
+    const why = notThisCheckout(field<GitRepositorySpec>(object, 'spec') ?? {}, checkout);
+    return why
+      ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
+      : undefined;
   }
 
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
