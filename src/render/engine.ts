@@ -72,6 +72,37 @@ interface Built {
 }
 
 /**
+ * Objects that two owners apply: each owner's controller would take it over from the other on
+ * every reconcile and prune it when the other drops it. Flux applies both without an error, so it
+ * is a warning on both owners, not a failure.
+ */
+function appliedTwice(objects: RenderedObject[]): RenderError[] {
+  const byObject = new Map<string, { what: string; owners: Map<string, OwnerRef> }>();
+  for (const { owner, object } of objects) {
+    const ns = object.metadata?.namespace;
+    const key = [groupOf(object.apiVersion), object.kind, ns ?? '', object.metadata?.name].join('/');
+    const entry = byObject.get(key) ?? {
+      what: `${object.kind} ${ns ? `${ns}/` : ''}${object.metadata?.name}`,
+      owners: new Map<string, OwnerRef>(),
+    };
+    entry.owners.set(ownerKey(owner), owner);
+    byObject.set(key, entry);
+  }
+  const warnings: RenderError[] = [];
+  for (const { what, owners } of byObject.values()) {
+    if (owners.size < 2) continue;
+    for (const [key, owner] of owners) {
+      const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => describeOwner(o));
+      warnings.push({
+        owner,
+        message: `${describeOwner(owner)}: ${what} is also applied by ${others.join(', ')}; the owners would fight over it`,
+      });
+    }
+  }
+  return warnings.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
+}
+
+/**
  * Renders everything Flux would apply to one cluster: the entry directory as the flux-system
  * Kustomization, every Kustomization found in turn (waves, built in parallel), then every
  * HelmRelease. A failure is an error on its owner; everything else still renders.
@@ -220,7 +251,12 @@ class ClusterRender {
     this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
     this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
-    return { objects: this.objects, errors: this.errors, rendered: this.rendered };
+    return {
+      objects: this.objects,
+      errors: this.errors,
+      warnings: appliedTwice(this.objects),
+      rendered: this.rendered,
+    };
   }
 
   /** Waiting only helps while something else may still produce the missing object. */
