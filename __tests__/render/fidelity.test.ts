@@ -42,4 +42,41 @@ describe('fidelity on real fleets', () => {
     );
     expect(stderr).toContain('the owners would fight over it');
   });
+
+  it('fails a generated kustomization on a YAML file that is not a Kubernetes object, as kustomize-controller does (fluxcd/pkg scanManifests, kyaml GetMeta)', async () => {
+    const root = writeRepo({
+      'clusters/dev/app.yaml': fluxKustomization('app', './apps/web'),
+      'apps/web/deploy.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n',
+      'apps/web/values.yaml': 'replicas: 3\n',
+      'apps/web/notes.txt': 'not yaml, never read',
+    });
+    const { code, out } = await render(root);
+    expect(code).toBe(1);
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]!.owner.name).toBe('app');
+    expect(out.errors[0]!.message).toContain(
+      'failed to decode Kubernetes YAML from apps/web/values.yaml: missing Resource metadata',
+    );
+  });
+
+  it('annotates objects with their origin when an existing kustomization has no resources, as the controller sets buildMetadata then (fluxcd/pkg GenerateManifest)', async () => {
+    const root = writeRepo({
+      'clusters/dev/apps.yaml': [
+        fluxKustomization('generated', './apps/generated'),
+        fluxKustomization('listed', './apps/listed'),
+      ].join('\n---\n'),
+      'apps/generated/kustomization.yaml':
+        'configMapGenerator: [{name: settings, literals: [a=b], options: {disableNameSuffixHash: true}}]\n',
+      'apps/listed/kustomization.yaml': 'resources: [cm.yaml]\n',
+      'apps/listed/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: listed}\n',
+    });
+    const { code, out } = await render(root);
+    expect(out.errors).toEqual([]);
+    expect(code).toBe(0);
+    const byName = new Map(out.objects.map((o) => [o.object.metadata.name as string, o.object]));
+    expect(byName.get('settings')!.metadata.annotations['config.kubernetes.io/origin']).toContain(
+      'configuredIn: kustomization.yaml',
+    );
+    expect(byName.get('listed')!.metadata.annotations?.['config.kubernetes.io/origin']).toBeUndefined();
+  });
 });

@@ -180,7 +180,6 @@ describe('Kustomization semantics', () => {
     const root = writeRepo({
       'clusters/dev/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n',
       'clusters/dev/notes.txt': 'not yaml',
-      'clusters/dev/values/not-k8s.yaml': 'replicas: 3\n',
       'clusters/dev/sub/kustomization.yaml': 'resources: [b.yaml]\nnamePrefix: sub-\n',
       'clusters/dev/sub/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n',
     });
