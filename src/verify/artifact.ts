@@ -10,6 +10,7 @@ import { parseArtifactUrl, registryClientFor } from '../commands/artifact-flags.
 import { UsageError } from '../errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
+import { goRegExpProblem } from '../sign/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type {
   CertificateIdentity,
@@ -49,12 +50,9 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): Co
     ['certificate-identity-regexp', identity.subjectRegExp],
     ['certificate-oidc-issuer-regexp', identity.issuerRegExp],
   ] as const) {
-    if (re === undefined) continue;
-    try {
-      new RegExp(re);
-    } catch {
-      throw new UsageError(`verify: --${flag} ${re}: not a valid regular expression`);
-    }
+    const problem = re === undefined ? undefined : goRegExpProblem(re);
+    if (problem)
+      throw new UsageError(`verify: --${flag} ${re}: not a valid Go regular expression (${problem})`);
   }
   if (!keys.length && (!hasSubject || !hasIssuer))
     throw new UsageError(

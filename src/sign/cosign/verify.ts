@@ -9,6 +9,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
+import { compileGoRegExp } from '../go-regexp.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
 import { layerProblem, verifyLayers, type SignatureLayer } from './legacy.js';
 import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION } from './simple-signing.js';
@@ -61,10 +62,26 @@ async function untrustedRootAsReason(run: () => Promise<VerificationOutcome>): P
   }
 }
 
-/** Does a certificate's identity satisfy one policy identity (exact strings or Go-style unanchored regexps)? */
-export function identityMatches(id: CertificateIdentity, subject: string, issuer: string): boolean {
-  const one = (exact: string | undefined, re: string | undefined, value: string) =>
-    exact !== undefined ? value === exact : re !== undefined ? new RegExp(re).test(value) : true;
+/**
+ * Does a certificate's identity satisfy one policy identity? Regexps are Go's (RE2, unanchored
+ * MatchString); an empty string is no constraint, as in Go. Two readings, as cosign has two:
+ * - `bundle`: sigstore-go verify/certificate_identity.go SANMatcher/IssuerMatcher.Verify — an
+ *   exact value and a regexp, when both are given, must both match;
+ * - `legacy` (`.sig` layers): cosign pkg/cosign/verify.go CheckCertificatePolicy — a regexp,
+ *   when given, is used instead of the exact value.
+ * A regexp Go refuses throws GoRegExpError.
+ */
+export function identityMatches(
+  id: CertificateIdentity,
+  subject: string,
+  issuer: string,
+  reading: 'bundle' | 'legacy' = 'bundle',
+): boolean {
+  const one = (exact: string | undefined, re: string | undefined, value: string) => {
+    const byRegExp = re ? compileGoRegExp(re).matches(value) : true;
+    if (reading === 'legacy' && re) return byRegExp;
+    return (exact ? value === exact : true) && byRegExp;
+  };
   return one(id.subject, id.subjectRegExp, subject) && one(id.issuer, id.issuerRegExp, issuer);
 }
 
@@ -137,6 +154,7 @@ function verifyKeyless(
   trust: TrustMaterial,
   policy: CosignVerifyPolicy,
   identities: CertificateIdentity[],
+  reading: 'bundle' | 'legacy',
 ): Verdict {
   let signer;
   try {
@@ -157,7 +175,7 @@ function verifyKeyless(
   const subject = signer.identity?.subjectAlternativeName ?? '';
   const issuer = signer.identity?.extensions?.issuer ?? '';
   try {
-    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer)))
+    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer, reading)))
       return { by: `keyless: ${subject} (${issuer})` };
   } catch (err) {
     return { reason: `an identity regexp is not valid: ${(err as Error).message}` };
@@ -254,7 +272,7 @@ async function verifyBundlesUnsafe(
     if (policy.keys.length) verdict = verifyByKeys(bundle, undefined, policy.keys);
     else {
       trust ??= await loadTrustMaterial(policy);
-      verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities);
+      verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities, 'bundle');
     }
     if ('by' in verdict) return { verified: true, provider: 'cosign', by: verdict.by };
     reasons.add(verdict.reason);
@@ -354,7 +372,7 @@ async function verifySignatureLayersUnsafe(
       trust ?? (trust = await loadTrustMaterial(policy)),
       layer.annotations[CHAIN_ANNOTATION],
     );
-    const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities);
+    const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities, 'legacy');
     if ('by' in verdict) return { verified: true, provider: 'cosign', by: verdict.by };
     reasons.add(verdict.reason);
   }
