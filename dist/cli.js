@@ -68602,7 +68602,9 @@ async function loadTrustMaterial(policy) {
         catch (err) {
             throw new TrustedRootError(`trusted root ${policy.trustedRoot.source}: not a Sigstore trusted_root.json (${err.message})`);
         }
-        if (!root.certificateAuthorities.length || !root.tlogs.length)
+        // A transparency log is needed unless it is ignored (source-controller rekorURLFromTrustedRoot
+        // refuses a root without one; cosign --insecure-ignore-tlog does not need it).
+        if (!root.certificateAuthorities.length || (!root.tlogs.length && !policy.ignoreTlog))
             throw new TrustedRootError(`trusted root ${policy.trustedRoot.source}: it lists no certificate authority or no transparency log`);
         return (0,verify_dist/* toTrustMaterial */.jO)(root);
     }
@@ -68705,19 +68707,39 @@ function withIntermediates(trust, chainPem) {
     }
     return { ...trust, certificateAuthorities: cas };
 }
+/**
+ * The signed entity as cosign checks it (pkg/cosign/verify.go CheckOpts.verificationOptions,
+ * without --use-signed-timestamps, which source-controller never sets): with the log, its
+ * integrated timestamps only (RFC 3161 timestamps in the bundle are not consulted, so a trusted
+ * root without TSAs does not fail them); with --insecure-ignore-tlog, no log entry and the
+ * certificate checked at the current time (sigstore-go WithCurrentTime).
+ */
+function asCosignChecksIt(entity, ignoreTlog) {
+    if (!ignoreTlog)
+        return { ...entity, timestamps: entity.timestamps.filter((t) => t.$case === 'transparency-log') };
+    // @sigstore/verify checks the chain and the leaf's validity at each timestamp it is given and
+    // verifies log entries separately: the current time goes in as the only timestamp, unlogged.
+    const now = {
+        logIndex: '0',
+        logId: { keyId: Buffer.alloc(0) },
+        kindVersion: { kind: '', version: '' },
+        integratedTime: String(Math.floor(Date.now() / 1000)),
+        inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+        inclusionProof: undefined,
+        canonicalizedBody: Buffer.alloc(0),
+    };
+    return { ...entity, tlogEntries: [], timestamps: [{ $case: 'transparency-log', tlogEntry: now }] };
+}
 /** Verifies a keyless entity against the trust material, then matches its identity. */
 function verifyKeyless(bundle, artifact, trust, policy, identities, reading) {
     let signer;
     try {
-        const entity = (0,verify_dist/* toSignedEntity */.DC)(bundle, artifact);
-        if (policy.ignoreTlog && !entity.timestamps.length)
-            return {
-                reason: 'no Rekor entry or timestamp to check the short-lived certificate against',
-            };
+        const entity = asCosignChecksIt((0,verify_dist/* toSignedEntity */.DC)(bundle, artifact), policy.ignoreTlog);
         signer = new verify_dist/* Verifier */.BL(trust, {
             tlogThreshold: policy.ignoreTlog ? 0 : 1,
-            // SCTs are required whenever the trusted root names CT logs to check them with.
-            ctlogThreshold: trust.ctlogs.length ? 1 : 0,
+            // cosign requires an embedded SCT unless --insecure-ignore-sct (which Flux never sets),
+            // whether or not the trusted root names a CT log to check it with.
+            ctlogThreshold: 1,
             timestampThreshold: 1,
         }).verify(entity);
     }

@@ -3,10 +3,16 @@
  * and legacy `.sig` layers, by public keys or by keyless identity against a trusted root.
  * Certificate chains, SCTs, Rekor SETs and inclusion proofs are checked by @sigstore/verify.
  */
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { bundleFromJSON, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
+import {
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier,
+  type SignedEntity,
+  type TrustMaterial,
+} from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
 import { compileGoRegExp } from '../go-regexp.js';
@@ -33,7 +39,9 @@ export async function loadTrustMaterial(policy: CosignVerifyPolicy): Promise<Tru
         `trusted root ${policy.trustedRoot.source}: not a Sigstore trusted_root.json (${(err as Error).message})`,
       );
     }
-    if (!root.certificateAuthorities.length || !root.tlogs.length)
+    // A transparency log is needed unless it is ignored (source-controller rekorURLFromTrustedRoot
+    // refuses a root without one; cosign --insecure-ignore-tlog does not need it).
+    if (!root.certificateAuthorities.length || (!root.tlogs.length && !policy.ignoreTlog))
       throw new TrustedRootError(
         `trusted root ${policy.trustedRoot.source}: it lists no certificate authority or no transparency log`,
       );
@@ -147,6 +155,30 @@ function withIntermediates(trust: TrustMaterial, chainPem: string | undefined): 
   return { ...trust, certificateAuthorities: cas };
 }
 
+/**
+ * The signed entity as cosign checks it (pkg/cosign/verify.go CheckOpts.verificationOptions,
+ * without --use-signed-timestamps, which source-controller never sets): with the log, its
+ * integrated timestamps only (RFC 3161 timestamps in the bundle are not consulted, so a trusted
+ * root without TSAs does not fail them); with --insecure-ignore-tlog, no log entry and the
+ * certificate checked at the current time (sigstore-go WithCurrentTime).
+ */
+function asCosignChecksIt(entity: SignedEntity, ignoreTlog: boolean): SignedEntity {
+  if (!ignoreTlog)
+    return { ...entity, timestamps: entity.timestamps.filter((t) => t.$case === 'transparency-log') };
+  // @sigstore/verify checks the chain and the leaf's validity at each timestamp it is given and
+  // verifies log entries separately: the current time goes in as the only timestamp, unlogged.
+  const now: TransparencyLogEntry = {
+    logIndex: '0',
+    logId: { keyId: Buffer.alloc(0) },
+    kindVersion: { kind: '', version: '' },
+    integratedTime: String(Math.floor(Date.now() / 1000)),
+    inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+    inclusionProof: undefined,
+    canonicalizedBody: Buffer.alloc(0),
+  };
+  return { ...entity, tlogEntries: [], timestamps: [{ $case: 'transparency-log', tlogEntry: now }] };
+}
+
 /** Verifies a keyless entity against the trust material, then matches its identity. */
 function verifyKeyless(
   bundle: Bundle,
@@ -158,15 +190,12 @@ function verifyKeyless(
 ): Verdict {
   let signer;
   try {
-    const entity = toSignedEntity(bundle, artifact);
-    if (policy.ignoreTlog && !entity.timestamps.length)
-      return {
-        reason: 'no Rekor entry or timestamp to check the short-lived certificate against',
-      };
+    const entity = asCosignChecksIt(toSignedEntity(bundle, artifact), policy.ignoreTlog);
     signer = new Verifier(trust, {
       tlogThreshold: policy.ignoreTlog ? 0 : 1,
-      // SCTs are required whenever the trusted root names CT logs to check them with.
-      ctlogThreshold: trust.ctlogs.length ? 1 : 0,
+      // cosign requires an embedded SCT unless --insecure-ignore-sct (which Flux never sets),
+      // whether or not the trusted root names a CT log to check it with.
+      ctlogThreshold: 1,
       timestampThreshold: 1,
     }).verify(entity);
   } catch (err) {
