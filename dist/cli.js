@@ -73170,8 +73170,12 @@ function validateIdentities(name, identities) {
             if (a !== b && isSubsetDn(dnA, dnB))
                 throw new TrustPolicyError(`statement "${name}": trusted identities "${a}" and "${b}" overlap`);
 }
-/** Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken. */
-function parseTrustPolicy(json) {
+/**
+ * Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken.
+ * `cleanSkipStatements`: first empty the trust stores and identities of `skip` statements, as
+ * source-controller does with a verify Secret's policy (internal/oci/notation CleanTrustPolicy).
+ */
+function parseTrustPolicy(json, options = {}) {
     let doc;
     try {
         doc = JSON.parse(json);
@@ -73204,9 +73208,10 @@ function parseTrustPolicy(json) {
         const verifyTimestamp = sv.verifyTimestamp ?? 'always';
         if (verifyTimestamp !== 'always' && verifyTimestamp !== 'afterCertExpiry')
             throw new TrustPolicyError(`statement "${name}": verifyTimestamp must be "always" or "afterCertExpiry"`);
-        const trustStores = stringList(s.trustStores, 'trustStores', name);
-        const trustedIdentities = stringList(s.trustedIdentities, 'trustedIdentities', name);
         const skip = sv.level === 'skip';
+        const cleaned = skip && options.cleanSkipStatements;
+        const trustStores = cleaned ? [] : stringList(s.trustStores, 'trustStores', name);
+        const trustedIdentities = cleaned ? [] : stringList(s.trustedIdentities, 'trustedIdentities', name);
         if (skip) {
             if (trustStores.length || trustedIdentities.length)
                 throw new TrustPolicyError(`statement "${name}": level skip must not list trust stores or trusted identities`);
@@ -73275,9 +73280,13 @@ function loadTrustStores(stores, listed, type) {
         const colon = store.indexOf(':');
         if (store.slice(0, colon) !== type)
             continue;
-        const files = stores.get(store) ?? stores.get('*');
+        const named = stores.get(store);
+        const files = named ?? stores.get('*');
         if (!files)
             throw new TrustStoreError(`trust store ${store} was not given`);
+        // A Flux verify Secret's certificates are taken as they are, whatever the store's type
+        // (source-controller internal/oci/notation trustStore.GetCertificates checks none of them).
+        const asIs = !named;
         const certs = [];
         for (const file of files) {
             let fileCerts;
@@ -73287,7 +73296,7 @@ function loadTrustStores(stores, listed, type) {
             catch (err) {
                 throw new TrustStoreError(`trust store ${store}: ${file.name}: ${err.message}`);
             }
-            for (const cert of fileCerts) {
+            for (const cert of asIs ? [] : fileCerts) {
                 if (!isCaOrSelfSigned(cert))
                     throw new TrustStoreError(`trust store ${store}: ${file.name}: "${cert.subject}" is neither a CA nor a self-signed signing certificate`);
                 if (type === 'tsa' && !isRootCertificate(cert))
@@ -73582,7 +73591,7 @@ async function verifyWithNotation(client, target, policy, ctx) {
     const artifactPath = `${target.registry}/${target.repository}`;
     let statement;
     try {
-        statement = selectStatement(parseTrustPolicy(policy.trustPolicy.json), artifactPath);
+        statement = selectStatement(parseTrustPolicy(policy.trustPolicy.json, { cleanSkipStatements: policy.fluxSecret }), artifactPath);
     }
     catch (err) {
         if (err instanceof TrustPolicyError)
@@ -73861,6 +73870,7 @@ function policyFor(t, provider, secrets) {
             trustPolicy: { source: `Secret ${ns}/${secretName} trustpolicy.json`, json: policy.toString('utf8') },
             // The controller hands every certificate of the Secret to whichever store the policy names.
             trustStores: new Map([['*', certs]]),
+            fluxSecret: true,
         };
     }
     if (provider !== 'cosign')
@@ -74289,16 +74299,24 @@ function cosignPolicyFromFlags(options, io) {
         ignoreTlog: options.insecureIgnoreTlog,
     };
 }
-/** The certificate files of a trust store directory (or a single file). */
+/**
+ * The certificate files of a trust store directory (or a single file), as notation-go reads a
+ * store (verifier/truststore x509TrustStore.GetCertificates): every entry must be a regular
+ * file; a subdirectory or a symlink is an error, not skipped.
+ */
 function readTrustStoreDir(path) {
-    const stat = (0,external_node_fs_.statSync)(path);
-    const files = stat.isDirectory()
-        ? (0,external_node_fs_.readdirSync)(path)
-            .filter((f) => (0,external_node_fs_.statSync)((0,external_node_path_.join)(path, f)).isFile())
-            .sort()
-            .map((f) => (0,external_node_path_.join)(path, f))
-        : [path];
-    return files.map((f) => ({ name: f, data: (0,external_node_fs_.readFileSync)(f) }));
+    if (!(0,external_node_fs_.statSync)(path).isDirectory())
+        return [{ name: path, data: (0,external_node_fs_.readFileSync)(path) }];
+    const files = [];
+    for (const entry of (0,external_node_fs_.readdirSync)(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const file = (0,external_node_path_.join)(path, entry.name);
+        if (!entry.isFile())
+            throw new TrustStoreDirError(`trusted certificate ${entry.name} is not a regular file (directories or symlinks are not supported)`);
+        files.push({ name: file, data: (0,external_node_fs_.readFileSync)(file) });
+    }
+    return files;
+}
+class TrustStoreDirError extends Error {
 }
 function notationPolicyFromFlags(options, io) {
     if (!options.trustPolicy || !options.trustStores.size)
@@ -74308,8 +74326,9 @@ function notationPolicyFromFlags(options, io) {
         try {
             trustStores.set(store, readTrustStoreDir((0,external_node_path_.resolve)(io.cwd, dir)));
         }
-        catch {
-            throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+        catch (err) {
+            const why = err instanceof TrustStoreDirError ? err.message : 'cannot read it';
+            throw new UsageError(`verify: --trust-store ${store}=${dir}: ${why}`);
         }
     }
     return {

@@ -69,17 +69,26 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): Co
   };
 }
 
-/** The certificate files of a trust store directory (or a single file). */
+/**
+ * The certificate files of a trust store directory (or a single file), as notation-go reads a
+ * store (verifier/truststore x509TrustStore.GetCertificates): every entry must be a regular
+ * file; a subdirectory or a symlink is an error, not skipped.
+ */
 export function readTrustStoreDir(path: string): TrustStoreFile[] {
-  const stat = statSync(path);
-  const files = stat.isDirectory()
-    ? readdirSync(path)
-        .filter((f) => statSync(join(path, f)).isFile())
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
-  return files.map((f) => ({ name: f, data: readFileSync(f) }));
+  if (!statSync(path).isDirectory()) return [{ name: path, data: readFileSync(path) }];
+  const files: TrustStoreFile[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const file = join(path, entry.name);
+    if (!entry.isFile())
+      throw new TrustStoreDirError(
+        `trusted certificate ${entry.name} is not a regular file (directories or symlinks are not supported)`,
+      );
+    files.push({ name: file, data: readFileSync(file) });
+  }
+  return files;
 }
+
+class TrustStoreDirError extends Error {}
 
 export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): NotationVerifyPolicy {
   if (!options.trustPolicy || !options.trustStores.size)
@@ -88,8 +97,9 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): 
   for (const [store, dir] of options.trustStores) {
     try {
       trustStores.set(store, readTrustStoreDir(resolve(io.cwd, dir)));
-    } catch {
-      throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+    } catch (err) {
+      const why = err instanceof TrustStoreDirError ? err.message : 'cannot read it';
+      throw new UsageError(`verify: --trust-store ${store}=${dir}: ${why}`);
     }
   }
   return {

@@ -276,6 +276,7 @@ function policyFor(t: VerifyTarget, provider: string, secrets: VerifySecrets): V
       trustPolicy: { source: `Secret ${ns}/${secretName} trustpolicy.json`, json: policy.toString('utf8') },
       // The controller hands every certificate of the Secret to whichever store the policy names.
       trustStores: new Map([['*', certs]]),
+      fluxSecret: true,
     };
   }
   if (provider !== 'cosign') return `unknown verify provider '${provider}' (cosign or notation)`;
