@@ -309,6 +309,39 @@ async function verifyBundlesUnsafe(
   return fail([...reasons].join('; '));
 }
 
+/**
+ * One Sigstore bundle checked against an artifact (its bytes) with cosign's options, the check
+ * cosign's VerifyNewBundle delegates to sigstore-go: a DSSE statement must name the artifact's
+ * sha256, a message signature must sign it. What verifyBundles runs after discovery, without
+ * the image-only rules (DSSE required, v0.3 minimum).
+ */
+export async function verifySigstoreBundle(
+  json: string,
+  artifact: Buffer,
+  policy: CosignVerifyPolicy,
+): Promise<VerificationOutcome> {
+  return untrustedRootAsReason(async () => {
+    let bundle: Bundle;
+    try {
+      bundle = bundleFromJSON(JSON.parse(json));
+    } catch (err) {
+      return fail(`malformed bundle (${(err as Error).message.split('\n')[0]})`);
+    }
+    let data: Buffer | undefined = artifact;
+    if (bundle.content.$case === 'dsseEnvelope') {
+      const sha256 = `sha256:${createHash('sha256').update(artifact).digest('hex')}`;
+      const subject = statementDigests(bundle);
+      if (subject.error) return fail(subject.error);
+      if (!subject.digests!.includes(sha256)) return fail(`a signature is for another artifact`);
+      data = undefined;
+    }
+    const verdict = policy.keys.length
+      ? verifyByKeys(bundle, data, policy.keys)
+      : verifyKeyless(bundle, data, await loadTrustMaterial(policy), policy, policy.identities, 'bundle');
+    return 'by' in verdict ? { verified: true, provider: 'cosign', by: verdict.by } : fail(verdict.reason);
+  });
+}
+
 /** A message-signature bundle (v0.1, SET only) rebuilt from a keyless `.sig` layer's annotations. */
 export function bundleFromLayer(layer: SignatureLayer): Bundle {
   const a = layer.annotations;
