@@ -56087,8 +56087,11 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(74354);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(75440);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25625);
 
+
+(0,_log_js__WEBPACK_IMPORTED_MODULE_1__/* .routeProcessWarnings */ .SN)((line) => process.stderr.write(`${line}\n`));
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
 __webpack_async_result__();
@@ -56096,7 +56099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 74354:
+/***/ 75440:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56364,18 +56367,35 @@ function ownerOf(object, fallbackNamespace) {
     };
 }
 const describeOwner = (o) => `${o.kind} ${o.namespace}/${o.name}`;
-/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
+/**
+ * Parses a multi-document YAML text (a tool's output) into the objects Flux applies; empty
+ * documents are skipped. Throws the first error. Lists are flattened, as both controllers do
+ * before applying (fluxcd/pkg ssa/utils ReadObjects: any object with an `items` array; kustomize
+ * api/resource/factory.go inlineAnyEmbeddedLists; helm pkg/kube Client.Build, `Flatten()`), and
+ * nested Lists with them: a Secret inside a List is a Secret like any other.
+ */
 function parseObjects(text, what) {
     const objects = [];
-    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+    const add = (value, depth) => {
+        if (value === null || value === undefined)
+            return;
+        if (typeof value !== 'object' || Array.isArray(value))
+            throw new Error(`${what}: a ${depth ? 'List item' : 'document'} is not a Kubernetes object`);
+        const items = value.items;
+        if (Array.isArray(items)) {
+            if (depth > 16)
+                throw new Error(`${what}: Lists nested too deep`);
+            for (const item of items)
+                add(item ?? 'null', depth + 1);
+            return;
+        }
+        objects.push(value);
+    };
+    // Warnings stay in doc.warnings: the `yaml` library would print them with the source line.
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { logLevel: 'error' })) {
         if (doc.errors.length)
             throw new Error(`${what}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-        const value = doc.toJSON();
-        if (value === null || value === undefined)
-            continue;
-        if (typeof value !== 'object' || Array.isArray(value))
-            throw new Error(`${what}: a document is not a Kubernetes object`);
-        objects.push(value);
+        add(doc.toJSON(), 0);
     }
     return objects;
 }
@@ -56392,58 +56412,8 @@ function field(object, ...path) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: ./src/log.ts
-class StderrLogger {
-    verbose;
-    write;
-    secrets = new Set();
-    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
-        this.verbose = verbose;
-        this.write = write;
-    }
-    debug(message) {
-        if (this.verbose)
-            this.write(this.redact(message));
-    }
-    info(message) {
-        this.write(this.redact(message));
-    }
-    warn(message, annotation) {
-        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    error(message, annotation) {
-        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    async group(name, fn) {
-        this.debug(`» ${name}`);
-        return fn();
-    }
-    mask(secret) {
-        if (secret.length >= 3)
-            this.secrets.add(secret);
-    }
-    redact(text) {
-        let out = text;
-        for (const s of this.secrets)
-            out = out.split(s).join('***');
-        return out;
-    }
-}
-function where(annotation) {
-    if (!annotation?.file)
-        return '';
-    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
-}
-/** A logger that drops everything: for library callers and tests that do not care. */
-const silentLogger = {
-    debug() { },
-    info() { },
-    warn() { },
-    error() { },
-    group: (_name, fn) => fn(),
-    mask() { },
-};
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(25625);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/oci/auth.ts
@@ -56629,7 +56599,7 @@ class RegistryClient {
     constructor(options = {}) {
         this.options = options;
         this.env = options.env ?? process.env;
-        this.log = options.log ?? silentLogger;
+        this.log = options.log ?? src_log/* silentLogger */.qq;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
         this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
         if (options.creds) {
@@ -57518,7 +57488,92 @@ function withChartValues(chartDir, values, workDir) {
     return copy;
 }
 
+;// CONCATENATED MODULE: ./src/util/redact.ts
+/**
+ * The last line of defence for secret values: one registry per run of every secret value seen
+ * (Secret data as rendered, before masking; credentials from flags and inputs), and one scrub
+ * that every string leaving the process goes through (stdout, logs, annotations, action
+ * outputs, job summary, PR comment, files written for the user).
+ *
+ * API (kept tiny on purpose; other layers only ever call these):
+ *   const secrets = new SecretRegistry();
+ *   secrets.add(value);           // register a value, in every form it may be printed in
+ *   secrets.redact(text);         // `text` with every registered form replaced by `***`
+ *   secrets.onAdd(fn);            // fn(form) for each new form (the action: core.setSecret)
+ *
+ * Masking at the source (src/render/secrets.ts) replaces Secret values by markers so a diff still
+ * shows *that* a value changed; this scrub only catches what slipped past it.
+ */
+/**
+ * Values shorter than this are not registered: scrubbing `1` or `no` would rewrite ordinary
+ * text everywhere, and GitHub's own log masking leaves very short values alone as well.
+ */
+const MIN_SECRET_LENGTH = 4;
+const REDACTED = '***';
+class SecretRegistry {
+    forms = new Set();
+    listeners = [];
+    pattern;
+    /**
+     * Registers `value` raw, base64-encoded (as Secret `data` holds it), JSON-escaped (as JSON
+     * output prints it), and each line of a multi-line value (as a diff prints it).
+     */
+    add(value) {
+        if (!value)
+            return;
+        const lines = value.split(/\r?\n/).map((l) => l.trim());
+        const candidates = [
+            value,
+            Buffer.from(value, 'utf8').toString('base64'),
+            JSON.stringify(value).slice(1, -1),
+            ...(lines.length > 1 ? lines : []),
+        ];
+        for (const form of candidates) {
+            if (form.length < MIN_SECRET_LENGTH || this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.pattern = undefined;
+            for (const listen of this.listeners)
+                listen(form);
+        }
+    }
+    onAdd(listener) {
+        this.listeners.push(listener);
+        for (const form of this.forms)
+            listener(form);
+    }
+    get size() {
+        return this.forms.size;
+    }
+    redact(text) {
+        if (!this.forms.size || !text)
+            return text;
+        // Longest first, so a value is replaced whole before any of its lines.
+        this.pattern ??= new RegExp([...this.forms]
+            .sort((a, b) => b.length - a.length)
+            .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('|'), 'g');
+        return text.replace(this.pattern, REDACTED);
+    }
+}
+/**
+ * A credential flag's value and its parts that may show up alone: `[HOST=]USER:PASSWORD` is
+ * registered whole, as `USER:PASSWORD` and as the password.
+ */
+function credentialParts(value) {
+    const parts = [value];
+    const eq = value.indexOf('=');
+    const pair = eq > 0 && eq < value.indexOf(':') ? value.slice(eq + 1) : value;
+    if (pair !== value)
+        parts.push(pair);
+    const colon = pair.indexOf(':');
+    if (colon > 0)
+        parts.push(pair.slice(colon + 1));
+    return parts;
+}
+
 ;// CONCATENATED MODULE: ./src/render/secrets.ts
+
 
 /**
  * A keyed hash with a random key per run: the same value gives the same marker within one run
@@ -57568,6 +57623,76 @@ function maskSecret(object, masker) {
         }));
     }
     return masked;
+}
+/**
+ * Masking at the source, beyond Secrets themselves: every value of every Secret a build produced
+ * is remembered (raw, and base64 as `data` holds it), and any copy of it in another object (a
+ * kustomize `replacements` target, a chart that templates it into a ConfigMap, an annotation)
+ * is replaced by the value's marker, so a diff still shows that it changed. Each value is also
+ * registered with the run's exit scrub (src/util/redact.ts).
+ */
+class SecretCopies {
+    masker;
+    registry;
+    /** Printed form → marker of the value. */
+    forms = new Map();
+    pattern;
+    constructor(masker, registry) {
+        this.masker = masker;
+        this.registry = registry;
+    }
+    /** Remembers the values of a Secret as built (before masking). */
+    remember(object) {
+        if (!isSecret(object))
+            return;
+        for (const value of secretValues(object).values()) {
+            if (MARKER.test(value))
+                continue;
+            this.registry?.add(value);
+            if (value.length < MIN_SECRET_LENGTH)
+                continue;
+            const marker = this.masker.mask(value);
+            for (const form of [value, Buffer.from(value, 'utf8').toString('base64')]) {
+                if (this.forms.has(form))
+                    continue;
+                this.forms.set(form, marker);
+                this.pattern = undefined;
+            }
+        }
+    }
+    /** True when `text` holds a remembered value. */
+    holds(text) {
+        const pattern = this.regex();
+        return pattern !== undefined && [...text.matchAll(pattern)].some((m) => this.forms.has(m[0]));
+    }
+    /** `object` with every remembered value replaced by its marker in every string (keys too). */
+    scrub(object) {
+        const pattern = this.regex();
+        if (!pattern)
+            return object;
+        const walk = (v) => {
+            // Markers already in place stay as they are (a value may be a substring of one).
+            if (typeof v === 'string')
+                return v.replace(pattern, (m) => this.forms.get(m) ?? m);
+            if (Array.isArray(v))
+                return v.map(walk);
+            if (v && typeof v === 'object')
+                return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k), walk(x)]));
+            return v;
+        };
+        return walk(object);
+    }
+    regex() {
+        if (!this.forms.size)
+            return undefined;
+        this.pattern ??= new RegExp([
+            MARKER.source.slice(1, -1),
+            ...[...this.forms.keys()]
+                .sort((a, b) => b.length - a.length)
+                .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        ].join('|'), 'g');
+        return this.pattern;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/render/helm/values.ts
@@ -58537,15 +58662,30 @@ function globRegex(glob) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/substitute.ts
+
 /**
  * Flux's postBuild variable substitution (fluxcd/pkg envsubst, a fork of drone/envsubst):
  * only `${...}` is expanded, `$${x}` escapes, the bash-like string operators, and strict mode
  * (undefined variables fail unless a default operator covers them).
  */
 class SubstitutionError extends Error {
+    reason;
+    /** Offset in the substituted text of the top-level `${` at fault (set by `substitute`). */
+    offset;
+    /**
+     * @param message quotes the expression, for text that is not secret;
+     * @param reason says what is wrong without quoting anything, for text that is.
+     */
+    constructor(message, reason) {
+        super(message);
+        this.reason = reason;
+    }
 }
 const VARIABLE_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 function substitute(text, vars, options) {
+    return substituteText(text, vars, options, true);
+}
+function substituteText(text, vars, options, top) {
     let out = '';
     let i = 0;
     while (i < text.length) {
@@ -58559,9 +58699,16 @@ function substitute(text, vars, options) {
         }
         if (c === '$' && text[i + 1] === '{') {
             const end = matchBrace(text, i + 1);
-            if (end < 0)
-                throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`);
-            out += expand(text.slice(i + 2, end), vars, options);
+            try {
+                if (end < 0)
+                    throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`, 'unterminated variable');
+                out += expand(text.slice(i + 2, end), vars, options);
+            }
+            catch (err) {
+                if (top && err instanceof SubstitutionError)
+                    err.offset = i;
+                throw err;
+            }
             i = end + 1;
             continue;
         }
@@ -58581,14 +58728,14 @@ function matchBrace(text, open) {
     return -1;
 }
 function expand(expr, vars, options) {
-    const sub = (s) => substitute(s, vars, options);
+    const sub = (s) => substituteText(s, vars, options, false);
     if (expr.startsWith('#')) {
         const name = expr.slice(1);
         return String(lookup(name, vars, options, true).length);
     }
     const m = /^([_a-zA-Z][_a-zA-Z0-9]*)(.*)$/s.exec(expr);
     if (!m)
-        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`);
+        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`, 'invalid variable expression');
     const name = m[1];
     const op = m[2];
     const defined = vars.has(name);
@@ -58608,7 +58755,7 @@ function expand(expr, vars, options) {
         }
     }
     if (op.startsWith('+') || op.startsWith(':+') || op.startsWith(':?') || op.startsWith('?')) {
-        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
     }
     const v = lookup(name, vars, options, true);
     if (op === '^')
@@ -58649,15 +58796,15 @@ function expand(expr, vars, options) {
             start = Math.max(0, v.length + start);
         return slice[2] === undefined ? v.slice(start) : v.slice(start, start + Number(slice[2]));
     }
-    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
 }
 function lookup(name, vars, options, transform) {
     if (!VARIABLE_NAME.test(name))
-        throw new SubstitutionError(`invalid variable name '${name}'`);
+        throw new SubstitutionError(`invalid variable name '${name}'`, 'invalid variable name');
     const v = vars.get(name);
     if (v === undefined) {
         if (options.strict) {
-            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`);
+            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`, 'variable not set (strict mode)');
         }
         return '';
     }
@@ -58680,6 +58827,38 @@ function trimSuffix(v, pattern, longest) {
             return v.slice(0, i);
     }
     return v;
+}
+/**
+ * The field of an object's YAML text that overlaps `[from, to)`: its path (`stringData.password`,
+ * `spec.containers[0].image`) and source text. Used to name the field a substitution failed in
+ * without quoting it when it is secret.
+ */
+function fieldAt(text, from, to = from + 1) {
+    const overlaps = (node) => !!node?.range &&
+        node.range[0] < Math.max(to, from + 1) &&
+        from < Math.max(node.range[2], node.range[0] + 1);
+    const find = (node, path) => {
+        if ((0,dist/* isScalar */.jn)(node))
+            return overlaps(node) ? { path, source: text.slice(node.range[0], node.range[2]) } : undefined;
+        if ((0,dist/* isMap */.jh)(node))
+            for (const pair of node.items) {
+                const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '?';
+                if ((0,dist/* isScalar */.jn)(pair.key) && overlaps(pair.key))
+                    return { path: [...path, key], source: key };
+                const found = find(pair.value, [...path, key]);
+                if (found)
+                    return found;
+            }
+        if ((0,dist/* isSeq */.oP)(node))
+            for (const [i, item] of node.items.entries()) {
+                const found = find(item, [...path, `[${i}]`]);
+                if (found)
+                    return found;
+            }
+        return undefined;
+    };
+    const found = find((0,dist/* parseDocument */.Tp)(text).contents, []);
+    return found && { path: found.path.join('.').replace(/\.\[/g, '['), source: found.source };
 }
 
 ;// CONCATENATED MODULE: ./src/render/types.ts
@@ -58725,6 +58904,7 @@ class ClusterRender {
     io;
     repo;
     masker;
+    copies;
     runTool;
     /** Objects as applied (substituted, not masked), for substituteFrom, valuesFrom and sources. */
     index = new Map();
@@ -58741,6 +58921,7 @@ class ClusterRender {
         this.io = io;
         this.repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
         this.masker = options.masker ?? createSecretMasker();
+        this.copies = new SecretCopies(this.masker, io.secrets);
         this.runTool = options.run ?? runProcess;
         this.sources = new SourceResolver({
             repo: this.repo,
@@ -58831,6 +59012,9 @@ class ClusterRender {
             o.object.metadata?.namespace ?? '',
             o.object.metadata?.name ?? '',
         ].join('\u0000');
+        // Copies of Secret values in other objects, once every build has been seen.
+        for (const o of this.objects)
+            o.object = this.copies.scrub(o.object);
         this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
         this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
         this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
@@ -58882,26 +59066,23 @@ class ClusterRender {
         const { owner, flux } = item;
         let vars;
         let out;
+        // Values as built: a `replacements` copy holds these, before any substitution.
+        for (const o of objects)
+            this.copies.remember(o);
         try {
             vars = this.variables(item);
             const strategy = field(flux, 'spec', 'postBuild', 'substituteStrategy');
             const substituteAll = vars.size > 0 || strategy === 'Always';
             out = objects.map((o) => {
                 if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
-                    throw new Error(`an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`);
+                    // Named, never quoted: the object may hold secret values.
+                    throw new Error(`an object without apiVersion, kind or metadata.name (kind ${JSON.stringify(o?.kind ?? null)}, name ${JSON.stringify(o?.metadata?.name ?? null)})`);
                 }
                 const opted = o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
                     o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
                 if (!substituteAll || opted)
                     return o;
-                try {
-                    return (0,dist/* parse */.qg)(substitute((0,dist/* stringify */.As)(o), vars, { strict: this.options.strictSubstitute }));
-                }
-                catch (err) {
-                    if (err instanceof SubstitutionError)
-                        throw new Error(`postBuild substitution in ${o.kind} ${o.metadata.name}: ${err.message}`);
-                    throw err;
-                }
+                return this.substituteObject(o, vars);
             });
         }
         catch (err) {
@@ -58912,6 +59093,7 @@ class ClusterRender {
         const annotations = field(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
         const found = [];
         for (const o of out) {
+            this.copies.remember(o);
             o.metadata.labels = {
                 ...o.metadata.labels,
                 [OWNER_NAME]: owner.name,
@@ -58935,6 +59117,44 @@ class ClusterRender {
             }
         }
         return found;
+    }
+    /**
+     * kustomize-controller's substitution of one object's YAML text. A failure names the object and
+     * the field; where the field is secret (a Secret's data, or a copy of a Secret value) it says
+     * what is wrong without quoting any of it.
+     */
+    substituteObject(o, vars) {
+        const text = (0,dist/* stringify */.As)(o);
+        const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+        const secretField = (field) => !!field &&
+            ((isSecret(o) && /^(data|stringData)(\.|\[|$)/.test(field.path)) || this.copies.holds(field.source));
+        const fail = (field, reason, detail) => {
+            const secret = secretField(field);
+            const where = field ? `, ${secret ? 'key' : 'field'} ${field.path}` : '';
+            return new Error(`postBuild substitution in ${what}${where}: ${secret ? `${reason} (not shown: the value is secret)` : detail}`);
+        };
+        let result;
+        try {
+            result = substitute(text, vars, { strict: this.options.strictSubstitute });
+        }
+        catch (err) {
+            if (!(err instanceof SubstitutionError))
+                throw err;
+            throw fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+        }
+        // parseDocument, not parse: the `yaml` library's warnings would print the source line on stderr.
+        const doc = (0,dist/* parseDocument */.Tp)(result, { logLevel: 'error' });
+        if (doc.errors.length) {
+            // Substitution keeps line breaks, so the failing line of the result is a line of `text`.
+            const line = doc.errors[0].linePos?.[0].line ?? 1;
+            const start = text
+                .split('\n')
+                .slice(0, line - 1)
+                .join('\n').length + (line > 1 ? 1 : 0);
+            const end = text.indexOf('\n', start) < 0 ? text.length : text.indexOf('\n', start);
+            throw fail(fieldAt(text, start, end), 'the result is not valid YAML', `the result is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+        }
+        return doc.toJS();
     }
     child(parent, o) {
         const owner = {
@@ -59016,8 +59236,10 @@ class ClusterRender {
                 run: this.runTool,
             });
             this.rendered.push(hr.owner);
-            for (const o of objects)
+            for (const o of objects) {
+                this.copies.remember(o);
                 this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+            }
         }
         catch (err) {
             this.fail(hr.owner, errorLine(err));
@@ -59025,7 +59247,24 @@ class ClusterRender {
     }
 }
 
+;// CONCATENATED MODULE: ./src/util/text.ts
+/**
+ * `text` as one printable line: control characters and the Unicode line separators (which YAML
+ * 1.1 and some terminals treat as line breaks) become `\n`-style escapes, so a name from a
+ * repository cannot start a line, a document or a workflow command of its own.
+ */
+function oneLine(text) {
+    return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => c === '\n'
+        ? '\\n'
+        : c === '\r'
+            ? '\\r'
+            : c === '\t'
+                ? '\\t'
+                : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/render/output.ts
+
 
 
 /** The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`. */
@@ -59035,11 +59274,20 @@ function renderJson(result) {
         errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
     }, null, 2) + '\n');
 }
-/** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
+/**
+ * Multi-document YAML, each object under a comment naming the Flux object that applies it. The
+ * owner is escaped to one line and the yaml library writes the comment, so a name holding a line
+ * break cannot start a document of its own.
+ */
 function renderYaml(result, owner) {
     return result.objects
         .filter((o) => !owner || ownerKey(o.owner) === ownerKey(owner))
-        .map((o) => `---\n# owner: ${ownerKey(o.owner)}\n${(0,dist/* stringify */.As)(o.object, { lineWidth: 0 })}`)
+        .map((o) => {
+        const doc = new dist/* Document */.yo(o.object);
+        if (doc.contents)
+            doc.contents.commentBefore = ` owner: ${oneLine(ownerKey(o.owner))}`;
+        return `---\n${doc.toString({ lineWidth: 0 })}`;
+    })
         .join('');
 }
 /** One file name per owner for --output-dir. */
@@ -59171,8 +59419,10 @@ const renderCommand = defineCommand({
             const dir = (0,external_node_path_.resolve)(io.cwd, options.outputDir);
             (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
             const owners = new Map(result.objects.map((o) => [ownerKey(o.owner), o.owner]));
-            for (const owner of owners.values())
-                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), renderYaml(result, owner));
+            for (const owner of owners.values()) {
+                const yaml = renderYaml(result, owner);
+                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), io.secrets?.redact(yaml) ?? yaml);
+            }
         }
         io.log.info(`rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`);
         return {
@@ -59313,6 +59563,7 @@ class CommitTree {
 
 ;// CONCATENATED MODULE: ./src/diff/markdown.ts
 
+
 /** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
 const COMMENT_LIMIT = 65_536;
 /** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
@@ -59413,9 +59664,9 @@ function reviewMarkdown(diff, options = {}) {
 function unifiedText(diff) {
     const out = [];
     for (const c of diff.changes)
-        out.push(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`, c.diff, '');
+        out.push(oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`), c.diff, '');
     for (const e of diff.errors)
-        out.push(`# ${e.side} render error: ${e.message}`);
+        out.push(oneLine(`# ${e.side} render error: ${e.message}`));
     return out.join('\n') + (out.length ? '\n' : '');
 }
 
@@ -60105,6 +60356,7 @@ function splitLines(text) {
 
 
 
+
 /** Objects match by API group (not version), kind, namespace and name. */
 function objectId(o) {
     return [groupOf(o.apiVersion), o.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? ''].join('/');
@@ -60135,7 +60387,8 @@ function sortKeys(v) {
 }
 const toYaml = (v) => (v === undefined ? '' : (0,dist/* stringify */.As)(v, { lineWidth: 0 }));
 function unifiedDiff(id, before, after, context = 4) {
-    const patch = createTwoFilesPatch(`a/${id}`, `b/${id}`, toYaml(before), toYaml(after), undefined, undefined, { context });
+    // One line each: a name with a line break must not add lines to the unified stream.
+    const patch = createTwoFilesPatch(`a/${oneLine(id)}`, `b/${oneLine(id)}`, toYaml(before), toYaml(after), undefined, undefined, { context });
     // Drop jsdiff's "Index:"/"===" preamble: the file headers say it all.
     return patch
         .split('\n')
@@ -60337,7 +60590,9 @@ extra) {
     if (review.folded.length)
         io.log.info(`comment: folded ${review.folded.length} sections to fit GitHub's limit`);
     try {
-        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, review.markdown);
+        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, 
+        // The run's exit scrub (src/util/redact.ts): no secret value reaches the comment.
+        io.secrets?.redact(review.markdown) ?? review.markdown);
         io.log.info(`comment: ${url}`);
         return url;
     }
@@ -66883,7 +67138,7 @@ async function checkSource(t, secrets, client, ctx) {
         };
     }
     catch (err) {
-        return fail(oneLine(err));
+        return fail(sources_oneLine(err));
     }
 }
 const quietWarnings = (log) => ({
@@ -66894,7 +67149,7 @@ const quietWarnings = (log) => ({
     group: (name, fn) => log.group(name, fn),
     mask: (secret) => log.mask(secret),
 });
-const oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+const sources_oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 /** The provider policy of a source's verify block and its Secrets, or why there is none. */
 function policyFor(t, provider, secrets) {
     const ns = t.namespace;
@@ -67689,7 +67944,7 @@ const diffCommand = defineCommand({
         const diffPath = options.diffPath ??
             (io.action && io.env.RUNNER_TEMP ? (0,external_node_path_.join)(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
         if (diffPath)
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), review + '\n');
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), (io.secrets?.redact(review) ?? review) + '\n');
         const count = (a) => String(result.diff.changes.filter((c) => c.action === a).length);
         return {
             // A touched source that does not verify, or an error finding in a changed file, fails the check.
@@ -68486,22 +68741,50 @@ function commandHelp(command) {
 
 ;// CONCATENATED MODULE: ./src/run.ts
 
+
+
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
- * become one line on the logger and the contract's exit code.
+ * become one line on the logger and the contract's exit code. Every exit of the command
+ * (stdout, log, action outputs and summary) goes through the run's secret scrub.
  */
 async function runCommand(command, raw, io) {
+    const secrets = io.secrets ?? new SecretRegistry();
+    // The action registers each value with the runner too (core.setSecret).
+    secrets.onAdd((form) => io.log.mask(form));
+    for (const flag of command.flags) {
+        const value = raw.values.get(flag.name);
+        if (flag.secret && typeof value === 'string')
+            for (const part of credentialParts(value))
+                secrets.add(part);
+    }
+    const redact = (text) => secrets.redact(text);
+    const action = io.action;
+    const safe = {
+        ...io,
+        secrets,
+        log: (0,src_log/* redactingLogger */.S)(io.log, redact),
+        stdout: (text) => io.stdout(redact(text)),
+        action: action && {
+            setOutput: (name, value) => action.setOutput(name, redact(value)),
+            appendSummary: (markdown) => action.appendSummary(redact(markdown)),
+        },
+    };
     try {
         const options = command.toOptions(raw, io.env);
-        const result = await command.run(options, io);
+        const result = await command.run(options, safe);
         for (const [name, value] of Object.entries(result.outputs ?? {}))
-            io.action?.setOutput(name, value);
+            safe.action?.setOutput(name, value);
         return result.exitCode;
     }
     catch (err) {
-        io.log.error(errorLine(err));
+        safe.log.error(errorLine(err));
+        // The frames only: a message's later lines may quote input (a YAML code frame, a tool's stderr).
         if (err instanceof Error && err.stack)
-            io.log.debug(err.stack);
+            safe.log.debug(err.stack
+                .split('\n')
+                .filter((l) => /^\s+at /.test(l))
+                .join('\n'));
         return exitCodeOf(err);
     }
 }
@@ -68540,7 +68823,7 @@ async function cli(argv, io = processIO) {
         io.stdout(commandHelp(command));
         return 0;
     }
-    const log = new StderrLogger(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
+    const log = new src_log/* StderrLogger */.jj(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
     let raw;
     try {
         raw = parseArgv(name, rest, command.flags);
@@ -68550,6 +68833,95 @@ async function cli(argv, io = processIO) {
         return 2;
     }
     return runCommand(command, raw, { log, stdout: io.stdout, env: io.env, cwd: io.cwd });
+}
+
+
+/***/ }),
+
+/***/ 25625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ redactingLogger),
+/* harmony export */   SN: () => (/* binding */ routeProcessWarnings),
+/* harmony export */   jj: () => (/* binding */ StderrLogger),
+/* harmony export */   qq: () => (/* binding */ silentLogger)
+/* harmony export */ });
+class StderrLogger {
+    verbose;
+    write;
+    secrets = new Set();
+    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
+        this.verbose = verbose;
+        this.write = write;
+    }
+    debug(message) {
+        if (this.verbose)
+            this.write(this.redact(message));
+    }
+    info(message) {
+        this.write(this.redact(message));
+    }
+    warn(message, annotation) {
+        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    error(message, annotation) {
+        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    async group(name, fn) {
+        this.debug(`» ${name}`);
+        return fn();
+    }
+    mask(secret) {
+        if (secret.length >= 3)
+            this.secrets.add(secret);
+    }
+    redact(text) {
+        let out = text;
+        for (const s of this.secrets)
+            out = out.split(s).join('***');
+        return out;
+    }
+}
+function where(annotation) {
+    if (!annotation?.file)
+        return '';
+    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
+}
+/** A logger that drops everything: for library callers and tests that do not care. */
+const silentLogger = {
+    debug() { },
+    info() { },
+    warn() { },
+    error() { },
+    group: (_name, fn) => fn(),
+    mask() { },
+};
+/** `log` with every message (and annotation field) passed through `redact` first. */
+function redactingLogger(log, redact) {
+    const annotation = (a) => a && { ...a, file: a.file && redact(a.file), title: a.title && redact(a.title) };
+    return {
+        debug: (message) => log.debug(redact(message)),
+        info: (message) => log.info(redact(message)),
+        warn: (message, a) => log.warn(redact(message), annotation(a)),
+        error: (message, a) => log.error(redact(message), annotation(a)),
+        group: (name, fn) => log.group(redact(name), fn),
+        mask: (secret) => log.mask(secret),
+    };
+}
+/**
+ * Process warnings (Node's default handler prints them whole on stderr) become one line.
+ * The `yaml` library's warnings are dropped: their text quotes the offending source line, which
+ * may hold a secret value, and we report what matters from `doc.warnings` ourselves.
+ * For the two entry points only (src/cli.ts, src/index.ts), never for a library caller.
+ */
+function routeProcessWarnings(write) {
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => {
+        if (warning.name === 'YAMLWarning')
+            return;
+        write(`warning: ${warning.name}: ${warning.message.split('\n')[0]}`);
+    });
 }
 
 
@@ -76438,7 +76810,7 @@ var visit = __nccwpck_require__(10204);
 
 
 __webpack_unused_export__ = composer.Composer;
-__webpack_unused_export__ = Document.Document;
+exports.yo = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
 __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
@@ -76451,7 +76823,7 @@ exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -76462,7 +76834,7 @@ exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
