@@ -81,12 +81,6 @@ function fleet(): Record<string, string> {
         postBuild: { substitute: { TAG: '!vault', BREAK: ': x' } },
       }),
     ].join('\n---\n'),
-    'clusters/dev/sources.yaml': `
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: charts, namespace: flux-system}
-spec: {interval: 10m, url: https://example.com/fleet, ref: {branch: main}}
-`,
     // A HelmRelease whose chart renders a List (and a nested *List) holding Secrets.
     'apps/charts/release.yaml': `
 apiVersion: helm.toolkit.fluxcd.io/v2
@@ -97,7 +91,7 @@ spec:
   chart:
     spec:
       chart: ./charts/listy
-      sourceRef: {kind: GitRepository, name: charts, namespace: flux-system}
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
   values:
     listToken: ${SECRETS.list}
     nestedToken: ${SECRETS.nested}
