@@ -57768,7 +57768,11 @@ class SecretCopies {
         const pattern = this.regex();
         return pattern !== undefined && [...text.matchAll(pattern)].some((m) => this.forms.has(m[0]));
     }
-    /** `object` with every remembered value replaced by its marker in every string (keys too). */
+    /**
+     * `object` with every remembered value replaced by its marker in every string (keys too), but
+     * its identity (apiVersion, kind, name, namespace): a Secret value `default` must not move
+     * objects to another namespace in a diff. The exit scrub still hides it there.
+     */
     scrub(object) {
         const pattern = this.regex();
         if (!pattern)
@@ -57783,7 +57787,20 @@ class SecretCopies {
                 return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k), walk(x)]));
             return v;
         };
-        return walk(object);
+        const { apiVersion, kind, metadata } = object;
+        const scrubbed = walk(object);
+        if (!metadata || typeof metadata !== 'object')
+            return { ...scrubbed, apiVersion, kind };
+        return {
+            ...scrubbed,
+            apiVersion,
+            kind,
+            metadata: {
+                ...scrubbed.metadata,
+                name: metadata.name,
+                ...('namespace' in metadata ? { namespace: metadata.namespace } : {}),
+            },
+        };
     }
     regex() {
         if (!this.forms.size)

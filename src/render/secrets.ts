@@ -96,7 +96,11 @@ export class SecretCopies {
     return pattern !== undefined && [...text.matchAll(pattern)].some((m) => this.forms.has(m[0]));
   }
 
-  /** `object` with every remembered value replaced by its marker in every string (keys too). */
+  /**
+   * `object` with every remembered value replaced by its marker in every string (keys too), but
+   * its identity (apiVersion, kind, name, namespace): a Secret value `default` must not move
+   * objects to another namespace in a diff. The exit scrub still hides it there.
+   */
   scrub(object: KubeObject): KubeObject {
     const pattern = this.regex();
     if (!pattern) return object;
@@ -108,7 +112,19 @@ export class SecretCopies {
         return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k) as string, walk(x)]));
       return v;
     };
-    return walk(object) as KubeObject;
+    const { apiVersion, kind, metadata } = object;
+    const scrubbed = walk(object) as KubeObject;
+    if (!metadata || typeof metadata !== 'object') return { ...scrubbed, apiVersion, kind };
+    return {
+      ...scrubbed,
+      apiVersion,
+      kind,
+      metadata: {
+        ...scrubbed.metadata,
+        name: metadata.name,
+        ...('namespace' in metadata ? { namespace: metadata.namespace } : {}),
+      },
+    };
   }
 
   private regex(): RegExp | undefined {
