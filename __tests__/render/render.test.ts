@@ -315,7 +315,7 @@ describe('Kustomization semantics', () => {
       {
         owner: { kind: 'Kustomization', namespace: 'flux-system', name: 'app' },
         message:
-          "Kustomization flux-system/app: postBuild substitution in ConfigMap cm: variable not set (strict mode): 'not_defined'",
+          "Kustomization flux-system/app: postBuild substitution in ConfigMap cm, field data.v: variable not set (strict mode): 'not_defined'",
       },
     ]);
     // The rest still renders.
