@@ -58,7 +58,8 @@ function planEdits(source: string, fluxVersion: string): Edit[] {
     const to = `${status.group}/${status.migrateTo}`;
     if (!raw.includes(apiVersion)) continue; // escapes or a multi-line scalar: not ours to guess
     const metadata = doc.get('metadata');
-    const name = isMap(metadata) ? String(metadata.get('name') ?? '') : '';
+    const named = isMap(metadata) ? metadata.get('name') : undefined;
+    const name = typeof named === 'string' ? named : '';
     edits.push({
       start,
       end,
