@@ -61329,7 +61329,8 @@ function planEdits(source, fluxVersion) {
         if (!raw.includes(apiVersion))
             continue; // escapes or a multi-line scalar: not ours to guess
         const metadata = doc.get('metadata');
-        const name = (0,dist/* isMap */.jh)(metadata) ? String(metadata.get('name') ?? '') : '';
+        const named = (0,dist/* isMap */.jh)(metadata) ? metadata.get('name') : undefined;
+        const name = typeof named === 'string' ? named : '';
         edits.push({
             start,
             end,
