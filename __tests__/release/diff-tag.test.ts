@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../../src/oci/client.js';
 import { signatureTag } from '../../src/sign/cosign/legacy.js';
@@ -8,6 +10,8 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
 import { cosignKeyPairs, signingEnv } from '../support/signing.js';
+import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
+import { readOutputs } from '../verify/github-outputs.js';
 
 /** A recording proxy in front of the test registry: every request's method and path. */
 let proxy: FaultProxy;
@@ -70,6 +74,8 @@ describe('push --diff-tag: push only what changed, as actions/push with flux dif
     const second = await push(dir, `${base}:v2`, ['--diff-tag', 'latest', '--tag', 'stable']);
     expect(second.out).toMatchObject({
       pushed: false,
+      // The artifact keeps the revision it was pushed from.
+      revision: first.out.revision,
       digest: first.out.digest,
       digestUrl: `${proxy.host}/${repo}@${first.out.digest}`,
       tags: ['v2', 'stable'],
@@ -127,5 +133,39 @@ describe('push --diff-tag: push only what changed, as actions/push with flux dif
     const second = await push(dir, `oci://${proxy.host}/${repo}:v2`, ['--diff-tag', 'latest']);
     expect(second.out.pushed).toBe(true);
     expect(second.out.digest).not.toBe(first.out.digest);
+  });
+
+  it('the action sets pushed, digest and digest-url, as actions/push names them', async () => {
+    const repo = 'release/difftag-action';
+    const dir = writeRepo({ 'app.yaml': 'kind: ConfigMap\n' });
+    // Straight to the registry: spawnSync blocks this process, and with it the in-process proxy.
+    const host = sharedRegistryHost();
+    const first = await push(dir, `oci://${host}/${repo}:v1`, ['--diff-tag', 'latest']);
+    const runner = mkdtempSync(join(tmpdir(), 'fg-runner-'));
+    const outputs = join(runner, 'output');
+    writeFileSync(outputs, '');
+    const r = spawnSync(process.execPath, ['--import', './scripts/ts-loader.mjs', 'src/index.ts'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: toolEnv({
+        GITHUB_ACTIONS: 'true',
+        GITHUB_OUTPUT: outputs,
+        GITHUB_STEP_SUMMARY: join(runner, 'summary'),
+        INPUT_COMMAND: 'push',
+        INPUT_URL: `oci://${host}/${repo}:v2`,
+        INPUT_PATH: dir,
+        INPUT_SOURCE: 'https://github.com/octo/demo',
+        INPUT_REVISION: 'main@sha1:' + 'a'.repeat(40),
+        'INPUT_DIFF-TAG': 'latest',
+        'INPUT_GITHUB-TOKEN': '',
+      }),
+      timeout: 120000,
+    });
+    expect(r.status).toBe(0);
+    const out = readOutputs(outputs);
+    expect(out.pushed).toBe('false');
+    expect(out.digest).toBe(first.out.digest);
+    expect(out['digest-url']).toBe(`${host}/${repo}@${first.out.digest}`);
+    expect(out.tags).toBe('v2');
   });
 });

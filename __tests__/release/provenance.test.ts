@@ -278,6 +278,31 @@ describe('provenance attestations (SLSA v1, Sigstore bundle referrer as actions/
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no https://slsa.dev/provenance/v1 attestation');
 
+    // Replayed: this artifact's valid attestation copied onto another artifact's digest.
+    const client0 = new RegistryClient({ env: {} });
+    const [valid] = await referrerManifests(host, repo, out.digest);
+    const victim = JSON.parse(plain.stdout).digest;
+    const head = await client0.headManifest(host, repo, victim);
+    await client0.pushReferrer(
+      host,
+      repo,
+      Buffer.from(
+        JSON.stringify({
+          ...valid!.manifest,
+          subject: { mediaType: OCI_MANIFEST, digest: victim, size: head!.size },
+        }),
+      ),
+      OCI_MANIFEST,
+    );
+    const replayed = await verifyProvenance(`oci://${host}/${repo}@${victim}`, [
+      '--certificate-identity',
+      subject,
+      '--certificate-oidc-issuer',
+      issuer,
+    ]);
+    expect(replayed.code).toBe(1);
+    expect(replayed.stderr).toContain('a signature is for another artifact');
+
     // Tampered: the same signed bundle, its statement's builder rewritten; the only referrer left.
     const client = new RegistryClient({ env: {} });
     const [original] = await referrerManifests(host, repo, out.digest);

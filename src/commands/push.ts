@@ -191,6 +191,9 @@ export const pushCommand = defineCommand<PushOptions>({
     const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
     const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
     const wasPushed = !baseline || baseline.changed;
+    // Unchanged: the artifact keeps the revision it was first pushed from.
+    const revisionPushed =
+      baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
 
     const ociRepository = ociRepositoryYaml({
       registry: ref.registry,
@@ -207,7 +210,7 @@ export const pushCommand = defineCommand<PushOptions>({
       digestUrl,
       url,
       tags,
-      revision: options.revision,
+      revision: revisionPushed,
       signatures,
       ...(options.attest ? { attestations } : {}),
       ociRepository,
@@ -222,7 +225,7 @@ export const pushCommand = defineCommand<PushOptions>({
         'digest-url': digestUrl,
         url,
         tags: tags.join(','),
-        revision: options.revision,
+        revision: revisionPushed,
         signatures: JSON.stringify(signatures),
         ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
         'oci-repository': ociRepository,

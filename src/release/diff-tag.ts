@@ -18,6 +18,8 @@ export interface UnchangedArtifact {
   size: number;
   /** The manifest bytes, to copy tags with one PUT each. */
   manifest: Buffer;
+  /** Its `org.opencontainers.image.revision`: the revision the content was first pushed from. */
+  revision?: string;
 }
 
 export type DiffTagOutcome =
@@ -59,6 +61,7 @@ export async function compareWithTag(
       mediaType: descriptor.mediaType,
       size: descriptor.size,
       manifest: bytes,
+      revision: pulled.annotations['org.opencontainers.image.revision'],
     },
   };
 }
