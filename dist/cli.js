@@ -68477,6 +68477,7 @@ async function compareWithTag(client, target, tag, content, cwd, log) {
             mediaType: descriptor.mediaType,
             size: descriptor.size,
             manifest: bytes,
+            revision: pulled.annotations['org.opencontainers.image.revision'],
         },
     };
 }
@@ -68635,6 +68636,8 @@ const pushCommand = defineCommand({
         const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
         const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
         const wasPushed = !baseline || baseline.changed;
+        // Unchanged: the artifact keeps the revision it was first pushed from.
+        const revisionPushed = baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
         const ociRepository = ociRepositoryYaml({
             registry: ref.registry,
             repository: ref.repository,
@@ -68650,7 +68653,7 @@ const pushCommand = defineCommand({
             digestUrl,
             url,
             tags,
-            revision: options.revision,
+            revision: revisionPushed,
             signatures,
             ...(options.attest ? { attestations } : {}),
             ociRepository,
@@ -68667,7 +68670,7 @@ const pushCommand = defineCommand({
                 'digest-url': digestUrl,
                 url,
                 tags: tags.join(','),
-                revision: options.revision,
+                revision: revisionPushed,
                 signatures: JSON.stringify(signatures),
                 ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
                 'oci-repository': ociRepository,
