@@ -12,9 +12,11 @@ export const ACTION_COMMANDS = [
   'build',
   'push',
   'sign',
+  'attest',
   'tag',
   'pull',
   'diff-artifact',
+  'migrate',
 ];
 
 export interface ActionInputs {
