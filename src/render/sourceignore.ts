@@ -9,7 +9,8 @@ import ignore, { type Ignore } from 'ignore';
 import { parseAllDocuments } from 'yaml';
 import { FLUX_DEFAULT_IGNORE } from '../oci/artifact/collect.js';
 
-export const SOURCE_IGNORE_FILE = '.sourceignore';
+export { SOURCE_IGNORE_FILE } from '../flux/objects.js';
+import { SOURCE_IGNORE_FILE } from '../flux/objects.js';
 
 /** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
 export const DEFAULT_GIT_EXCLUSIONS = [
