@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(74354);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(37235);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 74354:
+/***/ 37235:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56344,13 +56344,52 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/flux/objects.ts
+/**
+ * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
+ * reads a kustomization from, repository paths, and the object shapes.
+ */
 
-/** API groups of the Flux objects the renderer follows. */
+
+/** API groups of the Flux objects fluxgate follows. */
 const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
+const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
+const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
+/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
+const SOURCE_KINDS = [
+    'GitRepository',
+    'OCIRepository',
+    'Bucket',
+    'HelmRepository',
+    'HelmChart',
+    'ExternalArtifact',
+];
+/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
+const SOURCE_IGNORE_FILE = '.sourceignore';
 const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
+/**
+ * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
+ * the root. Undefined when the path leaves the repository (`../x`).
+ */
+function repoPath(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
+}
+/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
+const joinRepoPath = (dir, path) => repoPath(external_node_path_.posix.join(dir || '.', path));
+/** Whether repository path `file` is `dir` or below it. */
+const isInside = (file, dir) => dir === '' || file === dir || file.startsWith(`${dir}/`);
+const isFluxSource = (o) => (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
+    SOURCE_KINDS.includes(o.kind);
+const isArtifactGenerator = (o) => o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 function objectKey(kind, namespace, name) {
@@ -57110,6 +57149,88 @@ function lastLine(text) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/flux/versions.ts
+/**
+ * Chart and artifact version constraints as Flux reads them: Helm and source-controller parse
+ * them with Masterminds/semver v3 (`>= 1.0.0, < 2.0.0 || ~3`), node-semver reads a dialect of
+ * the same language. `npmRange` translates one into the other, following Masterminds'
+ * constraints.go: `,` and spaces both join terms (AND), `||` separates alternatives, `=>`/`=<`
+ * are `>=`/`<=`, `!=` excludes one version, `x`/`X`/`*` are wildcards.
+ */
+
+
+/** A Masterminds constraint that node-semver cannot read in any form. */
+class VersionRangeError extends FluxgateError {
+    constructor(constraint) {
+        super('INPUT', `'${constraint}' is not a semver constraint`);
+        this.name = 'VersionRangeError';
+    }
+}
+const OPERATOR = /^(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)?\s*v?(.*)$/;
+/** The node-semver range equal to a Masterminds constraint; throws VersionRangeError. */
+function npmRange(constraint) {
+    const text = constraint.trim();
+    if (text === '' || text === '*')
+        return '*';
+    const alternatives = [];
+    for (const alternative of text.split('||')) {
+        // Masterminds joins an operator to its version across spaces (`>= 1.2`): join them first.
+        const glued = alternative
+            .trim()
+            .replace(/(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)\s+/g, '$1')
+            .replace(/\s+-\s+/g, '\u0000');
+        const terms = glued.split(/[\s,]+/).filter(Boolean);
+        // A `!=v` term splits the AND group in two: below v, or above it.
+        let groups = [[]];
+        for (const term of terms) {
+            if (term.includes('\u0000')) {
+                groups = groups.map((g) => [...g, term.replace('\u0000', ' - ')]);
+                continue;
+            }
+            const [, op = '', version = ''] = OPERATOR.exec(term);
+            if (op === '!=') {
+                if (!semver_default().valid(version, { loose: true }))
+                    throw new VersionRangeError(constraint);
+                groups = groups.flatMap((g) => [
+                    [...g, `<${version}`],
+                    [...g, `>${version}`],
+                ]);
+                continue;
+            }
+            const npmOp = op === '=>' ? '>=' : op === '=<' ? '<=' : op;
+            groups = groups.map((g) => [...g, `${npmOp}${version}`]);
+        }
+        alternatives.push(...groups.map((g) => g.join(' ')));
+    }
+    const range = alternatives.join(' || ');
+    const valid = semver_default().validRange(range, { loose: true });
+    if (valid === null)
+        throw new VersionRangeError(constraint);
+    return range;
+}
+/** Whether a constraint names one version exactly (`1.2.3`, `v1.2.3`, `=1.2.3`). */
+function exactVersion(constraint) {
+    const text = constraint.trim().replace(/^=\s*/, '');
+    return semver_default().valid(text, { loose: true }) ? text.replace(/^v/, '') : undefined;
+}
+/**
+ * The highest of `versions` that satisfies a Masterminds constraint (Helm's repo index lookup,
+ * source-controller's semver tag choice); undefined when none does. Versions that are not
+ * semver are skipped, as Helm skips them.
+ */
+function highestSatisfying(versions, constraint) {
+    const range = npmRange(constraint);
+    let best;
+    for (const v of versions) {
+        const parsed = semver_default().valid(v, { loose: true });
+        if (!parsed || !semver_default().satisfies(parsed, range, { loose: true }))
+            continue;
+        if (!best || semver_default().gt(parsed, semver_default().valid(best, { loose: true }), { loose: true }))
+            best = v;
+    }
+    return best;
+}
+
 ;// CONCATENATED MODULE: ./src/flux/oci-ref.ts
 
 
@@ -57123,19 +57244,15 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
     let tag = ref?.tag || 'latest';
     if (ref?.semver) {
         const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
+        // Helm chart tags carry `_` where versions have `+`.
         const candidates = (await client.listTags(registry, repository))
             .filter((t) => !filter || filter.test(t))
-            .map((t) => ({
-            tag: t,
-            version: semver_default().coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
-                semver_default().valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
-        }))
-            .filter((c) => Boolean(c.version) && semver_default().satisfies(c.version, ref.semver, { loose: true }));
-        if (!candidates.length) {
+            .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
+        const best = highestSatisfying(candidates.map((c) => c.version), ref.semver);
+        if (best === undefined) {
             throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
         }
-        candidates.sort((a, b) => semver_default().rcompare(a.version, b.version));
-        tag = candidates[0].tag;
+        tag = candidates.find((c) => c.version === best).tag;
     }
     const descriptor = await client.headManifest(registry, repository, tag);
     if (!descriptor)
@@ -57259,8 +57376,8 @@ async function httpRepoChart(url, chart, range, ctx, source) {
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
         throw new Error(`chart ${chart} not found in ${source} (${url})`);
-    const versions = entries.map((e) => e.version).filter((v) => semver_default().valid(v));
-    const version = semver_default().maxSatisfying(versions, range === '*' ? '*' : range);
+    // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
+    const version = highestSatisfying(entries.map((e) => e.version), range);
     if (!version)
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
@@ -57296,8 +57413,8 @@ function client(ctx, insecure) {
 }
 async function ociRepoChart(url, chart, range, insecure, ctx) {
     const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-    const exact = semver_default().valid(range);
-    const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+    const exact = exactVersion(range);
+    const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
     return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 async function ociRepositoryChart(namespace, name, ctx) {
@@ -57815,7 +57932,7 @@ async function kustomizePostRender(manifest, spec, work, ctx, run) {
 
 
 
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const kustomize_KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
 const SHADOW_PREFIX = '.fluxgate-build-';
 class BuildError extends Error {
@@ -57829,7 +57946,7 @@ let shadowCounter = 0;
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
  */
 async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
-    const existing = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
+    const existing = kustomize_KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
     const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
     const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
     const parent = dir === sourceRoot ? sourceRoot : (0,external_node_path_.dirname)(dir);
@@ -57837,7 +57954,7 @@ async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
     (0,external_node_fs_.mkdirSync)(shadow);
     try {
         for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            if (KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
+            if (kustomize_KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
                 continue;
             (0,external_node_fs_.symlinkSync)((0,external_node_path_.join)(dir, entry), (0,external_node_path_.join)(shadow, entry));
         }
@@ -57884,7 +58001,7 @@ function generateKustomization(dir, sourceRoot) {
                 continue;
             const rel = './' + (0,external_node_path_.relative)(dir, path).split(external_node_path_.sep).join('/');
             if (stat.isDirectory()) {
-                if (KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
+                if (kustomize_KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
                     resources.push(rel);
                 else
                     walk(path);
@@ -57959,6 +58076,130 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
         k.images = images;
     }
     return k;
+}
+
+;// CONCATENATED MODULE: ./src/flux/reach.ts
+/**
+ * What a kustomize build of a directory can read, without building it: the directory and every
+ * path its kustomization references, transitively. A directory without a kustomization file is
+ * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
+ * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
+ */
+
+
+/** Fields of a kustomization that list paths (kustomize types.Kustomization). */
+const PATH_LISTS = [
+    'resources',
+    'components',
+    'bases',
+    'crds',
+    'patchesStrategicMerge',
+    'configurations',
+    'transformers',
+    'generators',
+    'validators',
+];
+/** Fields that list objects with a `path`. */
+const PATH_OBJECTS = ['patches', 'patchesJson6902', 'replacements'];
+const isRemote = (ref) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
+    ref.includes('?ref=');
+/** The paths a kustomization file's text references, relative to its directory. */
+function kustomizationReferences(text) {
+    let k;
+    try {
+        k = (0,dist/* parse */.qg)(text);
+    }
+    catch {
+        return [];
+    }
+    if (!k || typeof k !== 'object')
+        return [];
+    const list = (v) => (Array.isArray(v) ? v : []);
+    const refs = [];
+    for (const key of PATH_LISTS)
+        for (const r of list(k[key]))
+            if (typeof r === 'string')
+                refs.push(r);
+    for (const key of PATH_OBJECTS) {
+        for (const p of list(k[key])) {
+            const path = p?.path;
+            if (typeof path === 'string')
+                refs.push(path);
+        }
+    }
+    const openapi = k.openapi?.path;
+    if (typeof openapi === 'string')
+        refs.push(openapi);
+    const chartHome = k.helmGlobals?.chartHome;
+    if (typeof chartHome === 'string')
+        refs.push(chartHome);
+    if (list(k.helmCharts).length)
+        refs.push('charts');
+    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+        const gen = (g ?? {});
+        for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+            refs.push(String(f).replace(/^[^=]*=/, ''));
+        }
+    }
+    return refs.filter((r) => !isRemote(r));
+}
+/** The kustomization file of `dir`, in kustomize's order of names. */
+function kustomizationText(tree, dir) {
+    for (const name of KUSTOMIZATION_FILES) {
+        const text = tree.read(dir ? `${dir}/${name}` : name);
+        if (text !== undefined)
+            return text;
+    }
+    return undefined;
+}
+/** Directories holding a kustomization file, per file listing (a listing is immutable). */
+const kustomizationDirs = new WeakMap();
+function dirsWithKustomization(files) {
+    let dirs = kustomizationDirs.get(files);
+    if (!dirs) {
+        dirs = [];
+        for (const f of files) {
+            const slash = f.lastIndexOf('/');
+            if (KUSTOMIZATION_FILES.includes(f.slice(slash + 1)))
+                dirs.push(slash < 0 ? '' : f.slice(0, slash));
+        }
+        kustomizationDirs.set(files, [...new Set(dirs)].sort());
+        dirs = kustomizationDirs.get(files);
+    }
+    return dirs;
+}
+/**
+ * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
+ * leave the repository are dropped (a build reading them fails on both sides alike).
+ */
+function kustomizeReach(tree, dirs) {
+    const reach = new Set();
+    const visit = (rel) => {
+        if (rel === undefined || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = kustomizationText(tree, rel);
+        if (text !== undefined) {
+            for (const r of kustomizationReferences(text))
+                visit(joinRepoPath(rel, r));
+            return;
+        }
+        // A generated kustomization: the nearest subdirectories that have their own.
+        const below = dirsWithKustomization(tree.files).filter((d) => rel === '' || d.startsWith(`${rel}/`));
+        for (const d of below) {
+            if (d === rel)
+                continue;
+            const nearer = below.some((o) => o !== d && o !== rel && d.startsWith(`${o}/`));
+            if (!nearer)
+                visit(d);
+        }
+    };
+    for (const d of dirs)
+        visit(repoPath(d));
+    return [...reach];
 }
 
 ;// CONCATENATED MODULE: ./src/oci/artifact/pull.ts
@@ -58094,7 +58335,8 @@ function relativeTo(root, path) {
 
 
 
-const SOURCE_IGNORE_FILE = '.sourceignore';
+
+
 /** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
 const DEFAULT_GIT_EXCLUSIONS = [
     ...FLUX_DEFAULT_IGNORE,
@@ -58217,79 +58459,6 @@ function entryGitRepositories(entryDir) {
 
 class SourceError extends Error {
 }
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators, replacements…),
- * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
- */
-function treeReach(tree, dirs) {
-    const reach = new Set();
-    const norm = (p) => external_node_path_.posix
-        .normalize(p)
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, '');
-    const visit = (rel) => {
-        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!tree.isDirectory(rel))
-            return;
-        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
-        if (text === undefined)
-            return;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)(text) ?? {};
-        }
-        catch {
-            return;
-        }
-        if (typeof k !== 'object')
-            return;
-        const refs = [];
-        const list = (v) => (Array.isArray(v) ? v : []);
-        for (const key of [
-            'resources',
-            'components',
-            'bases',
-            'crds',
-            'patchesStrategicMerge',
-            'configurations',
-            'transformers',
-            'generators',
-            'validators',
-        ]) {
-            for (const r of list(k[key]))
-                if (typeof r === 'string')
-                    refs.push(r);
-        }
-        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
-            if (typeof p?.path === 'string')
-                refs.push(p.path);
-        }
-        const openapi = k.openapi?.path;
-        if (typeof openapi === 'string')
-            refs.push(openapi);
-        const chartHome = k.helmGlobals?.chartHome;
-        if (typeof chartHome === 'string')
-            refs.push(chartHome);
-        if (list(k.helmCharts).length)
-            refs.push('charts');
-        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-            const gen = (g ?? {});
-            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-                refs.push(String(f).replace(/^[^=]*=/, ''));
-            }
-        }
-        for (const r of refs)
-            if (!/^[a-z]+:\/\//i.test(r))
-                visit(norm(external_node_path_.posix.join(rel, r)));
-    };
-    for (const d of dirs)
-        visit(norm(d));
-    return [...reach];
-}
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
 function treeSourceMatcher(tree, specIgnore) {
     // loadSourceIgnorePatterns' order: depth first, names sorted, a directory before its children.
@@ -58381,7 +58550,8 @@ class SourceResolver {
         const [root, source] = this.lazyOf(dirs[0]);
         if (!source || source.all)
             return;
-        const rels = treeReach({
+        const rels = kustomizeReach({
+            files: source.tree.files,
             isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
@@ -60350,51 +60520,257 @@ extra) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/flux/graph.ts
+/**
+ * The Flux graph of a repository, read from its files without building anything: every Flux
+ * object with the file and line that define it, and the edges Flux follows from an object to
+ * what it reads — Kustomization → source (GitRepository of this repository or one mapped with
+ * `--source`, OCIRepository, ExternalArtifact ← ArtifactGenerator copy rules, Bucket) → path →
+ * kustomize references; HelmRelease → chart (HelmRepository, GitRepository path, chartRef
+ * HelmChart / OCIRepository / ExternalArtifact) → values files. The changed-only planner asks
+ * it which owners an edit can reach; `verify --path` asks it what one cluster applies.
+ *
+ * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
+ */
+
+
+
+const isFluxObject = (o) => isFluxKustomization(o) || isHelmRelease(o) || isFluxSource(o) || isArtifactGenerator(o);
+function parseFluxObjects(text) {
+    // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
+    if (!text.includes('fluxcd.io'))
+        return [];
+    const counter = new dist/* LineCounter */.HN();
+    const found = [];
+    try {
+        for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: counter })) {
+            if (doc.errors.length)
+                continue;
+            const o = doc.toJSON();
+            if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o))
+                continue;
+            const offset = doc.contents?.range?.[0] ?? 0;
+            found.push({ object: o, line: counter.linePos(offset).line });
+        }
+    }
+    catch {
+        return [];
+    }
+    return found;
+}
+class FluxGraph {
+    tree;
+    objects = [];
+    mappings;
+    constructor(tree, options = {}) {
+        this.tree = tree;
+        this.mappings = options.mappings ?? new Map();
+        const cache = options.cache ?? new Map();
+        // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
+        const charts = tree.files
+            .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+            .map((f) => f.slice(0, -'Chart.yaml'.length));
+        const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+            !f.split('/').some((part) => part.startsWith('.')) &&
+            !charts.some((c) => f.startsWith(c)));
+        const oid = (f) => tree.oid?.(f) ?? `file:${f}`;
+        tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o) => o !== undefined));
+        for (const file of candidates) {
+            let parsed = cache.get(oid(file));
+            if (!parsed) {
+                parsed = parseFluxObjects(tree.read(file) ?? '');
+                if (tree.oid)
+                    cache.set(oid(file), parsed);
+            }
+            for (const p of parsed)
+                this.objects.push({ ...p, file });
+        }
+    }
+    /** What a kustomize build of these repository directories can read. */
+    reach(dirs) {
+        return kustomizeReach(this.tree, dirs);
+    }
+    /**
+     * Objects of `kind` named `name` (in `namespace` when both sides say one: a namespace may also
+     * come from a kustomization, which the graph does not apply). `within` limits the search.
+     */
+    find(kind, name, namespace, within) {
+        return (within ?? this.objects).filter((o) => o.object.kind === kind &&
+            o.object.metadata.name === name &&
+            (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace));
+    }
+    /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
+    mapped(kind, name, namespace) {
+        if (namespace) {
+            for (const key of [`${kind}/${namespace}/${name}`, `${namespace}/${name}`])
+                if (this.mappings.has(key))
+                    return this.mappings.get(key);
+            return undefined;
+        }
+        for (const [key, value] of this.mappings) {
+            const parts = key.split('/');
+            if (parts.at(-1) === name && (parts.length === 2 || parts[0] === kind))
+                return value;
+        }
+        return undefined;
+    }
+    /**
+     * Where a source's content lies in this repository: the roots its paths are relative to
+     * (several for an ExternalArtifact assembled from copy rules). `roots: []` when nothing of it
+     * is in the repository.
+     */
+    sourceRoots(ref, namespace, within, seen = new Set()) {
+        const kind = ref.kind ?? 'GitRepository';
+        const name = ref.name ?? '';
+        const ns = ref.namespace || namespace;
+        const sources = [`${kind}/${name}`];
+        const mapped = this.mapped(kind, name, ns);
+        if (mapped !== undefined)
+            return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
+        switch (kind) {
+            case 'GitRepository':
+                return { roots: [''], assembled: false, sources };
+            case 'ExternalArtifact': {
+                const roots = [];
+                let opaque;
+                if (seen.has(`${ns}/${name}`))
+                    return { roots, assembled: true, sources };
+                seen.add(`${ns}/${name}`);
+                for (const generator of (within ?? this.objects).filter((o) => isArtifactGenerator(o.object))) {
+                    const g = generator.object;
+                    const artifact = (field(g, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
+                    if (!artifact)
+                        continue;
+                    const gns = g.metadata.namespace || namespace;
+                    sources.push(`ArtifactGenerator/${g.metadata.name}`);
+                    const aliases = new Map((field(g, 'spec', 'sources') ?? []).map((s) => [s.alias, s]));
+                    for (const rule of artifact.copy ?? []) {
+                        const from = /^@([^/]+)\/?(.*)$/.exec(rule.from ?? '');
+                        const source = from && aliases.get(from[1]);
+                        if (!from || !source)
+                            continue;
+                        const inner = this.sourceRoots(source, gns, within, seen);
+                        sources.push(...inner.sources);
+                        opaque ??= inner.opaque;
+                        // The part of the pattern before its first glob is the directory it copies from.
+                        const pattern = from[2];
+                        const glob = pattern.search(/[*?[]/);
+                        const base = glob < 0 ? pattern : pattern.slice(0, glob).replace(/[^/]*$/, '');
+                        for (const root of inner.roots) {
+                            const p = joinRepoPath(root, base);
+                            if (p !== undefined)
+                                roots.push(p);
+                        }
+                    }
+                }
+                return { roots, assembled: true, sources, opaque };
+            }
+            case 'Bucket':
+                return { roots: [], assembled: false, sources, opaque: `Bucket ${name} is not in the repository` };
+            default:
+                // OCIRepository, HelmRepository, HelmChart: their content is fetched; their object says which.
+                return { roots: [], assembled: false, sources };
+        }
+    }
+    /** What a Kustomization or a HelmRelease reads; `within` limits the objects that resolve its references. */
+    inputsOf(owner, within) {
+        const o = owner.object;
+        const ns = o.metadata.namespace;
+        if (isFluxKustomization(o)) {
+            const ref = field(o, 'spec', 'sourceRef') ?? {};
+            const path = field(o, 'spec', 'path') ?? '';
+            const source = this.sourceRoots(ref, ns, within);
+            if (path.includes('${'))
+                return { paths: [], sources: source.sources, opaque: `spec.path ${path} uses a variable` };
+            // An assembled artifact's layout is not the repository's: everything copied into it can be read.
+            const dirs = source.assembled
+                ? source.roots
+                : source.roots.map((r) => joinRepoPath(r, path)).filter((p) => p !== undefined);
+            return { paths: this.reach(dirs), sources: source.sources, opaque: source.opaque };
+        }
+        if (isHelmRelease(o)) {
+            const chartRef = field(o, 'spec', 'chartRef');
+            if (chartRef) {
+                if (chartRef.kind === 'HelmChart') {
+                    const charts = this.find('HelmChart', chartRef.name ?? '', chartRef.namespace || ns, within);
+                    const inputs = { paths: [], sources: [`HelmChart/${chartRef.name}`] };
+                    for (const chart of charts) {
+                        const c = this.chartInputs(chart.object.spec, chart.object.metadata.namespace || ns, within);
+                        inputs.paths.push(...c.paths);
+                        inputs.sources.push(...c.sources);
+                        inputs.opaque ??= c.opaque;
+                    }
+                    return inputs;
+                }
+                const source = this.sourceRoots(chartRef, ns, within);
+                return { paths: source.roots, sources: source.sources, opaque: source.opaque };
+            }
+            return this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within);
+        }
+        return { paths: [], sources: [] };
+    }
+    /** A HelmChart spec (or a HelmRelease's chart template): the chart directory and values files. */
+    chartInputs(spec, ns, within) {
+        const ref = field(spec, 'sourceRef') ?? {};
+        const source = this.sourceRoots(ref, ns, within);
+        if (ref.kind === 'HelmRepository' || !source.roots.length)
+            return { paths: [], sources: source.sources, opaque: source.opaque };
+        const chart = field(spec, 'chart') ?? '';
+        // valuesFiles of a chart from a Git source are paths in that source, wherever they sit.
+        const files = [chart, ...(field(spec, 'valuesFiles') ?? [])];
+        const paths = source.roots.flatMap((root) => files.map((f) => joinRepoPath(root, f)).filter((p) => p !== undefined));
+        return { paths, sources: source.sources, opaque: source.opaque };
+    }
+    /**
+     * What one cluster applies, from its entry directory: the entry's kustomize reach, then the
+     * inputs of every Kustomization found there, transitively, each resolving its sources among
+     * the objects reached so far (an ArtifactGenerator of another cluster is not this one's).
+     */
+    clusterScope(entry) {
+        const start = repoPath(entry);
+        const paths = new Set(start === undefined ? [] : this.reach([start]));
+        const opaque = new Map();
+        for (let grown = true; grown;) {
+            grown = false;
+            const reached = this.objects.filter((o) => [...paths].some((p) => isInside(o.file, p)));
+            for (const k of reached.filter((o) => isFluxKustomization(o.object))) {
+                const inputs = this.inputsOf(k, reached);
+                if (inputs.opaque)
+                    opaque.set(k, inputs.opaque);
+                for (const p of inputs.paths) {
+                    if (paths.has(p))
+                        continue;
+                    paths.add(p);
+                    grown = true;
+                }
+            }
+        }
+        const all = [...paths];
+        return {
+            paths: all,
+            objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
+            opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
+        };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/diff/changed.ts
 
 
 
 
-
-function scanOwners(tree, cache) {
-    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
-    const charts = tree.files
-        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-        .map((f) => f.slice(0, -'Chart.yaml'.length));
-    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
-        !f.split('/').some((part) => part.startsWith('.')) &&
-        !charts.some((c) => f.startsWith(c)));
-    tree.load(candidates.map((f) => tree.oid(f)));
-    const owners = [];
-    for (const file of candidates) {
-        const oid = tree.oid(file);
-        let objects = cache.get(oid);
-        if (!objects) {
-            objects = [];
-            const text = tree.read(file);
-            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
-            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
-                try {
-                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
-                        const o = doc.toJSON();
-                        if (!o || typeof o !== 'object' || !o.metadata?.name)
-                            continue;
-                        if (isFluxKustomization(o) || isHelmRelease(o))
-                            objects.push(o);
-                    }
-                }
-                catch {
-                    objects = [];
-                }
-            }
-            cache.set(oid, objects);
-        }
-        for (const o of objects)
-            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
-    }
-    return owners;
+/**
+ * Whether a changed file can change what is read below `path`: a file inside it, or a
+ * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
+ */
+function touches(file, path) {
+    if (isInside(file, path))
+        return true;
+    if (external_node_path_.posix.basename(file) !== SOURCE_IGNORE_FILE)
+        return false;
+    const dir = repoPath(external_node_path_.posix.dirname(file)) ?? '';
+    return isInside(path, dir);
 }
-const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
  * what its build can read, when it is defined in a changed file, or when it (transitively)
@@ -60412,58 +60788,44 @@ class ChangePlanner {
         this.changed = changed;
         const cache = new Map();
         for (const tree of [sides.base, sides.head])
-            this.plan(tree, cache);
+            this.plan(new FluxGraph(tree, { cache }));
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(tree, cache) {
-        const owners = scanOwners(tree, cache);
-        const rel = (p) => external_node_path_.posix
-            .normalize(p.replace(/^\/+/, ''))
-            .replace(/^\.\/?$/, '')
-            .replace(/\/$/, '');
-        const must = new Map();
-        const reachOf = (o) => {
-            if (!isFluxKustomization(o.object))
-                return [];
-            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
-            if (kind && kind !== 'GitRepository')
-                return undefined; // not mappable to repo files: always build
-            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
-        };
+    plan(graph) {
+        const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
+        const changed = new Set(this.changed);
+        // A source object edited in this change: every owner reading it builds.
+        const editedSources = new Set(graph.objects
+            .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
+            .map((o) => `${o.object.kind}/${o.object.metadata.name}`));
+        const inputs = new Map(owners.map((o) => [o, graph.inputsOf(o)]));
         const direct = (o) => {
-            if (this.changed.includes(o.file))
-                return true;
-            if (isHelmRelease(o.object)) {
-                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
-                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
-                if (sourceKind === 'GitRepository' && chart) {
-                    const dir = rel(chart);
-                    // valuesFiles of a Git chart are paths in the repository, wherever they sit.
-                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
-                    return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
-                }
-                return false;
-            }
-            const reach = reachOf(o);
-            return reach === undefined || this.changed.some((f) => inside(f, reach));
+            const i = inputs.get(o);
+            return (changed.has(o.file) ||
+                i.opaque !== undefined ||
+                i.sources.some((s) => editedSources.has(s)) ||
+                this.changed.some((f) => i.paths.some((p) => touches(f, p))));
         };
+        const must = new Map();
+        // A Kustomization builds when an owner it defines must: that owner appears only through it.
         const decide = (o, stack) => {
-            if (must.has(o.key))
-                return must.get(o.key);
-            if (stack.has(o.key))
+            if (must.has(o))
+                return must.get(o);
+            if (stack.has(o))
                 return false;
-            stack.add(o.key);
+            stack.add(o);
             let result = direct(o);
-            const reach = reachOf(o);
-            if (!result && reach) {
-                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            if (!result && isFluxKustomization(o.object)) {
+                const reach = inputs.get(o).paths;
+                result = owners.some((child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack));
             }
-            must.set(o.key, result);
+            must.set(o, result);
             return result;
         };
-        for (const o of owners)
+        for (const o of owners) {
             if (decide(o, new Set()))
-                this.staticBuild.add(o.key);
+                this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
+        }
     }
     shouldBuild(side, owner, flux) {
         this.seen[side].set(ownerKey(owner), flux);
@@ -60492,13 +60854,7 @@ class ChangePlanner {
             const fh = this.seen.head.get(key);
             const flux = (fh ?? fb);
             const ns = flux.metadata.namespace || 'default';
-            const refs = [
-                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-                ...(field(flux, 'spec', 'valuesFrom') ?? []),
-            ].map((r) => [r.kind, ns, r.name]);
-            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
-            if (source)
-                refs.push([source.kind, source.namespace || ns, source.name]);
+            const refs = inputObjects(flux, ns, [...base.objects, ...head.objects].map((o) => o.object));
             if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
                 if (!this.forced.has(key)) {
                     this.forced.add(key);
@@ -60513,6 +60869,45 @@ class ChangePlanner {
         const inHead = !this.seen.head.has(key) || head.rendered.some((o) => ownerKey(o) === key);
         return inBase && inHead;
     }
+}
+/**
+ * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
+ * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
+ * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
+ */
+function inputObjects(flux, ns, rendered) {
+    const refs = [
+        ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+        ...(field(flux, 'spec', 'valuesFrom') ?? []),
+    ].map((r) => [r.kind, ns, r.name]);
+    const sources = [];
+    const first = isFluxKustomization(flux)
+        ? field(flux, 'spec', 'sourceRef')
+        : (field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef'));
+    if (first)
+        sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
+    for (let i = 0; i < sources.length && i < 32; i++) {
+        const s = sources[i];
+        refs.push([s.kind, s.namespace, s.name]);
+        const same = (o) => (o.metadata.namespace || ns) === s.namespace;
+        if (s.kind === 'HelmChart') {
+            const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
+            const next = chart && field(chart, 'spec', 'sourceRef');
+            if (next)
+                sources.push({ ...next, namespace: s.namespace });
+        }
+        if (s.kind === 'ExternalArtifact') {
+            for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
+                const artifacts = field(g, 'spec', 'artifacts') ?? [];
+                if (!artifacts.some((a) => a.name === s.name))
+                    continue;
+                refs.push(['ArtifactGenerator', s.namespace, g.metadata.name]);
+                for (const src of field(g, 'spec', 'sources') ?? [])
+                    sources.push({ ...src, namespace: src.namespace || s.namespace });
+            }
+        }
+    }
+    return refs;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
@@ -61099,107 +61494,103 @@ function annotate(log, report) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/verify/scope.ts
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
+;// CONCATENATED MODULE: ./src/flux/tree.ts
 /**
- * `verify --path DIR`: the part of the repository one cluster applies, found from its files
- * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
- * there whose source is a GitRepository of this repository (not mapped elsewhere with
- * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
- * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
+ * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
+ * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
  */
 
 
-
-
-
-const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
-/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
-function scope_normalize(path) {
-    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (p === '.' || p === '')
-        return '';
-    if (p === '..' || p.startsWith('../'))
-        return undefined;
-    return p;
-}
-/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
-function kustomizeReferences(repo, dir) {
-    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
-        const file = (0,external_node_path_.join)(repo, dir, name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            continue;
-        let k;
+/** The files of a directory on disk, `.git` left out. */
+function directoryTree(root) {
+    const files = [];
+    const dirs = new Set(['']);
+    const walk = (rel) => {
+        let entries;
         try {
-            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
+            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true });
         }
         catch {
-            return []; // the scan reports invalid YAML
+            return;
         }
-        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
-        return entries
-            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
-            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
-            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
-            .filter((e) => e !== undefined);
-    }
-    return [];
+        for (const entry of entries) {
+            if (entry.name === '.git')
+                continue;
+            const path = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                dirs.add(path);
+                walk(path);
+            }
+            else if (entry.isFile())
+                files.push(path);
+        }
+    };
+    walk('');
+    files.sort();
+    return {
+        files,
+        isDirectory: (rel) => dirs.has(rel),
+        read: (rel) => {
+            try {
+                return (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(root, rel), 'utf8');
+            }
+            catch {
+                return undefined;
+            }
+        },
+    };
 }
+
+;// CONCATENATED MODULE: ./src/verify/scope.ts
+/**
+ * `verify --path DIR`: the part of the repository one cluster applies, found from its files
+ * without rendering, by the Flux graph (flux/graph.ts): the entry directory's kustomize reach,
+ * then what every Flux Kustomization found there reads — a path of this repository, of a
+ * directory of it mapped with `--source`, or the directories an ArtifactGenerator copies into
+ * an ExternalArtifact — transitively. Objects keep their files and lines.
+ */
+
+
+
+
+
+
+
 /** `--path .` (or none): the whole repository is scanned. */
-const isRepositoryRoot = (path) => scope_normalize(path) === '';
+const isRepositoryRoot = (path) => repoPath(path) === '';
+/** `--source` mappings as repository paths (null: a directory outside the repository). */
+function mappingsIn(repo, sources, cwd) {
+    const mapped = new Map();
+    for (const [key, dir] of sources) {
+        const rel = (0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(cwd, dir)).split(external_node_path_.sep).join('/');
+        mapped.set(key, repoPath(rel) ?? null);
+    }
+    return mapped;
+}
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
+ * source mapped to a directory of the repository is followed there; one mapped elsewhere is
+ * another repository, whose files are not checked.
  */
-function scanCluster(repo, entry, sources, log) {
-    const start = scope_normalize(entry);
+function scanCluster(repo, entry, sources, log, cwd = process.cwd()) {
+    const start = repoPath(entry);
     if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
         throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-    const roots = [];
+    const graph = new FluxGraph(directoryTree(repo), { mappings: mappingsIn(repo, sources, cwd) });
+    const scope = graph.clusterScope(start);
+    for (const { owner, reason } of scope.opaque)
+        log.warn(`verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`);
+    // Scan the outermost paths only: one inside another is scanned with it.
+    const roots = scope.paths
+        .filter((p) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, p)))
+        .filter((p) => !scope.paths.some((o) => o !== p && isInside(p, o)))
+        .sort();
     const objects = [];
     const findings = [];
-    const files = new Set();
-    const queue = [start];
-    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
-    while (queue.length) {
-        const root = queue.shift();
-        if (covered(root))
-            continue;
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
-            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
-            continue;
-        }
-        roots.push(root);
+    for (const root of roots) {
         const scanned = scanObjects(repo, root === '' ? '.' : root);
-        // A root reached later may contain one scanned earlier: each file counts once.
-        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
-        for (const f of fresh)
-            files.add(f);
-        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
-        objects.push(...newObjects);
-        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
-        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
-        for (const dir of dirs)
-            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
-        for (const l of newObjects) {
-            const o = l.object;
-            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
-                continue;
-            const ref = o.spec?.sourceRef ?? {};
-            if (ref.kind !== 'GitRepository')
-                continue; // OCI, Bucket, ExternalArtifact: not these files
-            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
-            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
-                continue;
-            const path = String(o.spec?.path ?? '');
-            if (path.includes('${')) {
-                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
-                continue;
-            }
-            const target = scope_normalize(path);
-            if (target !== undefined)
-                queue.push(target);
-        }
+        objects.push(...scanned.objects);
+        findings.push(...scanned.findings);
     }
     return { objects, findings, roots };
 }
@@ -66979,8 +67370,9 @@ async function sources_resolveChart(client, registry, repository, version) {
     const wanted = version.trim() || '*';
     const where = `${registry}/${repository}`;
     let tag;
-    if (semver_default().valid(wanted))
-        tag = wanted.replace(/\+/g, '_');
+    const exact = exactVersion(wanted);
+    if (exact)
+        tag = exact.replace(/\+/g, '_');
     else {
         const tags = (await client.listTags(registry, repository)).map((t) => ({
             tag: t,
@@ -66990,16 +67382,16 @@ async function sources_resolveChart(client, registry, repository, version) {
             throw new Error(`${where}: no tags: the chart is not in the repository`);
         tag = tags.find((t) => t.version === wanted)?.tag;
         if (!tag) {
-            // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
-            const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-            if (!semver_default().validRange(range))
+            let best;
+            try {
+                best = highestSatisfying(tags.map((t) => t.version), wanted);
+            }
+            catch {
                 throw new Error(`${where}: '${version}' is not a semver range`);
-            const best = tags
-                .filter((t) => semver_default().valid(t.version) && semver_default().satisfies(t.version, range))
-                .sort((a, b) => semver_default().rcompare(a.version, b.version))[0];
+            }
             if (!best)
                 throw new Error(`${where}: no chart version matches '${version}'`);
-            tag = best.tag;
+            tag = tags.find((t) => t.version === best).tag;
         }
     }
     const descriptor = await client.headManifest(registry, repository, tag);
@@ -67025,7 +67417,7 @@ async function verifyRepository(repo, options, io, pick = {},
 cluster) {
     const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
     const { objects, findings: scanFindings } = scoped
-        ? scanCluster(repo, scoped, cluster.sources, io.log)
+        ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
