@@ -82,6 +82,13 @@ function parseFluxObjects(text: string): Omit<FluxObject, 'file'>[] {
   return found;
 }
 
+/** Inputs with each path and source once, in first-seen order; no `opaque` key unless there is one. */
+function withoutRepeats(inputs: OwnerInputs): OwnerInputs {
+  const out: OwnerInputs = { paths: [...new Set(inputs.paths)], sources: [...new Set(inputs.sources)] };
+  if (inputs.opaque !== undefined) out.opaque = inputs.opaque;
+  return out;
+}
+
 export class FluxGraph {
   readonly objects: FluxObject[] = [];
   private readonly mappings: SourceMappings;
@@ -223,7 +230,7 @@ export class FluxGraph {
       const dirs = source.assembled
         ? source.roots
         : source.roots.map((r) => joinRepoPath(r, path)).filter((p): p is string => p !== undefined);
-      return { paths: this.reach(dirs), sources: source.sources, opaque: source.opaque };
+      return withoutRepeats({ paths: this.reach(dirs), sources: source.sources, opaque: source.opaque });
     }
     if (isHelmRelease(o)) {
       const chartRef = field<SourceRef>(o, 'spec', 'chartRef');
@@ -237,12 +244,12 @@ export class FluxGraph {
             inputs.sources.push(...c.sources);
             inputs.opaque ??= c.opaque;
           }
-          return inputs;
+          return withoutRepeats(inputs);
         }
         const source = this.sourceRoots(chartRef, ns, within);
-        return { paths: source.roots, sources: source.sources, opaque: source.opaque };
+        return withoutRepeats({ paths: source.roots, sources: source.sources, opaque: source.opaque });
       }
-      return this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within);
+      return withoutRepeats(this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within));
     }
     return { paths: [], sources: [] };
   }
@@ -290,7 +297,8 @@ export class FluxGraph {
     }
     const all = [...paths];
     return {
-      paths: all,
+      // The outermost paths: one inside another is covered by it.
+      paths: all.filter((p) => !all.some((o) => o !== p && isInside(p, o))).sort(),
       objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
       opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
     };

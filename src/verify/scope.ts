@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { FluxGraph, type SourceMappings } from '../flux/graph.js';
-import { isInside, repoPath } from '../flux/objects.js';
+import { repoPath } from '../flux/objects.js';
 import { directoryTree } from '../flux/tree.js';
 import { FluxgateError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -55,11 +55,7 @@ export function scanCluster(
     log.warn(
       `verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`,
     );
-  // Scan the outermost paths only: one inside another is scanned with it.
-  const roots = scope.paths
-    .filter((p) => existsSync(join(repo, p)))
-    .filter((p) => !scope.paths.some((o) => o !== p && isInside(p, o)))
-    .sort();
+  const roots = scope.paths.filter((p) => existsSync(join(repo, p)));
   const objects: Located[] = [];
   const findings: Finding[] = [];
   for (const root of roots) {
