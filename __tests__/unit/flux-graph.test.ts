@@ -170,6 +170,17 @@ spec:
     expect(graph.inputsOf(object('podinfo'))).toEqual({ paths: [], sources: ['HelmRepository/podinfo'] });
   });
 
+  it('a GitRepository that is not this checkout reads nothing of this repository', () => {
+    const elsewhere = new FluxGraph(tree, {
+      otherRepository: (o) =>
+        (o.spec as { url?: string }).url === 'https://example.com/fleet' ? undefined : 'another repository',
+    });
+    const other = new FluxGraph(tree, { otherRepository: () => 'another repository' });
+    const apps = (g: FluxGraph) => g.inputsOf(g.objects.find((o) => o.object.metadata.name === 'apps')!);
+    expect(apps(elsewhere).paths).toEqual(['apps']);
+    expect(apps(other)).toEqual({ paths: [], sources: ['GitRepository/flux-system'] });
+  });
+
   it("scopes the upstream example's production cluster through its ArtifactGenerator, not staging's", () => {
     const example = new FluxGraph(directoryTree(join(FIXTURES, 'corpora', 'flux2-kustomize-helm-example')));
     const scope = example.clusterScope('clusters/production');

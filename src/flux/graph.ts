@@ -58,6 +58,11 @@ export type ParseCache = Map<string, Omit<FluxObject, 'file'>[]>;
 export interface GraphOptions {
   mappings?: SourceMappings;
   cache?: ParseCache;
+  /**
+   * Why a GitRepository is not this repository (flux/checkout.ts `notThisCheckout`), or
+   * undefined when it is; without it, every unmapped GitRepository is this repository.
+   */
+  otherRepository?: (gitRepository: KubeObject) => string | undefined;
 }
 
 const isFluxObject = (o: KubeObject) =>
@@ -92,12 +97,14 @@ function withoutRepeats(inputs: OwnerInputs): OwnerInputs {
 export class FluxGraph {
   readonly objects: FluxObject[] = [];
   private readonly mappings: SourceMappings;
+  private readonly otherRepository?: (gitRepository: KubeObject) => string | undefined;
 
   constructor(
     readonly tree: RepoFiles,
     options: GraphOptions = {},
   ) {
     this.mappings = options.mappings ?? new Map();
+    this.otherRepository = options.otherRepository;
     const cache = options.cache ?? new Map();
     // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
     const charts = tree.files
@@ -171,8 +178,13 @@ export class FluxGraph {
     const mapped = this.mapped(kind, name, ns);
     if (mapped !== undefined) return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
     switch (kind) {
-      case 'GitRepository':
-        return { roots: [''], assembled: false, sources };
+      case 'GitRepository': {
+        // As the renderer: a GitRepository defined elsewhere than this checkout is another repository.
+        const defined = this.find('GitRepository', name, ns, within);
+        const other =
+          this.otherRepository && defined.map((d) => this.otherRepository!(d.object)).find(Boolean);
+        return other ? { roots: [], assembled: false, sources } : { roots: [''], assembled: false, sources };
+      }
       case 'ExternalArtifact': {
         const roots: string[] = [];
         let opaque: string | undefined;

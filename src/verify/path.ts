@@ -48,7 +48,7 @@ export async function verifyRepository(
 ): Promise<RepositoryVerification> {
   const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
   const { objects, findings: scanFindings } = scoped
-    ? scanCluster(repo, scoped, cluster!.sources, io.log, io.cwd)
+    ? scanCluster(repo, scoped, cluster!.sources, io.log, io.cwd, io.env)
     : scanObjects(repo);
   const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(
     pick.findings ?? (() => true),

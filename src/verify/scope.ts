@@ -8,7 +8,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { FluxGraph, type SourceMappings } from '../flux/graph.js';
-import { repoPath } from '../flux/objects.js';
+import { notThisCheckout, readCheckout, type GitRepositorySpec } from '../flux/checkout.js';
+import { field, repoPath } from '../flux/objects.js';
 import { directoryTree } from '../flux/tree.js';
 import { FluxgateError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -36,8 +37,9 @@ function mappingsIn(repo: string, sources: Map<string, string>, cwd: string): So
 
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * source mapped to a directory of the repository is followed there; one mapped elsewhere is
- * another repository, whose files are not checked.
+ * source mapped to a directory of the repository is followed there; one mapped elsewhere, or a
+ * GitRepository that is not this checkout (its URL or ref), is another repository, whose files
+ * are not checked.
  */
 export function scanCluster(
   repo: string,
@@ -45,11 +47,16 @@ export function scanCluster(
   sources: Map<string, string>,
   log: Logger,
   cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
 ): ClusterScope {
   const start = repoPath(entry);
   if (start === undefined || !existsSync(join(repo, start)) || !statSync(join(repo, start)).isDirectory())
     throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-  const graph = new FluxGraph(directoryTree(repo), { mappings: mappingsIn(repo, sources, cwd) });
+  const checkout = readCheckout(repo, env);
+  const graph = new FluxGraph(directoryTree(repo), {
+    mappings: mappingsIn(repo, sources, cwd),
+    otherRepository: (o) => notThisCheckout(field<GitRepositorySpec>(o, 'spec') ?? {}, checkout),
+  });
   const scope = graph.clusterScope(start);
   for (const { owner, reason } of scope.opaque)
     log.warn(
