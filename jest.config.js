@@ -15,6 +15,8 @@ const common = {
 };
 
 export default {
+  // A global option: jest does not read it from the projects.
+  testTimeout: 120000,
   maxWorkers: 2,
   projects: [
     {

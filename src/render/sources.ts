@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '../flux/checkout.js';
+import { FluxgateError } from '../errors.js';
 import { field, objectKey } from '../flux/objects.js';
 import { kustomizeReach } from '../flux/reach.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
@@ -23,7 +24,13 @@ import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
 import { gitSourceMatcher, readPatterns, SOURCE_IGNORE_FILE, SourceIgnoreMatcher } from './sourceignore.js';
 
-export class SourceError extends Error {}
+/** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
+export class SourceError extends FluxgateError {
+  constructor(message: string) {
+    super('INPUT', message);
+    this.name = 'SourceError';
+  }
+}
 
 /** A repository's files without a checkout (a git commit): read and written on demand. */
 export interface SourceTree {
