@@ -4,6 +4,7 @@
  * charts of HelmCharts and of HelmRelease chart templates that pull from an OCI HelmRepository.
  */
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
+import { groupOf, SOURCE_GROUP } from '../flux/objects.js';
 import { exactVersion, highestSatisfying } from '../flux/versions.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
@@ -76,7 +77,7 @@ export function verifyTargets(objects: Located[]): VerifyTarget[] {
     [v.secretRef?.name, v.trustedRootSecretRef?.name].filter(Boolean).map((n) => key('Secret', ns, n!));
   for (const l of objects) {
     const o = l.object;
-    if (String(o.apiVersion).split('/')[0] === 'source.toolkit.fluxcd.io') {
+    if (groupOf(o.apiVersion) === SOURCE_GROUP) {
       if (o.kind === 'OCIRepository' && o.spec?.verify) {
         const ns = l.namespace ?? DEFAULT_NAMESPACE;
         targets.push({
