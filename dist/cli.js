@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(37235);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(17843);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 37235:
+/***/ 17843:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56344,52 +56344,13 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/flux/objects.ts
-/**
- * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
- * reads a kustomization from, repository paths, and the object shapes.
- */
 
-
-/** API groups of the Flux objects fluxgate follows. */
+/** API groups of the Flux objects the renderer follows. */
 const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
-const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
-const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
-/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
-const SOURCE_KINDS = [
-    'GitRepository',
-    'OCIRepository',
-    'Bucket',
-    'HelmRepository',
-    'HelmChart',
-    'ExternalArtifact',
-];
-/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
-const SOURCE_IGNORE_FILE = '.sourceignore';
 const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
-/**
- * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
- * the root. Undefined when the path leaves the repository (`../x`).
- */
-function repoPath(path) {
-    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (p === '.' || p === '')
-        return '';
-    if (p === '..' || p.startsWith('../'))
-        return undefined;
-    return p;
-}
-/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
-const joinRepoPath = (dir, path) => repoPath(external_node_path_.posix.join(dir || '.', path));
-/** Whether repository path `file` is `dir` or below it. */
-const isInside = (file, dir) => dir === '' || file === dir || file.startsWith(`${dir}/`);
-const isFluxSource = (o) => (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
-    SOURCE_KINDS.includes(o.kind);
-const isArtifactGenerator = (o) => o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 function objectKey(kind, namespace, name) {
@@ -56427,6 +56388,111 @@ function field(object, ...path) {
         v = v[p];
     }
     return v;
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/flux/checkout.ts
+/**
+ * Which GitRepository objects mean "this checkout". source-controller clones each GitRepository
+ * from its own URL and ref; offline, fluxgate can stand in for one only with the files it has: the
+ * repository being rendered, at the branch a change is merged into or the branch being rendered.
+ * Any other repository, branch, tag, semver range or commit is a different source, which
+ * `--source` maps to a directory.
+ */
+
+
+/** `https://github.com/acme/fleet.git`, `ssh://git@github.com/acme/fleet`, `git@github.com:acme/fleet` → `github.com/acme/fleet`. */
+function normalizeGitUrl(url) {
+    let rest = url.trim();
+    const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)(.*)$/.exec(rest);
+    if (scp && !/^[a-z][a-z0-9+.-]*:\/\//i.test(rest))
+        rest = `${scp[1]}/${scp[2]}`;
+    else
+        rest = rest.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]+@/, '');
+    const slash = rest.indexOf('/');
+    const host = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase().replace(/:(22|443|80)$/, '');
+    const path = slash < 0 ? '' : rest.slice(slash + 1);
+    return `${host}/${path.replace(/\/+$/, '').replace(/\.git$/, '')}`.replace(/\/$/, '');
+}
+/** A branch name from a ref as users write it (`origin/main`, `refs/heads/main`, `main`). */
+function branchOf(ref) {
+    if (/^[0-9a-f]{7,64}$/i.test(ref) || /[~^@:]/.test(ref) || ref === 'HEAD')
+        return undefined;
+    return ref
+        .replace(/^refs\/heads\//, '')
+        .replace(/^refs\/remotes\/[^/]+\//, '')
+        .replace(/^origin\//, '');
+}
+function git(repo, args) {
+    try {
+        return (0,external_node_child_process_.execFileSync)('git', ['-C', repo, ...args], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent' },
+        }).trim();
+    }
+    catch {
+        return '';
+    }
+}
+/**
+ * What identifies the checkout at `repo`: its remotes and branches from git, the repository and
+ * branches of the Actions run, and the refs a diff compares (`refs`).
+ */
+function readCheckout(repo, env, refs = []) {
+    const urls = new Set();
+    for (const line of git(repo, ['config', '--get-regexp', '^remote\\..*\\.url$']).split('\n')) {
+        const url = line.split(/\s+/)[1];
+        if (url)
+            urls.add(normalizeGitUrl(url));
+    }
+    // The run's repository names this checkout only when this is the workspace's checkout.
+    const inWorkspace = !!env.GITHUB_WORKSPACE && `${(0,external_node_path_.resolve)(repo)}/`.startsWith(`${(0,external_node_path_.resolve)(env.GITHUB_WORKSPACE)}/`);
+    if (env.GITHUB_REPOSITORY && inWorkspace) {
+        const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+        urls.add(normalizeGitUrl(`${server}/${env.GITHUB_REPOSITORY}`));
+    }
+    const branches = new Set();
+    const add = (ref) => {
+        const branch = ref ? branchOf(ref) : undefined;
+        if (branch)
+            branches.add(branch);
+    };
+    add(git(repo, ['symbolic-ref', '-q', '--short', 'HEAD']));
+    add(git(repo, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']));
+    if (inWorkspace) {
+        for (const name of ['GITHUB_BASE_REF', 'GITHUB_HEAD_REF'])
+            add(env[name]);
+        if (env.GITHUB_REF?.startsWith('refs/heads/'))
+            add(env.GITHUB_REF);
+    }
+    for (const ref of refs)
+        add(ref);
+    return { urls: [...urls], branches: [...branches] };
+}
+/**
+ * Why a GitRepository is not this checkout, or undefined when it is. With nothing known of the
+ * checkout's repository (a plain directory or a repository without remotes, outside Actions) no
+ * GitRepository can be judged: each is taken as this checkout, as before.
+ */
+function notThisCheckout(spec, checkout) {
+    if (checkout.urls.length === 0)
+        return undefined;
+    const url = spec.url ? normalizeGitUrl(spec.url) : '';
+    if (url && !checkout.urls.includes(url)) {
+        return `its URL ${spec.url} is not this checkout's repository (${checkout.urls.join(', ')})`;
+    }
+    const ref = spec.ref ?? {};
+    const pinned = ref.commit ?? ref.name ?? ref.tag ?? ref.semver;
+    if (pinned) {
+        const what = ref.commit ? 'commit' : ref.name ? 'ref' : ref.tag ? 'tag' : 'semver range';
+        return `it follows ${what} ${pinned}, not a branch of this checkout`;
+    }
+    if (ref.branch && checkout.branches.length > 0 && !checkout.branches.includes(ref.branch)) {
+        return `it follows branch ${ref.branch}, not ${checkout.branches.join(' or ')}`;
+    }
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: external "node:crypto"
@@ -57098,8 +57164,6 @@ async function mapPool(items, limit, fn) {
     return results;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: ./src/render/process.ts
 
 
@@ -57149,88 +57213,6 @@ function lastLine(text) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
-;// CONCATENATED MODULE: ./src/flux/versions.ts
-/**
- * Chart and artifact version constraints as Flux reads them: Helm and source-controller parse
- * them with Masterminds/semver v3 (`>= 1.0.0, < 2.0.0 || ~3`), node-semver reads a dialect of
- * the same language. `npmRange` translates one into the other, following Masterminds'
- * constraints.go: `,` and spaces both join terms (AND), `||` separates alternatives, `=>`/`=<`
- * are `>=`/`<=`, `!=` excludes one version, `x`/`X`/`*` are wildcards.
- */
-
-
-/** A Masterminds constraint that node-semver cannot read in any form. */
-class VersionRangeError extends FluxgateError {
-    constructor(constraint) {
-        super('INPUT', `'${constraint}' is not a semver constraint`);
-        this.name = 'VersionRangeError';
-    }
-}
-const OPERATOR = /^(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)?\s*v?(.*)$/;
-/** The node-semver range equal to a Masterminds constraint; throws VersionRangeError. */
-function npmRange(constraint) {
-    const text = constraint.trim();
-    if (text === '' || text === '*')
-        return '*';
-    const alternatives = [];
-    for (const alternative of text.split('||')) {
-        // Masterminds joins an operator to its version across spaces (`>= 1.2`): join them first.
-        const glued = alternative
-            .trim()
-            .replace(/(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)\s+/g, '$1')
-            .replace(/\s+-\s+/g, '\u0000');
-        const terms = glued.split(/[\s,]+/).filter(Boolean);
-        // A `!=v` term splits the AND group in two: below v, or above it.
-        let groups = [[]];
-        for (const term of terms) {
-            if (term.includes('\u0000')) {
-                groups = groups.map((g) => [...g, term.replace('\u0000', ' - ')]);
-                continue;
-            }
-            const [, op = '', version = ''] = OPERATOR.exec(term);
-            if (op === '!=') {
-                if (!semver_default().valid(version, { loose: true }))
-                    throw new VersionRangeError(constraint);
-                groups = groups.flatMap((g) => [
-                    [...g, `<${version}`],
-                    [...g, `>${version}`],
-                ]);
-                continue;
-            }
-            const npmOp = op === '=>' ? '>=' : op === '=<' ? '<=' : op;
-            groups = groups.map((g) => [...g, `${npmOp}${version}`]);
-        }
-        alternatives.push(...groups.map((g) => g.join(' ')));
-    }
-    const range = alternatives.join(' || ');
-    const valid = semver_default().validRange(range, { loose: true });
-    if (valid === null)
-        throw new VersionRangeError(constraint);
-    return range;
-}
-/** Whether a constraint names one version exactly (`1.2.3`, `v1.2.3`, `=1.2.3`). */
-function exactVersion(constraint) {
-    const text = constraint.trim().replace(/^=\s*/, '');
-    return semver_default().valid(text, { loose: true }) ? text.replace(/^v/, '') : undefined;
-}
-/**
- * The highest of `versions` that satisfies a Masterminds constraint (Helm's repo index lookup,
- * source-controller's semver tag choice); undefined when none does. Versions that are not
- * semver are skipped, as Helm skips them.
- */
-function highestSatisfying(versions, constraint) {
-    const range = npmRange(constraint);
-    let best;
-    for (const v of versions) {
-        const parsed = semver_default().valid(v, { loose: true });
-        if (!parsed || !semver_default().satisfies(parsed, range, { loose: true }))
-            continue;
-        if (!best || semver_default().gt(parsed, semver_default().valid(best, { loose: true }), { loose: true }))
-            best = v;
-    }
-    return best;
-}
-
 ;// CONCATENATED MODULE: ./src/flux/oci-ref.ts
 
 
@@ -57244,15 +57226,19 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
     let tag = ref?.tag || 'latest';
     if (ref?.semver) {
         const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
-        // Helm chart tags carry `_` where versions have `+`.
         const candidates = (await client.listTags(registry, repository))
             .filter((t) => !filter || filter.test(t))
-            .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
-        const best = highestSatisfying(candidates.map((c) => c.version), ref.semver);
-        if (best === undefined) {
+            .map((t) => ({
+            tag: t,
+            version: semver_default().coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
+                semver_default().valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
+        }))
+            .filter((c) => Boolean(c.version) && semver_default().satisfies(c.version, ref.semver, { loose: true }));
+        if (!candidates.length) {
             throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
         }
-        tag = candidates.find((c) => c.version === best).tag;
+        candidates.sort((a, b) => semver_default().rcompare(a.version, b.version));
+        tag = candidates[0].tag;
     }
     const descriptor = await client.headManifest(registry, repository, tag);
     if (!descriptor)
@@ -57376,8 +57362,8 @@ async function httpRepoChart(url, chart, range, ctx, source) {
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
         throw new Error(`chart ${chart} not found in ${source} (${url})`);
-    // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
-    const version = highestSatisfying(entries.map((e) => e.version), range);
+    const versions = entries.map((e) => e.version).filter((v) => semver_default().valid(v));
+    const version = semver_default().maxSatisfying(versions, range === '*' ? '*' : range);
     if (!version)
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
@@ -57413,8 +57399,8 @@ function client(ctx, insecure) {
 }
 async function ociRepoChart(url, chart, range, insecure, ctx) {
     const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-    const exact = exactVersion(range);
-    const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+    const exact = semver_default().valid(range);
+    const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
     return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 async function ociRepositoryChart(namespace, name, ctx) {
@@ -57932,7 +57918,7 @@ async function kustomizePostRender(manifest, spec, work, ctx, run) {
 
 
 
-const kustomize_KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
 const SHADOW_PREFIX = '.fluxgate-build-';
 class BuildError extends Error {
@@ -57946,15 +57932,17 @@ let shadowCounter = 0;
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
  */
 async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
-    const existing = kustomize_KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
-    const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
+    const existing = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
+    const base = existing
+        ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
+        : generateKustomization(dir, sourceRoot);
     const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
     const parent = dir === sourceRoot ? sourceRoot : (0,external_node_path_.dirname)(dir);
     const shadow = (0,external_node_path_.join)(parent, `${SHADOW_PREFIX}${++shadowCounter}-${(0,external_node_path_.basename)(dir)}`);
     (0,external_node_fs_.mkdirSync)(shadow);
     try {
         for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            if (kustomize_KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
+            if (KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
                 continue;
             (0,external_node_fs_.symlinkSync)((0,external_node_path_.join)(dir, entry), (0,external_node_path_.join)(shadow, entry));
         }
@@ -57985,9 +57973,20 @@ function readKustomization(file, sourceRoot) {
     }
 }
 /**
- * fluxcd/pkg's generator: a directory with a kustomization file is a resource (not descended
- * into); a .yaml/.yml file is a resource if it holds Kubernetes objects, an error if it does not
- * parse; anything else is ignored.
+ * An existing kustomization without `resources` gets `buildMetadata: [originAnnotations]`, which
+ * kustomize-controller sets so that such a file does not fail as empty; its objects then carry a
+ * `config.kubernetes.io/origin` annotation (fluxcd/pkg kustomize_generator.go GenerateManifest).
+ */
+function withoutResourcesFallback(kustomization) {
+    const resources = kustomization.resources;
+    if (Array.isArray(resources) && resources.length > 0)
+        return kustomization;
+    return { ...kustomization, buildMetadata: ['originAnnotations'] };
+}
+/**
+ * fluxcd/pkg's generator (kustomize_generator.go scanManifests): a directory with a kustomization
+ * file is a resource (not descended into); a .yaml/.yml file is a resource, and fails the build
+ * when it does not decode as Kubernetes objects; anything else is ignored.
  */
 function generateKustomization(dir, sourceRoot) {
     const resources = [];
@@ -58001,7 +58000,7 @@ function generateKustomization(dir, sourceRoot) {
                 continue;
             const rel = './' + (0,external_node_path_.relative)(dir, path).split(external_node_path_.sep).join('/');
             if (stat.isDirectory()) {
-                if (kustomize_KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
+                if (KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
                     resources.push(rel);
                 else
                     walk(path);
@@ -58022,15 +58021,39 @@ function generateKustomization(dir, sourceRoot) {
         kustomization.namespace = '_placeholder'; // as Flux does, to avoid kustomize's "empty" error
     return kustomization;
 }
+/**
+ * kustomize's resource factory SliceFromBytes as the generator calls it: empty documents are
+ * skipped; one without apiVersion, kind and metadata is "missing Resource metadata" (kyaml
+ * RNode.GetMeta); one without a kind, or without a name unless it is a List, is refused too
+ * (GetValidatedMetadata).
+ */
 function isKubernetesYaml(file, sourceRoot) {
+    const fail = (why) => new BuildError(`failed to decode Kubernetes YAML from ${(0,external_node_path_.relative)(sourceRoot, file)}: ${why}`);
     const docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(file, 'utf8'));
     for (const doc of docs) {
-        if (doc.errors.length) {
-            throw new BuildError(`failed to decode Kubernetes YAML from ${(0,external_node_path_.relative)(sourceRoot, file)}: ${doc.errors[0].message.split('\n')[0]}`);
-        }
+        if (doc.errors.length)
+            throw fail(doc.errors[0].message.split('\n')[0]);
     }
-    const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);
-    return values.every((v) => typeof v === 'object' && v && 'apiVersion' in v && 'kind' in v);
+    for (const value of docs.map((d) => d.toJSON())) {
+        if (value === null || value === undefined)
+            continue;
+        if (typeof value !== 'object' || Array.isArray(value)) {
+            if (Array.isArray(value) && value.length === 0)
+                continue;
+            throw fail('missing Resource metadata');
+        }
+        const object = value;
+        if (Object.keys(object).length === 0)
+            continue;
+        const metadata = object.metadata;
+        if (!object.apiVersion && !object.kind && !metadata)
+            throw fail('missing Resource metadata');
+        if (!object.kind)
+            throw fail('missing kind in object');
+        if (!String(object.kind).endsWith('List') && !metadata?.name)
+            throw fail('missing metadata.name in object');
+    }
+    return true;
 }
 function applyOverlay(base, overlay, dir, sourceRoot) {
     const k = structuredClone(base);
@@ -58053,6 +58076,8 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
         });
         k.components = [...(k.components ?? []), ...present];
     }
+    if (overlay.buildMetadata?.length)
+        k.buildMetadata = overlay.buildMetadata;
     if (overlay.images?.length) {
         const images = [...(k.images ?? [])];
         for (const image of overlay.images) {
@@ -58078,130 +58103,6 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
     return k;
 }
 
-;// CONCATENATED MODULE: ./src/flux/reach.ts
-/**
- * What a kustomize build of a directory can read, without building it: the directory and every
- * path its kustomization references, transitively. A directory without a kustomization file is
- * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
- * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
- */
-
-
-/** Fields of a kustomization that list paths (kustomize types.Kustomization). */
-const PATH_LISTS = [
-    'resources',
-    'components',
-    'bases',
-    'crds',
-    'patchesStrategicMerge',
-    'configurations',
-    'transformers',
-    'generators',
-    'validators',
-];
-/** Fields that list objects with a `path`. */
-const PATH_OBJECTS = ['patches', 'patchesJson6902', 'replacements'];
-const isRemote = (ref) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
-    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
-    ref.includes('?ref=');
-/** The paths a kustomization file's text references, relative to its directory. */
-function kustomizationReferences(text) {
-    let k;
-    try {
-        k = (0,dist/* parse */.qg)(text);
-    }
-    catch {
-        return [];
-    }
-    if (!k || typeof k !== 'object')
-        return [];
-    const list = (v) => (Array.isArray(v) ? v : []);
-    const refs = [];
-    for (const key of PATH_LISTS)
-        for (const r of list(k[key]))
-            if (typeof r === 'string')
-                refs.push(r);
-    for (const key of PATH_OBJECTS) {
-        for (const p of list(k[key])) {
-            const path = p?.path;
-            if (typeof path === 'string')
-                refs.push(path);
-        }
-    }
-    const openapi = k.openapi?.path;
-    if (typeof openapi === 'string')
-        refs.push(openapi);
-    const chartHome = k.helmGlobals?.chartHome;
-    if (typeof chartHome === 'string')
-        refs.push(chartHome);
-    if (list(k.helmCharts).length)
-        refs.push('charts');
-    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-        const gen = (g ?? {});
-        for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-            refs.push(String(f).replace(/^[^=]*=/, ''));
-        }
-    }
-    return refs.filter((r) => !isRemote(r));
-}
-/** The kustomization file of `dir`, in kustomize's order of names. */
-function kustomizationText(tree, dir) {
-    for (const name of KUSTOMIZATION_FILES) {
-        const text = tree.read(dir ? `${dir}/${name}` : name);
-        if (text !== undefined)
-            return text;
-    }
-    return undefined;
-}
-/** Directories holding a kustomization file, per file listing (a listing is immutable). */
-const kustomizationDirs = new WeakMap();
-function dirsWithKustomization(files) {
-    let dirs = kustomizationDirs.get(files);
-    if (!dirs) {
-        dirs = [];
-        for (const f of files) {
-            const slash = f.lastIndexOf('/');
-            if (KUSTOMIZATION_FILES.includes(f.slice(slash + 1)))
-                dirs.push(slash < 0 ? '' : f.slice(0, slash));
-        }
-        kustomizationDirs.set(files, [...new Set(dirs)].sort());
-        dirs = kustomizationDirs.get(files);
-    }
-    return dirs;
-}
-/**
- * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
- * leave the repository are dropped (a build reading them fails on both sides alike).
- */
-function kustomizeReach(tree, dirs) {
-    const reach = new Set();
-    const visit = (rel) => {
-        if (rel === undefined || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!tree.isDirectory(rel))
-            return;
-        const text = kustomizationText(tree, rel);
-        if (text !== undefined) {
-            for (const r of kustomizationReferences(text))
-                visit(joinRepoPath(rel, r));
-            return;
-        }
-        // A generated kustomization: the nearest subdirectories that have their own.
-        const below = dirsWithKustomization(tree.files).filter((d) => rel === '' || d.startsWith(`${rel}/`));
-        for (const d of below) {
-            if (d === rel)
-                continue;
-            const nearer = below.some((o) => o !== d && o !== rel && d.startsWith(`${o}/`));
-            if (!nearer)
-                visit(d);
-        }
-    };
-    for (const d of dirs)
-        visit(repoPath(d));
-    return [...reach];
-}
-
 ;// CONCATENATED MODULE: ./src/oci/artifact/pull.ts
 
 /** Fetches an artifact's manifest and a layer: the first, or the first of `mediaType` (layerSelector). */
@@ -58224,17 +58125,23 @@ async function pullArtifact(client, ref, mediaType) {
 // EXTERNAL MODULE: ./node_modules/ignore/index.js
 var ignore = __nccwpck_require__(70298);
 var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
-;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
+;// CONCATENATED MODULE: ./src/render/sourceignore.ts
+/**
+ * What source-controller leaves out of a Git artifact, matched exactly as it matches: patterns
+ * from every `.sourceignore` in the tree (each scoped to its own directory) and the
+ * GitRepository's `spec.ignore`, the last matching pattern winning; its default exclusions only
+ * when there are none (fluxcd/pkg artifact/storage SourceIgnoreFilter). Paths are matched one by
+ * one and directories are never pruned (storage Archive walks into an excluded directory), so a
+ * negation re-includes a file below an excluded directory, unlike git.
+ */
 
 
 
-
-/** `flux build/push artifact`'s default `--ignore-paths` (sourceignore ExcludeVCS + ExcludeExt). */
-const FLUX_DEFAULT_IGNORE = [
-    '.git/',
-    '.gitignore',
-    '.gitmodules',
-    '.gitattributes',
+const SOURCE_IGNORE_FILE = '.sourceignore';
+/** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
+const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
+/** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
+const DEFAULT_GIT_EXCLUSIONS = [
     '*.jpg',
     '*.jpeg',
     '*.gif',
@@ -58243,103 +58150,6 @@ const FLUX_DEFAULT_IGNORE = [
     '*.flv',
     '*.tar.gz',
     '*.zip',
-];
-/**
- * Walks a directory in `filepath.WalkDir` order (lexical, depth first, the root as `.`),
- * leaving out ignored paths and, unless asked to follow them, symlinks and special files.
- */
-function collectDirectory(root, options = {}) {
-    const matcher = ignore_default()().add(options.ignorePaths ?? FLUX_DEFAULT_IGNORE);
-    const rootReal = (0,external_node_fs_.realpathSync)(root);
-    const entries = [{ type: 'directory', name: '.', mode: (0,external_node_fs_.statSync)(root).mode & 0o7777 }];
-    const walk = (dir, rel, ancestors) => {
-        for (const name of (0,external_node_fs_.readdirSync)(dir).sort(byteOrder)) {
-            const path = (0,external_node_path_.join)(dir, name);
-            const relName = rel ? `${rel}/${name}` : name;
-            if (name.includes('\\')) {
-                throw new FluxgateError('INPUT', `${path}: file names with a backslash cannot be unpacked by source-controller`);
-            }
-            let stat = (0,external_node_fs_.lstatSync)(path);
-            if (stat.isSymbolicLink()) {
-                if (!options.resolveSymlinks) {
-                    options.onSkip?.(relName, 'symlink (use --resolve-symlinks to copy its target)');
-                    continue;
-                }
-                let target;
-                try {
-                    target = (0,external_node_fs_.realpathSync)(path);
-                }
-                catch {
-                    throw new FluxgateError('INPUT', `${path}: the symlink's target does not exist`);
-                }
-                if (target !== rootReal && !target.startsWith(rootReal + external_node_path_.sep)) {
-                    throw new FluxgateError('INPUT', `${path}: the symlink points outside ${root} (to ${target})`);
-                }
-                stat = (0,external_node_fs_.statSync)(path);
-            }
-            const isDir = stat.isDirectory();
-            if (matcher.ignores(isDir ? `${relName}/` : relName))
-                continue;
-            if (isDir) {
-                const real = (0,external_node_fs_.realpathSync)(path);
-                // A symlinked directory that leads back up the tree would never end: break the cycle.
-                if (ancestors.has(real)) {
-                    options.onSkip?.(relName, 'symlink cycle');
-                    continue;
-                }
-                entries.push({ type: 'directory', name: relName, mode: stat.mode & 0o7777 });
-                walk(path, relName, new Set([...ancestors, real]));
-            }
-            else if (stat.isFile()) {
-                entries.push({ type: 'file', name: relName, mode: stat.mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) });
-            }
-            else {
-                options.onSkip?.(relName, 'not a regular file');
-            }
-        }
-    };
-    walk(root, '', new Set([rootReal]));
-    return entries;
-}
-/** A single file, as the flux CLI packs it: inside a 0700 temp directory, under its base name. */
-function collectFile(path) {
-    return [
-        { type: 'directory', name: '.', mode: 0o700 },
-        { type: 'file', name: (0,external_node_path_.basename)(path), mode: (0,external_node_fs_.statSync)(path).mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) },
-    ];
-}
-/**
- * Standard input, as the flux CLI packs it (trailing CR/LF trimmed, mode 0600). The flux CLI
- * names the file randomly; we name it after its content so that builds stay reproducible.
- */
-function collectStdin(content) {
-    const text = content.toString('utf8').replace(/[\r\n]+$/, '');
-    return [
-        { type: 'directory', name: '.', mode: 0o700 },
-        { type: 'file', name: 'stdin.yaml', mode: 0o600, content: Buffer.from(text) },
-    ];
-}
-const byteOrder = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-function relativeTo(root, path) {
-    return relative(root, path).split(sep).join('/');
-}
-
-;// CONCATENATED MODULE: ./src/render/sourceignore.ts
-/**
- * What source-controller leaves out of a Git artifact: its default exclusions, then every
- * `.sourceignore` in the tree (each scoped to its own directory), then the GitRepository's
- * `spec.ignore`, the last matching pattern winning (fluxcd/pkg sourceignore, gitignore rules).
- */
-
-
-
-
-
-
-
-/** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
-const DEFAULT_GIT_EXCLUSIONS = [
-    ...FLUX_DEFAULT_IGNORE,
     '.github/',
     '.circleci/',
     '.travis.yml',
@@ -58353,30 +58163,199 @@ const DEFAULT_GIT_EXCLUSIONS = [
     '**/.sops.yaml',
     '**/.flux.yaml',
 ];
+function parsePattern(text, domain = []) {
+    let p = text;
+    const inclusion = p.startsWith('!');
+    if (inclusion)
+        p = p.slice(1);
+    if (!p.endsWith('\\ '))
+        p = p.replace(/ +$/, '');
+    const dirOnly = p.endsWith('/');
+    if (dirOnly)
+        p = p.slice(0, -1);
+    return { domain: [...domain], elements: p.split('/'), inclusion, dirOnly, isGlob: p.includes('/') };
+}
 /** The lines of an ignore file that are patterns (not comments, not blank), as ReadPatterns reads them. */
-function readPatterns(text) {
-    return text.split(/\r?\n/).filter((line) => !line.startsWith('#') && line.trim().length > 0);
+function readPatterns(text, domain = []) {
+    return text
+        .split(/\r?\n/)
+        .filter((line) => !line.startsWith('#') && line.trim().length > 0)
+        .map((line) => parsePattern(line, domain));
+}
+function matchPattern(pattern, path, isDir) {
+    if (path.length <= pattern.domain.length)
+        return 'none';
+    if (pattern.domain.some((e, i) => path[i] !== e))
+        return 'none';
+    const rest = path.slice(pattern.domain.length);
+    const matched = pattern.isGlob ? globMatch(pattern, rest, isDir) : simpleNameMatch(pattern, rest, isDir);
+    if (!matched)
+        return 'none';
+    return pattern.inclusion ? 'include' : 'exclude';
+}
+/** A pattern without `/` matches any element of the path (gitignore pattern.go simpleNameMatch). */
+function simpleNameMatch(pattern, path, isDir) {
+    for (const [i, name] of path.entries()) {
+        if (!goPathMatch(pattern.elements[0], name))
+            continue;
+        return !(pattern.dirOnly && !isDir && i === path.length - 1);
+    }
+    return false;
 }
 /**
- * Rewrites a pattern of a `.sourceignore` in directory `domain` (`a/b`) into one relative to the
- * root: a pattern without an inner slash matches at any depth below its directory, one with a
- * slash is anchored there, as gitignore scopes them.
+ * A pattern with `/` matches a prefix of the path element by element, `**` spanning directories
+ * (gitignore pattern.go globMatch): so `dir/` also matches every file below `dir`.
  */
-function scopePattern(pattern, domain) {
-    if (!domain)
-        return pattern;
-    const negated = pattern.startsWith('!');
-    let body = negated ? pattern.slice(1) : pattern;
-    const dirOnly = body.endsWith('/');
-    if (dirOnly)
-        body = body.slice(0, -1);
-    const anchored = body.includes('/');
-    const scoped = anchored ? `${domain}/${body.replace(/^\//, '')}` : `${domain}/**/${body}`;
-    return `${negated ? '!' : ''}${scoped}${dirOnly ? '/' : ''}`;
+function globMatch(pattern, path, isDir) {
+    let rest = path;
+    let matched = false;
+    let canTraverse = false;
+    for (const [i, element] of pattern.elements.entries()) {
+        if (element === '') {
+            canTraverse = false;
+            continue;
+        }
+        if (element === '**') {
+            if (i === pattern.elements.length - 1)
+                break;
+            canTraverse = true;
+            continue;
+        }
+        if (element.includes('**'))
+            return false;
+        if (rest.length === 0)
+            return false;
+        if (canTraverse) {
+            canTraverse = false;
+            while (rest.length > 0) {
+                const name = rest[0];
+                rest = rest.slice(1);
+                if (goPathMatch(element, name)) {
+                    matched = true;
+                    break;
+                }
+                if (rest.length === 0)
+                    matched = false;
+            }
+        }
+        else {
+            if (!goPathMatch(element, rest[0]))
+                return false;
+            matched = true;
+            rest = rest.slice(1);
+        }
+    }
+    if (matched && pattern.dirOnly && !isDir && rest.length === 0)
+        return false;
+    return matched;
 }
-/** Every `.sourceignore` under `root`, parents before children, siblings in name order. */
-function loadSourceIgnorePatterns(root, domain = '') {
-    const dir = domain ? (0,external_node_path_.join)(root, domain) : root;
+const goPatternCache = new Map();
+/**
+ * Go's path/filepath.Match on one path element: `*`, `?`, `[...]` with `^` negation and ranges,
+ * `\` escapes; a malformed pattern matches nothing (the callers treat ErrBadPattern as no match).
+ */
+function goPathMatch(pattern, name) {
+    let re = goPatternCache.get(pattern);
+    if (re === undefined) {
+        re = compileGoPattern(pattern);
+        goPatternCache.set(pattern, re);
+    }
+    return re !== null && re.test(name);
+}
+function compileGoPattern(pattern) {
+    const chars = [...pattern];
+    const lit = (c) => `\\u{${c.codePointAt(0).toString(16)}}`;
+    let out = '';
+    for (let i = 0; i < chars.length; i++) {
+        const c = chars[i];
+        if (c === '*')
+            out += '[^/]*';
+        else if (c === '?')
+            out += '[^/]';
+        else if (c === '\\') {
+            if (++i >= chars.length)
+                return null;
+            out += lit(chars[i]);
+        }
+        else if (c === '[') {
+            i++;
+            let negated = false;
+            if (chars[i] === '^') {
+                negated = true;
+                i++;
+            }
+            const ranges = [];
+            const escaped = () => {
+                let ch = chars[i];
+                if (ch === undefined || ch === '-' || ch === ']')
+                    return null;
+                if (ch === '\\') {
+                    ch = chars[++i];
+                    if (ch === undefined)
+                        return null;
+                }
+                i++;
+                return ch;
+            };
+            for (;;) {
+                if (chars[i] === ']' && ranges.length > 0)
+                    break;
+                const lo = escaped();
+                if (lo === null)
+                    return null;
+                let hi = lo;
+                if (chars[i] === '-') {
+                    i++;
+                    const h = escaped();
+                    if (h === null)
+                        return null;
+                    hi = h;
+                }
+                ranges.push(lo === hi ? lit(lo) : `${lit(lo)}-${lit(hi)}`);
+            }
+            out += `[${negated ? '^' : ''}${ranges.join('')}]`;
+        }
+        else
+            out += lit(c);
+    }
+    try {
+        return new RegExp(`^${out}$`, 'su');
+    }
+    catch {
+        return null;
+    }
+}
+/** The matcher of a Git source (gitignore Matcher: the last pattern that matches decides). */
+class SourceIgnoreMatcher {
+    patterns;
+    constructor(patterns) {
+        this.patterns = patterns;
+    }
+    /**
+     * source-controller's matcher for these patterns: its defaults when there are none, else the
+     * VCS exclusions and the patterns (fluxcd/pkg artifact/storage SourceIgnoreFilter).
+     */
+    static forSource(patterns) {
+        const vcs = VCS_EXCLUSIONS.map((p) => parsePattern(p));
+        if (patterns.length === 0)
+            return new SourceIgnoreMatcher([...vcs, ...DEFAULT_GIT_EXCLUSIONS.map((p) => parsePattern(p))]);
+        return new SourceIgnoreMatcher([...vcs, ...patterns]);
+    }
+    /** Whether `path` (repo-relative with `/`; a trailing `/` marks a directory) is left out. */
+    ignores(path) {
+        const isDir = path.endsWith('/');
+        const elements = (isDir ? path.slice(0, -1) : path).split('/');
+        for (let i = this.patterns.length - 1; i >= 0; i--) {
+            const result = matchPattern(this.patterns[i], elements, isDir);
+            if (result !== 'none')
+                return result === 'exclude';
+        }
+        return false;
+    }
+}
+/** Every `.sourceignore` under `root`, parents before children, siblings in name order (LoadIgnorePatterns). */
+function loadSourceIgnorePatterns(root, domain = []) {
+    const dir = (0,external_node_path_.join)(root, ...domain);
     const patterns = [];
     let entries;
     try {
@@ -58386,22 +58365,21 @@ function loadSourceIgnorePatterns(root, domain = '') {
         return patterns;
     }
     if (entries.some((e) => e.isFile() && e.name === SOURCE_IGNORE_FILE)) {
-        const text = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, SOURCE_IGNORE_FILE), 'utf8');
-        patterns.push(...readPatterns(text).map((p) => scopePattern(p, domain)));
+        patterns.push(...readPatterns((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, SOURCE_IGNORE_FILE), 'utf8'), domain));
     }
     for (const entry of entries) {
         if (!entry.isDirectory() || entry.name === '.git')
             continue;
-        patterns.push(...loadSourceIgnorePatterns(root, domain ? `${domain}/${entry.name}` : entry.name));
+        patterns.push(...loadSourceIgnorePatterns(root, [...domain, entry.name]));
     }
     return patterns;
 }
-/** The matcher for a Git source's tree: defaults, `.sourceignore` files, then `spec.ignore`. */
+/** The matcher for a Git source's tree on disk: `.sourceignore` files, then `spec.ignore`. */
 function gitSourceMatcher(root, specIgnore) {
-    return ignore_default()()
-        .add(DEFAULT_GIT_EXCLUSIONS)
-        .add(loadSourceIgnorePatterns(root))
-        .add(specIgnore ? readPatterns(specIgnore) : []);
+    return SourceIgnoreMatcher.forSource([
+        ...loadSourceIgnorePatterns(root),
+        ...(specIgnore ? readPatterns(specIgnore) : []),
+    ]);
 }
 /**
  * The GitRepository objects defined under the entry directory, read before anything is built:
@@ -58457,7 +58435,81 @@ function entryGitRepositories(entryDir) {
 
 
 
+
 class SourceError extends Error {
+}
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/**
+ * What a build of `dir` can read, statically: the directory itself and every path its
+ * kustomization files reference (resources, components, patches, generators, replacements…),
+ * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
+ */
+function treeReach(tree, dirs) {
+    const reach = new Set();
+    const norm = (p) => external_node_path_.posix
+        .normalize(p)
+        .replace(/^\.\/?$/, '')
+        .replace(/\/$/, '');
+    const visit = (rel) => {
+        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
+        if (text === undefined)
+            return;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)(text) ?? {};
+        }
+        catch {
+            return;
+        }
+        if (typeof k !== 'object')
+            return;
+        const refs = [];
+        const list = (v) => (Array.isArray(v) ? v : []);
+        for (const key of [
+            'resources',
+            'components',
+            'bases',
+            'crds',
+            'patchesStrategicMerge',
+            'configurations',
+            'transformers',
+            'generators',
+            'validators',
+        ]) {
+            for (const r of list(k[key]))
+                if (typeof r === 'string')
+                    refs.push(r);
+        }
+        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
+            if (typeof p?.path === 'string')
+                refs.push(p.path);
+        }
+        const openapi = k.openapi?.path;
+        if (typeof openapi === 'string')
+            refs.push(openapi);
+        const chartHome = k.helmGlobals?.chartHome;
+        if (typeof chartHome === 'string')
+            refs.push(chartHome);
+        if (list(k.helmCharts).length)
+            refs.push('charts');
+        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+            const gen = (g ?? {});
+            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+                refs.push(String(f).replace(/^[^=]*=/, ''));
+            }
+        }
+        for (const r of refs)
+            if (!/^[a-z]+:\/\//i.test(r))
+                visit(norm(external_node_path_.posix.join(rel, r)));
+    };
+    for (const d of dirs)
+        visit(norm(d));
+    return [...reach];
 }
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
 function treeSourceMatcher(tree, specIgnore) {
@@ -58471,14 +58523,34 @@ function treeSourceMatcher(tree, specIgnore) {
                 return a[i] < b[i] ? -1 : 1;
         return a.length - b.length;
     });
-    const patterns = files.flatMap((parts) => {
-        const domain = parts.join('/');
-        return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)).map((p) => scopePattern(p, domain));
-    });
-    return ignore_default()()
-        .add(DEFAULT_GIT_EXCLUSIONS)
-        .add(patterns)
-        .add(specIgnore ? readPatterns(specIgnore) : []);
+    const patterns = files.flatMap((domain) => readPatterns(tree.read([...domain, SOURCE_IGNORE_FILE].join('/')), domain));
+    return SourceIgnoreMatcher.forSource([...patterns, ...(specIgnore ? readPatterns(specIgnore) : [])]);
+}
+/** The directories of an artifact: those holding a file it keeps (the tarball has no directory entries). */
+function keptDirectories(files, matcher) {
+    const dirs = new Set(['']);
+    for (const f of files) {
+        if (matcher.ignores(f))
+            continue;
+        for (let at = f.lastIndexOf('/'); at > 0; at = f.lastIndexOf('/', at - 1)) {
+            const dir = f.slice(0, at);
+            if (dirs.has(dir))
+                break;
+            dirs.add(dir);
+        }
+    }
+    return dirs;
+}
+/** Removes the directories left without a file (an artifact has no directory entries of its own). */
+function removeEmptyDirectories(dir) {
+    let empty = true;
+    for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+        if (entry.isDirectory() && removeEmptyDirectories((0,external_node_path_.join)(dir, entry.name)))
+            (0,external_node_fs_.rmdirSync)((0,external_node_path_.join)(dir, entry.name));
+        else
+            empty = false;
+    }
+    return empty;
 }
 /**
  * Turns source references into local, private, writable directories (one per source and run):
@@ -58513,11 +58585,21 @@ class SourceResolver {
         if (mapped)
             return this.copyTree((0,external_node_path_.resolve)(mapped), target, specIgnore);
         switch (kind) {
-            case 'GitRepository':
+            case 'GitRepository': {
+                const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+                if (other)
+                    throw new SourceError(other);
                 if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
                     (0,external_node_fs_.mkdirSync)(target, { recursive: true });
                     const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
+                    const directories = keptDirectories(this.ctx.tree.files, matcher);
+                    this.lazy.set(target, {
+                        tree: this.ctx.tree,
+                        matcher,
+                        directories,
+                        written: new Set(),
+                        all: false,
+                    });
                     return target;
                 }
                 if (this.ctx.tree) {
@@ -58527,6 +58609,7 @@ class SourceResolver {
                     return target;
                 }
                 return this.copyTree(this.ctx.repo, target, specIgnore);
+            }
             case 'OCIRepository':
                 return this.pullOci(namespace, name, target);
             case 'ExternalArtifact':
@@ -58537,22 +58620,32 @@ class SourceResolver {
                 throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
         }
     }
+    /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
+    otherRepository(namespace, name, checkout) {
+        const object = this.ctx.lookup('GitRepository', namespace, name);
+        // The implicit flux-system source of the entry directory is this checkout by definition.
+        if (!object)
+            return undefined;
+        const why = notThisCheckout(field(object, 'spec') ?? {}, checkout);
+        return why
+            ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
+            : undefined;
+    }
     /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
     isDirectory(dir) {
         const [root, source] = this.lazyOf(dir);
         if (!source)
             return (0,external_node_fs_.existsSync)(dir) && (0,external_node_fs_.statSync)(dir).isDirectory();
         const rel = (0,external_node_path_.relative)(root, dir).split(external_node_path_.sep).join('/');
-        return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+        return source.directories.has(rel);
     }
     /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
     prepare(dirs) {
         const [root, source] = this.lazyOf(dirs[0]);
         if (!source || source.all)
             return;
-        const rels = kustomizeReach({
-            files: source.tree.files,
-            isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+        const rels = treeReach({
+            isDirectory: (r) => source.directories.has(r),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
         if (rels.includes(''))
@@ -58592,10 +58685,14 @@ class SourceResolver {
                 const rel = (0,external_node_path_.relative)(from, src).split(external_node_path_.sep).join('/');
                 if (!rel)
                     return true;
-                const isDir = (0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory() ?? false;
-                return !matcher.ignores(isDir ? `${rel}/` : rel);
+                // Directories are walked even when excluded: a later negation may keep a file below
+                // (git's own .git directory aside, whose content no artifact holds).
+                if ((0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory())
+                    return rel !== '.git';
+                return !matcher.ignores(rel);
             },
         });
+        removeEmptyDirectories(to);
         return to;
     }
     async pullOci(namespace, name, target) {
@@ -58873,9 +58970,41 @@ function ownerKey(owner) {
 
 
 
+
 const SUBSTITUTE_OPT_OUT = 'kustomize.toolkit.fluxcd.io/substitute';
 const OWNER_NAME = 'kustomize.toolkit.fluxcd.io/name';
 const OWNER_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+/**
+ * Objects that two owners apply: each owner's controller would take it over from the other on
+ * every reconcile and prune it when the other drops it. Flux applies both without an error, so it
+ * is a warning on both owners, not a failure.
+ */
+function appliedTwice(objects) {
+    const byObject = new Map();
+    for (const { owner, object } of objects) {
+        const ns = object.metadata?.namespace;
+        const key = [groupOf(object.apiVersion), object.kind, ns ?? '', object.metadata?.name].join('/');
+        const entry = byObject.get(key) ?? {
+            what: `${object.kind} ${ns ? `${ns}/` : ''}${object.metadata?.name}`,
+            owners: new Map(),
+        };
+        entry.owners.set(ownerKey(owner), owner);
+        byObject.set(key, entry);
+    }
+    const warnings = [];
+    for (const { what, owners } of byObject.values()) {
+        if (owners.size < 2)
+            continue;
+        for (const [key, owner] of owners) {
+            const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => describeOwner(o));
+            warnings.push({
+                owner,
+                message: `${describeOwner(owner)}: ${what} is also applied by ${others.join(', ')}; the owners would fight over it`,
+            });
+        }
+    }
+    return warnings.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
+}
 /**
  * Renders everything Flux would apply to one cluster: the entry directory as the flux-system
  * Kustomization, every Kustomization found in turn (waves, built in parallel), then every
@@ -58924,6 +59053,7 @@ class ClusterRender {
             registry: (insecure) => this.registry(insecure),
             log: io.log,
             tree: options.tree,
+            checkout: options.checkout ?? readCheckout(this.repo, io.env),
         });
     }
     entrySources;
@@ -59004,7 +59134,12 @@ class ClusterRender {
         this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
         this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
         this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
-        return { objects: this.objects, errors: this.errors, rendered: this.rendered };
+        return {
+            objects: this.objects,
+            errors: this.errors,
+            warnings: appliedTwice(this.objects),
+            rendered: this.rendered,
+        };
     }
     /** Waiting only helps while something else may still produce the missing object. */
     canWait(b, pending) {
@@ -59203,6 +59338,7 @@ function renderJson(result) {
     return (JSON.stringify({
         objects: result.objects.map((o) => ({ owner: o.owner, object: o.object })),
         errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
+        warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
     }, null, 2) + '\n');
 }
 /** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
@@ -59333,6 +59469,8 @@ const renderCommand = defineCommand({
         const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
         for (const e of result.errors)
             io.log.error(e.message);
+        for (const w of result.warnings ?? [])
+            io.log.warn(w.message);
         if (options.format === 'json')
             io.stdout(renderJson(result));
         else
@@ -60520,257 +60658,51 @@ extra) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/flux/graph.ts
-/**
- * The Flux graph of a repository, read from its files without building anything: every Flux
- * object with the file and line that define it, and the edges Flux follows from an object to
- * what it reads — Kustomization → source (GitRepository of this repository or one mapped with
- * `--source`, OCIRepository, ExternalArtifact ← ArtifactGenerator copy rules, Bucket) → path →
- * kustomize references; HelmRelease → chart (HelmRepository, GitRepository path, chartRef
- * HelmChart / OCIRepository / ExternalArtifact) → values files. The changed-only planner asks
- * it which owners an edit can reach; `verify --path` asks it what one cluster applies.
- *
- * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
- */
-
-
-
-const isFluxObject = (o) => isFluxKustomization(o) || isHelmRelease(o) || isFluxSource(o) || isArtifactGenerator(o);
-function parseFluxObjects(text) {
-    // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
-    if (!text.includes('fluxcd.io'))
-        return [];
-    const counter = new dist/* LineCounter */.HN();
-    const found = [];
-    try {
-        for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: counter })) {
-            if (doc.errors.length)
-                continue;
-            const o = doc.toJSON();
-            if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o))
-                continue;
-            const offset = doc.contents?.range?.[0] ?? 0;
-            found.push({ object: o, line: counter.linePos(offset).line });
-        }
-    }
-    catch {
-        return [];
-    }
-    return found;
-}
-class FluxGraph {
-    tree;
-    objects = [];
-    mappings;
-    constructor(tree, options = {}) {
-        this.tree = tree;
-        this.mappings = options.mappings ?? new Map();
-        const cache = options.cache ?? new Map();
-        // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
-        const charts = tree.files
-            .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-            .map((f) => f.slice(0, -'Chart.yaml'.length));
-        const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
-            !f.split('/').some((part) => part.startsWith('.')) &&
-            !charts.some((c) => f.startsWith(c)));
-        const oid = (f) => tree.oid?.(f) ?? `file:${f}`;
-        tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o) => o !== undefined));
-        for (const file of candidates) {
-            let parsed = cache.get(oid(file));
-            if (!parsed) {
-                parsed = parseFluxObjects(tree.read(file) ?? '');
-                if (tree.oid)
-                    cache.set(oid(file), parsed);
-            }
-            for (const p of parsed)
-                this.objects.push({ ...p, file });
-        }
-    }
-    /** What a kustomize build of these repository directories can read. */
-    reach(dirs) {
-        return kustomizeReach(this.tree, dirs);
-    }
-    /**
-     * Objects of `kind` named `name` (in `namespace` when both sides say one: a namespace may also
-     * come from a kustomization, which the graph does not apply). `within` limits the search.
-     */
-    find(kind, name, namespace, within) {
-        return (within ?? this.objects).filter((o) => o.object.kind === kind &&
-            o.object.metadata.name === name &&
-            (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace));
-    }
-    /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
-    mapped(kind, name, namespace) {
-        if (namespace) {
-            for (const key of [`${kind}/${namespace}/${name}`, `${namespace}/${name}`])
-                if (this.mappings.has(key))
-                    return this.mappings.get(key);
-            return undefined;
-        }
-        for (const [key, value] of this.mappings) {
-            const parts = key.split('/');
-            if (parts.at(-1) === name && (parts.length === 2 || parts[0] === kind))
-                return value;
-        }
-        return undefined;
-    }
-    /**
-     * Where a source's content lies in this repository: the roots its paths are relative to
-     * (several for an ExternalArtifact assembled from copy rules). `roots: []` when nothing of it
-     * is in the repository.
-     */
-    sourceRoots(ref, namespace, within, seen = new Set()) {
-        const kind = ref.kind ?? 'GitRepository';
-        const name = ref.name ?? '';
-        const ns = ref.namespace || namespace;
-        const sources = [`${kind}/${name}`];
-        const mapped = this.mapped(kind, name, ns);
-        if (mapped !== undefined)
-            return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
-        switch (kind) {
-            case 'GitRepository':
-                return { roots: [''], assembled: false, sources };
-            case 'ExternalArtifact': {
-                const roots = [];
-                let opaque;
-                if (seen.has(`${ns}/${name}`))
-                    return { roots, assembled: true, sources };
-                seen.add(`${ns}/${name}`);
-                for (const generator of (within ?? this.objects).filter((o) => isArtifactGenerator(o.object))) {
-                    const g = generator.object;
-                    const artifact = (field(g, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
-                    if (!artifact)
-                        continue;
-                    const gns = g.metadata.namespace || namespace;
-                    sources.push(`ArtifactGenerator/${g.metadata.name}`);
-                    const aliases = new Map((field(g, 'spec', 'sources') ?? []).map((s) => [s.alias, s]));
-                    for (const rule of artifact.copy ?? []) {
-                        const from = /^@([^/]+)\/?(.*)$/.exec(rule.from ?? '');
-                        const source = from && aliases.get(from[1]);
-                        if (!from || !source)
-                            continue;
-                        const inner = this.sourceRoots(source, gns, within, seen);
-                        sources.push(...inner.sources);
-                        opaque ??= inner.opaque;
-                        // The part of the pattern before its first glob is the directory it copies from.
-                        const pattern = from[2];
-                        const glob = pattern.search(/[*?[]/);
-                        const base = glob < 0 ? pattern : pattern.slice(0, glob).replace(/[^/]*$/, '');
-                        for (const root of inner.roots) {
-                            const p = joinRepoPath(root, base);
-                            if (p !== undefined)
-                                roots.push(p);
-                        }
-                    }
-                }
-                return { roots, assembled: true, sources, opaque };
-            }
-            case 'Bucket':
-                return { roots: [], assembled: false, sources, opaque: `Bucket ${name} is not in the repository` };
-            default:
-                // OCIRepository, HelmRepository, HelmChart: their content is fetched; their object says which.
-                return { roots: [], assembled: false, sources };
-        }
-    }
-    /** What a Kustomization or a HelmRelease reads; `within` limits the objects that resolve its references. */
-    inputsOf(owner, within) {
-        const o = owner.object;
-        const ns = o.metadata.namespace;
-        if (isFluxKustomization(o)) {
-            const ref = field(o, 'spec', 'sourceRef') ?? {};
-            const path = field(o, 'spec', 'path') ?? '';
-            const source = this.sourceRoots(ref, ns, within);
-            if (path.includes('${'))
-                return { paths: [], sources: source.sources, opaque: `spec.path ${path} uses a variable` };
-            // An assembled artifact's layout is not the repository's: everything copied into it can be read.
-            const dirs = source.assembled
-                ? source.roots
-                : source.roots.map((r) => joinRepoPath(r, path)).filter((p) => p !== undefined);
-            return { paths: this.reach(dirs), sources: source.sources, opaque: source.opaque };
-        }
-        if (isHelmRelease(o)) {
-            const chartRef = field(o, 'spec', 'chartRef');
-            if (chartRef) {
-                if (chartRef.kind === 'HelmChart') {
-                    const charts = this.find('HelmChart', chartRef.name ?? '', chartRef.namespace || ns, within);
-                    const inputs = { paths: [], sources: [`HelmChart/${chartRef.name}`] };
-                    for (const chart of charts) {
-                        const c = this.chartInputs(chart.object.spec, chart.object.metadata.namespace || ns, within);
-                        inputs.paths.push(...c.paths);
-                        inputs.sources.push(...c.sources);
-                        inputs.opaque ??= c.opaque;
-                    }
-                    return inputs;
-                }
-                const source = this.sourceRoots(chartRef, ns, within);
-                return { paths: source.roots, sources: source.sources, opaque: source.opaque };
-            }
-            return this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within);
-        }
-        return { paths: [], sources: [] };
-    }
-    /** A HelmChart spec (or a HelmRelease's chart template): the chart directory and values files. */
-    chartInputs(spec, ns, within) {
-        const ref = field(spec, 'sourceRef') ?? {};
-        const source = this.sourceRoots(ref, ns, within);
-        if (ref.kind === 'HelmRepository' || !source.roots.length)
-            return { paths: [], sources: source.sources, opaque: source.opaque };
-        const chart = field(spec, 'chart') ?? '';
-        // valuesFiles of a chart from a Git source are paths in that source, wherever they sit.
-        const files = [chart, ...(field(spec, 'valuesFiles') ?? [])];
-        const paths = source.roots.flatMap((root) => files.map((f) => joinRepoPath(root, f)).filter((p) => p !== undefined));
-        return { paths, sources: source.sources, opaque: source.opaque };
-    }
-    /**
-     * What one cluster applies, from its entry directory: the entry's kustomize reach, then the
-     * inputs of every Kustomization found there, transitively, each resolving its sources among
-     * the objects reached so far (an ArtifactGenerator of another cluster is not this one's).
-     */
-    clusterScope(entry) {
-        const start = repoPath(entry);
-        const paths = new Set(start === undefined ? [] : this.reach([start]));
-        const opaque = new Map();
-        for (let grown = true; grown;) {
-            grown = false;
-            const reached = this.objects.filter((o) => [...paths].some((p) => isInside(o.file, p)));
-            for (const k of reached.filter((o) => isFluxKustomization(o.object))) {
-                const inputs = this.inputsOf(k, reached);
-                if (inputs.opaque)
-                    opaque.set(k, inputs.opaque);
-                for (const p of inputs.paths) {
-                    if (paths.has(p))
-                        continue;
-                    paths.add(p);
-                    grown = true;
-                }
-            }
-        }
-        const all = [...paths];
-        return {
-            paths: all,
-            objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
-            opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
-        };
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/diff/changed.ts
 
 
 
 
-/**
- * Whether a changed file can change what is read below `path`: a file inside it, or a
- * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
- */
-function touches(file, path) {
-    if (isInside(file, path))
-        return true;
-    if (external_node_path_.posix.basename(file) !== SOURCE_IGNORE_FILE)
-        return false;
-    const dir = repoPath(external_node_path_.posix.dirname(file)) ?? '';
-    return isInside(path, dir);
+
+function scanOwners(tree, cache) {
+    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
+    const charts = tree.files
+        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+        .map((f) => f.slice(0, -'Chart.yaml'.length));
+    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+        !f.split('/').some((part) => part.startsWith('.')) &&
+        !charts.some((c) => f.startsWith(c)));
+    tree.load(candidates.map((f) => tree.oid(f)));
+    const owners = [];
+    for (const file of candidates) {
+        const oid = tree.oid(file);
+        let objects = cache.get(oid);
+        if (!objects) {
+            objects = [];
+            const text = tree.read(file);
+            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
+            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
+                try {
+                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+                        const o = doc.toJSON();
+                        if (!o || typeof o !== 'object' || !o.metadata?.name)
+                            continue;
+                        if (isFluxKustomization(o) || isHelmRelease(o))
+                            objects.push(o);
+                    }
+                }
+                catch {
+                    objects = [];
+                }
+            }
+            cache.set(oid, objects);
+        }
+        for (const o of objects)
+            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
+    }
+    return owners;
 }
+const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
  * what its build can read, when it is defined in a changed file, or when it (transitively)
@@ -60788,44 +60720,58 @@ class ChangePlanner {
         this.changed = changed;
         const cache = new Map();
         for (const tree of [sides.base, sides.head])
-            this.plan(new FluxGraph(tree, { cache }));
+            this.plan(tree, cache);
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(graph) {
-        const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
-        const changed = new Set(this.changed);
-        // A source object edited in this change: every owner reading it builds.
-        const editedSources = new Set(graph.objects
-            .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
-            .map((o) => `${o.object.kind}/${o.object.metadata.name}`));
-        const inputs = new Map(owners.map((o) => [o, graph.inputsOf(o)]));
-        const direct = (o) => {
-            const i = inputs.get(o);
-            return (changed.has(o.file) ||
-                i.opaque !== undefined ||
-                i.sources.some((s) => editedSources.has(s)) ||
-                this.changed.some((f) => i.paths.some((p) => touches(f, p))));
-        };
+    plan(tree, cache) {
+        const owners = scanOwners(tree, cache);
+        const rel = (p) => external_node_path_.posix
+            .normalize(p.replace(/^\/+/, ''))
+            .replace(/^\.\/?$/, '')
+            .replace(/\/$/, '');
         const must = new Map();
-        // A Kustomization builds when an owner it defines must: that owner appears only through it.
-        const decide = (o, stack) => {
-            if (must.has(o))
-                return must.get(o);
-            if (stack.has(o))
+        const reachOf = (o) => {
+            if (!isFluxKustomization(o.object))
+                return [];
+            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
+            if (kind && kind !== 'GitRepository')
+                return undefined; // not mappable to repo files: always build
+            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
+        };
+        const direct = (o) => {
+            if (this.changed.includes(o.file))
+                return true;
+            if (isHelmRelease(o.object)) {
+                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
+                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
+                if (sourceKind === 'GitRepository' && chart) {
+                    const dir = rel(chart);
+                    // valuesFiles of a Git chart are paths in the repository, wherever they sit.
+                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
+                    return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
+                }
                 return false;
-            stack.add(o);
-            let result = direct(o);
-            if (!result && isFluxKustomization(o.object)) {
-                const reach = inputs.get(o).paths;
-                result = owners.some((child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack));
             }
-            must.set(o, result);
+            const reach = reachOf(o);
+            return reach === undefined || this.changed.some((f) => inside(f, reach));
+        };
+        const decide = (o, stack) => {
+            if (must.has(o.key))
+                return must.get(o.key);
+            if (stack.has(o.key))
+                return false;
+            stack.add(o.key);
+            let result = direct(o);
+            const reach = reachOf(o);
+            if (!result && reach) {
+                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            }
+            must.set(o.key, result);
             return result;
         };
-        for (const o of owners) {
+        for (const o of owners)
             if (decide(o, new Set()))
-                this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
-        }
+                this.staticBuild.add(o.key);
     }
     shouldBuild(side, owner, flux) {
         this.seen[side].set(ownerKey(owner), flux);
@@ -60854,7 +60800,13 @@ class ChangePlanner {
             const fh = this.seen.head.get(key);
             const flux = (fh ?? fb);
             const ns = flux.metadata.namespace || 'default';
-            const refs = inputObjects(flux, ns, [...base.objects, ...head.objects].map((o) => o.object));
+            const refs = [
+                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+                ...(field(flux, 'spec', 'valuesFrom') ?? []),
+            ].map((r) => [r.kind, ns, r.name]);
+            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
+            if (source)
+                refs.push([source.kind, source.namespace || ns, source.name]);
             if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
                 if (!this.forced.has(key)) {
                     this.forced.add(key);
@@ -60869,45 +60821,6 @@ class ChangePlanner {
         const inHead = !this.seen.head.has(key) || head.rendered.some((o) => ownerKey(o) === key);
         return inBase && inHead;
     }
-}
-/**
- * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
- * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
- * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
- */
-function inputObjects(flux, ns, rendered) {
-    const refs = [
-        ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-        ...(field(flux, 'spec', 'valuesFrom') ?? []),
-    ].map((r) => [r.kind, ns, r.name]);
-    const sources = [];
-    const first = isFluxKustomization(flux)
-        ? field(flux, 'spec', 'sourceRef')
-        : (field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef'));
-    if (first)
-        sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
-    for (let i = 0; i < sources.length && i < 32; i++) {
-        const s = sources[i];
-        refs.push([s.kind, s.namespace, s.name]);
-        const same = (o) => (o.metadata.namespace || ns) === s.namespace;
-        if (s.kind === 'HelmChart') {
-            const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
-            const next = chart && field(chart, 'spec', 'sourceRef');
-            if (next)
-                sources.push({ ...next, namespace: s.namespace });
-        }
-        if (s.kind === 'ExternalArtifact') {
-            for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
-                const artifacts = field(g, 'spec', 'artifacts') ?? [];
-                if (!artifacts.some((a) => a.name === s.name))
-                    continue;
-                refs.push(['ArtifactGenerator', s.namespace, g.metadata.name]);
-                for (const src of field(g, 'spec', 'sources') ?? [])
-                    sources.push({ ...src, namespace: src.namespace || s.namespace });
-            }
-        }
-    }
-    return refs;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
@@ -61494,103 +61407,107 @@ function annotate(log, report) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/flux/tree.ts
-/**
- * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
- * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
- */
-
-
-/** The files of a directory on disk, `.git` left out. */
-function directoryTree(root) {
-    const files = [];
-    const dirs = new Set(['']);
-    const walk = (rel) => {
-        let entries;
-        try {
-            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const entry of entries) {
-            if (entry.name === '.git')
-                continue;
-            const path = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                dirs.add(path);
-                walk(path);
-            }
-            else if (entry.isFile())
-                files.push(path);
-        }
-    };
-    walk('');
-    files.sort();
-    return {
-        files,
-        isDirectory: (rel) => dirs.has(rel),
-        read: (rel) => {
-            try {
-                return (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(root, rel), 'utf8');
-            }
-            catch {
-                return undefined;
-            }
-        },
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/verify/scope.ts
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
 /**
  * `verify --path DIR`: the part of the repository one cluster applies, found from its files
- * without rendering, by the Flux graph (flux/graph.ts): the entry directory's kustomize reach,
- * then what every Flux Kustomization found there reads — a path of this repository, of a
- * directory of it mapped with `--source`, or the directories an ArtifactGenerator copies into
- * an ExternalArtifact — transitively. Objects keep their files and lines.
+ * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
+ * there whose source is a GitRepository of this repository (not mapped elsewhere with
+ * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
+ * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
  */
 
 
 
 
 
-
-
-/** `--path .` (or none): the whole repository is scanned. */
-const isRepositoryRoot = (path) => repoPath(path) === '';
-/** `--source` mappings as repository paths (null: a directory outside the repository). */
-function mappingsIn(repo, sources, cwd) {
-    const mapped = new Map();
-    for (const [key, dir] of sources) {
-        const rel = (0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(cwd, dir)).split(external_node_path_.sep).join('/');
-        mapped.set(key, repoPath(rel) ?? null);
-    }
-    return mapped;
+const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
+/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
+function scope_normalize(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
 }
+/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
+function kustomizeReferences(repo, dir) {
+    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+        const file = (0,external_node_path_.join)(repo, dir, name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            continue;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            return []; // the scan reports invalid YAML
+        }
+        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
+        return entries
+            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
+            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
+            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
+            .filter((e) => e !== undefined);
+    }
+    return [];
+}
+/** `--path .` (or none): the whole repository is scanned. */
+const isRepositoryRoot = (path) => scope_normalize(path) === '';
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * source mapped to a directory of the repository is followed there; one mapped elsewhere is
- * another repository, whose files are not checked.
+ * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
  */
-function scanCluster(repo, entry, sources, log, cwd = process.cwd()) {
-    const start = repoPath(entry);
+function scanCluster(repo, entry, sources, log) {
+    const start = scope_normalize(entry);
     if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
         throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-    const graph = new FluxGraph(directoryTree(repo), { mappings: mappingsIn(repo, sources, cwd) });
-    const scope = graph.clusterScope(start);
-    for (const { owner, reason } of scope.opaque)
-        log.warn(`verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`);
-    // Scan the outermost paths only: one inside another is scanned with it.
-    const roots = scope.paths
-        .filter((p) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, p)))
-        .filter((p) => !scope.paths.some((o) => o !== p && isInside(p, o)))
-        .sort();
+    const roots = [];
     const objects = [];
     const findings = [];
-    for (const root of roots) {
+    const files = new Set();
+    const queue = [start];
+    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
+    while (queue.length) {
+        const root = queue.shift();
+        if (covered(root))
+            continue;
+        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
+            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
+            continue;
+        }
+        roots.push(root);
         const scanned = scanObjects(repo, root === '' ? '.' : root);
-        objects.push(...scanned.objects);
-        findings.push(...scanned.findings);
+        // A root reached later may contain one scanned earlier: each file counts once.
+        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
+        for (const f of fresh)
+            files.add(f);
+        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
+        objects.push(...newObjects);
+        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
+        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
+        for (const dir of dirs)
+            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
+        for (const l of newObjects) {
+            const o = l.object;
+            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
+                continue;
+            const ref = o.spec?.sourceRef ?? {};
+            if (ref.kind !== 'GitRepository')
+                continue; // OCI, Bucket, ExternalArtifact: not these files
+            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
+            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
+                continue;
+            const path = String(o.spec?.path ?? '');
+            if (path.includes('${')) {
+                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
+                continue;
+            }
+            const target = scope_normalize(path);
+            if (target !== undefined)
+                queue.push(target);
+        }
     }
     return { objects, findings, roots };
 }
@@ -67370,9 +67287,8 @@ async function sources_resolveChart(client, registry, repository, version) {
     const wanted = version.trim() || '*';
     const where = `${registry}/${repository}`;
     let tag;
-    const exact = exactVersion(wanted);
-    if (exact)
-        tag = exact.replace(/\+/g, '_');
+    if (semver_default().valid(wanted))
+        tag = wanted.replace(/\+/g, '_');
     else {
         const tags = (await client.listTags(registry, repository)).map((t) => ({
             tag: t,
@@ -67382,16 +67298,16 @@ async function sources_resolveChart(client, registry, repository, version) {
             throw new Error(`${where}: no tags: the chart is not in the repository`);
         tag = tags.find((t) => t.version === wanted)?.tag;
         if (!tag) {
-            let best;
-            try {
-                best = highestSatisfying(tags.map((t) => t.version), wanted);
-            }
-            catch {
+            // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
+            const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
+            if (!semver_default().validRange(range))
                 throw new Error(`${where}: '${version}' is not a semver range`);
-            }
+            const best = tags
+                .filter((t) => semver_default().valid(t.version) && semver_default().satisfies(t.version, range))
+                .sort((a, b) => semver_default().rcompare(a.version, b.version))[0];
             if (!best)
                 throw new Error(`${where}: no chart version matches '${version}'`);
-            tag = tags.find((t) => t.version === best).tag;
+            tag = best.tag;
         }
     }
     const descriptor = await client.headManifest(registry, repository, tag);
@@ -67417,7 +67333,7 @@ async function verifyRepository(repo, options, io, pick = {},
 cluster) {
     const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
     const { objects, findings: scanFindings } = scoped
-        ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd)
+        ? scanCluster(repo, scoped, cluster.sources, io.log)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
@@ -67508,6 +67424,7 @@ async function verifyChange(sides, diff, options, io) {
 
 
 
+
 /** Renders base and head of every cluster path with one secret masker and compares them. */
 async function runDiff(options, io) {
     const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
@@ -67536,6 +67453,8 @@ async function runDiff(options, io) {
     try {
         head = await side(options.head);
         const masker = createSecretMasker();
+        // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
+        const checkout = readCheckout(repo, io.env, [options.base, options.head]);
         const merged = { changes: [], images: [], errors: [] };
         const built = new Set();
         const refs = base.commit !== undefined && head.commit !== undefined;
@@ -67551,6 +67470,7 @@ async function runDiff(options, io) {
                 ...options,
                 repo: side.dir,
                 tree: side.tree,
+                checkout,
                 path,
                 masker,
                 shouldBuild: planner
@@ -68108,6 +68028,106 @@ const diffCommand = defineCommand({
         };
     },
 });
+
+;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
+
+
+
+
+/** `flux build/push artifact`'s default `--ignore-paths` (sourceignore ExcludeVCS + ExcludeExt). */
+const FLUX_DEFAULT_IGNORE = [
+    '.git/',
+    '.gitignore',
+    '.gitmodules',
+    '.gitattributes',
+    '*.jpg',
+    '*.jpeg',
+    '*.gif',
+    '*.png',
+    '*.wmv',
+    '*.flv',
+    '*.tar.gz',
+    '*.zip',
+];
+/**
+ * Walks a directory in `filepath.WalkDir` order (lexical, depth first, the root as `.`),
+ * leaving out ignored paths and, unless asked to follow them, symlinks and special files.
+ */
+function collectDirectory(root, options = {}) {
+    const matcher = ignore_default()().add(options.ignorePaths ?? FLUX_DEFAULT_IGNORE);
+    const rootReal = (0,external_node_fs_.realpathSync)(root);
+    const entries = [{ type: 'directory', name: '.', mode: (0,external_node_fs_.statSync)(root).mode & 0o7777 }];
+    const walk = (dir, rel, ancestors) => {
+        for (const name of (0,external_node_fs_.readdirSync)(dir).sort(byteOrder)) {
+            const path = (0,external_node_path_.join)(dir, name);
+            const relName = rel ? `${rel}/${name}` : name;
+            if (name.includes('\\')) {
+                throw new FluxgateError('INPUT', `${path}: file names with a backslash cannot be unpacked by source-controller`);
+            }
+            let stat = (0,external_node_fs_.lstatSync)(path);
+            if (stat.isSymbolicLink()) {
+                if (!options.resolveSymlinks) {
+                    options.onSkip?.(relName, 'symlink (use --resolve-symlinks to copy its target)');
+                    continue;
+                }
+                let target;
+                try {
+                    target = (0,external_node_fs_.realpathSync)(path);
+                }
+                catch {
+                    throw new FluxgateError('INPUT', `${path}: the symlink's target does not exist`);
+                }
+                if (target !== rootReal && !target.startsWith(rootReal + external_node_path_.sep)) {
+                    throw new FluxgateError('INPUT', `${path}: the symlink points outside ${root} (to ${target})`);
+                }
+                stat = (0,external_node_fs_.statSync)(path);
+            }
+            const isDir = stat.isDirectory();
+            if (matcher.ignores(isDir ? `${relName}/` : relName))
+                continue;
+            if (isDir) {
+                const real = (0,external_node_fs_.realpathSync)(path);
+                // A symlinked directory that leads back up the tree would never end: break the cycle.
+                if (ancestors.has(real)) {
+                    options.onSkip?.(relName, 'symlink cycle');
+                    continue;
+                }
+                entries.push({ type: 'directory', name: relName, mode: stat.mode & 0o7777 });
+                walk(path, relName, new Set([...ancestors, real]));
+            }
+            else if (stat.isFile()) {
+                entries.push({ type: 'file', name: relName, mode: stat.mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) });
+            }
+            else {
+                options.onSkip?.(relName, 'not a regular file');
+            }
+        }
+    };
+    walk(root, '', new Set([rootReal]));
+    return entries;
+}
+/** A single file, as the flux CLI packs it: inside a 0700 temp directory, under its base name. */
+function collectFile(path) {
+    return [
+        { type: 'directory', name: '.', mode: 0o700 },
+        { type: 'file', name: (0,external_node_path_.basename)(path), mode: (0,external_node_fs_.statSync)(path).mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) },
+    ];
+}
+/**
+ * Standard input, as the flux CLI packs it (trailing CR/LF trimmed, mode 0600). The flux CLI
+ * names the file randomly; we name it after its content so that builds stay reproducible.
+ */
+function collectStdin(content) {
+    const text = content.toString('utf8').replace(/[\r\n]+$/, '');
+    return [
+        { type: 'directory', name: '.', mode: 0o700 },
+        { type: 'file', name: 'stdin.yaml', mode: 0o600, content: Buffer.from(text) },
+    ];
+}
+const byteOrder = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+function relativeTo(root, path) {
+    return relative(root, path).split(sep).join('/');
+}
 
 ;// CONCATENATED MODULE: ./src/oci/artifact/content.ts
 
