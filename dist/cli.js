@@ -56087,8 +56087,11 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(11827);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(14963);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25625);
 
+
+(0,_log_js__WEBPACK_IMPORTED_MODULE_1__/* .routeProcessWarnings */ .SN)((line) => process.stderr.write(`${line}\n`));
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
 __webpack_async_result__();
@@ -56096,7 +56099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 11827:
+/***/ 14963:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56113,7 +56116,7 @@ class FluxgateError extends Error {
         super(message, options.cause === undefined ? undefined : { cause: options.cause });
         this.name = 'FluxgateError';
         this.code = code;
-        this.exitCode = options.exitCode ?? (code === 'USAGE' ? 2 : 1);
+        this.exitCode = options.exitCode ?? (code === 'USAGE' || code === 'NOT_IMPLEMENTED' ? 2 : 1);
     }
 }
 class UsageError extends FluxgateError {
@@ -56344,52 +56347,13 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/flux/objects.ts
-/**
- * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
- * reads a kustomization from, repository paths, and the object shapes.
- */
 
-
-/** API groups of the Flux objects fluxgate follows. */
+/** API groups of the Flux objects the renderer follows. */
 const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
-const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
-const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
-/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
-const SOURCE_KINDS = [
-    'GitRepository',
-    'OCIRepository',
-    'Bucket',
-    'HelmRepository',
-    'HelmChart',
-    'ExternalArtifact',
-];
-/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
-const SOURCE_IGNORE_FILE = '.sourceignore';
 const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
-/**
- * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
- * the root. Undefined when the path leaves the repository (`../x`).
- */
-function repoPath(path) {
-    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (p === '.' || p === '')
-        return '';
-    if (p === '..' || p.startsWith('../'))
-        return undefined;
-    return p;
-}
-/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
-const joinRepoPath = (dir, path) => repoPath(external_node_path_.posix.join(dir || '.', path));
-/** Whether repository path `file` is `dir` or below it. */
-const isInside = (file, dir) => dir === '' || file === dir || file.startsWith(`${dir}/`);
-const isFluxSource = (o) => (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
-    SOURCE_KINDS.includes(o.kind);
-const isArtifactGenerator = (o) => o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 function objectKey(kind, namespace, name) {
@@ -56403,18 +56367,35 @@ function ownerOf(object, fallbackNamespace) {
     };
 }
 const describeOwner = (o) => `${o.kind} ${o.namespace}/${o.name}`;
-/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
+/**
+ * Parses a multi-document YAML text (a tool's output) into the objects Flux applies; empty
+ * documents are skipped. Throws the first error. Lists are flattened, as both controllers do
+ * before applying (fluxcd/pkg ssa/utils ReadObjects: any object with an `items` array; kustomize
+ * api/resource/factory.go inlineAnyEmbeddedLists; helm pkg/kube Client.Build, `Flatten()`), and
+ * nested Lists with them: a Secret inside a List is a Secret like any other.
+ */
 function parseObjects(text, what) {
     const objects = [];
-    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+    const add = (value, depth) => {
+        if (value === null || value === undefined)
+            return;
+        if (typeof value !== 'object' || Array.isArray(value))
+            throw new Error(`${what}: a ${depth ? 'List item' : 'document'} is not a Kubernetes object`);
+        const items = value.items;
+        if (Array.isArray(items)) {
+            if (depth > 16)
+                throw new Error(`${what}: Lists nested too deep`);
+            for (const item of items)
+                add(item ?? 'null', depth + 1);
+            return;
+        }
+        objects.push(value);
+    };
+    // Warnings stay in doc.warnings: the `yaml` library would print them with the source line.
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { logLevel: 'error' })) {
         if (doc.errors.length)
             throw new Error(`${what}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-        const value = doc.toJSON();
-        if (value === null || value === undefined)
-            continue;
-        if (typeof value !== 'object' || Array.isArray(value))
-            throw new Error(`${what}: a document is not a Kubernetes object`);
-        objects.push(value);
+        add(doc.toJSON(), 0);
     }
     return objects;
 }
@@ -56536,58 +56517,8 @@ function notThisCheckout(spec, checkout) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: ./src/log.ts
-class StderrLogger {
-    verbose;
-    write;
-    secrets = new Set();
-    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
-        this.verbose = verbose;
-        this.write = write;
-    }
-    debug(message) {
-        if (this.verbose)
-            this.write(this.redact(message));
-    }
-    info(message) {
-        this.write(this.redact(message));
-    }
-    warn(message, annotation) {
-        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    error(message, annotation) {
-        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    async group(name, fn) {
-        this.debug(`» ${name}`);
-        return fn();
-    }
-    mask(secret) {
-        if (secret.length >= 3)
-            this.secrets.add(secret);
-    }
-    redact(text) {
-        let out = text;
-        for (const s of this.secrets)
-            out = out.split(s).join('***');
-        return out;
-    }
-}
-function where(annotation) {
-    if (!annotation?.file)
-        return '';
-    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
-}
-/** A logger that drops everything: for library callers and tests that do not care. */
-const silentLogger = {
-    debug() { },
-    info() { },
-    warn() { },
-    error() { },
-    group: (_name, fn) => fn(),
-    mask() { },
-};
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(25625);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/oci/auth.ts
@@ -56773,7 +56704,7 @@ class RegistryClient {
     constructor(options = {}) {
         this.options = options;
         this.env = options.env ?? process.env;
-        this.log = options.log ?? silentLogger;
+        this.log = options.log ?? src_log/* silentLogger */.qq;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
         this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
         if (options.creds) {
@@ -57203,7 +57134,239 @@ async function mapPool(items, limit, fn) {
     return results;
 }
 
+;// CONCATENATED MODULE: ./src/render/confine.ts
+/**
+ * What a build may read, checked before any tool runs. kustomize-controller builds with
+ * fluxcd/pkg kustomize.SecureBuild: kustomize with load restrictions off, but on a file system
+ * (kustomize/filesys/fs_secure.go) that refuses every path which, symlinks evaluated, is not in
+ * or below the source root. kubectl kustomize has no such file system, so the same rule is
+ * enforced here on every path a kustomization can name, transitively, and remote references
+ * (which kustomize would fetch, loopback included) are refused outright: builds have no network.
+ */
+
+
+
+class ConfinementError extends Error {
+}
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** A reference as it appears in a message: quoted, so a newline or markup in it stays inert. */
+const quoted = (reference) => JSON.stringify(reference);
+/** Whether `path` is `root` or below it. */
+function isWithin(root, path) {
+    return path === root || path.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep);
+}
+/**
+ * The real location of `path` (symlinks evaluated, as filepath.EvalSymlinks), or of its closest
+ * existing ancestor joined with the rest: what fs_secure's isSecurePath compares with the root.
+ */
+function realLocation(path) {
+    let existing = path;
+    const rest = [];
+    while (!(0,external_node_fs_.existsSync)(existing) && (0,external_node_path_.dirname)(existing) !== existing) {
+        rest.unshift(existing.slice((0,external_node_path_.dirname)(existing).length + 1));
+        existing = (0,external_node_path_.dirname)(existing);
+    }
+    try {
+        return (0,external_node_path_.join)((0,external_node_fs_.realpathSync)(existing), ...rest);
+    }
+    catch {
+        return path;
+    }
+}
+/**
+ * `reference`, relative to `base`, as a path inside `root`; throws one line naming `where` when
+ * it is absolute, climbs out with `..`, or leads out through a symlink.
+ */
+function confinedPath(root, base, reference, where) {
+    if ((0,external_node_path_.isAbsolute)(reference) || /^[A-Za-z]:[\\/]/.test(reference))
+        throw new ConfinementError(`${where}: ${quoted(reference)} is an absolute path; a build reads only its source`);
+    const path = (0,external_node_path_.resolve)(base, reference);
+    if (!isWithin(root, path))
+        throw new ConfinementError(`${where}: ${quoted(reference)} leaves the source root`);
+    if (!isWithin(realLocation(root), realLocation(path)))
+        throw new ConfinementError(`${where}: ${quoted(reference)} leads out of the source root through a symlink`);
+    return path;
+}
+/**
+ * What kustomize would fetch rather than read (api/internal/git/repospec.go and
+ * loader.IsRemoteFile): a scheme (`https://`, `file://`, `git::`), an scp-like `user@host:`, a
+ * GitHub shorthand or a `?ref=` query.
+ */
+function isRemoteReference(reference) {
+    return (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference) ||
+        /^[^/\s]+@[^/\s]+[:/]/.test(reference) ||
+        /^(www\.)?github\.com([/:]|$)/i.test(reference) ||
+        reference.includes('?'));
+}
+const list = (v) => (Array.isArray(v) ? v : []);
+const isMap = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** kustomize's builtin generator and transformer configurations that name files. */
+const FILE_FIELDS = {
+    ConfigMapGenerator: generatorFiles,
+    SecretGenerator: generatorFiles,
+    PatchTransformer: (c) => [['path', c.path]],
+    PatchJson6902Transformer: (c) => [['path', c.path]],
+    PatchStrategicMergeTransformer: (c) => list(c.paths).map((p, i) => [`paths[${i}]`, p]),
+    ReplacementTransformer: (c) => list(c.replacements).map((r, i) => [`replacements[${i}].path`, isMap(r) ? r.path : undefined]),
+};
+/** configMapGenerator/secretGenerator: `files` (`[key=]path`), `envs`, `env`. */
+function generatorFiles(g) {
+    return [
+        ...list(g.files).map((f, i) => [
+            `files[${i}]`,
+            typeof f === 'string' ? f.replace(/^[^=]*=/, '') : f,
+        ]),
+        ...list(g.envs).map((f, i) => [`envs[${i}]`, f]),
+        ...(g.env === undefined ? [] : [['env', g.env]]),
+    ];
+}
+/** A text that is an inline YAML object rather than a path (kustomize tries it as YAML first). */
+function inlineObjects(text) {
+    if (!/[\n:{]/.test(text))
+        return undefined;
+    try {
+        const docs = (0,dist/* parseAllDocuments */.hR)(text).map((d) => d.toJS());
+        const objects = docs.flatMap((d) => (Array.isArray(d) ? d : [d])).filter(isMap);
+        return objects.length ? objects : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Checks every path the kustomization of `dir` (`kustomization`, as it will be built) names, and
+ * those of every kustomization it reaches, before kustomize runs: each stays inside `root`, none
+ * is remote, no helm inflation and no KRM function. Throws one line naming the file and field.
+ */
+function confineKustomization(root, dir, kustomization, file) {
+    const visited = new Set();
+    const display = (path) => (0,external_node_path_.relative)(root, path).split(external_node_path_.sep).join('/') || '.';
+    const visitDirectory = (path) => {
+        const real = realLocation(path);
+        if (visited.has(real))
+            return;
+        visited.add(real);
+        const found = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
+        if (!found)
+            return; // kustomize reports the directory itself
+        let parsed;
+        try {
+            parsed = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(found, 'utf8'));
+        }
+        catch {
+            return; // kustomize reports the invalid YAML
+        }
+        if (isMap(parsed))
+            check(parsed, path, display(found));
+    };
+    /** A kustomization or a directory: resources, bases, components. */
+    const checkRoot = (reference, base, where) => {
+        if (typeof reference !== 'string')
+            return;
+        if (isRemoteReference(reference))
+            throw new ConfinementError(`${where}: ${quoted(reference)} is a remote reference; builds have no network`);
+        const path = confinedPath(root, base, reference, where);
+        const stat = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
+        // kustomize tries a missing local path as a remote base: nothing missing reaches it.
+        if (!stat)
+            throw new ConfinementError(`${where}: ${quoted(reference)} not found in the source`);
+        if (stat.isDirectory())
+            visitDirectory(path);
+    };
+    /** A file kustomize loads (a patch, a generator's file, a CRD, a configuration). */
+    const checkFile = (reference, base, where) => {
+        if (typeof reference !== 'string' || reference === '')
+            return;
+        if (isRemoteReference(reference))
+            throw new ConfinementError(`${where}: ${quoted(reference)} is a remote reference; builds have no network`);
+        confinedPath(root, base, reference, where);
+    };
+    /** A builtin plugin configuration, inline or from a file. */
+    const checkPluginConfig = (config, base, where) => {
+        const metadata = isMap(config.metadata) ? config.metadata : {};
+        const annotations = isMap(metadata.annotations) ? metadata.annotations : {};
+        if ('config.kubernetes.io/function' in annotations || 'config.k8s.io/function' in annotations)
+            throw new ConfinementError(`${where}: KRM functions are not run (kustomize-controller runs builtin plugins only)`);
+        if (config.kind === 'HelmChartInflationGenerator')
+            throw new ConfinementError(`${where}: helm chart inflation is not supported (kustomize-controller builds without --enable-helm)`);
+        for (const [field, value] of FILE_FIELDS[String(config.kind)]?.(config) ?? [])
+            checkFile(value, base, `${where}: ${field}`);
+    };
+    /** generators, transformers, validators: inline configurations, files of them, or kustomizations. */
+    const checkPlugins = (reference, base, where) => {
+        if (typeof reference !== 'string')
+            return;
+        const inline = inlineObjects(reference);
+        if (inline)
+            return inline.forEach((c) => checkPluginConfig(c, base, where));
+        checkRoot(reference, base, where);
+        const path = (0,external_node_path_.resolve)(base, reference);
+        if (!(0,external_node_fs_.statSync)(path).isFile())
+            return;
+        let configs;
+        try {
+            configs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(path, 'utf8')).map((d) => d.toJS());
+        }
+        catch {
+            return;
+        }
+        for (const c of configs)
+            if (isMap(c))
+                checkPluginConfig(c, base, `${display(path)}`);
+    };
+    const check = (k, base, name) => {
+        if (k.helmCharts !== undefined ||
+            k.helmGlobals !== undefined ||
+            k.helmChartInflationGenerator !== undefined)
+            throw new ConfinementError(`${name}: helmCharts: helm chart inflation is not supported (kustomize-controller builds without --enable-helm)`);
+        for (const field of ['resources', 'bases', 'components'])
+            list(k[field]).forEach((r, i) => checkRoot(r, base, `${name}: ${field}[${i}]`));
+        for (const field of ['crds', 'configurations'])
+            list(k[field]).forEach((r, i) => checkFile(r, base, `${name}: ${field}[${i}]`));
+        list(k.patchesStrategicMerge).forEach((p, i) => {
+            if (typeof p === 'string' && !inlineObjects(p))
+                checkFile(p, base, `${name}: patchesStrategicMerge[${i}]`);
+        });
+        for (const field of ['patches', 'patchesJson6902', 'replacements'])
+            list(k[field]).forEach((p, i) => checkFile(isMap(p) ? p.path : undefined, base, `${name}: ${field}[${i}].path`));
+        if (isMap(k.openapi))
+            checkFile(k.openapi.path, base, `${name}: openapi.path`);
+        for (const field of ['configMapGenerator', 'secretGenerator'])
+            list(k[field]).forEach((g, i) => {
+                if (!isMap(g))
+                    return;
+                for (const [f, value] of generatorFiles(g))
+                    checkFile(value, base, `${name}: ${field}[${i}].${f}`);
+            });
+        for (const field of ['generators', 'transformers', 'validators'])
+            list(k[field]).forEach((r, i) => checkPlugins(r, base, `${name}: ${field}[${i}]`));
+    };
+    visited.add(realLocation(dir));
+    check(kustomization, dir, file);
+}
+/**
+ * A chart directory helm may load: helm's directory loader follows symlinks (internal/sympath),
+ * so a link leaving the chart would put an outside file into `.Files`. Sources never hold
+ * symlinks (source-controller's artifacts leave them out); this keeps it so for every chart.
+ */
+function confineChart(chartDir) {
+    const root = realLocation(chartDir);
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            if (entry.isSymbolicLink()) {
+                if (!isWithin(root, realLocation(path)))
+                    throw new ConfinementError(`chart file ${quoted((0,external_node_path_.relative)(chartDir, path).split(external_node_path_.sep).join('/'))} is a symlink leading out of the chart`);
+            }
+            else if (entry.isDirectory())
+                walk(path);
+        }
+    };
+    walk(chartDir);
+}
+
 ;// CONCATENATED MODULE: ./src/render/process.ts
+
 
 
 
@@ -57224,21 +57387,87 @@ function findOnPath(binary, env) {
     }
     return undefined;
 }
+/** Where a proxy variable points so nothing can be fetched: a port nothing listens on. */
+const NO_NETWORK = 'http://127.0.0.1:9';
 /**
- * The environment kustomize runs in: remote bases and remote resources cannot be fetched
- * (an unreachable proxy, git limited to local files), so a PR cannot make us download anything.
+ * The whole environment of a tool process: nothing of ours (no GITHUB_*, INPUT_*, ACTIONS_*,
+ * RUNNER_*, cloud or registry credentials, no proxy exceptions), a PATH of the tool's own
+ * directory and the system's, and a private HOME and TMPDIR with helm's and XDG's directories
+ * in it, so no user configuration, plugin, repository list or registry login is found. kustomize
+ * reads a bare key of an `envs:` file from its environment: there is nothing there to read.
  */
-function offlineEnv(env) {
+function toolEnvironment(binary, home) {
+    const dir = (name) => {
+        const path = (0,external_node_path_.join)(home, name);
+        (0,external_node_fs_.mkdirSync)(path, { recursive: true });
+        return path;
+    };
+    const tmp = dir('tmp');
     return {
-        ...env,
-        HTTP_PROXY: 'http://127.0.0.1:9',
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        http_proxy: 'http://127.0.0.1:9',
-        https_proxy: 'http://127.0.0.1:9',
+        PATH: [...new Set([(0,external_node_path_.dirname)(binary), '/usr/bin', '/bin'])].join(external_node_path_.delimiter),
+        HOME: home,
+        TMPDIR: tmp,
+        TMP: tmp,
+        TEMP: tmp,
+        XDG_CONFIG_HOME: dir('config'),
+        XDG_CACHE_HOME: dir('cache'),
+        XDG_DATA_HOME: dir('data'),
+        HELM_CONFIG_HOME: (0,external_node_path_.join)(home, 'config', 'helm'),
+        HELM_CACHE_HOME: (0,external_node_path_.join)(home, 'cache', 'helm'),
+        HELM_DATA_HOME: (0,external_node_path_.join)(home, 'data', 'helm'),
+        HELM_PLUGINS: (0,external_node_path_.join)(home, 'data', 'helm', 'plugins'),
+        KUBECONFIG: (0,external_node_path_.join)(home, 'kubeconfig'),
+        KUSTOMIZE_PLUGIN_HOME: (0,external_node_path_.join)(home, 'kustomize-plugins'),
+        HTTP_PROXY: NO_NETWORK,
+        HTTPS_PROXY: NO_NETWORK,
+        ALL_PROXY: NO_NETWORK,
+        http_proxy: NO_NETWORK,
+        https_proxy: NO_NETWORK,
+        all_proxy: NO_NETWORK,
         NO_PROXY: '',
         no_proxy: '',
-        GIT_ALLOW_PROTOCOL: 'file',
+        GIT_ALLOW_PROTOCOL: 'none',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        LANG: 'C.UTF-8',
     };
+}
+/**
+ * Runs helm, kustomize or kubectl (found on the caller's PATH) with toolEnvironment: a private
+ * home made for this one process and removed when it ends.
+ */
+async function runTool(run, tool, args, options) {
+    const binary = findOnPath(tool, options.env) ?? tool;
+    return withPrivateHome((home) => run(binary, args, {
+        env: { ...toolEnvironment(binary, home), ...options.extraEnv },
+        cwd: options.cwd ?? home,
+    }));
+}
+/**
+ * What git adds to toolEnvironment: git's ownership check reads only global configuration, which
+ * is private here, so the repository the user named is declared safe on the command's scope.
+ */
+const GIT_SAFE_DIRECTORY = {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'safe.directory',
+    GIT_CONFIG_VALUE_0: '*',
+};
+/** Runs `fn` with a private home directory, removed afterwards. */
+function withPrivateHome(fn) {
+    const home = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-tool-'));
+    let async = false;
+    try {
+        const result = fn(home);
+        if (result instanceof Promise) {
+            async = true;
+            return result.finally(() => (0,external_node_fs_.rmSync)(home, { recursive: true, force: true }));
+        }
+        return result;
+    }
+    finally {
+        if (!async)
+            (0,external_node_fs_.rmSync)(home, { recursive: true, force: true });
+    }
 }
 /** Last meaningful line of a tool's stderr, for one-line errors. */
 function lastLine(text) {
@@ -57252,88 +57481,6 @@ function lastLine(text) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
-;// CONCATENATED MODULE: ./src/flux/versions.ts
-/**
- * Chart and artifact version constraints as Flux reads them: Helm and source-controller parse
- * them with Masterminds/semver v3 (`>= 1.0.0, < 2.0.0 || ~3`), node-semver reads a dialect of
- * the same language. `npmRange` translates one into the other, following Masterminds'
- * constraints.go: `,` and spaces both join terms (AND), `||` separates alternatives, `=>`/`=<`
- * are `>=`/`<=`, `!=` excludes one version, `x`/`X`/`*` are wildcards.
- */
-
-
-/** A Masterminds constraint that node-semver cannot read in any form. */
-class VersionRangeError extends FluxgateError {
-    constructor(constraint) {
-        super('INPUT', `'${constraint}' is not a semver constraint`);
-        this.name = 'VersionRangeError';
-    }
-}
-const OPERATOR = /^(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)?\s*v?(.*)$/;
-/** The node-semver range equal to a Masterminds constraint; throws VersionRangeError. */
-function npmRange(constraint) {
-    const text = constraint.trim();
-    if (text === '' || text === '*')
-        return '*';
-    const alternatives = [];
-    for (const alternative of text.split('||')) {
-        // Masterminds joins an operator to its version across spaces (`>= 1.2`): join them first.
-        const glued = alternative
-            .trim()
-            .replace(/(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)\s+/g, '$1')
-            .replace(/\s+-\s+/g, '\u0000');
-        const terms = glued.split(/[\s,]+/).filter(Boolean);
-        // A `!=v` term splits the AND group in two: below v, or above it.
-        let groups = [[]];
-        for (const term of terms) {
-            if (term.includes('\u0000')) {
-                groups = groups.map((g) => [...g, term.replace('\u0000', ' - ')]);
-                continue;
-            }
-            const [, op = '', version = ''] = OPERATOR.exec(term);
-            if (op === '!=') {
-                if (!semver_default().valid(version, { loose: true }))
-                    throw new VersionRangeError(constraint);
-                groups = groups.flatMap((g) => [
-                    [...g, `<${version}`],
-                    [...g, `>${version}`],
-                ]);
-                continue;
-            }
-            const npmOp = op === '=>' ? '>=' : op === '=<' ? '<=' : op;
-            groups = groups.map((g) => [...g, `${npmOp}${version}`]);
-        }
-        alternatives.push(...groups.map((g) => g.join(' ')));
-    }
-    const range = alternatives.join(' || ');
-    const valid = semver_default().validRange(range, { loose: true });
-    if (valid === null)
-        throw new VersionRangeError(constraint);
-    return range;
-}
-/** Whether a constraint names one version exactly (`1.2.3`, `v1.2.3`, `=1.2.3`). */
-function exactVersion(constraint) {
-    const text = constraint.trim().replace(/^=\s*/, '');
-    return semver_default().valid(text, { loose: true }) ? text.replace(/^v/, '') : undefined;
-}
-/**
- * The highest of `versions` that satisfies a Masterminds constraint (Helm's repo index lookup,
- * source-controller's semver tag choice); undefined when none does. Versions that are not
- * semver are skipped, as Helm skips them.
- */
-function highestSatisfying(versions, constraint) {
-    const range = npmRange(constraint);
-    let best;
-    for (const v of versions) {
-        const parsed = semver_default().valid(v, { loose: true });
-        if (!parsed || !semver_default().satisfies(parsed, range, { loose: true }))
-            continue;
-        if (!best || semver_default().gt(parsed, semver_default().valid(best, { loose: true }), { loose: true }))
-            best = v;
-    }
-    return best;
-}
-
 ;// CONCATENATED MODULE: ./src/flux/oci-ref.ts
 
 
@@ -57347,15 +57494,19 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
     let tag = ref?.tag || 'latest';
     if (ref?.semver) {
         const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
-        // Helm chart tags carry `_` where versions have `+`.
         const candidates = (await client.listTags(registry, repository))
             .filter((t) => !filter || filter.test(t))
-            .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
-        const best = highestSatisfying(candidates.map((c) => c.version), ref.semver);
-        if (best === undefined) {
+            .map((t) => ({
+            tag: t,
+            version: semver_default().coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
+                semver_default().valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
+        }))
+            .filter((c) => Boolean(c.version) && semver_default().satisfies(c.version, ref.semver, { loose: true }));
+        if (!candidates.length) {
             throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
         }
-        tag = candidates.find((c) => c.version === best).tag;
+        candidates.sort((a, b) => semver_default().rcompare(a.version, b.version));
+        tag = candidates[0].tag;
     }
     const descriptor = await client.headManifest(registry, repository, tag);
     if (!descriptor)
@@ -57479,8 +57630,8 @@ async function httpRepoChart(url, chart, range, ctx, source) {
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
         throw new Error(`chart ${chart} not found in ${source} (${url})`);
-    // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
-    const version = highestSatisfying(entries.map((e) => e.version), range);
+    const versions = entries.map((e) => e.version).filter((v) => semver_default().valid(v));
+    const version = semver_default().maxSatisfying(versions, range === '*' ? '*' : range);
     if (!version)
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
@@ -57516,8 +57667,8 @@ function client(ctx, insecure) {
 }
 async function ociRepoChart(url, chart, range, insecure, ctx) {
     const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-    const exact = exactVersion(range);
-    const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+    const exact = semver_default().valid(range);
+    const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
     return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 async function ociRepositoryChart(namespace, name, ctx) {
@@ -57673,13 +57824,14 @@ async function extractLayer(layer, destDir, what = 'layer') {
 
 
 
-const isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const values_files_isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** Maps merge key by key, recursively; anything else in `over` replaces what is in `base`. */
 function mergeMaps(base, over) {
     const out = { ...base };
     for (const [k, v] of Object.entries(over)) {
         const b = out[k];
-        out[k] = isMap(v) && isMap(b) ? mergeMaps(b, v) : v;
+        out[k] = values_files_isMap(v) && values_files_isMap(b) ? mergeMaps(b, v) : v;
     }
     return out;
 }
@@ -57693,16 +57845,19 @@ function readValues(file, reference) {
     }
     if (parsed == null)
         return {};
-    if (!isMap(parsed))
+    if (!values_files_isMap(parsed))
         throw new Error(`unmarshaling values from '${reference}' failed: not a map`);
     return parsed;
 }
-/** A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a file. */
+/**
+ * A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a
+ * file there; a symlink leading out of `base` is not followed.
+ */
 function fileWithin(base, reference) {
     const path = (0,external_node_path_.resolve)(base, reference.replace(/^\/+/, ''));
-    if (path !== base && !path.startsWith(base + external_node_path_.sep))
+    if (!isWithin(base, path) || !(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile())
         return undefined;
-    return (0,external_node_fs_.existsSync)(path) && (0,external_node_fs_.statSync)(path).isFile() ? path : undefined;
+    return isWithin((0,external_node_fs_.realpathSync)(base), (0,external_node_fs_.realpathSync)(path)) ? path : undefined;
 }
 /**
  * Merges values files in order; `base` is the Git source's root for charts from a GitRepository,
@@ -57730,15 +57885,105 @@ async function unpackChart(tgz, workDir) {
         throw new Error(`${tgz}: no Chart.yaml in the chart archive`);
     return (0,external_node_path_.join)(dir, top.name);
 }
-/** A copy of the chart directory whose values.yaml is `values`, as the built chart has it. */
+/**
+ * A copy of the chart directory whose values.yaml is `values`, as the built chart has it. The
+ * copy holds no symlinks, and values.yaml is a new file: nothing is written through a link.
+ */
 function withChartValues(chartDir, values, workDir) {
     const copy = (0,external_node_path_.join)((0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(workDir, 'chart-values-')), 'chart');
-    (0,external_node_fs_.cpSync)(chartDir, copy, { recursive: true });
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(copy, 'values.yaml'), (0,dist/* stringify */.As)(values));
+    (0,external_node_fs_.cpSync)(chartDir, copy, { recursive: true, filter: (src) => !(0,external_node_fs_.lstatSync)(src).isSymbolicLink() });
+    const file = (0,external_node_path_.join)(copy, 'values.yaml');
+    (0,external_node_fs_.rmSync)(file, { force: true });
+    (0,external_node_fs_.writeFileSync)(file, (0,dist/* stringify */.As)(values), { flag: 'wx' });
     return copy;
 }
 
+;// CONCATENATED MODULE: ./src/util/redact.ts
+/**
+ * The last line of defence for secret values: one registry per run of every secret value seen
+ * (Secret data as rendered, before masking; credentials from flags and inputs), and one scrub
+ * that every string leaving the process goes through (stdout, logs, annotations, action
+ * outputs, job summary, PR comment, files written for the user).
+ *
+ * API (kept tiny on purpose; other layers only ever call these):
+ *   const secrets = new SecretRegistry();
+ *   secrets.add(value);           // register a value, in every form it may be printed in
+ *   secrets.redact(text);         // `text` with every registered form replaced by `***`
+ *   secrets.onAdd(fn);            // fn(form) for each new form (the action: core.setSecret)
+ *
+ * Masking at the source (src/render/secrets.ts) replaces Secret values by markers so a diff still
+ * shows *that* a value changed; this scrub only catches what slipped past it.
+ */
+/**
+ * Values shorter than this are not registered: scrubbing `1` or `no` would rewrite ordinary
+ * text everywhere, and GitHub's own log masking leaves very short values alone as well.
+ */
+const MIN_SECRET_LENGTH = 4;
+const REDACTED = '***';
+class SecretRegistry {
+    forms = new Set();
+    listeners = [];
+    pattern;
+    /**
+     * Registers `value` raw, base64-encoded (as Secret `data` holds it), JSON-escaped (as JSON
+     * output prints it), and each line of a multi-line value (as a diff prints it).
+     */
+    add(value) {
+        if (!value)
+            return;
+        const lines = value.split(/\r?\n/).map((l) => l.trim());
+        const candidates = [
+            value,
+            Buffer.from(value, 'utf8').toString('base64'),
+            JSON.stringify(value).slice(1, -1),
+            ...(lines.length > 1 ? lines : []),
+        ];
+        for (const form of candidates) {
+            if (form.length < MIN_SECRET_LENGTH || this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.pattern = undefined;
+            for (const listen of this.listeners)
+                listen(form);
+        }
+    }
+    onAdd(listener) {
+        this.listeners.push(listener);
+        for (const form of this.forms)
+            listener(form);
+    }
+    get size() {
+        return this.forms.size;
+    }
+    redact(text) {
+        if (!this.forms.size || !text)
+            return text;
+        // Longest first, so a value is replaced whole before any of its lines.
+        this.pattern ??= new RegExp([...this.forms]
+            .sort((a, b) => b.length - a.length)
+            .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('|'), 'g');
+        return text.replace(this.pattern, REDACTED);
+    }
+}
+/**
+ * A credential flag's value and its parts that may show up alone: `[HOST=]USER:PASSWORD` is
+ * registered whole, as `USER:PASSWORD` and as the password.
+ */
+function credentialParts(value) {
+    const parts = [value];
+    const eq = value.indexOf('=');
+    const pair = eq > 0 && eq < value.indexOf(':') ? value.slice(eq + 1) : value;
+    if (pair !== value)
+        parts.push(pair);
+    const colon = pair.indexOf(':');
+    if (colon > 0)
+        parts.push(pair.slice(colon + 1));
+    return parts;
+}
+
 ;// CONCATENATED MODULE: ./src/render/secrets.ts
+
 
 /**
  * A keyed hash with a random key per run: the same value gives the same marker within one run
@@ -57788,6 +58033,93 @@ function maskSecret(object, masker) {
         }));
     }
     return masked;
+}
+/**
+ * Masking at the source, beyond Secrets themselves: every value of every Secret a build produced
+ * is remembered (raw, and base64 as `data` holds it), and any copy of it in another object (a
+ * kustomize `replacements` target, a chart that templates it into a ConfigMap, an annotation)
+ * is replaced by the value's marker, so a diff still shows that it changed. Each value is also
+ * registered with the run's exit scrub (src/util/redact.ts).
+ */
+class SecretCopies {
+    masker;
+    registry;
+    /** Printed form → marker of the value. */
+    forms = new Map();
+    pattern;
+    constructor(masker, registry) {
+        this.masker = masker;
+        this.registry = registry;
+    }
+    /** Remembers the values of a Secret as built (before masking). */
+    remember(object) {
+        if (!isSecret(object))
+            return;
+        for (const value of secretValues(object).values()) {
+            if (MARKER.test(value))
+                continue;
+            this.registry?.add(value);
+            if (value.length < MIN_SECRET_LENGTH)
+                continue;
+            const marker = this.masker.mask(value);
+            for (const form of [value, Buffer.from(value, 'utf8').toString('base64')]) {
+                if (this.forms.has(form))
+                    continue;
+                this.forms.set(form, marker);
+                this.pattern = undefined;
+            }
+        }
+    }
+    /** True when `text` holds a remembered value. */
+    holds(text) {
+        const pattern = this.regex();
+        return pattern !== undefined && [...text.matchAll(pattern)].some((m) => this.forms.has(m[0]));
+    }
+    /**
+     * `object` with every remembered value replaced by its marker in every string (keys too), but
+     * its identity (apiVersion, kind, name, namespace): a Secret value `default` must not move
+     * objects to another namespace in a diff. The exit scrub still hides it there.
+     */
+    scrub(object) {
+        const pattern = this.regex();
+        if (!pattern)
+            return object;
+        const walk = (v) => {
+            // Markers already in place stay as they are (a value may be a substring of one).
+            if (typeof v === 'string')
+                return v.replace(pattern, (m) => this.forms.get(m) ?? m);
+            if (Array.isArray(v))
+                return v.map(walk);
+            if (v && typeof v === 'object')
+                return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k), walk(x)]));
+            return v;
+        };
+        const { apiVersion, kind, metadata } = object;
+        const scrubbed = walk(object);
+        if (!metadata || typeof metadata !== 'object')
+            return { ...scrubbed, apiVersion, kind };
+        return {
+            ...scrubbed,
+            apiVersion,
+            kind,
+            metadata: {
+                ...scrubbed.metadata,
+                name: metadata.name,
+                ...('namespace' in metadata ? { namespace: metadata.namespace } : {}),
+            },
+        };
+    }
+    regex() {
+        if (!this.forms.size)
+            return undefined;
+        this.pattern ??= new RegExp([
+            MARKER.source.slice(1, -1),
+            ...[...this.forms.keys()]
+                .sort((a, b) => b.length - a.length)
+                .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        ].join('|'), 'g');
+        return this.pattern;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/render/helm/values.ts
@@ -57904,6 +58236,7 @@ function setPath(target, path, value, what) {
 
 
 
+
 /** Kinds that have no namespace: everything else lands in the release namespace when helm applies it. */
 const CLUSTER_SCOPED = new Set([
     'Namespace',
@@ -57927,14 +58260,35 @@ const CLUSTER_SCOPED = new Set([
     'ValidatingAdmissionPolicy',
     'ValidatingAdmissionPolicyBinding',
 ]);
-/** helm-controller's release name: names over 53 characters are cut and suffixed with a hash. */
+/** Helm's release name rule (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain, at most 53 characters. */
+const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * helm-controller's release name (HelmRelease.GetReleaseName, then release.ShortenName): the
+ * spec's releaseName (the CRD caps it at 53 characters), else `[targetNamespace-]name`, cut to
+ * 40 characters and suffixed with a hash when longer than 53. Validated as Helm validates it,
+ * so no field of a manifest can become an option of `helm`.
+ */
 function releaseName(release) {
     const target = field(release, 'spec', 'targetNamespace');
-    const name = field(release, 'spec', 'releaseName') ||
-        (target ? `${target}-${release.metadata.name}` : release.metadata.name);
-    if (name.length <= 53)
-        return name;
-    return `${name.slice(0, 40)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex').slice(0, 12)}`;
+    const explicit = field(release, 'spec', 'releaseName');
+    if (explicit !== undefined && explicit !== '' && (typeof explicit !== 'string' || explicit.length > 53))
+        throw new FluxgateError('RENDER', `spec.releaseName ${quoted(String(explicit))} is longer than 53 characters`);
+    let name = explicit || (target ? `${target}-${release.metadata.name}` : String(release.metadata.name));
+    if (name.length > 53)
+        name = `${name.slice(0, 40)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex').slice(0, 12)}`;
+    if (!RELEASE_NAME.test(name))
+        throw new FluxgateError('RENDER', `${explicit ? 'spec.releaseName' : 'release name'} ${quoted(name)} is invalid: a Helm release name is a DNS-1123 subdomain of at most 53 characters`);
+    return name;
+}
+/** The namespace helm renders into: spec.targetNamespace or the object's, a DNS-1123 label. */
+function releaseNamespace(release) {
+    const target = field(release, 'spec', 'targetNamespace');
+    const namespace = target || release.metadata.namespace || 'default';
+    if (typeof namespace !== 'string' || namespace.length > 63 || !NAMESPACE_NAME.test(namespace))
+        throw new FluxgateError('RENDER', `${target ? 'spec.targetNamespace' : 'metadata.namespace'} ${quoted(String(namespace))} is not a valid namespace name (DNS-1123 label)`);
+    return namespace;
 }
 /** The chart as source-controller builds it: with valuesFiles, their merge is its values.yaml. */
 async function chartWithValuesFiles(chart, work) {
@@ -57955,17 +58309,26 @@ async function chartWithValuesFiles(chart, work) {
 async function renderHelmRelease(release, ctx) {
     const what = `HelmRelease ${release.metadata.namespace ?? 'default'}/${release.metadata.name}`;
     const run = ctx.run ?? runProcess;
+    const namespace = releaseNamespace(release);
+    const name = releaseName(release);
     const chart = await resolveChart(release, ctx);
     const values = composeValues(release, ctx, what);
-    const namespace = field(release, 'spec', 'targetNamespace') || release.metadata.namespace || 'default';
     const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(ctx.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'helm-'));
     try {
         const valuesFile = (0,external_node_path_.join)(work, 'values.yaml');
         (0,external_node_fs_.writeFileSync)(valuesFile, (0,dist/* stringify */.As)(values), { mode: 0o600 });
         // Test hooks run only on `helm test`: helm-controller never applies them on install.
         const chartPath = await chartWithValuesFiles(chart, work);
-        const args = ['template', releaseName(release), chartPath, '--namespace', namespace, '--skip-tests'];
-        args.push('-f', valuesFile);
+        try {
+            if (!chartPath.endsWith('.tgz'))
+                confineChart(chartPath);
+        }
+        catch (err) {
+            if (err instanceof ConfinementError)
+                throw new FluxgateError('RENDER', err.message);
+            throw err;
+        }
+        const args = ['template', `--namespace=${namespace}`, '--skip-tests', '--values', valuesFile];
         const crds = field(release, 'spec', 'install', 'crds') ?? 'Create';
         if (crds !== 'Skip' && field(release, 'spec', 'install', 'skipCRDs') !== true)
             args.push('--include-crds');
@@ -57977,8 +58340,8 @@ async function renderHelmRelease(release, ctx) {
             args.push('--kube-version', ctx.kubeVersion);
         for (const v of ctx.apiVersions)
             args.push('--api-versions', v);
-        const helm = findOnPath('helm', ctx.env) ?? 'helm';
-        const result = await run(helm, args, { env: offlineEnv(ctx.env), cwd: work });
+        args.push('--', name, chartPath);
+        const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work });
         if (result.code !== 0)
             throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
         let manifest = result.stdout;
@@ -58017,20 +58380,35 @@ async function kustomizePostRender(manifest, spec, work, ctx, run) {
         kind: 'Kustomization',
         resources: ['helm-output.yaml'],
     };
+    // helm-controller's Kustomize post-renderer: inline patches with targets, and images; nothing
+    // else of the HelmRelease reaches kustomize (a `path:` would be a file to read).
     if (spec.patches?.length)
-        kustomization.patches = spec.patches;
+        kustomization.patches = spec.patches.map((p) => {
+            const { patch, target } = (p ?? {});
+            return target === undefined ? { patch } : { patch, target };
+        });
     if (spec.images?.length)
         kustomization.images = spec.images;
+    try {
+        confineKustomization(dir, dir, kustomization, 'spec.postRenderers');
+    }
+    catch (err) {
+        if (err instanceof ConfinementError)
+            throw new FluxgateError('RENDER', err.message);
+        throw err;
+    }
     (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, 'kustomization.yaml'), (0,dist/* stringify */.As)(kustomization));
-    const kustomize = findOnPath('kustomize', ctx.env);
-    const [command, args] = kustomize ? [kustomize, ['build', dir]] : ['kubectl', ['kustomize', dir]];
-    const result = await run(command, args, { env: offlineEnv(ctx.env) });
+    const [tool, args] = findOnPath('kustomize', ctx.env)
+        ? ['kustomize', ['build', '--', dir]]
+        : ['kubectl', ['kustomize', '--', dir]];
+    const result = await runTool(run, tool, args, { env: ctx.env });
     if (result.code !== 0)
         throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
     return result.stdout;
 }
 
 ;// CONCATENATED MODULE: ./src/render/kustomize.ts
+
 
 
 
@@ -58043,7 +58421,8 @@ class BuildError extends Error {
 let shadowCounter = 0;
 /**
  * Builds `dir` as kustomize-controller does: its kustomization file, or one generated from the
- * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off and
+ * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off but
+ * every path it can read checked to stay in the source root first (fluxcd/pkg SecureBuild), and
  * no plugins, exec functions, helm inflation or network. `dir` lives in a private copy of the
  * source: the overlay goes into a sibling build directory, so relative references (`../base`)
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
@@ -58054,6 +58433,17 @@ async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
         ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
         : generateKustomization(dir, sourceRoot);
     const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+    try {
+        const file = (0,external_node_path_.relative)(sourceRoot, existing ?? (0,external_node_path_.join)(dir, 'kustomization.yaml'))
+            .split(external_node_path_.sep)
+            .join('/');
+        confineKustomization(sourceRoot, dir, kustomization, file);
+    }
+    catch (err) {
+        if (err instanceof ConfinementError)
+            throw new BuildError(err.message);
+        throw err;
+    }
     const parent = dir === sourceRoot ? sourceRoot : (0,external_node_path_.dirname)(dir);
     const shadow = (0,external_node_path_.join)(parent, `${SHADOW_PREFIX}${++shadowCounter}-${(0,external_node_path_.basename)(dir)}`);
     (0,external_node_fs_.mkdirSync)(shadow);
@@ -58064,11 +58454,10 @@ async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
             (0,external_node_fs_.symlinkSync)((0,external_node_path_.join)(dir, entry), (0,external_node_path_.join)(shadow, entry));
         }
         (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(shadow, 'kustomization.yaml'), (0,dist/* stringify */.As)(kustomization));
-        const kustomize = findOnPath('kustomize', env);
-        const [command, args] = kustomize
-            ? [kustomize, ['build', shadow, '--load-restrictor', 'LoadRestrictionsNone']]
-            : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
-        const result = await run(command, args, { env: offlineEnv(env) });
+        const [tool, args] = findOnPath('kustomize', env)
+            ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
+            : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
+        const result = await runTool(run, tool, args, { env });
         if (result.code !== 0) {
             throw new BuildError(`kustomize build failed: ${lastLine(result.stderr)
                 .split(shadow)
@@ -58112,8 +58501,9 @@ function generateKustomization(dir, sourceRoot) {
             if (entry.startsWith(SHADOW_PREFIX) || entry === '.git')
                 continue;
             const path = (0,external_node_path_.join)(current, entry);
-            const stat = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
-            if (!stat)
+            // Symlinks are not part of a Flux artifact (see SourceResolver): never followed here.
+            const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
+            if (!stat || stat.isSymbolicLink())
                 continue;
             const rel = './' + (0,external_node_path_.relative)(dir, path).split(external_node_path_.sep).join('/');
             if (stat.isDirectory()) {
@@ -58180,8 +58570,12 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
         k.namePrefix = overlay.namePrefix;
     if (overlay.nameSuffix)
         k.nameSuffix = overlay.nameSuffix;
+    // Flux's Patch has an inline patch and a target only: nothing else reaches kustomize.
     if (overlay.patches?.length)
-        k.patches = [...(k.patches ?? []), ...overlay.patches];
+        k.patches = [
+            ...(k.patches ?? []),
+            ...overlay.patches.map((p) => (p.target ? { patch: p.patch, target: p.target } : { patch: p.patch })),
+        ];
     if (overlay.components?.length) {
         const present = overlay.components.filter((c) => {
             const path = (0,external_node_path_.resolve)(dir, c);
@@ -58220,130 +58614,6 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
     return k;
 }
 
-;// CONCATENATED MODULE: ./src/flux/reach.ts
-/**
- * What a kustomize build of a directory can read, without building it: the directory and every
- * path its kustomization references, transitively. A directory without a kustomization file is
- * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
- * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
- */
-
-
-/** Fields of a kustomization that list paths (kustomize types.Kustomization). */
-const PATH_LISTS = [
-    'resources',
-    'components',
-    'bases',
-    'crds',
-    'patchesStrategicMerge',
-    'configurations',
-    'transformers',
-    'generators',
-    'validators',
-];
-/** Fields that list objects with a `path`. */
-const PATH_OBJECTS = ['patches', 'patchesJson6902', 'replacements'];
-const isRemote = (ref) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
-    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
-    ref.includes('?ref=');
-/** The paths a kustomization file's text references, relative to its directory. */
-function kustomizationReferences(text) {
-    let k;
-    try {
-        k = (0,dist/* parse */.qg)(text);
-    }
-    catch {
-        return [];
-    }
-    if (!k || typeof k !== 'object')
-        return [];
-    const list = (v) => (Array.isArray(v) ? v : []);
-    const refs = [];
-    for (const key of PATH_LISTS)
-        for (const r of list(k[key]))
-            if (typeof r === 'string')
-                refs.push(r);
-    for (const key of PATH_OBJECTS) {
-        for (const p of list(k[key])) {
-            const path = p?.path;
-            if (typeof path === 'string')
-                refs.push(path);
-        }
-    }
-    const openapi = k.openapi?.path;
-    if (typeof openapi === 'string')
-        refs.push(openapi);
-    const chartHome = k.helmGlobals?.chartHome;
-    if (typeof chartHome === 'string')
-        refs.push(chartHome);
-    if (list(k.helmCharts).length)
-        refs.push('charts');
-    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-        const gen = (g ?? {});
-        for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-            refs.push(String(f).replace(/^[^=]*=/, ''));
-        }
-    }
-    return refs.filter((r) => !isRemote(r));
-}
-/** The kustomization file of `dir`, in kustomize's order of names. */
-function kustomizationText(tree, dir) {
-    for (const name of KUSTOMIZATION_FILES) {
-        const text = tree.read(dir ? `${dir}/${name}` : name);
-        if (text !== undefined)
-            return text;
-    }
-    return undefined;
-}
-/** Directories holding a kustomization file, per file listing (a listing is immutable). */
-const kustomizationDirs = new WeakMap();
-function dirsWithKustomization(files) {
-    let dirs = kustomizationDirs.get(files);
-    if (!dirs) {
-        dirs = [];
-        for (const f of files) {
-            const slash = f.lastIndexOf('/');
-            if (KUSTOMIZATION_FILES.includes(f.slice(slash + 1)))
-                dirs.push(slash < 0 ? '' : f.slice(0, slash));
-        }
-        kustomizationDirs.set(files, [...new Set(dirs)].sort());
-        dirs = kustomizationDirs.get(files);
-    }
-    return dirs;
-}
-/**
- * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
- * leave the repository are dropped (a build reading them fails on both sides alike).
- */
-function kustomizeReach(tree, dirs) {
-    const reach = new Set();
-    const visit = (rel) => {
-        if (rel === undefined || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!tree.isDirectory(rel))
-            return;
-        const text = kustomizationText(tree, rel);
-        if (text !== undefined) {
-            for (const r of kustomizationReferences(text))
-                visit(joinRepoPath(rel, r));
-            return;
-        }
-        // A generated kustomization: the nearest subdirectories that have their own.
-        const below = dirsWithKustomization(tree.files).filter((d) => rel === '' || d.startsWith(`${rel}/`));
-        for (const d of below) {
-            if (d === rel)
-                continue;
-            const nearer = below.some((o) => o !== d && o !== rel && d.startsWith(`${o}/`));
-            if (!nearer)
-                visit(d);
-        }
-    };
-    for (const d of dirs)
-        visit(repoPath(d));
-    return [...reach];
-}
-
 ;// CONCATENATED MODULE: ./src/oci/artifact/pull.ts
 
 /** Fetches an artifact's manifest and a layer: the first, or the first of `mediaType` (layerSelector). */
@@ -58378,8 +58648,7 @@ var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
 
 
 
-
-
+const SOURCE_IGNORE_FILE = '.sourceignore';
 /** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
 const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
 /** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
@@ -58678,13 +58947,80 @@ function entryGitRepositories(entryDir) {
 
 
 
-
-/** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
-class SourceError extends FluxgateError {
-    constructor(message) {
-        super('INPUT', message);
-        this.name = 'SourceError';
-    }
+class SourceError extends Error {
+}
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/**
+ * What a build of `dir` can read, statically: the directory itself and every path its
+ * kustomization files reference (resources, components, patches, generators, replacements…),
+ * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
+ */
+function treeReach(tree, dirs) {
+    const reach = new Set();
+    const norm = (p) => external_node_path_.posix
+        .normalize(p)
+        .replace(/^\.\/?$/, '')
+        .replace(/\/$/, '');
+    const visit = (rel) => {
+        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
+        if (text === undefined)
+            return;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)(text) ?? {};
+        }
+        catch {
+            return;
+        }
+        if (typeof k !== 'object')
+            return;
+        const refs = [];
+        const list = (v) => (Array.isArray(v) ? v : []);
+        for (const key of [
+            'resources',
+            'components',
+            'bases',
+            'crds',
+            'patchesStrategicMerge',
+            'configurations',
+            'transformers',
+            'generators',
+            'validators',
+        ]) {
+            for (const r of list(k[key]))
+                if (typeof r === 'string')
+                    refs.push(r);
+        }
+        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
+            if (typeof p?.path === 'string')
+                refs.push(p.path);
+        }
+        const openapi = k.openapi?.path;
+        if (typeof openapi === 'string')
+            refs.push(openapi);
+        const chartHome = k.helmGlobals?.chartHome;
+        if (typeof chartHome === 'string')
+            refs.push(chartHome);
+        if (list(k.helmCharts).length)
+            refs.push('charts');
+        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+            const gen = (g ?? {});
+            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+                refs.push(String(f).replace(/^[^=]*=/, ''));
+            }
+        }
+        for (const r of refs)
+            if (!/^[a-z]+:\/\//i.test(r))
+                visit(norm(external_node_path_.posix.join(rel, r)));
+    };
+    for (const d of dirs)
+        visit(norm(d));
+    return [...reach];
 }
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
 function treeSourceMatcher(tree, specIgnore) {
@@ -58728,6 +59064,25 @@ function removeEmptyDirectories(dir) {
     return empty;
 }
 /**
+ * A tree as source-controller's artifact of it: storage.Archive (fluxcd/pkg artifact/storage)
+ * keeps regular files and directories only, so a Git source's symlinks, wherever they point, are
+ * not part of what Flux builds. Nothing here ever follows or writes through one.
+ */
+function withoutSymlinks(tree) {
+    if (!tree.hasSymlinks)
+        return tree;
+    const files = tree.files.filter((f) => !tree.isSymlink(f));
+    return {
+        files,
+        hasSymlinks: false,
+        isSymlink: () => false,
+        isFile: (rel) => !tree.isSymlink(rel) && tree.isFile(rel),
+        isDirectory: (rel) => tree.isDirectory(rel),
+        read: (rel) => (tree.isSymlink(rel) ? undefined : tree.read(rel)),
+        write: (to, list) => tree.write(to, list.filter((f) => !tree.isSymlink(f))),
+    };
+}
+/**
  * Turns source references into local, private, writable directories (one per source and run):
  * builds write their kustomization overlays there, never into the user's tree.
  */
@@ -58764,23 +59119,13 @@ class SourceResolver {
                 const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
                 if (other)
                     throw new SourceError(other);
-                if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
-                    (0,external_node_fs_.mkdirSync)(target, { recursive: true });
-                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    const directories = keptDirectories(this.ctx.tree.files, matcher);
-                    this.lazy.set(target, {
-                        tree: this.ctx.tree,
-                        matcher,
-                        directories,
-                        written: new Set(),
-                        all: false,
-                    });
-                    return target;
-                }
                 if (this.ctx.tree) {
+                    // Without symlinks, what a build reads is known statically: files are written lazily.
+                    const tree = withoutSymlinks(this.ctx.tree);
                     (0,external_node_fs_.mkdirSync)(target, { recursive: true });
-                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    this.ctx.tree.write(target, this.ctx.tree.files.filter((f) => !matcher.ignores(f)));
+                    const matcher = treeSourceMatcher(tree, specIgnore);
+                    const directories = keptDirectories(tree.files, matcher);
+                    this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
                     return target;
                 }
                 return this.copyTree(this.ctx.repo, target, specIgnore);
@@ -58819,8 +59164,7 @@ class SourceResolver {
         const [root, source] = this.lazyOf(dirs[0]);
         if (!source || source.all)
             return;
-        const rels = kustomizeReach({
-            files: source.tree.files,
+        const rels = treeReach({
             isDirectory: (r) => source.directories.has(r),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
@@ -58850,7 +59194,10 @@ class SourceResolver {
                 return [root, source];
         return ['', undefined];
     }
-    /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
+    /**
+     * A private copy of a Git source's tree, without what source-controller leaves out of its
+     * artifact: ignored paths, and symlinks (see withoutSymlinks).
+     */
     copyTree(from, to, specIgnore) {
         if (!(0,external_node_fs_.existsSync)(from))
             throw new SourceError(`source directory ${from} does not exist`);
@@ -58861,9 +59208,12 @@ class SourceResolver {
                 const rel = (0,external_node_path_.relative)(from, src).split(external_node_path_.sep).join('/');
                 if (!rel)
                     return true;
+                const stat = (0,external_node_fs_.lstatSync)(src, { throwIfNoEntry: false });
+                if (!stat || stat.isSymbolicLink())
+                    return false;
                 // Directories are walked even when excluded: a later negation may keep a file below
                 // (git's own .git directory aside, whose content no artifact holds).
-                if ((0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory())
+                if (stat.isDirectory())
                     return rel !== '.git';
                 return !matcher.ignores(rel);
             },
@@ -58912,30 +59262,45 @@ class SourceResolver {
 }
 const describeGen = (g) => `${g.metadata.namespace ?? ''}/${g.metadata.name}`;
 /**
+ * A copy rule's path below its root, as source-watcher opens it (builder.go: os.Root for the
+ * source, filepath.IsLocal and no `..` for the destination): absolute paths and `..` refused.
+ */
+function localPath(path, rule, side, what) {
+    if (path.startsWith('/') ||
+        path.split('/').includes('..') ||
+        /^[A-Za-z]:/.test(path) ||
+        path.includes('\\'))
+        throw new SourceError(`${what}: copy rule ${side} ${JSON.stringify(rule)}: the path must stay within the ${side === 'from' ? 'source' : 'artifact'} (no absolute path, no '..')`);
+    return path;
+}
+/** Copies a file or directory, leaving symlinks out (there are none in a source; none get in). */
+const copyNoLinks = (src, dest) => (0,external_node_fs_.cpSync)(src, dest, { recursive: true, filter: (p) => !(0,external_node_fs_.lstatSync)(p).isSymbolicLink() });
+/**
  * One copy rule: `@alias/path` with `*`/`**` globs (the part before the first glob is the base,
  * kept out of the destination path); a plain file goes into `to/` or becomes `to`; a plain
- * directory is copied as `to/<name>` (or to `to` without a trailing slash).
+ * directory is copied as `to/<name>` (or to `to` without a trailing slash). `from` stays inside
+ * its source and `to` inside the artifact.
  */
 function applyCopyRule(rule, aliases, artifactDir, what) {
-    const from = /^@([^/]+)\/?(.*)$/.exec(rule.from);
-    const to = /^@artifact\/?(.*)$/.exec(rule.to);
+    const from = /^@([^/]+)\/?(.*)$/s.exec(rule.from);
+    const to = /^@artifact\/?(.*)$/s.exec(rule.to);
     if (!from || !to)
-        throw new SourceError(`${what}: invalid copy rule ${rule.from} → ${rule.to}`);
+        throw new SourceError(`${what}: invalid copy rule ${JSON.stringify(rule.from)} → ${JSON.stringify(rule.to)}`);
     const root = aliases.get(from[1]);
     if (!root)
-        throw new SourceError(`${what}: copy rule ${rule.from}: unknown source alias @${from[1]}`);
-    const pattern = from[2];
-    const dest = (0,external_node_path_.join)(artifactDir, to[1]);
+        throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: unknown source alias @${from[1]}`);
+    const pattern = localPath(from[2], rule.from, 'from', what);
+    const dest = (0,external_node_path_.join)(artifactDir, localPath(to[1], rule.to, 'to', what));
     const toDir = rule.to.endsWith('/') || to[1] === '';
     const excluded = ignore_default()().add(rule.exclude ?? []);
     const globAt = pattern.search(/[*?[]/);
     if (globAt < 0) {
         const src = (0,external_node_path_.join)(root, pattern);
-        if (!(0,external_node_fs_.existsSync)(src))
-            throw new SourceError(`${what}: copy rule ${rule.from}: not found`);
+        if (!(0,external_node_fs_.lstatSync)(src, { throwIfNoEntry: false }) || (0,external_node_fs_.lstatSync)(src).isSymbolicLink())
+            throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: not found`);
         const out = toDir ? (0,external_node_path_.join)(dest, (0,external_node_path_.basename)(src)) : dest;
         (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(out), { recursive: true });
-        (0,external_node_fs_.cpSync)(src, out, { recursive: true });
+        copyNoLinks(src, out);
         return;
     }
     const baseDir = pattern.slice(0, globAt).replace(/[^/]*$/, '');
@@ -58943,10 +59308,12 @@ function applyCopyRule(rule, aliases, artifactDir, what) {
     const walk = (dir) => {
         if (!(0,external_node_fs_.existsSync)(dir))
             return;
-        for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            const path = (0,external_node_path_.join)(dir, entry);
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
             const rel = (0,external_node_path_.relative)(root, path).split(external_node_path_.sep).join('/');
-            if ((0,external_node_fs_.statSync)(path).isDirectory()) {
+            if (entry.isSymbolicLink())
+                continue;
+            if (entry.isDirectory()) {
                 walk(path);
                 continue;
             }
@@ -58980,15 +59347,30 @@ function globRegex(glob) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/substitute.ts
+
 /**
  * Flux's postBuild variable substitution (fluxcd/pkg envsubst, a fork of drone/envsubst):
  * only `${...}` is expanded, `$${x}` escapes, the bash-like string operators, and strict mode
  * (undefined variables fail unless a default operator covers them).
  */
 class SubstitutionError extends Error {
+    reason;
+    /** Offset in the substituted text of the top-level `${` at fault (set by `substitute`). */
+    offset;
+    /**
+     * @param message quotes the expression, for text that is not secret;
+     * @param reason says what is wrong without quoting anything, for text that is.
+     */
+    constructor(message, reason) {
+        super(message);
+        this.reason = reason;
+    }
 }
 const VARIABLE_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 function substitute(text, vars, options) {
+    return substituteText(text, vars, options, true);
+}
+function substituteText(text, vars, options, top) {
     let out = '';
     let i = 0;
     while (i < text.length) {
@@ -59002,9 +59384,16 @@ function substitute(text, vars, options) {
         }
         if (c === '$' && text[i + 1] === '{') {
             const end = matchBrace(text, i + 1);
-            if (end < 0)
-                throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`);
-            out += expand(text.slice(i + 2, end), vars, options);
+            try {
+                if (end < 0)
+                    throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`, 'unterminated variable');
+                out += expand(text.slice(i + 2, end), vars, options);
+            }
+            catch (err) {
+                if (top && err instanceof SubstitutionError)
+                    err.offset = i;
+                throw err;
+            }
             i = end + 1;
             continue;
         }
@@ -59024,14 +59413,14 @@ function matchBrace(text, open) {
     return -1;
 }
 function expand(expr, vars, options) {
-    const sub = (s) => substitute(s, vars, options);
+    const sub = (s) => substituteText(s, vars, options, false);
     if (expr.startsWith('#')) {
         const name = expr.slice(1);
         return String(lookup(name, vars, options, true).length);
     }
     const m = /^([_a-zA-Z][_a-zA-Z0-9]*)(.*)$/s.exec(expr);
     if (!m)
-        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`);
+        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`, 'invalid variable expression');
     const name = m[1];
     const op = m[2];
     const defined = vars.has(name);
@@ -59051,7 +59440,7 @@ function expand(expr, vars, options) {
         }
     }
     if (op.startsWith('+') || op.startsWith(':+') || op.startsWith(':?') || op.startsWith('?')) {
-        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
     }
     const v = lookup(name, vars, options, true);
     if (op === '^')
@@ -59092,15 +59481,15 @@ function expand(expr, vars, options) {
             start = Math.max(0, v.length + start);
         return slice[2] === undefined ? v.slice(start) : v.slice(start, start + Number(slice[2]));
     }
-    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
 }
 function lookup(name, vars, options, transform) {
     if (!VARIABLE_NAME.test(name))
-        throw new SubstitutionError(`invalid variable name '${name}'`);
+        throw new SubstitutionError(`invalid variable name '${name}'`, 'invalid variable name');
     const v = vars.get(name);
     if (v === undefined) {
         if (options.strict) {
-            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`);
+            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`, 'variable not set (strict mode)');
         }
         return '';
     }
@@ -59123,6 +59512,38 @@ function trimSuffix(v, pattern, longest) {
             return v.slice(0, i);
     }
     return v;
+}
+/**
+ * The field of an object's YAML text that overlaps `[from, to)`: its path (`stringData.password`,
+ * `spec.containers[0].image`) and source text. Used to name the field a substitution failed in
+ * without quoting it when it is secret.
+ */
+function fieldAt(text, from, to = from + 1) {
+    const overlaps = (node) => !!node?.range &&
+        node.range[0] < Math.max(to, from + 1) &&
+        from < Math.max(node.range[2], node.range[0] + 1);
+    const find = (node, path) => {
+        if ((0,dist/* isScalar */.jn)(node))
+            return overlaps(node) ? { path, source: text.slice(node.range[0], node.range[2]) } : undefined;
+        if ((0,dist/* isMap */.jh)(node))
+            for (const pair of node.items) {
+                const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '?';
+                if ((0,dist/* isScalar */.jn)(pair.key) && overlaps(pair.key))
+                    return { path: [...path, key], source: key };
+                const found = find(pair.value, [...path, key]);
+                if (found)
+                    return found;
+            }
+        if ((0,dist/* isSeq */.oP)(node))
+            for (const [i, item] of node.items.entries()) {
+                const found = find(item, [...path, `[${i}]`]);
+                if (found)
+                    return found;
+            }
+        return undefined;
+    };
+    const found = find((0,dist/* parseDocument */.Tp)(text).contents, []);
+    return found && { path: found.path.join('.').replace(/\.\[/g, '['), source: found.source };
 }
 
 ;// CONCATENATED MODULE: ./src/render/types.ts
@@ -59200,6 +59621,7 @@ class ClusterRender {
     io;
     repo;
     masker;
+    copies;
     runTool;
     /** Objects as applied (substituted, not masked), for substituteFrom, valuesFrom and sources. */
     index = new Map();
@@ -59216,6 +59638,7 @@ class ClusterRender {
         this.io = io;
         this.repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
         this.masker = options.masker ?? createSecretMasker();
+        this.copies = new SecretCopies(this.masker, io.secrets);
         this.runTool = options.run ?? runProcess;
         this.sources = new SourceResolver({
             repo: this.repo,
@@ -59307,6 +59730,9 @@ class ClusterRender {
             o.object.metadata?.namespace ?? '',
             o.object.metadata?.name ?? '',
         ].join('\u0000');
+        // Copies of Secret values in other objects, once every build has been seen.
+        for (const o of this.objects)
+            o.object = this.copies.scrub(o.object);
         this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
         this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
         this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
@@ -59363,26 +59789,23 @@ class ClusterRender {
         const { owner, flux } = item;
         let vars;
         let out;
+        // Values as built: a `replacements` copy holds these, before any substitution.
+        for (const o of objects)
+            this.copies.remember(o);
         try {
             vars = this.variables(item);
             const strategy = field(flux, 'spec', 'postBuild', 'substituteStrategy');
             const substituteAll = vars.size > 0 || strategy === 'Always';
             out = objects.map((o) => {
                 if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
-                    throw new Error(`an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`);
+                    // Named, never quoted: the object may hold secret values.
+                    throw new Error(`an object without apiVersion, kind or metadata.name (kind ${JSON.stringify(o?.kind ?? null)}, name ${JSON.stringify(o?.metadata?.name ?? null)})`);
                 }
                 const opted = o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
                     o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
                 if (!substituteAll || opted)
                     return o;
-                try {
-                    return (0,dist/* parse */.qg)(substitute((0,dist/* stringify */.As)(o), vars, { strict: this.options.strictSubstitute }));
-                }
-                catch (err) {
-                    if (err instanceof SubstitutionError)
-                        throw new Error(`postBuild substitution in ${o.kind} ${o.metadata.name}: ${err.message}`);
-                    throw err;
-                }
+                return this.substituteObject(o, vars);
             });
         }
         catch (err) {
@@ -59393,6 +59816,7 @@ class ClusterRender {
         const annotations = field(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
         const found = [];
         for (const o of out) {
+            this.copies.remember(o);
             o.metadata.labels = {
                 ...o.metadata.labels,
                 [OWNER_NAME]: owner.name,
@@ -59416,6 +59840,44 @@ class ClusterRender {
             }
         }
         return found;
+    }
+    /**
+     * kustomize-controller's substitution of one object's YAML text. A failure names the object and
+     * the field; where the field is secret (a Secret's data, or a copy of a Secret value) it says
+     * what is wrong without quoting any of it.
+     */
+    substituteObject(o, vars) {
+        const text = (0,dist/* stringify */.As)(o);
+        const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+        const secretField = (field) => !!field &&
+            ((isSecret(o) && /^(data|stringData)(\.|\[|$)/.test(field.path)) || this.copies.holds(field.source));
+        const fail = (field, reason, detail) => {
+            const secret = secretField(field);
+            const where = field ? `, ${secret ? 'key' : 'field'} ${field.path}` : '';
+            return new Error(`postBuild substitution in ${what}${where}: ${secret ? `${reason} (not shown: the value is secret)` : detail}`);
+        };
+        let result;
+        try {
+            result = substitute(text, vars, { strict: this.options.strictSubstitute });
+        }
+        catch (err) {
+            if (!(err instanceof SubstitutionError))
+                throw err;
+            throw fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+        }
+        // parseDocument, not parse: the `yaml` library's warnings would print the source line on stderr.
+        const doc = (0,dist/* parseDocument */.Tp)(result, { logLevel: 'error' });
+        if (doc.errors.length) {
+            // Substitution keeps line breaks, so the failing line of the result is a line of `text`.
+            const line = doc.errors[0].linePos?.[0].line ?? 1;
+            const start = text
+                .split('\n')
+                .slice(0, line - 1)
+                .join('\n').length + (line > 1 ? 1 : 0);
+            const end = text.indexOf('\n', start) < 0 ? text.length : text.indexOf('\n', start);
+            throw fail(fieldAt(text, start, end), 'the result is not valid YAML', `the result is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+        }
+        return doc.toJS();
     }
     child(parent, o) {
         const owner = {
@@ -59497,8 +59959,10 @@ class ClusterRender {
                 run: this.runTool,
             });
             this.rendered.push(hr.owner);
-            for (const o of objects)
+            for (const o of objects) {
+                this.copies.remember(o);
                 this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+            }
         }
         catch (err) {
             this.fail(hr.owner, errorLine(err));
@@ -59506,7 +59970,24 @@ class ClusterRender {
     }
 }
 
+;// CONCATENATED MODULE: ./src/util/text.ts
+/**
+ * `text` as one printable line: control characters and the Unicode line separators (which YAML
+ * 1.1 and some terminals treat as line breaks) become `\n`-style escapes, so a name from a
+ * repository cannot start a line, a document or a workflow command of its own.
+ */
+function oneLine(text) {
+    return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => c === '\n'
+        ? '\\n'
+        : c === '\r'
+            ? '\\r'
+            : c === '\t'
+                ? '\\t'
+                : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/render/output.ts
+
 
 
 /** The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`. */
@@ -59517,11 +59998,20 @@ function renderJson(result) {
         warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
     }, null, 2) + '\n');
 }
-/** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
+/**
+ * Multi-document YAML, each object under a comment naming the Flux object that applies it. The
+ * owner is escaped to one line and the yaml library writes the comment, so a name holding a line
+ * break cannot start a document of its own.
+ */
 function renderYaml(result, owner) {
     return result.objects
         .filter((o) => !owner || ownerKey(o.owner) === ownerKey(owner))
-        .map((o) => `---\n# owner: ${ownerKey(o.owner)}\n${(0,dist/* stringify */.As)(o.object, { lineWidth: 0 })}`)
+        .map((o) => {
+        const doc = new dist/* Document */.yo(o.object);
+        if (doc.contents)
+            doc.contents.commentBefore = ` owner: ${oneLine(ownerKey(o.owner))}`;
+        return `---\n${doc.toString({ lineWidth: 0 })}`;
+    })
         .join('');
 }
 /** One file name per owner for --output-dir. */
@@ -59655,8 +60145,10 @@ const renderCommand = defineCommand({
             const dir = (0,external_node_path_.resolve)(io.cwd, options.outputDir);
             (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
             const owners = new Map(result.objects.map((o) => [ownerKey(o.owner), o.owner]));
-            for (const owner of owners.values())
-                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), renderYaml(result, owner));
+            for (const owner of owners.values()) {
+                const yaml = renderYaml(result, owner);
+                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), io.secrets?.redact(yaml) ?? yaml);
+            }
         }
         io.log.info(`rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`);
         return {
@@ -59687,8 +60179,9 @@ class Git {
         this.run = run;
     }
     async git(args) {
-        const r = await this.run('git', ['-C', this.repo, ...args], {
-            env: { ...this.env, GIT_TERMINAL_PROMPT: '0' },
+        const r = await runTool(this.run, 'git', ['-C', this.repo, ...args], {
+            env: this.env,
+            extraEnv: GIT_SAFE_DIRECTORY,
         });
         if (r.code !== 0)
             throw new FluxgateError('INPUT', `git ${args[0]}: ${r.stderr.trim().split('\n').at(-1) ?? 'failed'}`);
@@ -59696,16 +60189,25 @@ class Git {
     }
     async resolveRef(ref) {
         try {
-            return (await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+            return (await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
         }
         catch {
             throw new FluxgateError('INPUT', `'${ref}' is neither a directory nor a commit of the repository at ${this.repo}`, { exitCode: 2 });
         }
     }
     async changedFiles(base, head) {
-        const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
+        const out = await this.git(['diff', '--name-only', '--no-renames', '--end-of-options', base, head]);
         return out.split('\n').filter(Boolean);
     }
+}
+/** git run synchronously in the minimal tool environment (process.ts toolEnvironment). */
+function gitSync(args, input) {
+    const git = findOnPath('git', process.env) ?? 'git';
+    return withPrivateHome((home) => (0,external_node_child_process_.execFileSync)(git, args, {
+        input,
+        maxBuffer: 1 << 30,
+        env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
+    }));
 }
 /**
  * A commit's files, read from the object store and written to disk only when asked for: a
@@ -59735,14 +60237,14 @@ class CommitTree {
         this.files = [...this.entries.keys()].sort();
     }
     static list(repo, commit) {
-        const listing = (0,external_node_child_process_.execFileSync)('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit], {
-            maxBuffer: 1 << 30,
-            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-        }).toString('utf8');
+        const listing = gitSync(['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit]).toString('utf8');
         return new CommitTree(repo, listing);
     }
     get hasSymlinks() {
         return [...this.entries.values()].some((e) => e.mode === '120000');
+    }
+    isSymlink(rel) {
+        return this.entries.get(rel)?.mode === '120000';
     }
     isFile(rel) {
         return this.entries.has(rel);
@@ -59766,11 +60268,7 @@ class CommitTree {
         const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
         if (!missing.length)
             return;
-        const out = (0,external_node_child_process_.execFileSync)('git', ['-C', this.repo, 'cat-file', '--batch'], {
-            input: missing.join('\n') + '\n',
-            maxBuffer: 1 << 30,
-            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-        });
+        const out = gitSync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n');
         let at = 0;
         while (at < out.length) {
             const eol = out.indexOf(10, at);
@@ -59795,7 +60293,11 @@ class CommitTree {
     }
 }
 
-;// CONCATENATED MODULE: ./src/util/markdown.ts
+;// CONCATENATED MODULE: ./src/diff/markdown.ts
+
+
+/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
+const COMMENT_LIMIT = 65_536;
 /** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
 function escapeMarkdown(text) {
     return text
@@ -59805,13 +60307,6 @@ function escapeMarkdown(text) {
         .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
         .replace(/\r?\n/g, ' ');
 }
-
-;// CONCATENATED MODULE: ./src/diff/markdown.ts
-
-
-/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
-const COMMENT_LIMIT = 65_536;
-
 /** A code fence longer than any backtick run in the content, so the content cannot close it. */
 function fence(content, lang = 'diff') {
     const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
@@ -59901,9 +60396,9 @@ function reviewMarkdown(diff, options = {}) {
 function unifiedText(diff) {
     const out = [];
     for (const c of diff.changes)
-        out.push(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`, c.diff, '');
+        out.push(oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`), c.diff, '');
     for (const e of diff.errors)
-        out.push(`# ${e.side} render error: ${e.message}`);
+        out.push(oneLine(`# ${e.side} render error: ${e.message}`));
     return out.join('\n') + (out.length ? '\n' : '');
 }
 
@@ -60593,6 +61088,7 @@ function splitLines(text) {
 
 
 
+
 /** Objects match by API group (not version), kind, namespace and name. */
 function objectId(o) {
     return [groupOf(o.apiVersion), o.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? ''].join('/');
@@ -60623,7 +61119,8 @@ function sortKeys(v) {
 }
 const toYaml = (v) => (v === undefined ? '' : (0,dist/* stringify */.As)(v, { lineWidth: 0 }));
 function unifiedDiff(id, before, after, context = 4) {
-    const patch = createTwoFilesPatch(`a/${id}`, `b/${id}`, toYaml(before), toYaml(after), undefined, undefined, { context });
+    // One line each: a name with a line break must not add lines to the unified stream.
+    const patch = createTwoFilesPatch(`a/${oneLine(id)}`, `b/${oneLine(id)}`, toYaml(before), toYaml(after), undefined, undefined, { context });
     // Drop jsdiff's "Index:"/"===" preamble: the file headers say it all.
     return patch
         .split('\n')
@@ -60825,7 +61322,9 @@ extra) {
     if (review.folded.length)
         io.log.info(`comment: folded ${review.folded.length} sections to fit GitHub's limit`);
     try {
-        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, review.markdown);
+        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, 
+        // The run's exit scrub (src/util/redact.ts): no secret value reaches the comment.
+        io.secrets?.redact(review.markdown) ?? review.markdown);
         io.log.info(`comment: ${url}`);
         return url;
     }
@@ -60838,271 +61337,51 @@ extra) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/flux/graph.ts
-/**
- * The Flux graph of a repository, read from its files without building anything: every Flux
- * object with the file and line that define it, and the edges Flux follows from an object to
- * what it reads — Kustomization → source (GitRepository of this repository or one mapped with
- * `--source`, OCIRepository, ExternalArtifact ← ArtifactGenerator copy rules, Bucket) → path →
- * kustomize references; HelmRelease → chart (HelmRepository, GitRepository path, chartRef
- * HelmChart / OCIRepository / ExternalArtifact) → values files. The changed-only planner asks
- * it which owners an edit can reach; `verify --path` asks it what one cluster applies.
- *
- * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
- */
-
-
-
-const isFluxObject = (o) => isFluxKustomization(o) || isHelmRelease(o) || isFluxSource(o) || isArtifactGenerator(o);
-function parseFluxObjects(text) {
-    // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
-    if (!text.includes('fluxcd.io'))
-        return [];
-    const counter = new dist/* LineCounter */.HN();
-    const found = [];
-    try {
-        for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: counter })) {
-            if (doc.errors.length)
-                continue;
-            const o = doc.toJSON();
-            if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o))
-                continue;
-            const offset = doc.contents?.range?.[0] ?? 0;
-            found.push({ object: o, line: counter.linePos(offset).line });
-        }
-    }
-    catch {
-        return [];
-    }
-    return found;
-}
-/** Inputs with each path and source once, in first-seen order; no `opaque` key unless there is one. */
-function withoutRepeats(inputs) {
-    const out = { paths: [...new Set(inputs.paths)], sources: [...new Set(inputs.sources)] };
-    if (inputs.opaque !== undefined)
-        out.opaque = inputs.opaque;
-    return out;
-}
-class FluxGraph {
-    tree;
-    objects = [];
-    mappings;
-    otherRepository;
-    constructor(tree, options = {}) {
-        this.tree = tree;
-        this.mappings = options.mappings ?? new Map();
-        this.otherRepository = options.otherRepository;
-        const cache = options.cache ?? new Map();
-        // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
-        const charts = tree.files
-            .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-            .map((f) => f.slice(0, -'Chart.yaml'.length));
-        const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
-            !f.split('/').some((part) => part.startsWith('.')) &&
-            !charts.some((c) => f.startsWith(c)));
-        const oid = (f) => tree.oid?.(f) ?? `file:${f}`;
-        tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o) => o !== undefined));
-        for (const file of candidates) {
-            let parsed = cache.get(oid(file));
-            if (!parsed) {
-                parsed = parseFluxObjects(tree.read(file) ?? '');
-                if (tree.oid)
-                    cache.set(oid(file), parsed);
-            }
-            for (const p of parsed)
-                this.objects.push({ ...p, file });
-        }
-    }
-    /** What a kustomize build of these repository directories can read. */
-    reach(dirs) {
-        return kustomizeReach(this.tree, dirs);
-    }
-    /**
-     * Objects of `kind` named `name` (in `namespace` when both sides say one: a namespace may also
-     * come from a kustomization, which the graph does not apply). `within` limits the search.
-     */
-    find(kind, name, namespace, within) {
-        return (within ?? this.objects).filter((o) => o.object.kind === kind &&
-            o.object.metadata.name === name &&
-            (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace));
-    }
-    /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
-    mapped(kind, name, namespace) {
-        if (namespace) {
-            for (const key of [`${kind}/${namespace}/${name}`, `${namespace}/${name}`])
-                if (this.mappings.has(key))
-                    return this.mappings.get(key);
-            return undefined;
-        }
-        for (const [key, value] of this.mappings) {
-            const parts = key.split('/');
-            if (parts.at(-1) === name && (parts.length === 2 || parts[0] === kind))
-                return value;
-        }
-        return undefined;
-    }
-    /**
-     * Where a source's content lies in this repository: the roots its paths are relative to
-     * (several for an ExternalArtifact assembled from copy rules). `roots: []` when nothing of it
-     * is in the repository.
-     */
-    sourceRoots(ref, namespace, within, seen = new Set()) {
-        const kind = ref.kind ?? 'GitRepository';
-        const name = ref.name ?? '';
-        const ns = ref.namespace || namespace;
-        const sources = [`${kind}/${name}`];
-        const mapped = this.mapped(kind, name, ns);
-        if (mapped !== undefined)
-            return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
-        switch (kind) {
-            case 'GitRepository': {
-                // As the renderer: a GitRepository defined elsewhere than this checkout is another repository.
-                const defined = this.find('GitRepository', name, ns, within);
-                const other = this.otherRepository && defined.map((d) => this.otherRepository(d.object)).find(Boolean);
-                return other ? { roots: [], assembled: false, sources } : { roots: [''], assembled: false, sources };
-            }
-            case 'ExternalArtifact': {
-                const roots = [];
-                let opaque;
-                if (seen.has(`${ns}/${name}`))
-                    return { roots, assembled: true, sources };
-                seen.add(`${ns}/${name}`);
-                for (const generator of (within ?? this.objects).filter((o) => isArtifactGenerator(o.object))) {
-                    const g = generator.object;
-                    const artifact = (field(g, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
-                    if (!artifact)
-                        continue;
-                    const gns = g.metadata.namespace || namespace;
-                    sources.push(`ArtifactGenerator/${g.metadata.name}`);
-                    const aliases = new Map((field(g, 'spec', 'sources') ?? []).map((s) => [s.alias, s]));
-                    for (const rule of artifact.copy ?? []) {
-                        const from = /^@([^/]+)\/?(.*)$/.exec(rule.from ?? '');
-                        const source = from && aliases.get(from[1]);
-                        if (!from || !source)
-                            continue;
-                        const inner = this.sourceRoots(source, gns, within, seen);
-                        sources.push(...inner.sources);
-                        opaque ??= inner.opaque;
-                        // The part of the pattern before its first glob is the directory it copies from.
-                        const pattern = from[2];
-                        const glob = pattern.search(/[*?[]/);
-                        const base = glob < 0 ? pattern : pattern.slice(0, glob).replace(/[^/]*$/, '');
-                        for (const root of inner.roots) {
-                            const p = joinRepoPath(root, base);
-                            if (p !== undefined)
-                                roots.push(p);
-                        }
-                    }
-                }
-                return { roots, assembled: true, sources, opaque };
-            }
-            case 'Bucket':
-                return { roots: [], assembled: false, sources, opaque: `Bucket ${name} is not in the repository` };
-            default:
-                // OCIRepository, HelmRepository, HelmChart: their content is fetched; their object says which.
-                return { roots: [], assembled: false, sources };
-        }
-    }
-    /** What a Kustomization or a HelmRelease reads; `within` limits the objects that resolve its references. */
-    inputsOf(owner, within) {
-        const o = owner.object;
-        const ns = o.metadata.namespace;
-        if (isFluxKustomization(o)) {
-            const ref = field(o, 'spec', 'sourceRef') ?? {};
-            const path = field(o, 'spec', 'path') ?? '';
-            const source = this.sourceRoots(ref, ns, within);
-            if (path.includes('${'))
-                return { paths: [], sources: source.sources, opaque: `spec.path ${path} uses a variable` };
-            // An assembled artifact's layout is not the repository's: everything copied into it can be read.
-            const dirs = source.assembled
-                ? source.roots
-                : source.roots.map((r) => joinRepoPath(r, path)).filter((p) => p !== undefined);
-            return withoutRepeats({ paths: this.reach(dirs), sources: source.sources, opaque: source.opaque });
-        }
-        if (isHelmRelease(o)) {
-            const chartRef = field(o, 'spec', 'chartRef');
-            if (chartRef) {
-                if (chartRef.kind === 'HelmChart') {
-                    const charts = this.find('HelmChart', chartRef.name ?? '', chartRef.namespace || ns, within);
-                    const inputs = { paths: [], sources: [`HelmChart/${chartRef.name}`] };
-                    for (const chart of charts) {
-                        const c = this.chartInputs(chart.object.spec, chart.object.metadata.namespace || ns, within);
-                        inputs.paths.push(...c.paths);
-                        inputs.sources.push(...c.sources);
-                        inputs.opaque ??= c.opaque;
-                    }
-                    return withoutRepeats(inputs);
-                }
-                const source = this.sourceRoots(chartRef, ns, within);
-                return withoutRepeats({ paths: source.roots, sources: source.sources, opaque: source.opaque });
-            }
-            return withoutRepeats(this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within));
-        }
-        return { paths: [], sources: [] };
-    }
-    /** A HelmChart spec (or a HelmRelease's chart template): the chart directory and values files. */
-    chartInputs(spec, ns, within) {
-        const ref = field(spec, 'sourceRef') ?? {};
-        const source = this.sourceRoots(ref, ns, within);
-        if (ref.kind === 'HelmRepository' || !source.roots.length)
-            return { paths: [], sources: source.sources, opaque: source.opaque };
-        const chart = field(spec, 'chart') ?? '';
-        // valuesFiles of a chart from a Git source are paths in that source, wherever they sit.
-        const files = [chart, ...(field(spec, 'valuesFiles') ?? [])];
-        const paths = source.roots.flatMap((root) => files.map((f) => joinRepoPath(root, f)).filter((p) => p !== undefined));
-        return { paths, sources: source.sources, opaque: source.opaque };
-    }
-    /**
-     * What one cluster applies, from its entry directory: the entry's kustomize reach, then the
-     * inputs of every Kustomization found there, transitively, each resolving its sources among
-     * the objects reached so far (an ArtifactGenerator of another cluster is not this one's).
-     */
-    clusterScope(entry) {
-        const start = repoPath(entry);
-        const paths = new Set(start === undefined ? [] : this.reach([start]));
-        const opaque = new Map();
-        for (let grown = true; grown;) {
-            grown = false;
-            const reached = this.objects.filter((o) => [...paths].some((p) => isInside(o.file, p)));
-            for (const k of reached.filter((o) => isFluxKustomization(o.object))) {
-                const inputs = this.inputsOf(k, reached);
-                if (inputs.opaque)
-                    opaque.set(k, inputs.opaque);
-                for (const p of inputs.paths) {
-                    if (paths.has(p))
-                        continue;
-                    paths.add(p);
-                    grown = true;
-                }
-            }
-        }
-        const all = [...paths];
-        return {
-            // The outermost paths: one inside another is covered by it.
-            paths: all.filter((p) => !all.some((o) => o !== p && isInside(p, o))).sort(),
-            objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
-            opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
-        };
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/diff/changed.ts
 
 
 
 
-/**
- * Whether a changed file can change what is read below `path`: a file inside it, or a
- * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
- */
-function touches(file, path) {
-    if (isInside(file, path))
-        return true;
-    if (external_node_path_.posix.basename(file) !== SOURCE_IGNORE_FILE)
-        return false;
-    const dir = repoPath(external_node_path_.posix.dirname(file)) ?? '';
-    return isInside(path, dir);
+
+function scanOwners(tree, cache) {
+    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
+    const charts = tree.files
+        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+        .map((f) => f.slice(0, -'Chart.yaml'.length));
+    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+        !f.split('/').some((part) => part.startsWith('.')) &&
+        !charts.some((c) => f.startsWith(c)));
+    tree.load(candidates.map((f) => tree.oid(f)));
+    const owners = [];
+    for (const file of candidates) {
+        const oid = tree.oid(file);
+        let objects = cache.get(oid);
+        if (!objects) {
+            objects = [];
+            const text = tree.read(file);
+            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
+            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
+                try {
+                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+                        const o = doc.toJSON();
+                        if (!o || typeof o !== 'object' || !o.metadata?.name)
+                            continue;
+                        if (isFluxKustomization(o) || isHelmRelease(o))
+                            objects.push(o);
+                    }
+                }
+                catch {
+                    objects = [];
+                }
+            }
+            cache.set(oid, objects);
+        }
+        for (const o of objects)
+            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
+    }
+    return owners;
 }
+const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
  * what its build can read, when it is defined in a changed file, or when it (transitively)
@@ -61120,44 +61399,58 @@ class ChangePlanner {
         this.changed = changed;
         const cache = new Map();
         for (const tree of [sides.base, sides.head])
-            this.plan(new FluxGraph(tree, { cache }));
+            this.plan(tree, cache);
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(graph) {
-        const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
-        const changed = new Set(this.changed);
-        // A source object edited in this change: every owner reading it builds.
-        const editedSources = new Set(graph.objects
-            .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
-            .map((o) => `${o.object.kind}/${o.object.metadata.name}`));
-        const inputs = new Map(owners.map((o) => [o, graph.inputsOf(o)]));
-        const direct = (o) => {
-            const i = inputs.get(o);
-            return (changed.has(o.file) ||
-                i.opaque !== undefined ||
-                i.sources.some((s) => editedSources.has(s)) ||
-                this.changed.some((f) => i.paths.some((p) => touches(f, p))));
-        };
+    plan(tree, cache) {
+        const owners = scanOwners(tree, cache);
+        const rel = (p) => external_node_path_.posix
+            .normalize(p.replace(/^\/+/, ''))
+            .replace(/^\.\/?$/, '')
+            .replace(/\/$/, '');
         const must = new Map();
-        // A Kustomization builds when an owner it defines must: that owner appears only through it.
-        const decide = (o, stack) => {
-            if (must.has(o))
-                return must.get(o);
-            if (stack.has(o))
+        const reachOf = (o) => {
+            if (!isFluxKustomization(o.object))
+                return [];
+            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
+            if (kind && kind !== 'GitRepository')
+                return undefined; // not mappable to repo files: always build
+            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
+        };
+        const direct = (o) => {
+            if (this.changed.includes(o.file))
+                return true;
+            if (isHelmRelease(o.object)) {
+                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
+                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
+                if (sourceKind === 'GitRepository' && chart) {
+                    const dir = rel(chart);
+                    // valuesFiles of a Git chart are paths in the repository, wherever they sit.
+                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
+                    return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
+                }
                 return false;
-            stack.add(o);
-            let result = direct(o);
-            if (!result && isFluxKustomization(o.object)) {
-                const reach = inputs.get(o).paths;
-                result = owners.some((child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack));
             }
-            must.set(o, result);
+            const reach = reachOf(o);
+            return reach === undefined || this.changed.some((f) => inside(f, reach));
+        };
+        const decide = (o, stack) => {
+            if (must.has(o.key))
+                return must.get(o.key);
+            if (stack.has(o.key))
+                return false;
+            stack.add(o.key);
+            let result = direct(o);
+            const reach = reachOf(o);
+            if (!result && reach) {
+                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            }
+            must.set(o.key, result);
             return result;
         };
-        for (const o of owners) {
+        for (const o of owners)
             if (decide(o, new Set()))
-                this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
-        }
+                this.staticBuild.add(o.key);
     }
     shouldBuild(side, owner, flux) {
         this.seen[side].set(ownerKey(owner), flux);
@@ -61186,7 +61479,13 @@ class ChangePlanner {
             const fh = this.seen.head.get(key);
             const flux = (fh ?? fb);
             const ns = flux.metadata.namespace || 'default';
-            const refs = inputObjects(flux, ns, [...base.objects, ...head.objects].map((o) => o.object));
+            const refs = [
+                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+                ...(field(flux, 'spec', 'valuesFrom') ?? []),
+            ].map((r) => [r.kind, ns, r.name]);
+            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
+            if (source)
+                refs.push([source.kind, source.namespace || ns, source.name]);
             if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
                 if (!this.forced.has(key)) {
                     this.forced.add(key);
@@ -61202,52 +61501,17 @@ class ChangePlanner {
         return inBase && inHead;
     }
 }
-/**
- * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
- * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
- * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
- */
-function inputObjects(flux, ns, rendered) {
-    const refs = [
-        ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-        ...(field(flux, 'spec', 'valuesFrom') ?? []),
-    ].map((r) => [r.kind, ns, r.name]);
-    const sources = [];
-    const first = isFluxKustomization(flux)
-        ? field(flux, 'spec', 'sourceRef')
-        : (field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef'));
-    if (first)
-        sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
-    for (let i = 0; i < sources.length && i < 32; i++) {
-        const s = sources[i];
-        refs.push([s.kind, s.namespace, s.name]);
-        const same = (o) => (o.metadata.namespace || ns) === s.namespace;
-        if (s.kind === 'HelmChart') {
-            const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
-            const next = chart && field(chart, 'spec', 'sourceRef');
-            if (next)
-                sources.push({ ...next, namespace: s.namespace });
-        }
-        if (s.kind === 'ExternalArtifact') {
-            for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
-                const artifacts = field(g, 'spec', 'artifacts') ?? [];
-                if (!artifacts.some((a) => a.name === s.name))
-                    continue;
-                refs.push(['ArtifactGenerator', s.namespace, g.metadata.name]);
-                for (const src of field(g, 'spec', 'sources') ?? [])
-                    sources.push({ ...src, namespace: src.namespace || s.namespace });
-            }
-        }
-    }
-    return refs;
-}
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
-
+const SOURCE = 'source.toolkit.fluxcd.io';
+const KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
+const HELM = 'helm.toolkit.fluxcd.io';
+const NOTIFICATION = 'notification.toolkit.fluxcd.io';
+const IMAGE = 'image.toolkit.fluxcd.io';
 const minor = (v) => Number(v.split('.')[1] ?? 0);
 const FLUX_API_VERSIONS = [
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta1',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61255,7 +61519,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta2',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61263,7 +61527,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta1',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61271,7 +61535,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta2',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61279,7 +61543,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta1',
         kinds: ['Bucket'],
         deprecatedIn: '2.3',
@@ -61287,7 +61551,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta2',
         kinds: ['Bucket'],
         deprecatedIn: '2.4',
@@ -61295,7 +61559,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE_GROUP,
+        group: SOURCE,
         version: 'v1beta2',
         kinds: ['OCIRepository'],
         deprecatedIn: '2.6',
@@ -61303,7 +61567,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE_GROUP,
+        group: KUSTOMIZE,
         version: 'v1beta1',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -61311,7 +61575,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE_GROUP,
+        group: KUSTOMIZE,
         version: 'v1beta2',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -61319,7 +61583,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: HELM_GROUP,
+        group: HELM,
         version: 'v2beta1',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.2',
@@ -61327,7 +61591,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: HELM_GROUP,
+        group: HELM,
         version: 'v2beta2',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.3',
@@ -61335,7 +61599,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: NOTIFICATION_GROUP,
+        group: NOTIFICATION,
         version: 'v1beta1',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -61343,7 +61607,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION_GROUP,
+        group: NOTIFICATION,
         version: 'v1beta2',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -61351,7 +61615,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION_GROUP,
+        group: NOTIFICATION,
         version: 'v1beta1',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -61359,7 +61623,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: NOTIFICATION_GROUP,
+        group: NOTIFICATION,
         version: 'v1beta2',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -61368,7 +61632,7 @@ const FLUX_API_VERSIONS = [
     },
     // v1beta1 image APIs were never marked deprecated before their removal.
     {
-        group: IMAGE_GROUP,
+        group: IMAGE,
         version: 'v1beta1',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -61376,7 +61640,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE_GROUP,
+        group: IMAGE,
         version: 'v1beta2',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -61384,7 +61648,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE_GROUP,
+        group: IMAGE,
         version: 'v1beta1',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.3',
@@ -61392,7 +61656,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE_GROUP,
+        group: IMAGE,
         version: 'v1beta2',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.7',
@@ -61402,7 +61666,7 @@ const FLUX_API_VERSIONS = [
     // The v2.10 milestone (fluxcd.io/roadmap, provisional): Alert and Provider go GA as v1, and
     // v1beta3 becomes deprecated.
     {
-        group: NOTIFICATION_GROUP,
+        group: NOTIFICATION,
         version: 'v1beta3',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.10',
@@ -61412,24 +61676,24 @@ const FLUX_API_VERSIONS = [
 ];
 /** The first Flux release serving a version (GA and new APIs): using it against an older target fails. */
 const FLUX_API_INTRODUCED = [
-    { group: SOURCE_GROUP, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
-    { group: SOURCE_GROUP, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
-    { group: SOURCE_GROUP, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
-    { group: SOURCE_GROUP, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
+    { group: SOURCE, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
+    { group: SOURCE, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
+    { group: SOURCE, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
+    { group: SOURCE, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
     {
         group: 'source.extensions.fluxcd.io',
         version: 'v1beta1',
         kinds: ['ArtifactGenerator'],
         servedFrom: '2.7',
     },
-    { group: HELM_GROUP, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
+    { group: HELM, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
     {
-        group: IMAGE_GROUP,
+        group: IMAGE,
         version: 'v1',
         kinds: ['ImageRepository', 'ImagePolicy', 'ImageUpdateAutomation'],
         servedFrom: '2.7',
     },
-    { group: NOTIFICATION_GROUP, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
+    { group: NOTIFICATION, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
 ];
 /** The newest Flux release the table covers; the default target of the check. */
 const NEWEST_FLUX = '2.9';
@@ -61468,13 +61732,12 @@ function isRemovedBy(status, fluxVersion) {
 
 
 
-
 const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 /** `Kind/namespace/name`, as findings and verdicts name objects. */
 const describeObject = (l) => `${l.object.kind}/${l.namespace ? l.namespace + '/' : ''}${l.object.metadata?.name ?? ''}`;
 /** `namespace: X` of the kustomization.yaml in `dir` when it lists `file` among its resources. */
 function kustomizeNamespace(dir, file) {
-    for (const name of KUSTOMIZATION_FILES) {
+    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
         const path = (0,external_node_path_.join)(dir, name);
         if (!(0,external_node_fs_.existsSync)(path))
             continue;
@@ -61559,8 +61822,8 @@ function scanObjects(repo, root = '.') {
         scanFile(start);
     return { objects, findings, files };
 }
-const policy_groupOf = (o) => groupOf(String(o.apiVersion));
-const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === SOURCE_GROUP;
+const policy_groupOf = (o) => String(o.apiVersion).split('/')[0];
+const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === 'source.toolkit.fluxcd.io';
 /** Index of the repository's objects by `Kind/namespace/name` (namespace as it lands). */
 function indexObjects(objects) {
     const index = new Map();
@@ -61632,7 +61895,7 @@ function checkPolicies(objects, options) {
                 message: `${o.apiVersion} ${o.kind} is not served before Flux ${served.servedFrom}${served.planned ? ' (planned)' : ''}; the target is Flux ${target}`,
             });
         const url = o.spec?.url ?? o.spec?.endpoint ?? '';
-        const fetches = policy_groupOf(o) === SOURCE_GROUP || o.kind === 'ImageRepository';
+        const fetches = policy_groupOf(o) === 'source.toolkit.fluxcd.io' || o.kind === 'ImageRepository';
         if (fetches && /^http:\/\//i.test(url))
             add(l, ['spec', o.spec?.url ? 'url' : 'endpoint'], {
                 severity: 'warning',
@@ -61708,105 +61971,222 @@ function weakVerification(l, keys, verify, add) {
         });
 }
 
-;// CONCATENATED MODULE: ./src/flux/tree.ts
+;// CONCATENATED MODULE: ./src/verify/report.ts
 /**
- * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
- * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
+ * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
+ * summary and the PR review, annotations on the files at fault.
  */
 
-
-/** The files of a directory on disk, `.git` left out. */
-function directoryTree(root) {
-    const files = [];
-    const dirs = new Set(['']);
-    const walk = (rel) => {
-        let entries;
-        try {
-            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const entry of entries) {
-            if (entry.name === '.git')
-                continue;
-            const path = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                dirs.add(path);
-                walk(path);
-            }
-            else if (entry.isFile())
-                files.push(path);
-        }
-    };
-    walk('');
-    files.sort();
+function reportJson(sources, findings) {
     return {
-        files,
-        isDirectory: (rel) => dirs.has(rel),
-        read: (rel) => {
-            try {
-                return (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(root, rel), 'utf8');
-            }
-            catch {
-                return undefined;
-            }
-        },
+        sources: sources.map((s) => {
+            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
+            if (s.digest)
+                v.digest = s.digest;
+            if (s.by)
+                v.by = s.by;
+            if (s.reason)
+                v.reason = s.reason;
+            if (s.warnings?.length)
+                v.warnings = [...s.warnings];
+            return v;
+        }),
+        findings,
     };
+}
+/** The run fails when a signature does not verify or a finding is an error. */
+const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
+const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
+function table(rows) {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+    return rows.map((r) => r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd());
+}
+function verificationText(report) {
+    const lines = [];
+    if (report.sources.length) {
+        lines.push(...table([
+            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
+            ...report.sources.map((s) => [
+                s.ref,
+                s.object ?? '',
+                s.provider,
+                shortDigest(s.digest),
+                s.verified ? 'yes' : 'NO',
+                (s.verified ? s.by : s.reason) ?? '',
+            ]),
+        ]), '');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        for (const s of warned)
+            for (const w of s.warnings)
+                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
+        if (warned.length)
+            lines.push('');
+    }
+    for (const f of report.findings)
+        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
+    if (!report.findings.length)
+        lines.push('no policy findings');
+    return lines.join('\n') + '\n';
+}
+/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
+function verificationMarkdown(report, options = {}) {
+    const h = options.heading ?? '##';
+    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
+    const failed = report.sources.filter((s) => !s.verified).length;
+    const errors = report.findings.filter((f) => f.severity === 'error').length;
+    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
+    if (!report.sources.length && !report.findings.length) {
+        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
+        return out.join('\n');
+    }
+    out.push(report.sources.length === 0
+        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
+        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
+    if (report.sources.length) {
+        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
+        for (const s of report.sources)
+            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
+        out.push('');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        if (warned.length) {
+            out.push('Warnings of the trust policies (checks they only log):', '');
+            for (const s of warned)
+                for (const w of s.warnings)
+                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
+            out.push('');
+        }
+    }
+    if (report.findings.length) {
+        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
+        for (const f of report.findings)
+            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
+        out.push('');
+    }
+    return out.join('\n');
+}
+/** Annotations: errors and warnings of the findings, and each source that did not verify. */
+function annotate(log, report) {
+    for (const f of report.findings) {
+        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
+        if (f.severity === 'error')
+            log.error(`${f.object}: ${f.message}`, annotation);
+        else if (f.severity === 'warning')
+            log.warn(`${f.object}: ${f.message}`, annotation);
+    }
+    for (const s of report.sources) {
+        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
+        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
+        if (!s.verified)
+            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
+        for (const w of s.warnings ?? [])
+            log.warn(`${what}: ${w}`, annotation);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/verify/scope.ts
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
 /**
  * `verify --path DIR`: the part of the repository one cluster applies, found from its files
- * without rendering, by the Flux graph (flux/graph.ts): the entry directory's kustomize reach,
- * then what every Flux Kustomization found there reads — a path of this repository, of a
- * directory of it mapped with `--source`, or the directories an ArtifactGenerator copies into
- * an ExternalArtifact — transitively. Objects keep their files and lines.
+ * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
+ * there whose source is a GitRepository of this repository (not mapped elsewhere with
+ * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
+ * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
  */
 
 
 
 
 
-
-
-
-/** `--path .` (or none): the whole repository is scanned. */
-const isRepositoryRoot = (path) => repoPath(path) === '';
-/** `--source` mappings as repository paths (null: a directory outside the repository). */
-function mappingsIn(repo, sources, cwd) {
-    const mapped = new Map();
-    for (const [key, dir] of sources) {
-        const rel = (0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(cwd, dir)).split(external_node_path_.sep).join('/');
-        mapped.set(key, repoPath(rel) ?? null);
-    }
-    return mapped;
+const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
+/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
+function scope_normalize(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
 }
+/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
+function kustomizeReferences(repo, dir) {
+    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+        const file = (0,external_node_path_.join)(repo, dir, name);
+        if (!(0,external_node_fs_.existsSync)(file))
+            continue;
+        let k;
+        try {
+            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            return []; // the scan reports invalid YAML
+        }
+        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
+        return entries
+            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
+            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
+            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
+            .filter((e) => e !== undefined);
+    }
+    return [];
+}
+/** `--path .` (or none): the whole repository is scanned. */
+const isRepositoryRoot = (path) => scope_normalize(path) === '';
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * source mapped to a directory of the repository is followed there; one mapped elsewhere, or a
- * GitRepository that is not this checkout (its URL or ref), is another repository, whose files
- * are not checked.
+ * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
  */
-function scanCluster(repo, entry, sources, log, cwd = process.cwd(), env = process.env) {
-    const start = repoPath(entry);
+function scanCluster(repo, entry, sources, log) {
+    const start = scope_normalize(entry);
     if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
         throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-    const checkout = readCheckout(repo, env);
-    const graph = new FluxGraph(directoryTree(repo), {
-        mappings: mappingsIn(repo, sources, cwd),
-        otherRepository: (o) => notThisCheckout(field(o, 'spec') ?? {}, checkout),
-    });
-    const scope = graph.clusterScope(start);
-    for (const { owner, reason } of scope.opaque)
-        log.warn(`verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`);
-    const roots = scope.paths.filter((p) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, p)));
+    const roots = [];
     const objects = [];
     const findings = [];
-    for (const root of roots) {
+    const files = new Set();
+    const queue = [start];
+    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
+    while (queue.length) {
+        const root = queue.shift();
+        if (covered(root))
+            continue;
+        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
+            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
+            continue;
+        }
+        roots.push(root);
         const scanned = scanObjects(repo, root === '' ? '.' : root);
-        objects.push(...scanned.objects);
-        findings.push(...scanned.findings);
+        // A root reached later may contain one scanned earlier: each file counts once.
+        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
+        for (const f of fresh)
+            files.add(f);
+        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
+        objects.push(...newObjects);
+        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
+        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
+        for (const dir of dirs)
+            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
+        for (const l of newObjects) {
+            const o = l.object;
+            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
+                continue;
+            const ref = o.spec?.sourceRef ?? {};
+            if (ref.kind !== 'GitRepository')
+                continue; // OCI, Bucket, ExternalArtifact: not these files
+            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
+            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
+                continue;
+            const path = String(o.spec?.path ?? '');
+            if (path.includes('${')) {
+                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
+                continue;
+            }
+            const target = scope_normalize(path);
+            if (target !== undefined)
+                queue.push(target);
+        }
     }
     return { objects, findings, roots };
 }
@@ -67342,7 +67722,6 @@ function verifyArtifact(client, target, policy, ctx) {
 
 
 
-
 const DEFAULT_NAMESPACE = 'flux-system';
 const key = (kind, ns, name) => `${kind}/${ns ?? ''}/${name}`;
 /** Every source in the scanned objects that asks for signature verification. */
@@ -67352,7 +67731,7 @@ function verifyTargets(objects) {
     const secretKeys = (ns, v) => [v.secretRef?.name, v.trustedRootSecretRef?.name].filter(Boolean).map((n) => key('Secret', ns, n));
     for (const l of objects) {
         const o = l.object;
-        if (groupOf(o.apiVersion) === SOURCE_GROUP) {
+        if (String(o.apiVersion).split('/')[0] === 'source.toolkit.fluxcd.io') {
             if (o.kind === 'OCIRepository' && o.spec?.verify) {
                 const ns = l.namespace ?? DEFAULT_NAMESPACE;
                 targets.push({
@@ -67491,7 +67870,7 @@ async function checkSource(t, secrets, client, ctx) {
         };
     }
     catch (err) {
-        return fail(oneLine(err));
+        return fail(sources_oneLine(err));
     }
 }
 const quietWarnings = (log) => ({
@@ -67502,7 +67881,7 @@ const quietWarnings = (log) => ({
     group: (name, fn) => log.group(name, fn),
     mask: (secret) => log.mask(secret),
 });
-const oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+const sources_oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 /** The provider policy of a source's verify block and its Secrets, or why there is none. */
 function policyFor(t, provider, secrets) {
     const ns = t.namespace;
@@ -67587,9 +67966,8 @@ async function sources_resolveChart(client, registry, repository, version) {
     const wanted = version.trim() || '*';
     const where = `${registry}/${repository}`;
     let tag;
-    const exact = exactVersion(wanted);
-    if (exact)
-        tag = exact.replace(/\+/g, '_');
+    if (semver_default().valid(wanted))
+        tag = wanted.replace(/\+/g, '_');
     else {
         const tags = (await client.listTags(registry, repository)).map((t) => ({
             tag: t,
@@ -67599,16 +67977,16 @@ async function sources_resolveChart(client, registry, repository, version) {
             throw new Error(`${where}: no tags: the chart is not in the repository`);
         tag = tags.find((t) => t.version === wanted)?.tag;
         if (!tag) {
-            let best;
-            try {
-                best = highestSatisfying(tags.map((t) => t.version), wanted);
-            }
-            catch {
+            // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
+            const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
+            if (!semver_default().validRange(range))
                 throw new Error(`${where}: '${version}' is not a semver range`);
-            }
+            const best = tags
+                .filter((t) => semver_default().valid(t.version) && semver_default().satisfies(t.version, range))
+                .sort((a, b) => semver_default().rcompare(a.version, b.version))[0];
             if (!best)
                 throw new Error(`${where}: no chart version matches '${version}'`);
-            tag = tags.find((t) => t.version === best).tag;
+            tag = best.tag;
         }
     }
     const descriptor = await client.headManifest(registry, repository, tag);
@@ -67624,6 +68002,7 @@ async function sources_resolveChart(client, registry, repository, version) {
 
 
 
+
 /**
  * The policy checks on a repository's files and a verdict for every source that asks for
  * verification (or those `pick` keeps), each against its registry with its own policy.
@@ -67633,7 +68012,7 @@ async function verifyRepository(repo, options, io, pick = {},
 cluster) {
     const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
     const { objects, findings: scanFindings } = scoped
-        ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd, io.env)
+        ? scanCluster(repo, scoped, cluster.sources, io.log)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
@@ -67641,9 +68020,26 @@ cluster) {
     const sources = await checkSources(targets, secrets, options, io);
     return { sources, findings };
 }
-/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it). */
-function verifyPath(options, io) {
-    return verifyRepository((0,external_node_path_.resolve)(io.cwd, options.repo), options, io, {}, { path: options.path, sources: options.sources });
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
+async function verifyPath(options, io) {
+    const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
+    const result = await verifyRepository(repo, options, io, {}, { path: options.path, sources: options.sources });
+    const report = reportJson(result.sources, result.findings);
+    annotate(io.log, result);
+    if (options.format === 'json')
+        io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else
+        io.stdout(verificationText(result));
+    if (io.action)
+        await io.action.appendSummary(verificationMarkdown(result));
+    return {
+        exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
+        outputs: {
+            verified: String(report.sources.every((s) => s.verified)),
+            findings: JSON.stringify(report.findings),
+            json: JSON.stringify(report),
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/verify/change.ts
@@ -67691,121 +68087,6 @@ async function verifyChange(sides, diff, options, io) {
         targets: (t) => t.related.some(isTouched),
         findings: (f) => differs(f.file),
     });
-}
-
-;// CONCATENATED MODULE: ./src/verify/report.ts
-/**
- * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
- * summary and the PR review, annotations on the files at fault.
- */
-
-function reportJson(sources, findings) {
-    return {
-        sources: sources.map((s) => {
-            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
-            if (s.digest)
-                v.digest = s.digest;
-            if (s.by)
-                v.by = s.by;
-            if (s.reason)
-                v.reason = s.reason;
-            if (s.warnings?.length)
-                v.warnings = [...s.warnings];
-            return v;
-        }),
-        findings,
-    };
-}
-/** The run fails when a signature does not verify or a finding is an error. */
-const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
-const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
-function table(rows) {
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-    return rows.map((r) => r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd());
-}
-function verificationText(report) {
-    const lines = [];
-    if (report.sources.length) {
-        lines.push(...table([
-            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
-            ...report.sources.map((s) => [
-                s.ref,
-                s.object ?? '',
-                s.provider,
-                shortDigest(s.digest),
-                s.verified ? 'yes' : 'NO',
-                (s.verified ? s.by : s.reason) ?? '',
-            ]),
-        ]), '');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        for (const s of warned)
-            for (const w of s.warnings)
-                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
-        if (warned.length)
-            lines.push('');
-    }
-    for (const f of report.findings)
-        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
-    if (!report.findings.length)
-        lines.push('no policy findings');
-    return lines.join('\n') + '\n';
-}
-/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
-function verificationMarkdown(report, options = {}) {
-    const h = options.heading ?? '##';
-    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
-    const failed = report.sources.filter((s) => !s.verified).length;
-    const errors = report.findings.filter((f) => f.severity === 'error').length;
-    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
-    if (!report.sources.length && !report.findings.length) {
-        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
-        return out.join('\n');
-    }
-    out.push(report.sources.length === 0
-        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
-        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
-    if (report.sources.length) {
-        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
-        for (const s of report.sources)
-            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
-        out.push('');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        if (warned.length) {
-            out.push('Warnings of the trust policies (checks they only log):', '');
-            for (const s of warned)
-                for (const w of s.warnings)
-                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
-            out.push('');
-        }
-    }
-    if (report.findings.length) {
-        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
-        for (const f of report.findings)
-            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
-        out.push('');
-    }
-    return out.join('\n');
-}
-/** Annotations: errors and warnings of the findings, and each source that did not verify. */
-function annotate(log, report) {
-    for (const f of report.findings) {
-        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
-        if (f.severity === 'error')
-            log.error(`${f.object}: ${f.message}`, annotation);
-        else if (f.severity === 'warning')
-            log.warn(`${f.object}: ${f.message}`, annotation);
-    }
-    for (const s of report.sources) {
-        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
-        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
-        if (!s.verified)
-            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
-        for (const w of s.warnings ?? [])
-            log.warn(`${what}: ${w}`, annotation);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/diff/run.ts
@@ -67922,6 +68203,87 @@ async function runDiff(options, io) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
+
+
+
+
+/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
+const contentFlags = [
+    {
+        name: 'path',
+        type: 'string',
+        value: 'DIR|FILE|-',
+        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
+    },
+    {
+        name: 'ignore-paths',
+        type: 'list',
+        value: 'PATTERN',
+        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
+    },
+    {
+        name: 'resolve-symlinks',
+        type: 'boolean',
+        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
+    },
+];
+function readContentOptions(args, raw) {
+    return {
+        path: args.requiredString('path'),
+        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
+        resolveSymlinks: args.boolean('resolve-symlinks'),
+    };
+}
+function readSigningOptions(command, args, provider, env) {
+    const opts = {
+        provider,
+        cosignKey: args.string('cosign-key') || undefined,
+        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
+        keyless: args.boolean('keyless'),
+        bundleFormat: args.boolean('bundle-format'),
+        fulcioUrl: args.string('fulcio-url') || undefined,
+        rekorUrl: args.string('rekor-url') || undefined,
+        notationKey: args.string('notation-key') || undefined,
+        notationCert: args.string('notation-cert') || undefined,
+        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
+        expiry: args.string('expiry') || undefined,
+    };
+    if (provider === 'cosign') {
+        if (opts.cosignKey && opts.keyless)
+            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
+        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
+        if (!opts.cosignKey)
+            opts.keyless = true;
+    }
+    else if (!opts.notationKey || !opts.notationCert) {
+        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
+    }
+    return opts;
+}
+/** The registry client every registry-talking command uses, from its common flags. */
+function registryClientFor(options, io) {
+    return new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+}
+/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
+function parseArtifactUrl(command, url) {
+    try {
+        return parseOciReference(url);
+    }
+    catch (err) {
+        throw new UsageError(`${command}: ${err.message}`);
+    }
+}
+/** JSON on stdout, indented as the flux CLI prints it. */
+function printJson(io, value) {
+    io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
 ;// CONCATENATED MODULE: ./src/verify/artifact.ts
 /**
  * `verify oci://…`: one artifact, with the policy given by flags (cosign keys or identity and
@@ -68012,23 +68374,11 @@ function notationPolicyFromFlags(options, io) {
         trustStores,
     };
 }
-/** One artifact's signatures against the flags' policy; the report names it by its reference. */
 async function verifyReference(options, io) {
     const reference = options.reference;
-    let ref;
-    try {
-        ref = parseOciReference(reference);
-    }
-    catch (err) {
-        throw new UsageError(`verify: ${err.message}`);
-    }
+    const ref = parseArtifactUrl('verify', reference);
     const policy = options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
-    const client = new RegistryClient({
-        insecure: options.insecureRegistry,
-        creds: options.creds,
-        env: io.env,
-        log: io.log,
-    });
+    const client = registryClientFor(options, io);
     const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
     if (!descriptor)
         throw new RegistryError(`verify: ${reference}: not found`);
@@ -68053,12 +68403,19 @@ async function verifyReference(options, io) {
         ],
         findings: [],
     };
-    return { report, verified: outcome.verified, reason: outcome.reason };
+    if (options.format === 'json')
+        io.stdout(JSON.stringify(report, null, 2) + '\n');
+    else
+        io.stdout(verificationText(report));
+    if (!outcome.verified)
+        io.log.error(`${reference}: not verified: ${outcome.reason}`);
+    return {
+        exitCode: outcome.verified ? 0 : 1,
+        outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
-
-
 
 
 
@@ -68174,8 +68531,7 @@ const verifyCommand = defineCommand({
             description: 'notation trust store, e.g. ca:acme=certs/.',
         },
         ...verifyPolicyFlags,
-        // Of the render flags, what verify reads: the repository, --source mappings (scope), mirrors and parallelism (registries).
-        ...renderEngineFlags.filter((f) => ['repo', 'source', 'registry-mirror', 'concurrency'].includes(f.name)),
+        ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
         ...registryFlags,
         verboseFlag,
     ],
@@ -68187,12 +68543,7 @@ const verifyCommand = defineCommand({
         }
         const pairs = (flag) => new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
         return {
-            repo: args.string('repo') || '.',
-            sources: pairs('source'),
-            registryMirrors: pairs('registry-mirror'),
-            concurrency: args.integer('concurrency', (0,external_node_os_namespaceObject.availableParallelism)()),
-            insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            ...readRenderEngineOptions(args, 'verify'),
             reference,
             path: args.string('path') || '.',
             format: args.choice('format', ['text', 'json'], 'text'),
@@ -68209,31 +68560,8 @@ const verifyCommand = defineCommand({
             ...readVerifyPolicyOptions(args, 'verify'),
         };
     },
-    async run(options, io) {
-        if (options.reference) {
-            const { report, verified, reason } = await verifyReference(options, io);
-            io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(report));
-            if (!verified)
-                io.log.error(`${options.reference}: not verified: ${reason}`);
-            return {
-                exitCode: verified ? 0 : 1,
-                outputs: { verified: String(verified), json: JSON.stringify(report) },
-            };
-        }
-        const result = await verifyPath(options, io);
-        const report = reportJson(result.sources, result.findings);
-        annotate(io.log, result);
-        io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(result));
-        if (io.action)
-            await io.action.appendSummary(verificationMarkdown(result));
-        return {
-            exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
-            outputs: {
-                verified: String(report.sources.every((s) => s.verified)),
-                findings: JSON.stringify(report.findings),
-                json: JSON.stringify(report),
-            },
-        };
+    run(options, io) {
+        return options.reference ? verifyReference(options, io) : verifyPath(options, io);
     },
 });
 
@@ -68352,7 +68680,7 @@ const diffCommand = defineCommand({
         const diffPath = options.diffPath ??
             (io.action && io.env.RUNNER_TEMP ? (0,external_node_path_.join)(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
         if (diffPath)
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), review + '\n');
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), (io.secrets?.redact(review) ?? review) + '\n');
         const count = (a) => String(result.diff.changes.filter((c) => c.action === a).length);
         return {
             // A touched source that does not verify, or an error finding in a changed file, fails the check.
@@ -68379,87 +68707,6 @@ const diffCommand = defineCommand({
         };
     },
 });
-
-;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
-
-
-
-
-/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
-const contentFlags = [
-    {
-        name: 'path',
-        type: 'string',
-        value: 'DIR|FILE|-',
-        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
-    },
-    {
-        name: 'ignore-paths',
-        type: 'list',
-        value: 'PATTERN',
-        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
-    },
-    {
-        name: 'resolve-symlinks',
-        type: 'boolean',
-        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
-    },
-];
-function readContentOptions(args, raw) {
-    return {
-        path: args.requiredString('path'),
-        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
-        resolveSymlinks: args.boolean('resolve-symlinks'),
-    };
-}
-function readSigningOptions(command, args, provider, env) {
-    const opts = {
-        provider,
-        cosignKey: args.string('cosign-key') || undefined,
-        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
-        keyless: args.boolean('keyless'),
-        bundleFormat: args.boolean('bundle-format'),
-        fulcioUrl: args.string('fulcio-url') || undefined,
-        rekorUrl: args.string('rekor-url') || undefined,
-        notationKey: args.string('notation-key') || undefined,
-        notationCert: args.string('notation-cert') || undefined,
-        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
-        expiry: args.string('expiry') || undefined,
-    };
-    if (provider === 'cosign') {
-        if (opts.cosignKey && opts.keyless)
-            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
-        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
-        if (!opts.cosignKey)
-            opts.keyless = true;
-    }
-    else if (!opts.notationKey || !opts.notationCert) {
-        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
-    }
-    return opts;
-}
-/** The registry client every registry-talking command uses, from its common flags. */
-function registryClientFor(options, io) {
-    return new RegistryClient({
-        insecure: options.insecureRegistry,
-        creds: options.creds,
-        env: io.env,
-        log: io.log,
-    });
-}
-/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
-function parseArtifactUrl(command, url) {
-    try {
-        return parseOciReference(url);
-    }
-    catch (err) {
-        throw new UsageError(`${command}: ${err.message}`);
-    }
-}
-/** JSON on stdout, indented as the flux CLI prints it. */
-function printJson(io, value) {
-    io.stdout(JSON.stringify(value, null, 2) + '\n');
-}
 
 ;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
 
@@ -69330,22 +69577,50 @@ function commandHelp(command) {
 
 ;// CONCATENATED MODULE: ./src/run.ts
 
+
+
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
- * become one line on the logger and the contract's exit code.
+ * become one line on the logger and the contract's exit code. Every exit of the command
+ * (stdout, log, action outputs and summary) goes through the run's secret scrub.
  */
 async function runCommand(command, raw, io) {
+    const secrets = io.secrets ?? new SecretRegistry();
+    // The action registers each value with the runner too (core.setSecret).
+    secrets.onAdd((form) => io.log.mask(form));
+    for (const flag of command.flags) {
+        const value = raw.values.get(flag.name);
+        if (flag.secret && typeof value === 'string')
+            for (const part of credentialParts(value))
+                secrets.add(part);
+    }
+    const redact = (text) => secrets.redact(text);
+    const action = io.action;
+    const safe = {
+        ...io,
+        secrets,
+        log: (0,src_log/* redactingLogger */.S)(io.log, redact),
+        stdout: (text) => io.stdout(redact(text)),
+        action: action && {
+            setOutput: (name, value) => action.setOutput(name, redact(value)),
+            appendSummary: (markdown) => action.appendSummary(redact(markdown)),
+        },
+    };
     try {
         const options = command.toOptions(raw, io.env);
-        const result = await command.run(options, io);
+        const result = await command.run(options, safe);
         for (const [name, value] of Object.entries(result.outputs ?? {}))
-            io.action?.setOutput(name, value);
+            safe.action?.setOutput(name, value);
         return result.exitCode;
     }
     catch (err) {
-        io.log.error(errorLine(err));
+        safe.log.error(errorLine(err));
+        // The frames only: a message's later lines may quote input (a YAML code frame, a tool's stderr).
         if (err instanceof Error && err.stack)
-            io.log.debug(err.stack);
+            safe.log.debug(err.stack
+                .split('\n')
+                .filter((l) => /^\s+at /.test(l))
+                .join('\n'));
         return exitCodeOf(err);
     }
 }
@@ -69384,7 +69659,7 @@ async function cli(argv, io = processIO) {
         io.stdout(commandHelp(command));
         return 0;
     }
-    const log = new StderrLogger(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
+    const log = new src_log/* StderrLogger */.jj(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
     let raw;
     try {
         raw = parseArgv(name, rest, command.flags);
@@ -69394,6 +69669,95 @@ async function cli(argv, io = processIO) {
         return 2;
     }
     return runCommand(command, raw, { log, stdout: io.stdout, env: io.env, cwd: io.cwd });
+}
+
+
+/***/ }),
+
+/***/ 25625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ redactingLogger),
+/* harmony export */   SN: () => (/* binding */ routeProcessWarnings),
+/* harmony export */   jj: () => (/* binding */ StderrLogger),
+/* harmony export */   qq: () => (/* binding */ silentLogger)
+/* harmony export */ });
+class StderrLogger {
+    verbose;
+    write;
+    secrets = new Set();
+    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
+        this.verbose = verbose;
+        this.write = write;
+    }
+    debug(message) {
+        if (this.verbose)
+            this.write(this.redact(message));
+    }
+    info(message) {
+        this.write(this.redact(message));
+    }
+    warn(message, annotation) {
+        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    error(message, annotation) {
+        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    async group(name, fn) {
+        this.debug(`» ${name}`);
+        return fn();
+    }
+    mask(secret) {
+        if (secret.length >= 3)
+            this.secrets.add(secret);
+    }
+    redact(text) {
+        let out = text;
+        for (const s of this.secrets)
+            out = out.split(s).join('***');
+        return out;
+    }
+}
+function where(annotation) {
+    if (!annotation?.file)
+        return '';
+    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
+}
+/** A logger that drops everything: for library callers and tests that do not care. */
+const silentLogger = {
+    debug() { },
+    info() { },
+    warn() { },
+    error() { },
+    group: (_name, fn) => fn(),
+    mask() { },
+};
+/** `log` with every message (and annotation field) passed through `redact` first. */
+function redactingLogger(log, redact) {
+    const annotation = (a) => a && { ...a, file: a.file && redact(a.file), title: a.title && redact(a.title) };
+    return {
+        debug: (message) => log.debug(redact(message)),
+        info: (message) => log.info(redact(message)),
+        warn: (message, a) => log.warn(redact(message), annotation(a)),
+        error: (message, a) => log.error(redact(message), annotation(a)),
+        group: (name, fn) => log.group(redact(name), fn),
+        mask: (secret) => log.mask(secret),
+    };
+}
+/**
+ * Process warnings (Node's default handler prints them whole on stderr) become one line.
+ * The `yaml` library's warnings are dropped: their text quotes the offending source line, which
+ * may hold a secret value, and we report what matters from `doc.warnings` ourselves.
+ * For the two entry points only (src/cli.ts, src/index.ts), never for a library caller.
+ */
+function routeProcessWarnings(write) {
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => {
+        if (warning.name === 'YAMLWarning')
+            return;
+        write(`warning: ${warning.name}: ${warning.message.split('\n')[0]}`);
+    });
 }
 
 
@@ -77282,7 +77646,7 @@ var visit = __nccwpck_require__(10204);
 
 
 __webpack_unused_export__ = composer.Composer;
-__webpack_unused_export__ = Document.Document;
+exports.yo = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
 __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
@@ -77295,7 +77659,7 @@ exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -77306,7 +77670,7 @@ exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;

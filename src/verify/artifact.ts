@@ -11,6 +11,7 @@ import type { VerifyOptions } from './options.js';
 import { UsageError } from '../errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
+import { goRegExpProblem } from '../sign/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type {
   CertificateIdentity,
@@ -50,12 +51,9 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: WorkIO): Cosig
     ['certificate-identity-regexp', identity.subjectRegExp],
     ['certificate-oidc-issuer-regexp', identity.issuerRegExp],
   ] as const) {
-    if (re === undefined) continue;
-    try {
-      new RegExp(re);
-    } catch {
-      throw new UsageError(`verify: --${flag} ${re}: not a valid regular expression`);
-    }
+    const problem = re === undefined ? undefined : goRegExpProblem(re);
+    if (problem)
+      throw new UsageError(`verify: --${flag} ${re}: not a valid Go regular expression (${problem})`);
   }
   if (!keys.length && (!hasSubject || !hasIssuer))
     throw new UsageError(
@@ -72,17 +70,26 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: WorkIO): Cosig
   };
 }
 
-/** The certificate files of a trust store directory (or a single file). */
+/**
+ * The certificate files of a trust store directory (or a single file), as notation-go reads a
+ * store (verifier/truststore x509TrustStore.GetCertificates): every entry must be a regular
+ * file; a subdirectory or a symlink is an error, not skipped.
+ */
 export function readTrustStoreDir(path: string): TrustStoreFile[] {
-  const stat = statSync(path);
-  const files = stat.isDirectory()
-    ? readdirSync(path)
-        .filter((f) => statSync(join(path, f)).isFile())
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
-  return files.map((f) => ({ name: f, data: readFileSync(f) }));
+  if (!statSync(path).isDirectory()) return [{ name: path, data: readFileSync(path) }];
+  const files: TrustStoreFile[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const file = join(path, entry.name);
+    if (!entry.isFile())
+      throw new TrustStoreDirError(
+        `trusted certificate ${entry.name} is not a regular file (directories or symlinks are not supported)`,
+      );
+    files.push({ name: file, data: readFileSync(file) });
+  }
+  return files;
 }
+
+class TrustStoreDirError extends Error {}
 
 export function notationPolicyFromFlags(options: VerifyOptions, io: WorkIO): NotationVerifyPolicy {
   if (!options.trustPolicy || !options.trustStores.size)
@@ -91,8 +98,9 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: WorkIO): Not
   for (const [store, dir] of options.trustStores) {
     try {
       trustStores.set(store, readTrustStoreDir(resolve(io.cwd, dir)));
-    } catch {
-      throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+    } catch (err) {
+      const why = err instanceof TrustStoreDirError ? err.message : 'cannot read it';
+      throw new UsageError(`verify: --trust-store ${store}=${dir}: ${why}`);
     }
   }
   return {
