@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(64176);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93849);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25625);
 
 
@@ -56099,7 +56099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 64176:
+/***/ 93849:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56116,7 +56116,7 @@ class FluxgateError extends Error {
         super(message, options.cause === undefined ? undefined : { cause: options.cause });
         this.name = 'FluxgateError';
         this.code = code;
-        this.exitCode = options.exitCode ?? (code === 'USAGE' || code === 'NOT_IMPLEMENTED' ? 2 : 1);
+        this.exitCode = options.exitCode ?? (code === 'USAGE' ? 2 : 1);
     }
 }
 class UsageError extends FluxgateError {
@@ -56347,13 +56347,52 @@ var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/flux/objects.ts
+/**
+ * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
+ * reads a kustomization from, repository paths, and the object shapes.
+ */
 
-/** API groups of the Flux objects the renderer follows. */
+
+/** API groups of the Flux objects fluxgate follows. */
 const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
+const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
+const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
+/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
+const SOURCE_KINDS = [
+    'GitRepository',
+    'OCIRepository',
+    'Bucket',
+    'HelmRepository',
+    'HelmChart',
+    'ExternalArtifact',
+];
+/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
+const SOURCE_IGNORE_FILE = '.sourceignore';
 const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
+/**
+ * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
+ * the root. Undefined when the path leaves the repository (`../x`).
+ */
+function repoPath(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
+}
+/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
+const joinRepoPath = (dir, path) => repoPath(external_node_path_.posix.join(dir || '.', path));
+/** Whether repository path `file` is `dir` or below it. */
+const isInside = (file, dir) => dir === '' || file === dir || file.startsWith(`${dir}/`);
+const isFluxSource = (o) => (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
+    SOURCE_KINDS.includes(o.kind);
+const isArtifactGenerator = (o) => o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 function objectKey(kind, namespace, name) {
@@ -57148,7 +57187,7 @@ async function mapPool(items, limit, fn) {
 
 class ConfinementError extends Error {
 }
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const confine_KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** A reference as it appears in a message: quoted, so a newline or markup in it stays inert. */
 const quoted = (reference) => JSON.stringify(reference);
 /** Whether `path` is `root` or below it. */
@@ -57246,7 +57285,7 @@ function confineKustomization(root, dir, kustomization, file) {
         if (visited.has(real))
             return;
         visited.add(real);
-        const found = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
+        const found = confine_KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
         if (!found)
             return; // kustomize reports the directory itself
         let parsed;
@@ -57481,6 +57520,88 @@ function lastLine(text) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/flux/versions.ts
+/**
+ * Chart and artifact version constraints as Flux reads them: Helm and source-controller parse
+ * them with Masterminds/semver v3 (`>= 1.0.0, < 2.0.0 || ~3`), node-semver reads a dialect of
+ * the same language. `npmRange` translates one into the other, following Masterminds'
+ * constraints.go: `,` and spaces both join terms (AND), `||` separates alternatives, `=>`/`=<`
+ * are `>=`/`<=`, `!=` excludes one version, `x`/`X`/`*` are wildcards.
+ */
+
+
+/** A Masterminds constraint that node-semver cannot read in any form. */
+class VersionRangeError extends FluxgateError {
+    constructor(constraint) {
+        super('INPUT', `'${constraint}' is not a semver constraint`);
+        this.name = 'VersionRangeError';
+    }
+}
+const OPERATOR = /^(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)?\s*v?(.*)$/;
+/** The node-semver range equal to a Masterminds constraint; throws VersionRangeError. */
+function npmRange(constraint) {
+    const text = constraint.trim();
+    if (text === '' || text === '*')
+        return '*';
+    const alternatives = [];
+    for (const alternative of text.split('||')) {
+        // Masterminds joins an operator to its version across spaces (`>= 1.2`): join them first.
+        const glued = alternative
+            .trim()
+            .replace(/(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)\s+/g, '$1')
+            .replace(/\s+-\s+/g, '\u0000');
+        const terms = glued.split(/[\s,]+/).filter(Boolean);
+        // A `!=v` term splits the AND group in two: below v, or above it.
+        let groups = [[]];
+        for (const term of terms) {
+            if (term.includes('\u0000')) {
+                groups = groups.map((g) => [...g, term.replace('\u0000', ' - ')]);
+                continue;
+            }
+            const [, op = '', version = ''] = OPERATOR.exec(term);
+            if (op === '!=') {
+                if (!semver_default().valid(version, { loose: true }))
+                    throw new VersionRangeError(constraint);
+                groups = groups.flatMap((g) => [
+                    [...g, `<${version}`],
+                    [...g, `>${version}`],
+                ]);
+                continue;
+            }
+            const npmOp = op === '=>' ? '>=' : op === '=<' ? '<=' : op;
+            groups = groups.map((g) => [...g, `${npmOp}${version}`]);
+        }
+        alternatives.push(...groups.map((g) => g.join(' ')));
+    }
+    const range = alternatives.join(' || ');
+    const valid = semver_default().validRange(range, { loose: true });
+    if (valid === null)
+        throw new VersionRangeError(constraint);
+    return range;
+}
+/** Whether a constraint names one version exactly (`1.2.3`, `v1.2.3`, `=1.2.3`). */
+function exactVersion(constraint) {
+    const text = constraint.trim().replace(/^=\s*/, '');
+    return semver_default().valid(text, { loose: true }) ? text.replace(/^v/, '') : undefined;
+}
+/**
+ * The highest of `versions` that satisfies a Masterminds constraint (Helm's repo index lookup,
+ * source-controller's semver tag choice); undefined when none does. Versions that are not
+ * semver are skipped, as Helm skips them.
+ */
+function highestSatisfying(versions, constraint) {
+    const range = npmRange(constraint);
+    let best;
+    for (const v of versions) {
+        const parsed = semver_default().valid(v, { loose: true });
+        if (!parsed || !semver_default().satisfies(parsed, range, { loose: true }))
+            continue;
+        if (!best || semver_default().gt(parsed, semver_default().valid(best, { loose: true }), { loose: true }))
+            best = v;
+    }
+    return best;
+}
+
 ;// CONCATENATED MODULE: ./src/flux/oci-ref.ts
 
 
@@ -57494,19 +57615,15 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
     let tag = ref?.tag || 'latest';
     if (ref?.semver) {
         const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
+        // Helm chart tags carry `_` where versions have `+`.
         const candidates = (await client.listTags(registry, repository))
             .filter((t) => !filter || filter.test(t))
-            .map((t) => ({
-            tag: t,
-            version: semver_default().coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
-                semver_default().valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
-        }))
-            .filter((c) => Boolean(c.version) && semver_default().satisfies(c.version, ref.semver, { loose: true }));
-        if (!candidates.length) {
+            .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
+        const best = highestSatisfying(candidates.map((c) => c.version), ref.semver);
+        if (best === undefined) {
             throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
         }
-        candidates.sort((a, b) => semver_default().rcompare(a.version, b.version));
-        tag = candidates[0].tag;
+        tag = candidates.find((c) => c.version === best).tag;
     }
     const descriptor = await client.headManifest(registry, repository, tag);
     if (!descriptor)
@@ -57630,8 +57747,8 @@ async function httpRepoChart(url, chart, range, ctx, source) {
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
         throw new Error(`chart ${chart} not found in ${source} (${url})`);
-    const versions = entries.map((e) => e.version).filter((v) => semver_default().valid(v));
-    const version = semver_default().maxSatisfying(versions, range === '*' ? '*' : range);
+    // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
+    const version = highestSatisfying(entries.map((e) => e.version), range);
     if (!version)
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
@@ -57667,8 +57784,8 @@ function client(ctx, insecure) {
 }
 async function ociRepoChart(url, chart, range, insecure, ctx) {
     const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-    const exact = semver_default().valid(range);
-    const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+    const exact = exactVersion(range);
+    const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
     return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 async function ociRepositoryChart(namespace, name, ctx) {
@@ -58614,6 +58731,130 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
     return k;
 }
 
+;// CONCATENATED MODULE: ./src/flux/reach.ts
+/**
+ * What a kustomize build of a directory can read, without building it: the directory and every
+ * path its kustomization references, transitively. A directory without a kustomization file is
+ * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
+ * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
+ */
+
+
+/** Fields of a kustomization that list paths (kustomize types.Kustomization). */
+const PATH_LISTS = [
+    'resources',
+    'components',
+    'bases',
+    'crds',
+    'patchesStrategicMerge',
+    'configurations',
+    'transformers',
+    'generators',
+    'validators',
+];
+/** Fields that list objects with a `path`. */
+const PATH_OBJECTS = ['patches', 'patchesJson6902', 'replacements'];
+const isRemote = (ref) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
+    ref.includes('?ref=');
+/** The paths a kustomization file's text references, relative to its directory. */
+function kustomizationReferences(text) {
+    let k;
+    try {
+        k = (0,dist/* parse */.qg)(text);
+    }
+    catch {
+        return [];
+    }
+    if (!k || typeof k !== 'object')
+        return [];
+    const list = (v) => (Array.isArray(v) ? v : []);
+    const refs = [];
+    for (const key of PATH_LISTS)
+        for (const r of list(k[key]))
+            if (typeof r === 'string')
+                refs.push(r);
+    for (const key of PATH_OBJECTS) {
+        for (const p of list(k[key])) {
+            const path = p?.path;
+            if (typeof path === 'string')
+                refs.push(path);
+        }
+    }
+    const openapi = k.openapi?.path;
+    if (typeof openapi === 'string')
+        refs.push(openapi);
+    const chartHome = k.helmGlobals?.chartHome;
+    if (typeof chartHome === 'string')
+        refs.push(chartHome);
+    if (list(k.helmCharts).length)
+        refs.push('charts');
+    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+        const gen = (g ?? {});
+        for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+            refs.push(String(f).replace(/^[^=]*=/, ''));
+        }
+    }
+    return refs.filter((r) => !isRemote(r));
+}
+/** The kustomization file of `dir`, in kustomize's order of names. */
+function kustomizationText(tree, dir) {
+    for (const name of KUSTOMIZATION_FILES) {
+        const text = tree.read(dir ? `${dir}/${name}` : name);
+        if (text !== undefined)
+            return text;
+    }
+    return undefined;
+}
+/** Directories holding a kustomization file, per file listing (a listing is immutable). */
+const kustomizationDirs = new WeakMap();
+function dirsWithKustomization(files) {
+    let dirs = kustomizationDirs.get(files);
+    if (!dirs) {
+        dirs = [];
+        for (const f of files) {
+            const slash = f.lastIndexOf('/');
+            if (KUSTOMIZATION_FILES.includes(f.slice(slash + 1)))
+                dirs.push(slash < 0 ? '' : f.slice(0, slash));
+        }
+        kustomizationDirs.set(files, [...new Set(dirs)].sort());
+        dirs = kustomizationDirs.get(files);
+    }
+    return dirs;
+}
+/**
+ * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
+ * leave the repository are dropped (a build reading them fails on both sides alike).
+ */
+function kustomizeReach(tree, dirs) {
+    const reach = new Set();
+    const visit = (rel) => {
+        if (rel === undefined || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = kustomizationText(tree, rel);
+        if (text !== undefined) {
+            for (const r of kustomizationReferences(text))
+                visit(joinRepoPath(rel, r));
+            return;
+        }
+        // A generated kustomization: the nearest subdirectories that have their own.
+        const below = dirsWithKustomization(tree.files).filter((d) => rel === '' || d.startsWith(`${rel}/`));
+        for (const d of below) {
+            if (d === rel)
+                continue;
+            const nearer = below.some((o) => o !== d && o !== rel && d.startsWith(`${o}/`));
+            if (!nearer)
+                visit(d);
+        }
+    };
+    for (const d of dirs)
+        visit(repoPath(d));
+    return [...reach];
+}
+
 ;// CONCATENATED MODULE: ./src/oci/artifact/pull.ts
 
 /** Fetches an artifact's manifest and a layer: the first, or the first of `mediaType` (layerSelector). */
@@ -58648,7 +58889,8 @@ var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
 
 
 
-const SOURCE_IGNORE_FILE = '.sourceignore';
+
+
 /** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
 const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
 /** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
@@ -58947,80 +59189,13 @@ function entryGitRepositories(entryDir) {
 
 
 
-class SourceError extends Error {
-}
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators, replacements…),
- * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
- */
-function treeReach(tree, dirs) {
-    const reach = new Set();
-    const norm = (p) => external_node_path_.posix
-        .normalize(p)
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, '');
-    const visit = (rel) => {
-        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!tree.isDirectory(rel))
-            return;
-        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
-        if (text === undefined)
-            return;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)(text) ?? {};
-        }
-        catch {
-            return;
-        }
-        if (typeof k !== 'object')
-            return;
-        const refs = [];
-        const list = (v) => (Array.isArray(v) ? v : []);
-        for (const key of [
-            'resources',
-            'components',
-            'bases',
-            'crds',
-            'patchesStrategicMerge',
-            'configurations',
-            'transformers',
-            'generators',
-            'validators',
-        ]) {
-            for (const r of list(k[key]))
-                if (typeof r === 'string')
-                    refs.push(r);
-        }
-        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
-            if (typeof p?.path === 'string')
-                refs.push(p.path);
-        }
-        const openapi = k.openapi?.path;
-        if (typeof openapi === 'string')
-            refs.push(openapi);
-        const chartHome = k.helmGlobals?.chartHome;
-        if (typeof chartHome === 'string')
-            refs.push(chartHome);
-        if (list(k.helmCharts).length)
-            refs.push('charts');
-        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-            const gen = (g ?? {});
-            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-                refs.push(String(f).replace(/^[^=]*=/, ''));
-            }
-        }
-        for (const r of refs)
-            if (!/^[a-z]+:\/\//i.test(r))
-                visit(norm(external_node_path_.posix.join(rel, r)));
-    };
-    for (const d of dirs)
-        visit(norm(d));
-    return [...reach];
+
+/** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
+class SourceError extends FluxgateError {
+    constructor(message) {
+        super('INPUT', message);
+        this.name = 'SourceError';
+    }
 }
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
 function treeSourceMatcher(tree, specIgnore) {
@@ -59164,7 +59339,8 @@ class SourceResolver {
         const [root, source] = this.lazyOf(dirs[0]);
         if (!source || source.all)
             return;
-        const rels = treeReach({
+        const rels = kustomizeReach({
+            files: source.tree.files,
             isDirectory: (r) => source.directories.has(r),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
@@ -60293,11 +60469,7 @@ class CommitTree {
     }
 }
 
-;// CONCATENATED MODULE: ./src/diff/markdown.ts
-
-
-/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
-const COMMENT_LIMIT = 65_536;
+;// CONCATENATED MODULE: ./src/util/markdown.ts
 /** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
 function escapeMarkdown(text) {
     return text
@@ -60307,6 +60479,14 @@ function escapeMarkdown(text) {
         .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
         .replace(/\r?\n/g, ' ');
 }
+
+;// CONCATENATED MODULE: ./src/diff/markdown.ts
+
+
+
+/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
+const COMMENT_LIMIT = 65_536;
+
 /** A code fence longer than any backtick run in the content, so the content cannot close it. */
 function fence(content, lang = 'diff') {
     const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
@@ -61337,51 +61517,271 @@ extra) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/flux/graph.ts
+/**
+ * The Flux graph of a repository, read from its files without building anything: every Flux
+ * object with the file and line that define it, and the edges Flux follows from an object to
+ * what it reads — Kustomization → source (GitRepository of this repository or one mapped with
+ * `--source`, OCIRepository, ExternalArtifact ← ArtifactGenerator copy rules, Bucket) → path →
+ * kustomize references; HelmRelease → chart (HelmRepository, GitRepository path, chartRef
+ * HelmChart / OCIRepository / ExternalArtifact) → values files. The changed-only planner asks
+ * it which owners an edit can reach; `verify --path` asks it what one cluster applies.
+ *
+ * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
+ */
+
+
+
+const isFluxObject = (o) => isFluxKustomization(o) || isHelmRelease(o) || isFluxSource(o) || isArtifactGenerator(o);
+function parseFluxObjects(text) {
+    // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
+    if (!text.includes('fluxcd.io'))
+        return [];
+    const counter = new dist/* LineCounter */.HN();
+    const found = [];
+    try {
+        for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: counter })) {
+            if (doc.errors.length)
+                continue;
+            const o = doc.toJSON();
+            if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o))
+                continue;
+            const offset = doc.contents?.range?.[0] ?? 0;
+            found.push({ object: o, line: counter.linePos(offset).line });
+        }
+    }
+    catch {
+        return [];
+    }
+    return found;
+}
+/** Inputs with each path and source once, in first-seen order; no `opaque` key unless there is one. */
+function withoutRepeats(inputs) {
+    const out = { paths: [...new Set(inputs.paths)], sources: [...new Set(inputs.sources)] };
+    if (inputs.opaque !== undefined)
+        out.opaque = inputs.opaque;
+    return out;
+}
+class FluxGraph {
+    tree;
+    objects = [];
+    mappings;
+    otherRepository;
+    constructor(tree, options = {}) {
+        this.tree = tree;
+        this.mappings = options.mappings ?? new Map();
+        this.otherRepository = options.otherRepository;
+        const cache = options.cache ?? new Map();
+        // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
+        const charts = tree.files
+            .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+            .map((f) => f.slice(0, -'Chart.yaml'.length));
+        const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+            !f.split('/').some((part) => part.startsWith('.')) &&
+            !charts.some((c) => f.startsWith(c)));
+        const oid = (f) => tree.oid?.(f) ?? `file:${f}`;
+        tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o) => o !== undefined));
+        for (const file of candidates) {
+            let parsed = cache.get(oid(file));
+            if (!parsed) {
+                parsed = parseFluxObjects(tree.read(file) ?? '');
+                if (tree.oid)
+                    cache.set(oid(file), parsed);
+            }
+            for (const p of parsed)
+                this.objects.push({ ...p, file });
+        }
+    }
+    /** What a kustomize build of these repository directories can read. */
+    reach(dirs) {
+        return kustomizeReach(this.tree, dirs);
+    }
+    /**
+     * Objects of `kind` named `name` (in `namespace` when both sides say one: a namespace may also
+     * come from a kustomization, which the graph does not apply). `within` limits the search.
+     */
+    find(kind, name, namespace, within) {
+        return (within ?? this.objects).filter((o) => o.object.kind === kind &&
+            o.object.metadata.name === name &&
+            (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace));
+    }
+    /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
+    mapped(kind, name, namespace) {
+        if (namespace) {
+            for (const key of [`${kind}/${namespace}/${name}`, `${namespace}/${name}`])
+                if (this.mappings.has(key))
+                    return this.mappings.get(key);
+            return undefined;
+        }
+        for (const [key, value] of this.mappings) {
+            const parts = key.split('/');
+            if (parts.at(-1) === name && (parts.length === 2 || parts[0] === kind))
+                return value;
+        }
+        return undefined;
+    }
+    /**
+     * Where a source's content lies in this repository: the roots its paths are relative to
+     * (several for an ExternalArtifact assembled from copy rules). `roots: []` when nothing of it
+     * is in the repository.
+     */
+    sourceRoots(ref, namespace, within, seen = new Set()) {
+        const kind = ref.kind ?? 'GitRepository';
+        const name = ref.name ?? '';
+        const ns = ref.namespace || namespace;
+        const sources = [`${kind}/${name}`];
+        const mapped = this.mapped(kind, name, ns);
+        if (mapped !== undefined)
+            return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
+        switch (kind) {
+            case 'GitRepository': {
+                // As the renderer: a GitRepository defined elsewhere than this checkout is another repository.
+                const defined = this.find('GitRepository', name, ns, within);
+                const other = this.otherRepository && defined.map((d) => this.otherRepository(d.object)).find(Boolean);
+                return other ? { roots: [], assembled: false, sources } : { roots: [''], assembled: false, sources };
+            }
+            case 'ExternalArtifact': {
+                const roots = [];
+                let opaque;
+                if (seen.has(`${ns}/${name}`))
+                    return { roots, assembled: true, sources };
+                seen.add(`${ns}/${name}`);
+                for (const generator of (within ?? this.objects).filter((o) => isArtifactGenerator(o.object))) {
+                    const g = generator.object;
+                    const artifact = (field(g, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
+                    if (!artifact)
+                        continue;
+                    const gns = g.metadata.namespace || namespace;
+                    sources.push(`ArtifactGenerator/${g.metadata.name}`);
+                    const aliases = new Map((field(g, 'spec', 'sources') ?? []).map((s) => [s.alias, s]));
+                    for (const rule of artifact.copy ?? []) {
+                        const from = /^@([^/]+)\/?(.*)$/.exec(rule.from ?? '');
+                        const source = from && aliases.get(from[1]);
+                        if (!from || !source)
+                            continue;
+                        const inner = this.sourceRoots(source, gns, within, seen);
+                        sources.push(...inner.sources);
+                        opaque ??= inner.opaque;
+                        // The part of the pattern before its first glob is the directory it copies from.
+                        const pattern = from[2];
+                        const glob = pattern.search(/[*?[]/);
+                        const base = glob < 0 ? pattern : pattern.slice(0, glob).replace(/[^/]*$/, '');
+                        for (const root of inner.roots) {
+                            const p = joinRepoPath(root, base);
+                            if (p !== undefined)
+                                roots.push(p);
+                        }
+                    }
+                }
+                return { roots, assembled: true, sources, opaque };
+            }
+            case 'Bucket':
+                return { roots: [], assembled: false, sources, opaque: `Bucket ${name} is not in the repository` };
+            default:
+                // OCIRepository, HelmRepository, HelmChart: their content is fetched; their object says which.
+                return { roots: [], assembled: false, sources };
+        }
+    }
+    /** What a Kustomization or a HelmRelease reads; `within` limits the objects that resolve its references. */
+    inputsOf(owner, within) {
+        const o = owner.object;
+        const ns = o.metadata.namespace;
+        if (isFluxKustomization(o)) {
+            const ref = field(o, 'spec', 'sourceRef') ?? {};
+            const path = field(o, 'spec', 'path') ?? '';
+            const source = this.sourceRoots(ref, ns, within);
+            if (path.includes('${'))
+                return { paths: [], sources: source.sources, opaque: `spec.path ${path} uses a variable` };
+            // An assembled artifact's layout is not the repository's: everything copied into it can be read.
+            const dirs = source.assembled
+                ? source.roots
+                : source.roots.map((r) => joinRepoPath(r, path)).filter((p) => p !== undefined);
+            return withoutRepeats({ paths: this.reach(dirs), sources: source.sources, opaque: source.opaque });
+        }
+        if (isHelmRelease(o)) {
+            const chartRef = field(o, 'spec', 'chartRef');
+            if (chartRef) {
+                if (chartRef.kind === 'HelmChart') {
+                    const charts = this.find('HelmChart', chartRef.name ?? '', chartRef.namespace || ns, within);
+                    const inputs = { paths: [], sources: [`HelmChart/${chartRef.name}`] };
+                    for (const chart of charts) {
+                        const c = this.chartInputs(chart.object.spec, chart.object.metadata.namespace || ns, within);
+                        inputs.paths.push(...c.paths);
+                        inputs.sources.push(...c.sources);
+                        inputs.opaque ??= c.opaque;
+                    }
+                    return withoutRepeats(inputs);
+                }
+                const source = this.sourceRoots(chartRef, ns, within);
+                return withoutRepeats({ paths: source.roots, sources: source.sources, opaque: source.opaque });
+            }
+            return withoutRepeats(this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within));
+        }
+        return { paths: [], sources: [] };
+    }
+    /** A HelmChart spec (or a HelmRelease's chart template): the chart directory and values files. */
+    chartInputs(spec, ns, within) {
+        const ref = field(spec, 'sourceRef') ?? {};
+        const source = this.sourceRoots(ref, ns, within);
+        if (ref.kind === 'HelmRepository' || !source.roots.length)
+            return { paths: [], sources: source.sources, opaque: source.opaque };
+        const chart = field(spec, 'chart') ?? '';
+        // valuesFiles of a chart from a Git source are paths in that source, wherever they sit.
+        const files = [chart, ...(field(spec, 'valuesFiles') ?? [])];
+        const paths = source.roots.flatMap((root) => files.map((f) => joinRepoPath(root, f)).filter((p) => p !== undefined));
+        return { paths, sources: source.sources, opaque: source.opaque };
+    }
+    /**
+     * What one cluster applies, from its entry directory: the entry's kustomize reach, then the
+     * inputs of every Kustomization found there, transitively, each resolving its sources among
+     * the objects reached so far (an ArtifactGenerator of another cluster is not this one's).
+     */
+    clusterScope(entry) {
+        const start = repoPath(entry);
+        const paths = new Set(start === undefined ? [] : this.reach([start]));
+        const opaque = new Map();
+        for (let grown = true; grown;) {
+            grown = false;
+            const reached = this.objects.filter((o) => [...paths].some((p) => isInside(o.file, p)));
+            for (const k of reached.filter((o) => isFluxKustomization(o.object))) {
+                const inputs = this.inputsOf(k, reached);
+                if (inputs.opaque)
+                    opaque.set(k, inputs.opaque);
+                for (const p of inputs.paths) {
+                    if (paths.has(p))
+                        continue;
+                    paths.add(p);
+                    grown = true;
+                }
+            }
+        }
+        const all = [...paths];
+        return {
+            // The outermost paths: one inside another is covered by it.
+            paths: all.filter((p) => !all.some((o) => o !== p && isInside(p, o))).sort(),
+            objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
+            opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
+        };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/diff/changed.ts
 
 
 
 
-
-function scanOwners(tree, cache) {
-    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
-    const charts = tree.files
-        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-        .map((f) => f.slice(0, -'Chart.yaml'.length));
-    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
-        !f.split('/').some((part) => part.startsWith('.')) &&
-        !charts.some((c) => f.startsWith(c)));
-    tree.load(candidates.map((f) => tree.oid(f)));
-    const owners = [];
-    for (const file of candidates) {
-        const oid = tree.oid(file);
-        let objects = cache.get(oid);
-        if (!objects) {
-            objects = [];
-            const text = tree.read(file);
-            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
-            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
-                try {
-                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
-                        const o = doc.toJSON();
-                        if (!o || typeof o !== 'object' || !o.metadata?.name)
-                            continue;
-                        if (isFluxKustomization(o) || isHelmRelease(o))
-                            objects.push(o);
-                    }
-                }
-                catch {
-                    objects = [];
-                }
-            }
-            cache.set(oid, objects);
-        }
-        for (const o of objects)
-            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
-    }
-    return owners;
+/**
+ * Whether a changed file can change what is read below `path`: a file inside it, or a
+ * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
+ */
+function touches(file, path) {
+    if (isInside(file, path))
+        return true;
+    if (external_node_path_.posix.basename(file) !== SOURCE_IGNORE_FILE)
+        return false;
+    const dir = repoPath(external_node_path_.posix.dirname(file)) ?? '';
+    return isInside(path, dir);
 }
-const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
  * what its build can read, when it is defined in a changed file, or when it (transitively)
@@ -61399,58 +61799,44 @@ class ChangePlanner {
         this.changed = changed;
         const cache = new Map();
         for (const tree of [sides.base, sides.head])
-            this.plan(tree, cache);
+            this.plan(new FluxGraph(tree, { cache }));
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(tree, cache) {
-        const owners = scanOwners(tree, cache);
-        const rel = (p) => external_node_path_.posix
-            .normalize(p.replace(/^\/+/, ''))
-            .replace(/^\.\/?$/, '')
-            .replace(/\/$/, '');
-        const must = new Map();
-        const reachOf = (o) => {
-            if (!isFluxKustomization(o.object))
-                return [];
-            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
-            if (kind && kind !== 'GitRepository')
-                return undefined; // not mappable to repo files: always build
-            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
-        };
+    plan(graph) {
+        const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
+        const changed = new Set(this.changed);
+        // A source object edited in this change: every owner reading it builds.
+        const editedSources = new Set(graph.objects
+            .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
+            .map((o) => `${o.object.kind}/${o.object.metadata.name}`));
+        const inputs = new Map(owners.map((o) => [o, graph.inputsOf(o)]));
         const direct = (o) => {
-            if (this.changed.includes(o.file))
-                return true;
-            if (isHelmRelease(o.object)) {
-                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
-                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
-                if (sourceKind === 'GitRepository' && chart) {
-                    const dir = rel(chart);
-                    // valuesFiles of a Git chart are paths in the repository, wherever they sit.
-                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
-                    return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
-                }
-                return false;
-            }
-            const reach = reachOf(o);
-            return reach === undefined || this.changed.some((f) => inside(f, reach));
+            const i = inputs.get(o);
+            return (changed.has(o.file) ||
+                i.opaque !== undefined ||
+                i.sources.some((s) => editedSources.has(s)) ||
+                this.changed.some((f) => i.paths.some((p) => touches(f, p))));
         };
+        const must = new Map();
+        // A Kustomization builds when an owner it defines must: that owner appears only through it.
         const decide = (o, stack) => {
-            if (must.has(o.key))
-                return must.get(o.key);
-            if (stack.has(o.key))
+            if (must.has(o))
+                return must.get(o);
+            if (stack.has(o))
                 return false;
-            stack.add(o.key);
+            stack.add(o);
             let result = direct(o);
-            const reach = reachOf(o);
-            if (!result && reach) {
-                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            if (!result && isFluxKustomization(o.object)) {
+                const reach = inputs.get(o).paths;
+                result = owners.some((child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack));
             }
-            must.set(o.key, result);
+            must.set(o, result);
             return result;
         };
-        for (const o of owners)
+        for (const o of owners) {
             if (decide(o, new Set()))
-                this.staticBuild.add(o.key);
+                this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
+        }
     }
     shouldBuild(side, owner, flux) {
         this.seen[side].set(ownerKey(owner), flux);
@@ -61479,13 +61865,7 @@ class ChangePlanner {
             const fh = this.seen.head.get(key);
             const flux = (fh ?? fb);
             const ns = flux.metadata.namespace || 'default';
-            const refs = [
-                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-                ...(field(flux, 'spec', 'valuesFrom') ?? []),
-            ].map((r) => [r.kind, ns, r.name]);
-            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
-            if (source)
-                refs.push([source.kind, source.namespace || ns, source.name]);
+            const refs = inputObjects(flux, ns, [...base.objects, ...head.objects].map((o) => o.object));
             if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
                 if (!this.forced.has(key)) {
                     this.forced.add(key);
@@ -61501,17 +61881,52 @@ class ChangePlanner {
         return inBase && inHead;
     }
 }
+/**
+ * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
+ * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
+ * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
+ */
+function inputObjects(flux, ns, rendered) {
+    const refs = [
+        ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+        ...(field(flux, 'spec', 'valuesFrom') ?? []),
+    ].map((r) => [r.kind, ns, r.name]);
+    const sources = [];
+    const first = isFluxKustomization(flux)
+        ? field(flux, 'spec', 'sourceRef')
+        : (field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef'));
+    if (first)
+        sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
+    for (let i = 0; i < sources.length && i < 32; i++) {
+        const s = sources[i];
+        refs.push([s.kind, s.namespace, s.name]);
+        const same = (o) => (o.metadata.namespace || ns) === s.namespace;
+        if (s.kind === 'HelmChart') {
+            const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
+            const next = chart && field(chart, 'spec', 'sourceRef');
+            if (next)
+                sources.push({ ...next, namespace: s.namespace });
+        }
+        if (s.kind === 'ExternalArtifact') {
+            for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
+                const artifacts = field(g, 'spec', 'artifacts') ?? [];
+                if (!artifacts.some((a) => a.name === s.name))
+                    continue;
+                refs.push(['ArtifactGenerator', s.namespace, g.metadata.name]);
+                for (const src of field(g, 'spec', 'sources') ?? [])
+                    sources.push({ ...src, namespace: src.namespace || s.namespace });
+            }
+        }
+    }
+    return refs;
+}
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
-const SOURCE = 'source.toolkit.fluxcd.io';
-const KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
-const HELM = 'helm.toolkit.fluxcd.io';
-const NOTIFICATION = 'notification.toolkit.fluxcd.io';
-const IMAGE = 'image.toolkit.fluxcd.io';
+
 const minor = (v) => Number(v.split('.')[1] ?? 0);
 const FLUX_API_VERSIONS = [
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61519,7 +61934,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61527,7 +61942,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61535,7 +61950,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61543,7 +61958,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['Bucket'],
         deprecatedIn: '2.3',
@@ -61551,7 +61966,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['Bucket'],
         deprecatedIn: '2.4',
@@ -61559,7 +61974,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['OCIRepository'],
         deprecatedIn: '2.6',
@@ -61567,7 +61982,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE,
+        group: KUSTOMIZE_GROUP,
         version: 'v1beta1',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -61575,7 +61990,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE,
+        group: KUSTOMIZE_GROUP,
         version: 'v1beta2',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -61583,7 +61998,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: HELM,
+        group: HELM_GROUP,
         version: 'v2beta1',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.2',
@@ -61591,7 +62006,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: HELM,
+        group: HELM_GROUP,
         version: 'v2beta2',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.3',
@@ -61599,7 +62014,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta1',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -61607,7 +62022,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta2',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -61615,7 +62030,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta1',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -61623,7 +62038,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta2',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -61632,7 +62047,7 @@ const FLUX_API_VERSIONS = [
     },
     // v1beta1 image APIs were never marked deprecated before their removal.
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta1',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -61640,7 +62055,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta2',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -61648,7 +62063,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta1',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.3',
@@ -61656,7 +62071,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta2',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.7',
@@ -61666,7 +62081,7 @@ const FLUX_API_VERSIONS = [
     // The v2.10 milestone (fluxcd.io/roadmap, provisional): Alert and Provider go GA as v1, and
     // v1beta3 becomes deprecated.
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta3',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.10',
@@ -61676,24 +62091,24 @@ const FLUX_API_VERSIONS = [
 ];
 /** The first Flux release serving a version (GA and new APIs): using it against an older target fails. */
 const FLUX_API_INTRODUCED = [
-    { group: SOURCE, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
-    { group: SOURCE, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
-    { group: SOURCE, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
-    { group: SOURCE, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
     {
         group: 'source.extensions.fluxcd.io',
         version: 'v1beta1',
         kinds: ['ArtifactGenerator'],
         servedFrom: '2.7',
     },
-    { group: HELM, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
+    { group: HELM_GROUP, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1',
         kinds: ['ImageRepository', 'ImagePolicy', 'ImageUpdateAutomation'],
         servedFrom: '2.7',
     },
-    { group: NOTIFICATION, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
+    { group: NOTIFICATION_GROUP, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
 ];
 /** The newest Flux release the table covers; the default target of the check. */
 const NEWEST_FLUX = '2.9';
@@ -61732,12 +62147,13 @@ function isRemovedBy(status, fluxVersion) {
 
 
 
+
 const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 /** `Kind/namespace/name`, as findings and verdicts name objects. */
 const describeObject = (l) => `${l.object.kind}/${l.namespace ? l.namespace + '/' : ''}${l.object.metadata?.name ?? ''}`;
 /** `namespace: X` of the kustomization.yaml in `dir` when it lists `file` among its resources. */
 function kustomizeNamespace(dir, file) {
-    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+    for (const name of KUSTOMIZATION_FILES) {
         const path = (0,external_node_path_.join)(dir, name);
         if (!(0,external_node_fs_.existsSync)(path))
             continue;
@@ -61822,8 +62238,8 @@ function scanObjects(repo, root = '.') {
         scanFile(start);
     return { objects, findings, files };
 }
-const policy_groupOf = (o) => String(o.apiVersion).split('/')[0];
-const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === 'source.toolkit.fluxcd.io';
+const policy_groupOf = (o) => groupOf(String(o.apiVersion));
+const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === SOURCE_GROUP;
 /** Index of the repository's objects by `Kind/namespace/name` (namespace as it lands). */
 function indexObjects(objects) {
     const index = new Map();
@@ -61895,7 +62311,7 @@ function checkPolicies(objects, options) {
                 message: `${o.apiVersion} ${o.kind} is not served before Flux ${served.servedFrom}${served.planned ? ' (planned)' : ''}; the target is Flux ${target}`,
             });
         const url = o.spec?.url ?? o.spec?.endpoint ?? '';
-        const fetches = policy_groupOf(o) === 'source.toolkit.fluxcd.io' || o.kind === 'ImageRepository';
+        const fetches = policy_groupOf(o) === SOURCE_GROUP || o.kind === 'ImageRepository';
         if (fetches && /^http:\/\//i.test(url))
             add(l, ['spec', o.spec?.url ? 'url' : 'endpoint'], {
                 severity: 'warning',
@@ -61971,240 +62387,105 @@ function weakVerification(l, keys, verify, add) {
         });
 }
 
-;// CONCATENATED MODULE: ./src/verify/report.ts
+;// CONCATENATED MODULE: ./src/flux/tree.ts
 /**
- * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
- * summary and the PR review, annotations on the files at fault.
+ * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
+ * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
  */
 
-function reportJson(sources, findings) {
-    return {
-        sources: sources.map((s) => {
-            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
-            if (s.digest)
-                v.digest = s.digest;
-            if (s.by)
-                v.by = s.by;
-            if (s.reason)
-                v.reason = s.reason;
-            if (s.warnings?.length)
-                v.warnings = [...s.warnings];
-            return v;
-        }),
-        // The documented fields only: suggestions are for the review.
-        findings: findings.map(({ suggestion: _suggestion, ...f }) => f),
-    };
-}
-/** The run fails when a signature does not verify or a finding is an error. */
-const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
-const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
-function table(rows) {
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-    return rows.map((r) => r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd());
-}
-function verificationText(report) {
-    const lines = [];
-    if (report.sources.length) {
-        lines.push(...table([
-            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
-            ...report.sources.map((s) => [
-                s.ref,
-                s.object ?? '',
-                s.provider,
-                shortDigest(s.digest),
-                s.verified ? 'yes' : 'NO',
-                (s.verified ? s.by : s.reason) ?? '',
-            ]),
-        ]), '');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        for (const s of warned)
-            for (const w of s.warnings)
-                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
-        if (warned.length)
-            lines.push('');
-    }
-    for (const f of report.findings)
-        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
-    if (!report.findings.length)
-        lines.push('no policy findings');
-    return lines.join('\n') + '\n';
-}
-/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
-function verificationMarkdown(report, options = {}) {
-    const h = options.heading ?? '##';
-    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
-    const failed = report.sources.filter((s) => !s.verified).length;
-    const errors = report.findings.filter((f) => f.severity === 'error').length;
-    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
-    if (!report.sources.length && !report.findings.length) {
-        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
-        return out.join('\n');
-    }
-    out.push(report.sources.length === 0
-        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
-        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
-    if (report.sources.length) {
-        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
-        for (const s of report.sources)
-            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
-        out.push('');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        if (warned.length) {
-            out.push('Warnings of the trust policies (checks they only log):', '');
-            for (const s of warned)
-                for (const w of s.warnings)
-                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
-            out.push('');
+
+/** The files of a directory on disk, `.git` left out. */
+function directoryTree(root) {
+    const files = [];
+    const dirs = new Set(['']);
+    const walk = (rel) => {
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true });
         }
-    }
-    if (report.findings.length) {
-        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
-        for (const f of report.findings)
-            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
-        out.push('');
-        out.push(...suggestionsMarkdown(report.findings));
-    }
-    return out.join('\n');
-}
-/**
- * The exact edit for each deprecated API, as GitHub suggestion blocks (applied with one click
- * when posted on the line; `fluxgate migrate` makes them all). The fence is longer than any
- * backtick run in the line, so a hostile file cannot close it early.
- */
-function suggestionsMarkdown(findings) {
-    const withEdits = findings.filter((f) => f.suggestion !== undefined);
-    if (!withEdits.length)
-        return [];
-    const out = ['Suggested edits (`fluxgate migrate` makes them all):', ''];
-    for (const f of withEdits) {
-        const fence = '`'.repeat(Math.max(3, ...(f.suggestion.match(/`+/g) ?? []).map((r) => r.length + 1)));
-        out.push(`${escapeMarkdown(`${f.file}:${f.line}`)} ${escapeMarkdown(f.object)}:`, '', `${fence}suggestion`, f.suggestion, fence, '');
-    }
-    return out;
-}
-/** Annotations: errors and warnings of the findings, and each source that did not verify. */
-function annotate(log, report) {
-    for (const f of report.findings) {
-        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
-        if (f.severity === 'error')
-            log.error(`${f.object}: ${f.message}`, annotation);
-        else if (f.severity === 'warning')
-            log.warn(`${f.object}: ${f.message}`, annotation);
-    }
-    for (const s of report.sources) {
-        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
-        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
-        if (!s.verified)
-            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
-        for (const w of s.warnings ?? [])
-            log.warn(`${what}: ${w}`, annotation);
-    }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (entry.name === '.git')
+                continue;
+            const path = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                dirs.add(path);
+                walk(path);
+            }
+            else if (entry.isFile())
+                files.push(path);
+        }
+    };
+    walk('');
+    files.sort();
+    return {
+        files,
+        isDirectory: (rel) => dirs.has(rel),
+        read: (rel) => {
+            try {
+                return (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(root, rel), 'utf8');
+            }
+            catch {
+                return undefined;
+            }
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/verify/scope.ts
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
 /**
  * `verify --path DIR`: the part of the repository one cluster applies, found from its files
- * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
- * there whose source is a GitRepository of this repository (not mapped elsewhere with
- * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
- * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
+ * without rendering, by the Flux graph (flux/graph.ts): the entry directory's kustomize reach,
+ * then what every Flux Kustomization found there reads — a path of this repository, of a
+ * directory of it mapped with `--source`, or the directories an ArtifactGenerator copies into
+ * an ExternalArtifact — transitively. Objects keep their files and lines.
  */
 
 
 
 
 
-const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
-/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
-function scope_normalize(path) {
-    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (p === '.' || p === '')
-        return '';
-    if (p === '..' || p.startsWith('../'))
-        return undefined;
-    return p;
-}
-/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
-function kustomizeReferences(repo, dir) {
-    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
-        const file = (0,external_node_path_.join)(repo, dir, name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            continue;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
-        }
-        catch {
-            return []; // the scan reports invalid YAML
-        }
-        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
-        return entries
-            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
-            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
-            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
-            .filter((e) => e !== undefined);
-    }
-    return [];
-}
+
+
+
 /** `--path .` (or none): the whole repository is scanned. */
-const isRepositoryRoot = (path) => scope_normalize(path) === '';
+const isRepositoryRoot = (path) => repoPath(path) === '';
+/** `--source` mappings as repository paths (null: a directory outside the repository). */
+function mappingsIn(repo, sources, cwd) {
+    const mapped = new Map();
+    for (const [key, dir] of sources) {
+        const rel = (0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(cwd, dir)).split(external_node_path_.sep).join('/');
+        mapped.set(key, repoPath(rel) ?? null);
+    }
+    return mapped;
+}
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
+ * source mapped to a directory of the repository is followed there; one mapped elsewhere, or a
+ * GitRepository that is not this checkout (its URL or ref), is another repository, whose files
+ * are not checked.
  */
-function scanCluster(repo, entry, sources, log) {
-    const start = scope_normalize(entry);
+function scanCluster(repo, entry, sources, log, cwd = process.cwd(), env = process.env) {
+    const start = repoPath(entry);
     if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
         throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-    const roots = [];
+    const checkout = readCheckout(repo, env);
+    const graph = new FluxGraph(directoryTree(repo), {
+        mappings: mappingsIn(repo, sources, cwd),
+        otherRepository: (o) => notThisCheckout(field(o, 'spec') ?? {}, checkout),
+    });
+    const scope = graph.clusterScope(start);
+    for (const { owner, reason } of scope.opaque)
+        log.warn(`verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`);
+    const roots = scope.paths.filter((p) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, p)));
     const objects = [];
     const findings = [];
-    const files = new Set();
-    const queue = [start];
-    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
-    while (queue.length) {
-        const root = queue.shift();
-        if (covered(root))
-            continue;
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
-            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
-            continue;
-        }
-        roots.push(root);
+    for (const root of roots) {
         const scanned = scanObjects(repo, root === '' ? '.' : root);
-        // A root reached later may contain one scanned earlier: each file counts once.
-        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
-        for (const f of fresh)
-            files.add(f);
-        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
-        objects.push(...newObjects);
-        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
-        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
-        for (const dir of dirs)
-            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
-        for (const l of newObjects) {
-            const o = l.object;
-            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
-                continue;
-            const ref = o.spec?.sourceRef ?? {};
-            if (ref.kind !== 'GitRepository')
-                continue; // OCI, Bucket, ExternalArtifact: not these files
-            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
-            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
-                continue;
-            const path = String(o.spec?.path ?? '');
-            if (path.includes('${')) {
-                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
-                continue;
-            }
-            const target = scope_normalize(path);
-            if (target !== undefined)
-                queue.push(target);
-        }
+        objects.push(...scanned.objects);
+        findings.push(...scanned.findings);
     }
     return { objects, findings, roots };
 }
@@ -62273,147 +62554,6 @@ function firstCertificate(data) {
     const text = data.toString('latin1');
     const m = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/.exec(text);
     return m ? Buffer.from(m[0] + '\n', 'latin1') : data;
-}
-
-;// CONCATENATED MODULE: ./src/verify/migrate.ts
-/**
- * `fluxgate migrate`: deprecated and removed Flux API versions rewritten in place, as
- * `flux migrate -f` does (flux2 cmd/flux/migrate.go), with the version table `verify` checks
- * against (api-versions.ts). Only the apiVersion scalar changes: its source range, as the `yaml`
- * library parsed it, is rewritten and every other byte (comments, quotes, flow style, key order,
- * `---` separators, CRLF line ends) is left as it was.
- */
-
-
-
-
-
-/** The edits a file's source needs; a document that does not parse is left alone. */
-function planEdits(source, fluxVersion) {
-    const counter = new dist/* LineCounter */.HN();
-    const edits = [];
-    for (const doc of (0,dist/* parseAllDocuments */.hR)(source, { lineCounter: counter })) {
-        if (doc.errors.length || !(0,dist/* isMap */.jh)(doc.contents))
-            continue;
-        const pairOf = (key) => doc.contents.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === key);
-        const apiPair = pairOf('apiVersion');
-        const kindPair = pairOf('kind');
-        if (!apiPair || !kindPair || !(0,dist/* isScalar */.jn)(apiPair.value) || !(0,dist/* isScalar */.jn)(kindPair.value))
-            continue;
-        const apiVersion = apiPair.value.value;
-        const kind = kindPair.value.value;
-        if (typeof apiVersion !== 'string' || typeof kind !== 'string')
-            continue;
-        const status = apiVersionStatus(apiVersion, kind);
-        if (!status || !isDeprecatedBy(status, fluxVersion))
-            continue;
-        const [start, end] = apiPair.value.range ?? [];
-        if (start === undefined || end === undefined)
-            continue;
-        // The scalar's source (plain, or quoted): only the group/version inside it changes.
-        const raw = source.slice(start, end);
-        const to = `${status.group}/${status.migrateTo}`;
-        if (!raw.includes(apiVersion))
-            continue; // escapes or a multi-line scalar: not ours to guess
-        const metadata = doc.get('metadata');
-        const named = (0,dist/* isMap */.jh)(metadata) ? metadata.get('name') : undefined;
-        const name = typeof named === 'string' ? named : '';
-        edits.push({
-            start,
-            end,
-            text: raw.replace(apiVersion, to),
-            migration: { line: counter.linePos(start).line, kind, name, from: apiVersion, to },
-        });
-    }
-    return edits;
-}
-/** A file's source with its deprecated apiVersions rewritten, and what changed. */
-function migrateSource(source, file, fluxVersion = NEWEST_FLUX) {
-    const edits = planEdits(source, fluxVersion);
-    let out = source;
-    for (const e of [...edits].sort((a, b) => b.start - a.start))
-        out = out.slice(0, e.start) + e.text + out.slice(e.end);
-    const lines = out.split(/\r?\n/);
-    return {
-        source: out,
-        migrations: edits.map((e) => ({ ...e.migration, file, after: lines[e.migration.line - 1] ?? '' })),
-    };
-}
-/** The YAML files under `root`, as flux migrate takes them: .yaml/.yml, no symlinks, no hidden dirs. */
-function yamlFiles(root, log) {
-    let stat;
-    try {
-        stat = (0,external_node_fs_.lstatSync)(root);
-    }
-    catch {
-        throw new FluxgateError('INPUT', `--path ${root}: no such file or directory`);
-    }
-    if (stat.isSymbolicLink())
-        throw new FluxgateError('INPUT', `--path ${root}: is a symlink`);
-    if (stat.isFile())
-        return /\.ya?ml$/.test(root) ? [root] : [];
-    const out = [];
-    const walk = (dir) => {
-        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
-            const path = (0,external_node_path_.join)(dir, entry.name);
-            if (entry.isSymbolicLink()) {
-                if (/\.ya?ml$/.test(entry.name))
-                    log.debug(`${path}: a symlink, left alone`);
-                continue;
-            }
-            if (entry.isDirectory()) {
-                if (!entry.name.startsWith('.') && entry.name !== 'node_modules')
-                    walk(path);
-            }
-            else if (entry.isFile() && /\.ya?ml$/.test(entry.name))
-                out.push(path);
-        }
-    };
-    walk(root);
-    return out;
-}
-/** Rewrites (or, with `dryRun`, only plans) every file under `path`; `base` names files in results. */
-function migrateTree(path, options) {
-    const result = { migrations: [], files: [] };
-    for (const abs of yamlFiles(path, options.log)) {
-        const file = (0,external_node_path_.relative)(options.base, abs).split(external_node_path_.sep).join('/');
-        const source = (0,external_node_fs_.readFileSync)(abs, 'utf8');
-        const migrated = migrateSource(source, file, options.fluxVersion);
-        if (!migrated.migrations.length)
-            continue;
-        if (!options.dryRun)
-            (0,external_node_fs_.writeFileSync)(abs, migrated.source);
-        result.migrations.push(...migrated.migrations);
-        result.files.push(file);
-    }
-    return result;
-}
-/**
- * The exact edit for each deprecated-api finding (its line with the apiVersion migrated), for
- * the review's GitHub suggestion blocks. Findings whose file cannot be read keep none.
- */
-function addMigrationSuggestions(repo, findings) {
-    const byFile = new Map();
-    for (const f of findings) {
-        if (f.rule !== 'deprecated-api' || f.severity === 'info')
-            continue;
-        let lines = byFile.get(f.file);
-        if (!lines) {
-            lines = new Map();
-            try {
-                const { migrations } = migrateSource((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(repo, f.file), 'utf8'), f.file);
-                for (const m of migrations)
-                    lines.set(m.line, m.after);
-            }
-            catch {
-                // unreadable: no suggestion
-            }
-            byFile.set(f.file, lines);
-        }
-        const after = lines.get(f.line);
-        if (after !== undefined)
-            f.suggestion = after;
-    }
 }
 
 // EXTERNAL MODULE: ./node_modules/tweetnacl/nacl-fast.js
@@ -74863,6 +75003,7 @@ function verifyArtifact(client, target, policy, ctx) {
 
 
 
+
 const DEFAULT_NAMESPACE = 'flux-system';
 const key = (kind, ns, name) => `${kind}/${ns ?? ''}/${name}`;
 /** Every source in the scanned objects that asks for signature verification. */
@@ -74872,7 +75013,7 @@ function verifyTargets(objects) {
     const secretKeys = (ns, v) => [v.secretRef?.name, v.trustedRootSecretRef?.name].filter(Boolean).map((n) => key('Secret', ns, n));
     for (const l of objects) {
         const o = l.object;
-        if (String(o.apiVersion).split('/')[0] === 'source.toolkit.fluxcd.io') {
+        if (groupOf(o.apiVersion) === SOURCE_GROUP) {
             if (o.kind === 'OCIRepository' && o.spec?.verify) {
                 const ns = l.namespace ?? DEFAULT_NAMESPACE;
                 targets.push({
@@ -75105,8 +75246,9 @@ async function sources_resolveChart(client, registry, repository, version) {
     const wanted = version.trim() || '*';
     const where = `${registry}/${repository}`;
     let tag;
-    if (semver_default().valid(wanted))
-        tag = wanted.replace(/\+/g, '_');
+    const exact = exactVersion(wanted);
+    if (exact)
+        tag = exact.replace(/\+/g, '_');
     else {
         const tags = (await client.listTags(registry, repository)).map((t) => ({
             tag: t,
@@ -75116,16 +75258,16 @@ async function sources_resolveChart(client, registry, repository, version) {
             throw new Error(`${where}: no tags: the chart is not in the repository`);
         tag = tags.find((t) => t.version === wanted)?.tag;
         if (!tag) {
-            // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
-            const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-            if (!semver_default().validRange(range))
+            let best;
+            try {
+                best = highestSatisfying(tags.map((t) => t.version), wanted);
+            }
+            catch {
                 throw new Error(`${where}: '${version}' is not a semver range`);
-            const best = tags
-                .filter((t) => semver_default().valid(t.version) && semver_default().satisfies(t.version, range))
-                .sort((a, b) => semver_default().rcompare(a.version, b.version))[0];
+            }
             if (!best)
                 throw new Error(`${where}: no chart version matches '${version}'`);
-            tag = best.tag;
+            tag = tags.find((t) => t.version === best).tag;
         }
     }
     const descriptor = await client.headManifest(registry, repository, tag);
@@ -75141,8 +75283,6 @@ async function sources_resolveChart(client, registry, repository, version) {
 
 
 
-
-
 /**
  * The policy checks on a repository's files and a verdict for every source that asks for
  * verification (or those `pick` keeps), each against its registry with its own policy.
@@ -75152,35 +75292,17 @@ async function verifyRepository(repo, options, io, pick = {},
 cluster) {
     const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
     const { objects, findings: scanFindings } = scoped
-        ? scanCluster(repo, scoped, cluster.sources, io.log)
+        ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd, io.env)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
-    addMigrationSuggestions(repo, findings);
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
     const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd, scoped ? `what cluster ${scoped} applies` : 'the repository');
     const sources = await checkSources(targets, secrets, options, io);
     return { sources, findings };
 }
-/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
-async function verifyPath(options, io) {
-    const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
-    const result = await verifyRepository(repo, options, io, {}, { path: options.path, sources: options.sources });
-    const report = reportJson(result.sources, result.findings);
-    annotate(io.log, result);
-    if (options.format === 'json')
-        io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else
-        io.stdout(verificationText(result));
-    if (io.action)
-        await io.action.appendSummary(verificationMarkdown(result));
-    return {
-        exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
-        outputs: {
-            verified: String(report.sources.every((s) => s.verified)),
-            findings: JSON.stringify(report.findings),
-            json: JSON.stringify(report),
-        },
-    };
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it). */
+function verifyPath(options, io) {
+    return verifyRepository((0,external_node_path_.resolve)(io.cwd, options.repo), options, io, {}, { path: options.path, sources: options.sources });
 }
 
 ;// CONCATENATED MODULE: ./src/verify/change.ts
@@ -75228,6 +75350,121 @@ async function verifyChange(sides, diff, options, io) {
         targets: (t) => t.related.some(isTouched),
         findings: (f) => differs(f.file),
     });
+}
+
+;// CONCATENATED MODULE: ./src/verify/report.ts
+/**
+ * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
+ * summary and the PR review, annotations on the files at fault.
+ */
+
+function reportJson(sources, findings) {
+    return {
+        sources: sources.map((s) => {
+            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
+            if (s.digest)
+                v.digest = s.digest;
+            if (s.by)
+                v.by = s.by;
+            if (s.reason)
+                v.reason = s.reason;
+            if (s.warnings?.length)
+                v.warnings = [...s.warnings];
+            return v;
+        }),
+        findings,
+    };
+}
+/** The run fails when a signature does not verify or a finding is an error. */
+const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
+const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
+function table(rows) {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+    return rows.map((r) => r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd());
+}
+function verificationText(report) {
+    const lines = [];
+    if (report.sources.length) {
+        lines.push(...table([
+            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
+            ...report.sources.map((s) => [
+                s.ref,
+                s.object ?? '',
+                s.provider,
+                shortDigest(s.digest),
+                s.verified ? 'yes' : 'NO',
+                (s.verified ? s.by : s.reason) ?? '',
+            ]),
+        ]), '');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        for (const s of warned)
+            for (const w of s.warnings)
+                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
+        if (warned.length)
+            lines.push('');
+    }
+    for (const f of report.findings)
+        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
+    if (!report.findings.length)
+        lines.push('no policy findings');
+    return lines.join('\n') + '\n';
+}
+/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
+function verificationMarkdown(report, options = {}) {
+    const h = options.heading ?? '##';
+    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
+    const failed = report.sources.filter((s) => !s.verified).length;
+    const errors = report.findings.filter((f) => f.severity === 'error').length;
+    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
+    if (!report.sources.length && !report.findings.length) {
+        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
+        return out.join('\n');
+    }
+    out.push(report.sources.length === 0
+        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
+        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
+    if (report.sources.length) {
+        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
+        for (const s of report.sources)
+            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
+        out.push('');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        if (warned.length) {
+            out.push('Warnings of the trust policies (checks they only log):', '');
+            for (const s of warned)
+                for (const w of s.warnings)
+                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
+            out.push('');
+        }
+    }
+    if (report.findings.length) {
+        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
+        for (const f of report.findings)
+            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
+        out.push('');
+    }
+    return out.join('\n');
+}
+/** Annotations: errors and warnings of the findings, and each source that did not verify. */
+function annotate(log, report) {
+    for (const f of report.findings) {
+        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
+        if (f.severity === 'error')
+            log.error(`${f.object}: ${f.message}`, annotation);
+        else if (f.severity === 'warning')
+            log.warn(`${f.object}: ${f.message}`, annotation);
+    }
+    for (const s of report.sources) {
+        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
+        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
+        if (!s.verified)
+            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
+        for (const w of s.warnings ?? [])
+            log.warn(`${what}: ${w}`, annotation);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/diff/run.ts
@@ -75344,87 +75581,6 @@ async function runDiff(options, io) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
-
-
-
-
-/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
-const contentFlags = [
-    {
-        name: 'path',
-        type: 'string',
-        value: 'DIR|FILE|-',
-        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
-    },
-    {
-        name: 'ignore-paths',
-        type: 'list',
-        value: 'PATTERN',
-        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
-    },
-    {
-        name: 'resolve-symlinks',
-        type: 'boolean',
-        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
-    },
-];
-function readContentOptions(args, raw) {
-    return {
-        path: args.requiredString('path'),
-        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
-        resolveSymlinks: args.boolean('resolve-symlinks'),
-    };
-}
-function readSigningOptions(command, args, provider, env) {
-    const opts = {
-        provider,
-        cosignKey: args.string('cosign-key') || undefined,
-        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
-        keyless: args.boolean('keyless'),
-        bundleFormat: args.boolean('bundle-format'),
-        fulcioUrl: args.string('fulcio-url') || undefined,
-        rekorUrl: args.string('rekor-url') || undefined,
-        notationKey: args.string('notation-key') || undefined,
-        notationCert: args.string('notation-cert') || undefined,
-        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
-        expiry: args.string('expiry') || undefined,
-    };
-    if (provider === 'cosign') {
-        if (opts.cosignKey && opts.keyless)
-            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
-        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
-        if (!opts.cosignKey)
-            opts.keyless = true;
-    }
-    else if (!opts.notationKey || !opts.notationCert) {
-        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
-    }
-    return opts;
-}
-/** The registry client every registry-talking command uses, from its common flags. */
-function registryClientFor(options, io) {
-    return new RegistryClient({
-        insecure: options.insecureRegistry,
-        creds: options.creds,
-        env: io.env,
-        log: io.log,
-    });
-}
-/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
-function parseArtifactUrl(command, url) {
-    try {
-        return parseOciReference(url);
-    }
-    catch (err) {
-        throw new UsageError(`${command}: ${err.message}`);
-    }
-}
-/** JSON on stdout, indented as the flux CLI prints it. */
-function printJson(io, value) {
-    io.stdout(JSON.stringify(value, null, 2) + '\n');
-}
-
 ;// CONCATENATED MODULE: ./src/verify/artifact.ts
 /**
  * `verify oci://…`: one artifact, with the policy given by flags (cosign keys or identity and
@@ -75520,11 +75676,23 @@ function notationPolicyFromFlags(options, io) {
         trustStores,
     };
 }
+/** One artifact's signatures against the flags' policy; the report names it by its reference. */
 async function verifyReference(options, io) {
     const reference = options.reference;
-    const ref = parseArtifactUrl('verify', reference);
+    let ref;
+    try {
+        ref = parseOciReference(reference);
+    }
+    catch (err) {
+        throw new UsageError(`verify: ${err.message}`);
+    }
     const policy = options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
-    const client = registryClientFor(options, io);
+    const client = new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
     const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
     if (!descriptor)
         throw new RegistryError(`verify: ${reference}: not found`);
@@ -75549,355 +75717,11 @@ async function verifyReference(options, io) {
         ],
         findings: [],
     };
-    if (options.format === 'json')
-        io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else
-        io.stdout(verificationText(report));
-    if (!outcome.verified)
-        io.log.error(`${reference}: not verified: ${outcome.reason}`);
-    return {
-        exitCode: outcome.verified ? 0 : 1,
-        outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/sign/attest/provenance.ts
-/**
- * The SLSA v1 provenance statement GitHub's `actions/attest-build-provenance` writes for a
- * workflow run (actions/toolkit packages/attest/src/provenance.ts buildSLSAProvenancePredicate,
- * intoto.ts buildIntotoStatement), filled from the Actions context.
- */
-
-const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
-const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
-const GITHUB_WORKFLOW_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1';
-/**
- * The run as the toolkit sees it: the OIDC token's claims (`claims`, when a token was fetched)
- * over the runner's environment variables of the same facts. Fails when no run is described.
- */
-function workflowRunFrom(env, claims = {}) {
-    const claim = (name) => (typeof claims[name] === 'string' ? claims[name] : undefined);
-    const read = (name, envName) => claim(name) ?? env[envName] ?? '';
-    const run = {
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-        repository: read('repository', 'GITHUB_REPOSITORY'),
-        workflowRef: read('workflow_ref', 'GITHUB_WORKFLOW_REF'),
-        jobWorkflowRef: claim('job_workflow_ref') ?? env.GITHUB_WORKFLOW_REF ?? '',
-        ref: read('ref', 'GITHUB_REF'),
-        sha: read('sha', 'GITHUB_SHA'),
-        eventName: read('event_name', 'GITHUB_EVENT_NAME'),
-        repositoryId: read('repository_id', 'GITHUB_REPOSITORY_ID'),
-        repositoryOwnerId: read('repository_owner_id', 'GITHUB_REPOSITORY_OWNER_ID'),
-        runnerEnvironment: read('runner_environment', 'RUNNER_ENVIRONMENT'),
-        runId: read('run_id', 'GITHUB_RUN_ID'),
-        runAttempt: read('run_attempt', 'GITHUB_RUN_ATTEMPT'),
-    };
-    const missing = [
-        ['GITHUB_REPOSITORY', run.repository],
-        ['GITHUB_WORKFLOW_REF', run.workflowRef],
-        ['GITHUB_REF', run.ref],
-        ['GITHUB_SHA', run.sha],
-        ['GITHUB_RUN_ID', run.runId],
-        ['GITHUB_RUN_ATTEMPT', run.runAttempt],
-    ]
-        .filter(([, v]) => !v)
-        .map(([n]) => n);
-    if (missing.length)
-        throw new FluxgateError('INPUT', `provenance: the GitHub Actions context is incomplete (${missing.join(', ')} not set); attest from a workflow run`);
-    return run;
-}
-/** The in-toto statement for one OCI artifact (name without tag, lower case, as actions/attest). */
-function provenanceStatement(subject, run) {
-    const [alg, hex] = subject.digest.split(':');
-    // owner/repo/.github/workflows/x.yml@refs/tags/v1 → .github/workflows/x.yml, refs/tags/v1;
-    // a ref may itself hold '@' (changesets tags), hence the join.
-    const [path, ...refParts] = run.workflowRef.replace(`${run.repository}/`, '').split('@');
-    return {
-        _type: IN_TOTO_STATEMENT_V1,
-        subject: [{ name: subject.name.toLowerCase(), digest: { [alg]: hex } }],
-        predicateType: SLSA_PROVENANCE_V1,
-        predicate: {
-            buildDefinition: {
-                buildType: GITHUB_WORKFLOW_BUILD_TYPE,
-                externalParameters: {
-                    workflow: {
-                        ref: refParts.join('@'),
-                        repository: `${run.serverUrl}/${run.repository}`,
-                        path: path,
-                    },
-                },
-                internalParameters: {
-                    github: {
-                        event_name: run.eventName,
-                        repository_id: run.repositoryId,
-                        repository_owner_id: run.repositoryOwnerId,
-                        runner_environment: run.runnerEnvironment,
-                    },
-                },
-                resolvedDependencies: [
-                    { uri: `git+${run.serverUrl}/${run.repository}@${run.ref}`, digest: { gitCommit: run.sha } },
-                ],
-            },
-            runDetails: {
-                builder: { id: `${run.serverUrl}/${run.jobWorkflowRef}` },
-                metadata: {
-                    invocationId: `${run.serverUrl}/${run.repository}/actions/runs/${run.runId}/attempts/${run.runAttempt}`,
-                },
-            },
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/sign/attest/index.ts
-/**
- * Provenance attestations: a SLSA v1 statement about an artifact digest, signed as a DSSE
- * Sigstore bundle (keyless with the workflow's OIDC identity, or a cosign key) and stored as an
- * OCI 1.1 referrer of the artifact in the layout `actions/attest` writes with
- * `push-to-registry: true` (actions/attest src/attest.ts → @sigstore/oci image.ts addArtifact).
- */
-
-
-
-
-
-
-
-
-
-
-
-/** The config of an artifact manifest that has none (OCI image-spec 1.1). */
-const EMPTY_CONFIG_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
-const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
-const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
-/** The claims of a JWT, unverified: the token comes straight from the runner's token service. */
-function tokenClaims(token) {
-    try {
-        return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    }
-    catch {
-        return {};
-    }
-}
-function attest_signedBy(bundle) {
-    const c = bundle.verificationMaterial.content;
-    const der = c.$case === 'x509CertificateChain'
-        ? c.x509CertificateChain.certificates[0]?.rawBytes
-        : c.$case === 'certificate'
-            ? c.certificate.rawBytes
-            : undefined;
-    if (!der)
-        return { signer: c.$case === 'publicKey' ? c.publicKey.hint : 'unknown' };
-    const identity = certificateIdentity(der);
-    return { signer: `keyless: ${identity.subject} (${identity.issuer})`, identity };
-}
-/** Signs the provenance of `target` and stores it as a referrer; the run comes from `ctx.env`. */
-async function attestProvenance(client, target, signing, ctx) {
-    const keyless = signing.keyless || !signing.cosignKey;
-    // Keyless: the run's facts from the OIDC token's claims, as the toolkit reads them (the
-    // builder is the job's workflow, which differs from GITHUB_WORKFLOW_REF in reusable workflows).
-    const claims = keyless ? tokenClaims(await oidcIdentityProvider(ctx.env, ctx.log).getToken()) : {};
-    const name = `${target.registry}/${target.repository}`;
-    const statement = provenanceStatement({ name, digest: target.digest }, workflowRunFrom(ctx.env, claims));
-    const artifact = { data: Buffer.from(JSON.stringify(statement)), type: IN_TOTO_PAYLOAD_TYPE };
-    let bundle;
-    if (keyless) {
-        const endpoints = { fulcioUrl: signing.fulcioUrl, rekorUrl: signing.rekorUrl };
-        bundle = await createBundle(keylessBuilder('dsse', endpoints, ctx.env, ctx.log), artifact, endpoints);
-    }
-    else {
-        const file = signing.cosignKey;
-        if (signing.cosignPassword === undefined)
-            throw new FluxgateError('INPUT', `${file}: set COSIGN_PASSWORD (or --cosign-password) to decrypt the key`);
-        ctx.log.mask(signing.cosignPassword);
-        let pem;
-        try {
-            pem = (0,external_node_fs_.readFileSync)(file, 'utf8');
-        }
-        catch {
-            throw new FluxgateError('INPUT', `${file}: cannot read the cosign key`);
-        }
-        const key = readCosignPrivateKey(pem, signing.cosignPassword, file);
-        bundle = await createBundle(new sign_dist/* DSSEBundleBuilder */.VV({ signer: keySigner(key), witnesses: [] }), artifact, {});
-    }
-    const stored = await storeAttestation(client, target, bundle, SLSA_PROVENANCE_V1);
-    const by = attest_signedBy(bundle);
-    ctx.log.info(`attested the provenance of ${name}@${target.digest} (${by.signer}); referrer ${stored.digest}`);
-    return {
-        predicateType: SLSA_PROVENANCE_V1,
-        ref: stored.digest,
-        ...by,
-        subject: { name: statement.subject[0].name, digest: target.digest },
-        builder: statement.predicate.runDetails.builder.id,
-    };
-}
-/**
- * The referrer @sigstore/oci writes for actions/attest: artifactType and layer media type are the
- * bundle's, an empty config, the subject descriptor, and three annotations (created first).
- */
-async function storeAttestation(client, target, bundle, predicateType) {
-    const { registry, repository } = target;
-    const bytes = Buffer.from(JSON.stringify((0,bundle_dist.bundleToJSON)(bundle)));
-    const layer = await client.pushBlob(registry, repository, bytes, bundle.mediaType);
-    const config = await client.pushBlob(registry, repository, Buffer.from('{}'), EMPTY_CONFIG_MEDIA_TYPE);
-    const manifest = {
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        artifactType: bundle.mediaType,
-        config: { mediaType: EMPTY_CONFIG_MEDIA_TYPE, digest: config.digest, size: config.size },
-        layers: [{ mediaType: bundle.mediaType, digest: layer.digest, size: layer.size }],
-        subject: { mediaType: target.mediaType, digest: target.digest, size: target.size },
-        annotations: {
-            'org.opencontainers.image.created': new Date().toISOString(),
-            [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
-            [PREDICATE_TYPE_ANNOTATION]: predicateType,
-        },
-    };
-    return client.pushReferrer(registry, repository, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
-}
-function statementOf(json) {
-    try {
-        const bundle = (0,bundle_dist.bundleFromJSON)(JSON.parse(json));
-        if (bundle.content.$case !== 'dsseEnvelope')
-            return undefined;
-        if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
-            return undefined;
-        const s = JSON.parse(bundle.content.dsseEnvelope.payload.toString('utf8'));
-        return s.predicateType === SLSA_PROVENANCE_V1 ? s : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Fail-closed: some provenance bundle among the referrers verifies (signature, certificate chain,
- * transparency log and identity, by the cosign bundle verifier), names `target.digest` as its
- * subject, and (when asked) comes from `sourceRepository`. The predicate type is read from the
- * signed statement, never from the unsigned annotation.
- */
-async function verifyProvenance(client, target, policy) {
-    const bundles = await readBundles(client, target.registry, target.repository, target.digest);
-    const candidates = bundles
-        .map((b) => ({ stored: b, statement: statementOf(b.json) }))
-        .filter((c) => c.statement);
-    if (!candidates.length)
-        return { verified: false, reason: `no ${SLSA_PROVENANCE_V1} attestation refers to ${target.digest}` };
-    const reasons = new Set();
-    for (const { stored, statement } of candidates) {
-        const outcome = await verifyBundles([stored], target.digest, policy);
-        if (!outcome.verified) {
-            reasons.add(outcome.reason ?? 'not verified');
-            continue;
-        }
-        const p = statement.predicate;
-        const workflow = p?.buildDefinition?.externalParameters?.workflow ?? {
-            repository: '',
-            path: '',
-            ref: '',
-        };
-        if (policy.sourceRepository && workflow.repository !== policy.sourceRepository) {
-            reasons.add(`the provenance names source repository ${workflow.repository || '(none)'}, not ${policy.sourceRepository}`);
-            continue;
-        }
-        return {
-            verified: true,
-            by: outcome.by,
-            ref: stored.name,
-            subject: statement.subject.map((s) => ({
-                name: s.name,
-                digest: Object.entries(s.digest ?? {})
-                    .map(([alg, hex]) => `${alg}:${hex}`)
-                    .join(','),
-            })),
-            builder: p?.runDetails?.builder?.id ?? '',
-            sourceRepository: workflow.repository,
-            workflow,
-            commit: p?.buildDefinition?.resolvedDependencies?.[0]?.digest?.gitCommit,
-        };
-    }
-    return { verified: false, reason: [...reasons].join('; ') };
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation.ts
-
-
-
-
-
-/** `owner/repo` → `https://github.com/owner/repo` (GITHUB_SERVER_URL when set); a URL stays. */
-function repositoryUrl(value, env) {
-    if (/^https?:\/\//.test(value))
-        return value.replace(/\/+$/, '').replace(/\.git$/, '');
-    if (!/^[\w.-]+\/[\w.-]+$/.test(value))
-        throw new UsageError(`verify: --source-repository '${value}': expected a URL or OWNER/REPO`);
-    return `${env.GITHUB_SERVER_URL || 'https://github.com'}/${value}`;
-}
-async function verifyAttestationReference(options, io) {
-    const reference = options.reference;
-    const ref = parseArtifactUrl('verify', reference);
-    if (options.provider !== 'cosign')
-        throw new UsageError('verify: --attestation takes Sigstore bundles: use --provider cosign');
-    const policy = {
-        ...cosignPolicyFromFlags(options, io),
-        sourceRepository: options.sourceRepository ? repositoryUrl(options.sourceRepository, io.env) : undefined,
-    };
-    const client = registryClientFor(options, io);
-    const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
-    if (!descriptor)
-        throw new RegistryError(`verify: ${reference}: not found`);
-    const target = {
-        registry: ref.registry,
-        repository: ref.repository,
-        digest: descriptor.digest,
-        mediaType: descriptor.mediaType,
-        size: descriptor.size,
-    };
-    let outcome;
-    try {
-        outcome = await verifyProvenance(client, target, policy);
-    }
-    catch (err) {
-        if (!(err instanceof RegistryError))
-            throw err;
-        outcome = { verified: false, reason: err.message };
-    }
-    const source = {
-        ref: reference,
-        digest: descriptor.digest,
-        provider: 'cosign',
-        attestation: SLSA_PROVENANCE_V1,
-        verified: outcome.verified,
-        ...(outcome.verified
-            ? {
-                by: outcome.by,
-                subject: outcome.subject,
-                builder: outcome.builder,
-                sourceRepository: outcome.sourceRepository,
-                workflow: outcome.workflow,
-                ...(outcome.commit ? { commit: outcome.commit } : {}),
-            }
-            : { reason: outcome.reason }),
-    };
-    const report = { sources: [source], findings: [] };
-    if (options.format === 'json')
-        io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else if (outcome.verified)
-        io.stdout([
-            `${reference}: provenance verified (${outcome.by})`,
-            ...outcome.subject.map((s) => `subject: ${s.name}@${s.digest}`),
-            `builder: ${outcome.builder}`,
-            `source: ${outcome.sourceRepository}${outcome.commit ? `@${outcome.commit}` : ''}`,
-            '',
-        ].join('\n'));
-    if (!outcome.verified)
-        io.log.error(`${reference}: provenance not verified: ${outcome.reason}`);
-    return {
-        exitCode: outcome.verified ? 0 : 1,
-        outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-    };
+    return { report, verified: outcome.verified, reason: outcome.reason };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
+
 
 
 
@@ -75914,13 +75738,6 @@ function fluxVersion(command, value) {
     if (!v)
         throw new UsageError(`${command}: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`);
     return v;
-}
-function readAttestation(value) {
-    if (!value)
-        return undefined;
-    if (value !== 'provenance')
-        throw new UsageError(`verify: --attestation must be provenance, got '${value}'`);
-    return value;
 }
 /** The policy flags `verify` shares with `diff --verify`. */
 const verifyPolicyFlags = [
@@ -76013,19 +75830,6 @@ const verifyCommand = defineCommand({
             type: 'boolean',
             description: 'Keyless: do not require a Rekor entry (as cosign). Off by default.',
         },
-        {
-            name: 'attestation',
-            type: 'string',
-            value: 'provenance',
-            choices: ['provenance'],
-            description: 'Check a SLSA provenance attestation (Sigstore bundle referrer) by the identity flags or --key; prints its subject and builder.',
-        },
-        {
-            name: 'source-repository',
-            type: 'string',
-            value: 'URL|OWNER/REPO',
-            description: 'With --attestation: the repository the attested workflow ran in.',
-        },
         { name: 'trust-policy', type: 'string', value: 'FILE', description: 'notation trust policy document.' },
         {
             name: 'trust-store',
@@ -76034,7 +75838,8 @@ const verifyCommand = defineCommand({
             description: 'notation trust store, e.g. ca:acme=certs/.',
         },
         ...verifyPolicyFlags,
-        ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
+        // Of the render flags, what verify reads: the repository, --source mappings (scope), mirrors and parallelism (registries).
+        ...renderEngineFlags.filter((f) => ['repo', 'source', 'registry-mirror', 'concurrency'].includes(f.name)),
         ...registryFlags,
         verboseFlag,
     ],
@@ -76046,7 +75851,12 @@ const verifyCommand = defineCommand({
         }
         const pairs = (flag) => new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
         return {
-            ...readRenderEngineOptions(args, 'verify'),
+            repo: args.string('repo') || '.',
+            sources: pairs('source'),
+            registryMirrors: pairs('registry-mirror'),
+            concurrency: args.integer('concurrency', (0,external_node_os_namespaceObject.availableParallelism)()),
+            insecureRegistry: args.boolean('insecure-registry'),
+            creds: args.string('creds') || undefined,
             reference,
             path: args.string('path') || '.',
             format: args.choice('format', ['text', 'json'], 'text'),
@@ -76058,20 +75868,36 @@ const verifyCommand = defineCommand({
             certificateOidcIssuerRegexp: args.string('certificate-oidc-issuer-regexp') || undefined,
             trustedRoot: args.string('trusted-root') || undefined,
             insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
-            attestation: readAttestation(args.string('attestation')),
-            sourceRepository: args.string('source-repository') || undefined,
             trustPolicy: args.string('trust-policy') || undefined,
             trustStores: pairs('trust-store'),
             ...readVerifyPolicyOptions(args, 'verify'),
         };
     },
-    run(options, io) {
-        if (options.attestation) {
-            if (!options.reference)
-                throw new UsageError('verify: --attestation needs an oci://HOST/REPO@DIGEST reference');
-            return verifyAttestationReference(options, io);
+    async run(options, io) {
+        if (options.reference) {
+            const { report, verified, reason } = await verifyReference(options, io);
+            io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(report));
+            if (!verified)
+                io.log.error(`${options.reference}: not verified: ${reason}`);
+            return {
+                exitCode: verified ? 0 : 1,
+                outputs: { verified: String(verified), json: JSON.stringify(report) },
+            };
         }
-        return options.reference ? verifyReference(options, io) : verifyPath(options, io);
+        const result = await verifyPath(options, io);
+        const report = reportJson(result.sources, result.findings);
+        annotate(io.log, result);
+        io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(result));
+        if (io.action)
+            await io.action.appendSummary(verificationMarkdown(result));
+        return {
+            exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
+            outputs: {
+                verified: String(report.sources.every((s) => s.verified)),
+                findings: JSON.stringify(report.findings),
+                json: JSON.stringify(report),
+            },
+        };
     },
 });
 
@@ -76217,6 +76043,87 @@ const diffCommand = defineCommand({
         };
     },
 });
+
+;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
+
+
+
+
+/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
+const contentFlags = [
+    {
+        name: 'path',
+        type: 'string',
+        value: 'DIR|FILE|-',
+        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
+    },
+    {
+        name: 'ignore-paths',
+        type: 'list',
+        value: 'PATTERN',
+        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
+    },
+    {
+        name: 'resolve-symlinks',
+        type: 'boolean',
+        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
+    },
+];
+function readContentOptions(args, raw) {
+    return {
+        path: args.requiredString('path'),
+        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
+        resolveSymlinks: args.boolean('resolve-symlinks'),
+    };
+}
+function readSigningOptions(command, args, provider, env) {
+    const opts = {
+        provider,
+        cosignKey: args.string('cosign-key') || undefined,
+        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
+        keyless: args.boolean('keyless'),
+        bundleFormat: args.boolean('bundle-format'),
+        fulcioUrl: args.string('fulcio-url') || undefined,
+        rekorUrl: args.string('rekor-url') || undefined,
+        notationKey: args.string('notation-key') || undefined,
+        notationCert: args.string('notation-cert') || undefined,
+        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
+        expiry: args.string('expiry') || undefined,
+    };
+    if (provider === 'cosign') {
+        if (opts.cosignKey && opts.keyless)
+            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
+        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
+        if (!opts.cosignKey)
+            opts.keyless = true;
+    }
+    else if (!opts.notationKey || !opts.notationCert) {
+        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
+    }
+    return opts;
+}
+/** The registry client every registry-talking command uses, from its common flags. */
+function registryClientFor(options, io) {
+    return new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+}
+/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
+function parseArtifactUrl(command, url) {
+    try {
+        return parseOciReference(url);
+    }
+    catch (err) {
+        throw new UsageError(`${command}: ${err.message}`);
+    }
+}
+/** JSON on stdout, indented as the flux CLI prints it. */
+function printJson(io, value) {
+    io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
 
 ;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
 
@@ -76494,73 +76401,7 @@ function ociRepositoryYaml(input) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
-/**
- * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
- * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
- * `added` = only in the local directory, `removed` = only in the artifact.
- */
-function compareEntries(local, remote) {
-    const remoteByName = new Map(remote.map((e) => [e.name, e]));
-    const differences = [];
-    for (const l of local) {
-        if (l.name === '.')
-            continue;
-        const r = remoteByName.get(l.name);
-        remoteByName.delete(l.name);
-        if (!r)
-            differences.push({ path: l.name, change: 'added' });
-        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
-            differences.push({ path: l.name, change: 'modified' });
-        }
-        else if (r.mode !== l.mode)
-            differences.push({ path: l.name, change: 'mode' });
-    }
-    for (const name of remoteByName.keys())
-        if (name !== '.')
-            differences.push({ path: name, change: 'removed' });
-    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-;// CONCATENATED MODULE: ./src/release/diff-tag.ts
-
-
-
-
-async function compareWithTag(client, target, tag, content, cwd, log) {
-    const { registry, repository } = target;
-    const head = await client.headManifest(registry, repository, tag);
-    if (!head) {
-        log.info(`${registry}/${repository}:${tag} does not exist yet: pushing`);
-        return { changed: true, reason: 'missing' };
-    }
-    // Pinned to the digest just seen, so a tag moved meanwhile cannot mix two artifacts.
-    const { bytes, descriptor } = await client.getManifest(registry, repository, head.digest);
-    const pulled = await pullArtifact(client, { registry, repository, digest: descriptor.digest });
-    const remote = await readLayer(pulled.layer, `${registry}/${repository}:${tag}`);
-    const differences = compareEntries(collectContent(content, cwd, log), remote);
-    if (differences.length) {
-        log.info(`${content.path} differs from ${registry}/${repository}:${tag} in ${differences.length} entries: pushing`);
-        for (const d of differences)
-            log.debug(`${d.change} ${d.path}`);
-        return { changed: true, reason: 'differs', differences };
-    }
-    log.info(`${content.path} is unchanged since ${registry}/${repository}:${tag} (${descriptor.digest})`);
-    return {
-        changed: false,
-        artifact: {
-            digest: descriptor.digest,
-            mediaType: descriptor.mediaType,
-            size: descriptor.size,
-            manifest: bytes,
-            revision: pulled.annotations['org.opencontainers.image.revision'],
-        },
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/commands/push.ts
-
-
 
 
 
@@ -76605,19 +76446,6 @@ const pushCommand = defineCommand({
             description: 'Sign the pushed digest.',
         },
         ...signingFlags,
-        {
-            name: 'diff-tag',
-            type: 'string',
-            value: 'TAG',
-            description: 'Push only when the content differs from the artifact at TAG (entry by entry); unchanged: nothing is pushed or signed, the tags are copied from its digest. The tag moves to a new push.',
-        },
-        {
-            name: 'attest',
-            type: 'string',
-            value: 'provenance',
-            choices: ['provenance'],
-            description: 'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
-        },
         formatFlag(['text', 'json'], 'text'),
         ...registryFlags,
         verboseFlag,
@@ -76639,9 +76467,6 @@ const pushCommand = defineCommand({
                 : '');
         const revision = args.string('revision') ||
             (inWorkflow && env.GITHUB_SHA ? `${env.GITHUB_REF_NAME || 'HEAD'}@sha1:${env.GITHUB_SHA}` : '');
-        const attest = args.string('attest');
-        if (attest && attest !== 'provenance')
-            throw new UsageError(`push: --attest must be provenance, got '${attest}'`);
         if (!source)
             throw new UsageError('push: --source is required (e.g. the repository URL)');
         if (!revision)
@@ -76655,9 +76480,6 @@ const pushCommand = defineCommand({
             reproducible: args.boolean('reproducible'),
             annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
             signing: sign ? readSigningOptions('push', args, sign, env) : undefined,
-            diffTag: readDiffTag(args.string('diff-tag')),
-            attest: attest ? 'provenance' : undefined,
-            attestSigning: attest ? readSigningOptions('push', args, 'cosign', env) : undefined,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
             creds: args.string('creds') || undefined,
@@ -76670,50 +76492,25 @@ const pushCommand = defineCommand({
         const tag = ref.tag ?? 'latest';
         const tags = [tag, ...options.tags.filter((t) => t !== tag)];
         const client = registryClientFor(options, io);
-        const target = { registry: ref.registry, repository: ref.repository };
-        const baseline = options.diffTag
-            ? await io.log.group(`Compare with ${ref.registry}/${ref.repository}:${options.diffTag}`, () => compareWithTag(client, target, options.diffTag, options, io.cwd, io.log))
-            : undefined;
-        let pushed;
-        let signatures = [];
-        let attestations = [];
-        if (baseline && !baseline.changed) {
-            // As actions/push: nothing new to push or sign; the other tags follow the existing digest.
-            const existing = baseline.artifact;
-            await io.log.group(`Tag ${ref.registry}/${ref.repository}@${existing.digest}`, async () => {
-                for (const t of tags.filter((t) => t !== options.diffTag)) {
-                    await client.putManifest(ref.registry, ref.repository, t, existing.manifest, existing.mediaType);
-                    io.log.info(`artifact tagged as ${ref.registry}/${ref.repository}:${t}`);
-                }
-            });
-            pushed = existing;
-        }
-        else {
-            if (options.diffTag && !tags.includes(options.diffTag))
-                tags.push(options.diffTag);
-            const layer = await buildLayer(options, io.cwd, io.log);
-            const artifact = buildArtifactManifest(layer, {
-                source: options.source,
-                revision: options.revision,
-                created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
-                extra: options.annotations,
-            });
-            pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
-            io.log.info(`artifact successfully pushed to oci://${ref.registry}/${ref.repository}@${pushed.digest} (tags: ${tags.join(', ')})`);
-            const signTarget = { ...target, digest: pushed.digest, mediaType: OCI_MANIFEST, size: pushed.size };
-            const ctx = { log: io.log, env: io.env };
-            if (options.signing)
-                signatures = await io.log.group('Sign', () => signArtifact(client, signTarget, options.signing, ctx));
-            if (options.attest)
-                attestations = [
-                    await io.log.group('Attest provenance', () => attestProvenance(client, signTarget, options.attestSigning, ctx)),
-                ];
-        }
+        const layer = await buildLayer(options, io.cwd, io.log);
+        const artifact = buildArtifactManifest(layer, {
+            source: options.source,
+            revision: options.revision,
+            created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
+            extra: options.annotations,
+        });
+        const pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
         const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
-        const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
-        const wasPushed = !baseline || baseline.changed;
-        // Unchanged: the artifact keeps the revision it was first pushed from.
-        const revisionPushed = baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
+        io.log.info(`artifact successfully pushed to ${url} (tags: ${tags.join(', ')})`);
+        const signatures = options.signing
+            ? await io.log.group('Sign', () => signArtifact(client, {
+                registry: ref.registry,
+                repository: ref.repository,
+                digest: pushed.digest,
+                mediaType: OCI_MANIFEST,
+                size: pushed.size,
+            }, options.signing, { log: io.log, env: io.env }))
+            : [];
         const ociRepository = ociRepositoryYaml({
             registry: ref.registry,
             repository: ref.repository,
@@ -76724,14 +76521,11 @@ const pushCommand = defineCommand({
                 : undefined,
         });
         const result = {
-            pushed: wasPushed,
             digest: pushed.digest,
-            digestUrl,
             url,
             tags,
-            revision: revisionPushed,
+            revision: options.revision,
             signatures,
-            ...(options.attest ? { attestations } : {}),
             ociRepository,
         };
         if (options.format === 'json')
@@ -76741,27 +76535,17 @@ const pushCommand = defineCommand({
         return {
             exitCode: 0,
             outputs: {
-                pushed: String(wasPushed),
                 digest: pushed.digest,
-                'digest-url': digestUrl,
                 url,
                 tags: tags.join(','),
-                revision: revisionPushed,
+                revision: options.revision,
                 signatures: JSON.stringify(signatures),
-                ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
                 'oci-repository': ociRepository,
                 json: JSON.stringify(result),
             },
         };
     },
 });
-function readDiffTag(value) {
-    if (!value)
-        return undefined;
-    if (!/^[\w][\w.-]{0,127}$/.test(value))
-        throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
-    return value;
-}
 /** Flux's matchOIDCIdentity (regexps) for the exact identity a keyless signature was made with. */
 function keylessMatch(signatures) {
     const id = signatures.find((s) => s.identity)?.identity;
@@ -76959,6 +76743,34 @@ const pullCommand = defineCommand({
     },
 });
 
+;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
+/**
+ * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
+ * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
+ * `added` = only in the local directory, `removed` = only in the artifact.
+ */
+function compareEntries(local, remote) {
+    const remoteByName = new Map(remote.map((e) => [e.name, e]));
+    const differences = [];
+    for (const l of local) {
+        if (l.name === '.')
+            continue;
+        const r = remoteByName.get(l.name);
+        remoteByName.delete(l.name);
+        if (!r)
+            differences.push({ path: l.name, change: 'added' });
+        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
+            differences.push({ path: l.name, change: 'modified' });
+        }
+        else if (r.mode !== l.mode)
+            differences.push({ path: l.name, change: 'mode' });
+    }
+    for (const name of remoteByName.keys())
+        if (name !== '.')
+            differences.push({ path: name, change: 'removed' });
+    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
 ;// CONCATENATED MODULE: ./src/commands/diff-artifact.ts
 
 
@@ -77052,139 +76864,7 @@ const generateKeyPairCommand = defineCommand({
     },
 });
 
-;// CONCATENATED MODULE: ./src/commands/attest.ts
-
-
-
-
-
-
-
-/** The signing flags that make sense for a Sigstore bundle (cosign key or keyless). */
-const COSIGN_FLAGS = new Set(['cosign-key', 'cosign-password', 'keyless', 'fulcio-url', 'rekor-url']);
-const attestCommand = defineCommand({
-    name: 'attest',
-    summary: 'Attest an artifact digest: SLSA v1 provenance of this workflow run, as a Sigstore bundle referrer (the actions/attest layout).',
-    positionals: [urlPositional(true, 'The artifact to attest, by digest: oci://HOST/REPO@sha256:….')],
-    flags: [
-        {
-            name: 'predicate-type',
-            type: 'string',
-            value: 'provenance',
-            choices: ['provenance'],
-            default: 'provenance',
-            description: 'What to attest. Default provenance (https://slsa.dev/provenance/v1).',
-        },
-        ...signingFlags.filter((f) => COSIGN_FLAGS.has(f.name)),
-        formatFlag(['text', 'json'], 'text'),
-        ...registryFlags,
-        verboseFlag,
-    ],
-    toOptions(raw, env) {
-        const args = new ArgReader('attest', raw);
-        const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
-        if (!url.startsWith('oci://'))
-            throw new UsageError(`attest: expected an oci:// reference, got '${url}'`);
-        return {
-            url,
-            predicateType: args.choice('predicate-type', ['provenance'], 'provenance'),
-            signing: readSigningOptions('attest', args, 'cosign', env),
-            format: args.choice('format', ['text', 'json'], 'text'),
-            insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
-        };
-    },
-    async run(options, io) {
-        const ref = parseArtifactUrl('attest', options.url);
-        const client = registryClientFor(options, io);
-        if (!ref.digest)
-            io.log.warn(`attest: ${options.url} names a tag; attesting the digest it points at now (attest by digest to be sure)`);
-        const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
-        if (!descriptor)
-            throw new RegistryError(`attest: ${options.url}: not found`);
-        if (ref.digest && descriptor.digest !== ref.digest)
-            throw new RegistryError(`attest: ${options.url}: the registry returned ${descriptor.digest}`);
-        const attestation = await attestProvenance(client, {
-            registry: ref.registry,
-            repository: ref.repository,
-            digest: descriptor.digest,
-            mediaType: descriptor.mediaType,
-            size: descriptor.size,
-        }, options.signing, { log: io.log, env: io.env });
-        const result = { digest: descriptor.digest, attestations: [attestation] };
-        if (options.format === 'json')
-            printJson(io, result);
-        else
-            io.stdout(`${attestation.predicateType} ${attestation.ref} (${attestation.signer})\n`);
-        return {
-            exitCode: 0,
-            outputs: {
-                digest: descriptor.digest,
-                attestations: JSON.stringify(result.attestations),
-                json: JSON.stringify(result),
-            },
-        };
-    },
-});
-
-;// CONCATENATED MODULE: ./src/commands/migrate.ts
-
-
-
-
-
-
-
-const migrateCommand = defineCommand({
-    name: 'migrate',
-    summary: `Rewrite deprecated and removed Flux API versions in place (as \`flux migrate -f\`, for Flux ${NEWEST_FLUX}); only the apiVersion lines change.`,
-    flags: [
-        {
-            name: 'path',
-            type: 'string',
-            value: 'DIR|FILE',
-            description: 'Directory (walked, hidden directories skipped) or YAML file. Default: the current directory.',
-        },
-        { name: 'dry-run', type: 'boolean', description: 'Print the changes; write nothing.' },
-        formatFlag(['text', 'json'], 'text'),
-        verboseFlag,
-    ],
-    toOptions(raw) {
-        const args = new ArgReader('migrate', raw);
-        return {
-            path: args.string('path') || '.',
-            dryRun: args.boolean('dry-run'),
-            format: args.choice('format', ['text', 'json'], 'text'),
-        };
-    },
-    async run(options, io) {
-        const result = migrateTree((0,external_node_path_.resolve)(io.cwd, options.path), {
-            base: io.cwd,
-            dryRun: options.dryRun,
-            log: io.log,
-        });
-        if (options.format === 'json')
-            printJson(io, { dryRun: options.dryRun, ...result });
-        else
-            for (const m of result.migrations)
-                io.stdout(`${m.file}:${m.line}: ${m.kind}/${m.name}: ${m.from} -> ${m.to}\n`);
-        const verb = options.dryRun ? 'would rewrite' : 'rewrote';
-        io.log.info(result.migrations.length
-            ? `${verb} ${result.migrations.length} apiVersion${result.migrations.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`
-            : 'no deprecated Flux API versions found');
-        return {
-            exitCode: 0,
-            outputs: {
-                migrated: String(result.migrations.length),
-                json: JSON.stringify({ dryRun: options.dryRun, ...result }),
-            },
-        };
-    },
-});
-
 ;// CONCATENATED MODULE: ./src/commands/index.ts
-
-
 
 
 
@@ -77203,11 +76883,9 @@ const commands = [
     buildCommand,
     pushCommand,
     signCommand,
-    attestCommand,
     tagCommand,
     pullCommand,
     diffArtifactCommand,
-    migrateCommand,
     generateKeyPairCommand,
 ];
 function findCommand(name) {

@@ -4,16 +4,18 @@
  * (1: the work failed, 2: bad usage).
  */
 export type ErrorCode =
+  /** Bad flags or inputs (exit 2). */
   | 'USAGE'
-  | 'NOT_IMPLEMENTED'
+  /** A file, object or reference the user gave is wrong or missing. */
   | 'INPUT'
-  | 'IO'
+  /** A tool of a render (helm, kustomize) failed on an owner's input. */
   | 'RENDER'
+  /** A registry answered with an error or not at all. */
   | 'REGISTRY'
+  /** Signing failed, or a key or certificate cannot sign. */
   | 'SIGN'
-  | 'VERIFY'
-  | 'GITHUB'
-  | 'TOOL';
+  /** The GitHub API refused or failed. */
+  | 'GITHUB';
 
 export class FluxgateError extends Error {
   readonly code: ErrorCode;
@@ -23,7 +25,7 @@ export class FluxgateError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FluxgateError';
     this.code = code;
-    this.exitCode = options.exitCode ?? (code === 'USAGE' || code === 'NOT_IMPLEMENTED' ? 2 : 1);
+    this.exitCode = options.exitCode ?? (code === 'USAGE' ? 2 : 1);
   }
 }
 

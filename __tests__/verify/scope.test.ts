@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
+import { FIXTURES } from '../support/tools.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { cosignKeyPairs, pushTestArtifact } from '../support/signing.js';
@@ -233,5 +235,54 @@ ${readFileSync(join(keys, 'cosign.pub'), 'utf8').replace(/^/gm, '    ')}
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('--path clusters/nowhere: no such directory in the repository');
+  });
+
+  it('follows ArtifactGenerator → ExternalArtifact: the upstream example with a removed HelmRelease API is reported at its file and line', async () => {
+    const example = mkdtempSync(join(tmpdir(), 'fg-example-'));
+    cpSync(join(FIXTURES, 'corpora/flux2-kustomize-helm-example'), example, { recursive: true });
+    // Unmodified: nothing that cluster applies is an error.
+    const clean = await verify(example, '--path', 'clusters/production');
+    expect(clean.findings.filter((f: { severity: string }) => f.severity === 'error')).toEqual([]);
+    expect(clean.code).toBe(0);
+
+    const release = join(example, 'apps/base/podinfo/release.yaml');
+    writeFileSync(
+      release,
+      readFileSync(release, 'utf8').replace(
+        'helm.toolkit.fluxcd.io/v2\n',
+        'helm.toolkit.fluxcd.io/v2beta1\n',
+      ),
+    );
+    const changed = await verify(example, '--path', 'clusters/production');
+    expect(changed.code).toBe(1);
+    expect(changed.findings).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        rule: 'deprecated-api',
+        file: 'apps/base/podinfo/release.yaml',
+        line: 1,
+        object: 'HelmRelease/podinfo/podinfo',
+      }),
+    );
+  });
+
+  it('follows a Kustomization whose OCIRepository is mapped with --source to a directory of the repository', async () => {
+    const fleet = writeRepo({
+      'clusters/dev/apps.yaml': fluxKustomization('apps', './dev', {}, 'OCIRepository/bundle'),
+      'bundle/dev/kustomization.yaml': 'resources: [repository.yaml]\n',
+      'bundle/dev/repository.yaml': readFileSync(join(repo, 'apps/staging/repository.yaml'), 'utf8'),
+    });
+    // Without the mapping the artifact's files are not this repository's.
+    expect((await verify(fleet, '--path', 'clusters/dev')).findings).toEqual([]);
+    const mapped = await verify(
+      fleet,
+      '--path',
+      'clusters/dev',
+      '--source',
+      `OCIRepository/flux-system/bundle=${join(fleet, 'bundle')}`,
+    );
+    expect(mapped.findings).toEqual([
+      expect.objectContaining({ rule: 'insecure-source', file: 'bundle/dev/repository.yaml', line: 6 }),
+    ]);
   });
 });

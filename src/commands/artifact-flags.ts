@@ -4,6 +4,11 @@ import { UsageError } from '../errors.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference, type OciReference } from '../oci/reference.js';
 import type { CommandIO } from './types.js';
+import type { ContentOptions } from '../oci/artifact/options.js';
+import type { SigningOptions } from '../sign/options.js';
+
+export type { ContentOptions } from '../oci/artifact/options.js';
+export type { SigningOptions } from '../sign/options.js';
 
 /** How the content of a Flux artifact is collected (build, push, diff-artifact). */
 export const contentFlags: FlagSpec[] = [
@@ -27,33 +32,12 @@ export const contentFlags: FlagSpec[] = [
   },
 ];
 
-export interface ContentOptions {
-  path: string;
-  /** undefined: the flux CLI's defaults. */
-  ignorePaths?: string[];
-  resolveSymlinks: boolean;
-}
-
 export function readContentOptions(args: ArgReader, raw: { values: Map<string, unknown> }): ContentOptions {
   return {
     path: args.requiredString('path'),
     ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
     resolveSymlinks: args.boolean('resolve-symlinks'),
   };
-}
-
-export interface SigningOptions {
-  provider: 'cosign' | 'notation';
-  cosignKey?: string;
-  cosignPassword?: string;
-  keyless: boolean;
-  bundleFormat: boolean;
-  fulcioUrl?: string;
-  rekorUrl?: string;
-  notationKey?: string;
-  notationCert?: string;
-  signatureFormat: 'jws' | 'cose';
-  expiry?: string;
 }
 
 export function readSigningOptions(

@@ -4,9 +4,12 @@ import { defineCommand } from './types.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderCluster } from '../render/engine.js';
+import type { RenderEngineOptions } from '../render/options.js';
 import { ownerFileName, renderJson, renderYaml } from '../render/output.js';
 import { ownerKey } from '../render/types.js';
 import { availableParallelism } from 'node:os';
+
+export type { RenderEngineOptions } from '../render/options.js';
 
 /** Flags of the render engine, shared by `render`, `diff` and `verify --path`. */
 export const renderEngineFlags = [
@@ -66,20 +69,6 @@ export const renderEngineFlags = [
   },
   ...registryFlags,
 ];
-
-export interface RenderEngineOptions {
-  repo: string;
-  sources: Map<string, string>;
-  strictSubstitute: boolean;
-  registryMirrors: Map<string, string>;
-  helmRepoMirrors: Map<string, string>;
-  concurrency: number;
-  cacheDir?: string;
-  kubeVersion?: string;
-  apiVersions: string[];
-  insecureRegistry: boolean;
-  creds?: string;
-}
 
 export function readRenderEngineOptions(args: ArgReader, command: string): RenderEngineOptions {
   const pairs = (flag: string) => new Map(args.list(flag).map((item) => parseKeyValue(command, flag, item)));

@@ -1,10 +1,19 @@
 import { ArgReader, parseKeyValue, type FlagSpec } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
-import { defineCommand } from './types.js';
+import { defineCommand, type CommandResult } from './types.js';
 import { verifyPath } from '../verify/path.js';
 import { verifyReference } from '../verify/artifact.js';
 import { verifyAttestationReference } from '../verify/attestation.js';
-import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
+import { renderEngineFlags } from './render.js';
+import type { VerifyOptions } from '../verify/options.js';
+import {
+  annotate,
+  reportJson,
+  verificationFailed,
+  verificationMarkdown,
+  verificationText,
+} from '../verify/report.js';
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
 import { normalizeFluxVersion, OLDEST_FLUX, PLANNED_FLUX } from '../verify/api-versions.js';
 
@@ -25,32 +34,7 @@ function readAttestation(value: string | undefined): 'provenance' | undefined {
   return value;
 }
 
-export interface VerifyOptions extends RenderEngineOptions {
-  /** `oci://…` given: verify that one artifact; otherwise every source under `path`. */
-  reference?: string;
-  path: string;
-  format: 'text' | 'json';
-  provider: 'cosign' | 'notation';
-  keys: string[];
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
-  trustedRoot?: string;
-  insecureIgnoreTlog: boolean;
-  trustPolicy?: string;
-  /** `TYPE:NAME` → directory, e.g. `ca:acme` → `certs/`. */
-  trustStores: Map<string, string>;
-  /** `NS/NAME` → directory holding a verify Secret's files. */
-  verifySecrets: Map<string, string>;
-  requireSignatures: boolean;
-  requireDigests: boolean;
-  fluxVersion?: string;
-  /** `provenance`: check the artifact's provenance attestation instead of its signatures. */
-  attestation?: 'provenance';
-  /** With --attestation: the repository the attested workflow ran in (URL or OWNER/REPO). */
-  sourceRepository?: string;
-}
+export type { VerifyOptions } from '../verify/options.js';
 
 /** The policy flags `verify` shares with `diff --verify`. */
 export const verifyPolicyFlags: FlagSpec[] = [
@@ -171,7 +155,8 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       description: 'notation trust store, e.g. ca:acme=certs/.',
     },
     ...verifyPolicyFlags,
-    ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
+    // Of the render flags, what verify reads: the repository, --source mappings (scope), mirrors and parallelism (registries).
+    ...renderEngineFlags.filter((f) => ['repo', 'source', 'registry-mirror', 'concurrency'].includes(f.name)),
     ...registryFlags,
     verboseFlag,
   ],
@@ -184,7 +169,12 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     const pairs = (flag: string) =>
       new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
     return {
-      ...readRenderEngineOptions(args, 'verify'),
+      repo: args.string('repo') || '.',
+      sources: pairs('source'),
+      registryMirrors: pairs('registry-mirror'),
+      concurrency: args.integer('concurrency', availableParallelism()),
+      insecureRegistry: args.boolean('insecure-registry'),
+      creds: args.string('creds') || undefined,
       reference,
       path: args.string('path') || '.',
       format: args.choice('format', ['text', 'json'] as const, 'text'),
@@ -203,12 +193,41 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       ...readVerifyPolicyOptions(args, 'verify'),
     };
   },
-  run(options, io) {
+  async run(options, io): Promise<CommandResult> {
     if (options.attestation) {
       if (!options.reference)
         throw new UsageError('verify: --attestation needs an oci://HOST/REPO@DIGEST reference');
-      return verifyAttestationReference(options, io);
+      const { report, verified, reason, text } = await verifyAttestationReference(options, io);
+      io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : text);
+      if (!verified) io.log.error(`${options.reference}: provenance not verified: ${reason}`);
+      return {
+        exitCode: verified ? 0 : 1,
+        outputs: { verified: String(verified), json: JSON.stringify(report) },
+      };
     }
-    return options.reference ? verifyReference(options, io) : verifyPath(options, io);
+    if (options.reference) {
+      const { report, verified, reason } = await verifyReference(options, io);
+      io.stdout(
+        options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(report),
+      );
+      if (!verified) io.log.error(`${options.reference}: not verified: ${reason}`);
+      return {
+        exitCode: verified ? 0 : 1,
+        outputs: { verified: String(verified), json: JSON.stringify(report) },
+      };
+    }
+    const result = await verifyPath(options, io);
+    const report = reportJson(result.sources, result.findings);
+    annotate(io.log, result);
+    io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(result));
+    if (io.action) await io.action.appendSummary(verificationMarkdown(result));
+    return {
+      exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
+      outputs: {
+        verified: String(report.sources.every((s) => s.verified)),
+        findings: JSON.stringify(report.findings),
+        json: JSON.stringify(report),
+      },
+    };
   },
 });

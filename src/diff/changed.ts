@@ -1,66 +1,33 @@
 import { posix } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { field, isFluxKustomization, isHelmRelease, objectKey } from '../flux/objects.js';
-import { treeReach, type SourceTree } from '../render/sources.js';
-import { ownerKey, type KubeObject, type OwnerRef, type RenderResult } from '../render/types.js';
+import { FluxGraph, type FluxObject, type OwnerInputs, type ParseCache } from '../flux/graph.js';
+import {
+  field,
+  isArtifactGenerator,
+  isFluxKustomization,
+  isFluxSource,
+  isHelmRelease,
+  isInside,
+  objectKey,
+  repoPath,
+  SOURCE_IGNORE_FILE,
+  type KubeObject,
+} from '../flux/objects.js';
+import type { RepoFiles } from '../flux/tree.js';
+import { ownerKey, type OwnerRef, type RenderResult } from '../render/types.js';
 
-/** A Flux object found by reading the repository's files (no build). */
-interface StaticOwner {
-  key: string;
-  /** Repo-relative file that defines it. */
-  file: string;
-  object: KubeObject;
+/** A side of the change: the repository at a commit (diff/git.ts CommitTree). */
+export type PlanTree = RepoFiles & Required<Pick<RepoFiles, 'oid' | 'load'>>;
+
+/**
+ * Whether a changed file can change what is read below `path`: a file inside it, or a
+ * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
+ */
+function touches(file: string, path: string): boolean {
+  if (isInside(file, path)) return true;
+  if (posix.basename(file) !== SOURCE_IGNORE_FILE) return false;
+  const dir = repoPath(posix.dirname(file)) ?? '';
+  return isInside(path, dir);
 }
-
-/** A side of the change: the repository at a commit. */
-export type PlanTree = Pick<SourceTree, 'files' | 'isDirectory' | 'read'> & {
-  oid(rel: string): string | undefined;
-  load(oids: string[]): void;
-};
-
-/** Parsed Flux objects by blob id: a file unchanged between the sides is parsed once. */
-type ParseCache = Map<string, KubeObject[]>;
-
-function scanOwners(tree: PlanTree, cache: ParseCache): StaticOwner[] {
-  // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
-  const charts = tree.files
-    .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-    .map((f) => f.slice(0, -'Chart.yaml'.length));
-  const candidates = tree.files.filter(
-    (f) =>
-      /\.ya?ml$/.test(f) &&
-      !f.split('/').some((part) => part.startsWith('.')) &&
-      !charts.some((c) => f.startsWith(c)),
-  );
-  tree.load(candidates.map((f) => tree.oid(f)!));
-  const owners: StaticOwner[] = [];
-  for (const file of candidates) {
-    const oid = tree.oid(file)!;
-    let objects = cache.get(oid);
-    if (!objects) {
-      objects = [];
-      const text = tree.read(file)!;
-      // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
-      if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
-        try {
-          for (const doc of parseAllDocuments(text)) {
-            const o = doc.toJSON() as KubeObject | null;
-            if (!o || typeof o !== 'object' || !o.metadata?.name) continue;
-            if (isFluxKustomization(o) || isHelmRelease(o)) objects.push(o);
-          }
-        } catch {
-          objects = [];
-        }
-      }
-      cache.set(oid, objects);
-    }
-    for (const o of objects) owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
-  }
-  return owners;
-}
-
-const inside = (file: string, reach: string[]) =>
-  reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
@@ -80,57 +47,48 @@ export class ChangePlanner {
     private readonly changed: string[],
   ) {
     const cache: ParseCache = new Map();
-    for (const tree of [sides.base, sides.head]) this.plan(tree, cache);
+    for (const tree of [sides.base, sides.head]) this.plan(new FluxGraph(tree, { cache }));
   }
 
   /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-  private plan(tree: PlanTree, cache: ParseCache): void {
-    const owners = scanOwners(tree, cache);
-    const rel = (p: string) =>
-      posix
-        .normalize(p.replace(/^\/+/, ''))
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, '');
-    const must = new Map<string, boolean>();
-    const reachOf = (o: StaticOwner) => {
-      if (!isFluxKustomization(o.object)) return [];
-      const kind = field<string>(o.object, 'spec', 'sourceRef', 'kind');
-      if (kind && kind !== 'GitRepository') return undefined; // not mappable to repo files: always build
-      return treeReach(tree, [rel(field<string>(o.object, 'spec', 'path') ?? '.')]);
+  private plan(graph: FluxGraph): void {
+    const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
+    const changed = new Set(this.changed);
+    // A source object edited in this change: every owner reading it builds.
+    const editedSources = new Set(
+      graph.objects
+        .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
+        .map((o) => `${o.object.kind}/${o.object.metadata.name}`),
+    );
+    const inputs = new Map<FluxObject, OwnerInputs>(owners.map((o) => [o, graph.inputsOf(o)]));
+    const direct = (o: FluxObject): boolean => {
+      const i = inputs.get(o)!;
+      return (
+        changed.has(o.file) ||
+        i.opaque !== undefined ||
+        i.sources.some((s) => editedSources.has(s)) ||
+        this.changed.some((f) => i.paths.some((p) => touches(f, p)))
+      );
     };
-    const direct = (o: StaticOwner): boolean => {
-      if (this.changed.includes(o.file)) return true;
-      if (isHelmRelease(o.object)) {
-        const chart = field<string>(o.object, 'spec', 'chart', 'spec', 'chart');
-        const sourceKind = field<string>(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
-        if (sourceKind === 'GitRepository' && chart) {
-          const dir = rel(chart);
-          // valuesFiles of a Git chart are paths in the repository, wherever they sit.
-          const valuesFiles = (field<string[]>(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map(
-            (f) => rel(f),
-          );
-          return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
-        }
-        return false;
-      }
-      const reach = reachOf(o);
-      return reach === undefined || this.changed.some((f) => inside(f, reach));
-    };
-    const decide = (o: StaticOwner, stack: Set<string>): boolean => {
-      if (must.has(o.key)) return must.get(o.key)!;
-      if (stack.has(o.key)) return false;
-      stack.add(o.key);
+    const must = new Map<FluxObject, boolean>();
+    // A Kustomization builds when an owner it defines must: that owner appears only through it.
+    const decide = (o: FluxObject, stack: Set<FluxObject>): boolean => {
+      if (must.has(o)) return must.get(o)!;
+      if (stack.has(o)) return false;
+      stack.add(o);
       let result = direct(o);
-      const reach = reachOf(o);
-      if (!result && reach) {
+      if (!result && isFluxKustomization(o.object)) {
+        const reach = inputs.get(o)!.paths;
         result = owners.some(
-          (child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack),
+          (child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack),
         );
       }
-      must.set(o.key, result);
+      must.set(o, result);
       return result;
     };
-    for (const o of owners) if (decide(o, new Set())) this.staticBuild.add(o.key);
+    for (const o of owners) {
+      if (decide(o, new Set())) this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
+    }
   }
 
   shouldBuild(side: 'base' | 'head', owner: OwnerRef, flux: KubeObject): boolean {
@@ -164,19 +122,11 @@ export class ChangePlanner {
       const fh = this.seen.head.get(key);
       const flux = (fh ?? fb)!;
       const ns = flux.metadata.namespace || 'default';
-      const refs = [
-        ...(field<{ kind: string; name: string }[]>(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-        ...(field<{ kind: string; name: string }[]>(flux, 'spec', 'valuesFrom') ?? []),
-      ].map((r) => [r.kind, ns, r.name] as const);
-      const source =
-        field<{ kind: string; name: string; namespace?: string }>(
-          flux,
-          'spec',
-          'chart',
-          'spec',
-          'sourceRef',
-        ) ?? field(flux, 'spec', 'chartRef');
-      if (source) refs.push([source.kind, source.namespace || ns, source.name] as const);
+      const refs = inputObjects(
+        flux,
+        ns,
+        [...base.objects, ...head.objects].map((o) => o.object),
+      );
       if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
         if (!this.forced.has(key)) {
           this.forced.add(key);
@@ -192,4 +142,48 @@ export class ChangePlanner {
     const inHead = !this.seen.head.has(key) || head.rendered.some((o) => ownerKey(o) === key);
     return inBase && inHead;
   }
+}
+
+type Ref = { kind: string; name: string; namespace?: string };
+
+/**
+ * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
+ * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
+ * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
+ */
+function inputObjects(
+  flux: KubeObject,
+  ns: string,
+  rendered: KubeObject[],
+): (readonly [string, string, string])[] {
+  const refs: (readonly [string, string, string])[] = [
+    ...(field<Ref[]>(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+    ...(field<Ref[]>(flux, 'spec', 'valuesFrom') ?? []),
+  ].map((r) => [r.kind, ns, r.name] as const);
+  const sources: Ref[] = [];
+  const first = isFluxKustomization(flux)
+    ? field<Ref>(flux, 'spec', 'sourceRef')
+    : (field<Ref>(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field<Ref>(flux, 'spec', 'chartRef'));
+  if (first)
+    sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
+  for (let i = 0; i < sources.length && i < 32; i++) {
+    const s = sources[i]!;
+    refs.push([s.kind, s.namespace!, s.name] as const);
+    const same = (o: KubeObject) => (o.metadata.namespace || ns) === s.namespace;
+    if (s.kind === 'HelmChart') {
+      const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
+      const next = chart && field<Ref>(chart, 'spec', 'sourceRef');
+      if (next) sources.push({ ...next, namespace: s.namespace });
+    }
+    if (s.kind === 'ExternalArtifact') {
+      for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
+        const artifacts = field<{ name: string }[]>(g, 'spec', 'artifacts') ?? [];
+        if (!artifacts.some((a) => a.name === s.name)) continue;
+        refs.push(['ArtifactGenerator', s.namespace!, g.metadata.name] as const);
+        for (const src of field<Ref[]>(g, 'spec', 'sources') ?? [])
+          sources.push({ ...src, namespace: src.namespace || s.namespace });
+      }
+    }
+  }
+  return refs;
 }

@@ -1,19 +1,12 @@
 import { ownerKey, type OwnerRef } from '../render/types.js';
 import type { ClusterDiff, ObjectChange } from './objects.js';
+import { escapeMarkdown } from '../util/markdown.js';
 import { oneLine } from '../util/text.js';
 
 /** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
 export const COMMENT_LIMIT = 65_536;
 
-/** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
-    .replace(/\r?\n/g, ' ');
-}
+export { escapeMarkdown };
 
 /** A code fence longer than any backtick run in the content, so the content cannot close it. */
 export function fence(content: string, lang = 'diff'): string {

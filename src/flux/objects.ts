@@ -1,14 +1,80 @@
+/**
+ * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
+ * reads a kustomization from, repository paths, and the object shapes.
+ */
+import { posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject, OwnerRef } from '../render/types.js';
 
-/** API groups of the Flux objects the renderer follows. */
+/** A Kubernetes object as read or rendered (plain JSON). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  } & Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The Flux object that applies an object: a Kustomization, or a HelmRelease for chart output. */
+export interface OwnerRef {
+  kind: 'Kustomization' | 'HelmRelease';
+  namespace: string;
+  name: string;
+}
+
+/** API groups of the Flux objects fluxgate follows. */
 export const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 export const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 export const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
+export const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
+export const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
+
+/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
+export const SOURCE_KINDS = [
+  'GitRepository',
+  'OCIRepository',
+  'Bucket',
+  'HelmRepository',
+  'HelmChart',
+  'ExternalArtifact',
+] as const;
+
+/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
+export const SOURCE_IGNORE_FILE = '.sourceignore';
 
 export const groupOf = (apiVersion: string | undefined) =>
   apiVersion?.includes('/') ? apiVersion.split('/')[0]! : '';
+
+/**
+ * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
+ * the root. Undefined when the path leaves the repository (`../x`).
+ */
+export function repoPath(path: string): string | undefined {
+  const p = posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+  if (p === '.' || p === '') return '';
+  if (p === '..' || p.startsWith('../')) return undefined;
+  return p;
+}
+
+/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
+export const joinRepoPath = (dir: string, path: string) => repoPath(posix.join(dir || '.', path));
+
+/** Whether repository path `file` is `dir` or below it. */
+export const isInside = (file: string, dir: string) =>
+  dir === '' || file === dir || file.startsWith(`${dir}/`);
+
+export const isFluxSource = (o: KubeObject) =>
+  (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
+  (SOURCE_KINDS as readonly string[]).includes(o.kind);
+export const isArtifactGenerator = (o: KubeObject) =>
+  o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 
 export const isFluxKustomization = (o: KubeObject) =>
   o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;

@@ -1,6 +1,6 @@
-import semver from 'semver';
 import type { RegistryClient } from '../oci/client.js';
 import { RegistryError } from '../oci/errors.js';
+import { highestSatisfying } from './versions.js';
 
 export interface OciRefSpec {
   digest?: string;
@@ -24,25 +24,20 @@ export async function resolveOciRef(
   let tag = ref?.tag || 'latest';
   if (ref?.semver) {
     const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
+    // Helm chart tags carry `_` where versions have `+`.
     const candidates = (await client.listTags(registry, repository))
       .filter((t) => !filter || filter.test(t))
-      .map((t) => ({
-        tag: t,
-        version:
-          semver.coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
-          semver.valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
-      }))
-      .filter(
-        (c): c is { tag: string; version: string } =>
-          Boolean(c.version) && semver.satisfies(c.version as string, ref.semver!, { loose: true }),
-      );
-    if (!candidates.length) {
+      .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
+    const best = highestSatisfying(
+      candidates.map((c) => c.version),
+      ref.semver,
+    );
+    if (best === undefined) {
       throw new RegistryError(
         `${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`,
       );
     }
-    candidates.sort((a, b) => semver.rcompare(a.version, b.version));
-    tag = candidates[0]!.tag;
+    tag = candidates.find((c) => c.version === best)!.tag;
   }
   const descriptor = await client.headManifest(registry, repository, tag);
   if (!descriptor) throw new RegistryError(`${registry}/${repository}:${tag}: not found`);

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import type { RenderEngineOptions } from '../commands/render.js';
+import type { RenderEngineOptions } from './options.js';
 import { errorLine, FluxgateError } from '../errors.js';
 import {
   describeOwner,

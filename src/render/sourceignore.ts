@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export const SOURCE_IGNORE_FILE = '.sourceignore';
+export { SOURCE_IGNORE_FILE } from '../flux/objects.js';
+import { SOURCE_IGNORE_FILE } from '../flux/objects.js';
 
 /** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
 export const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];

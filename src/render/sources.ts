@@ -10,9 +10,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '../flux/checkout.js';
+import { FluxgateError } from '../errors.js';
 import { field, objectKey } from '../flux/objects.js';
+import { kustomizeReach } from '../flux/reach.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
@@ -22,9 +24,14 @@ import ignore from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
 import { gitSourceMatcher, readPatterns, SOURCE_IGNORE_FILE, SourceIgnoreMatcher } from './sourceignore.js';
-import { parse as parseYaml } from 'yaml';
 
-export class SourceError extends Error {}
+/** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
+export class SourceError extends FluxgateError {
+  constructor(message: string) {
+    super('INPUT', message);
+    this.name = 'SourceError';
+  }
+}
 
 /** A repository's files without a checkout (a git commit): read and written on demand. */
 export interface SourceTree {
@@ -37,70 +44,6 @@ export interface SourceTree {
   read(rel: string): string | undefined;
   /** Writes these files (as in the tree) below `to`. */
   write(to: string, files: string[]): void;
-}
-
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators, replacements…),
- * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
- */
-export function treeReach(tree: Pick<SourceTree, 'isDirectory' | 'read'>, dirs: string[]): string[] {
-  const reach = new Set<string>();
-  const norm = (p: string) =>
-    posix
-      .normalize(p)
-      .replace(/^\.\/?$/, '')
-      .replace(/\/$/, '');
-  const visit = (rel: string) => {
-    if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel)) return;
-    reach.add(rel);
-    if (!tree.isDirectory(rel)) return;
-    const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find(
-      (t) => t !== undefined,
-    );
-    if (text === undefined) return;
-    let k: Record<string, unknown>;
-    try {
-      k = (parseYaml(text) as Record<string, unknown>) ?? {};
-    } catch {
-      return;
-    }
-    if (typeof k !== 'object') return;
-    const refs: string[] = [];
-    const list = (v: unknown) => (Array.isArray(v) ? v : []);
-    for (const key of [
-      'resources',
-      'components',
-      'bases',
-      'crds',
-      'patchesStrategicMerge',
-      'configurations',
-      'transformers',
-      'generators',
-      'validators',
-    ]) {
-      for (const r of list(k[key])) if (typeof r === 'string') refs.push(r);
-    }
-    for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
-      if (typeof (p as { path?: unknown })?.path === 'string') refs.push((p as { path: string }).path);
-    }
-    const openapi = (k.openapi as { path?: unknown } | undefined)?.path;
-    if (typeof openapi === 'string') refs.push(openapi);
-    const chartHome = (k.helmGlobals as { chartHome?: unknown } | undefined)?.chartHome;
-    if (typeof chartHome === 'string') refs.push(chartHome);
-    if (list(k.helmCharts).length) refs.push('charts');
-    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-      const gen = (g ?? {}) as Record<string, unknown>;
-      for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-        refs.push(String(f).replace(/^[^=]*=/, ''));
-      }
-    }
-    for (const r of refs) if (!/^[a-z]+:\/\//i.test(r)) visit(norm(posix.join(rel, r)));
-  };
-  for (const d of dirs) visit(norm(d));
-  return [...reach];
 }
 
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
@@ -277,8 +220,9 @@ export class SourceResolver {
   prepare(dirs: string[]): void {
     const [root, source] = this.lazyOf(dirs[0]!);
     if (!source || source.all) return;
-    const rels = treeReach(
+    const rels = kustomizeReach(
       {
+        files: source.tree.files,
         isDirectory: (r) => source.directories.has(r),
         read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
       },

@@ -4,25 +4,9 @@
  */
 import type { Logger } from '../log.js';
 
-/** A Kubernetes object as rendered (plain JSON). */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  } & Record<string, unknown>;
-  [key: string]: unknown;
-}
+import type { KubeObject, OwnerRef } from '../flux/objects.js';
 
-/** The Flux object that applies an object: a Kustomization, or a HelmRelease for chart output. */
-export interface OwnerRef {
-  kind: 'Kustomization' | 'HelmRelease';
-  namespace: string;
-  name: string;
-}
+export type { KubeObject, OwnerRef } from '../flux/objects.js';
 
 export interface RenderedObject {
   owner: OwnerRef;

@@ -3,7 +3,7 @@
  * calls verifyArtifact. Each provider lives in its own folder (src/sign/cosign, src/sign/notation).
  */
 import type { RegistryClient } from '../oci/client.js';
-import type { SigningOptions } from '../commands/artifact-flags.js';
+import type { SigningOptions } from './options.js';
 import { signWithCosign, verifyWithCosign } from './cosign/index.js';
 import { signWithNotation, verifyWithNotation } from './notation/index.js';
 import type {

@@ -14,11 +14,13 @@ export interface ApiVersionStatus {
   planned?: boolean;
 }
 
-const SOURCE = 'source.toolkit.fluxcd.io';
-const KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
-const HELM = 'helm.toolkit.fluxcd.io';
-const NOTIFICATION = 'notification.toolkit.fluxcd.io';
-const IMAGE = 'image.toolkit.fluxcd.io';
+import {
+  HELM_GROUP as HELM,
+  IMAGE_GROUP as IMAGE,
+  KUSTOMIZE_GROUP as KUSTOMIZE,
+  NOTIFICATION_GROUP as NOTIFICATION,
+  SOURCE_GROUP as SOURCE,
+} from '../flux/objects.js';
 
 const minor = (v: string) => Number(v.split('.')[1] ?? 0);
 

@@ -4,9 +4,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CommandIO, CommandResult } from '../commands/types.js';
-import type { VerifyOptions } from '../commands/verify.js';
-import { parseArtifactUrl, registryClientFor } from '../commands/artifact-flags.js';
+import { RegistryClient } from '../oci/client.js';
+import { parseOciReference } from '../oci/reference.js';
+import type { WorkIO } from '../util/io.js';
+import type { VerifyOptions } from './options.js';
 import { UsageError } from '../errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
@@ -19,9 +20,9 @@ import type {
   TrustStoreFile,
   VerifyPolicy,
 } from '../sign/types.js';
-import { verificationText, type VerifyReport } from './report.js';
+import type { VerifyReport } from './report.js';
 
-function readFlagFile(io: CommandIO, flag: string, file: string): string {
+function readFlagFile(io: WorkIO, flag: string, file: string): string {
   try {
     return readFileSync(resolve(io.cwd, file), 'utf8');
   } catch {
@@ -29,7 +30,7 @@ function readFlagFile(io: CommandIO, flag: string, file: string): string {
   }
 }
 
-export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): CosignVerifyPolicy {
+export function cosignPolicyFromFlags(options: VerifyOptions, io: WorkIO): CosignVerifyPolicy {
   const keys = options.keys.map((file) => ({
     name: file,
     key: readPublicKey(readFlagFile(io, 'key', file), file),
@@ -90,7 +91,7 @@ export function readTrustStoreDir(path: string): TrustStoreFile[] {
 
 class TrustStoreDirError extends Error {}
 
-export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): NotationVerifyPolicy {
+export function notationPolicyFromFlags(options: VerifyOptions, io: WorkIO): NotationVerifyPolicy {
   if (!options.trustPolicy || !options.trustStores.size)
     throw new UsageError('verify: notation needs --trust-policy FILE and --trust-store TYPE:NAME=DIR');
   const trustStores = new Map<string, TrustStoreFile[]>();
@@ -109,12 +110,26 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): 
   };
 }
 
-export async function verifyReference(options: VerifyOptions, io: CommandIO): Promise<CommandResult> {
+/** One artifact's signatures against the flags' policy; the report names it by its reference. */
+export async function verifyReference(
+  options: VerifyOptions,
+  io: WorkIO,
+): Promise<{ report: VerifyReport; verified: boolean; reason?: string }> {
   const reference = options.reference as string;
-  const ref = parseArtifactUrl('verify', reference);
+  let ref;
+  try {
+    ref = parseOciReference(reference);
+  } catch (err) {
+    throw new UsageError(`verify: ${(err as Error).message}`);
+  }
   const policy: VerifyPolicy =
     options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
-  const client = registryClientFor(options, io);
+  const client = new RegistryClient({
+    insecure: options.insecureRegistry,
+    creds: options.creds,
+    env: io.env,
+    log: io.log,
+  });
   const descriptor = await client.headManifest(
     ref.registry,
     ref.repository,
@@ -147,11 +162,5 @@ export async function verifyReference(options: VerifyOptions, io: CommandIO): Pr
     ],
     findings: [],
   };
-  if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout(verificationText(report));
-  if (!outcome.verified) io.log.error(`${reference}: not verified: ${outcome.reason}`);
-  return {
-    exitCode: outcome.verified ? 0 : 1,
-    outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-  };
+  return { report, verified: outcome.verified, reason: outcome.reason };
 }

@@ -3,10 +3,12 @@
  * signed by the given workflow identity (or key), about this digest, from the given source
  * repository; prints its subject and builder. Fail-closed, as every verification here.
  */
-import type { CommandIO, CommandResult } from '../commands/types.js';
-import type { VerifyOptions } from '../commands/verify.js';
-import { parseArtifactUrl, registryClientFor } from '../commands/artifact-flags.js';
 import { UsageError } from '../errors.js';
+import { RegistryClient } from '../oci/client.js';
+import { parseOciReference } from '../oci/reference.js';
+import type { WorkIO } from '../util/io.js';
+import type { VerifyOptions } from './options.js';
+import type { VerifyReport } from './report.js';
 import { RegistryError } from '../oci/errors.js';
 import { SLSA_PROVENANCE_V1, verifyProvenance } from '../sign/attest/index.js';
 import { cosignPolicyFromFlags } from './artifact.js';
@@ -19,19 +21,37 @@ function repositoryUrl(value: string, env: NodeJS.ProcessEnv): string {
   return `${env.GITHUB_SERVER_URL || 'https://github.com'}/${value}`;
 }
 
+/** The outcome of an attestation check, with the text the command prints for it. */
+export interface AttestationVerification {
+  report: VerifyReport;
+  verified: boolean;
+  reason?: string;
+  text: string;
+}
+
 export async function verifyAttestationReference(
   options: VerifyOptions,
-  io: CommandIO,
-): Promise<CommandResult> {
+  io: WorkIO,
+): Promise<AttestationVerification> {
   const reference = options.reference!;
-  const ref = parseArtifactUrl('verify', reference);
+  let ref;
+  try {
+    ref = parseOciReference(reference);
+  } catch (err) {
+    throw new UsageError(`verify: ${(err as Error).message}`);
+  }
   if (options.provider !== 'cosign')
     throw new UsageError('verify: --attestation takes Sigstore bundles: use --provider cosign');
   const policy = {
     ...cosignPolicyFromFlags(options, io),
     sourceRepository: options.sourceRepository ? repositoryUrl(options.sourceRepository, io.env) : undefined,
   };
-  const client = registryClientFor(options, io);
+  const client = new RegistryClient({
+    insecure: options.insecureRegistry,
+    creds: options.creds,
+    env: io.env,
+    log: io.log,
+  });
   const descriptor = await client.headManifest(
     ref.registry,
     ref.repository,
@@ -69,21 +89,15 @@ export async function verifyAttestationReference(
         }
       : { reason: outcome.reason }),
   };
-  const report = { sources: [source], findings: [] };
-  if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else if (outcome.verified)
-    io.stdout(
-      [
+  const report = { sources: [source], findings: [] } as VerifyReport;
+  const text = outcome.verified
+    ? [
         `${reference}: provenance verified (${outcome.by})`,
         ...outcome.subject.map((s) => `subject: ${s.name}@${s.digest}`),
         `builder: ${outcome.builder}`,
         `source: ${outcome.sourceRepository}${outcome.commit ? `@${outcome.commit}` : ''}`,
         '',
-      ].join('\n'),
-    );
-  if (!outcome.verified) io.log.error(`${reference}: provenance not verified: ${outcome.reason}`);
-  return {
-    exitCode: outcome.verified ? 0 : 1,
-    outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
-  };
+      ].join('\n')
+    : '';
+  return { report, verified: outcome.verified, reason: outcome.verified ? undefined : outcome.reason, text };
 }

@@ -6,18 +6,25 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandIO } from '../commands/types.js';
-import type { ClusterDiff } from '../diff/objects.js';
+import type { WorkIO } from '../util/io.js';
 import { indexObjects, lookupObject, scanObjects } from './policy.js';
 import { verifyRepository, type RepositoryVerification, type RepositoryVerifyOptions } from './path.js';
 
 export type ChangeVerifyOptions = RepositoryVerifyOptions;
 
+/** An object a change adds, removes or modifies, as the diff reports it. */
+export interface ChangedObject {
+  action: 'added' | 'removed' | 'modified';
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
 export async function verifyChange(
   sides: { base: string; head: string },
-  diff: ClusterDiff,
+  diff: { changes: readonly ChangedObject[] },
   options: ChangeVerifyOptions,
-  io: CommandIO,
+  io: WorkIO,
 ): Promise<RepositoryVerification> {
   const touched = new Set<string>();
   const { objects } = scanObjects(sides.head);

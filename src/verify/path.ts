@@ -1,14 +1,7 @@
 import { resolve } from 'node:path';
-import type { CommandIO, CommandResult } from '../commands/types.js';
-import type { VerifyOptions } from '../commands/verify.js';
+import type { WorkIO } from '../util/io.js';
+import type { VerifyOptions } from './options.js';
 import { checkPolicies, indexObjects, scanObjects, type Finding } from './policy.js';
-import {
-  annotate,
-  reportJson,
-  verificationFailed,
-  verificationMarkdown,
-  verificationText,
-} from './report.js';
 import { isRepositoryRoot, scanCluster } from './scope.js';
 import { VerifySecrets } from './secrets.js';
 import { addMigrationSuggestions } from './migrate.js';
@@ -42,14 +35,14 @@ export type RepositoryVerifyOptions = Pick<
 export async function verifyRepository(
   repo: string,
   options: RepositoryVerifyOptions,
-  io: CommandIO,
+  io: WorkIO,
   pick: { targets?: (t: VerifyTarget) => boolean; findings?: (f: Finding) => boolean } = {},
   /** A cluster entry directory: only what that cluster applies (see scope.ts); else every file. */
   cluster?: { path: string; sources: Map<string, string> },
 ): Promise<RepositoryVerification> {
   const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
   const { objects, findings: scanFindings } = scoped
-    ? scanCluster(repo, scoped, cluster!.sources, io.log)
+    ? scanCluster(repo, scoped, cluster!.sources, io.log, io.cwd, io.env)
     : scanObjects(repo);
   const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(
     pick.findings ?? (() => true),
@@ -66,27 +59,13 @@ export async function verifyRepository(
   return { sources, findings };
 }
 
-/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
-export async function verifyPath(options: VerifyOptions, io: CommandIO): Promise<CommandResult> {
-  const repo = resolve(io.cwd, options.repo);
-  const result = await verifyRepository(
-    repo,
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it). */
+export function verifyPath(options: VerifyOptions, io: WorkIO): Promise<RepositoryVerification> {
+  return verifyRepository(
+    resolve(io.cwd, options.repo),
     options,
     io,
     {},
     { path: options.path, sources: options.sources },
   );
-  const report = reportJson(result.sources, result.findings);
-  annotate(io.log, result);
-  if (options.format === 'json') io.stdout(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout(verificationText(result));
-  if (io.action) await io.action.appendSummary(verificationMarkdown(result));
-  return {
-    exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
-    outputs: {
-      verified: String(report.sources.every((s) => s.verified)),
-      findings: JSON.stringify(report.findings),
-      json: JSON.stringify(report),
-    },
-  };
 }

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { isMap, isScalar, LineCounter, parse, parseAllDocuments, type Document } from 'yaml';
+import { groupOf as fluxGroupOf, KUSTOMIZATION_FILES, SOURCE_GROUP } from '../flux/objects.js';
 import {
   apiVersionStatus,
   isDeprecatedBy,
@@ -57,7 +58,7 @@ export const describeObject = (l: Located) =>
 
 /** `namespace: X` of the kustomization.yaml in `dir` when it lists `file` among its resources. */
 function kustomizeNamespace(dir: string, file: string): string | undefined {
-  for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+  for (const name of KUSTOMIZATION_FILES) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
     try {
@@ -136,9 +137,8 @@ export function scanObjects(
   return { objects, findings, files };
 }
 
-const groupOf = (o: Record<string, any>) => String(o.apiVersion).split('/')[0];
-const isSource = (o: Record<string, any>, kind: string) =>
-  o.kind === kind && groupOf(o) === 'source.toolkit.fluxcd.io';
+const groupOf = (o: Record<string, any>) => fluxGroupOf(String(o.apiVersion));
+const isSource = (o: Record<string, any>, kind: string) => o.kind === kind && groupOf(o) === SOURCE_GROUP;
 
 /** Index of the repository's objects by `Kind/namespace/name` (namespace as it lands). */
 export function indexObjects(objects: Located[]): Map<string, Located> {
@@ -225,7 +225,7 @@ export function checkPolicies(objects: Located[], options: PolicyOptions): Findi
       });
 
     const url: string = o.spec?.url ?? o.spec?.endpoint ?? '';
-    const fetches = groupOf(o) === 'source.toolkit.fluxcd.io' || o.kind === 'ImageRepository';
+    const fetches = groupOf(o) === SOURCE_GROUP || o.kind === 'ImageRepository';
     if (fetches && /^http:\/\//i.test(url))
       add(l, ['spec', o.spec?.url ? 'url' : 'endpoint'], {
         severity: 'warning',

@@ -2,7 +2,7 @@
  * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
  * summary and the PR review, annotations on the files at fault.
  */
-import { escapeMarkdown } from '../diff/markdown.js';
+import { escapeMarkdown } from '../util/markdown.js';
 import type { Logger } from '../log.js';
 import type { Finding } from './policy.js';
 import type { CheckedSource, SourceVerdict } from './sources.js';

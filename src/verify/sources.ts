@@ -3,8 +3,9 @@
  * `spec.verify`, as source-controller applies it (FORMATS.md §2): OCIRepository artifacts, the
  * charts of HelmCharts and of HelmRelease chart templates that pull from an OCI HelmRepository.
  */
-import semver from 'semver';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
+import { groupOf, SOURCE_GROUP } from '../flux/objects.js';
+import { exactVersion, highestSatisfying } from '../flux/versions.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
@@ -77,7 +78,7 @@ export function verifyTargets(objects: Located[]): VerifyTarget[] {
     [v.secretRef?.name, v.trustedRootSecretRef?.name].filter(Boolean).map((n) => key('Secret', ns, n!));
   for (const l of objects) {
     const o = l.object;
-    if (String(o.apiVersion).split('/')[0] === 'source.toolkit.fluxcd.io') {
+    if (groupOf(o.apiVersion) === SOURCE_GROUP) {
       if (o.kind === 'OCIRepository' && o.spec?.verify) {
         const ns = l.namespace ?? DEFAULT_NAMESPACE;
         targets.push({
@@ -335,7 +336,8 @@ export async function resolveChart(
   const wanted = version.trim() || '*';
   const where = `${registry}/${repository}`;
   let tag: string | undefined;
-  if (semver.valid(wanted)) tag = wanted.replace(/\+/g, '_');
+  const exact = exactVersion(wanted);
+  if (exact) tag = exact.replace(/\+/g, '_');
   else {
     const tags = (await client.listTags(registry, repository)).map((t) => ({
       tag: t,
@@ -344,14 +346,17 @@ export async function resolveChart(
     if (!tags.length) throw new Error(`${where}: no tags: the chart is not in the repository`);
     tag = tags.find((t) => t.version === wanted)?.tag;
     if (!tag) {
-      // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
-      const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-      if (!semver.validRange(range)) throw new Error(`${where}: '${version}' is not a semver range`);
-      const best = tags
-        .filter((t) => semver.valid(t.version) && semver.satisfies(t.version, range))
-        .sort((a, b) => semver.rcompare(a.version, b.version))[0];
+      let best: string | undefined;
+      try {
+        best = highestSatisfying(
+          tags.map((t) => t.version),
+          wanted,
+        );
+      } catch {
+        throw new Error(`${where}: '${version}' is not a semver range`);
+      }
       if (!best) throw new Error(`${where}: no chart version matches '${version}'`);
-      tag = best.tag;
+      tag = tags.find((t) => t.version === best)!.tag;
     }
   }
   const descriptor = await client.headManifest(registry, repository, tag);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FluxgateError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { ContentOptions } from '../../commands/artifact-flags.js';
+import type { ContentOptions } from './options.js';
 import { collectDirectory, collectFile, collectStdin, type ArtifactEntry } from './collect.js';
 import { packLayer } from './tarball.js';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { field } from '../../flux/objects.js';
+import { exactVersion, highestSatisfying } from '../../flux/versions.js';
 import { resolveOciRef } from '../../flux/oci-ref.js';
 import { RegistryClient } from '../../oci/client.js';
 import { HELM_CHART_CONTENT } from '../../oci/media-types.js';
@@ -150,8 +150,11 @@ async function httpRepoChart(
   };
   const entries = index.entries?.[chart] ?? [];
   if (!entries.length) throw new Error(`chart ${chart} not found in ${source} (${url})`);
-  const versions = entries.map((e) => e.version).filter((v) => semver.valid(v));
-  const version = semver.maxSatisfying(versions, range === '*' ? '*' : range);
+  // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
+  const version = highestSatisfying(
+    entries.map((e) => e.version),
+    range,
+  );
   if (!version) throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
   const entry = entries.find((e) => e.version === version)!;
   const chartUrl = mirrored(new URL(entry.urls[0]!, `${repoUrl}/`).href, ctx.helmRepoMirrors);
@@ -196,8 +199,8 @@ async function ociRepoChart(
   ctx: HelmRenderContext,
 ): Promise<string> {
   const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-  const exact = semver.valid(range);
-  const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+  const exact = exactVersion(range);
+  const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
   return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 

@@ -8,7 +8,7 @@ import { DSSEBundleBuilder } from '@sigstore/sign';
 import { FluxgateError } from '../../errors.js';
 import type { RegistryClient } from '../../oci/client.js';
 import { RegistryError } from '../../oci/errors.js';
-import type { SigningOptions } from '../../commands/artifact-flags.js';
+import type { SigningOptions } from '../options.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   pushBundle,

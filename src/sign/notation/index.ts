@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { FluxgateError, UsageError } from '../../errors.js';
 import type { RegistryClient } from '../../oci/client.js';
 import { RegistryError } from '../../oci/errors.js';
-import type { SigningOptions } from '../../commands/artifact-flags.js';
+import type { SigningOptions } from '../options.js';
 import { VERSION } from '../../version.js';
 import type {
   NotationVerifyPolicy,

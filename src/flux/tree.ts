@@ -1,0 +1,52 @@
+/**
+ * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
+ * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface RepoFiles {
+  /** Every file, sorted. */
+  readonly files: readonly string[];
+  isDirectory(rel: string): boolean;
+  read(rel: string): string | undefined;
+  /** A content id (a git blob id): equal ids mean equal content, so a parse can be reused. */
+  oid?(rel: string): string | undefined;
+  /** Reads many files at once before they are asked for one by one (a batch `git cat-file`). */
+  load?(oids: string[]): void;
+}
+
+/** The files of a directory on disk, `.git` left out. */
+export function directoryTree(root: string): RepoFiles {
+  const files: string[] = [];
+  const dirs = new Set<string>(['']);
+  const walk = (rel: string) => {
+    let entries;
+    try {
+      entries = readdirSync(join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.name === '.git') continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        dirs.add(path);
+        walk(path);
+      } else if (entry.isFile()) files.push(path);
+    }
+  };
+  walk('');
+  files.sort();
+  return {
+    files,
+    isDirectory: (rel) => dirs.has(rel),
+    read: (rel) => {
+      try {
+        return readFileSync(join(root, rel), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
