@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(93849);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48642);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25625);
 
 
@@ -56099,7 +56099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 93849:
+/***/ 48642:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -62554,6 +62554,147 @@ function firstCertificate(data) {
     const text = data.toString('latin1');
     const m = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/.exec(text);
     return m ? Buffer.from(m[0] + '\n', 'latin1') : data;
+}
+
+;// CONCATENATED MODULE: ./src/verify/migrate.ts
+/**
+ * `fluxgate migrate`: deprecated and removed Flux API versions rewritten in place, as
+ * `flux migrate -f` does (flux2 cmd/flux/migrate.go), with the version table `verify` checks
+ * against (api-versions.ts). Only the apiVersion scalar changes: its source range, as the `yaml`
+ * library parsed it, is rewritten and every other byte (comments, quotes, flow style, key order,
+ * `---` separators, CRLF line ends) is left as it was.
+ */
+
+
+
+
+
+/** The edits a file's source needs; a document that does not parse is left alone. */
+function planEdits(source, fluxVersion) {
+    const counter = new dist/* LineCounter */.HN();
+    const edits = [];
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(source, { lineCounter: counter })) {
+        if (doc.errors.length || !(0,dist/* isMap */.jh)(doc.contents))
+            continue;
+        const pairOf = (key) => doc.contents.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === key);
+        const apiPair = pairOf('apiVersion');
+        const kindPair = pairOf('kind');
+        if (!apiPair || !kindPair || !(0,dist/* isScalar */.jn)(apiPair.value) || !(0,dist/* isScalar */.jn)(kindPair.value))
+            continue;
+        const apiVersion = apiPair.value.value;
+        const kind = kindPair.value.value;
+        if (typeof apiVersion !== 'string' || typeof kind !== 'string')
+            continue;
+        const status = apiVersionStatus(apiVersion, kind);
+        if (!status || !isDeprecatedBy(status, fluxVersion))
+            continue;
+        const [start, end] = apiPair.value.range ?? [];
+        if (start === undefined || end === undefined)
+            continue;
+        // The scalar's source (plain, or quoted): only the group/version inside it changes.
+        const raw = source.slice(start, end);
+        const to = `${status.group}/${status.migrateTo}`;
+        if (!raw.includes(apiVersion))
+            continue; // escapes or a multi-line scalar: not ours to guess
+        const metadata = doc.get('metadata');
+        const named = (0,dist/* isMap */.jh)(metadata) ? metadata.get('name') : undefined;
+        const name = typeof named === 'string' ? named : '';
+        edits.push({
+            start,
+            end,
+            text: raw.replace(apiVersion, to),
+            migration: { line: counter.linePos(start).line, kind, name, from: apiVersion, to },
+        });
+    }
+    return edits;
+}
+/** A file's source with its deprecated apiVersions rewritten, and what changed. */
+function migrateSource(source, file, fluxVersion = NEWEST_FLUX) {
+    const edits = planEdits(source, fluxVersion);
+    let out = source;
+    for (const e of [...edits].sort((a, b) => b.start - a.start))
+        out = out.slice(0, e.start) + e.text + out.slice(e.end);
+    const lines = out.split(/\r?\n/);
+    return {
+        source: out,
+        migrations: edits.map((e) => ({ ...e.migration, file, after: lines[e.migration.line - 1] ?? '' })),
+    };
+}
+/** The YAML files under `root`, as flux migrate takes them: .yaml/.yml, no symlinks, no hidden dirs. */
+function yamlFiles(root, log) {
+    let stat;
+    try {
+        stat = (0,external_node_fs_.lstatSync)(root);
+    }
+    catch {
+        throw new FluxgateError('INPUT', `--path ${root}: no such file or directory`);
+    }
+    if (stat.isSymbolicLink())
+        throw new FluxgateError('INPUT', `--path ${root}: is a symlink`);
+    if (stat.isFile())
+        return /\.ya?ml$/.test(root) ? [root] : [];
+    const out = [];
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            if (entry.isSymbolicLink()) {
+                if (/\.ya?ml$/.test(entry.name))
+                    log.debug(`${path}: a symlink, left alone`);
+                continue;
+            }
+            if (entry.isDirectory()) {
+                if (!entry.name.startsWith('.') && entry.name !== 'node_modules')
+                    walk(path);
+            }
+            else if (entry.isFile() && /\.ya?ml$/.test(entry.name))
+                out.push(path);
+        }
+    };
+    walk(root);
+    return out;
+}
+/** Rewrites (or, with `dryRun`, only plans) every file under `path`; `base` names files in results. */
+function migrateTree(path, options) {
+    const result = { migrations: [], files: [] };
+    for (const abs of yamlFiles(path, options.log)) {
+        const file = (0,external_node_path_.relative)(options.base, abs).split(external_node_path_.sep).join('/');
+        const source = (0,external_node_fs_.readFileSync)(abs, 'utf8');
+        const migrated = migrateSource(source, file, options.fluxVersion);
+        if (!migrated.migrations.length)
+            continue;
+        if (!options.dryRun)
+            (0,external_node_fs_.writeFileSync)(abs, migrated.source);
+        result.migrations.push(...migrated.migrations);
+        result.files.push(file);
+    }
+    return result;
+}
+/**
+ * The exact edit for each deprecated-api finding (its line with the apiVersion migrated), for
+ * the review's GitHub suggestion blocks. Findings whose file cannot be read keep none.
+ */
+function addMigrationSuggestions(repo, findings) {
+    const byFile = new Map();
+    for (const f of findings) {
+        if (f.rule !== 'deprecated-api' || f.severity === 'info')
+            continue;
+        let lines = byFile.get(f.file);
+        if (!lines) {
+            lines = new Map();
+            try {
+                const { migrations } = migrateSource((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(repo, f.file), 'utf8'), f.file);
+                for (const m of migrations)
+                    lines.set(m.line, m.after);
+            }
+            catch {
+                // unreadable: no suggestion
+            }
+            byFile.set(f.file, lines);
+        }
+        const after = lines.get(f.line);
+        if (after !== undefined)
+            f.suggestion = after;
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/tweetnacl/nacl-fast.js
@@ -75283,6 +75424,7 @@ async function sources_resolveChart(client, registry, repository, version) {
 
 
 
+
 /**
  * The policy checks on a repository's files and a verdict for every source that asks for
  * verification (or those `pick` keeps), each against its registry with its own policy.
@@ -75295,6 +75437,7 @@ cluster) {
         ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd, io.env)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
+    addMigrationSuggestions(repo, findings);
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
     const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd, scoped ? `what cluster ${scoped} applies` : 'the repository');
     const sources = await checkSources(targets, secrets, options, io);
@@ -75372,7 +75515,8 @@ function reportJson(sources, findings) {
                 v.warnings = [...s.warnings];
             return v;
         }),
-        findings,
+        // The documented fields only: suggestions are for the review.
+        findings: findings.map(({ suggestion: _suggestion, ...f }) => f),
     };
 }
 /** The run fails when a signature does not verify or a finding is an error. */
@@ -75445,8 +75589,25 @@ function verificationMarkdown(report, options = {}) {
         for (const f of report.findings)
             out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
         out.push('');
+        out.push(...suggestionsMarkdown(report.findings));
     }
     return out.join('\n');
+}
+/**
+ * The exact edit for each deprecated API, as GitHub suggestion blocks (applied with one click
+ * when posted on the line; `fluxgate migrate` makes them all). The fence is longer than any
+ * backtick run in the line, so a hostile file cannot close it early.
+ */
+function suggestionsMarkdown(findings) {
+    const withEdits = findings.filter((f) => f.suggestion !== undefined);
+    if (!withEdits.length)
+        return [];
+    const out = ['Suggested edits (`fluxgate migrate` makes them all):', ''];
+    for (const f of withEdits) {
+        const fence = '`'.repeat(Math.max(3, ...(f.suggestion.match(/`+/g) ?? []).map((r) => r.length + 1)));
+        out.push(`${escapeMarkdown(`${f.file}:${f.line}`)} ${escapeMarkdown(f.object)}:`, '', `${fence}suggestion`, f.suggestion, fence, '');
+    }
+    return out;
 }
 /** Annotations: errors and warnings of the findings, and each source that did not verify. */
 function annotate(log, report) {
@@ -75720,7 +75881,355 @@ async function verifyReference(options, io) {
     return { report, verified: outcome.verified, reason: outcome.reason };
 }
 
+;// CONCATENATED MODULE: ./src/sign/attest/provenance.ts
+/**
+ * The SLSA v1 provenance statement GitHub's `actions/attest-build-provenance` writes for a
+ * workflow run (actions/toolkit packages/attest/src/provenance.ts buildSLSAProvenancePredicate,
+ * intoto.ts buildIntotoStatement), filled from the Actions context.
+ */
+
+const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+const GITHUB_WORKFLOW_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1';
+/**
+ * The run as the toolkit sees it: the OIDC token's claims (`claims`, when a token was fetched)
+ * over the runner's environment variables of the same facts. Fails when no run is described.
+ */
+function workflowRunFrom(env, claims = {}) {
+    const claim = (name) => (typeof claims[name] === 'string' ? claims[name] : undefined);
+    const read = (name, envName) => claim(name) ?? env[envName] ?? '';
+    const run = {
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: read('repository', 'GITHUB_REPOSITORY'),
+        workflowRef: read('workflow_ref', 'GITHUB_WORKFLOW_REF'),
+        jobWorkflowRef: claim('job_workflow_ref') ?? env.GITHUB_WORKFLOW_REF ?? '',
+        ref: read('ref', 'GITHUB_REF'),
+        sha: read('sha', 'GITHUB_SHA'),
+        eventName: read('event_name', 'GITHUB_EVENT_NAME'),
+        repositoryId: read('repository_id', 'GITHUB_REPOSITORY_ID'),
+        repositoryOwnerId: read('repository_owner_id', 'GITHUB_REPOSITORY_OWNER_ID'),
+        runnerEnvironment: read('runner_environment', 'RUNNER_ENVIRONMENT'),
+        runId: read('run_id', 'GITHUB_RUN_ID'),
+        runAttempt: read('run_attempt', 'GITHUB_RUN_ATTEMPT'),
+    };
+    const missing = [
+        ['GITHUB_REPOSITORY', run.repository],
+        ['GITHUB_WORKFLOW_REF', run.workflowRef],
+        ['GITHUB_REF', run.ref],
+        ['GITHUB_SHA', run.sha],
+        ['GITHUB_RUN_ID', run.runId],
+        ['GITHUB_RUN_ATTEMPT', run.runAttempt],
+    ]
+        .filter(([, v]) => !v)
+        .map(([n]) => n);
+    if (missing.length)
+        throw new FluxgateError('INPUT', `provenance: the GitHub Actions context is incomplete (${missing.join(', ')} not set); attest from a workflow run`);
+    return run;
+}
+/** The in-toto statement for one OCI artifact (name without tag, lower case, as actions/attest). */
+function provenanceStatement(subject, run) {
+    const [alg, hex] = subject.digest.split(':');
+    // owner/repo/.github/workflows/x.yml@refs/tags/v1 → .github/workflows/x.yml, refs/tags/v1;
+    // a ref may itself hold '@' (changesets tags), hence the join.
+    const [path, ...refParts] = run.workflowRef.replace(`${run.repository}/`, '').split('@');
+    return {
+        _type: IN_TOTO_STATEMENT_V1,
+        subject: [{ name: subject.name.toLowerCase(), digest: { [alg]: hex } }],
+        predicateType: SLSA_PROVENANCE_V1,
+        predicate: {
+            buildDefinition: {
+                buildType: GITHUB_WORKFLOW_BUILD_TYPE,
+                externalParameters: {
+                    workflow: {
+                        ref: refParts.join('@'),
+                        repository: `${run.serverUrl}/${run.repository}`,
+                        path: path,
+                    },
+                },
+                internalParameters: {
+                    github: {
+                        event_name: run.eventName,
+                        repository_id: run.repositoryId,
+                        repository_owner_id: run.repositoryOwnerId,
+                        runner_environment: run.runnerEnvironment,
+                    },
+                },
+                resolvedDependencies: [
+                    { uri: `git+${run.serverUrl}/${run.repository}@${run.ref}`, digest: { gitCommit: run.sha } },
+                ],
+            },
+            runDetails: {
+                builder: { id: `${run.serverUrl}/${run.jobWorkflowRef}` },
+                metadata: {
+                    invocationId: `${run.serverUrl}/${run.repository}/actions/runs/${run.runId}/attempts/${run.runAttempt}`,
+                },
+            },
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sign/attest/index.ts
+/**
+ * Provenance attestations: a SLSA v1 statement about an artifact digest, signed as a DSSE
+ * Sigstore bundle (keyless with the workflow's OIDC identity, or a cosign key) and stored as an
+ * OCI 1.1 referrer of the artifact in the layout `actions/attest` writes with
+ * `push-to-registry: true` (actions/attest src/attest.ts → @sigstore/oci image.ts addArtifact).
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** The config of an artifact manifest that has none (OCI image-spec 1.1). */
+const EMPTY_CONFIG_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+/** The claims of a JWT, unverified: the token comes straight from the runner's token service. */
+function tokenClaims(token) {
+    try {
+        return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    }
+    catch {
+        return {};
+    }
+}
+function attest_signedBy(bundle) {
+    const c = bundle.verificationMaterial.content;
+    const der = c.$case === 'x509CertificateChain'
+        ? c.x509CertificateChain.certificates[0]?.rawBytes
+        : c.$case === 'certificate'
+            ? c.certificate.rawBytes
+            : undefined;
+    if (!der)
+        return { signer: c.$case === 'publicKey' ? c.publicKey.hint : 'unknown' };
+    const identity = certificateIdentity(der);
+    return { signer: `keyless: ${identity.subject} (${identity.issuer})`, identity };
+}
+/** Signs the provenance of `target` and stores it as a referrer; the run comes from `ctx.env`. */
+async function attestProvenance(client, target, signing, ctx) {
+    const keyless = signing.keyless || !signing.cosignKey;
+    // Keyless: the run's facts from the OIDC token's claims, as the toolkit reads them (the
+    // builder is the job's workflow, which differs from GITHUB_WORKFLOW_REF in reusable workflows).
+    const claims = keyless ? tokenClaims(await oidcIdentityProvider(ctx.env, ctx.log).getToken()) : {};
+    const name = `${target.registry}/${target.repository}`;
+    const statement = provenanceStatement({ name, digest: target.digest }, workflowRunFrom(ctx.env, claims));
+    const artifact = { data: Buffer.from(JSON.stringify(statement)), type: IN_TOTO_PAYLOAD_TYPE };
+    let bundle;
+    if (keyless) {
+        const endpoints = { fulcioUrl: signing.fulcioUrl, rekorUrl: signing.rekorUrl };
+        bundle = await createBundle(keylessBuilder('dsse', endpoints, ctx.env, ctx.log), artifact, endpoints);
+    }
+    else {
+        const file = signing.cosignKey;
+        if (signing.cosignPassword === undefined)
+            throw new FluxgateError('INPUT', `${file}: set COSIGN_PASSWORD (or --cosign-password) to decrypt the key`);
+        ctx.log.mask(signing.cosignPassword);
+        let pem;
+        try {
+            pem = (0,external_node_fs_.readFileSync)(file, 'utf8');
+        }
+        catch {
+            throw new FluxgateError('INPUT', `${file}: cannot read the cosign key`);
+        }
+        const key = readCosignPrivateKey(pem, signing.cosignPassword, file);
+        bundle = await createBundle(new sign_dist/* DSSEBundleBuilder */.VV({ signer: keySigner(key), witnesses: [] }), artifact, {});
+    }
+    const stored = await storeAttestation(client, target, bundle, SLSA_PROVENANCE_V1);
+    const by = attest_signedBy(bundle);
+    ctx.log.info(`attested the provenance of ${name}@${target.digest} (${by.signer}); referrer ${stored.digest}`);
+    return {
+        predicateType: SLSA_PROVENANCE_V1,
+        ref: stored.digest,
+        ...by,
+        subject: { name: statement.subject[0].name, digest: target.digest },
+        builder: statement.predicate.runDetails.builder.id,
+    };
+}
+/**
+ * The referrer @sigstore/oci writes for actions/attest: artifactType and layer media type are the
+ * bundle's, an empty config, the subject descriptor, and three annotations (created first).
+ */
+async function storeAttestation(client, target, bundle, predicateType) {
+    const { registry, repository } = target;
+    const bytes = Buffer.from(JSON.stringify((0,bundle_dist.bundleToJSON)(bundle)));
+    const layer = await client.pushBlob(registry, repository, bytes, bundle.mediaType);
+    const config = await client.pushBlob(registry, repository, Buffer.from('{}'), EMPTY_CONFIG_MEDIA_TYPE);
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: bundle.mediaType,
+        config: { mediaType: EMPTY_CONFIG_MEDIA_TYPE, digest: config.digest, size: config.size },
+        layers: [{ mediaType: bundle.mediaType, digest: layer.digest, size: layer.size }],
+        subject: { mediaType: target.mediaType, digest: target.digest, size: target.size },
+        annotations: {
+            'org.opencontainers.image.created': new Date().toISOString(),
+            [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
+            [PREDICATE_TYPE_ANNOTATION]: predicateType,
+        },
+    };
+    return client.pushReferrer(registry, repository, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
+}
+function statementOf(json) {
+    try {
+        const bundle = (0,bundle_dist.bundleFromJSON)(JSON.parse(json));
+        if (bundle.content.$case !== 'dsseEnvelope')
+            return undefined;
+        if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+            return undefined;
+        const s = JSON.parse(bundle.content.dsseEnvelope.payload.toString('utf8'));
+        return s.predicateType === SLSA_PROVENANCE_V1 ? s : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Fail-closed: some provenance bundle among the referrers verifies (signature, certificate chain,
+ * transparency log and identity, by the cosign bundle verifier), names `target.digest` as its
+ * subject, and (when asked) comes from `sourceRepository`. The predicate type is read from the
+ * signed statement, never from the unsigned annotation.
+ */
+async function verifyProvenance(client, target, policy) {
+    const bundles = await readBundles(client, target.registry, target.repository, target.digest);
+    const candidates = bundles
+        .map((b) => ({ stored: b, statement: statementOf(b.json) }))
+        .filter((c) => c.statement);
+    if (!candidates.length)
+        return { verified: false, reason: `no ${SLSA_PROVENANCE_V1} attestation refers to ${target.digest}` };
+    const reasons = new Set();
+    for (const { stored, statement } of candidates) {
+        const outcome = await verifyBundles([stored], target.digest, policy);
+        if (!outcome.verified) {
+            reasons.add(outcome.reason ?? 'not verified');
+            continue;
+        }
+        const p = statement.predicate;
+        const workflow = p?.buildDefinition?.externalParameters?.workflow ?? {
+            repository: '',
+            path: '',
+            ref: '',
+        };
+        if (policy.sourceRepository && workflow.repository !== policy.sourceRepository) {
+            reasons.add(`the provenance names source repository ${workflow.repository || '(none)'}, not ${policy.sourceRepository}`);
+            continue;
+        }
+        return {
+            verified: true,
+            by: outcome.by,
+            ref: stored.name,
+            subject: statement.subject.map((s) => ({
+                name: s.name,
+                digest: Object.entries(s.digest ?? {})
+                    .map(([alg, hex]) => `${alg}:${hex}`)
+                    .join(','),
+            })),
+            builder: p?.runDetails?.builder?.id ?? '',
+            sourceRepository: workflow.repository,
+            workflow,
+            commit: p?.buildDefinition?.resolvedDependencies?.[0]?.digest?.gitCommit,
+        };
+    }
+    return { verified: false, reason: [...reasons].join('; ') };
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation.ts
+/**
+ * `verify oci://… --attestation provenance`: the artifact carries a SLSA provenance attestation
+ * signed by the given workflow identity (or key), about this digest, from the given source
+ * repository; prints its subject and builder. Fail-closed, as every verification here.
+ */
+
+
+
+
+
+
+/** `owner/repo` → `https://github.com/owner/repo` (GITHUB_SERVER_URL when set); a URL stays. */
+function repositoryUrl(value, env) {
+    if (/^https?:\/\//.test(value))
+        return value.replace(/\/+$/, '').replace(/\.git$/, '');
+    if (!/^[\w.-]+\/[\w.-]+$/.test(value))
+        throw new UsageError(`verify: --source-repository '${value}': expected a URL or OWNER/REPO`);
+    return `${env.GITHUB_SERVER_URL || 'https://github.com'}/${value}`;
+}
+async function verifyAttestationReference(options, io) {
+    const reference = options.reference;
+    let ref;
+    try {
+        ref = parseOciReference(reference);
+    }
+    catch (err) {
+        throw new UsageError(`verify: ${err.message}`);
+    }
+    if (options.provider !== 'cosign')
+        throw new UsageError('verify: --attestation takes Sigstore bundles: use --provider cosign');
+    const policy = {
+        ...cosignPolicyFromFlags(options, io),
+        sourceRepository: options.sourceRepository ? repositoryUrl(options.sourceRepository, io.env) : undefined,
+    };
+    const client = new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+    const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+    if (!descriptor)
+        throw new RegistryError(`verify: ${reference}: not found`);
+    const target = {
+        registry: ref.registry,
+        repository: ref.repository,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        size: descriptor.size,
+    };
+    let outcome;
+    try {
+        outcome = await verifyProvenance(client, target, policy);
+    }
+    catch (err) {
+        if (!(err instanceof RegistryError))
+            throw err;
+        outcome = { verified: false, reason: err.message };
+    }
+    const source = {
+        ref: reference,
+        digest: descriptor.digest,
+        provider: 'cosign',
+        attestation: SLSA_PROVENANCE_V1,
+        verified: outcome.verified,
+        ...(outcome.verified
+            ? {
+                by: outcome.by,
+                subject: outcome.subject,
+                builder: outcome.builder,
+                sourceRepository: outcome.sourceRepository,
+                workflow: outcome.workflow,
+                ...(outcome.commit ? { commit: outcome.commit } : {}),
+            }
+            : { reason: outcome.reason }),
+    };
+    const report = { sources: [source], findings: [] };
+    const text = outcome.verified
+        ? [
+            `${reference}: provenance verified (${outcome.by})`,
+            ...outcome.subject.map((s) => `subject: ${s.name}@${s.digest}`),
+            `builder: ${outcome.builder}`,
+            `source: ${outcome.sourceRepository}${outcome.commit ? `@${outcome.commit}` : ''}`,
+            '',
+        ].join('\n')
+        : '';
+    return { report, verified: outcome.verified, reason: outcome.verified ? undefined : outcome.reason, text };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
+
 
 
 
@@ -75738,6 +76247,13 @@ function fluxVersion(command, value) {
     if (!v)
         throw new UsageError(`${command}: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`);
     return v;
+}
+function readAttestation(value) {
+    if (!value)
+        return undefined;
+    if (value !== 'provenance')
+        throw new UsageError(`verify: --attestation must be provenance, got '${value}'`);
+    return value;
 }
 /** The policy flags `verify` shares with `diff --verify`. */
 const verifyPolicyFlags = [
@@ -75830,6 +76346,19 @@ const verifyCommand = defineCommand({
             type: 'boolean',
             description: 'Keyless: do not require a Rekor entry (as cosign). Off by default.',
         },
+        {
+            name: 'attestation',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            description: 'Check a SLSA provenance attestation (Sigstore bundle referrer) by the identity flags or --key; prints its subject and builder.',
+        },
+        {
+            name: 'source-repository',
+            type: 'string',
+            value: 'URL|OWNER/REPO',
+            description: 'With --attestation: the repository the attested workflow ran in.',
+        },
         { name: 'trust-policy', type: 'string', value: 'FILE', description: 'notation trust policy document.' },
         {
             name: 'trust-store',
@@ -75868,12 +76397,26 @@ const verifyCommand = defineCommand({
             certificateOidcIssuerRegexp: args.string('certificate-oidc-issuer-regexp') || undefined,
             trustedRoot: args.string('trusted-root') || undefined,
             insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
+            attestation: readAttestation(args.string('attestation')),
+            sourceRepository: args.string('source-repository') || undefined,
             trustPolicy: args.string('trust-policy') || undefined,
             trustStores: pairs('trust-store'),
             ...readVerifyPolicyOptions(args, 'verify'),
         };
     },
     async run(options, io) {
+        if (options.attestation) {
+            if (!options.reference)
+                throw new UsageError('verify: --attestation needs an oci://HOST/REPO@DIGEST reference');
+            const { report, verified, reason, text } = await verifyAttestationReference(options, io);
+            io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : text);
+            if (!verified)
+                io.log.error(`${options.reference}: provenance not verified: ${reason}`);
+            return {
+                exitCode: verified ? 0 : 1,
+                outputs: { verified: String(verified), json: JSON.stringify(report) },
+            };
+        }
         if (options.reference) {
             const { report, verified, reason } = await verifyReference(options, io);
             io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(report));
@@ -76401,7 +76944,73 @@ function ociRepositoryYaml(input) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
+/**
+ * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
+ * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
+ * `added` = only in the local directory, `removed` = only in the artifact.
+ */
+function compareEntries(local, remote) {
+    const remoteByName = new Map(remote.map((e) => [e.name, e]));
+    const differences = [];
+    for (const l of local) {
+        if (l.name === '.')
+            continue;
+        const r = remoteByName.get(l.name);
+        remoteByName.delete(l.name);
+        if (!r)
+            differences.push({ path: l.name, change: 'added' });
+        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
+            differences.push({ path: l.name, change: 'modified' });
+        }
+        else if (r.mode !== l.mode)
+            differences.push({ path: l.name, change: 'mode' });
+    }
+    for (const name of remoteByName.keys())
+        if (name !== '.')
+            differences.push({ path: name, change: 'removed' });
+    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+;// CONCATENATED MODULE: ./src/release/diff-tag.ts
+
+
+
+
+async function compareWithTag(client, target, tag, content, cwd, log) {
+    const { registry, repository } = target;
+    const head = await client.headManifest(registry, repository, tag);
+    if (!head) {
+        log.info(`${registry}/${repository}:${tag} does not exist yet: pushing`);
+        return { changed: true, reason: 'missing' };
+    }
+    // Pinned to the digest just seen, so a tag moved meanwhile cannot mix two artifacts.
+    const { bytes, descriptor } = await client.getManifest(registry, repository, head.digest);
+    const pulled = await pullArtifact(client, { registry, repository, digest: descriptor.digest });
+    const remote = await readLayer(pulled.layer, `${registry}/${repository}:${tag}`);
+    const differences = compareEntries(collectContent(content, cwd, log), remote);
+    if (differences.length) {
+        log.info(`${content.path} differs from ${registry}/${repository}:${tag} in ${differences.length} entries: pushing`);
+        for (const d of differences)
+            log.debug(`${d.change} ${d.path}`);
+        return { changed: true, reason: 'differs', differences };
+    }
+    log.info(`${content.path} is unchanged since ${registry}/${repository}:${tag} (${descriptor.digest})`);
+    return {
+        changed: false,
+        artifact: {
+            digest: descriptor.digest,
+            mediaType: descriptor.mediaType,
+            size: descriptor.size,
+            manifest: bytes,
+            revision: pulled.annotations['org.opencontainers.image.revision'],
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/push.ts
+
+
 
 
 
@@ -76446,6 +77055,19 @@ const pushCommand = defineCommand({
             description: 'Sign the pushed digest.',
         },
         ...signingFlags,
+        {
+            name: 'diff-tag',
+            type: 'string',
+            value: 'TAG',
+            description: 'Push only when the content differs from the artifact at TAG (entry by entry); unchanged: nothing is pushed or signed, the tags are copied from its digest. The tag moves to a new push.',
+        },
+        {
+            name: 'attest',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            description: 'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
+        },
         formatFlag(['text', 'json'], 'text'),
         ...registryFlags,
         verboseFlag,
@@ -76467,6 +77089,9 @@ const pushCommand = defineCommand({
                 : '');
         const revision = args.string('revision') ||
             (inWorkflow && env.GITHUB_SHA ? `${env.GITHUB_REF_NAME || 'HEAD'}@sha1:${env.GITHUB_SHA}` : '');
+        const attest = args.string('attest');
+        if (attest && attest !== 'provenance')
+            throw new UsageError(`push: --attest must be provenance, got '${attest}'`);
         if (!source)
             throw new UsageError('push: --source is required (e.g. the repository URL)');
         if (!revision)
@@ -76480,6 +77105,9 @@ const pushCommand = defineCommand({
             reproducible: args.boolean('reproducible'),
             annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
             signing: sign ? readSigningOptions('push', args, sign, env) : undefined,
+            diffTag: readDiffTag(args.string('diff-tag')),
+            attest: attest ? 'provenance' : undefined,
+            attestSigning: attest ? readSigningOptions('push', args, 'cosign', env) : undefined,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
             creds: args.string('creds') || undefined,
@@ -76492,25 +77120,50 @@ const pushCommand = defineCommand({
         const tag = ref.tag ?? 'latest';
         const tags = [tag, ...options.tags.filter((t) => t !== tag)];
         const client = registryClientFor(options, io);
-        const layer = await buildLayer(options, io.cwd, io.log);
-        const artifact = buildArtifactManifest(layer, {
-            source: options.source,
-            revision: options.revision,
-            created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
-            extra: options.annotations,
-        });
-        const pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
+        const target = { registry: ref.registry, repository: ref.repository };
+        const baseline = options.diffTag
+            ? await io.log.group(`Compare with ${ref.registry}/${ref.repository}:${options.diffTag}`, () => compareWithTag(client, target, options.diffTag, options, io.cwd, io.log))
+            : undefined;
+        let pushed;
+        let signatures = [];
+        let attestations = [];
+        if (baseline && !baseline.changed) {
+            // As actions/push: nothing new to push or sign; the other tags follow the existing digest.
+            const existing = baseline.artifact;
+            await io.log.group(`Tag ${ref.registry}/${ref.repository}@${existing.digest}`, async () => {
+                for (const t of tags.filter((t) => t !== options.diffTag)) {
+                    await client.putManifest(ref.registry, ref.repository, t, existing.manifest, existing.mediaType);
+                    io.log.info(`artifact tagged as ${ref.registry}/${ref.repository}:${t}`);
+                }
+            });
+            pushed = existing;
+        }
+        else {
+            if (options.diffTag && !tags.includes(options.diffTag))
+                tags.push(options.diffTag);
+            const layer = await buildLayer(options, io.cwd, io.log);
+            const artifact = buildArtifactManifest(layer, {
+                source: options.source,
+                revision: options.revision,
+                created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
+                extra: options.annotations,
+            });
+            pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
+            io.log.info(`artifact successfully pushed to oci://${ref.registry}/${ref.repository}@${pushed.digest} (tags: ${tags.join(', ')})`);
+            const signTarget = { ...target, digest: pushed.digest, mediaType: OCI_MANIFEST, size: pushed.size };
+            const ctx = { log: io.log, env: io.env };
+            if (options.signing)
+                signatures = await io.log.group('Sign', () => signArtifact(client, signTarget, options.signing, ctx));
+            if (options.attest)
+                attestations = [
+                    await io.log.group('Attest provenance', () => attestProvenance(client, signTarget, options.attestSigning, ctx)),
+                ];
+        }
         const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
-        io.log.info(`artifact successfully pushed to ${url} (tags: ${tags.join(', ')})`);
-        const signatures = options.signing
-            ? await io.log.group('Sign', () => signArtifact(client, {
-                registry: ref.registry,
-                repository: ref.repository,
-                digest: pushed.digest,
-                mediaType: OCI_MANIFEST,
-                size: pushed.size,
-            }, options.signing, { log: io.log, env: io.env }))
-            : [];
+        const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
+        const wasPushed = !baseline || baseline.changed;
+        // Unchanged: the artifact keeps the revision it was first pushed from.
+        const revisionPushed = baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
         const ociRepository = ociRepositoryYaml({
             registry: ref.registry,
             repository: ref.repository,
@@ -76521,11 +77174,14 @@ const pushCommand = defineCommand({
                 : undefined,
         });
         const result = {
+            pushed: wasPushed,
             digest: pushed.digest,
+            digestUrl,
             url,
             tags,
-            revision: options.revision,
+            revision: revisionPushed,
             signatures,
+            ...(options.attest ? { attestations } : {}),
             ociRepository,
         };
         if (options.format === 'json')
@@ -76535,17 +77191,27 @@ const pushCommand = defineCommand({
         return {
             exitCode: 0,
             outputs: {
+                pushed: String(wasPushed),
                 digest: pushed.digest,
+                'digest-url': digestUrl,
                 url,
                 tags: tags.join(','),
-                revision: options.revision,
+                revision: revisionPushed,
                 signatures: JSON.stringify(signatures),
+                ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
                 'oci-repository': ociRepository,
                 json: JSON.stringify(result),
             },
         };
     },
 });
+function readDiffTag(value) {
+    if (!value)
+        return undefined;
+    if (!/^[\w][\w.-]{0,127}$/.test(value))
+        throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
+    return value;
+}
 /** Flux's matchOIDCIdentity (regexps) for the exact identity a keyless signature was made with. */
 function keylessMatch(signatures) {
     const id = signatures.find((s) => s.identity)?.identity;
@@ -76743,34 +77409,6 @@ const pullCommand = defineCommand({
     },
 });
 
-;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
-/**
- * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
- * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
- * `added` = only in the local directory, `removed` = only in the artifact.
- */
-function compareEntries(local, remote) {
-    const remoteByName = new Map(remote.map((e) => [e.name, e]));
-    const differences = [];
-    for (const l of local) {
-        if (l.name === '.')
-            continue;
-        const r = remoteByName.get(l.name);
-        remoteByName.delete(l.name);
-        if (!r)
-            differences.push({ path: l.name, change: 'added' });
-        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
-            differences.push({ path: l.name, change: 'modified' });
-        }
-        else if (r.mode !== l.mode)
-            differences.push({ path: l.name, change: 'mode' });
-    }
-    for (const name of remoteByName.keys())
-        if (name !== '.')
-            differences.push({ path: name, change: 'removed' });
-    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/diff-artifact.ts
 
 
@@ -76864,7 +77502,139 @@ const generateKeyPairCommand = defineCommand({
     },
 });
 
+;// CONCATENATED MODULE: ./src/commands/attest.ts
+
+
+
+
+
+
+
+/** The signing flags that make sense for a Sigstore bundle (cosign key or keyless). */
+const COSIGN_FLAGS = new Set(['cosign-key', 'cosign-password', 'keyless', 'fulcio-url', 'rekor-url']);
+const attestCommand = defineCommand({
+    name: 'attest',
+    summary: 'Attest an artifact digest: SLSA v1 provenance of this workflow run, as a Sigstore bundle referrer (the actions/attest layout).',
+    positionals: [urlPositional(true, 'The artifact to attest, by digest: oci://HOST/REPO@sha256:….')],
+    flags: [
+        {
+            name: 'predicate-type',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            default: 'provenance',
+            description: 'What to attest. Default provenance (https://slsa.dev/provenance/v1).',
+        },
+        ...signingFlags.filter((f) => COSIGN_FLAGS.has(f.name)),
+        formatFlag(['text', 'json'], 'text'),
+        ...registryFlags,
+        verboseFlag,
+    ],
+    toOptions(raw, env) {
+        const args = new ArgReader('attest', raw);
+        const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
+        if (!url.startsWith('oci://'))
+            throw new UsageError(`attest: expected an oci:// reference, got '${url}'`);
+        return {
+            url,
+            predicateType: args.choice('predicate-type', ['provenance'], 'provenance'),
+            signing: readSigningOptions('attest', args, 'cosign', env),
+            format: args.choice('format', ['text', 'json'], 'text'),
+            insecureRegistry: args.boolean('insecure-registry'),
+            creds: args.string('creds') || undefined,
+        };
+    },
+    async run(options, io) {
+        const ref = parseArtifactUrl('attest', options.url);
+        const client = registryClientFor(options, io);
+        if (!ref.digest)
+            io.log.warn(`attest: ${options.url} names a tag; attesting the digest it points at now (attest by digest to be sure)`);
+        const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+        if (!descriptor)
+            throw new RegistryError(`attest: ${options.url}: not found`);
+        if (ref.digest && descriptor.digest !== ref.digest)
+            throw new RegistryError(`attest: ${options.url}: the registry returned ${descriptor.digest}`);
+        const attestation = await attestProvenance(client, {
+            registry: ref.registry,
+            repository: ref.repository,
+            digest: descriptor.digest,
+            mediaType: descriptor.mediaType,
+            size: descriptor.size,
+        }, options.signing, { log: io.log, env: io.env });
+        const result = { digest: descriptor.digest, attestations: [attestation] };
+        if (options.format === 'json')
+            printJson(io, result);
+        else
+            io.stdout(`${attestation.predicateType} ${attestation.ref} (${attestation.signer})\n`);
+        return {
+            exitCode: 0,
+            outputs: {
+                digest: descriptor.digest,
+                attestations: JSON.stringify(result.attestations),
+                json: JSON.stringify(result),
+            },
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/commands/migrate.ts
+
+
+
+
+
+
+
+const migrateCommand = defineCommand({
+    name: 'migrate',
+    summary: `Rewrite deprecated and removed Flux API versions in place (as \`flux migrate -f\`, for Flux ${NEWEST_FLUX}); only the apiVersion lines change.`,
+    flags: [
+        {
+            name: 'path',
+            type: 'string',
+            value: 'DIR|FILE',
+            description: 'Directory (walked, hidden directories skipped) or YAML file. Default: the current directory.',
+        },
+        { name: 'dry-run', type: 'boolean', description: 'Print the changes; write nothing.' },
+        formatFlag(['text', 'json'], 'text'),
+        verboseFlag,
+    ],
+    toOptions(raw) {
+        const args = new ArgReader('migrate', raw);
+        return {
+            path: args.string('path') || '.',
+            dryRun: args.boolean('dry-run'),
+            format: args.choice('format', ['text', 'json'], 'text'),
+        };
+    },
+    async run(options, io) {
+        const result = migrateTree((0,external_node_path_.resolve)(io.cwd, options.path), {
+            base: io.cwd,
+            dryRun: options.dryRun,
+            log: io.log,
+        });
+        if (options.format === 'json')
+            printJson(io, { dryRun: options.dryRun, ...result });
+        else
+            for (const m of result.migrations)
+                io.stdout(`${m.file}:${m.line}: ${m.kind}/${m.name}: ${m.from} -> ${m.to}\n`);
+        const verb = options.dryRun ? 'would rewrite' : 'rewrote';
+        io.log.info(result.migrations.length
+            ? `${verb} ${result.migrations.length} apiVersion${result.migrations.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`
+            : 'no deprecated Flux API versions found');
+        return {
+            exitCode: 0,
+            outputs: {
+                migrated: String(result.migrations.length),
+                json: JSON.stringify({ dryRun: options.dryRun, ...result }),
+            },
+        };
+    },
+});
+
 ;// CONCATENATED MODULE: ./src/commands/index.ts
+
+
 
 
 
@@ -76883,9 +77653,11 @@ const commands = [
     buildCommand,
     pushCommand,
     signCommand,
+    attestCommand,
     tagCommand,
     pullCommand,
     diffArtifactCommand,
+    migrateCommand,
     generateKeyPairCommand,
 ];
 function findCommand(name) {

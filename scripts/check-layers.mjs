@@ -27,7 +27,7 @@ const LAYERS = [
   [/^(cli|action)\/|^(cli|index|run)\.ts$/, 70, 'front end'],
   [/^(commands|options)\//, 60, 'commands'],
   [/^diff\//, 50, 'diff'],
-  [/^(verify|render)\//, 40, 'verify/render'],
+  [/^(verify|render|release)\//, 40, 'verify/render/release'],
   [/^sign\//, 30, 'sign'],
   [/^flux\//, 20, 'flux'],
   [/^(oci|github)\//, 10, 'oci/github'],

@@ -3,7 +3,7 @@
  * distribution `actions/push` decides with `flux diff artifact`, but entry by entry (names, types,
  * modes, contents: src/oci/artifact/compare.ts), so a repack by another tool counts as the same.
  */
-import type { ContentOptions } from '../commands/artifact-flags.js';
+import type { ContentOptions } from '../oci/artifact/options.js';
 import type { Logger } from '../log.js';
 import type { RegistryClient } from '../oci/client.js';
 import { collectContent } from '../oci/artifact/content.js';

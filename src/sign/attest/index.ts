@@ -10,7 +10,7 @@ import { DSSEBundleBuilder } from '@sigstore/sign';
 import { FluxgateError } from '../../errors.js';
 import type { RegistryClient, Descriptor } from '../../oci/client.js';
 import { OCI_MANIFEST } from '../../oci/media-types.js';
-import type { SigningOptions } from '../../commands/artifact-flags.js';
+import type { SigningOptions } from '../options.js';
 import { IN_TOTO_PAYLOAD_TYPE, readBundles } from '../cosign/bundle-format.js';
 import { createBundle, keylessBuilder, keySigner, oidcIdentityProvider } from '../cosign/keyless.js';
 import { readCosignPrivateKey } from '../cosign/keys.js';
