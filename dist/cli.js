@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(74354);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24984);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 74354:
+/***/ 24984:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56196,6 +56196,19 @@ class ArgReader {
         }
         return n;
     }
+    /** A list whose items may contain commas (credentials): one per repetition or per line. */
+    lines(name) {
+        const v = this.raw.values.get(name);
+        if (v === undefined)
+            return [];
+        const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
+        if (!items)
+            throw new UsageError(`${this.command}: --${name} takes values`);
+        return items
+            .flatMap((item) => item.split(/\r?\n/))
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0);
+    }
     positional(index) {
         return this.raw.positionals[index];
     }
@@ -56230,166 +56243,10 @@ function parseKeyValue(command, flag, item) {
     return [item.slice(0, i), item.slice(i + 1)];
 }
 
-;// CONCATENATED MODULE: ./src/options/common.ts
-/** Flags every registry-talking command takes (DESIGN.md: `--insecure-registry`, `--creds`). */
-const registryFlags = [
-    {
-        name: 'insecure-registry',
-        type: 'boolean',
-        description: 'Talk plain HTTP to the registry (loopback registries always may).',
-    },
-    {
-        name: 'creds',
-        type: 'string',
-        value: 'USER:PASSWORD',
-        secret: true,
-        description: 'Registry credentials; a value without ":" is sent as a bearer token. Default: docker config.json, and GITHUB_TOKEN for ghcr.io in the action.',
-    },
-];
-function formatFlag(choices, fallback) {
-    return {
-        name: 'format',
-        type: 'string',
-        value: choices.join('|'),
-        choices,
-        default: fallback,
-        description: `Output format on stdout (logs go to stderr). Default ${fallback}.`,
-    };
-}
-const verboseFlag = {
-    name: 'verbose',
-    type: 'boolean',
-    description: 'Log debug detail to stderr.',
-};
-/** Signing flags shared by `push --sign` and `sign`. */
-const signingFlags = [
-    {
-        name: 'cosign-key',
-        type: 'string',
-        value: 'FILE',
-        description: 'cosign private key file (cosign format; password from COSIGN_PASSWORD or --cosign-password).',
-    },
-    {
-        name: 'cosign-password',
-        type: 'string',
-        secret: true,
-        description: 'Password of the cosign key (default: the COSIGN_PASSWORD environment variable).',
-    },
-    {
-        name: 'keyless',
-        type: 'boolean',
-        description: 'cosign keyless (the default without --cosign-key): the GitHub OIDC token, a Fulcio certificate and a Rekor entry.',
-    },
-    {
-        name: 'bundle-format',
-        type: 'boolean',
-        description: 'cosign: also store a Sigstore bundle as an OCI 1.1 referrer (cosign v3 layout).',
-    },
-    {
-        name: 'fulcio-url',
-        type: 'string',
-        value: 'URL',
-        description: 'Fulcio for keyless signing (default public good).',
-    },
-    {
-        name: 'rekor-url',
-        type: 'string',
-        value: 'URL',
-        description: 'Rekor for keyless signing (default public good).',
-    },
-    {
-        name: 'notation-key',
-        type: 'string',
-        value: 'FILE',
-        description: 'notation: PEM private key of the signing certificate.',
-    },
-    {
-        name: 'notation-cert',
-        type: 'string',
-        value: 'FILE',
-        description: 'notation: PEM certificate chain, leaf first.',
-    },
-    {
-        name: 'signature-format',
-        type: 'string',
-        value: 'jws|cose',
-        choices: ['jws', 'cose'],
-        default: 'jws',
-        description: 'notation envelope format. Default jws.',
-    },
-    {
-        name: 'expiry',
-        type: 'string',
-        value: 'DURATION',
-        description: 'notation: signature expiry after signing, e.g. 720h.',
-    },
-];
-/** Every flag a registry reference positional (`oci://HOST/REPO[:TAG|@DIGEST]`) goes with, in the action as `url`. */
-const urlPositional = (required, description) => ({
-    name: 'oci://HOST/REPO[:TAG|@DIGEST]',
-    input: 'url',
-    required,
-    description,
-});
-
-;// CONCATENATED MODULE: ./src/commands/types.ts
-function defineCommand(def) {
-    return def;
-}
-
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./src/flux/objects.ts
-
-/** API groups of the Flux objects the renderer follows. */
-const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
-const HELM_GROUP = 'helm.toolkit.fluxcd.io';
-const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
-const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
-const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
-const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
-const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
-function objectKey(kind, namespace, name) {
-    return `${kind}/${namespace ?? ''}/${name}`;
-}
-function ownerOf(object, fallbackNamespace) {
-    return {
-        kind: object.kind,
-        namespace: object.metadata.namespace || fallbackNamespace,
-        name: object.metadata.name,
-    };
-}
-const describeOwner = (o) => `${o.kind} ${o.namespace}/${o.name}`;
-/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
-function parseObjects(text, what) {
-    const objects = [];
-    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
-        if (doc.errors.length)
-            throw new Error(`${what}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-        const value = doc.toJSON();
-        if (value === null || value === undefined)
-            continue;
-        if (typeof value !== 'object' || Array.isArray(value))
-            throw new Error(`${what}: a document is not a Kubernetes object`);
-        objects.push(value);
-    }
-    return objects;
-}
-/** Nested field access for plain JSON objects. */
-function field(object, ...path) {
-    let v = object;
-    for (const p of path) {
-        if (v === null || typeof v !== 'object')
-            return undefined;
-        v = v[p];
-    }
-    return v;
-}
-
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./src/log.ts
@@ -56450,12 +56307,43 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 
 
-/** `--creds user:password`; without a ':' the value is a registry bearer token (as the flux CLI). */
+/** `user:password`; without a ':' the value is a registry bearer token (as the flux CLI). */
 function parseCreds(creds) {
     const i = creds.indexOf(':');
     return i < 0
         ? { kind: 'token', token: creds }
         : { kind: 'basic', username: creds.slice(0, i), password: creds.slice(i + 1) };
+}
+const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+/** Docker Hub answers under several names; they are one registry for credentials. */
+function normalizeHost(host) {
+    const h = host.toLowerCase();
+    return h === 'docker.io' || h === 'registry-1.docker.io' ? 'index.docker.io' : h;
+}
+/**
+ * One credentials entry: `HOST=USER:PASSWORD` / `HOST=TOKEN`, or bare `USER:PASSWORD` / `TOKEN`.
+ * It is host-bound when what precedes the first `=` reads as a registry host and what follows is
+ * more than base64 padding (a bare token may end in `=`).
+ */
+function parseCredsEntry(entry) {
+    const i = entry.indexOf('=');
+    const rest = entry.slice(i + 1);
+    if (i > 0 && HOST.test(entry.slice(0, i)) && !/^=*$/.test(rest)) {
+        return { host: normalizeHost(entry.slice(0, i)), credentials: parseCreds(rest) };
+    }
+    return { credentials: parseCreds(entry) };
+}
+/** The secret parts of a credentials value, for masking: each whole entry and each password. */
+function credentialSecrets(value) {
+    const secrets = [];
+    for (const line of value.split(/\r?\n/)) {
+        const entry = line.trim();
+        if (!entry)
+            continue;
+        const { credentials } = parseCredsEntry(entry);
+        secrets.push(entry, credentials.kind === 'basic' ? credentials.password : credentials.token);
+    }
+    return secrets.filter((s) => s.length > 0);
 }
 /** Docker config.json `auths` keys as docker writes them (Docker Hub under its v1 URL). */
 function configKeys(registry) {
@@ -56495,14 +56383,19 @@ function dockerConfigCredentials(registry, env) {
     }
     return undefined;
 }
-/** The credentials fluxgate uses for a registry, most specific first. */
-function resolveCredentials(registry, creds, env) {
-    if (creds)
-        return parseCreds(creds);
-    if (registry === 'ghcr.io' && env.GITHUB_TOKEN) {
+/**
+ * The credentials fluxgate sends to `host` (the host it connects to: a mirror's own name),
+ * most specific first: host-bound `--creds`/`--creds-file`/FLUXGATE_CREDS, GITHUB_TOKEN for
+ * ghcr.io only, docker config.json `auths` of that host. Nothing else reaches a host.
+ */
+function resolveCredentials(host, creds, env) {
+    const bound = creds?.get(normalizeHost(host));
+    if (bound)
+        return bound;
+    if (normalizeHost(host) === 'ghcr.io' && env.GITHUB_TOKEN) {
         return { kind: 'basic', username: env.GITHUB_ACTOR || 'x-access-token', password: env.GITHUB_TOKEN };
     }
-    return dockerConfigCredentials(registry, env);
+    return dockerConfigCredentials(normalizeHost(host), env);
 }
 /** Parses `WWW-Authenticate: Bearer realm="…",service="…",scope="…"`. */
 function parseChallenge(header) {
@@ -56517,6 +56410,178 @@ function parseChallenge(header) {
 }
 function basicHeader(username, password) {
     return 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
+}
+
+;// CONCATENATED MODULE: external "node:async_hooks"
+const external_node_async_hooks_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+;// CONCATENATED MODULE: ./src/util/run-limits.ts
+
+/** fluxcd/pkg tar `DefaultMaxUntarSize`: 100 MiB. */
+const DEFAULT_MAX_ARTIFACT_SIZE = 100 * 1024 * 1024;
+const DEFAULT_TIMEOUT = '10m';
+const storage = new external_node_async_hooks_namespaceObject.AsyncLocalStorage();
+const unbounded = {
+    signal: new AbortController().signal,
+    timeout: 'none',
+    maxArtifactSize: DEFAULT_MAX_ARTIFACT_SIZE,
+};
+function runLimits() {
+    return storage.getStore() ?? unbounded;
+}
+function withRunLimits(limits, fn) {
+    return storage.run(limits, fn);
+}
+/** `90s`, `10m`, `1h30m`, `500ms` (Go durations, as Flux and the flux CLI take them). */
+function parseDuration(text) {
+    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (!parts.length || parts.map((p) => p[0]).join('') !== text.trim())
+        return undefined;
+    return parts.reduce((ms, p) => ms + Number(p[1]) * units[p[2]], 0);
+}
+/** `104857600`, `100Mi`, `100MiB`, `1Gi`, `512Ki` (binary units). */
+function parseSize(text) {
+    const m = /^(\d+)\s*(?:(Ki|Mi|Gi|Ti)B?)?$/i.exec(text.trim());
+    if (!m)
+        return undefined;
+    const scale = { ki: 2 ** 10, mi: 2 ** 20, gi: 2 ** 30, ti: 2 ** 40 }[m[2]?.toLowerCase() ?? ''] ?? 1;
+    return Number(m[1]) * scale;
+}
+function formatSize(bytes) {
+    for (const [unit, scale] of [
+        ['GiB', 2 ** 30],
+        ['MiB', 2 ** 20],
+        ['KiB', 2 ** 10],
+    ]) {
+        if (bytes >= scale)
+            return `${+(bytes / scale).toFixed(1)} ${unit}`;
+    }
+    return `${bytes} bytes`;
+}
+
+;// CONCATENATED MODULE: ./src/util/http.ts
+
+/**
+ * HTTP for hostile servers (registries, token services, chart repositories): every request has
+ * a deadline for its response headers, every body a deadline between two chunks and a size cap
+ * checked while it is read, and all of it ends when the command's `--timeout` passes.
+ * Redirects are never followed here: callers decide what a redirect may carry.
+ */
+/** No response headers within this: the request is abandoned (and may be retried). */
+const RESPONSE_TIMEOUT_MS = 60_000;
+/** No body bytes for this long: the transfer is abandoned. */
+const IDLE_TIMEOUT_MS = 60_000;
+/** What went wrong with a transfer; callers turn it into a line naming the reference. */
+class TransferError extends Error {
+    kind;
+    constructor(kind, message) {
+        super(message);
+        this.kind = kind;
+        this.name = 'TransferError';
+    }
+}
+const transfers = new WeakMap();
+/** One request, redirects not followed, within the response deadline and the run's deadline. */
+async function boundedFetch(url, init = {}) {
+    throwIfPastDeadline();
+    const controller = new AbortController();
+    const signal = AbortSignal.any([runLimits().signal, controller.signal]);
+    const ms = init.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
+    const timer = setTimeout(() => controller.abort(new TransferError('response-timeout', `no response within ${ms / 1000}s`)), ms);
+    try {
+        const { responseTimeoutMs: _ignored, ...rest } = init;
+        const res = await fetch(url, { ...rest, redirect: 'manual', signal });
+        transfers.set(res, { controller, signal });
+        return res;
+    }
+    catch (err) {
+        throw abortReason(signal) ?? err;
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+/** The run deadline (set by run.ts) or a transfer timeout, when that is what ended a request. */
+function abortReason(signal) {
+    return signal?.aborted && signal.reason instanceof TransferError ? signal.reason : undefined;
+}
+/** Reads a body of at most `maxBytes`: the announced length is checked first, then every chunk. */
+async function readBounded(res, maxBytes) {
+    const announced = Number(res.headers.get('content-length'));
+    const tooLarge = () => new TransferError('too-large', `larger than the limit of ${formatSize(maxBytes)}`);
+    if (Number.isFinite(announced) && announced > maxBytes) {
+        discard(res);
+        throw tooLarge();
+    }
+    if (!res.body)
+        return Buffer.alloc(0);
+    const transfer = transfers.get(res);
+    const controller = transfer?.controller;
+    const reader = res.body.getReader();
+    const chunks = [];
+    let total = 0;
+    let idle;
+    const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+            const reason = new TransferError('idle-timeout', `no data for ${IDLE_TIMEOUT_MS / 1000}s`);
+            controller?.abort(reason);
+            reader.cancel(reason).catch(() => undefined);
+        }, IDLE_TIMEOUT_MS);
+    };
+    try {
+        for (;;) {
+            arm();
+            const { done, value } = await reader.read();
+            if (done)
+                break;
+            total += value.byteLength;
+            if (total > maxBytes) {
+                reader.cancel().catch(() => undefined);
+                controller?.abort();
+                throw tooLarge();
+            }
+            chunks.push(value);
+        }
+    }
+    catch (err) {
+        if (err instanceof TransferError)
+            throw err;
+        throw abortReason(transfer?.signal) ?? err;
+    }
+    finally {
+        clearTimeout(idle);
+    }
+    return Buffer.concat(chunks, total);
+}
+/** Drops a body we do not want without reading it. */
+function discard(res) {
+    res.body?.cancel().catch(() => undefined);
+    transfers.get(res)?.controller.abort();
+}
+function deadlineError(timeout = runLimits().timeout) {
+    return new TransferError('deadline', `gave up at the --timeout of ${timeout}`);
+}
+function throwIfPastDeadline() {
+    if (runLimits().signal.aborted)
+        throw deadlineError();
+}
+/** Waits, but no longer than the run's deadline. */
+function sleepWithinDeadline(ms) {
+    const { signal } = runLimits();
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(deadlineError());
+        const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(deadlineError());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/oci/errors.ts
@@ -56607,8 +56672,21 @@ function isLoopback(registry) {
 
 
 
+
+
 const sha256Digest = (data) => 'sha256:' + (0,external_node_crypto_namespaceObject.createHash)('sha256').update(data).digest('hex');
 const RETRIABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+/** distribution's limit on a manifest body (`maxManifestBodySize`, 4 MiB); indexes and referrers too. */
+const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
+/** A token service answer or an error body: small JSON. */
+const MAX_SMALL_BODY = 1024 * 1024;
+/** One page of a tag list, and all pages together. */
+const MAX_TAG_PAGE = 4 * 1024 * 1024;
+const MAX_TAG_LIST = 64 * 1024 * 1024;
+/** Where a response came from after redirects: auth is answered only for the registry's own origin. */
+const finalUrls = new WeakMap();
 /**
  * A registry client on the OCI distribution spec: bearer and basic auth, retries with backoff,
  * blob existence checks and mounts before uploads, chunked uploads, and the OCI 1.1 referrers
@@ -56632,9 +56710,9 @@ class RegistryClient {
         this.log = options.log ?? silentLogger;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
         this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
-        if (options.creds) {
-            const i = options.creds.indexOf(':');
-            this.log.mask(i >= 0 ? options.creds.slice(i + 1) : options.creds);
+        for (const creds of options.creds?.values() ?? []) {
+            for (const secret of credentialSecrets(creds.kind === 'basic' ? creds.password : creds.token))
+                this.log.mask(secret);
         }
     }
     // ---- manifests ----
@@ -56646,7 +56724,7 @@ class RegistryClient {
             access: 'pull',
         });
         await this.expect(res, [200], registry, repository, `manifest ${reference}`);
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const bytes = await this.read(res, MAX_MANIFEST_SIZE, registry, repository, `manifest ${reference}`);
         const digest = sha256Digest(bytes);
         if (reference.includes(':') && reference !== digest) {
             throw new RegistryError(`${registry}/${repository}@${reference}: the registry returned content with digest ${digest}`);
@@ -56725,14 +56803,15 @@ class RegistryClient {
         await this.expect(res, [200], registry, repository, `blob ${digest}`);
         return true;
     }
-    async getBlob(registry, repository, digest) {
+    /** A blob, at most `maxSize` bytes (default: the run's `--max-artifact-size`), digest checked. */
+    async getBlob(registry, repository, digest, maxSize = runLimits().maxArtifactSize) {
         const res = await this.send(registry, repository, {
             method: 'GET',
             path: `/v2/${repository}/blobs/${digest}`,
             access: 'pull',
         });
         await this.expect(res, [200], registry, repository, `blob ${digest}`);
-        const bytes = Buffer.from(await res.arrayBuffer());
+        const bytes = await this.read(res, maxSize, registry, repository, `blob ${digest}`);
         if (sha256Digest(bytes) !== digest) {
             throw new RegistryError(`${registry}/${repository}@${digest}: the blob's content does not match its digest`);
         }
@@ -56756,7 +56835,7 @@ class RegistryClient {
                 this.blobHomes.set(`${registry}|${digest}`, repository);
                 return descriptor;
             }
-            await mount.arrayBuffer().catch(() => undefined);
+            discard(mount);
         }
         // A dropped upload session cannot be resumed safely: start over, a bounded number of times.
         for (let attempt = 1;; attempt++) {
@@ -56825,13 +56904,20 @@ class RegistryClient {
     async listTags(registry, repository) {
         const tags = [];
         let path = `/v2/${repository}/tags/list?n=1000`;
+        let read = 0;
         while (path) {
             const res = await this.send(registry, repository, { method: 'GET', path, access: 'pull' });
-            if (res.status === 404)
+            if (res.status === 404) {
+                discard(res);
                 return tags;
+            }
             await this.expect(res, [200], registry, repository, 'tag list');
-            const body = (await res.json());
-            tags.push(...(body.tags ?? []));
+            const page = await this.read(res, MAX_TAG_PAGE, registry, repository, 'tag list');
+            read += page.length;
+            if (read > MAX_TAG_LIST)
+                throw new RegistryError(`${registry}/${repository}: tag list: larger than the limit of 64 MiB`);
+            const body = this.json(page, registry, repository, 'tag list');
+            tags.push(...(body.tags ?? []).filter((t) => typeof t === 'string'));
             const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
             path = next ? new URL(next, this.baseUrl(registry)).href : undefined;
         }
@@ -56847,10 +56933,12 @@ class RegistryClient {
         });
         let manifests;
         if (res.status === 200 && (res.headers.get('content-type') ?? '').startsWith(OCI_INDEX)) {
-            manifests = (await res.json()).manifests ?? [];
+            const what = `referrers of ${digest}`;
+            const bytes = await this.read(res, MAX_MANIFEST_SIZE, registry, repository, what);
+            manifests = this.json(bytes, registry, repository, what).manifests ?? [];
         }
         else {
-            await res.arrayBuffer().catch(() => undefined);
+            discard(res);
             manifests = (await this.fallbackIndex(registry, repository, digest))?.manifests ?? [];
         }
         return artifactType ? manifests.filter((m) => m.artifactType === artifactType) : manifests;
@@ -56899,32 +56987,57 @@ class RegistryClient {
         const plain = this.options.insecure || isLoopback(host);
         return `${plain ? 'http' : 'https'}://${host}`;
     }
+    /**
+     * One registry request. Authorization goes only to the registry's own origin (scheme, host
+     * and port of the registry, or of its mirror): an upload `Location`, a pagination link or a
+     * redirect elsewhere gets none, and a 401 from elsewhere is not answered with credentials
+     * (go-containerregistry's transport matches the host the same way; Go's http client drops
+     * the header on a redirect to another host).
+     */
     async send(registry, repository, spec) {
-        const url = spec.path.startsWith('http') ? spec.path : this.baseUrl(registry) + spec.path;
-        const key = `${registry}|${repository}|${spec.access}`;
-        let res = await this.fetchWithRetry(url, spec, this.authorizations.get(key) ?? this.authorizations.get(registry));
-        if (res.status !== 401)
+        const url = /^https?:\/\//i.test(spec.path) ? spec.path : this.baseUrl(registry) + spec.path;
+        const origin = new URL(url).origin;
+        const own = origin === new URL(this.baseUrl(registry)).origin;
+        const where = { registry, repository, what: describeRequest(spec) };
+        const key = `${origin}|${repository}|${spec.access}`;
+        let res = await this.fetchWithRetry(url, spec, own ? (this.authorizations.get(key) ?? this.authorizations.get(origin)) : undefined, where);
+        if (res.status !== 401 || !own || new URL(finalUrls.get(res) ?? url).origin !== origin)
             return res;
         const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
-        await res.arrayBuffer().catch(() => undefined);
-        const authorization = await this.authorize(registry, repository, spec.access, challenge);
+        let authorization;
+        try {
+            authorization = await this.authorize(registry, repository, spec.access, challenge, origin);
+        }
+        catch (err) {
+            discard(res);
+            throw err;
+        }
         if (!authorization)
             return res;
-        this.authorizations.set(challenge?.scheme === 'bearer' ? key : registry, authorization);
-        res = await this.fetchWithRetry(url, spec, authorization);
+        discard(res);
+        this.authorizations.set(challenge?.scheme === 'bearer' ? key : origin, authorization);
+        res = await this.fetchWithRetry(url, spec, authorization, where);
         return res;
     }
-    credentialsFor(registry) {
-        if (!this.credentials.has(registry)) {
-            const creds = resolveCredentials(registry, this.options.creds, this.env);
+    /** The credentials for a host we connect to (its own name: a mirror's, not the mirrored registry's). */
+    credentialsFor(host) {
+        if (!this.credentials.has(host)) {
+            const creds = resolveCredentials(host, this.options.creds, this.env);
             if (creds)
                 this.log.mask(creds.kind === 'basic' ? creds.password : creds.token);
-            this.credentials.set(registry, creds);
+            this.credentials.set(host, creds);
         }
-        return this.credentials.get(registry);
+        return this.credentials.get(host);
     }
-    async authorize(registry, repository, access, challenge) {
-        const creds = this.credentialsFor(registry);
+    /**
+     * Answers a challenge. Basic credentials go to the token service the registry names, wherever
+     * it is (auth.docker.io for Docker Hub: docker, containerd and go-containerregistry do the
+     * same, and the registry, which holds them already, is the one naming it), but never in clear
+     * text: a plain-HTTP realm gets them only on the registry's own host.
+     */
+    async authorize(registry, repository, access, challenge, origin) {
+        const registryUrl = new URL(origin);
+        const creds = this.credentialsFor(registryUrl.host);
         if (!challenge || challenge.scheme === 'basic') {
             return creds?.kind === 'basic' ? basicHeader(creds.username, creds.password) : undefined;
         }
@@ -56935,69 +57048,169 @@ class RegistryClient {
         const realm = challenge.params.realm;
         if (!realm)
             throw new RegistryError(`${registry}: bearer challenge without a realm`);
-        const url = new URL(realm);
+        let url;
+        try {
+            url = new URL(realm);
+        }
+        catch {
+            throw new RegistryError(`${registry}: bearer challenge with an invalid realm`);
+        }
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+            throw new RegistryError(`${registry}: bearer challenge realm is not an http(s) URL`);
+        }
         if (challenge.params.service)
             url.searchParams.set('service', challenge.params.service);
         url.searchParams.set('scope', `repository:${repository}:${access === 'push' ? 'pull,push' : 'pull'}`);
         const headers = {};
-        if (creds?.kind === 'basic')
+        const clearText = url.protocol === 'http:' && url.hostname !== registryUrl.hostname;
+        if (creds?.kind === 'basic' && !clearText)
             headers.authorization = basicHeader(creds.username, creds.password);
-        const res = await this.fetchWithRetry(url.href, { method: 'GET', path: url.href, headers, access }, undefined);
+        else if (creds?.kind === 'basic')
+            this.log.debug(`${registry}: token service ${url.host} is plain HTTP on another host: asking without credentials`);
+        const where = { registry, repository, what: `token from ${url.host}` };
+        const res = await this.fetchWithRetry(url.href, { method: 'GET', path: url.href, access }, headers.authorization, where);
         if (res.status === 401 || res.status === 403) {
+            discard(res);
             throw new RegistryError(`authentication failed for ${registry}/${repository} (${res.status})`, {
                 status: res.status,
             });
         }
-        if (!res.ok)
+        if (!res.ok) {
+            discard(res);
             throw new RegistryError(`token service ${url.host} for ${registry} answered ${res.status}`, {
                 status: res.status,
             });
-        const body = (await res.json());
-        const token = body.token ?? body.access_token;
-        if (!token)
+        }
+        const bytes = await this.read(res, MAX_SMALL_BODY, registry, repository, where.what);
+        const body = this.json(bytes, registry, repository, where.what);
+        const token = typeof body.token === 'string' ? body.token : body.access_token;
+        if (typeof token !== 'string' || !token)
             throw new RegistryError(`token service ${url.host} for ${registry} returned no token`);
         this.log.mask(token);
         return `Bearer ${token}`;
     }
-    async fetchWithRetry(url, spec, authorization) {
-        const headers = { ...spec.headers };
-        if (authorization)
-            headers.authorization = authorization;
+    async fetchWithRetry(url, spec, authorization, where) {
         let lastError;
         for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
             this.stats.requests++;
             try {
-                const res = await fetch(url, {
-                    method: spec.method,
-                    headers,
-                    body: spec.body,
-                    redirect: 'follow',
-                    signal: AbortSignal.timeout(120_000),
-                });
+                const res = await this.fetchFollowingRedirects(url, spec, authorization);
                 if (spec.body)
                     this.stats.bytesSent += spec.body.length;
                 if (!RETRIABLE_STATUS.has(res.status) || attempt === this.retry.attempts)
                     return res;
                 const retryAfter = Number(res.headers.get('retry-after'));
-                await res.arrayBuffer().catch(() => undefined);
+                discard(res);
                 this.log.debug(`${spec.method} ${url}: ${res.status}, retrying`);
-                await sleep(Number.isFinite(retryAfter) && retryAfter > 0
+                await this.pause(Number.isFinite(retryAfter) && retryAfter > 0
                     ? Math.min(retryAfter * 1000, 30_000)
-                    : this.backoff(attempt));
+                    : this.backoff(attempt), where);
             }
             catch (err) {
+                if (err instanceof RegistryError)
+                    throw err;
+                if (err instanceof TransferError && err.kind === 'deadline')
+                    throw this.transferFailure(err, where);
                 lastError = err;
                 // An unknown host will not appear by waiting.
                 if (attempt === this.retry.attempts || describeNetworkError(err) === 'unknown host')
                     break;
                 this.log.debug(`${spec.method} ${url}: ${describeNetworkError(err)}, retrying`);
-                await sleep(this.backoff(attempt));
+                await this.pause(this.backoff(attempt), where);
             }
         }
+        if (lastError instanceof TransferError)
+            throw this.transferFailure(lastError, where);
         const host = new URL(url).host;
         throw new RegistryError(`cannot reach registry ${host}: ${describeNetworkError(lastError)}`, {
             cause: lastError,
         });
+    }
+    /**
+     * Follows redirects itself (fetch's `redirect: 'follow'` would resend the Authorization to any
+     * host). The header is dropped for good as soon as scheme, host or port change.
+     */
+    async fetchFollowingRedirects(url, spec, authorization) {
+        let current = new URL(url);
+        let method = spec.method;
+        let body = spec.body;
+        let auth = authorization;
+        const headers = { ...spec.headers };
+        for (let hops = 0;; hops++) {
+            const res = await boundedFetch(current.href, {
+                method,
+                headers: auth ? { ...headers, authorization: auth } : headers,
+                body,
+            });
+            if (!REDIRECT_STATUS.has(res.status)) {
+                finalUrls.set(res, current.href);
+                return res;
+            }
+            const location = res.headers.get('location');
+            discard(res);
+            if (!location)
+                throw new RegistryError(`${current.host}: redirect ${res.status} without a location`);
+            if (hops >= MAX_REDIRECTS)
+                throw new RegistryError(`${new URL(url).host}: too many redirects`);
+            let next;
+            try {
+                next = new URL(location, current);
+            }
+            catch {
+                throw new RegistryError(`${current.host}: redirect to an invalid location`);
+            }
+            if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+                throw new RegistryError(`${current.host}: redirect to a ${next.protocol} URL refused`);
+            }
+            if (next.origin !== current.origin)
+                auth = undefined;
+            // As fetch does: 303 becomes a GET, and so do 301/302 of a POST.
+            if (res.status === 303
+                ? method !== 'HEAD'
+                : (res.status === 301 || res.status === 302) && method === 'POST') {
+                method = 'GET';
+                body = undefined;
+                delete headers['content-type'];
+            }
+            current = next;
+        }
+    }
+    transferFailure(err, where) {
+        return new RegistryError(`${where.registry}/${where.repository}: ${where.what}: ${err.message}`, {
+            cause: err,
+        });
+    }
+    async pause(ms, where) {
+        try {
+            await sleepWithinDeadline(ms);
+        }
+        catch (err) {
+            throw err instanceof TransferError ? this.transferFailure(err, where) : err;
+        }
+    }
+    /** A body of at most `max` bytes; a timeout, a deadline or too much data is one line naming the reference. */
+    async read(res, max, registry, repository, what) {
+        try {
+            return await readBounded(res, max);
+        }
+        catch (err) {
+            if (err instanceof TransferError)
+                throw this.transferFailure(err, { registry, repository, what });
+            throw new RegistryError(`${registry}/${repository}: ${what}: ${describeNetworkError(err)}`, {
+                cause: err,
+            });
+        }
+    }
+    json(bytes, registry, repository, what) {
+        try {
+            const value = JSON.parse(bytes.toString('utf8'));
+            if (value && typeof value === 'object')
+                return value;
+        }
+        catch {
+            // reported below
+        }
+        throw new RegistryError(`${registry}/${repository}: ${what}: the registry's answer is not a JSON object`);
     }
     backoff(attempt) {
         const base = this.retry.baseDelayMs * 2 ** (attempt - 1);
@@ -57006,7 +57219,9 @@ class RegistryClient {
     async expect(res, ok, registry, repository, what) {
         if (ok.includes(res.status))
             return;
-        const body = await res.text().catch(() => '');
+        const body = await readBounded(res, MAX_SMALL_BODY)
+            .then((b) => b.toString('utf8'))
+            .catch(() => '');
         const where = `${registry}/${repository}`;
         if (res.status === 401 || res.status === 403) {
             throw new RegistryError(`authentication failed for ${where} (${res.status})`, { status: res.status });
@@ -57020,7 +57235,7 @@ class RegistryClient {
             detail = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
         }
         const status = res.status === 404 ? 'not found (404)' : `HTTP ${res.status}`;
-        throw new RegistryError(`${where}: ${what}: ${status}${detail ? ` ${detail}` : ''}`, {
+        throw new RegistryError(`${where}: ${what}: ${status}${detail ? ` ${detail}` : ''}`.slice(0, 500), {
             status: res.status,
         });
     }
@@ -57042,7 +57257,355 @@ function describeNetworkError(err) {
         return 'unknown host';
     return cause?.code ?? cause?.message ?? err.message;
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** What a request is about, for error lines: `manifest v1`, `blob sha256:…`, `blob upload`. */
+function describeRequest(spec) {
+    const path = /^https?:/i.test(spec.path) ? new URL(spec.path).pathname : spec.path.split('?')[0];
+    const m = /\/(manifests|blobs|referrers)\/([^/]+)$/.exec(path);
+    if (/\/blobs\/uploads\//.test(path))
+        return 'blob upload';
+    if (m)
+        return `${m[1] === 'manifests' ? 'manifest' : m[1] === 'blobs' ? 'blob' : 'referrers of'} ${m[2]}`;
+    if (/\/tags\/list$/.test(path))
+        return 'tag list';
+    return `${spec.method} ${path}`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
+
+
+
+
+
+
+
+/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
+const contentFlags = [
+    {
+        name: 'path',
+        type: 'string',
+        value: 'DIR|FILE|-',
+        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
+    },
+    {
+        name: 'ignore-paths',
+        type: 'list',
+        value: 'PATTERN',
+        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
+    },
+    {
+        name: 'resolve-symlinks',
+        type: 'boolean',
+        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
+    },
+];
+function readContentOptions(args, raw) {
+    return {
+        path: args.requiredString('path'),
+        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
+        resolveSymlinks: args.boolean('resolve-symlinks'),
+    };
+}
+function readSigningOptions(command, args, provider, env) {
+    const opts = {
+        provider,
+        cosignKey: args.string('cosign-key') || undefined,
+        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
+        keyless: args.boolean('keyless'),
+        bundleFormat: args.boolean('bundle-format'),
+        fulcioUrl: args.string('fulcio-url') || undefined,
+        rekorUrl: args.string('rekor-url') || undefined,
+        notationKey: args.string('notation-key') || undefined,
+        notationCert: args.string('notation-cert') || undefined,
+        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
+        expiry: args.string('expiry') || undefined,
+    };
+    if (provider === 'cosign') {
+        if (opts.cosignKey && opts.keyless)
+            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
+        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
+        if (!opts.cosignKey)
+            opts.keyless = true;
+    }
+    else if (!opts.notationKey || !opts.notationCert) {
+        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
+    }
+    return opts;
+}
+/** The registry client every registry-talking command uses, from its common flags. */
+function registryClientFor(options, io) {
+    return new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+}
+/** Where credentials may come from besides argv (documented in the README, "Registry credentials"). */
+const CREDS_ENV = 'FLUXGATE_CREDS';
+/**
+ * Registry credentials, each bound to one host: `--creds HOST=USER:PASSWORD` (repeatable, or one
+ * per line), then `--creds-file`, then the FLUXGATE_CREDS environment variable (one entry per
+ * line). A bare `--creds USER:PASSWORD` (the flux CLI's form) is bound to `reference`'s host: the
+ * positional the user typed. Without one (render, diff, verify --path) a bare value is refused,
+ * since there the repository under review names the registries. Messages never echo a value.
+ */
+function readRegistryCredentials(command, args, env, reference) {
+    const creds = new Map();
+    const add = (entries, explicit) => {
+        for (const e of entries) {
+            if (!e.host) {
+                if (!explicit)
+                    throw new UsageError(`${command}: ${e.where} is not HOST=USER:PASSWORD`);
+                if (!reference) {
+                    throw new UsageError(`${command}: --creds USER:PASSWORD names no registry here; give HOST=USER:PASSWORD (the repository chooses the registries this command contacts)`);
+                }
+                e.host = normalizeHost(parseArtifactUrl(command, reference).registry);
+            }
+            if (!creds.has(e.host))
+                creds.set(e.host, e.credentials);
+        }
+    };
+    const lines = (text, where) => text
+        .split(/\r?\n/)
+        .map((line, n) => ({ line: line.trim(), where: where(n + 1) }))
+        .filter((l) => l.line && !l.line.startsWith('#'))
+        .map((l) => ({ ...parseCredsEntry(l.line), where: l.where }));
+    const flagValues = args.lines('creds');
+    const bare = flagValues.filter((v) => !parseCredsEntry(v).host);
+    if (bare.length > 1)
+        throw new UsageError(`${command}: more than one --creds without a HOST=`);
+    // Host-bound entries first: an explicit HOST= wins over a bare value bound to the same host.
+    const fromFlags = flagValues.map((v) => ({ ...parseCredsEntry(v), where: '--creds' }));
+    add(fromFlags.filter((e) => e.host), true);
+    add(fromFlags.filter((e) => !e.host), true);
+    const file = args.string('creds-file');
+    if (file) {
+        let text;
+        try {
+            text = (0,external_node_fs_.readFileSync)((0,external_node_path_.resolve)(file), 'utf8');
+        }
+        catch (err) {
+            throw new UsageError(`${command}: --creds-file ${file}: ${err.code ?? 'unreadable'}`);
+        }
+        add(lines(text, (n) => `--creds-file ${file} line ${n}`), false);
+    }
+    if (env[CREDS_ENV])
+        add(lines(env[CREDS_ENV], (n) => `${CREDS_ENV} line ${n}`), false);
+    return creds.size ? creds : undefined;
+}
+/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
+function parseArtifactUrl(command, url) {
+    try {
+        return parseOciReference(url);
+    }
+    catch (err) {
+        throw new UsageError(`${command}: ${err.message}`);
+    }
+}
+/** JSON on stdout, indented as the flux CLI prints it. */
+function printJson(io, value) {
+    io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
+;// CONCATENATED MODULE: ./src/options/common.ts
+
+
+/** Flags every registry-talking command takes (DESIGN.md: `--insecure-registry`, `--creds`). */
+const registryFlags = [
+    {
+        name: 'insecure-registry',
+        type: 'boolean',
+        description: 'Talk plain HTTP to the registry (loopback registries always may).',
+    },
+    {
+        name: 'creds',
+        type: 'list',
+        value: 'HOST=USER:PASSWORD',
+        secret: true,
+        description: 'Registry credentials bound to HOST (repeat, or one per line); HOST=TOKEN for a bearer token. A bare USER:PASSWORD is bound to the oci:// reference given (not accepted by render, diff and verify --path). Default: FLUXGATE_CREDS, docker config.json, and GITHUB_TOKEN for ghcr.io.',
+    },
+    {
+        name: 'creds-file',
+        type: 'string',
+        value: 'FILE',
+        description: 'File of registry credentials, one HOST=USER:PASSWORD (or HOST=TOKEN) per line; # starts a comment.',
+    },
+    {
+        name: 'max-artifact-size',
+        type: 'string',
+        value: 'SIZE',
+        description: 'Largest artifact unpacked (decompressed) or blob read, e.g. 500Mi. Default 100Mi (as fluxcd/pkg tar).',
+    },
+];
+/** Every command's overall deadline (added to each command by defineCommand). */
+const timeoutFlag = {
+    name: 'timeout',
+    type: 'string',
+    value: 'DURATION',
+    description: `Give up after this long, e.g. 90s or 15m. Default ${DEFAULT_TIMEOUT}. Each registry and chart repository request also gives up after 60s without a response or data.`,
+};
+/** The deadline and size cap of one run, from `--timeout` and `--max-artifact-size`. */
+function readRunLimits(command, raw, signal) {
+    const text = (name) => {
+        const v = raw.values.get(name);
+        return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+    };
+    const timeout = text('timeout') ?? DEFAULT_TIMEOUT;
+    const timeoutMs = parseDuration(timeout);
+    if (timeoutMs === undefined || timeoutMs <= 0 || timeoutMs > 2 ** 31 - 1) {
+        throw new UsageError(`${command}: --timeout must be a duration such as 90s or 15m, got '${timeout}'`);
+    }
+    const size = text('max-artifact-size');
+    const maxArtifactSize = size === undefined ? DEFAULT_MAX_ARTIFACT_SIZE : parseSize(size);
+    if (maxArtifactSize === undefined || maxArtifactSize <= 0) {
+        throw new UsageError(`${command}: --max-artifact-size must be a size such as 500Mi or 2Gi, got '${size}'`);
+    }
+    const limits = { signal, timeout, timeoutMs, maxArtifactSize };
+    return limits;
+}
+function formatFlag(choices, fallback) {
+    return {
+        name: 'format',
+        type: 'string',
+        value: choices.join('|'),
+        choices,
+        default: fallback,
+        description: `Output format on stdout (logs go to stderr). Default ${fallback}.`,
+    };
+}
+const verboseFlag = {
+    name: 'verbose',
+    type: 'boolean',
+    description: 'Log debug detail to stderr.',
+};
+/** Signing flags shared by `push --sign` and `sign`. */
+const signingFlags = [
+    {
+        name: 'cosign-key',
+        type: 'string',
+        value: 'FILE',
+        description: 'cosign private key file (cosign format; password from COSIGN_PASSWORD or --cosign-password).',
+    },
+    {
+        name: 'cosign-password',
+        type: 'string',
+        secret: true,
+        description: 'Password of the cosign key (default: the COSIGN_PASSWORD environment variable).',
+    },
+    {
+        name: 'keyless',
+        type: 'boolean',
+        description: 'cosign keyless (the default without --cosign-key): the GitHub OIDC token, a Fulcio certificate and a Rekor entry.',
+    },
+    {
+        name: 'bundle-format',
+        type: 'boolean',
+        description: 'cosign: also store a Sigstore bundle as an OCI 1.1 referrer (cosign v3 layout).',
+    },
+    {
+        name: 'fulcio-url',
+        type: 'string',
+        value: 'URL',
+        description: 'Fulcio for keyless signing (default public good).',
+    },
+    {
+        name: 'rekor-url',
+        type: 'string',
+        value: 'URL',
+        description: 'Rekor for keyless signing (default public good).',
+    },
+    {
+        name: 'notation-key',
+        type: 'string',
+        value: 'FILE',
+        description: 'notation: PEM private key of the signing certificate.',
+    },
+    {
+        name: 'notation-cert',
+        type: 'string',
+        value: 'FILE',
+        description: 'notation: PEM certificate chain, leaf first.',
+    },
+    {
+        name: 'signature-format',
+        type: 'string',
+        value: 'jws|cose',
+        choices: ['jws', 'cose'],
+        default: 'jws',
+        description: 'notation envelope format. Default jws.',
+    },
+    {
+        name: 'expiry',
+        type: 'string',
+        value: 'DURATION',
+        description: 'notation: signature expiry after signing, e.g. 720h.',
+    },
+];
+/** Every flag a registry reference positional (`oci://HOST/REPO[:TAG|@DIGEST]`) goes with, in the action as `url`. */
+const urlPositional = (required, description) => ({
+    name: 'oci://HOST/REPO[:TAG|@DIGEST]',
+    input: 'url',
+    required,
+    description,
+});
+
+;// CONCATENATED MODULE: ./src/commands/types.ts
+
+/** Every command also takes `--timeout`, its overall deadline (run.ts enforces it). */
+function defineCommand(def) {
+    return def.flags.some((f) => f.name === timeoutFlag.name)
+        ? def
+        : { ...def, flags: [...def.flags, timeoutFlag] };
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(38815);
+;// CONCATENATED MODULE: ./src/flux/objects.ts
+
+/** API groups of the Flux objects the renderer follows. */
+const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
+const HELM_GROUP = 'helm.toolkit.fluxcd.io';
+const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
+const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
+const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
+const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
+const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
+function objectKey(kind, namespace, name) {
+    return `${kind}/${namespace ?? ''}/${name}`;
+}
+function ownerOf(object, fallbackNamespace) {
+    return {
+        kind: object.kind,
+        namespace: object.metadata.namespace || fallbackNamespace,
+        name: object.metadata.name,
+    };
+}
+const describeOwner = (o) => `${o.kind} ${o.namespace}/${o.name}`;
+/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
+function parseObjects(text, what) {
+    const objects = [];
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+        if (doc.errors.length)
+            throw new Error(`${what}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+        const value = doc.toJSON();
+        if (value === null || value === undefined)
+            continue;
+        if (typeof value !== 'object' || Array.isArray(value))
+            throw new Error(`${what}: a document is not a Kubernetes object`);
+        objects.push(value);
+    }
+    return objects;
+}
+/** Nested field access for plain JSON objects. */
+function field(object, ...path) {
+    let v = object;
+    for (const p of path) {
+        if (v === null || typeof v !== 'object')
+            return undefined;
+        v = v[p];
+    }
+    return v;
+}
 
 ;// CONCATENATED MODULE: ./src/util/pool.ts
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
@@ -57321,11 +57884,15 @@ async function pullChart(registry, repository, ref, insecure, ctx) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: external "node:zlib"
 const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(56118);
 ;// CONCATENATED MODULE: ./src/oci/artifact/tarball.ts
+
+
 
 
 
@@ -57368,52 +57935,75 @@ function addEntry(pack, header, content) {
 /**
  * Reads a layer with source-controller's rules (fluxcd/pkg tar.Untar): gzip required unless the
  * caller skips it, names never empty, absolute, with `\` or `../`; symlinks dropped; hard links
- * and other types refused.
+ * and other types refused; modes kept to their permission bits (`mode.Perm()`).
+ *
+ * Size: the files' sizes add up to at most `maxSize` (fluxcd/pkg tar `WithMaxUntarSize`, counted
+ * from the headers as it does, so a bomb fails at its first oversized header); the decompressed
+ * stream itself stops at twice that (headers and padding of a real artifact are far less).
+ * Decompression streams: a gzip bomb never sits in memory.
  */
-async function readLayer(layer, what) {
-    let data;
-    try {
-        data = layer[0] === 0x1f && layer[1] === 0x8b ? (0,external_node_zlib_namespaceObject.gunzipSync)(layer) : layer;
-    }
-    catch (err) {
-        throw new FluxgateError('INPUT', `${what}: the layer is not valid gzip`, { cause: err });
-    }
+async function readLayer(layer, what, maxSize = runLimits().maxArtifactSize) {
+    const gzipped = layer[0] === 0x1f && layer[1] === 0x8b;
+    const source = external_node_stream_.Readable.from([layer]);
+    const gunzip = gzipped ? (0,external_node_zlib_namespaceObject.createGunzip)() : undefined;
     const extract = tar_stream.extract();
     const entries = [];
+    const tooLarge = () => new FluxgateError('INPUT', `${what}: the artifact is larger than the limit of ${formatSize(maxSize)} unpacked (--max-artifact-size)`);
+    let contentBytes = 0;
+    let streamBytes = 0;
+    const stop = (err) => {
+        source.destroy();
+        gunzip?.destroy();
+        extract.destroy(err);
+    };
     const done = new Promise((resolve, reject) => {
         extract.on('entry', (header, stream, next) => {
+            contentBytes += header.size ?? 0;
+            const name = header.name.replace(/\/+$/, '');
+            if (contentBytes > maxSize)
+                return stop(tooLarge());
+            if (!name || name.startsWith('/') || name.includes('\\') || name === '..' || name.includes('../')) {
+                return stop(new FluxgateError('INPUT', `${what}: refusing tar entry '${header.name}'`));
+            }
+            if (header.type !== 'file' && header.type !== 'directory' && header.type !== 'symlink') {
+                return stop(new FluxgateError('INPUT', `${what}: unsupported file type ${header.type} for '${header.name}'`));
+            }
             const chunks = [];
             stream.on('data', (c) => chunks.push(c));
             stream.on('end', () => {
-                try {
-                    const name = header.name.replace(/\/+$/, '');
-                    if (!name || name.startsWith('/') || name.includes('\\') || name === '..' || name.includes('../')) {
-                        throw new FluxgateError('INPUT', `${what}: refusing tar entry '${header.name}'`);
-                    }
-                    if (header.type === 'file' || header.type === 'directory') {
-                        entries.push({
-                            name: name.replace(/^\.\//, '') || '.',
-                            type: header.type,
-                            mode: (header.mode ?? 0) & 0o7777,
-                            content: header.type === 'file' ? Buffer.concat(chunks) : undefined,
-                        });
-                    }
-                    else if (header.type !== 'symlink') {
-                        throw new FluxgateError('INPUT', `${what}: unsupported file type ${header.type} for '${header.name}'`);
-                    }
-                    next();
+                if (header.type === 'file' || header.type === 'directory') {
+                    entries.push({
+                        name: name.replace(/^\.\//, '') || '.',
+                        type: header.type,
+                        mode: (header.mode ?? 0) & 0o777,
+                        content: header.type === 'file' ? Buffer.concat(chunks) : undefined,
+                    });
                 }
-                catch (err) {
-                    reject(err);
-                }
+                next();
             });
-            stream.resume();
         });
         extract.on('finish', resolve);
-        extract.on('error', (err) => reject(new FluxgateError('INPUT', `${what}: the layer is not a valid tarball: ${err.message}`)));
+        extract.on('error', (err) => reject(err instanceof FluxgateError
+            ? err
+            : new FluxgateError('INPUT', `${what}: the layer is not a valid tarball: ${err.message}`)));
+        gunzip?.on('error', (err) => reject(new FluxgateError('INPUT', `${what}: the layer is not valid gzip: ${err.message}`, { cause: err })));
+        (gunzip ?? source).on('data', (chunk) => {
+            streamBytes += chunk.length;
+            if (streamBytes > 2 * maxSize)
+                stop(tooLarge());
+        });
     });
-    extract.end(data);
-    await done;
+    if (gunzip)
+        source.pipe(gunzip).pipe(extract);
+    else
+        source.pipe(extract);
+    try {
+        await done;
+    }
+    finally {
+        source.destroy();
+        gunzip?.destroy();
+    }
     return entries;
 }
 
@@ -57422,21 +58012,65 @@ async function readLayer(layer, what) {
 
 
 
-/** Writes a layer's files under `destDir` (dirs get perm|0700, as source-controller extracts). */
-async function extractLayer(layer, destDir, what = 'layer') {
+/**
+ * Writes a layer's files under `destDir`, as fluxcd/pkg tar.Untar does: files keep their
+ * permission bits only (no setuid, setgid or sticky), directories get perm|0700. The whole
+ * layer is read and checked first (size cap, names, types, a name used as both file and
+ * directory), so a refused layer writes nothing; nothing is written through a symlink that
+ * already sits in the destination.
+ */
+async function extractLayer(layer, destDir, what = 'layer', maxSize) {
     const root = (0,external_node_path_.resolve)(destDir);
-    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
-    for (const entry of await readLayer(layer, what)) {
+    const entries = await readLayer(layer, what, maxSize);
+    const kinds = new Map();
+    for (const entry of entries) {
         const target = (0,external_node_path_.resolve)(root, entry.name);
         if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
             throw new FluxgateError('INPUT', `${what}: tar entry '${entry.name}' escapes the destination`);
         }
+        for (let dir = (0,external_node_path_.dirname)(target); dir.startsWith(root + external_node_path_.sep); dir = (0,external_node_path_.dirname)(dir)) {
+            if (kinds.get(dir) === 'file') {
+                throw new FluxgateError('INPUT', `${what}: tar entry '${entry.name}' is inside a file`);
+            }
+            kinds.set(dir, 'directory');
+        }
+        const known = kinds.get(target);
+        if (known && known !== entry.type) {
+            throw new FluxgateError('INPUT', `${what}: tar entry '${entry.name}' is both a file and a directory`);
+        }
+        kinds.set(target, entry.type);
+    }
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    for (const entry of entries) {
+        const target = (0,external_node_path_.resolve)(root, entry.name);
+        refuseLinks(root, target, what);
         if (entry.type === 'directory') {
             (0,external_node_fs_.mkdirSync)(target, { recursive: true, mode: entry.mode | 0o700 });
+            continue;
         }
-        else {
-            (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(target), { recursive: true });
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(target), entry.content, { mode: entry.mode || 0o600 });
+        (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(target), { recursive: true });
+        // A file already there is replaced, not rewritten: its old mode (and any link) goes with it.
+        if ((0,external_node_fs_.lstatSync)(target, { throwIfNoEntry: false }))
+            (0,external_node_fs_.unlinkSync)(target);
+        const fd = (0,external_node_fs_.openSync)(target, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL | external_node_fs_.constants.O_NOFOLLOW, (entry.mode || 0o600) & 0o777);
+        try {
+            (0,external_node_fs_.writeSync)(fd, entry.content);
+        }
+        finally {
+            (0,external_node_fs_.closeSync)(fd);
+        }
+    }
+}
+/** Every existing component between the destination and the target must be a real directory. */
+function refuseLinks(root, target, what) {
+    let path = root;
+    for (const part of (0,external_node_path_.relative)(root, target).split(external_node_path_.sep).slice(0, -1)) {
+        path = (0,external_node_path_.resolve)(path, part);
+        const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
+        if (!stat)
+            return;
+        if (!stat.isDirectory()) {
+            throw new FluxgateError('INPUT', `${what}: '${(0,external_node_path_.relative)(root, path)}' in the destination is not a directory`);
         }
     }
 }
@@ -59057,6 +59691,7 @@ function ownerFileName(owner) {
 
 
 
+
 /** Flags of the render engine, shared by `render`, `diff` and `verify --path`. */
 const renderEngineFlags = [
     {
@@ -59114,7 +59749,8 @@ const renderEngineFlags = [
     },
     ...registryFlags,
 ];
-function readRenderEngineOptions(args, command) {
+/** `reference`: verify's oci:// positional, the one host a bare `--creds` may be bound to. */
+function readRenderEngineOptions(args, command, env, reference) {
     const pairs = (flag) => new Map(args.list(flag).map((item) => parseKeyValue(command, flag, item)));
     return {
         repo: args.string('repo') || '.',
@@ -59127,7 +59763,7 @@ function readRenderEngineOptions(args, command) {
         kubeVersion: args.string('kube-version') || undefined,
         apiVersions: args.list('api-versions'),
         insecureRegistry: args.boolean('insecure-registry'),
-        creds: args.string('creds') || undefined,
+        creds: readRegistryCredentials(command, args, env, reference),
     };
 }
 const renderCommand = defineCommand({
@@ -59150,10 +59786,10 @@ const renderCommand = defineCommand({
         ...renderEngineFlags,
         verboseFlag,
     ],
-    toOptions(raw) {
+    toOptions(raw, env) {
         const args = new ArgReader('render', raw);
         return {
-            ...readRenderEngineOptions(args, 'render'),
+            ...readRenderEngineOptions(args, 'render', env),
             path: args.string('path') || '.',
             format: args.choice('format', ['yaml', 'json'], 'yaml'),
             outputDir: args.string('output-dir') || undefined,
@@ -67212,87 +67848,6 @@ async function runDiff(options, io) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/artifact-flags.ts
-
-
-
-
-/** How the content of a Flux artifact is collected (build, push, diff-artifact). */
-const contentFlags = [
-    {
-        name: 'path',
-        type: 'string',
-        value: 'DIR|FILE|-',
-        description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
-    },
-    {
-        name: 'ignore-paths',
-        type: 'list',
-        value: 'PATTERN',
-        description: 'gitignore patterns left out; a given list replaces the flux CLI defaults (VCS files and binary extensions).',
-    },
-    {
-        name: 'resolve-symlinks',
-        type: 'boolean',
-        description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
-    },
-];
-function readContentOptions(args, raw) {
-    return {
-        path: args.requiredString('path'),
-        ignorePaths: raw.values.has('ignore-paths') ? args.list('ignore-paths') : undefined,
-        resolveSymlinks: args.boolean('resolve-symlinks'),
-    };
-}
-function readSigningOptions(command, args, provider, env) {
-    const opts = {
-        provider,
-        cosignKey: args.string('cosign-key') || undefined,
-        cosignPassword: args.string('cosign-password') ?? env.COSIGN_PASSWORD,
-        keyless: args.boolean('keyless'),
-        bundleFormat: args.boolean('bundle-format'),
-        fulcioUrl: args.string('fulcio-url') || undefined,
-        rekorUrl: args.string('rekor-url') || undefined,
-        notationKey: args.string('notation-key') || undefined,
-        notationCert: args.string('notation-cert') || undefined,
-        signatureFormat: args.choice('signature-format', ['jws', 'cose'], 'jws'),
-        expiry: args.string('expiry') || undefined,
-    };
-    if (provider === 'cosign') {
-        if (opts.cosignKey && opts.keyless)
-            throw new UsageError(`${command}: --cosign-key and --keyless exclude each other`);
-        // As cosign: without a key, signing is keyless (in the action: `sign: cosign` alone).
-        if (!opts.cosignKey)
-            opts.keyless = true;
-    }
-    else if (!opts.notationKey || !opts.notationCert) {
-        throw new UsageError(`${command}: notation signing needs --notation-key FILE and --notation-cert FILE`);
-    }
-    return opts;
-}
-/** The registry client every registry-talking command uses, from its common flags. */
-function registryClientFor(options, io) {
-    return new RegistryClient({
-        insecure: options.insecureRegistry,
-        creds: options.creds,
-        env: io.env,
-        log: io.log,
-    });
-}
-/** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */
-function parseArtifactUrl(command, url) {
-    try {
-        return parseOciReference(url);
-    }
-    catch (err) {
-        throw new UsageError(`${command}: ${err.message}`);
-    }
-}
-/** JSON on stdout, indented as the flux CLI prints it. */
-function printJson(io, value) {
-    io.stdout(JSON.stringify(value, null, 2) + '\n');
-}
-
 ;// CONCATENATED MODULE: ./src/verify/artifact.ts
 /**
  * `verify oci://…`: one artifact, with the policy given by flags (cosign keys or identity and
@@ -67544,7 +68099,7 @@ const verifyCommand = defineCommand({
         ...registryFlags,
         verboseFlag,
     ],
-    toOptions(raw) {
+    toOptions(raw, env) {
         const args = new ArgReader('verify', raw);
         const reference = args.positional(0);
         if (reference !== undefined && !reference.startsWith('oci://')) {
@@ -67552,7 +68107,7 @@ const verifyCommand = defineCommand({
         }
         const pairs = (flag) => new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
         return {
-            ...readRenderEngineOptions(args, 'verify'),
+            ...readRenderEngineOptions(args, 'verify', env, reference),
             reference,
             path: args.string('path') || '.',
             format: args.choice('format', ['text', 'json'], 'text'),
@@ -67650,7 +68205,7 @@ const diffCommand = defineCommand({
         const args = new ArgReader('diff', raw);
         const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
         return {
-            ...readRenderEngineOptions(args, 'diff'),
+            ...readRenderEngineOptions(args, 'diff', env),
             base: args.requiredString('base'),
             head: args.requiredString('head'),
             paths: args.list('path').length ? args.list('path') : ['.'],
@@ -67974,7 +68529,7 @@ const pushCommand = defineCommand({
             signing: sign ? readSigningOptions('push', args, sign, env) : undefined,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            creds: readRegistryCredentials('push', args, env, url),
         };
     },
     async run(options, io) {
@@ -68082,7 +68637,7 @@ const signCommand = defineCommand({
             signing: readSigningOptions('sign', args, provider, env),
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            creds: readRegistryCredentials('sign', args, env, url),
         };
     },
     async run(options, io) {
@@ -68131,7 +68686,7 @@ const tagCommand = defineCommand({
         ...registryFlags,
         verboseFlag,
     ],
-    toOptions(raw) {
+    toOptions(raw, env) {
         const args = new ArgReader('tag', raw);
         const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
         if (!url.startsWith('oci://'))
@@ -68144,7 +68699,7 @@ const tagCommand = defineCommand({
             tags,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            creds: readRegistryCredentials('tag', args, env, url),
         };
     },
     async run(options, io) {
@@ -68198,7 +68753,7 @@ const pullCommand = defineCommand({
         ...registryFlags,
         verboseFlag,
     ],
-    toOptions(raw) {
+    toOptions(raw, env) {
         const args = new ArgReader('pull', raw);
         const url = args.requiredPositional(0, 'an oci://HOST/REPO[:TAG|@DIGEST] reference');
         if (!url.startsWith('oci://'))
@@ -68208,7 +68763,7 @@ const pullCommand = defineCommand({
             output: args.requiredString('output'),
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            creds: readRegistryCredentials('pull', args, env, url),
         };
     },
     async run(options, io) {
@@ -68278,7 +68833,7 @@ const diffArtifactCommand = defineCommand({
     summary: 'Say whether a directory differs from a pushed artifact, entry by entry (names, modes, contents).',
     positionals: [urlPositional(true, 'The pushed artifact.')],
     flags: [...contentFlags, formatFlag(['text', 'json'], 'text'), ...registryFlags, verboseFlag],
-    toOptions(raw) {
+    toOptions(raw, env) {
         const args = new ArgReader('diff-artifact', raw);
         const url = args.requiredPositional(0, 'an oci://HOST/REPO[:TAG|@DIGEST] reference');
         if (!url.startsWith('oci://'))
@@ -68288,7 +68843,7 @@ const diffArtifactCommand = defineCommand({
             url,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
-            creds: args.string('creds') || undefined,
+            creds: readRegistryCredentials('diff-artifact', args, env, url),
         };
     },
     async run(options, io) {
@@ -68486,14 +69041,31 @@ function commandHelp(command) {
 
 ;// CONCATENATED MODULE: ./src/run.ts
 
+
+
+
+/** After the deadline, how long the command has to report which reference it was waiting on. */
+const DEADLINE_GRACE_MS = 2000;
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
- * become one line on the logger and the contract's exit code.
+ * become one line on the logger and the contract's exit code. The command runs within its
+ * `--timeout`: at the deadline every request in flight is aborted (each fails naming its
+ * reference); a command still busy shortly after is abandoned with one line.
  */
 async function runCommand(command, raw, io) {
+    const deadline = new AbortController();
+    let timer;
+    let grace;
     try {
+        const limits = readRunLimits(command.name, raw, deadline.signal);
         const options = command.toOptions(raw, io.env);
-        const result = await command.run(options, io);
+        const abandoned = new Promise((_, reject) => {
+            timer = setTimeout(() => {
+                deadline.abort(deadlineError(limits.timeout));
+                grace = setTimeout(() => reject(new Error(`${command.name}: ${deadlineError(limits.timeout).message}`)), DEADLINE_GRACE_MS);
+            }, limits.timeoutMs);
+        });
+        const result = await Promise.race([withRunLimits(limits, () => command.run(options, io)), abandoned]);
         for (const [name, value] of Object.entries(result.outputs ?? {}))
             io.action?.setOutput(name, value);
         return result.exitCode;
@@ -68503,6 +69075,13 @@ async function runCommand(command, raw, io) {
         if (err instanceof Error && err.stack)
             io.log.debug(err.stack);
         return exitCodeOf(err);
+    }
+    finally {
+        clearTimeout(timer);
+        clearTimeout(grace);
+        // Whatever is still running (a request, a tool) stops with the command.
+        if (!deadline.signal.aborted)
+            deadline.abort(deadlineError('the end of the command'));
     }
 }
 

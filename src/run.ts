@@ -1,24 +1,50 @@
 import { errorLine, exitCodeOf } from './errors.js';
 import type { CommandDefinition, CommandIO } from './commands/types.js';
 import type { RawArgs } from './options/flags.js';
+import { readRunLimits } from './options/common.js';
+import { deadlineError } from './util/http.js';
+import { withRunLimits } from './util/run-limits.js';
+
+/** After the deadline, how long the command has to report which reference it was waiting on. */
+const DEADLINE_GRACE_MS = 2000;
 
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
- * become one line on the logger and the contract's exit code.
+ * become one line on the logger and the contract's exit code. The command runs within its
+ * `--timeout`: at the deadline every request in flight is aborted (each fails naming its
+ * reference); a command still busy shortly after is abandoned with one line.
  */
 export async function runCommand(
   command: CommandDefinition<unknown>,
   raw: RawArgs,
   io: CommandIO,
 ): Promise<number> {
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let grace: NodeJS.Timeout | undefined;
   try {
+    const limits = readRunLimits(command.name, raw, deadline.signal);
     const options = command.toOptions(raw, io.env);
-    const result = await command.run(options, io);
+    const abandoned = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort(deadlineError(limits.timeout));
+        grace = setTimeout(
+          () => reject(new Error(`${command.name}: ${deadlineError(limits.timeout).message}`)),
+          DEADLINE_GRACE_MS,
+        );
+      }, limits.timeoutMs);
+    });
+    const result = await Promise.race([withRunLimits(limits, () => command.run(options, io)), abandoned]);
     for (const [name, value] of Object.entries(result.outputs ?? {})) io.action?.setOutput(name, value);
     return result.exitCode;
   } catch (err) {
     io.log.error(errorLine(err));
     if (err instanceof Error && err.stack) io.log.debug(err.stack);
     return exitCodeOf(err);
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(grace);
+    // Whatever is still running (a request, a tool) stops with the command.
+    if (!deadline.signal.aborted) deadline.abort(deadlineError('the end of the command'));
   }
 }

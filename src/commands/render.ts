@@ -1,3 +1,5 @@
+import type { RegistryCredentials } from '../oci/auth.js';
+import { readRegistryCredentials } from './artifact-flags.js';
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
@@ -78,10 +80,16 @@ export interface RenderEngineOptions {
   kubeVersion?: string;
   apiVersions: string[];
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
-export function readRenderEngineOptions(args: ArgReader, command: string): RenderEngineOptions {
+/** `reference`: verify's oci:// positional, the one host a bare `--creds` may be bound to. */
+export function readRenderEngineOptions(
+  args: ArgReader,
+  command: string,
+  env: NodeJS.ProcessEnv,
+  reference?: string,
+): RenderEngineOptions {
   const pairs = (flag: string) => new Map(args.list(flag).map((item) => parseKeyValue(command, flag, item)));
   return {
     repo: args.string('repo') || '.',
@@ -94,7 +102,7 @@ export function readRenderEngineOptions(args: ArgReader, command: string): Rende
     kubeVersion: args.string('kube-version') || undefined,
     apiVersions: args.list('api-versions'),
     insecureRegistry: args.boolean('insecure-registry'),
-    creds: args.string('creds') || undefined,
+    creds: readRegistryCredentials(command, args, env, reference),
   };
 }
 
@@ -124,10 +132,10 @@ export const renderCommand = defineCommand<RenderOptions>({
     ...renderEngineFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('render', raw);
     return {
-      ...readRenderEngineOptions(args, 'render'),
+      ...readRenderEngineOptions(args, 'render', env),
       path: args.string('path') || '.',
       format: args.choice('format', ['yaml', 'json'] as const, 'yaml'),
       outputDir: args.string('output-dir') || undefined,

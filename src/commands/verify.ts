@@ -149,7 +149,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     ...registryFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('verify', raw);
     const reference = args.positional(0);
     if (reference !== undefined && !reference.startsWith('oci://')) {
@@ -158,7 +158,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     const pairs = (flag: string) =>
       new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
     return {
-      ...readRenderEngineOptions(args, 'verify'),
+      ...readRenderEngineOptions(args, 'verify', env, reference),
       reference,
       path: args.string('path') || '.',
       format: args.choice('format', ['text', 'json'] as const, 'text'),

@@ -6,12 +6,50 @@ import { join } from 'node:path';
 export type Credentials =
   { kind: 'basic'; username: string; password: string } | { kind: 'token'; token: string };
 
-/** `--creds user:password`; without a ':' the value is a registry bearer token (as the flux CLI). */
+/** Credentials bound to registry hosts (`host[:port]`, see normalizeHost): sent to that host only. */
+export type RegistryCredentials = ReadonlyMap<string, Credentials>;
+
+/** `user:password`; without a ':' the value is a registry bearer token (as the flux CLI). */
 export function parseCreds(creds: string): Credentials {
   const i = creds.indexOf(':');
   return i < 0
     ? { kind: 'token', token: creds }
     : { kind: 'basic', username: creds.slice(0, i), password: creds.slice(i + 1) };
+}
+
+const HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/** Docker Hub answers under several names; they are one registry for credentials. */
+export function normalizeHost(host: string): string {
+  const h = host.toLowerCase();
+  return h === 'docker.io' || h === 'registry-1.docker.io' ? 'index.docker.io' : h;
+}
+
+/**
+ * One credentials entry: `HOST=USER:PASSWORD` / `HOST=TOKEN`, or bare `USER:PASSWORD` / `TOKEN`.
+ * It is host-bound when what precedes the first `=` reads as a registry host and what follows is
+ * more than base64 padding (a bare token may end in `=`).
+ */
+export function parseCredsEntry(entry: string): { host?: string; credentials: Credentials } {
+  const i = entry.indexOf('=');
+  const rest = entry.slice(i + 1);
+  if (i > 0 && HOST.test(entry.slice(0, i)) && !/^=*$/.test(rest)) {
+    return { host: normalizeHost(entry.slice(0, i)), credentials: parseCreds(rest) };
+  }
+  return { credentials: parseCreds(entry) };
+}
+
+/** The secret parts of a credentials value, for masking: each whole entry and each password. */
+export function credentialSecrets(value: string): string[] {
+  const secrets: string[] = [];
+  for (const line of value.split(/\r?\n/)) {
+    const entry = line.trim();
+    if (!entry) continue;
+    const { credentials } = parseCredsEntry(entry);
+    secrets.push(entry, credentials.kind === 'basic' ? credentials.password : credentials.token);
+  }
+  return secrets.filter((s) => s.length > 0);
 }
 
 /** Docker config.json `auths` keys as docker writes them (Docker Hub under its v1 URL). */
@@ -53,17 +91,22 @@ export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv
   return undefined;
 }
 
-/** The credentials fluxgate uses for a registry, most specific first. */
+/**
+ * The credentials fluxgate sends to `host` (the host it connects to: a mirror's own name),
+ * most specific first: host-bound `--creds`/`--creds-file`/FLUXGATE_CREDS, GITHUB_TOKEN for
+ * ghcr.io only, docker config.json `auths` of that host. Nothing else reaches a host.
+ */
 export function resolveCredentials(
-  registry: string,
-  creds: string | undefined,
+  host: string,
+  creds: RegistryCredentials | undefined,
   env: NodeJS.ProcessEnv,
 ): Credentials | undefined {
-  if (creds) return parseCreds(creds);
-  if (registry === 'ghcr.io' && env.GITHUB_TOKEN) {
+  const bound = creds?.get(normalizeHost(host));
+  if (bound) return bound;
+  if (normalizeHost(host) === 'ghcr.io' && env.GITHUB_TOKEN) {
     return { kind: 'basic', username: env.GITHUB_ACTOR || 'x-access-token', password: env.GITHUB_TOKEN };
   }
-  return dockerConfigCredentials(registry, env);
+  return dockerConfigCredentials(normalizeHost(host), env);
 }
 
 export interface Challenge {
