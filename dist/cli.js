@@ -56583,6 +56583,33 @@ function sleepWithinDeadline(ms) {
         signal.addEventListener('abort', onAbort, { once: true });
     });
 }
+/**
+ * A GET of a public document (a chart repository's index.yaml or chart archive), redirects
+ * followed (http and https only, at most 10) as helm's getter does, no credentials anywhere,
+ * the body capped at `maxBytes`. Non-2xx answers are an Error with the status.
+ */
+async function boundedGet(url, maxBytes) {
+    let current = new URL(url);
+    for (let hops = 0;; hops++) {
+        const res = await boundedFetch(current.href);
+        if ([301, 302, 303, 307, 308].includes(res.status)) {
+            const location = res.headers.get('location');
+            discard(res);
+            if (!location || hops >= 10)
+                throw new Error(`HTTP ${res.status} without a usable redirect`);
+            current = new URL(location, current);
+            if (current.protocol !== 'https:' && current.protocol !== 'http:') {
+                throw new Error(`redirect to a ${current.protocol} URL refused`);
+            }
+            continue;
+        }
+        if (!res.ok) {
+            discard(res);
+            throw new Error(`HTTP ${res.status}`);
+        }
+        return readBounded(res, maxBytes);
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/oci/errors.ts
 
@@ -57628,8 +57655,11 @@ var external_node_child_process_ = __nccwpck_require__(31421);
 
 
 
+
 const runProcess = (command, args, options) => new Promise((resolve) => {
-    (0,external_node_child_process_.execFile)(command, args, { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+    (0,external_node_child_process_.execFile)(command, args, 
+    // A tool still running at the command's --timeout is killed with it.
+    { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024, signal: runLimits().signal }, (err, stdout, stderr) => {
         const code = err
             ? typeof err.code === 'number'
                 ? Number(err.code)
@@ -57707,6 +57737,7 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/helm/chart.ts
+
 
 
 
@@ -57810,14 +57841,7 @@ function mirrored(url, mirrors) {
 }
 async function httpRepoChart(url, chart, range, ctx, source) {
     const repoUrl = mirrored(url, ctx.helmRepoMirrors).replace(/\/+$/, '');
-    const indexText = await once(ctx, `index|${repoUrl}`, async () => {
-        const res = await fetch(`${repoUrl}/index.yaml`).catch((err) => {
-            throw new Error(`cannot fetch ${url}/index.yaml: ${err.cause?.message ?? err.message}`);
-        });
-        if (!res.ok)
-            throw new Error(`cannot fetch ${url}/index.yaml: HTTP ${res.status}`);
-        return res.text();
-    });
+    const indexText = await once(ctx, `index|${repoUrl}`, async () => (await fetchLimited(`${repoUrl}/index.yaml`, MAX_INDEX_SIZE, `${url}/index.yaml`)).toString('utf8'));
     const index = (0,dist/* parse */.qg)(indexText);
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
@@ -57828,14 +57852,23 @@ async function httpRepoChart(url, chart, range, ctx, source) {
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
     const chartUrl = mirrored(new URL(entry.urls[0], `${repoUrl}/`).href, ctx.helmRepoMirrors);
-    return once(ctx, `chart|${chartUrl}`, async () => {
-        const res = await fetch(chartUrl).catch((err) => {
-            throw new Error(`cannot fetch chart ${chart} ${version}: ${err.cause?.message ?? err.message}`);
-        });
-        if (!res.ok)
-            throw new Error(`cannot fetch chart ${chart} ${version} from ${chartUrl}: HTTP ${res.status}`);
-        return storeChart(ctx, Buffer.from(await res.arrayBuffer()), chart);
-    });
+    return once(ctx, `chart|${chartUrl}`, async () => storeChart(ctx, await fetchLimited(chartUrl, MAX_CHART_SIZE, `chart ${chart} ${version} (${chartUrl})`), chart));
+}
+/**
+ * source-controller's defaults for what a chart repository may send (`--helm-index-max-size`
+ * 50 MiB, `--helm-chart-max-size` 10 MiB; internal/helm/helm.go MaxIndexSize, MaxChartSize).
+ */
+const MAX_INDEX_SIZE = 50 * 1024 * 1024;
+const MAX_CHART_SIZE = 10 * 1024 * 1024;
+/** A chart repository GET within its size cap, the request deadlines and the run's --timeout. */
+async function fetchLimited(url, max, what) {
+    try {
+        return await boundedGet(url, max);
+    }
+    catch (err) {
+        const cause = err.cause;
+        throw new Error(`cannot fetch ${what}: ${cause?.message ?? err.message}`);
+    }
 }
 /** Charts are kept by digest in the cache directory (the action can persist it). */
 function storeChart(ctx, bytes, chart) {
@@ -57878,7 +57911,7 @@ async function pullChart(registry, repository, ref, insecure, ctx) {
         const layer = (manifest.layers ?? []).find((l) => l.mediaType === HELM_CHART_CONTENT);
         if (!layer)
             throw new Error(`${registry}/${repository}@${resolved.digest} has no Helm chart layer`);
-        return storeChart(ctx, await c.getBlob(registry, repository, layer.digest), repository.split('/').pop());
+        return storeChart(ctx, await c.getBlob(registry, repository, layer.digest, MAX_CHART_SIZE), repository.split('/').pop());
     });
 }
 
@@ -57951,12 +57984,15 @@ async function readLayer(layer, what, maxSize = runLimits().maxArtifactSize) {
     const tooLarge = () => new FluxgateError('INPUT', `${what}: the artifact is larger than the limit of ${formatSize(maxSize)} unpacked (--max-artifact-size)`);
     let contentBytes = 0;
     let streamBytes = 0;
+    let fail = () => undefined;
     const stop = (err) => {
+        fail(err);
         source.destroy();
         gunzip?.destroy();
-        extract.destroy(err);
+        extract.destroy();
     };
     const done = new Promise((resolve, reject) => {
+        fail = reject;
         extract.on('entry', (header, stream, next) => {
             contentBytes += header.size ?? 0;
             const name = header.name.replace(/\/+$/, '');

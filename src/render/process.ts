@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { runLimits } from '../util/run-limits.js';
 
 export interface ProcessResult {
   stdout: string;
@@ -20,7 +21,8 @@ export const runProcess: ProcessRunner = (command, args, options) =>
     execFile(
       command,
       args,
-      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024 },
+      // A tool still running at the command's --timeout is killed with it.
+      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024, signal: runLimits().signal },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'

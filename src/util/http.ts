@@ -134,3 +134,30 @@ export function sleepWithinDeadline(ms: number): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * A GET of a public document (a chart repository's index.yaml or chart archive), redirects
+ * followed (http and https only, at most 10) as helm's getter does, no credentials anywhere,
+ * the body capped at `maxBytes`. Non-2xx answers are an Error with the status.
+ */
+export async function boundedGet(url: string, maxBytes: number): Promise<Buffer> {
+  let current = new URL(url);
+  for (let hops = 0; ; hops++) {
+    const res = await boundedFetch(current.href);
+    if ([301, 302, 303, 307, 308].includes(res.status)) {
+      const location = res.headers.get('location');
+      discard(res);
+      if (!location || hops >= 10) throw new Error(`HTTP ${res.status} without a usable redirect`);
+      current = new URL(location, current);
+      if (current.protocol !== 'https:' && current.protocol !== 'http:') {
+        throw new Error(`redirect to a ${current.protocol} URL refused`);
+      }
+      continue;
+    }
+    if (!res.ok) {
+      discard(res);
+      throw new Error(`HTTP ${res.status}`);
+    }
+    return readBounded(res, maxBytes);
+  }
+}

@@ -79,12 +79,15 @@ export async function readLayer(
     );
   let contentBytes = 0;
   let streamBytes = 0;
+  let fail: (err: Error) => void = () => undefined;
   const stop = (err: Error) => {
+    fail(err);
     source.destroy();
     gunzip?.destroy();
-    extract.destroy(err);
+    extract.destroy();
   };
   const done = new Promise<void>((resolve, reject) => {
+    fail = reject;
     extract.on('entry', (header, stream, next) => {
       contentBytes += header.size ?? 0;
       const name = header.name.replace(/\/+$/, '');
