@@ -2,6 +2,7 @@ import { findCommand } from '../commands/index.js';
 import type { CommandDefinition } from '../commands/types.js';
 import { UsageError } from '../errors.js';
 import type { RawArgs } from '../options/flags.js';
+import { credentialSecrets } from '../oci/auth.js';
 
 /** The action's commands: the CLI's, minus the ones that only make sense at a terminal. */
 export const ACTION_COMMANDS = [
@@ -40,7 +41,7 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   for (const flag of command.flags) {
     const value = getInput(flag.name);
     if (value === '') continue;
-    if (flag.secret) secrets.push(...secretParts(value));
+    if (flag.secret) secrets.push(...(flag.name === 'creds' ? credentialSecrets(value) : secretParts(value)));
     values.set(flag.name, value);
   }
   const positionals: string[] = [];
