@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { RegistryClient } from '../../src/oci/client.js';
+import { parseCredsEntry, resolveCredentials } from '../../src/oci/auth.js';
 import { packLayer } from '../../src/oci/artifact/tarball.js';
 import { buildArtifactManifest } from '../../src/oci/artifact/manifest.js';
 import { pushArtifact } from '../../src/oci/artifact/push.js';
@@ -206,6 +207,28 @@ const pushArgs = (url: string, ...extra: string[]) => [
 ];
 
 describe('credentials are bound to hosts', () => {
+  it('reads HOST=USER:PASSWORD, HOST=TOKEN and the bare forms, and resolves only the bound host', () => {
+    expect(parseCredsEntry('ghcr.io=bot:pa=ss')).toEqual({
+      host: 'ghcr.io',
+      credentials: { kind: 'basic', username: 'bot', password: 'pa=ss' },
+    });
+    expect(parseCredsEntry('127.0.0.1:5000=tok')).toEqual({
+      host: '127.0.0.1:5000',
+      credentials: { kind: 'token', token: 'tok' },
+    });
+    expect(parseCredsEntry('docker.io=u:p').host).toBe('index.docker.io');
+    // Bare: a user:password, a token ending in base64 padding, a password with '='.
+    expect(parseCredsEntry('bot:s3=cret').host).toBeUndefined();
+    expect(parseCredsEntry('dG9rZW4==')).toEqual({ credentials: { kind: 'token', token: 'dG9rZW4==' } });
+    const creds = new Map([['registry.example.com', { kind: 'token' as const, token: 't' }]]);
+    expect(resolveCredentials('registry.example.com', creds, {})).toEqual({ kind: 'token', token: 't' });
+    expect(resolveCredentials('evil.example.com', creds, {})).toBeUndefined();
+    expect(resolveCredentials('evil.example.com', creds, { GITHUB_TOKEN: 'ghs_x' })).toBeUndefined();
+    expect(resolveCredentials('ghcr.io', creds, { GITHUB_TOKEN: 'ghs_x' })).toMatchObject({
+      password: 'ghs_x',
+    });
+  });
+
   it('render never sends --creds to a registry that only the repository names (an OCIRepository in the PR)', async () => {
     const ours = await startRegistry({ basicAuth: { user: 'ci', password: 'pa55word' } });
     cleanups.push(ours.stop);
