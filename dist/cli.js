@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(24984);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(50494);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 24984:
+/***/ 50494:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -57634,6 +57634,111 @@ function field(object, ...path) {
     return v;
 }
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/flux/checkout.ts
+/**
+ * Which GitRepository objects mean "this checkout". source-controller clones each GitRepository
+ * from its own URL and ref; offline, fluxgate can stand in for one only with the files it has: the
+ * repository being rendered, at the branch a change is merged into or the branch being rendered.
+ * Any other repository, branch, tag, semver range or commit is a different source, which
+ * `--source` maps to a directory.
+ */
+
+
+/** `https://github.com/acme/fleet.git`, `ssh://git@github.com/acme/fleet`, `git@github.com:acme/fleet` → `github.com/acme/fleet`. */
+function normalizeGitUrl(url) {
+    let rest = url.trim();
+    const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)(.*)$/.exec(rest);
+    if (scp && !/^[a-z][a-z0-9+.-]*:\/\//i.test(rest))
+        rest = `${scp[1]}/${scp[2]}`;
+    else
+        rest = rest.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]+@/, '');
+    const slash = rest.indexOf('/');
+    const host = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase().replace(/:(22|443|80)$/, '');
+    const path = slash < 0 ? '' : rest.slice(slash + 1);
+    return `${host}/${path.replace(/\/+$/, '').replace(/\.git$/, '')}`.replace(/\/$/, '');
+}
+/** A branch name from a ref as users write it (`origin/main`, `refs/heads/main`, `main`). */
+function branchOf(ref) {
+    if (/^[0-9a-f]{7,64}$/i.test(ref) || /[~^@:]/.test(ref) || ref === 'HEAD')
+        return undefined;
+    return ref
+        .replace(/^refs\/heads\//, '')
+        .replace(/^refs\/remotes\/[^/]+\//, '')
+        .replace(/^origin\//, '');
+}
+function git(repo, args) {
+    try {
+        return (0,external_node_child_process_.execFileSync)('git', ['-C', repo, ...args], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent' },
+        }).trim();
+    }
+    catch {
+        return '';
+    }
+}
+/**
+ * What identifies the checkout at `repo`: its remotes and branches from git, the repository and
+ * branches of the Actions run, and the refs a diff compares (`refs`).
+ */
+function readCheckout(repo, env, refs = []) {
+    const urls = new Set();
+    for (const line of git(repo, ['config', '--get-regexp', '^remote\\..*\\.url$']).split('\n')) {
+        const url = line.split(/\s+/)[1];
+        if (url)
+            urls.add(normalizeGitUrl(url));
+    }
+    // The run's repository names this checkout only when this is the workspace's checkout.
+    const inWorkspace = !!env.GITHUB_WORKSPACE && `${(0,external_node_path_.resolve)(repo)}/`.startsWith(`${(0,external_node_path_.resolve)(env.GITHUB_WORKSPACE)}/`);
+    if (env.GITHUB_REPOSITORY && inWorkspace) {
+        const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+        urls.add(normalizeGitUrl(`${server}/${env.GITHUB_REPOSITORY}`));
+    }
+    const branches = new Set();
+    const add = (ref) => {
+        const branch = ref ? branchOf(ref) : undefined;
+        if (branch)
+            branches.add(branch);
+    };
+    add(git(repo, ['symbolic-ref', '-q', '--short', 'HEAD']));
+    add(git(repo, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']));
+    if (inWorkspace) {
+        for (const name of ['GITHUB_BASE_REF', 'GITHUB_HEAD_REF'])
+            add(env[name]);
+        if (env.GITHUB_REF?.startsWith('refs/heads/'))
+            add(env.GITHUB_REF);
+    }
+    for (const ref of refs)
+        add(ref);
+    return { urls: [...urls], branches: [...branches] };
+}
+/**
+ * Why a GitRepository is not this checkout, or undefined when it is. With nothing known of the
+ * checkout's repository (a plain directory or a repository without remotes, outside Actions) no
+ * GitRepository can be judged: each is taken as this checkout, as before.
+ */
+function notThisCheckout(spec, checkout) {
+    if (checkout.urls.length === 0)
+        return undefined;
+    const url = spec.url ? normalizeGitUrl(spec.url) : '';
+    if (url && !checkout.urls.includes(url)) {
+        return `its URL ${spec.url} is not this checkout's repository (${checkout.urls.join(', ')})`;
+    }
+    const ref = spec.ref ?? {};
+    const pinned = ref.commit ?? ref.name ?? ref.tag ?? ref.semver;
+    if (pinned) {
+        const what = ref.commit ? 'commit' : ref.name ? 'ref' : ref.tag ? 'tag' : 'semver range';
+        return `it follows ${what} ${pinned}, not a branch of this checkout`;
+    }
+    if (ref.branch && checkout.branches.length > 0 && !checkout.branches.includes(ref.branch)) {
+        return `it follows branch ${ref.branch}, not ${checkout.branches.join(' or ')}`;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/util/pool.ts
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
 async function mapPool(items, limit, fn) {
@@ -57649,8 +57754,6 @@ async function mapPool(items, limit, fn) {
     return results;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: ./src/render/process.ts
 
 
@@ -58500,7 +58603,9 @@ let shadowCounter = 0;
  */
 async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
     const existing = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
-    const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
+    const base = existing
+        ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
+        : generateKustomization(dir, sourceRoot);
     const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
     const parent = dir === sourceRoot ? sourceRoot : (0,external_node_path_.dirname)(dir);
     const shadow = (0,external_node_path_.join)(parent, `${SHADOW_PREFIX}${++shadowCounter}-${(0,external_node_path_.basename)(dir)}`);
@@ -58538,9 +58643,20 @@ function readKustomization(file, sourceRoot) {
     }
 }
 /**
- * fluxcd/pkg's generator: a directory with a kustomization file is a resource (not descended
- * into); a .yaml/.yml file is a resource if it holds Kubernetes objects, an error if it does not
- * parse; anything else is ignored.
+ * An existing kustomization without `resources` gets `buildMetadata: [originAnnotations]`, which
+ * kustomize-controller sets so that such a file does not fail as empty; its objects then carry a
+ * `config.kubernetes.io/origin` annotation (fluxcd/pkg kustomize_generator.go GenerateManifest).
+ */
+function withoutResourcesFallback(kustomization) {
+    const resources = kustomization.resources;
+    if (Array.isArray(resources) && resources.length > 0)
+        return kustomization;
+    return { ...kustomization, buildMetadata: ['originAnnotations'] };
+}
+/**
+ * fluxcd/pkg's generator (kustomize_generator.go scanManifests): a directory with a kustomization
+ * file is a resource (not descended into); a .yaml/.yml file is a resource, and fails the build
+ * when it does not decode as Kubernetes objects; anything else is ignored.
  */
 function generateKustomization(dir, sourceRoot) {
     const resources = [];
@@ -58575,15 +58691,39 @@ function generateKustomization(dir, sourceRoot) {
         kustomization.namespace = '_placeholder'; // as Flux does, to avoid kustomize's "empty" error
     return kustomization;
 }
+/**
+ * kustomize's resource factory SliceFromBytes as the generator calls it: empty documents are
+ * skipped; one without apiVersion, kind and metadata is "missing Resource metadata" (kyaml
+ * RNode.GetMeta); one without a kind, or without a name unless it is a List, is refused too
+ * (GetValidatedMetadata).
+ */
 function isKubernetesYaml(file, sourceRoot) {
+    const fail = (why) => new BuildError(`failed to decode Kubernetes YAML from ${(0,external_node_path_.relative)(sourceRoot, file)}: ${why}`);
     const docs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(file, 'utf8'));
     for (const doc of docs) {
-        if (doc.errors.length) {
-            throw new BuildError(`failed to decode Kubernetes YAML from ${(0,external_node_path_.relative)(sourceRoot, file)}: ${doc.errors[0].message.split('\n')[0]}`);
-        }
+        if (doc.errors.length)
+            throw fail(doc.errors[0].message.split('\n')[0]);
     }
-    const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);
-    return values.every((v) => typeof v === 'object' && v && 'apiVersion' in v && 'kind' in v);
+    for (const value of docs.map((d) => d.toJSON())) {
+        if (value === null || value === undefined)
+            continue;
+        if (typeof value !== 'object' || Array.isArray(value)) {
+            if (Array.isArray(value) && value.length === 0)
+                continue;
+            throw fail('missing Resource metadata');
+        }
+        const object = value;
+        if (Object.keys(object).length === 0)
+            continue;
+        const metadata = object.metadata;
+        if (!object.apiVersion && !object.kind && !metadata)
+            throw fail('missing Resource metadata');
+        if (!object.kind)
+            throw fail('missing kind in object');
+        if (!String(object.kind).endsWith('List') && !metadata?.name)
+            throw fail('missing metadata.name in object');
+    }
+    return true;
 }
 function applyOverlay(base, overlay, dir, sourceRoot) {
     const k = structuredClone(base);
@@ -58606,6 +58746,8 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
         });
         k.components = [...(k.components ?? []), ...present];
     }
+    if (overlay.buildMetadata?.length)
+        k.buildMetadata = overlay.buildMetadata;
     if (overlay.images?.length) {
         const images = [...(k.images ?? [])];
         for (const image of overlay.images) {
@@ -58653,17 +58795,23 @@ async function pullArtifact(client, ref, mediaType) {
 // EXTERNAL MODULE: ./node_modules/ignore/index.js
 var ignore = __nccwpck_require__(70298);
 var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
-;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
+;// CONCATENATED MODULE: ./src/render/sourceignore.ts
+/**
+ * What source-controller leaves out of a Git artifact, matched exactly as it matches: patterns
+ * from every `.sourceignore` in the tree (each scoped to its own directory) and the
+ * GitRepository's `spec.ignore`, the last matching pattern winning; its default exclusions only
+ * when there are none (fluxcd/pkg artifact/storage SourceIgnoreFilter). Paths are matched one by
+ * one and directories are never pruned (storage Archive walks into an excluded directory), so a
+ * negation re-includes a file below an excluded directory, unlike git.
+ */
 
 
 
-
-/** `flux build/push artifact`'s default `--ignore-paths` (sourceignore ExcludeVCS + ExcludeExt). */
-const FLUX_DEFAULT_IGNORE = [
-    '.git/',
-    '.gitignore',
-    '.gitmodules',
-    '.gitattributes',
+const SOURCE_IGNORE_FILE = '.sourceignore';
+/** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
+const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
+/** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
+const DEFAULT_GIT_EXCLUSIONS = [
     '*.jpg',
     '*.jpeg',
     '*.gif',
@@ -58672,102 +58820,6 @@ const FLUX_DEFAULT_IGNORE = [
     '*.flv',
     '*.tar.gz',
     '*.zip',
-];
-/**
- * Walks a directory in `filepath.WalkDir` order (lexical, depth first, the root as `.`),
- * leaving out ignored paths and, unless asked to follow them, symlinks and special files.
- */
-function collectDirectory(root, options = {}) {
-    const matcher = ignore_default()().add(options.ignorePaths ?? FLUX_DEFAULT_IGNORE);
-    const rootReal = (0,external_node_fs_.realpathSync)(root);
-    const entries = [{ type: 'directory', name: '.', mode: (0,external_node_fs_.statSync)(root).mode & 0o7777 }];
-    const walk = (dir, rel, ancestors) => {
-        for (const name of (0,external_node_fs_.readdirSync)(dir).sort(byteOrder)) {
-            const path = (0,external_node_path_.join)(dir, name);
-            const relName = rel ? `${rel}/${name}` : name;
-            if (name.includes('\\')) {
-                throw new FluxgateError('INPUT', `${path}: file names with a backslash cannot be unpacked by source-controller`);
-            }
-            let stat = (0,external_node_fs_.lstatSync)(path);
-            if (stat.isSymbolicLink()) {
-                if (!options.resolveSymlinks) {
-                    options.onSkip?.(relName, 'symlink (use --resolve-symlinks to copy its target)');
-                    continue;
-                }
-                let target;
-                try {
-                    target = (0,external_node_fs_.realpathSync)(path);
-                }
-                catch {
-                    throw new FluxgateError('INPUT', `${path}: the symlink's target does not exist`);
-                }
-                if (target !== rootReal && !target.startsWith(rootReal + external_node_path_.sep)) {
-                    throw new FluxgateError('INPUT', `${path}: the symlink points outside ${root} (to ${target})`);
-                }
-                stat = (0,external_node_fs_.statSync)(path);
-            }
-            const isDir = stat.isDirectory();
-            if (matcher.ignores(isDir ? `${relName}/` : relName))
-                continue;
-            if (isDir) {
-                const real = (0,external_node_fs_.realpathSync)(path);
-                // A symlinked directory that leads back up the tree would never end: break the cycle.
-                if (ancestors.has(real)) {
-                    options.onSkip?.(relName, 'symlink cycle');
-                    continue;
-                }
-                entries.push({ type: 'directory', name: relName, mode: stat.mode & 0o7777 });
-                walk(path, relName, new Set([...ancestors, real]));
-            }
-            else if (stat.isFile()) {
-                entries.push({ type: 'file', name: relName, mode: stat.mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) });
-            }
-            else {
-                options.onSkip?.(relName, 'not a regular file');
-            }
-        }
-    };
-    walk(root, '', new Set([rootReal]));
-    return entries;
-}
-/** A single file, as the flux CLI packs it: inside a 0700 temp directory, under its base name. */
-function collectFile(path) {
-    return [
-        { type: 'directory', name: '.', mode: 0o700 },
-        { type: 'file', name: (0,external_node_path_.basename)(path), mode: (0,external_node_fs_.statSync)(path).mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) },
-    ];
-}
-/**
- * Standard input, as the flux CLI packs it (trailing CR/LF trimmed, mode 0600). The flux CLI
- * names the file randomly; we name it after its content so that builds stay reproducible.
- */
-function collectStdin(content) {
-    const text = content.toString('utf8').replace(/[\r\n]+$/, '');
-    return [
-        { type: 'directory', name: '.', mode: 0o700 },
-        { type: 'file', name: 'stdin.yaml', mode: 0o600, content: Buffer.from(text) },
-    ];
-}
-const byteOrder = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-function relativeTo(root, path) {
-    return relative(root, path).split(sep).join('/');
-}
-
-;// CONCATENATED MODULE: ./src/render/sourceignore.ts
-/**
- * What source-controller leaves out of a Git artifact: its default exclusions, then every
- * `.sourceignore` in the tree (each scoped to its own directory), then the GitRepository's
- * `spec.ignore`, the last matching pattern winning (fluxcd/pkg sourceignore, gitignore rules).
- */
-
-
-
-
-
-const SOURCE_IGNORE_FILE = '.sourceignore';
-/** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
-const DEFAULT_GIT_EXCLUSIONS = [
-    ...FLUX_DEFAULT_IGNORE,
     '.github/',
     '.circleci/',
     '.travis.yml',
@@ -58781,30 +58833,199 @@ const DEFAULT_GIT_EXCLUSIONS = [
     '**/.sops.yaml',
     '**/.flux.yaml',
 ];
+function parsePattern(text, domain = []) {
+    let p = text;
+    const inclusion = p.startsWith('!');
+    if (inclusion)
+        p = p.slice(1);
+    if (!p.endsWith('\\ '))
+        p = p.replace(/ +$/, '');
+    const dirOnly = p.endsWith('/');
+    if (dirOnly)
+        p = p.slice(0, -1);
+    return { domain: [...domain], elements: p.split('/'), inclusion, dirOnly, isGlob: p.includes('/') };
+}
 /** The lines of an ignore file that are patterns (not comments, not blank), as ReadPatterns reads them. */
-function readPatterns(text) {
-    return text.split(/\r?\n/).filter((line) => !line.startsWith('#') && line.trim().length > 0);
+function readPatterns(text, domain = []) {
+    return text
+        .split(/\r?\n/)
+        .filter((line) => !line.startsWith('#') && line.trim().length > 0)
+        .map((line) => parsePattern(line, domain));
+}
+function matchPattern(pattern, path, isDir) {
+    if (path.length <= pattern.domain.length)
+        return 'none';
+    if (pattern.domain.some((e, i) => path[i] !== e))
+        return 'none';
+    const rest = path.slice(pattern.domain.length);
+    const matched = pattern.isGlob ? globMatch(pattern, rest, isDir) : simpleNameMatch(pattern, rest, isDir);
+    if (!matched)
+        return 'none';
+    return pattern.inclusion ? 'include' : 'exclude';
+}
+/** A pattern without `/` matches any element of the path (gitignore pattern.go simpleNameMatch). */
+function simpleNameMatch(pattern, path, isDir) {
+    for (const [i, name] of path.entries()) {
+        if (!goPathMatch(pattern.elements[0], name))
+            continue;
+        return !(pattern.dirOnly && !isDir && i === path.length - 1);
+    }
+    return false;
 }
 /**
- * Rewrites a pattern of a `.sourceignore` in directory `domain` (`a/b`) into one relative to the
- * root: a pattern without an inner slash matches at any depth below its directory, one with a
- * slash is anchored there, as gitignore scopes them.
+ * A pattern with `/` matches a prefix of the path element by element, `**` spanning directories
+ * (gitignore pattern.go globMatch): so `dir/` also matches every file below `dir`.
  */
-function scopePattern(pattern, domain) {
-    if (!domain)
-        return pattern;
-    const negated = pattern.startsWith('!');
-    let body = negated ? pattern.slice(1) : pattern;
-    const dirOnly = body.endsWith('/');
-    if (dirOnly)
-        body = body.slice(0, -1);
-    const anchored = body.includes('/');
-    const scoped = anchored ? `${domain}/${body.replace(/^\//, '')}` : `${domain}/**/${body}`;
-    return `${negated ? '!' : ''}${scoped}${dirOnly ? '/' : ''}`;
+function globMatch(pattern, path, isDir) {
+    let rest = path;
+    let matched = false;
+    let canTraverse = false;
+    for (const [i, element] of pattern.elements.entries()) {
+        if (element === '') {
+            canTraverse = false;
+            continue;
+        }
+        if (element === '**') {
+            if (i === pattern.elements.length - 1)
+                break;
+            canTraverse = true;
+            continue;
+        }
+        if (element.includes('**'))
+            return false;
+        if (rest.length === 0)
+            return false;
+        if (canTraverse) {
+            canTraverse = false;
+            while (rest.length > 0) {
+                const name = rest[0];
+                rest = rest.slice(1);
+                if (goPathMatch(element, name)) {
+                    matched = true;
+                    break;
+                }
+                if (rest.length === 0)
+                    matched = false;
+            }
+        }
+        else {
+            if (!goPathMatch(element, rest[0]))
+                return false;
+            matched = true;
+            rest = rest.slice(1);
+        }
+    }
+    if (matched && pattern.dirOnly && !isDir && rest.length === 0)
+        return false;
+    return matched;
 }
-/** Every `.sourceignore` under `root`, parents before children, siblings in name order. */
-function loadSourceIgnorePatterns(root, domain = '') {
-    const dir = domain ? (0,external_node_path_.join)(root, domain) : root;
+const goPatternCache = new Map();
+/**
+ * Go's path/filepath.Match on one path element: `*`, `?`, `[...]` with `^` negation and ranges,
+ * `\` escapes; a malformed pattern matches nothing (the callers treat ErrBadPattern as no match).
+ */
+function goPathMatch(pattern, name) {
+    let re = goPatternCache.get(pattern);
+    if (re === undefined) {
+        re = compileGoPattern(pattern);
+        goPatternCache.set(pattern, re);
+    }
+    return re !== null && re.test(name);
+}
+function compileGoPattern(pattern) {
+    const chars = [...pattern];
+    const lit = (c) => `\\u{${c.codePointAt(0).toString(16)}}`;
+    let out = '';
+    for (let i = 0; i < chars.length; i++) {
+        const c = chars[i];
+        if (c === '*')
+            out += '[^/]*';
+        else if (c === '?')
+            out += '[^/]';
+        else if (c === '\\') {
+            if (++i >= chars.length)
+                return null;
+            out += lit(chars[i]);
+        }
+        else if (c === '[') {
+            i++;
+            let negated = false;
+            if (chars[i] === '^') {
+                negated = true;
+                i++;
+            }
+            const ranges = [];
+            const escaped = () => {
+                let ch = chars[i];
+                if (ch === undefined || ch === '-' || ch === ']')
+                    return null;
+                if (ch === '\\') {
+                    ch = chars[++i];
+                    if (ch === undefined)
+                        return null;
+                }
+                i++;
+                return ch;
+            };
+            for (;;) {
+                if (chars[i] === ']' && ranges.length > 0)
+                    break;
+                const lo = escaped();
+                if (lo === null)
+                    return null;
+                let hi = lo;
+                if (chars[i] === '-') {
+                    i++;
+                    const h = escaped();
+                    if (h === null)
+                        return null;
+                    hi = h;
+                }
+                ranges.push(lo === hi ? lit(lo) : `${lit(lo)}-${lit(hi)}`);
+            }
+            out += `[${negated ? '^' : ''}${ranges.join('')}]`;
+        }
+        else
+            out += lit(c);
+    }
+    try {
+        return new RegExp(`^${out}$`, 'su');
+    }
+    catch {
+        return null;
+    }
+}
+/** The matcher of a Git source (gitignore Matcher: the last pattern that matches decides). */
+class SourceIgnoreMatcher {
+    patterns;
+    constructor(patterns) {
+        this.patterns = patterns;
+    }
+    /**
+     * source-controller's matcher for these patterns: its defaults when there are none, else the
+     * VCS exclusions and the patterns (fluxcd/pkg artifact/storage SourceIgnoreFilter).
+     */
+    static forSource(patterns) {
+        const vcs = VCS_EXCLUSIONS.map((p) => parsePattern(p));
+        if (patterns.length === 0)
+            return new SourceIgnoreMatcher([...vcs, ...DEFAULT_GIT_EXCLUSIONS.map((p) => parsePattern(p))]);
+        return new SourceIgnoreMatcher([...vcs, ...patterns]);
+    }
+    /** Whether `path` (repo-relative with `/`; a trailing `/` marks a directory) is left out. */
+    ignores(path) {
+        const isDir = path.endsWith('/');
+        const elements = (isDir ? path.slice(0, -1) : path).split('/');
+        for (let i = this.patterns.length - 1; i >= 0; i--) {
+            const result = matchPattern(this.patterns[i], elements, isDir);
+            if (result !== 'none')
+                return result === 'exclude';
+        }
+        return false;
+    }
+}
+/** Every `.sourceignore` under `root`, parents before children, siblings in name order (LoadIgnorePatterns). */
+function loadSourceIgnorePatterns(root, domain = []) {
+    const dir = (0,external_node_path_.join)(root, ...domain);
     const patterns = [];
     let entries;
     try {
@@ -58814,22 +59035,21 @@ function loadSourceIgnorePatterns(root, domain = '') {
         return patterns;
     }
     if (entries.some((e) => e.isFile() && e.name === SOURCE_IGNORE_FILE)) {
-        const text = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, SOURCE_IGNORE_FILE), 'utf8');
-        patterns.push(...readPatterns(text).map((p) => scopePattern(p, domain)));
+        patterns.push(...readPatterns((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, SOURCE_IGNORE_FILE), 'utf8'), domain));
     }
     for (const entry of entries) {
         if (!entry.isDirectory() || entry.name === '.git')
             continue;
-        patterns.push(...loadSourceIgnorePatterns(root, domain ? `${domain}/${entry.name}` : entry.name));
+        patterns.push(...loadSourceIgnorePatterns(root, [...domain, entry.name]));
     }
     return patterns;
 }
-/** The matcher for a Git source's tree: defaults, `.sourceignore` files, then `spec.ignore`. */
+/** The matcher for a Git source's tree on disk: `.sourceignore` files, then `spec.ignore`. */
 function gitSourceMatcher(root, specIgnore) {
-    return ignore_default()()
-        .add(DEFAULT_GIT_EXCLUSIONS)
-        .add(loadSourceIgnorePatterns(root))
-        .add(specIgnore ? readPatterns(specIgnore) : []);
+    return SourceIgnoreMatcher.forSource([
+        ...loadSourceIgnorePatterns(root),
+        ...(specIgnore ? readPatterns(specIgnore) : []),
+    ]);
 }
 /**
  * The GitRepository objects defined under the entry directory, read before anything is built:
@@ -58873,6 +59093,7 @@ function entryGitRepositories(entryDir) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/sources.ts
+
 
 
 
@@ -58972,14 +59193,34 @@ function treeSourceMatcher(tree, specIgnore) {
                 return a[i] < b[i] ? -1 : 1;
         return a.length - b.length;
     });
-    const patterns = files.flatMap((parts) => {
-        const domain = parts.join('/');
-        return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)).map((p) => scopePattern(p, domain));
-    });
-    return ignore_default()()
-        .add(DEFAULT_GIT_EXCLUSIONS)
-        .add(patterns)
-        .add(specIgnore ? readPatterns(specIgnore) : []);
+    const patterns = files.flatMap((domain) => readPatterns(tree.read([...domain, SOURCE_IGNORE_FILE].join('/')), domain));
+    return SourceIgnoreMatcher.forSource([...patterns, ...(specIgnore ? readPatterns(specIgnore) : [])]);
+}
+/** The directories of an artifact: those holding a file it keeps (the tarball has no directory entries). */
+function keptDirectories(files, matcher) {
+    const dirs = new Set(['']);
+    for (const f of files) {
+        if (matcher.ignores(f))
+            continue;
+        for (let at = f.lastIndexOf('/'); at > 0; at = f.lastIndexOf('/', at - 1)) {
+            const dir = f.slice(0, at);
+            if (dirs.has(dir))
+                break;
+            dirs.add(dir);
+        }
+    }
+    return dirs;
+}
+/** Removes the directories left without a file (an artifact has no directory entries of its own). */
+function removeEmptyDirectories(dir) {
+    let empty = true;
+    for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+        if (entry.isDirectory() && removeEmptyDirectories((0,external_node_path_.join)(dir, entry.name)))
+            (0,external_node_fs_.rmdirSync)((0,external_node_path_.join)(dir, entry.name));
+        else
+            empty = false;
+    }
+    return empty;
 }
 /**
  * Turns source references into local, private, writable directories (one per source and run):
@@ -59014,11 +59255,21 @@ class SourceResolver {
         if (mapped)
             return this.copyTree((0,external_node_path_.resolve)(mapped), target, specIgnore);
         switch (kind) {
-            case 'GitRepository':
+            case 'GitRepository': {
+                const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+                if (other)
+                    throw new SourceError(other);
                 if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
                     (0,external_node_fs_.mkdirSync)(target, { recursive: true });
                     const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
+                    const directories = keptDirectories(this.ctx.tree.files, matcher);
+                    this.lazy.set(target, {
+                        tree: this.ctx.tree,
+                        matcher,
+                        directories,
+                        written: new Set(),
+                        all: false,
+                    });
                     return target;
                 }
                 if (this.ctx.tree) {
@@ -59028,6 +59279,7 @@ class SourceResolver {
                     return target;
                 }
                 return this.copyTree(this.ctx.repo, target, specIgnore);
+            }
             case 'OCIRepository':
                 return this.pullOci(namespace, name, target);
             case 'ExternalArtifact':
@@ -59038,13 +59290,24 @@ class SourceResolver {
                 throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
         }
     }
+    /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
+    otherRepository(namespace, name, checkout) {
+        const object = this.ctx.lookup('GitRepository', namespace, name);
+        // The implicit flux-system source of the entry directory is this checkout by definition.
+        if (!object)
+            return undefined;
+        const why = notThisCheckout(field(object, 'spec') ?? {}, checkout);
+        return why
+            ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
+            : undefined;
+    }
     /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
     isDirectory(dir) {
         const [root, source] = this.lazyOf(dir);
         if (!source)
             return (0,external_node_fs_.existsSync)(dir) && (0,external_node_fs_.statSync)(dir).isDirectory();
         const rel = (0,external_node_path_.relative)(root, dir).split(external_node_path_.sep).join('/');
-        return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+        return source.directories.has(rel);
     }
     /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
     prepare(dirs) {
@@ -59052,7 +59315,7 @@ class SourceResolver {
         if (!source || source.all)
             return;
         const rels = treeReach({
-            isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+            isDirectory: (r) => source.directories.has(r),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
         if (rels.includes(''))
@@ -59092,10 +59355,14 @@ class SourceResolver {
                 const rel = (0,external_node_path_.relative)(from, src).split(external_node_path_.sep).join('/');
                 if (!rel)
                     return true;
-                const isDir = (0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory() ?? false;
-                return !matcher.ignores(isDir ? `${rel}/` : rel);
+                // Directories are walked even when excluded: a later negation may keep a file below
+                // (git's own .git directory aside, whose content no artifact holds).
+                if ((0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory())
+                    return rel !== '.git';
+                return !matcher.ignores(rel);
             },
         });
+        removeEmptyDirectories(to);
         return to;
     }
     async pullOci(namespace, name, target) {
@@ -59373,9 +59640,41 @@ function ownerKey(owner) {
 
 
 
+
 const SUBSTITUTE_OPT_OUT = 'kustomize.toolkit.fluxcd.io/substitute';
 const OWNER_NAME = 'kustomize.toolkit.fluxcd.io/name';
 const OWNER_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+/**
+ * Objects that two owners apply: each owner's controller would take it over from the other on
+ * every reconcile and prune it when the other drops it. Flux applies both without an error, so it
+ * is a warning on both owners, not a failure.
+ */
+function appliedTwice(objects) {
+    const byObject = new Map();
+    for (const { owner, object } of objects) {
+        const ns = object.metadata?.namespace;
+        const key = [groupOf(object.apiVersion), object.kind, ns ?? '', object.metadata?.name].join('/');
+        const entry = byObject.get(key) ?? {
+            what: `${object.kind} ${ns ? `${ns}/` : ''}${object.metadata?.name}`,
+            owners: new Map(),
+        };
+        entry.owners.set(ownerKey(owner), owner);
+        byObject.set(key, entry);
+    }
+    const warnings = [];
+    for (const { what, owners } of byObject.values()) {
+        if (owners.size < 2)
+            continue;
+        for (const [key, owner] of owners) {
+            const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => describeOwner(o));
+            warnings.push({
+                owner,
+                message: `${describeOwner(owner)}: ${what} is also applied by ${others.join(', ')}; the owners would fight over it`,
+            });
+        }
+    }
+    return warnings.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
+}
 /**
  * Renders everything Flux would apply to one cluster: the entry directory as the flux-system
  * Kustomization, every Kustomization found in turn (waves, built in parallel), then every
@@ -59424,6 +59723,7 @@ class ClusterRender {
             registry: (insecure) => this.registry(insecure),
             log: io.log,
             tree: options.tree,
+            checkout: options.checkout ?? readCheckout(this.repo, io.env),
         });
     }
     entrySources;
@@ -59504,7 +59804,12 @@ class ClusterRender {
         this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
         this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
         this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
-        return { objects: this.objects, errors: this.errors, rendered: this.rendered };
+        return {
+            objects: this.objects,
+            errors: this.errors,
+            warnings: appliedTwice(this.objects),
+            rendered: this.rendered,
+        };
     }
     /** Waiting only helps while something else may still produce the missing object. */
     canWait(b, pending) {
@@ -59703,6 +60008,7 @@ function renderJson(result) {
     return (JSON.stringify({
         objects: result.objects.map((o) => ({ owner: o.owner, object: o.object })),
         errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
+        warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
     }, null, 2) + '\n');
 }
 /** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
@@ -59835,6 +60141,8 @@ const renderCommand = defineCommand({
         const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
         for (const e of result.errors)
             io.log.error(e.message);
+        for (const w of result.warnings ?? [])
+            io.log.warn(w.message);
         if (options.format === 'json')
             io.stdout(renderJson(result));
         else
@@ -67788,6 +68096,7 @@ async function verifyChange(sides, diff, options, io) {
 
 
 
+
 /** Renders base and head of every cluster path with one secret masker and compares them. */
 async function runDiff(options, io) {
     const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
@@ -67816,6 +68125,8 @@ async function runDiff(options, io) {
     try {
         head = await side(options.head);
         const masker = createSecretMasker();
+        // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
+        const checkout = readCheckout(repo, io.env, [options.base, options.head]);
         const merged = { changes: [], images: [], errors: [] };
         const built = new Set();
         const refs = base.commit !== undefined && head.commit !== undefined;
@@ -67831,6 +68142,7 @@ async function runDiff(options, io) {
                 ...options,
                 repo: side.dir,
                 tree: side.tree,
+                checkout,
                 path,
                 masker,
                 shouldBuild: planner
@@ -68307,6 +68619,106 @@ const diffCommand = defineCommand({
         };
     },
 });
+
+;// CONCATENATED MODULE: ./src/oci/artifact/collect.ts
+
+
+
+
+/** `flux build/push artifact`'s default `--ignore-paths` (sourceignore ExcludeVCS + ExcludeExt). */
+const FLUX_DEFAULT_IGNORE = [
+    '.git/',
+    '.gitignore',
+    '.gitmodules',
+    '.gitattributes',
+    '*.jpg',
+    '*.jpeg',
+    '*.gif',
+    '*.png',
+    '*.wmv',
+    '*.flv',
+    '*.tar.gz',
+    '*.zip',
+];
+/**
+ * Walks a directory in `filepath.WalkDir` order (lexical, depth first, the root as `.`),
+ * leaving out ignored paths and, unless asked to follow them, symlinks and special files.
+ */
+function collectDirectory(root, options = {}) {
+    const matcher = ignore_default()().add(options.ignorePaths ?? FLUX_DEFAULT_IGNORE);
+    const rootReal = (0,external_node_fs_.realpathSync)(root);
+    const entries = [{ type: 'directory', name: '.', mode: (0,external_node_fs_.statSync)(root).mode & 0o7777 }];
+    const walk = (dir, rel, ancestors) => {
+        for (const name of (0,external_node_fs_.readdirSync)(dir).sort(byteOrder)) {
+            const path = (0,external_node_path_.join)(dir, name);
+            const relName = rel ? `${rel}/${name}` : name;
+            if (name.includes('\\')) {
+                throw new FluxgateError('INPUT', `${path}: file names with a backslash cannot be unpacked by source-controller`);
+            }
+            let stat = (0,external_node_fs_.lstatSync)(path);
+            if (stat.isSymbolicLink()) {
+                if (!options.resolveSymlinks) {
+                    options.onSkip?.(relName, 'symlink (use --resolve-symlinks to copy its target)');
+                    continue;
+                }
+                let target;
+                try {
+                    target = (0,external_node_fs_.realpathSync)(path);
+                }
+                catch {
+                    throw new FluxgateError('INPUT', `${path}: the symlink's target does not exist`);
+                }
+                if (target !== rootReal && !target.startsWith(rootReal + external_node_path_.sep)) {
+                    throw new FluxgateError('INPUT', `${path}: the symlink points outside ${root} (to ${target})`);
+                }
+                stat = (0,external_node_fs_.statSync)(path);
+            }
+            const isDir = stat.isDirectory();
+            if (matcher.ignores(isDir ? `${relName}/` : relName))
+                continue;
+            if (isDir) {
+                const real = (0,external_node_fs_.realpathSync)(path);
+                // A symlinked directory that leads back up the tree would never end: break the cycle.
+                if (ancestors.has(real)) {
+                    options.onSkip?.(relName, 'symlink cycle');
+                    continue;
+                }
+                entries.push({ type: 'directory', name: relName, mode: stat.mode & 0o7777 });
+                walk(path, relName, new Set([...ancestors, real]));
+            }
+            else if (stat.isFile()) {
+                entries.push({ type: 'file', name: relName, mode: stat.mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) });
+            }
+            else {
+                options.onSkip?.(relName, 'not a regular file');
+            }
+        }
+    };
+    walk(root, '', new Set([rootReal]));
+    return entries;
+}
+/** A single file, as the flux CLI packs it: inside a 0700 temp directory, under its base name. */
+function collectFile(path) {
+    return [
+        { type: 'directory', name: '.', mode: 0o700 },
+        { type: 'file', name: (0,external_node_path_.basename)(path), mode: (0,external_node_fs_.statSync)(path).mode & 0o7777, content: (0,external_node_fs_.readFileSync)(path) },
+    ];
+}
+/**
+ * Standard input, as the flux CLI packs it (trailing CR/LF trimmed, mode 0600). The flux CLI
+ * names the file randomly; we name it after its content so that builds stay reproducible.
+ */
+function collectStdin(content) {
+    const text = content.toString('utf8').replace(/[\r\n]+$/, '');
+    return [
+        { type: 'directory', name: '.', mode: 0o700 },
+        { type: 'file', name: 'stdin.yaml', mode: 0o600, content: Buffer.from(text) },
+    ];
+}
+const byteOrder = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+function relativeTo(root, path) {
+    return relative(root, path).split(sep).join('/');
+}
 
 ;// CONCATENATED MODULE: ./src/oci/artifact/content.ts
 
