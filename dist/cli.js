@@ -56301,9 +56301,12 @@ const silentLogger = {
     mask() { },
 };
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/oci/auth.ts
+
 
 
 
@@ -56358,7 +56361,11 @@ function configKeys(registry) {
         `https://${registry}/v2/`,
     ];
 }
-/** Credentials from `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` (`auths` only). */
+/**
+ * Credentials from `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, as docker looks them
+ * up for one host: its `credHelpers` entry, else its `auths` entry, else the `credsStore`.
+ * Helpers are asked for this host only (`docker-credential-NAME get`, the host on stdin).
+ */
 function dockerConfigCredentials(registry, env) {
     const dir = env.DOCKER_CONFIG || (0,external_node_path_.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.docker');
     let config;
@@ -56368,7 +56375,11 @@ function dockerConfigCredentials(registry, env) {
     catch {
         return undefined;
     }
-    for (const key of configKeys(registry)) {
+    const keys = configKeys(registry);
+    const helperKey = keys.find((k) => typeof config.credHelpers?.[k] === 'string');
+    if (helperKey)
+        return credentialHelper(config.credHelpers[helperKey], helperKey, env);
+    for (const key of keys) {
         const entry = config.auths?.[key];
         if (!entry)
             continue;
@@ -56381,12 +56392,41 @@ function dockerConfigCredentials(registry, env) {
         if (entry.username && entry.password)
             return { kind: 'basic', username: entry.username, password: entry.password };
     }
+    if (typeof config.credsStore === 'string' && config.credsStore) {
+        return credentialHelper(config.credsStore, keys[0], env);
+    }
     return undefined;
+}
+/** docker-credential-helpers protocol: `get` with the server URL on stdin, JSON {Username, Secret} out. */
+function credentialHelper(name, serverUrl, env) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+        return undefined;
+    let out;
+    try {
+        out = JSON.parse((0,external_node_child_process_.execFileSync)(`docker-credential-${name}`, ['get'], {
+            input: serverUrl,
+            env,
+            timeout: 10_000,
+            maxBuffer: 1024 * 1024,
+            encoding: 'utf8',
+            stdio: ['pipe', 'pipe', 'ignore'],
+        }));
+    }
+    catch {
+        return undefined; // not stored there, or no such helper: anonymous, as docker would be
+    }
+    if (typeof out.Username !== 'string' || typeof out.Secret !== 'string' || !out.Secret)
+        return undefined;
+    // `<token>` marks an OAuth identity (refresh) token, which needs a token exchange we do not do.
+    if (out.Username === '<token>')
+        return undefined;
+    return { kind: 'basic', username: out.Username, password: out.Secret };
 }
 /**
  * The credentials fluxgate sends to `host` (the host it connects to: a mirror's own name),
  * most specific first: host-bound `--creds`/`--creds-file`/FLUXGATE_CREDS, GITHUB_TOKEN for
- * ghcr.io only, docker config.json `auths` of that host. Nothing else reaches a host.
+ * ghcr.io only, docker config.json (credHelpers, auths, credsStore) for that host. Nothing else
+ * reaches a host.
  */
 function resolveCredentials(host, creds, env) {
     const bound = creds?.get(normalizeHost(host));
@@ -57634,8 +57674,6 @@ function field(object, ...path) {
     return v;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: ./src/flux/checkout.ts
 /**
  * Which GitRepository objects mean "this checkout". source-controller clones each GitRepository
@@ -57768,6 +57806,11 @@ const runProcess = (command, args, options) => new Promise((resolve) => {
                 ? Number(err.code)
                 : 1
             : 0;
+        const deadline = runLimits();
+        if (err && deadline.signal.aborted) {
+            resolve({ stdout: '', stderr: `gave up at the --timeout of ${deadline.timeout}`, code: 1 });
+            return;
+        }
         resolve({ stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr), code });
     });
 });

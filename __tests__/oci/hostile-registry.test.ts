@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -275,6 +275,29 @@ describe('credentials are bound to hosts', () => {
     expect(hasAuth(evil)).toEqual([]);
   });
 
+  it('asks docker credential helpers (credsStore, credHelpers) for the one host being contacted', async () => {
+    const ours = await startRegistry({ basicAuth: { user: 'ci', password: 'h3lper' } });
+    cleanups.push(ours.stop);
+    const bin = mkdtempSync(join(tmpdir(), 'fg-helper-'));
+    const asked = join(bin, 'asked');
+    writeFileSync(
+      join(bin, 'docker-credential-fake'),
+      `#!/bin/sh\nread host\necho "$host" >> ${asked}\nif [ "$host" = "${ours.host}" ]; then echo '{"Username":"ci","Secret":"h3lper"}'; else echo 'credentials not found' >&2; exit 1; fi\n`,
+      { mode: 0o755 },
+    );
+    const env = toolEnv({ GITHUB_TOKEN: '' });
+    env.PATH = `${bin}:${env.PATH}`;
+    for (const config of [{ credsStore: 'fake' }, { credHelpers: { [ours.host]: 'fake' } }]) {
+      const dir = mkdtempSync(join(tmpdir(), 'fg-docker-'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      const r = await runCli(pushArgs(`oci://${ours.host}/helper/app:v1`), {
+        env: { ...env, DOCKER_CONFIG: dir },
+      });
+      expect(r.code).toBe(0);
+    }
+    expect(readFileSync(asked, 'utf8').trim().split('\n')).toEqual([ours.host, ours.host]);
+  });
+
   it('push sends no credentials to an upload Location on another host', async () => {
     const elsewhere = await standIn((req, res) => forward(req, res, sharedRegistryHost()));
     // The registry wants basic auth, then hands out upload locations on another origin.
@@ -441,6 +464,7 @@ describe('resources are bounded', () => {
         },
       }),
     });
+    // Long enough for kustomize to build the entry on a loaded machine; then the index drips.
     const r = await runCli([
       'render',
       '--repo',
@@ -450,11 +474,11 @@ describe('resources are bounded', () => {
       '--format',
       'json',
       '--timeout',
-      '2s',
+      '20s',
     ]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).errors.map((e: any) => e.message)).toEqual([
-      expect.stringContaining(`cannot fetch http://${drip.host}/index.yaml: gave up at the --timeout of 2s`),
+      expect.stringContaining(`cannot fetch http://${drip.host}/index.yaml: gave up at the --timeout of 20s`),
     ]);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -66,18 +67,29 @@ function configKeys(registry: string): string[] {
   ];
 }
 
-/** Credentials from `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` (`auths` only). */
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+}
+
+/**
+ * Credentials from `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, as docker looks them
+ * up for one host: its `credHelpers` entry, else its `auths` entry, else the `credsStore`.
+ * Helpers are asked for this host only (`docker-credential-NAME get`, the host on stdin).
+ */
 export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv): Credentials | undefined {
   const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
-  let config: {
-    auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
-  };
+  let config: DockerConfig;
   try {
-    config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as DockerConfig;
   } catch {
     return undefined;
   }
-  for (const key of configKeys(registry)) {
+  const keys = configKeys(registry);
+  const helperKey = keys.find((k) => typeof config.credHelpers?.[k] === 'string');
+  if (helperKey) return credentialHelper(config.credHelpers![helperKey]!, helperKey, env);
+  for (const key of keys) {
     const entry = config.auths?.[key];
     if (!entry) continue;
     if (entry.auth) {
@@ -88,13 +100,41 @@ export function dockerConfigCredentials(registry: string, env: NodeJS.ProcessEnv
     if (entry.username && entry.password)
       return { kind: 'basic', username: entry.username, password: entry.password };
   }
+  if (typeof config.credsStore === 'string' && config.credsStore) {
+    return credentialHelper(config.credsStore, keys[0]!, env);
+  }
   return undefined;
+}
+
+/** docker-credential-helpers protocol: `get` with the server URL on stdin, JSON {Username, Secret} out. */
+function credentialHelper(name: string, serverUrl: string, env: NodeJS.ProcessEnv): Credentials | undefined {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) return undefined;
+  let out: { Username?: unknown; Secret?: unknown };
+  try {
+    out = JSON.parse(
+      execFileSync(`docker-credential-${name}`, ['get'], {
+        input: serverUrl,
+        env,
+        timeout: 10_000,
+        maxBuffer: 1024 * 1024,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'ignore'],
+      }),
+    ) as typeof out;
+  } catch {
+    return undefined; // not stored there, or no such helper: anonymous, as docker would be
+  }
+  if (typeof out.Username !== 'string' || typeof out.Secret !== 'string' || !out.Secret) return undefined;
+  // `<token>` marks an OAuth identity (refresh) token, which needs a token exchange we do not do.
+  if (out.Username === '<token>') return undefined;
+  return { kind: 'basic', username: out.Username, password: out.Secret };
 }
 
 /**
  * The credentials fluxgate sends to `host` (the host it connects to: a mirror's own name),
  * most specific first: host-bound `--creds`/`--creds-file`/FLUXGATE_CREDS, GITHUB_TOKEN for
- * ghcr.io only, docker config.json `auths` of that host. Nothing else reaches a host.
+ * ghcr.io only, docker config.json (credHelpers, auths, credsStore) for that host. Nothing else
+ * reaches a host.
  */
 export function resolveCredentials(
   host: string,

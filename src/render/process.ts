@@ -29,6 +29,11 @@ export const runProcess: ProcessRunner = (command, args, options) =>
             ? Number(err.code)
             : 1
           : 0;
+        const deadline = runLimits();
+        if (err && deadline.signal.aborted) {
+          resolve({ stdout: '', stderr: `gave up at the --timeout of ${deadline.timeout}`, code: 1 });
+          return;
+        }
         resolve({ stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr), code });
       },
     );
