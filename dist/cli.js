@@ -56087,7 +56087,7 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(50494);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(70083);
 
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
@@ -56096,7 +56096,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 50494:
+/***/ 70083:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -57792,7 +57792,239 @@ async function mapPool(items, limit, fn) {
     return results;
 }
 
+;// CONCATENATED MODULE: ./src/render/confine.ts
+/**
+ * What a build may read, checked before any tool runs. kustomize-controller builds with
+ * fluxcd/pkg kustomize.SecureBuild: kustomize with load restrictions off, but on a file system
+ * (kustomize/filesys/fs_secure.go) that refuses every path which, symlinks evaluated, is not in
+ * or below the source root. kubectl kustomize has no such file system, so the same rule is
+ * enforced here on every path a kustomization can name, transitively, and remote references
+ * (which kustomize would fetch, loopback included) are refused outright: builds have no network.
+ */
+
+
+
+class ConfinementError extends Error {
+}
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** A reference as it appears in a message: quoted, so a newline or markup in it stays inert. */
+const quoted = (reference) => JSON.stringify(reference);
+/** Whether `path` is `root` or below it. */
+function isWithin(root, path) {
+    return path === root || path.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep);
+}
+/**
+ * The real location of `path` (symlinks evaluated, as filepath.EvalSymlinks), or of its closest
+ * existing ancestor joined with the rest: what fs_secure's isSecurePath compares with the root.
+ */
+function realLocation(path) {
+    let existing = path;
+    const rest = [];
+    while (!(0,external_node_fs_.existsSync)(existing) && (0,external_node_path_.dirname)(existing) !== existing) {
+        rest.unshift(existing.slice((0,external_node_path_.dirname)(existing).length + 1));
+        existing = (0,external_node_path_.dirname)(existing);
+    }
+    try {
+        return (0,external_node_path_.join)((0,external_node_fs_.realpathSync)(existing), ...rest);
+    }
+    catch {
+        return path;
+    }
+}
+/**
+ * `reference`, relative to `base`, as a path inside `root`; throws one line naming `where` when
+ * it is absolute, climbs out with `..`, or leads out through a symlink.
+ */
+function confinedPath(root, base, reference, where) {
+    if ((0,external_node_path_.isAbsolute)(reference) || /^[A-Za-z]:[\\/]/.test(reference))
+        throw new ConfinementError(`${where}: ${quoted(reference)} is an absolute path; a build reads only its source`);
+    const path = (0,external_node_path_.resolve)(base, reference);
+    if (!isWithin(root, path))
+        throw new ConfinementError(`${where}: ${quoted(reference)} leaves the source root`);
+    if (!isWithin(realLocation(root), realLocation(path)))
+        throw new ConfinementError(`${where}: ${quoted(reference)} leads out of the source root through a symlink`);
+    return path;
+}
+/**
+ * What kustomize would fetch rather than read (api/internal/git/repospec.go and
+ * loader.IsRemoteFile): a scheme (`https://`, `file://`, `git::`), an scp-like `user@host:`, a
+ * GitHub shorthand or a `?ref=` query.
+ */
+function isRemoteReference(reference) {
+    return (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(reference) ||
+        /^[^/\s]+@[^/\s]+[:/]/.test(reference) ||
+        /^(www\.)?github\.com([/:]|$)/i.test(reference) ||
+        reference.includes('?'));
+}
+const list = (v) => (Array.isArray(v) ? v : []);
+const isMap = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** kustomize's builtin generator and transformer configurations that name files. */
+const FILE_FIELDS = {
+    ConfigMapGenerator: generatorFiles,
+    SecretGenerator: generatorFiles,
+    PatchTransformer: (c) => [['path', c.path]],
+    PatchJson6902Transformer: (c) => [['path', c.path]],
+    PatchStrategicMergeTransformer: (c) => list(c.paths).map((p, i) => [`paths[${i}]`, p]),
+    ReplacementTransformer: (c) => list(c.replacements).map((r, i) => [`replacements[${i}].path`, isMap(r) ? r.path : undefined]),
+};
+/** configMapGenerator/secretGenerator: `files` (`[key=]path`), `envs`, `env`. */
+function generatorFiles(g) {
+    return [
+        ...list(g.files).map((f, i) => [
+            `files[${i}]`,
+            typeof f === 'string' ? f.replace(/^[^=]*=/, '') : f,
+        ]),
+        ...list(g.envs).map((f, i) => [`envs[${i}]`, f]),
+        ...(g.env === undefined ? [] : [['env', g.env]]),
+    ];
+}
+/** A text that is an inline YAML object rather than a path (kustomize tries it as YAML first). */
+function inlineObjects(text) {
+    if (!/[\n:{]/.test(text))
+        return undefined;
+    try {
+        const docs = (0,dist/* parseAllDocuments */.hR)(text).map((d) => d.toJS());
+        const objects = docs.flatMap((d) => (Array.isArray(d) ? d : [d])).filter(isMap);
+        return objects.length ? objects : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Checks every path the kustomization of `dir` (`kustomization`, as it will be built) names, and
+ * those of every kustomization it reaches, before kustomize runs: each stays inside `root`, none
+ * is remote, no helm inflation and no KRM function. Throws one line naming the file and field.
+ */
+function confineKustomization(root, dir, kustomization, file) {
+    const visited = new Set();
+    const display = (path) => (0,external_node_path_.relative)(root, path).split(external_node_path_.sep).join('/') || '.';
+    const visitDirectory = (path) => {
+        const real = realLocation(path);
+        if (visited.has(real))
+            return;
+        visited.add(real);
+        const found = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
+        if (!found)
+            return; // kustomize reports the directory itself
+        let parsed;
+        try {
+            parsed = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(found, 'utf8'));
+        }
+        catch {
+            return; // kustomize reports the invalid YAML
+        }
+        if (isMap(parsed))
+            check(parsed, path, display(found));
+    };
+    /** A kustomization or a directory: resources, bases, components. */
+    const checkRoot = (reference, base, where) => {
+        if (typeof reference !== 'string')
+            return;
+        if (isRemoteReference(reference))
+            throw new ConfinementError(`${where}: ${quoted(reference)} is a remote reference; builds have no network`);
+        const path = confinedPath(root, base, reference, where);
+        const stat = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
+        // kustomize tries a missing local path as a remote base: nothing missing reaches it.
+        if (!stat)
+            throw new ConfinementError(`${where}: ${quoted(reference)} not found in the source`);
+        if (stat.isDirectory())
+            visitDirectory(path);
+    };
+    /** A file kustomize loads (a patch, a generator's file, a CRD, a configuration). */
+    const checkFile = (reference, base, where) => {
+        if (typeof reference !== 'string' || reference === '')
+            return;
+        if (isRemoteReference(reference))
+            throw new ConfinementError(`${where}: ${quoted(reference)} is a remote reference; builds have no network`);
+        confinedPath(root, base, reference, where);
+    };
+    /** A builtin plugin configuration, inline or from a file. */
+    const checkPluginConfig = (config, base, where) => {
+        const metadata = isMap(config.metadata) ? config.metadata : {};
+        const annotations = isMap(metadata.annotations) ? metadata.annotations : {};
+        if ('config.kubernetes.io/function' in annotations || 'config.k8s.io/function' in annotations)
+            throw new ConfinementError(`${where}: KRM functions are not run (kustomize-controller runs builtin plugins only)`);
+        if (config.kind === 'HelmChartInflationGenerator')
+            throw new ConfinementError(`${where}: helm chart inflation is not supported (kustomize-controller builds without --enable-helm)`);
+        for (const [field, value] of FILE_FIELDS[String(config.kind)]?.(config) ?? [])
+            checkFile(value, base, `${where}: ${field}`);
+    };
+    /** generators, transformers, validators: inline configurations, files of them, or kustomizations. */
+    const checkPlugins = (reference, base, where) => {
+        if (typeof reference !== 'string')
+            return;
+        const inline = inlineObjects(reference);
+        if (inline)
+            return inline.forEach((c) => checkPluginConfig(c, base, where));
+        checkRoot(reference, base, where);
+        const path = (0,external_node_path_.resolve)(base, reference);
+        if (!(0,external_node_fs_.statSync)(path).isFile())
+            return;
+        let configs;
+        try {
+            configs = (0,dist/* parseAllDocuments */.hR)((0,external_node_fs_.readFileSync)(path, 'utf8')).map((d) => d.toJS());
+        }
+        catch {
+            return;
+        }
+        for (const c of configs)
+            if (isMap(c))
+                checkPluginConfig(c, base, `${display(path)}`);
+    };
+    const check = (k, base, name) => {
+        if (k.helmCharts !== undefined ||
+            k.helmGlobals !== undefined ||
+            k.helmChartInflationGenerator !== undefined)
+            throw new ConfinementError(`${name}: helmCharts: helm chart inflation is not supported (kustomize-controller builds without --enable-helm)`);
+        for (const field of ['resources', 'bases', 'components'])
+            list(k[field]).forEach((r, i) => checkRoot(r, base, `${name}: ${field}[${i}]`));
+        for (const field of ['crds', 'configurations'])
+            list(k[field]).forEach((r, i) => checkFile(r, base, `${name}: ${field}[${i}]`));
+        list(k.patchesStrategicMerge).forEach((p, i) => {
+            if (typeof p === 'string' && !inlineObjects(p))
+                checkFile(p, base, `${name}: patchesStrategicMerge[${i}]`);
+        });
+        for (const field of ['patches', 'patchesJson6902', 'replacements'])
+            list(k[field]).forEach((p, i) => checkFile(isMap(p) ? p.path : undefined, base, `${name}: ${field}[${i}].path`));
+        if (isMap(k.openapi))
+            checkFile(k.openapi.path, base, `${name}: openapi.path`);
+        for (const field of ['configMapGenerator', 'secretGenerator'])
+            list(k[field]).forEach((g, i) => {
+                if (!isMap(g))
+                    return;
+                for (const [f, value] of generatorFiles(g))
+                    checkFile(value, base, `${name}: ${field}[${i}].${f}`);
+            });
+        for (const field of ['generators', 'transformers', 'validators'])
+            list(k[field]).forEach((r, i) => checkPlugins(r, base, `${name}: ${field}[${i}]`));
+    };
+    visited.add(realLocation(dir));
+    check(kustomization, dir, file);
+}
+/**
+ * A chart directory helm may load: helm's directory loader follows symlinks (internal/sympath),
+ * so a link leaving the chart would put an outside file into `.Files`. Sources never hold
+ * symlinks (source-controller's artifacts leave them out); this keeps it so for every chart.
+ */
+function confineChart(chartDir) {
+    const root = realLocation(chartDir);
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            if (entry.isSymbolicLink()) {
+                if (!isWithin(root, realLocation(path)))
+                    throw new ConfinementError(`chart file ${quoted((0,external_node_path_.relative)(chartDir, path).split(external_node_path_.sep).join('/'))} is a symlink leading out of the chart`);
+            }
+            else if (entry.isDirectory())
+                walk(path);
+        }
+    };
+    walk(chartDir);
+}
+
 ;// CONCATENATED MODULE: ./src/render/process.ts
+
 
 
 
@@ -57821,21 +58053,87 @@ function findOnPath(binary, env) {
     }
     return undefined;
 }
+/** Where a proxy variable points so nothing can be fetched: a port nothing listens on. */
+const NO_NETWORK = 'http://127.0.0.1:9';
 /**
- * The environment kustomize runs in: remote bases and remote resources cannot be fetched
- * (an unreachable proxy, git limited to local files), so a PR cannot make us download anything.
+ * The whole environment of a tool process: nothing of ours (no GITHUB_*, INPUT_*, ACTIONS_*,
+ * RUNNER_*, cloud or registry credentials, no proxy exceptions), a PATH of the tool's own
+ * directory and the system's, and a private HOME and TMPDIR with helm's and XDG's directories
+ * in it, so no user configuration, plugin, repository list or registry login is found. kustomize
+ * reads a bare key of an `envs:` file from its environment: there is nothing there to read.
  */
-function offlineEnv(env) {
+function toolEnvironment(binary, home) {
+    const dir = (name) => {
+        const path = (0,external_node_path_.join)(home, name);
+        (0,external_node_fs_.mkdirSync)(path, { recursive: true });
+        return path;
+    };
+    const tmp = dir('tmp');
     return {
-        ...env,
-        HTTP_PROXY: 'http://127.0.0.1:9',
-        HTTPS_PROXY: 'http://127.0.0.1:9',
-        http_proxy: 'http://127.0.0.1:9',
-        https_proxy: 'http://127.0.0.1:9',
+        PATH: [...new Set([(0,external_node_path_.dirname)(binary), '/usr/bin', '/bin'])].join(external_node_path_.delimiter),
+        HOME: home,
+        TMPDIR: tmp,
+        TMP: tmp,
+        TEMP: tmp,
+        XDG_CONFIG_HOME: dir('config'),
+        XDG_CACHE_HOME: dir('cache'),
+        XDG_DATA_HOME: dir('data'),
+        HELM_CONFIG_HOME: (0,external_node_path_.join)(home, 'config', 'helm'),
+        HELM_CACHE_HOME: (0,external_node_path_.join)(home, 'cache', 'helm'),
+        HELM_DATA_HOME: (0,external_node_path_.join)(home, 'data', 'helm'),
+        HELM_PLUGINS: (0,external_node_path_.join)(home, 'data', 'helm', 'plugins'),
+        KUBECONFIG: (0,external_node_path_.join)(home, 'kubeconfig'),
+        KUSTOMIZE_PLUGIN_HOME: (0,external_node_path_.join)(home, 'kustomize-plugins'),
+        HTTP_PROXY: NO_NETWORK,
+        HTTPS_PROXY: NO_NETWORK,
+        ALL_PROXY: NO_NETWORK,
+        http_proxy: NO_NETWORK,
+        https_proxy: NO_NETWORK,
+        all_proxy: NO_NETWORK,
         NO_PROXY: '',
         no_proxy: '',
-        GIT_ALLOW_PROTOCOL: 'file',
+        GIT_ALLOW_PROTOCOL: 'none',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        LANG: 'C.UTF-8',
     };
+}
+/**
+ * Runs helm, kustomize or kubectl (found on the caller's PATH) with toolEnvironment: a private
+ * home made for this one process and removed when it ends.
+ */
+async function runTool(run, tool, args, options) {
+    const binary = findOnPath(tool, options.env) ?? tool;
+    return withPrivateHome((home) => run(binary, args, {
+        env: { ...toolEnvironment(binary, home), ...options.extraEnv },
+        cwd: options.cwd ?? home,
+    }));
+}
+/**
+ * What git adds to toolEnvironment: git's ownership check reads only global configuration, which
+ * is private here, so the repository the user named is declared safe on the command's scope.
+ */
+const GIT_SAFE_DIRECTORY = {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'safe.directory',
+    GIT_CONFIG_VALUE_0: '*',
+};
+/** Runs `fn` with a private home directory, removed afterwards. */
+function withPrivateHome(fn) {
+    const home = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'fluxgate-tool-'));
+    let async = false;
+    try {
+        const result = fn(home);
+        if (result instanceof Promise) {
+            async = true;
+            return result.finally(() => (0,external_node_fs_.rmSync)(home, { recursive: true, force: true }));
+        }
+        return result;
+    }
+    finally {
+        if (!async)
+            (0,external_node_fs_.rmSync)(home, { recursive: true, force: true });
+    }
 }
 /** Last meaningful line of a tool's stderr, for one-line errors. */
 function lastLine(text) {
@@ -58269,13 +58567,14 @@ function refuseLinks(root, target, what) {
 
 
 
-const isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+const values_files_isMap = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** Maps merge key by key, recursively; anything else in `over` replaces what is in `base`. */
 function mergeMaps(base, over) {
     const out = { ...base };
     for (const [k, v] of Object.entries(over)) {
         const b = out[k];
-        out[k] = isMap(v) && isMap(b) ? mergeMaps(b, v) : v;
+        out[k] = values_files_isMap(v) && values_files_isMap(b) ? mergeMaps(b, v) : v;
     }
     return out;
 }
@@ -58289,16 +58588,19 @@ function readValues(file, reference) {
     }
     if (parsed == null)
         return {};
-    if (!isMap(parsed))
+    if (!values_files_isMap(parsed))
         throw new Error(`unmarshaling values from '${reference}' failed: not a map`);
     return parsed;
 }
-/** A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a file. */
+/**
+ * A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a
+ * file there; a symlink leading out of `base` is not followed.
+ */
 function fileWithin(base, reference) {
     const path = (0,external_node_path_.resolve)(base, reference.replace(/^\/+/, ''));
-    if (path !== base && !path.startsWith(base + external_node_path_.sep))
+    if (!isWithin(base, path) || !(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile())
         return undefined;
-    return (0,external_node_fs_.existsSync)(path) && (0,external_node_fs_.statSync)(path).isFile() ? path : undefined;
+    return isWithin((0,external_node_fs_.realpathSync)(base), (0,external_node_fs_.realpathSync)(path)) ? path : undefined;
 }
 /**
  * Merges values files in order; `base` is the Git source's root for charts from a GitRepository,
@@ -58326,11 +58628,16 @@ async function unpackChart(tgz, workDir) {
         throw new Error(`${tgz}: no Chart.yaml in the chart archive`);
     return (0,external_node_path_.join)(dir, top.name);
 }
-/** A copy of the chart directory whose values.yaml is `values`, as the built chart has it. */
+/**
+ * A copy of the chart directory whose values.yaml is `values`, as the built chart has it. The
+ * copy holds no symlinks, and values.yaml is a new file: nothing is written through a link.
+ */
 function withChartValues(chartDir, values, workDir) {
     const copy = (0,external_node_path_.join)((0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(workDir, 'chart-values-')), 'chart');
-    (0,external_node_fs_.cpSync)(chartDir, copy, { recursive: true });
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(copy, 'values.yaml'), (0,dist/* stringify */.As)(values));
+    (0,external_node_fs_.cpSync)(chartDir, copy, { recursive: true, filter: (src) => !(0,external_node_fs_.lstatSync)(src).isSymbolicLink() });
+    const file = (0,external_node_path_.join)(copy, 'values.yaml');
+    (0,external_node_fs_.rmSync)(file, { force: true });
+    (0,external_node_fs_.writeFileSync)(file, (0,dist/* stringify */.As)(values), { flag: 'wx' });
     return copy;
 }
 
@@ -58500,6 +58807,7 @@ function setPath(target, path, value, what) {
 
 
 
+
 /** Kinds that have no namespace: everything else lands in the release namespace when helm applies it. */
 const CLUSTER_SCOPED = new Set([
     'Namespace',
@@ -58523,14 +58831,35 @@ const CLUSTER_SCOPED = new Set([
     'ValidatingAdmissionPolicy',
     'ValidatingAdmissionPolicyBinding',
 ]);
-/** helm-controller's release name: names over 53 characters are cut and suffixed with a hash. */
+/** Helm's release name rule (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain, at most 53 characters. */
+const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * helm-controller's release name (HelmRelease.GetReleaseName, then release.ShortenName): the
+ * spec's releaseName (the CRD caps it at 53 characters), else `[targetNamespace-]name`, cut to
+ * 40 characters and suffixed with a hash when longer than 53. Validated as Helm validates it,
+ * so no field of a manifest can become an option of `helm`.
+ */
 function releaseName(release) {
     const target = field(release, 'spec', 'targetNamespace');
-    const name = field(release, 'spec', 'releaseName') ||
-        (target ? `${target}-${release.metadata.name}` : release.metadata.name);
-    if (name.length <= 53)
-        return name;
-    return `${name.slice(0, 40)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex').slice(0, 12)}`;
+    const explicit = field(release, 'spec', 'releaseName');
+    if (explicit !== undefined && explicit !== '' && (typeof explicit !== 'string' || explicit.length > 53))
+        throw new FluxgateError('RENDER', `spec.releaseName ${quoted(String(explicit))} is longer than 53 characters`);
+    let name = explicit || (target ? `${target}-${release.metadata.name}` : String(release.metadata.name));
+    if (name.length > 53)
+        name = `${name.slice(0, 40)}-${(0,external_node_crypto_namespaceObject.createHash)('sha256').update(name).digest('hex').slice(0, 12)}`;
+    if (!RELEASE_NAME.test(name))
+        throw new FluxgateError('RENDER', `${explicit ? 'spec.releaseName' : 'release name'} ${quoted(name)} is invalid: a Helm release name is a DNS-1123 subdomain of at most 53 characters`);
+    return name;
+}
+/** The namespace helm renders into: spec.targetNamespace or the object's, a DNS-1123 label. */
+function releaseNamespace(release) {
+    const target = field(release, 'spec', 'targetNamespace');
+    const namespace = target || release.metadata.namespace || 'default';
+    if (typeof namespace !== 'string' || namespace.length > 63 || !NAMESPACE_NAME.test(namespace))
+        throw new FluxgateError('RENDER', `${target ? 'spec.targetNamespace' : 'metadata.namespace'} ${quoted(String(namespace))} is not a valid namespace name (DNS-1123 label)`);
+    return namespace;
 }
 /** The chart as source-controller builds it: with valuesFiles, their merge is its values.yaml. */
 async function chartWithValuesFiles(chart, work) {
@@ -58551,17 +58880,26 @@ async function chartWithValuesFiles(chart, work) {
 async function renderHelmRelease(release, ctx) {
     const what = `HelmRelease ${release.metadata.namespace ?? 'default'}/${release.metadata.name}`;
     const run = ctx.run ?? runProcess;
+    const namespace = releaseNamespace(release);
+    const name = releaseName(release);
     const chart = await resolveChart(release, ctx);
     const values = composeValues(release, ctx, what);
-    const namespace = field(release, 'spec', 'targetNamespace') || release.metadata.namespace || 'default';
     const work = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(ctx.workDir ?? (0,external_node_os_namespaceObject.tmpdir)(), 'helm-'));
     try {
         const valuesFile = (0,external_node_path_.join)(work, 'values.yaml');
         (0,external_node_fs_.writeFileSync)(valuesFile, (0,dist/* stringify */.As)(values), { mode: 0o600 });
         // Test hooks run only on `helm test`: helm-controller never applies them on install.
         const chartPath = await chartWithValuesFiles(chart, work);
-        const args = ['template', releaseName(release), chartPath, '--namespace', namespace, '--skip-tests'];
-        args.push('-f', valuesFile);
+        try {
+            if (!chartPath.endsWith('.tgz'))
+                confineChart(chartPath);
+        }
+        catch (err) {
+            if (err instanceof ConfinementError)
+                throw new FluxgateError('RENDER', err.message);
+            throw err;
+        }
+        const args = ['template', `--namespace=${namespace}`, '--skip-tests', '--values', valuesFile];
         const crds = field(release, 'spec', 'install', 'crds') ?? 'Create';
         if (crds !== 'Skip' && field(release, 'spec', 'install', 'skipCRDs') !== true)
             args.push('--include-crds');
@@ -58573,8 +58911,8 @@ async function renderHelmRelease(release, ctx) {
             args.push('--kube-version', ctx.kubeVersion);
         for (const v of ctx.apiVersions)
             args.push('--api-versions', v);
-        const helm = findOnPath('helm', ctx.env) ?? 'helm';
-        const result = await run(helm, args, { env: offlineEnv(ctx.env), cwd: work });
+        args.push('--', name, chartPath);
+        const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work });
         if (result.code !== 0)
             throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
         let manifest = result.stdout;
@@ -58613,14 +58951,28 @@ async function kustomizePostRender(manifest, spec, work, ctx, run) {
         kind: 'Kustomization',
         resources: ['helm-output.yaml'],
     };
+    // helm-controller's Kustomize post-renderer: inline patches with targets, and images; nothing
+    // else of the HelmRelease reaches kustomize (a `path:` would be a file to read).
     if (spec.patches?.length)
-        kustomization.patches = spec.patches;
+        kustomization.patches = spec.patches.map((p) => {
+            const { patch, target } = (p ?? {});
+            return target === undefined ? { patch } : { patch, target };
+        });
     if (spec.images?.length)
         kustomization.images = spec.images;
+    try {
+        confineKustomization(dir, dir, kustomization, 'spec.postRenderers');
+    }
+    catch (err) {
+        if (err instanceof ConfinementError)
+            throw new FluxgateError('RENDER', err.message);
+        throw err;
+    }
     (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, 'kustomization.yaml'), (0,dist/* stringify */.As)(kustomization));
-    const kustomize = findOnPath('kustomize', ctx.env);
-    const [command, args] = kustomize ? [kustomize, ['build', dir]] : ['kubectl', ['kustomize', dir]];
-    const result = await run(command, args, { env: offlineEnv(ctx.env) });
+    const [tool, args] = findOnPath('kustomize', ctx.env)
+        ? ['kustomize', ['build', '--', dir]]
+        : ['kubectl', ['kustomize', '--', dir]];
+    const result = await runTool(run, tool, args, { env: ctx.env });
     if (result.code !== 0)
         throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
     return result.stdout;
@@ -58631,7 +58983,8 @@ async function kustomizePostRender(manifest, spec, work, ctx, run) {
 
 
 
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+const kustomize_KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
 const SHADOW_PREFIX = '.fluxgate-build-';
 class BuildError extends Error {
@@ -58639,32 +58992,43 @@ class BuildError extends Error {
 let shadowCounter = 0;
 /**
  * Builds `dir` as kustomize-controller does: its kustomization file, or one generated from the
- * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off and
+ * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off but
+ * every path it can read checked to stay in the source root first (fluxcd/pkg SecureBuild), and
  * no plugins, exec functions, helm inflation or network. `dir` lives in a private copy of the
  * source: the overlay goes into a sibling build directory, so relative references (`../base`)
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
  */
 async function kustomizeBuild(sourceRoot, dir, overlay, run, env) {
-    const existing = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
+    const existing = kustomize_KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(dir, f)).find((f) => (0,external_node_fs_.existsSync)(f));
     const base = existing
         ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
         : generateKustomization(dir, sourceRoot);
     const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+    try {
+        const file = (0,external_node_path_.relative)(sourceRoot, existing ?? (0,external_node_path_.join)(dir, 'kustomization.yaml'))
+            .split(external_node_path_.sep)
+            .join('/');
+        confineKustomization(sourceRoot, dir, kustomization, file);
+    }
+    catch (err) {
+        if (err instanceof ConfinementError)
+            throw new BuildError(err.message);
+        throw err;
+    }
     const parent = dir === sourceRoot ? sourceRoot : (0,external_node_path_.dirname)(dir);
     const shadow = (0,external_node_path_.join)(parent, `${SHADOW_PREFIX}${++shadowCounter}-${(0,external_node_path_.basename)(dir)}`);
     (0,external_node_fs_.mkdirSync)(shadow);
     try {
         for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            if (KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
+            if (kustomize_KUSTOMIZATION_FILES.includes(entry) || entry.startsWith(SHADOW_PREFIX))
                 continue;
             (0,external_node_fs_.symlinkSync)((0,external_node_path_.join)(dir, entry), (0,external_node_path_.join)(shadow, entry));
         }
         (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(shadow, 'kustomization.yaml'), (0,dist/* stringify */.As)(kustomization));
-        const kustomize = findOnPath('kustomize', env);
-        const [command, args] = kustomize
-            ? [kustomize, ['build', shadow, '--load-restrictor', 'LoadRestrictionsNone']]
-            : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
-        const result = await run(command, args, { env: offlineEnv(env) });
+        const [tool, args] = findOnPath('kustomize', env)
+            ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
+            : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
+        const result = await runTool(run, tool, args, { env });
         if (result.code !== 0) {
             throw new BuildError(`kustomize build failed: ${lastLine(result.stderr)
                 .split(shadow)
@@ -58708,12 +59072,13 @@ function generateKustomization(dir, sourceRoot) {
             if (entry.startsWith(SHADOW_PREFIX) || entry === '.git')
                 continue;
             const path = (0,external_node_path_.join)(current, entry);
-            const stat = (0,external_node_fs_.statSync)(path, { throwIfNoEntry: false });
-            if (!stat)
+            // Symlinks are not part of a Flux artifact (see SourceResolver): never followed here.
+            const stat = (0,external_node_fs_.lstatSync)(path, { throwIfNoEntry: false });
+            if (!stat || stat.isSymbolicLink())
                 continue;
             const rel = './' + (0,external_node_path_.relative)(dir, path).split(external_node_path_.sep).join('/');
             if (stat.isDirectory()) {
-                if (KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
+                if (kustomize_KUSTOMIZATION_FILES.some((f) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, f))))
                     resources.push(rel);
                 else
                     walk(path);
@@ -58776,8 +59141,12 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
         k.namePrefix = overlay.namePrefix;
     if (overlay.nameSuffix)
         k.nameSuffix = overlay.nameSuffix;
+    // Flux's Patch has an inline patch and a target only: nothing else reaches kustomize.
     if (overlay.patches?.length)
-        k.patches = [...(k.patches ?? []), ...overlay.patches];
+        k.patches = [
+            ...(k.patches ?? []),
+            ...overlay.patches.map((p) => (p.target ? { patch: p.patch, target: p.target } : { patch: p.patch })),
+        ];
     if (overlay.components?.length) {
         const present = overlay.components.filter((c) => {
             const path = (0,external_node_path_.resolve)(dir, c);
@@ -59266,6 +59635,25 @@ function removeEmptyDirectories(dir) {
     return empty;
 }
 /**
+ * A tree as source-controller's artifact of it: storage.Archive (fluxcd/pkg artifact/storage)
+ * keeps regular files and directories only, so a Git source's symlinks, wherever they point, are
+ * not part of what Flux builds. Nothing here ever follows or writes through one.
+ */
+function withoutSymlinks(tree) {
+    if (!tree.hasSymlinks)
+        return tree;
+    const files = tree.files.filter((f) => !tree.isSymlink(f));
+    return {
+        files,
+        hasSymlinks: false,
+        isSymlink: () => false,
+        isFile: (rel) => !tree.isSymlink(rel) && tree.isFile(rel),
+        isDirectory: (rel) => tree.isDirectory(rel),
+        read: (rel) => (tree.isSymlink(rel) ? undefined : tree.read(rel)),
+        write: (to, list) => tree.write(to, list.filter((f) => !tree.isSymlink(f))),
+    };
+}
+/**
  * Turns source references into local, private, writable directories (one per source and run):
  * builds write their kustomization overlays there, never into the user's tree.
  */
@@ -59302,23 +59690,13 @@ class SourceResolver {
                 const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
                 if (other)
                     throw new SourceError(other);
-                if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
-                    (0,external_node_fs_.mkdirSync)(target, { recursive: true });
-                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    const directories = keptDirectories(this.ctx.tree.files, matcher);
-                    this.lazy.set(target, {
-                        tree: this.ctx.tree,
-                        matcher,
-                        directories,
-                        written: new Set(),
-                        all: false,
-                    });
-                    return target;
-                }
                 if (this.ctx.tree) {
+                    // Without symlinks, what a build reads is known statically: files are written lazily.
+                    const tree = withoutSymlinks(this.ctx.tree);
                     (0,external_node_fs_.mkdirSync)(target, { recursive: true });
-                    const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-                    this.ctx.tree.write(target, this.ctx.tree.files.filter((f) => !matcher.ignores(f)));
+                    const matcher = treeSourceMatcher(tree, specIgnore);
+                    const directories = keptDirectories(tree.files, matcher);
+                    this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
                     return target;
                 }
                 return this.copyTree(this.ctx.repo, target, specIgnore);
@@ -59387,7 +59765,10 @@ class SourceResolver {
                 return [root, source];
         return ['', undefined];
     }
-    /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
+    /**
+     * A private copy of a Git source's tree, without what source-controller leaves out of its
+     * artifact: ignored paths, and symlinks (see withoutSymlinks).
+     */
     copyTree(from, to, specIgnore) {
         if (!(0,external_node_fs_.existsSync)(from))
             throw new SourceError(`source directory ${from} does not exist`);
@@ -59398,9 +59779,12 @@ class SourceResolver {
                 const rel = (0,external_node_path_.relative)(from, src).split(external_node_path_.sep).join('/');
                 if (!rel)
                     return true;
+                const stat = (0,external_node_fs_.lstatSync)(src, { throwIfNoEntry: false });
+                if (!stat || stat.isSymbolicLink())
+                    return false;
                 // Directories are walked even when excluded: a later negation may keep a file below
                 // (git's own .git directory aside, whose content no artifact holds).
-                if ((0,external_node_fs_.statSync)(src, { throwIfNoEntry: false })?.isDirectory())
+                if (stat.isDirectory())
                     return rel !== '.git';
                 return !matcher.ignores(rel);
             },
@@ -59449,30 +59833,45 @@ class SourceResolver {
 }
 const describeGen = (g) => `${g.metadata.namespace ?? ''}/${g.metadata.name}`;
 /**
+ * A copy rule's path below its root, as source-watcher opens it (builder.go: os.Root for the
+ * source, filepath.IsLocal and no `..` for the destination): absolute paths and `..` refused.
+ */
+function localPath(path, rule, side, what) {
+    if (path.startsWith('/') ||
+        path.split('/').includes('..') ||
+        /^[A-Za-z]:/.test(path) ||
+        path.includes('\\'))
+        throw new SourceError(`${what}: copy rule ${side} ${JSON.stringify(rule)}: the path must stay within the ${side === 'from' ? 'source' : 'artifact'} (no absolute path, no '..')`);
+    return path;
+}
+/** Copies a file or directory, leaving symlinks out (there are none in a source; none get in). */
+const copyNoLinks = (src, dest) => (0,external_node_fs_.cpSync)(src, dest, { recursive: true, filter: (p) => !(0,external_node_fs_.lstatSync)(p).isSymbolicLink() });
+/**
  * One copy rule: `@alias/path` with `*`/`**` globs (the part before the first glob is the base,
  * kept out of the destination path); a plain file goes into `to/` or becomes `to`; a plain
- * directory is copied as `to/<name>` (or to `to` without a trailing slash).
+ * directory is copied as `to/<name>` (or to `to` without a trailing slash). `from` stays inside
+ * its source and `to` inside the artifact.
  */
 function applyCopyRule(rule, aliases, artifactDir, what) {
-    const from = /^@([^/]+)\/?(.*)$/.exec(rule.from);
-    const to = /^@artifact\/?(.*)$/.exec(rule.to);
+    const from = /^@([^/]+)\/?(.*)$/s.exec(rule.from);
+    const to = /^@artifact\/?(.*)$/s.exec(rule.to);
     if (!from || !to)
-        throw new SourceError(`${what}: invalid copy rule ${rule.from} → ${rule.to}`);
+        throw new SourceError(`${what}: invalid copy rule ${JSON.stringify(rule.from)} → ${JSON.stringify(rule.to)}`);
     const root = aliases.get(from[1]);
     if (!root)
-        throw new SourceError(`${what}: copy rule ${rule.from}: unknown source alias @${from[1]}`);
-    const pattern = from[2];
-    const dest = (0,external_node_path_.join)(artifactDir, to[1]);
+        throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: unknown source alias @${from[1]}`);
+    const pattern = localPath(from[2], rule.from, 'from', what);
+    const dest = (0,external_node_path_.join)(artifactDir, localPath(to[1], rule.to, 'to', what));
     const toDir = rule.to.endsWith('/') || to[1] === '';
     const excluded = ignore_default()().add(rule.exclude ?? []);
     const globAt = pattern.search(/[*?[]/);
     if (globAt < 0) {
         const src = (0,external_node_path_.join)(root, pattern);
-        if (!(0,external_node_fs_.existsSync)(src))
-            throw new SourceError(`${what}: copy rule ${rule.from}: not found`);
+        if (!(0,external_node_fs_.lstatSync)(src, { throwIfNoEntry: false }) || (0,external_node_fs_.lstatSync)(src).isSymbolicLink())
+            throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: not found`);
         const out = toDir ? (0,external_node_path_.join)(dest, (0,external_node_path_.basename)(src)) : dest;
         (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(out), { recursive: true });
-        (0,external_node_fs_.cpSync)(src, out, { recursive: true });
+        copyNoLinks(src, out);
         return;
     }
     const baseDir = pattern.slice(0, globAt).replace(/[^/]*$/, '');
@@ -59480,10 +59879,12 @@ function applyCopyRule(rule, aliases, artifactDir, what) {
     const walk = (dir) => {
         if (!(0,external_node_fs_.existsSync)(dir))
             return;
-        for (const entry of (0,external_node_fs_.readdirSync)(dir)) {
-            const path = (0,external_node_path_.join)(dir, entry);
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
             const rel = (0,external_node_path_.relative)(root, path).split(external_node_path_.sep).join('/');
-            if ((0,external_node_fs_.statSync)(path).isDirectory()) {
+            if (entry.isSymbolicLink())
+                continue;
+            if (entry.isDirectory()) {
                 walk(path);
                 continue;
             }
@@ -60226,8 +60627,9 @@ class Git {
         this.run = run;
     }
     async git(args) {
-        const r = await this.run('git', ['-C', this.repo, ...args], {
-            env: { ...this.env, GIT_TERMINAL_PROMPT: '0' },
+        const r = await runTool(this.run, 'git', ['-C', this.repo, ...args], {
+            env: this.env,
+            extraEnv: GIT_SAFE_DIRECTORY,
         });
         if (r.code !== 0)
             throw new FluxgateError('INPUT', `git ${args[0]}: ${r.stderr.trim().split('\n').at(-1) ?? 'failed'}`);
@@ -60235,16 +60637,25 @@ class Git {
     }
     async resolveRef(ref) {
         try {
-            return (await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+            return (await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
         }
         catch {
             throw new FluxgateError('INPUT', `'${ref}' is neither a directory nor a commit of the repository at ${this.repo}`, { exitCode: 2 });
         }
     }
     async changedFiles(base, head) {
-        const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
+        const out = await this.git(['diff', '--name-only', '--no-renames', '--end-of-options', base, head]);
         return out.split('\n').filter(Boolean);
     }
+}
+/** git run synchronously in the minimal tool environment (process.ts toolEnvironment). */
+function gitSync(args, input) {
+    const git = findOnPath('git', process.env) ?? 'git';
+    return withPrivateHome((home) => (0,external_node_child_process_.execFileSync)(git, args, {
+        input,
+        maxBuffer: 1 << 30,
+        env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
+    }));
 }
 /**
  * A commit's files, read from the object store and written to disk only when asked for: a
@@ -60274,14 +60685,14 @@ class CommitTree {
         this.files = [...this.entries.keys()].sort();
     }
     static list(repo, commit) {
-        const listing = (0,external_node_child_process_.execFileSync)('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit], {
-            maxBuffer: 1 << 30,
-            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-        }).toString('utf8');
+        const listing = gitSync(['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit]).toString('utf8');
         return new CommitTree(repo, listing);
     }
     get hasSymlinks() {
         return [...this.entries.values()].some((e) => e.mode === '120000');
+    }
+    isSymlink(rel) {
+        return this.entries.get(rel)?.mode === '120000';
     }
     isFile(rel) {
         return this.entries.has(rel);
@@ -60305,11 +60716,7 @@ class CommitTree {
         const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
         if (!missing.length)
             return;
-        const out = (0,external_node_child_process_.execFileSync)('git', ['-C', this.repo, 'cat-file', '--batch'], {
-            input: missing.join('\n') + '\n',
-            maxBuffer: 1 << 30,
-            env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-        });
+        const out = gitSync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n');
         let at = 0;
         while (at < out.length) {
             const eol = out.indexOf(10, at);
