@@ -56310,6 +56310,8 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 
 
+/** Where a bare `--creds` is kept when no reference names its host: no host is called that. */
+const UNBOUND_CREDENTIALS = '<unbound>';
 /** `user:password`; without a ':' the value is a registry bearer token (as the flux CLI). */
 function parseCreds(creds) {
     const i = creds.indexOf(':');
@@ -56752,6 +56754,8 @@ const MAX_SMALL_BODY = 1024 * 1024;
 /** One page of a tag list, and all pages together. */
 const MAX_TAG_PAGE = 4 * 1024 * 1024;
 const MAX_TAG_LIST = 64 * 1024 * 1024;
+/** Credentials sets already warned about an unbound --creds (one warning per run). */
+const warnedUnbound = new WeakSet();
 /** Where a response came from after redirects: auth is answered only for the registry's own origin. */
 const finalUrls = new WeakMap();
 /**
@@ -56777,6 +56781,10 @@ class RegistryClient {
         this.log = options.log ?? silentLogger;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
         this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
+        if (options.creds?.has(UNBOUND_CREDENTIALS) && !warnedUnbound.has(options.creds)) {
+            warnedUnbound.add(options.creds);
+            this.log.warn('--creds USER:PASSWORD is not used here: the repository names the registries, give --creds HOST=USER:PASSWORD');
+        }
         for (const creds of options.creds?.values() ?? []) {
             for (const secret of credentialSecrets(creds.kind === 'basic' ? creds.password : creds.token))
                 this.log.mask(secret);
@@ -57413,8 +57421,8 @@ const CREDS_ENV = 'FLUXGATE_CREDS';
  * Registry credentials, each bound to one host: `--creds HOST=USER:PASSWORD` (repeatable, or one
  * per line), then `--creds-file`, then the FLUXGATE_CREDS environment variable (one entry per
  * line). A bare `--creds USER:PASSWORD` (the flux CLI's form) is bound to `reference`'s host: the
- * positional the user typed. Without one (render, diff, verify --path) a bare value is refused,
- * since there the repository under review names the registries. Messages never echo a value.
+ * positional the user typed. Without one (render, diff, verify --path) a bare value is sent
+ * nowhere, since there the repository under review names the registries. Messages never echo a value.
  */
 function readRegistryCredentials(command, args, env, reference) {
     const creds = new Map();
@@ -57423,10 +57431,10 @@ function readRegistryCredentials(command, args, env, reference) {
             if (!e.host) {
                 if (!explicit)
                     throw new UsageError(`${command}: ${e.where} is not HOST=USER:PASSWORD`);
-                if (!reference) {
-                    throw new UsageError(`${command}: --creds USER:PASSWORD names no registry here; give HOST=USER:PASSWORD (the repository chooses the registries this command contacts)`);
-                }
-                e.host = normalizeHost(parseArtifactUrl(command, reference).registry);
+                // No host to bind it to: kept aside, never sent (the client warns that it is unused).
+                e.host = reference
+                    ? normalizeHost(parseArtifactUrl(command, reference).registry)
+                    : UNBOUND_CREDENTIALS;
             }
             if (!creds.has(e.host))
                 creds.set(e.host, e.credentials);

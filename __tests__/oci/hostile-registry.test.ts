@@ -249,12 +249,13 @@ describe('credentials are bound to hosts', () => {
         env: toolEnv({ GITHUB_TOKEN: '', ...env }),
       });
 
-    // The flux CLI's bare form names no host: on a repository's registries it is refused.
+    // The flux CLI's bare form names no host: on a repository's registries it is sent nowhere.
     const bare = await render(['--creds', 'ci:pa55word']);
-    expect(bare.code).toBe(2);
-    expect(bare.stderr.trim()).toBe(
-      'error: render: --creds USER:PASSWORD names no registry here; give HOST=USER:PASSWORD (the repository chooses the registries this command contacts)',
+    expect(JSON.parse(bare.stdout).errors.map((e: any) => e.owner.name)).toEqual(['app', 'stolen']);
+    expect(bare.stderr).toContain(
+      'warning: --creds USER:PASSWORD is not used here: the repository names the registries, give --creds HOST=USER:PASSWORD',
     );
+    expect(bare.stderr).not.toContain('pa55word');
 
     const credsFile = join(mkdtempSync(join(tmpdir(), 'fg-creds-')), 'creds');
     writeFileSync(credsFile, `# CI registry\n${ours.host}=ci:pa55word\n`);

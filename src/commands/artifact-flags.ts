@@ -4,7 +4,13 @@ import { UsageError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { RegistryClient } from '../oci/client.js';
-import { normalizeHost, parseCredsEntry, type Credentials, type RegistryCredentials } from '../oci/auth.js';
+import {
+  normalizeHost,
+  parseCredsEntry,
+  UNBOUND_CREDENTIALS,
+  type Credentials,
+  type RegistryCredentials,
+} from '../oci/auth.js';
 import { parseOciReference, type OciReference } from '../oci/reference.js';
 import type { CommandIO } from './types.js';
 
@@ -109,8 +115,8 @@ export const CREDS_ENV = 'FLUXGATE_CREDS';
  * Registry credentials, each bound to one host: `--creds HOST=USER:PASSWORD` (repeatable, or one
  * per line), then `--creds-file`, then the FLUXGATE_CREDS environment variable (one entry per
  * line). A bare `--creds USER:PASSWORD` (the flux CLI's form) is bound to `reference`'s host: the
- * positional the user typed. Without one (render, diff, verify --path) a bare value is refused,
- * since there the repository under review names the registries. Messages never echo a value.
+ * positional the user typed. Without one (render, diff, verify --path) a bare value is sent
+ * nowhere, since there the repository under review names the registries. Messages never echo a value.
  */
 export function readRegistryCredentials(
   command: string,
@@ -123,12 +129,10 @@ export function readRegistryCredentials(
     for (const e of entries) {
       if (!e.host) {
         if (!explicit) throw new UsageError(`${command}: ${e.where} is not HOST=USER:PASSWORD`);
-        if (!reference) {
-          throw new UsageError(
-            `${command}: --creds USER:PASSWORD names no registry here; give HOST=USER:PASSWORD (the repository chooses the registries this command contacts)`,
-          );
-        }
-        e.host = normalizeHost(parseArtifactUrl(command, reference).registry);
+        // No host to bind it to: kept aside, never sent (the client warns that it is unused).
+        e.host = reference
+          ? normalizeHost(parseArtifactUrl(command, reference).registry)
+          : UNBOUND_CREDENTIALS;
       }
       if (!creds.has(e.host)) creds.set(e.host, e.credentials);
     }

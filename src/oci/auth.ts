@@ -7,6 +7,9 @@ import { join } from 'node:path';
 export type Credentials =
   { kind: 'basic'; username: string; password: string } | { kind: 'token'; token: string };
 
+/** Where a bare `--creds` is kept when no reference names its host: no host is called that. */
+export const UNBOUND_CREDENTIALS = '<unbound>';
+
 /** Credentials bound to registry hosts (`host[:port]`, see normalizeHost): sent to that host only. */
 export type RegistryCredentials = ReadonlyMap<string, Credentials>;
 

@@ -7,6 +7,7 @@ import {
   resolveCredentials,
   type Credentials,
   type RegistryCredentials,
+  UNBOUND_CREDENTIALS,
 } from './auth.js';
 import { boundedFetch, discard, readBounded, sleepWithinDeadline, TransferError } from '../util/http.js';
 import { runLimits } from '../util/run-limits.js';
@@ -62,6 +63,9 @@ const MAX_SMALL_BODY = 1024 * 1024;
 const MAX_TAG_PAGE = 4 * 1024 * 1024;
 const MAX_TAG_LIST = 64 * 1024 * 1024;
 
+/** Credentials sets already warned about an unbound --creds (one warning per run). */
+const warnedUnbound = new WeakSet<RegistryCredentials>();
+
 /** Where a response came from after redirects: auth is answered only for the registry's own origin. */
 const finalUrls = new WeakMap<Response, string>();
 
@@ -97,6 +101,12 @@ export class RegistryClient {
     this.log = options.log ?? silentLogger;
     this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
     this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
+    if (options.creds?.has(UNBOUND_CREDENTIALS) && !warnedUnbound.has(options.creds)) {
+      warnedUnbound.add(options.creds);
+      this.log.warn(
+        '--creds USER:PASSWORD is not used here: the repository names the registries, give --creds HOST=USER:PASSWORD',
+      );
+    }
     for (const creds of options.creds?.values() ?? []) {
       for (const secret of credentialSecrets(creds.kind === 'basic' ? creds.password : creds.token))
         this.log.mask(secret);
