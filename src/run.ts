@@ -4,10 +4,19 @@ import { redactingLogger } from './log.js';
 import type { RawArgs } from './options/flags.js';
 import { credentialParts, SecretRegistry } from './util/redact.js';
 
+import { readRunLimits } from './options/common.js';
+import { deadlineError } from './util/http.js';
+import { withRunLimits } from './util/run-limits.js';
+
+/** After the deadline, how long the command has to report which reference it was waiting on. */
+const DEADLINE_GRACE_MS = 2000;
+
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
- * become one line on the logger and the contract's exit code. Every exit of the command
- * (stdout, log, action outputs and summary) goes through the run's secret scrub.
+ * become one line on the logger and the contract's exit code. The command runs within its
+ * `--timeout`: at the deadline every request in flight is aborted (each fails naming its
+ * reference); a command still busy shortly after is abandoned with one line. Every exit of the
+ * command (stdout, log, action outputs and summary) goes through the run's secret scrub.
  */
 export async function runCommand(
   command: CommandDefinition<unknown>,
@@ -34,9 +43,22 @@ export async function runCommand(
       appendSummary: (markdown) => action.appendSummary(redact(markdown)),
     },
   };
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let grace: NodeJS.Timeout | undefined;
   try {
+    const limits = readRunLimits(command.name, raw, deadline.signal);
     const options = command.toOptions(raw, io.env);
-    const result = await command.run(options, safe);
+    const abandoned = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort(deadlineError(limits.timeout));
+        grace = setTimeout(
+          () => reject(new Error(`${command.name}: ${deadlineError(limits.timeout).message}`)),
+          DEADLINE_GRACE_MS,
+        );
+      }, limits.timeoutMs);
+    });
+    const result = await Promise.race([withRunLimits(limits, () => command.run(options, safe)), abandoned]);
     for (const [name, value] of Object.entries(result.outputs ?? {})) safe.action?.setOutput(name, value);
     return result.exitCode;
   } catch (err) {
@@ -50,5 +72,10 @@ export async function runCommand(
           .join('\n'),
       );
     return exitCodeOf(err);
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(grace);
+    // Whatever is still running (a request, a tool) stops with the command.
+    if (!deadline.signal.aborted) deadline.abort(deadlineError('the end of the command'));
   }
 }

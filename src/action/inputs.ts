@@ -3,6 +3,7 @@ import type { CommandDefinition } from '../commands/types.js';
 import { UsageError } from '../errors.js';
 import type { RawArgs } from '../options/flags.js';
 import { credentialParts } from '../util/redact.js';
+import { credentialSecrets } from '../oci/auth.js';
 
 /** The action's commands: the CLI's, minus the ones that only make sense at a terminal. */
 export const ACTION_COMMANDS = [
@@ -43,7 +44,8 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   for (const flag of command.flags) {
     const value = getInput(flag.name);
     if (value === '') continue;
-    if (flag.secret) secrets.push(...credentialParts(value));
+    if (flag.secret)
+      secrets.push(...(flag.name === 'creds' ? credentialSecrets(value) : credentialParts(value)));
     values.set(flag.name, value);
   }
   const positionals: string[] = [];

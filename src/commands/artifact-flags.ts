@@ -1,7 +1,16 @@
 import { ArgReader } from '../options/flags.js';
 import type { FlagSpec } from '../options/flags.js';
 import { UsageError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { RegistryClient } from '../oci/client.js';
+import {
+  normalizeHost,
+  parseCredsEntry,
+  UNBOUND_CREDENTIALS,
+  type Credentials,
+  type RegistryCredentials,
+} from '../oci/auth.js';
 import { parseOciReference, type OciReference } from '../oci/reference.js';
 import type { CommandIO } from './types.js';
 import type { ContentOptions } from '../oci/artifact/options.js';
@@ -72,7 +81,7 @@ export function readSigningOptions(
 
 /** The registry client every registry-talking command uses, from its common flags. */
 export function registryClientFor(
-  options: { insecureRegistry: boolean; creds?: string },
+  options: { insecureRegistry: boolean; creds?: RegistryCredentials },
   io: CommandIO,
 ): RegistryClient {
   return new RegistryClient({
@@ -81,6 +90,78 @@ export function registryClientFor(
     env: io.env,
     log: io.log,
   });
+}
+
+/** Where credentials may come from besides argv (documented in the README, "Registry credentials"). */
+export const CREDS_ENV = 'FLUXGATE_CREDS';
+
+/**
+ * Registry credentials, each bound to one host: `--creds HOST=USER:PASSWORD` (repeatable, or one
+ * per line), then `--creds-file`, then the FLUXGATE_CREDS environment variable (one entry per
+ * line). A bare `--creds USER:PASSWORD` (the flux CLI's form) is bound to `reference`'s host: the
+ * positional the user typed. Without one (render, diff, verify --path) a bare value is sent
+ * nowhere, since there the repository under review names the registries. Messages never echo a value.
+ */
+export function readRegistryCredentials(
+  command: string,
+  args: ArgReader,
+  env: NodeJS.ProcessEnv,
+  reference?: string,
+): RegistryCredentials | undefined {
+  const creds = new Map<string, Credentials>();
+  const add = (entries: { host?: string; credentials: Credentials; where: string }[], explicit: boolean) => {
+    for (const e of entries) {
+      if (!e.host) {
+        if (!explicit) throw new UsageError(`${command}: ${e.where} is not HOST=USER:PASSWORD`);
+        // No host to bind it to: kept aside, never sent (the client warns that it is unused).
+        e.host = reference
+          ? normalizeHost(parseArtifactUrl(command, reference).registry)
+          : UNBOUND_CREDENTIALS;
+      }
+      if (!creds.has(e.host)) creds.set(e.host, e.credentials);
+    }
+  };
+  const lines = (text: string, where: (n: number) => string) =>
+    text
+      .split(/\r?\n/)
+      .map((line, n) => ({ line: line.trim(), where: where(n + 1) }))
+      .filter((l) => l.line && !l.line.startsWith('#'))
+      .map((l) => ({ ...parseCredsEntry(l.line), where: l.where }));
+
+  const flagValues = args.lines('creds');
+  const bare = flagValues.filter((v) => !parseCredsEntry(v).host);
+  if (bare.length > 1) throw new UsageError(`${command}: more than one --creds without a HOST=`);
+  // Host-bound entries first: an explicit HOST= wins over a bare value bound to the same host.
+  const fromFlags = flagValues.map((v) => ({ ...parseCredsEntry(v), where: '--creds' }));
+  add(
+    fromFlags.filter((e) => e.host),
+    true,
+  );
+  add(
+    fromFlags.filter((e) => !e.host),
+    true,
+  );
+  const file = args.string('creds-file');
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(file), 'utf8');
+    } catch (err) {
+      throw new UsageError(
+        `${command}: --creds-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
+    }
+    add(
+      lines(text, (n) => `--creds-file ${file} line ${n}`),
+      false,
+    );
+  }
+  if (env[CREDS_ENV])
+    add(
+      lines(env[CREDS_ENV], (n) => `${CREDS_ENV} line ${n}`),
+      false,
+    );
+  return creds.size ? creds : undefined;
 }
 
 /** An `oci://` reference that must name a digest or a tag (bad usage otherwise). */

@@ -1,7 +1,9 @@
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
+import type { RegistryCredentials } from '../oci/auth.js';
 import {
+  readRegistryCredentials,
   parseArtifactUrl,
   printJson,
   readSigningOptions,
@@ -18,7 +20,7 @@ export interface AttestOptions {
   signing: SigningOptions;
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 /** The signing flags that make sense for a Sigstore bundle (cosign key or keyless). */
@@ -53,7 +55,7 @@ export const attestCommand = defineCommand<AttestOptions>({
       signing: readSigningOptions('attest', args, 'cosign', env),
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('attest', args, env, url),
     };
   },
   async run(options, io) {

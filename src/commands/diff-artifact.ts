@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
@@ -8,6 +9,7 @@ import {
   readContentOptions,
   registryClientFor,
   type ContentOptions,
+  readRegistryCredentials,
 } from './artifact-flags.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { collectContent } from '../oci/artifact/content.js';
@@ -19,7 +21,7 @@ export interface DiffArtifactOptions extends ContentOptions {
   url: string;
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 export const diffArtifactCommand = defineCommand<DiffArtifactOptions>({
@@ -27,7 +29,7 @@ export const diffArtifactCommand = defineCommand<DiffArtifactOptions>({
   summary: 'Say whether a directory differs from a pushed artifact, entry by entry (names, modes, contents).',
   positionals: [urlPositional(true, 'The pushed artifact.')],
   flags: [...contentFlags, formatFlag(['text', 'json'], 'text'), ...registryFlags, verboseFlag],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('diff-artifact', raw);
     const url = args.requiredPositional(0, 'an oci://HOST/REPO[:TAG|@DIGEST] reference');
     if (!url.startsWith('oci://'))
@@ -37,7 +39,7 @@ export const diffArtifactCommand = defineCommand<DiffArtifactOptions>({
       url,
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('diff-artifact', args, env, url),
     };
   },
   async run(options, io) {

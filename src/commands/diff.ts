@@ -96,7 +96,7 @@ export const diffCommand = defineCommand<DiffOptions>({
     const args = new ArgReader('diff', raw);
     const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
     return {
-      ...readRenderEngineOptions(args, 'diff'),
+      ...readRenderEngineOptions(args, 'diff', env),
       base: args.requiredString('base'),
       head: args.requiredString('head'),
       paths: args.list('path').length ? args.list('path') : ['.'],

@@ -1,7 +1,8 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { parseArtifactUrl, printJson, registryClientFor } from './artifact-flags.js';
+import { parseArtifactUrl, printJson, registryClientFor, readRegistryCredentials } from './artifact-flags.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
 import { resolve } from 'node:path';
@@ -12,7 +13,7 @@ export interface PullOptions {
   output: string;
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 export const pullCommand = defineCommand<PullOptions>({
@@ -30,7 +31,7 @@ export const pullCommand = defineCommand<PullOptions>({
     ...registryFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('pull', raw);
     const url = args.requiredPositional(0, 'an oci://HOST/REPO[:TAG|@DIGEST] reference');
     if (!url.startsWith('oci://')) throw new UsageError(`pull: expected an oci:// reference, got '${url}'`);
@@ -39,7 +40,7 @@ export const pullCommand = defineCommand<PullOptions>({
       output: args.requiredString('output'),
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('pull', args, env, url),
     };
   },
   async run(options, io) {

@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
@@ -10,6 +11,7 @@ import {
   registryClientFor,
   type ContentOptions,
   type SigningOptions,
+  readRegistryCredentials,
 } from './artifact-flags.js';
 import { UsageError } from '../errors.js';
 import { buildLayer } from '../oci/artifact/content.js';
@@ -37,7 +39,7 @@ export interface PushOptions extends ContentOptions {
   attestSigning?: SigningOptions;
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 export const pushCommand = defineCommand<PushOptions>({
@@ -130,7 +132,7 @@ export const pushCommand = defineCommand<PushOptions>({
       attestSigning: attest ? readSigningOptions('push', args, 'cosign', env) : undefined,
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('push', args, env, url),
     };
   },
   async run(options, io) {

@@ -1,3 +1,4 @@
+import { readRegistryCredentials } from './artifact-flags.js';
 import { ArgReader, parseKeyValue } from '../options/flags.js';
 import { formatFlag, registryFlags, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
@@ -70,7 +71,13 @@ export const renderEngineFlags = [
   ...registryFlags,
 ];
 
-export function readRenderEngineOptions(args: ArgReader, command: string): RenderEngineOptions {
+/** `reference`: verify's oci:// positional, the one host a bare `--creds` may be bound to. */
+export function readRenderEngineOptions(
+  args: ArgReader,
+  command: string,
+  env: NodeJS.ProcessEnv,
+  reference?: string,
+): RenderEngineOptions {
   const pairs = (flag: string) => new Map(args.list(flag).map((item) => parseKeyValue(command, flag, item)));
   return {
     repo: args.string('repo') || '.',
@@ -83,7 +90,7 @@ export function readRenderEngineOptions(args: ArgReader, command: string): Rende
     kubeVersion: args.string('kube-version') || undefined,
     apiVersions: args.list('api-versions'),
     insecureRegistry: args.boolean('insecure-registry'),
-    creds: args.string('creds') || undefined,
+    creds: readRegistryCredentials(command, args, env, reference),
   };
 }
 
@@ -113,10 +120,10 @@ export const renderCommand = defineCommand<RenderOptions>({
     ...renderEngineFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('render', raw);
     return {
-      ...readRenderEngineOptions(args, 'render'),
+      ...readRenderEngineOptions(args, 'render', env),
       path: args.string('path') || '.',
       format: args.choice('format', ['yaml', 'json'] as const, 'yaml'),
       outputDir: args.string('output-dir') || undefined,

@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
@@ -7,6 +8,7 @@ import {
   readSigningOptions,
   registryClientFor,
   type SigningOptions,
+  readRegistryCredentials,
 } from './artifact-flags.js';
 import { signArtifact } from '../sign/index.js';
 import { RegistryError } from '../oci/errors.js';
@@ -17,7 +19,7 @@ export interface SignOptions {
   signing: SigningOptions;
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 export const signCommand = defineCommand<SignOptions>({
@@ -48,7 +50,7 @@ export const signCommand = defineCommand<SignOptions>({
       signing: readSigningOptions('sign', args, provider, env),
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('sign', args, env, url),
     };
   },
   async run(options, io) {

@@ -1,7 +1,8 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { parseArtifactUrl, printJson, registryClientFor } from './artifact-flags.js';
+import { parseArtifactUrl, printJson, registryClientFor, readRegistryCredentials } from './artifact-flags.js';
 import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
@@ -10,7 +11,7 @@ export interface TagOptions {
   tags: string[];
   format: 'text' | 'json';
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }
 
 export const tagCommand = defineCommand<TagOptions>({
@@ -23,7 +24,7 @@ export const tagCommand = defineCommand<TagOptions>({
     ...registryFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('tag', raw);
     const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
     if (!url.startsWith('oci://')) throw new UsageError(`tag: expected an oci:// reference, got '${url}'`);
@@ -34,7 +35,7 @@ export const tagCommand = defineCommand<TagOptions>({
       tags,
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('tag', args, env, url),
     };
   },
   async run(options, io) {

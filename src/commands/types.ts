@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { FlagSpec, PositionalSpec, RawArgs } from '../options/flags.js';
 import type { SecretRegistry } from '../util/redact.js';
+import { timeoutFlag } from '../options/common.js';
 
 /** What a command may touch: everything else comes in through its typed options. */
 export interface CommandIO {
@@ -41,6 +42,9 @@ export interface CommandDefinition<O = unknown> {
   run(options: O, io: CommandIO): Promise<CommandResult>;
 }
 
+/** Every command also takes `--timeout`, its overall deadline (run.ts enforces it). */
 export function defineCommand<O>(def: CommandDefinition<O>): CommandDefinition<O> {
-  return def;
+  return def.flags.some((f) => f.name === timeoutFlag.name)
+    ? def
+    : { ...def, flags: [...def.flags, timeoutFlag] };
 }

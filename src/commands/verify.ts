@@ -5,6 +5,7 @@ import { verifyPath } from '../verify/path.js';
 import { verifyReference } from '../verify/artifact.js';
 import { verifyAttestationReference } from '../verify/attestation.js';
 import { renderEngineFlags } from './render.js';
+import { readRegistryCredentials } from './artifact-flags.js';
 import type { VerifyOptions } from '../verify/options.js';
 import {
   annotate,
@@ -160,7 +161,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     ...registryFlags,
     verboseFlag,
   ],
-  toOptions(raw) {
+  toOptions(raw, env) {
     const args = new ArgReader('verify', raw);
     const reference = args.positional(0);
     if (reference !== undefined && !reference.startsWith('oci://')) {
@@ -174,7 +175,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       registryMirrors: pairs('registry-mirror'),
       concurrency: args.integer('concurrency', availableParallelism()),
       insecureRegistry: args.boolean('insecure-registry'),
-      creds: args.string('creds') || undefined,
+      creds: readRegistryCredentials('verify', args, env, reference),
       reference,
       path: args.string('path') || '.',
       format: args.choice('format', ['text', 'json'] as const, 'text'),

@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import { silentLogger, type Logger } from '../log.js';
-import { basicHeader, parseChallenge, resolveCredentials, type Credentials } from './auth.js';
+import {
+  basicHeader,
+  credentialSecrets,
+  parseChallenge,
+  resolveCredentials,
+  type Credentials,
+  type RegistryCredentials,
+  UNBOUND_CREDENTIALS,
+} from './auth.js';
+import { boundedFetch, discard, readBounded, sleepWithinDeadline, TransferError } from '../util/http.js';
+import { runLimits } from '../util/run-limits.js';
 import { RegistryError } from './errors.js';
 import { MANIFEST_ACCEPT, OCI_INDEX } from './media-types.js';
 import { isLoopback } from './reference.js';
@@ -24,8 +34,8 @@ export interface RetryPolicy {
 export interface RegistryClientOptions {
   /** Plain HTTP allowed (always allowed for loopback hosts). */
   insecure?: boolean;
-  /** `user:password`, or a bearer token when there is no ':'. */
-  creds?: string;
+  /** Credentials bound to hosts (`--creds HOST=…`, `--creds-file`, FLUXGATE_CREDS). */
+  creds?: RegistryCredentials;
   /** DOCKER_CONFIG / HOME for config.json, GITHUB_TOKEN for ghcr.io. */
   env?: NodeJS.ProcessEnv;
   log?: Logger;
@@ -42,6 +52,22 @@ export interface RegistryClientOptions {
 export const sha256Digest = (data: Uint8Array) => 'sha256:' + createHash('sha256').update(data).digest('hex');
 
 const RETRIABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/** distribution's limit on a manifest body (`maxManifestBodySize`, 4 MiB); indexes and referrers too. */
+export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
+/** A token service answer or an error body: small JSON. */
+const MAX_SMALL_BODY = 1024 * 1024;
+/** One page of a tag list, and all pages together. */
+const MAX_TAG_PAGE = 4 * 1024 * 1024;
+const MAX_TAG_LIST = 64 * 1024 * 1024;
+
+/** Credentials sets already warned about an unbound --creds (one warning per run). */
+const warnedUnbound = new WeakSet<RegistryCredentials>();
+
+/** Where a response came from after redirects: auth is answered only for the registry's own origin. */
+const finalUrls = new WeakMap<Response, string>();
 
 interface RequestSpec {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -75,9 +101,15 @@ export class RegistryClient {
     this.log = options.log ?? silentLogger;
     this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
     this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
-    if (options.creds) {
-      const i = options.creds.indexOf(':');
-      this.log.mask(i >= 0 ? options.creds.slice(i + 1) : options.creds);
+    if (options.creds?.has(UNBOUND_CREDENTIALS) && !warnedUnbound.has(options.creds)) {
+      warnedUnbound.add(options.creds);
+      this.log.warn(
+        '--creds USER:PASSWORD is not used here: the repository names the registries, give --creds HOST=USER:PASSWORD',
+      );
+    }
+    for (const creds of options.creds?.values() ?? []) {
+      for (const secret of credentialSecrets(creds.kind === 'basic' ? creds.password : creds.token))
+        this.log.mask(secret);
     }
   }
 
@@ -91,7 +123,7 @@ export class RegistryClient {
       access: 'pull',
     });
     await this.expect(res, [200], registry, repository, `manifest ${reference}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await this.read(res, MAX_MANIFEST_SIZE, registry, repository, `manifest ${reference}`);
     const digest = sha256Digest(bytes);
     if (reference.includes(':') && reference !== digest) {
       throw new RegistryError(
@@ -186,14 +218,20 @@ export class RegistryClient {
     return true;
   }
 
-  async getBlob(registry: string, repository: string, digest: string): Promise<Buffer> {
+  /** A blob, at most `maxSize` bytes (default: the run's `--max-artifact-size`), digest checked. */
+  async getBlob(
+    registry: string,
+    repository: string,
+    digest: string,
+    maxSize = runLimits().maxArtifactSize,
+  ): Promise<Buffer> {
     const res = await this.send(registry, repository, {
       method: 'GET',
       path: `/v2/${repository}/blobs/${digest}`,
       access: 'pull',
     });
     await this.expect(res, [200], registry, repository, `blob ${digest}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await this.read(res, maxSize, registry, repository, `blob ${digest}`);
     if (sha256Digest(bytes) !== digest) {
       throw new RegistryError(
         `${registry}/${repository}@${digest}: the blob's content does not match its digest`,
@@ -225,7 +263,7 @@ export class RegistryClient {
         this.blobHomes.set(`${registry}|${digest}`, repository);
         return descriptor;
       }
-      await mount.arrayBuffer().catch(() => undefined);
+      discard(mount);
     }
 
     // A dropped upload session cannot be resumed safely: start over, a bounded number of times.
@@ -298,12 +336,20 @@ export class RegistryClient {
   async listTags(registry: string, repository: string): Promise<string[]> {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+    let read = 0;
     while (path) {
       const res = await this.send(registry, repository, { method: 'GET', path, access: 'pull' });
-      if (res.status === 404) return tags;
+      if (res.status === 404) {
+        discard(res);
+        return tags;
+      }
       await this.expect(res, [200], registry, repository, 'tag list');
-      const body = (await res.json()) as { tags?: string[] | null };
-      tags.push(...(body.tags ?? []));
+      const page = await this.read(res, MAX_TAG_PAGE, registry, repository, 'tag list');
+      read += page.length;
+      if (read > MAX_TAG_LIST)
+        throw new RegistryError(`${registry}/${repository}: tag list: larger than the limit of 64 MiB`);
+      const body = this.json<{ tags?: string[] | null }>(page, registry, repository, 'tag list');
+      tags.push(...(body.tags ?? []).filter((t): t is string => typeof t === 'string'));
       const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
       path = next ? new URL(next, this.baseUrl(registry)).href : undefined;
     }
@@ -325,9 +371,11 @@ export class RegistryClient {
     });
     let manifests: Descriptor[];
     if (res.status === 200 && (res.headers.get('content-type') ?? '').startsWith(OCI_INDEX)) {
-      manifests = ((await res.json()) as { manifests?: Descriptor[] }).manifests ?? [];
+      const what = `referrers of ${digest}`;
+      const bytes = await this.read(res, MAX_MANIFEST_SIZE, registry, repository, what);
+      manifests = this.json<{ manifests?: Descriptor[] }>(bytes, registry, repository, what).manifests ?? [];
     } else {
-      await res.arrayBuffer().catch(() => undefined);
+      discard(res);
       manifests = (await this.fallbackIndex(registry, repository, digest))?.manifests ?? [];
     }
     return artifactType ? manifests.filter((m) => m.artifactType === artifactType) : manifests;
@@ -395,41 +443,67 @@ export class RegistryClient {
     return `${plain ? 'http' : 'https'}://${host}`;
   }
 
+  /**
+   * One registry request. Authorization goes only to the registry's own origin (scheme, host
+   * and port of the registry, or of its mirror): an upload `Location`, a pagination link or a
+   * redirect elsewhere gets none, and a 401 from elsewhere is not answered with credentials
+   * (go-containerregistry's transport matches the host the same way; Go's http client drops
+   * the header on a redirect to another host).
+   */
   private async send(registry: string, repository: string, spec: RequestSpec): Promise<Response> {
-    const url = spec.path.startsWith('http') ? spec.path : this.baseUrl(registry) + spec.path;
-    const key = `${registry}|${repository}|${spec.access}`;
+    const url = /^https?:\/\//i.test(spec.path) ? spec.path : this.baseUrl(registry) + spec.path;
+    const origin = new URL(url).origin;
+    const own = origin === new URL(this.baseUrl(registry)).origin;
+    const where = { registry, repository, what: describeRequest(spec) };
+    const key = `${origin}|${repository}|${spec.access}`;
     let res = await this.fetchWithRetry(
       url,
       spec,
-      this.authorizations.get(key) ?? this.authorizations.get(registry),
+      own ? (this.authorizations.get(key) ?? this.authorizations.get(origin)) : undefined,
+      where,
     );
-    if (res.status !== 401) return res;
+    if (res.status !== 401 || !own || new URL(finalUrls.get(res) ?? url).origin !== origin) return res;
 
     const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
-    await res.arrayBuffer().catch(() => undefined);
-    const authorization = await this.authorize(registry, repository, spec.access, challenge);
+    let authorization: string | undefined;
+    try {
+      authorization = await this.authorize(registry, repository, spec.access, challenge, origin);
+    } catch (err) {
+      discard(res);
+      throw err;
+    }
     if (!authorization) return res;
-    this.authorizations.set(challenge?.scheme === 'bearer' ? key : registry, authorization);
-    res = await this.fetchWithRetry(url, spec, authorization);
+    discard(res);
+    this.authorizations.set(challenge?.scheme === 'bearer' ? key : origin, authorization);
+    res = await this.fetchWithRetry(url, spec, authorization, where);
     return res;
   }
 
-  private credentialsFor(registry: string): Credentials | undefined {
-    if (!this.credentials.has(registry)) {
-      const creds = resolveCredentials(registry, this.options.creds, this.env);
+  /** The credentials for a host we connect to (its own name: a mirror's, not the mirrored registry's). */
+  private credentialsFor(host: string): Credentials | undefined {
+    if (!this.credentials.has(host)) {
+      const creds = resolveCredentials(host, this.options.creds, this.env);
       if (creds) this.log.mask(creds.kind === 'basic' ? creds.password : creds.token);
-      this.credentials.set(registry, creds);
+      this.credentials.set(host, creds);
     }
-    return this.credentials.get(registry);
+    return this.credentials.get(host);
   }
 
+  /**
+   * Answers a challenge. Basic credentials go to the token service the registry names, wherever
+   * it is (auth.docker.io for Docker Hub: docker, containerd and go-containerregistry do the
+   * same, and the registry, which holds them already, is the one naming it), but never in clear
+   * text: a plain-HTTP realm gets them only on the registry's own host.
+   */
   private async authorize(
     registry: string,
     repository: string,
     access: 'pull' | 'push',
     challenge: ReturnType<typeof parseChallenge>,
+    origin: string,
   ): Promise<string | undefined> {
-    const creds = this.credentialsFor(registry);
+    const registryUrl = new URL(origin);
+    const creds = this.credentialsFor(registryUrl.host);
     if (!challenge || challenge.scheme === 'basic') {
       return creds?.kind === 'basic' ? basicHeader(creds.username, creds.password) : undefined;
     }
@@ -437,28 +511,54 @@ export class RegistryClient {
     if (creds?.kind === 'token') return `Bearer ${creds.token}`;
     const realm = challenge.params.realm;
     if (!realm) throw new RegistryError(`${registry}: bearer challenge without a realm`);
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new RegistryError(`${registry}: bearer challenge with an invalid realm`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError(`${registry}: bearer challenge realm is not an http(s) URL`);
+    }
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     url.searchParams.set('scope', `repository:${repository}:${access === 'push' ? 'pull,push' : 'pull'}`);
     const headers: Record<string, string> = {};
-    if (creds?.kind === 'basic') headers.authorization = basicHeader(creds.username, creds.password);
+    const clearText = url.protocol === 'http:' && url.hostname !== registryUrl.hostname;
+    if (creds?.kind === 'basic' && !clearText)
+      headers.authorization = basicHeader(creds.username, creds.password);
+    else if (creds?.kind === 'basic')
+      this.log.debug(
+        `${registry}: token service ${url.host} is plain HTTP on another host: asking without credentials`,
+      );
+    const where = { registry, repository, what: `token from ${url.host}` };
     const res = await this.fetchWithRetry(
       url.href,
-      { method: 'GET', path: url.href, headers, access },
-      undefined,
+      { method: 'GET', path: url.href, access },
+      headers.authorization,
+      where,
     );
     if (res.status === 401 || res.status === 403) {
+      discard(res);
       throw new RegistryError(`authentication failed for ${registry}/${repository} (${res.status})`, {
         status: res.status,
       });
     }
-    if (!res.ok)
+    if (!res.ok) {
+      discard(res);
       throw new RegistryError(`token service ${url.host} for ${registry} answered ${res.status}`, {
         status: res.status,
       });
-    const body = (await res.json()) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError(`token service ${url.host} for ${registry} returned no token`);
+    }
+    const bytes = await this.read(res, MAX_SMALL_BODY, registry, repository, where.what);
+    const body = this.json<{ token?: unknown; access_token?: unknown }>(
+      bytes,
+      registry,
+      repository,
+      where.what,
+    );
+    const token = typeof body.token === 'string' ? body.token : body.access_token;
+    if (typeof token !== 'string' || !token)
+      throw new RegistryError(`token service ${url.host} for ${registry} returned no token`);
     this.log.mask(token);
     return `Bearer ${token}`;
   }
@@ -467,42 +567,133 @@ export class RegistryClient {
     url: string,
     spec: RequestSpec,
     authorization: string | undefined,
+    where: { registry: string; repository: string; what: string },
   ): Promise<Response> {
-    const headers: Record<string, string> = { ...spec.headers };
-    if (authorization) headers.authorization = authorization;
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
       this.stats.requests++;
       try {
-        const res = await fetch(url, {
-          method: spec.method,
-          headers,
-          body: spec.body,
-          redirect: 'follow',
-          signal: AbortSignal.timeout(120_000),
-        });
+        const res = await this.fetchFollowingRedirects(url, spec, authorization);
         if (spec.body) this.stats.bytesSent += spec.body.length;
         if (!RETRIABLE_STATUS.has(res.status) || attempt === this.retry.attempts) return res;
         const retryAfter = Number(res.headers.get('retry-after'));
-        await res.arrayBuffer().catch(() => undefined);
+        discard(res);
         this.log.debug(`${spec.method} ${url}: ${res.status}, retrying`);
-        await sleep(
+        await this.pause(
           Number.isFinite(retryAfter) && retryAfter > 0
             ? Math.min(retryAfter * 1000, 30_000)
             : this.backoff(attempt),
+          where,
         );
       } catch (err) {
+        if (err instanceof RegistryError) throw err;
+        if (err instanceof TransferError && err.kind === 'deadline') throw this.transferFailure(err, where);
         lastError = err;
         // An unknown host will not appear by waiting.
         if (attempt === this.retry.attempts || describeNetworkError(err) === 'unknown host') break;
         this.log.debug(`${spec.method} ${url}: ${describeNetworkError(err)}, retrying`);
-        await sleep(this.backoff(attempt));
+        await this.pause(this.backoff(attempt), where);
       }
     }
+    if (lastError instanceof TransferError) throw this.transferFailure(lastError, where);
     const host = new URL(url).host;
     throw new RegistryError(`cannot reach registry ${host}: ${describeNetworkError(lastError)}`, {
       cause: lastError,
     });
+  }
+
+  /**
+   * Follows redirects itself (fetch's `redirect: 'follow'` would resend the Authorization to any
+   * host). The header is dropped for good as soon as scheme, host or port change.
+   */
+  private async fetchFollowingRedirects(
+    url: string,
+    spec: RequestSpec,
+    authorization: string | undefined,
+  ): Promise<Response> {
+    let current = new URL(url);
+    let method: string = spec.method;
+    let body = spec.body;
+    let auth = authorization;
+    const headers: Record<string, string> = { ...spec.headers };
+    for (let hops = 0; ; hops++) {
+      const res = await boundedFetch(current.href, {
+        method,
+        headers: auth ? { ...headers, authorization: auth } : headers,
+        body,
+      });
+      if (!REDIRECT_STATUS.has(res.status)) {
+        finalUrls.set(res, current.href);
+        return res;
+      }
+      const location = res.headers.get('location');
+      discard(res);
+      if (!location) throw new RegistryError(`${current.host}: redirect ${res.status} without a location`);
+      if (hops >= MAX_REDIRECTS) throw new RegistryError(`${new URL(url).host}: too many redirects`);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new RegistryError(`${current.host}: redirect to an invalid location`);
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new RegistryError(`${current.host}: redirect to a ${next.protocol} URL refused`);
+      }
+      if (next.origin !== current.origin) auth = undefined;
+      // As fetch does: 303 becomes a GET, and so do 301/302 of a POST.
+      if (
+        res.status === 303
+          ? method !== 'HEAD'
+          : (res.status === 301 || res.status === 302) && method === 'POST'
+      ) {
+        method = 'GET';
+        body = undefined;
+        delete headers['content-type'];
+      }
+      current = next;
+    }
+  }
+
+  private transferFailure(err: TransferError, where: { registry: string; repository: string; what: string }) {
+    return new RegistryError(`${where.registry}/${where.repository}: ${where.what}: ${err.message}`, {
+      cause: err,
+    });
+  }
+
+  private async pause(ms: number, where: { registry: string; repository: string; what: string }) {
+    try {
+      await sleepWithinDeadline(ms);
+    } catch (err) {
+      throw err instanceof TransferError ? this.transferFailure(err, where) : err;
+    }
+  }
+
+  /** A body of at most `max` bytes; a timeout, a deadline or too much data is one line naming the reference. */
+  private async read(
+    res: Response,
+    max: number,
+    registry: string,
+    repository: string,
+    what: string,
+  ): Promise<Buffer> {
+    try {
+      return await readBounded(res, max);
+    } catch (err) {
+      if (err instanceof TransferError) throw this.transferFailure(err, { registry, repository, what });
+      throw new RegistryError(`${registry}/${repository}: ${what}: ${describeNetworkError(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private json<T>(bytes: Buffer, registry: string, repository: string, what: string): T {
+    try {
+      const value = JSON.parse(bytes.toString('utf8')) as unknown;
+      if (value && typeof value === 'object') return value as T;
+    } catch {
+      // reported below
+    }
+    throw new RegistryError(`${registry}/${repository}: ${what}: the registry's answer is not a JSON object`);
   }
 
   private backoff(attempt: number): number {
@@ -518,7 +709,9 @@ export class RegistryClient {
     what: string,
   ): Promise<void> {
     if (ok.includes(res.status)) return;
-    const body = await res.text().catch(() => '');
+    const body = await readBounded(res, MAX_SMALL_BODY)
+      .then((b) => b.toString('utf8'))
+      .catch(() => '');
     const where = `${registry}/${repository}`;
     if (res.status === 401 || res.status === 403) {
       throw new RegistryError(`authentication failed for ${where} (${res.status})`, { status: res.status });
@@ -531,7 +724,7 @@ export class RegistryClient {
       detail = body.trim().split('\n')[0]?.slice(0, 200) ?? '';
     }
     const status = res.status === 404 ? 'not found (404)' : `HTTP ${res.status}`;
-    throw new RegistryError(`${where}: ${what}: ${status}${detail ? ` ${detail}` : ''}`, {
+    throw new RegistryError(`${where}: ${what}: ${status}${detail ? ` ${detail}` : ''}`.slice(0, 500), {
       status: res.status,
     });
   }
@@ -555,4 +748,12 @@ function describeNetworkError(err: unknown): string {
   return cause?.code ?? cause?.message ?? err.message;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What a request is about, for error lines: `manifest v1`, `blob sha256:…`, `blob upload`. */
+function describeRequest(spec: RequestSpec): string {
+  const path = /^https?:/i.test(spec.path) ? new URL(spec.path).pathname : spec.path.split('?')[0]!;
+  const m = /\/(manifests|blobs|referrers)\/([^/]+)$/.exec(path);
+  if (/\/blobs\/uploads\//.test(path)) return 'blob upload';
+  if (m) return `${m[1] === 'manifests' ? 'manifest' : m[1] === 'blobs' ? 'blob' : 'referrers of'} ${m[2]}`;
+  if (/\/tags\/list$/.test(path)) return 'tag list';
+  return `${spec.method} ${path}`;
+}

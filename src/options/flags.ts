@@ -94,6 +94,18 @@ export class ArgReader {
     return n;
   }
 
+  /** A list whose items may contain commas (credentials): one per repetition or per line. */
+  lines(name: string): string[] {
+    const v = this.raw.values.get(name);
+    if (v === undefined) return [];
+    const items = Array.isArray(v) ? v : typeof v === 'string' ? [v] : undefined;
+    if (!items) throw new UsageError(`${this.command}: --${name} takes values`);
+    return items
+      .flatMap((item) => item.split(/\r?\n/))
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  }
+
   positional(index: number): string | undefined {
     return this.raw.positionals[index];
   }

@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from '../oci/auth.js';
 /** What a render of a repository needs besides the cluster path: the render domain's options. */
 export interface RenderEngineOptions {
   /** Root of the repository being rendered (unmapped GitRepository sources resolve to it). */
@@ -12,5 +13,5 @@ export interface RenderEngineOptions {
   kubeVersion?: string;
   apiVersions: string[];
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: RegistryCredentials;
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { runLimits } from '../util/run-limits.js';
 
 export interface ProcessResult {
   stdout: string;
@@ -21,13 +22,19 @@ export const runProcess: ProcessRunner = (command, args, options) =>
     execFile(
       command,
       args,
-      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024 },
+      // A tool still running at the command's --timeout is killed with it.
+      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024, signal: runLimits().signal },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
             ? Number(err.code)
             : 1
           : 0;
+        const deadline = runLimits();
+        if (err && deadline.signal.aborted) {
+          resolve({ stdout: '', stderr: `gave up at the --timeout of ${deadline.timeout}`, code: 1 });
+          return;
+        }
         resolve({ stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr), code });
       },
     );

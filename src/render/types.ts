@@ -58,7 +58,7 @@ export interface HelmRenderContext {
   kubeVersion?: string;
   apiVersions: string[];
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: import('../oci/auth.js').RegistryCredentials;
   /** Charts fetched in this run, by URL or digest → local chart path: each is fetched once. */
   chartCache?: Map<string, Promise<string>>;
   /** The run's registry client (plain HTTP allowed or not). */

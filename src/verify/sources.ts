@@ -150,7 +150,7 @@ export function verifyTargets(objects: Located[]): VerifyTarget[] {
 
 export interface SourceCheckOptions {
   insecureRegistry: boolean;
-  creds?: string;
+  creds?: import('../oci/auth.js').RegistryCredentials;
   registryMirrors?: Map<string, string>;
   concurrency?: number;
 }

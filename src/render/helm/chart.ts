@@ -7,6 +7,7 @@ import { exactVersion, highestSatisfying } from '../../flux/versions.js';
 import { resolveOciRef } from '../../flux/oci-ref.js';
 import { RegistryClient } from '../../oci/client.js';
 import { HELM_CHART_CONTENT } from '../../oci/media-types.js';
+import { boundedGet } from '../../util/http.js';
 import { parseOciReference } from '../../oci/reference.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
 
@@ -138,13 +139,9 @@ async function httpRepoChart(
   source: string,
 ): Promise<string> {
   const repoUrl = mirrored(url, ctx.helmRepoMirrors).replace(/\/+$/, '');
-  const indexText = await once(ctx, `index|${repoUrl}`, async () => {
-    const res = await fetch(`${repoUrl}/index.yaml`).catch((err: Error) => {
-      throw new Error(`cannot fetch ${url}/index.yaml: ${(err.cause as Error)?.message ?? err.message}`);
-    });
-    if (!res.ok) throw new Error(`cannot fetch ${url}/index.yaml: HTTP ${res.status}`);
-    return res.text();
-  });
+  const indexText = await once(ctx, `index|${repoUrl}`, async () =>
+    (await fetchLimited(`${repoUrl}/index.yaml`, MAX_INDEX_SIZE, `${url}/index.yaml`)).toString('utf8'),
+  );
   const index = parseYaml(indexText) as {
     entries?: Record<string, { version: string; urls: string[]; digest?: string }[]>;
   };
@@ -158,16 +155,30 @@ async function httpRepoChart(
   if (!version) throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
   const entry = entries.find((e) => e.version === version)!;
   const chartUrl = mirrored(new URL(entry.urls[0]!, `${repoUrl}/`).href, ctx.helmRepoMirrors);
-  return once(ctx, `chart|${chartUrl}`, async () => {
-    const res = await fetch(chartUrl).catch((err: Error) => {
-      throw new Error(
-        `cannot fetch chart ${chart} ${version}: ${(err.cause as Error)?.message ?? err.message}`,
-      );
-    });
-    if (!res.ok)
-      throw new Error(`cannot fetch chart ${chart} ${version} from ${chartUrl}: HTTP ${res.status}`);
-    return storeChart(ctx, Buffer.from(await res.arrayBuffer()), chart);
-  });
+  return once(ctx, `chart|${chartUrl}`, async () =>
+    storeChart(
+      ctx,
+      await fetchLimited(chartUrl, MAX_CHART_SIZE, `chart ${chart} ${version} (${chartUrl})`),
+      chart,
+    ),
+  );
+}
+
+/**
+ * source-controller's defaults for what a chart repository may send (`--helm-index-max-size`
+ * 50 MiB, `--helm-chart-max-size` 10 MiB; internal/helm/helm.go MaxIndexSize, MaxChartSize).
+ */
+export const MAX_INDEX_SIZE = 50 * 1024 * 1024;
+export const MAX_CHART_SIZE = 10 * 1024 * 1024;
+
+/** A chart repository GET within its size cap, the request deadlines and the run's --timeout. */
+async function fetchLimited(url: string, max: number, what: string): Promise<Buffer> {
+  try {
+    return await boundedGet(url, max);
+  } catch (err) {
+    const cause = (err as Error & { cause?: Error }).cause;
+    throw new Error(`cannot fetch ${what}: ${cause?.message ?? (err as Error).message}`);
+  }
 }
 
 /** Charts are kept by digest in the cache directory (the action can persist it). */
@@ -232,6 +243,10 @@ async function pullChart(
       (l) => l.mediaType === HELM_CHART_CONTENT,
     );
     if (!layer) throw new Error(`${registry}/${repository}@${resolved.digest} has no Helm chart layer`);
-    return storeChart(ctx, await c.getBlob(registry, repository, layer.digest), repository.split('/').pop()!);
+    return storeChart(
+      ctx,
+      await c.getBlob(registry, repository, layer.digest, MAX_CHART_SIZE),
+      repository.split('/').pop()!,
+    );
   });
 }
