@@ -56087,8 +56087,11 @@ nacl.setPRNG = function(fn) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(70083);
+/* harmony import */ var _cli_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(27570);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(25625);
 
+
+(0,_log_js__WEBPACK_IMPORTED_MODULE_1__/* .routeProcessWarnings */ .SN)((line) => process.stderr.write(`${line}\n`));
 process.exitCode = await (0,_cli_main_js__WEBPACK_IMPORTED_MODULE_0__/* .cli */ .x)(process.argv.slice(2));
 
 __webpack_async_result__();
@@ -56096,7 +56099,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 70083:
+/***/ 27570:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -56113,7 +56116,7 @@ class FluxgateError extends Error {
         super(message, options.cause === undefined ? undefined : { cause: options.cause });
         this.name = 'FluxgateError';
         this.code = code;
-        this.exitCode = options.exitCode ?? (code === 'USAGE' || code === 'NOT_IMPLEMENTED' ? 2 : 1);
+        this.exitCode = options.exitCode ?? (code === 'USAGE' ? 2 : 1);
     }
 }
 class UsageError extends FluxgateError {
@@ -56249,58 +56252,8 @@ var external_node_fs_ = __nccwpck_require__(73024);
 var external_node_path_ = __nccwpck_require__(76760);
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-;// CONCATENATED MODULE: ./src/log.ts
-class StderrLogger {
-    verbose;
-    write;
-    secrets = new Set();
-    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
-        this.verbose = verbose;
-        this.write = write;
-    }
-    debug(message) {
-        if (this.verbose)
-            this.write(this.redact(message));
-    }
-    info(message) {
-        this.write(this.redact(message));
-    }
-    warn(message, annotation) {
-        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    error(message, annotation) {
-        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
-    }
-    async group(name, fn) {
-        this.debug(`» ${name}`);
-        return fn();
-    }
-    mask(secret) {
-        if (secret.length >= 3)
-            this.secrets.add(secret);
-    }
-    redact(text) {
-        let out = text;
-        for (const s of this.secrets)
-            out = out.split(s).join('***');
-        return out;
-    }
-}
-function where(annotation) {
-    if (!annotation?.file)
-        return '';
-    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
-}
-/** A logger that drops everything: for library callers and tests that do not care. */
-const silentLogger = {
-    debug() { },
-    info() { },
-    warn() { },
-    error() { },
-    group: (_name, fn) => fn(),
-    mask() { },
-};
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(25625);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: external "node:os"
@@ -56778,7 +56731,7 @@ class RegistryClient {
     constructor(options = {}) {
         this.options = options;
         this.env = options.env ?? process.env;
-        this.log = options.log ?? silentLogger;
+        this.log = options.log ?? src_log/* silentLogger */.qq;
         this.retry = { attempts: 5, baseDelayMs: 500, ...options.retry };
         this.chunkSize = options.chunkSize ?? 256 * 1024 * 1024;
         if (options.creds?.has(UNBOUND_CREDENTIALS) && !warnedUnbound.has(options.creds)) {
@@ -57636,13 +57589,52 @@ function defineCommand(def) {
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/flux/objects.ts
+/**
+ * The Flux vocabulary every part of fluxgate speaks: API groups, kinds, the names kustomize
+ * reads a kustomization from, repository paths, and the object shapes.
+ */
 
-/** API groups of the Flux objects the renderer follows. */
+
+/** API groups of the Flux objects fluxgate follows. */
 const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
+const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
+const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
+/** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
+const SOURCE_KINDS = [
+    'GitRepository',
+    'OCIRepository',
+    'Bucket',
+    'HelmRepository',
+    'HelmChart',
+    'ExternalArtifact',
+];
+/** The file names kustomize reads a kustomization from, in its order (konfig.RecognizedKustomizationFileNames). */
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
+const SOURCE_IGNORE_FILE = '.sourceignore';
 const groupOf = (apiVersion) => apiVersion?.includes('/') ? apiVersion.split('/')[0] : '';
+/**
+ * A repository-relative path: `/`-separated, without `./`, a leading or trailing slash; `''` is
+ * the root. Undefined when the path leaves the repository (`../x`).
+ */
+function repoPath(path) {
+    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
+    if (p === '.' || p === '')
+        return '';
+    if (p === '..' || p.startsWith('../'))
+        return undefined;
+    return p;
+}
+/** `path` joined to a repository directory `dir` (undefined when it leaves the repository). */
+const joinRepoPath = (dir, path) => repoPath(external_node_path_.posix.join(dir || '.', path));
+/** Whether repository path `file` is `dir` or below it. */
+const isInside = (file, dir) => dir === '' || file === dir || file.startsWith(`${dir}/`);
+const isFluxSource = (o) => (groupOf(o.apiVersion) === SOURCE_GROUP || groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP) &&
+    SOURCE_KINDS.includes(o.kind);
+const isArtifactGenerator = (o) => o.kind === 'ArtifactGenerator' && groupOf(o.apiVersion) === SOURCE_EXTENSIONS_GROUP;
 const isFluxKustomization = (o) => o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 const isHelmRelease = (o) => o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
 function objectKey(kind, namespace, name) {
@@ -57656,18 +57648,35 @@ function ownerOf(object, fallbackNamespace) {
     };
 }
 const describeOwner = (o) => `${o.kind} ${o.namespace}/${o.name}`;
-/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
+/**
+ * Parses a multi-document YAML text (a tool's output) into the objects Flux applies; empty
+ * documents are skipped. Throws the first error. Lists are flattened, as both controllers do
+ * before applying (fluxcd/pkg ssa/utils ReadObjects: any object with an `items` array; kustomize
+ * api/resource/factory.go inlineAnyEmbeddedLists; helm pkg/kube Client.Build, `Flatten()`), and
+ * nested Lists with them: a Secret inside a List is a Secret like any other.
+ */
 function parseObjects(text, what) {
     const objects = [];
-    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
+    const add = (value, depth) => {
+        if (value === null || value === undefined)
+            return;
+        if (typeof value !== 'object' || Array.isArray(value))
+            throw new Error(`${what}: a ${depth ? 'List item' : 'document'} is not a Kubernetes object`);
+        const items = value.items;
+        if (Array.isArray(items)) {
+            if (depth > 16)
+                throw new Error(`${what}: Lists nested too deep`);
+            for (const item of items)
+                add(item ?? 'null', depth + 1);
+            return;
+        }
+        objects.push(value);
+    };
+    // Warnings stay in doc.warnings: the `yaml` library would print them with the source line.
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { logLevel: 'error' })) {
         if (doc.errors.length)
             throw new Error(`${what}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-        const value = doc.toJSON();
-        if (value === null || value === undefined)
-            continue;
-        if (typeof value !== 'object' || Array.isArray(value))
-            throw new Error(`${what}: a document is not a Kubernetes object`);
-        objects.push(value);
+        add(doc.toJSON(), 0);
     }
     return objects;
 }
@@ -57814,7 +57823,7 @@ async function mapPool(items, limit, fn) {
 
 class ConfinementError extends Error {
 }
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const confine_KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** A reference as it appears in a message: quoted, so a newline or markup in it stays inert. */
 const quoted = (reference) => JSON.stringify(reference);
 /** Whether `path` is `root` or below it. */
@@ -57912,7 +57921,7 @@ function confineKustomization(root, dir, kustomization, file) {
         if (visited.has(real))
             return;
         visited.add(real);
-        const found = KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
+        const found = confine_KUSTOMIZATION_FILES.map((f) => (0,external_node_path_.join)(path, f)).find((f) => (0,external_node_fs_.lstatSync)(f, { throwIfNoEntry: false })?.isFile());
         if (!found)
             return; // kustomize reports the directory itself
         let parsed;
@@ -58155,6 +58164,88 @@ function lastLine(text) {
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(62088);
 var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/flux/versions.ts
+/**
+ * Chart and artifact version constraints as Flux reads them: Helm and source-controller parse
+ * them with Masterminds/semver v3 (`>= 1.0.0, < 2.0.0 || ~3`), node-semver reads a dialect of
+ * the same language. `npmRange` translates one into the other, following Masterminds'
+ * constraints.go: `,` and spaces both join terms (AND), `||` separates alternatives, `=>`/`=<`
+ * are `>=`/`<=`, `!=` excludes one version, `x`/`X`/`*` are wildcards.
+ */
+
+
+/** A Masterminds constraint that node-semver cannot read in any form. */
+class VersionRangeError extends FluxgateError {
+    constructor(constraint) {
+        super('INPUT', `'${constraint}' is not a semver constraint`);
+        this.name = 'VersionRangeError';
+    }
+}
+const OPERATOR = /^(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)?\s*v?(.*)$/;
+/** The node-semver range equal to a Masterminds constraint; throws VersionRangeError. */
+function npmRange(constraint) {
+    const text = constraint.trim();
+    if (text === '' || text === '*')
+        return '*';
+    const alternatives = [];
+    for (const alternative of text.split('||')) {
+        // Masterminds joins an operator to its version across spaces (`>= 1.2`): join them first.
+        const glued = alternative
+            .trim()
+            .replace(/(=>|=<|>=|<=|!=|~>|>|<|=|~|\^)\s+/g, '$1')
+            .replace(/\s+-\s+/g, '\u0000');
+        const terms = glued.split(/[\s,]+/).filter(Boolean);
+        // A `!=v` term splits the AND group in two: below v, or above it.
+        let groups = [[]];
+        for (const term of terms) {
+            if (term.includes('\u0000')) {
+                groups = groups.map((g) => [...g, term.replace('\u0000', ' - ')]);
+                continue;
+            }
+            const [, op = '', version = ''] = OPERATOR.exec(term);
+            if (op === '!=') {
+                if (!semver_default().valid(version, { loose: true }))
+                    throw new VersionRangeError(constraint);
+                groups = groups.flatMap((g) => [
+                    [...g, `<${version}`],
+                    [...g, `>${version}`],
+                ]);
+                continue;
+            }
+            const npmOp = op === '=>' ? '>=' : op === '=<' ? '<=' : op;
+            groups = groups.map((g) => [...g, `${npmOp}${version}`]);
+        }
+        alternatives.push(...groups.map((g) => g.join(' ')));
+    }
+    const range = alternatives.join(' || ');
+    const valid = semver_default().validRange(range, { loose: true });
+    if (valid === null)
+        throw new VersionRangeError(constraint);
+    return range;
+}
+/** Whether a constraint names one version exactly (`1.2.3`, `v1.2.3`, `=1.2.3`). */
+function exactVersion(constraint) {
+    const text = constraint.trim().replace(/^=\s*/, '');
+    return semver_default().valid(text, { loose: true }) ? text.replace(/^v/, '') : undefined;
+}
+/**
+ * The highest of `versions` that satisfies a Masterminds constraint (Helm's repo index lookup,
+ * source-controller's semver tag choice); undefined when none does. Versions that are not
+ * semver are skipped, as Helm skips them.
+ */
+function highestSatisfying(versions, constraint) {
+    const range = npmRange(constraint);
+    let best;
+    for (const v of versions) {
+        const parsed = semver_default().valid(v, { loose: true });
+        if (!parsed || !semver_default().satisfies(parsed, range, { loose: true }))
+            continue;
+        if (!best || semver_default().gt(parsed, semver_default().valid(best, { loose: true }), { loose: true }))
+            best = v;
+    }
+    return best;
+}
+
 ;// CONCATENATED MODULE: ./src/flux/oci-ref.ts
 
 
@@ -58168,19 +58259,15 @@ async function resolveOciRef(client, registry, repository, ref, options = {}) {
     let tag = ref?.tag || 'latest';
     if (ref?.semver) {
         const filter = ref.semverFilter ? new RegExp(ref.semverFilter) : undefined;
+        // Helm chart tags carry `_` where versions have `+`.
         const candidates = (await client.listTags(registry, repository))
             .filter((t) => !filter || filter.test(t))
-            .map((t) => ({
-            tag: t,
-            version: semver_default().coerce(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }) &&
-                semver_default().valid(options.helmTags ? t.replace(/_/g, '+') : t, { loose: true }),
-        }))
-            .filter((c) => Boolean(c.version) && semver_default().satisfies(c.version, ref.semver, { loose: true }));
-        if (!candidates.length) {
+            .map((t) => ({ tag: t, version: options.helmTags ? t.replace(/_/g, '+') : t }));
+        const best = highestSatisfying(candidates.map((c) => c.version), ref.semver);
+        if (best === undefined) {
             throw new RegistryError(`${registry}/${repository}: no tag matches semver '${ref.semver}'${ref.semverFilter ? ` with filter '${ref.semverFilter}'` : ''}`);
         }
-        candidates.sort((a, b) => semver_default().rcompare(a.version, b.version));
-        tag = candidates[0].tag;
+        tag = candidates.find((c) => c.version === best).tag;
     }
     const descriptor = await client.headManifest(registry, repository, tag);
     if (!descriptor)
@@ -58298,8 +58385,8 @@ async function httpRepoChart(url, chart, range, ctx, source) {
     const entries = index.entries?.[chart] ?? [];
     if (!entries.length)
         throw new Error(`chart ${chart} not found in ${source} (${url})`);
-    const versions = entries.map((e) => e.version).filter((v) => semver_default().valid(v));
-    const version = semver_default().maxSatisfying(versions, range === '*' ? '*' : range);
+    // Helm reads the constraint with Masterminds/semver (`>=1.0.0, <2.0.0`): see flux/versions.ts.
+    const version = highestSatisfying(entries.map((e) => e.version), range);
     if (!version)
         throw new Error(`no chart version of ${chart} matches '${range}' in ${source}`);
     const entry = entries.find((e) => e.version === version);
@@ -58344,8 +58431,8 @@ function client(ctx, insecure) {
 }
 async function ociRepoChart(url, chart, range, insecure, ctx) {
     const ref = parseOciReference(`${url.replace(/\/+$/, '')}/${chart}`);
-    const exact = semver_default().valid(range);
-    const spec = exact ? { tag: range.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
+    const exact = exactVersion(range);
+    const spec = exact ? { tag: exact.replace(/\+/g, '_') } : { semver: range === '*' ? '*' : range };
     return pullChart(ref.registry, ref.repository, spec, insecure, ctx);
 }
 async function ociRepositoryChart(namespace, name, ctx) {
@@ -58649,7 +58736,92 @@ function withChartValues(chartDir, values, workDir) {
     return copy;
 }
 
+;// CONCATENATED MODULE: ./src/util/redact.ts
+/**
+ * The last line of defence for secret values: one registry per run of every secret value seen
+ * (Secret data as rendered, before masking; credentials from flags and inputs), and one scrub
+ * that every string leaving the process goes through (stdout, logs, annotations, action
+ * outputs, job summary, PR comment, files written for the user).
+ *
+ * API (kept tiny on purpose; other layers only ever call these):
+ *   const secrets = new SecretRegistry();
+ *   secrets.add(value);           // register a value, in every form it may be printed in
+ *   secrets.redact(text);         // `text` with every registered form replaced by `***`
+ *   secrets.onAdd(fn);            // fn(form) for each new form (the action: core.setSecret)
+ *
+ * Masking at the source (src/render/secrets.ts) replaces Secret values by markers so a diff still
+ * shows *that* a value changed; this scrub only catches what slipped past it.
+ */
+/**
+ * Values shorter than this are not registered: scrubbing `1` or `no` would rewrite ordinary
+ * text everywhere, and GitHub's own log masking leaves very short values alone as well.
+ */
+const MIN_SECRET_LENGTH = 4;
+const REDACTED = '***';
+class SecretRegistry {
+    forms = new Set();
+    listeners = [];
+    pattern;
+    /**
+     * Registers `value` raw, base64-encoded (as Secret `data` holds it), JSON-escaped (as JSON
+     * output prints it), and each line of a multi-line value (as a diff prints it).
+     */
+    add(value) {
+        if (!value)
+            return;
+        const lines = value.split(/\r?\n/).map((l) => l.trim());
+        const candidates = [
+            value,
+            Buffer.from(value, 'utf8').toString('base64'),
+            JSON.stringify(value).slice(1, -1),
+            ...(lines.length > 1 ? lines : []),
+        ];
+        for (const form of candidates) {
+            if (form.length < MIN_SECRET_LENGTH || this.forms.has(form))
+                continue;
+            this.forms.add(form);
+            this.pattern = undefined;
+            for (const listen of this.listeners)
+                listen(form);
+        }
+    }
+    onAdd(listener) {
+        this.listeners.push(listener);
+        for (const form of this.forms)
+            listener(form);
+    }
+    get size() {
+        return this.forms.size;
+    }
+    redact(text) {
+        if (!this.forms.size || !text)
+            return text;
+        // Longest first, so a value is replaced whole before any of its lines.
+        this.pattern ??= new RegExp([...this.forms]
+            .sort((a, b) => b.length - a.length)
+            .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('|'), 'g');
+        return text.replace(this.pattern, REDACTED);
+    }
+}
+/**
+ * A credential flag's value and its parts that may show up alone: `[HOST=]USER:PASSWORD` is
+ * registered whole, as `USER:PASSWORD` and as the password.
+ */
+function credentialParts(value) {
+    const parts = [value];
+    const eq = value.indexOf('=');
+    const pair = eq > 0 && eq < value.indexOf(':') ? value.slice(eq + 1) : value;
+    if (pair !== value)
+        parts.push(pair);
+    const colon = pair.indexOf(':');
+    if (colon > 0)
+        parts.push(pair.slice(colon + 1));
+    return parts;
+}
+
 ;// CONCATENATED MODULE: ./src/render/secrets.ts
+
 
 /**
  * A keyed hash with a random key per run: the same value gives the same marker within one run
@@ -58699,6 +58871,93 @@ function maskSecret(object, masker) {
         }));
     }
     return masked;
+}
+/**
+ * Masking at the source, beyond Secrets themselves: every value of every Secret a build produced
+ * is remembered (raw, and base64 as `data` holds it), and any copy of it in another object (a
+ * kustomize `replacements` target, a chart that templates it into a ConfigMap, an annotation)
+ * is replaced by the value's marker, so a diff still shows that it changed. Each value is also
+ * registered with the run's exit scrub (src/util/redact.ts).
+ */
+class SecretCopies {
+    masker;
+    registry;
+    /** Printed form → marker of the value. */
+    forms = new Map();
+    pattern;
+    constructor(masker, registry) {
+        this.masker = masker;
+        this.registry = registry;
+    }
+    /** Remembers the values of a Secret as built (before masking). */
+    remember(object) {
+        if (!isSecret(object))
+            return;
+        for (const value of secretValues(object).values()) {
+            if (MARKER.test(value))
+                continue;
+            this.registry?.add(value);
+            if (value.length < MIN_SECRET_LENGTH)
+                continue;
+            const marker = this.masker.mask(value);
+            for (const form of [value, Buffer.from(value, 'utf8').toString('base64')]) {
+                if (this.forms.has(form))
+                    continue;
+                this.forms.set(form, marker);
+                this.pattern = undefined;
+            }
+        }
+    }
+    /** True when `text` holds a remembered value. */
+    holds(text) {
+        const pattern = this.regex();
+        return pattern !== undefined && [...text.matchAll(pattern)].some((m) => this.forms.has(m[0]));
+    }
+    /**
+     * `object` with every remembered value replaced by its marker in every string (keys too), but
+     * its identity (apiVersion, kind, name, namespace): a Secret value `default` must not move
+     * objects to another namespace in a diff. The exit scrub still hides it there.
+     */
+    scrub(object) {
+        const pattern = this.regex();
+        if (!pattern)
+            return object;
+        const walk = (v) => {
+            // Markers already in place stay as they are (a value may be a substring of one).
+            if (typeof v === 'string')
+                return v.replace(pattern, (m) => this.forms.get(m) ?? m);
+            if (Array.isArray(v))
+                return v.map(walk);
+            if (v && typeof v === 'object')
+                return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k), walk(x)]));
+            return v;
+        };
+        const { apiVersion, kind, metadata } = object;
+        const scrubbed = walk(object);
+        if (!metadata || typeof metadata !== 'object')
+            return { ...scrubbed, apiVersion, kind };
+        return {
+            ...scrubbed,
+            apiVersion,
+            kind,
+            metadata: {
+                ...scrubbed.metadata,
+                name: metadata.name,
+                ...('namespace' in metadata ? { namespace: metadata.namespace } : {}),
+            },
+        };
+    }
+    regex() {
+        if (!this.forms.size)
+            return undefined;
+        this.pattern ??= new RegExp([
+            MARKER.source.slice(1, -1),
+            ...[...this.forms.keys()]
+                .sort((a, b) => b.length - a.length)
+                .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        ].join('|'), 'g');
+        return this.pattern;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/render/helm/values.ts
@@ -59193,6 +59452,130 @@ function applyOverlay(base, overlay, dir, sourceRoot) {
     return k;
 }
 
+;// CONCATENATED MODULE: ./src/flux/reach.ts
+/**
+ * What a kustomize build of a directory can read, without building it: the directory and every
+ * path its kustomization references, transitively. A directory without a kustomization file is
+ * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
+ * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
+ */
+
+
+/** Fields of a kustomization that list paths (kustomize types.Kustomization). */
+const PATH_LISTS = [
+    'resources',
+    'components',
+    'bases',
+    'crds',
+    'patchesStrategicMerge',
+    'configurations',
+    'transformers',
+    'generators',
+    'validators',
+];
+/** Fields that list objects with a `path`. */
+const PATH_OBJECTS = ['patches', 'patchesJson6902', 'replacements'];
+const isRemote = (ref) => /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
+    ref.includes('?ref=');
+/** The paths a kustomization file's text references, relative to its directory. */
+function kustomizationReferences(text) {
+    let k;
+    try {
+        k = (0,dist/* parse */.qg)(text);
+    }
+    catch {
+        return [];
+    }
+    if (!k || typeof k !== 'object')
+        return [];
+    const list = (v) => (Array.isArray(v) ? v : []);
+    const refs = [];
+    for (const key of PATH_LISTS)
+        for (const r of list(k[key]))
+            if (typeof r === 'string')
+                refs.push(r);
+    for (const key of PATH_OBJECTS) {
+        for (const p of list(k[key])) {
+            const path = p?.path;
+            if (typeof path === 'string')
+                refs.push(path);
+        }
+    }
+    const openapi = k.openapi?.path;
+    if (typeof openapi === 'string')
+        refs.push(openapi);
+    const chartHome = k.helmGlobals?.chartHome;
+    if (typeof chartHome === 'string')
+        refs.push(chartHome);
+    if (list(k.helmCharts).length)
+        refs.push('charts');
+    for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
+        const gen = (g ?? {});
+        for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
+            refs.push(String(f).replace(/^[^=]*=/, ''));
+        }
+    }
+    return refs.filter((r) => !isRemote(r));
+}
+/** The kustomization file of `dir`, in kustomize's order of names. */
+function kustomizationText(tree, dir) {
+    for (const name of KUSTOMIZATION_FILES) {
+        const text = tree.read(dir ? `${dir}/${name}` : name);
+        if (text !== undefined)
+            return text;
+    }
+    return undefined;
+}
+/** Directories holding a kustomization file, per file listing (a listing is immutable). */
+const kustomizationDirs = new WeakMap();
+function dirsWithKustomization(files) {
+    let dirs = kustomizationDirs.get(files);
+    if (!dirs) {
+        dirs = [];
+        for (const f of files) {
+            const slash = f.lastIndexOf('/');
+            if (KUSTOMIZATION_FILES.includes(f.slice(slash + 1)))
+                dirs.push(slash < 0 ? '' : f.slice(0, slash));
+        }
+        kustomizationDirs.set(files, [...new Set(dirs)].sort());
+        dirs = kustomizationDirs.get(files);
+    }
+    return dirs;
+}
+/**
+ * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
+ * leave the repository are dropped (a build reading them fails on both sides alike).
+ */
+function kustomizeReach(tree, dirs) {
+    const reach = new Set();
+    const visit = (rel) => {
+        if (rel === undefined || reach.has(rel))
+            return;
+        reach.add(rel);
+        if (!tree.isDirectory(rel))
+            return;
+        const text = kustomizationText(tree, rel);
+        if (text !== undefined) {
+            for (const r of kustomizationReferences(text))
+                visit(joinRepoPath(rel, r));
+            return;
+        }
+        // A generated kustomization: the nearest subdirectories that have their own.
+        const below = dirsWithKustomization(tree.files).filter((d) => rel === '' || d.startsWith(`${rel}/`));
+        for (const d of below) {
+            if (d === rel)
+                continue;
+            const nearer = below.some((o) => o !== d && o !== rel && d.startsWith(`${o}/`));
+            if (!nearer)
+                visit(d);
+        }
+    };
+    for (const d of dirs)
+        visit(repoPath(d));
+    return [...reach];
+}
+
 ;// CONCATENATED MODULE: ./src/oci/artifact/pull.ts
 
 /** Fetches an artifact's manifest and a layer: the first, or the first of `mediaType` (layerSelector). */
@@ -59227,7 +59610,8 @@ var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
 
 
 
-const SOURCE_IGNORE_FILE = '.sourceignore';
+
+
 /** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
 const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
 /** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
@@ -59526,80 +59910,13 @@ function entryGitRepositories(entryDir) {
 
 
 
-class SourceError extends Error {
-}
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-/**
- * What a build of `dir` can read, statically: the directory itself and every path its
- * kustomization files reference (resources, components, patches, generators, replacements…),
- * transitively; repo-relative paths with `/` ('' is the root). Paths leaving the tree are dropped.
- */
-function treeReach(tree, dirs) {
-    const reach = new Set();
-    const norm = (p) => external_node_path_.posix
-        .normalize(p)
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, '');
-    const visit = (rel) => {
-        if (rel === '..' || rel.startsWith('../') || rel.startsWith('/') || reach.has(rel))
-            return;
-        reach.add(rel);
-        if (!tree.isDirectory(rel))
-            return;
-        const text = KUSTOMIZATION_NAMES.map((f) => tree.read(rel ? `${rel}/${f}` : f)).find((t) => t !== undefined);
-        if (text === undefined)
-            return;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)(text) ?? {};
-        }
-        catch {
-            return;
-        }
-        if (typeof k !== 'object')
-            return;
-        const refs = [];
-        const list = (v) => (Array.isArray(v) ? v : []);
-        for (const key of [
-            'resources',
-            'components',
-            'bases',
-            'crds',
-            'patchesStrategicMerge',
-            'configurations',
-            'transformers',
-            'generators',
-            'validators',
-        ]) {
-            for (const r of list(k[key]))
-                if (typeof r === 'string')
-                    refs.push(r);
-        }
-        for (const p of [...list(k.patches), ...list(k.patchesJson6902), ...list(k.replacements)]) {
-            if (typeof p?.path === 'string')
-                refs.push(p.path);
-        }
-        const openapi = k.openapi?.path;
-        if (typeof openapi === 'string')
-            refs.push(openapi);
-        const chartHome = k.helmGlobals?.chartHome;
-        if (typeof chartHome === 'string')
-            refs.push(chartHome);
-        if (list(k.helmCharts).length)
-            refs.push('charts');
-        for (const g of [...list(k.configMapGenerator), ...list(k.secretGenerator)]) {
-            const gen = (g ?? {});
-            for (const f of [...list(gen.files), ...list(gen.envs), ...(gen.env ? [gen.env] : [])]) {
-                refs.push(String(f).replace(/^[^=]*=/, ''));
-            }
-        }
-        for (const r of refs)
-            if (!/^[a-z]+:\/\//i.test(r))
-                visit(norm(external_node_path_.posix.join(rel, r)));
-    };
-    for (const d of dirs)
-        visit(norm(d));
-    return [...reach];
+
+/** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
+class SourceError extends FluxgateError {
+    constructor(message) {
+        super('INPUT', message);
+        this.name = 'SourceError';
+    }
 }
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
 function treeSourceMatcher(tree, specIgnore) {
@@ -59743,7 +60060,8 @@ class SourceResolver {
         const [root, source] = this.lazyOf(dirs[0]);
         if (!source || source.all)
             return;
-        const rels = treeReach({
+        const rels = kustomizeReach({
+            files: source.tree.files,
             isDirectory: (r) => source.directories.has(r),
             read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
         }, dirs.map((d) => (0,external_node_path_.relative)(root, d).split(external_node_path_.sep).join('/')));
@@ -59926,15 +60244,30 @@ function globRegex(glob) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/substitute.ts
+
 /**
  * Flux's postBuild variable substitution (fluxcd/pkg envsubst, a fork of drone/envsubst):
  * only `${...}` is expanded, `$${x}` escapes, the bash-like string operators, and strict mode
  * (undefined variables fail unless a default operator covers them).
  */
 class SubstitutionError extends Error {
+    reason;
+    /** Offset in the substituted text of the top-level `${` at fault (set by `substitute`). */
+    offset;
+    /**
+     * @param message quotes the expression, for text that is not secret;
+     * @param reason says what is wrong without quoting anything, for text that is.
+     */
+    constructor(message, reason) {
+        super(message);
+        this.reason = reason;
+    }
 }
 const VARIABLE_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 function substitute(text, vars, options) {
+    return substituteText(text, vars, options, true);
+}
+function substituteText(text, vars, options, top) {
     let out = '';
     let i = 0;
     while (i < text.length) {
@@ -59948,9 +60281,16 @@ function substitute(text, vars, options) {
         }
         if (c === '$' && text[i + 1] === '{') {
             const end = matchBrace(text, i + 1);
-            if (end < 0)
-                throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`);
-            out += expand(text.slice(i + 2, end), vars, options);
+            try {
+                if (end < 0)
+                    throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`, 'unterminated variable');
+                out += expand(text.slice(i + 2, end), vars, options);
+            }
+            catch (err) {
+                if (top && err instanceof SubstitutionError)
+                    err.offset = i;
+                throw err;
+            }
             i = end + 1;
             continue;
         }
@@ -59970,14 +60310,14 @@ function matchBrace(text, open) {
     return -1;
 }
 function expand(expr, vars, options) {
-    const sub = (s) => substitute(s, vars, options);
+    const sub = (s) => substituteText(s, vars, options, false);
     if (expr.startsWith('#')) {
         const name = expr.slice(1);
         return String(lookup(name, vars, options, true).length);
     }
     const m = /^([_a-zA-Z][_a-zA-Z0-9]*)(.*)$/s.exec(expr);
     if (!m)
-        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`);
+        throw new SubstitutionError(`invalid variable expression '\${${expr}}'`, 'invalid variable expression');
     const name = m[1];
     const op = m[2];
     const defined = vars.has(name);
@@ -59997,7 +60337,7 @@ function expand(expr, vars, options) {
         }
     }
     if (op.startsWith('+') || op.startsWith(':+') || op.startsWith(':?') || op.startsWith('?')) {
-        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+        throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
     }
     const v = lookup(name, vars, options, true);
     if (op === '^')
@@ -60038,15 +60378,15 @@ function expand(expr, vars, options) {
             start = Math.max(0, v.length + start);
         return slice[2] === undefined ? v.slice(start) : v.slice(start, start + Number(slice[2]));
     }
-    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
 }
 function lookup(name, vars, options, transform) {
     if (!VARIABLE_NAME.test(name))
-        throw new SubstitutionError(`invalid variable name '${name}'`);
+        throw new SubstitutionError(`invalid variable name '${name}'`, 'invalid variable name');
     const v = vars.get(name);
     if (v === undefined) {
         if (options.strict) {
-            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`);
+            throw new SubstitutionError(`variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`, 'variable not set (strict mode)');
         }
         return '';
     }
@@ -60069,6 +60409,38 @@ function trimSuffix(v, pattern, longest) {
             return v.slice(0, i);
     }
     return v;
+}
+/**
+ * The field of an object's YAML text that overlaps `[from, to)`: its path (`stringData.password`,
+ * `spec.containers[0].image`) and source text. Used to name the field a substitution failed in
+ * without quoting it when it is secret.
+ */
+function fieldAt(text, from, to = from + 1) {
+    const overlaps = (node) => !!node?.range &&
+        node.range[0] < Math.max(to, from + 1) &&
+        from < Math.max(node.range[2], node.range[0] + 1);
+    const find = (node, path) => {
+        if ((0,dist/* isScalar */.jn)(node))
+            return overlaps(node) ? { path, source: text.slice(node.range[0], node.range[2]) } : undefined;
+        if ((0,dist/* isMap */.jh)(node))
+            for (const pair of node.items) {
+                const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '?';
+                if ((0,dist/* isScalar */.jn)(pair.key) && overlaps(pair.key))
+                    return { path: [...path, key], source: key };
+                const found = find(pair.value, [...path, key]);
+                if (found)
+                    return found;
+            }
+        if ((0,dist/* isSeq */.oP)(node))
+            for (const [i, item] of node.items.entries()) {
+                const found = find(item, [...path, `[${i}]`]);
+                if (found)
+                    return found;
+            }
+        return undefined;
+    };
+    const found = find((0,dist/* parseDocument */.Tp)(text).contents, []);
+    return found && { path: found.path.join('.').replace(/\.\[/g, '['), source: found.source };
 }
 
 ;// CONCATENATED MODULE: ./src/render/types.ts
@@ -60146,6 +60518,7 @@ class ClusterRender {
     io;
     repo;
     masker;
+    copies;
     runTool;
     /** Objects as applied (substituted, not masked), for substituteFrom, valuesFrom and sources. */
     index = new Map();
@@ -60162,6 +60535,7 @@ class ClusterRender {
         this.io = io;
         this.repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
         this.masker = options.masker ?? createSecretMasker();
+        this.copies = new SecretCopies(this.masker, io.secrets);
         this.runTool = options.run ?? runProcess;
         this.sources = new SourceResolver({
             repo: this.repo,
@@ -60253,6 +60627,9 @@ class ClusterRender {
             o.object.metadata?.namespace ?? '',
             o.object.metadata?.name ?? '',
         ].join('\u0000');
+        // Copies of Secret values in other objects, once every build has been seen.
+        for (const o of this.objects)
+            o.object = this.copies.scrub(o.object);
         this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
         this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
         this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
@@ -60309,26 +60686,23 @@ class ClusterRender {
         const { owner, flux } = item;
         let vars;
         let out;
+        // Values as built: a `replacements` copy holds these, before any substitution.
+        for (const o of objects)
+            this.copies.remember(o);
         try {
             vars = this.variables(item);
             const strategy = field(flux, 'spec', 'postBuild', 'substituteStrategy');
             const substituteAll = vars.size > 0 || strategy === 'Always';
             out = objects.map((o) => {
                 if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
-                    throw new Error(`an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`);
+                    // Named, never quoted: the object may hold secret values.
+                    throw new Error(`an object without apiVersion, kind or metadata.name (kind ${JSON.stringify(o?.kind ?? null)}, name ${JSON.stringify(o?.metadata?.name ?? null)})`);
                 }
                 const opted = o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
                     o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
                 if (!substituteAll || opted)
                     return o;
-                try {
-                    return (0,dist/* parse */.qg)(substitute((0,dist/* stringify */.As)(o), vars, { strict: this.options.strictSubstitute }));
-                }
-                catch (err) {
-                    if (err instanceof SubstitutionError)
-                        throw new Error(`postBuild substitution in ${o.kind} ${o.metadata.name}: ${err.message}`);
-                    throw err;
-                }
+                return this.substituteObject(o, vars);
             });
         }
         catch (err) {
@@ -60339,6 +60713,7 @@ class ClusterRender {
         const annotations = field(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
         const found = [];
         for (const o of out) {
+            this.copies.remember(o);
             o.metadata.labels = {
                 ...o.metadata.labels,
                 [OWNER_NAME]: owner.name,
@@ -60362,6 +60737,44 @@ class ClusterRender {
             }
         }
         return found;
+    }
+    /**
+     * kustomize-controller's substitution of one object's YAML text. A failure names the object and
+     * the field; where the field is secret (a Secret's data, or a copy of a Secret value) it says
+     * what is wrong without quoting any of it.
+     */
+    substituteObject(o, vars) {
+        const text = (0,dist/* stringify */.As)(o);
+        const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+        const secretField = (field) => !!field &&
+            ((isSecret(o) && /^(data|stringData)(\.|\[|$)/.test(field.path)) || this.copies.holds(field.source));
+        const fail = (field, reason, detail) => {
+            const secret = secretField(field);
+            const where = field ? `, ${secret ? 'key' : 'field'} ${field.path}` : '';
+            return new Error(`postBuild substitution in ${what}${where}: ${secret ? `${reason} (not shown: the value is secret)` : detail}`);
+        };
+        let result;
+        try {
+            result = substitute(text, vars, { strict: this.options.strictSubstitute });
+        }
+        catch (err) {
+            if (!(err instanceof SubstitutionError))
+                throw err;
+            throw fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+        }
+        // parseDocument, not parse: the `yaml` library's warnings would print the source line on stderr.
+        const doc = (0,dist/* parseDocument */.Tp)(result, { logLevel: 'error' });
+        if (doc.errors.length) {
+            // Substitution keeps line breaks, so the failing line of the result is a line of `text`.
+            const line = doc.errors[0].linePos?.[0].line ?? 1;
+            const start = text
+                .split('\n')
+                .slice(0, line - 1)
+                .join('\n').length + (line > 1 ? 1 : 0);
+            const end = text.indexOf('\n', start) < 0 ? text.length : text.indexOf('\n', start);
+            throw fail(fieldAt(text, start, end), 'the result is not valid YAML', `the result is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+        }
+        return doc.toJS();
     }
     child(parent, o) {
         const owner = {
@@ -60443,8 +60856,10 @@ class ClusterRender {
                 run: this.runTool,
             });
             this.rendered.push(hr.owner);
-            for (const o of objects)
+            for (const o of objects) {
+                this.copies.remember(o);
                 this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+            }
         }
         catch (err) {
             this.fail(hr.owner, errorLine(err));
@@ -60452,7 +60867,24 @@ class ClusterRender {
     }
 }
 
+;// CONCATENATED MODULE: ./src/util/text.ts
+/**
+ * `text` as one printable line: control characters and the Unicode line separators (which YAML
+ * 1.1 and some terminals treat as line breaks) become `\n`-style escapes, so a name from a
+ * repository cannot start a line, a document or a workflow command of its own.
+ */
+function oneLine(text) {
+    return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => c === '\n'
+        ? '\\n'
+        : c === '\r'
+            ? '\\r'
+            : c === '\t'
+                ? '\\t'
+                : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 ;// CONCATENATED MODULE: ./src/render/output.ts
+
 
 
 /** The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`. */
@@ -60463,11 +60895,20 @@ function renderJson(result) {
         warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
     }, null, 2) + '\n');
 }
-/** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
+/**
+ * Multi-document YAML, each object under a comment naming the Flux object that applies it. The
+ * owner is escaped to one line and the yaml library writes the comment, so a name holding a line
+ * break cannot start a document of its own.
+ */
 function renderYaml(result, owner) {
     return result.objects
         .filter((o) => !owner || ownerKey(o.owner) === ownerKey(owner))
-        .map((o) => `---\n# owner: ${ownerKey(o.owner)}\n${(0,dist/* stringify */.As)(o.object, { lineWidth: 0 })}`)
+        .map((o) => {
+        const doc = new dist/* Document */.yo(o.object);
+        if (doc.contents)
+            doc.contents.commentBefore = ` owner: ${oneLine(ownerKey(o.owner))}`;
+        return `---\n${doc.toString({ lineWidth: 0 })}`;
+    })
         .join('');
 }
 /** One file name per owner for --output-dir. */
@@ -60603,8 +61044,10 @@ const renderCommand = defineCommand({
             const dir = (0,external_node_path_.resolve)(io.cwd, options.outputDir);
             (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
             const owners = new Map(result.objects.map((o) => [ownerKey(o.owner), o.owner]));
-            for (const owner of owners.values())
-                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), renderYaml(result, owner));
+            for (const owner of owners.values()) {
+                const yaml = renderYaml(result, owner);
+                (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, ownerFileName(owner)), io.secrets?.redact(yaml) ?? yaml);
+            }
         }
         io.log.info(`rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`);
         return {
@@ -60749,10 +61192,7 @@ class CommitTree {
     }
 }
 
-;// CONCATENATED MODULE: ./src/diff/markdown.ts
-
-/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
-const COMMENT_LIMIT = 65_536;
+;// CONCATENATED MODULE: ./src/util/markdown.ts
 /** Text from manifests (names, messages) cannot open HTML or markdown constructs in the review. */
 function escapeMarkdown(text) {
     return text
@@ -60762,6 +61202,14 @@ function escapeMarkdown(text) {
         .replace(/([\\`*_{}[\]()#+!|~])/g, '\\$1')
         .replace(/\r?\n/g, ' ');
 }
+
+;// CONCATENATED MODULE: ./src/diff/markdown.ts
+
+
+
+/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
+const COMMENT_LIMIT = 65_536;
+
 /** A code fence longer than any backtick run in the content, so the content cannot close it. */
 function fence(content, lang = 'diff') {
     const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
@@ -60851,9 +61299,9 @@ function reviewMarkdown(diff, options = {}) {
 function unifiedText(diff) {
     const out = [];
     for (const c of diff.changes)
-        out.push(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`, c.diff, '');
+        out.push(oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`), c.diff, '');
     for (const e of diff.errors)
-        out.push(`# ${e.side} render error: ${e.message}`);
+        out.push(oneLine(`# ${e.side} render error: ${e.message}`));
     return out.join('\n') + (out.length ? '\n' : '');
 }
 
@@ -61543,6 +61991,7 @@ function splitLines(text) {
 
 
 
+
 /** Objects match by API group (not version), kind, namespace and name. */
 function objectId(o) {
     return [groupOf(o.apiVersion), o.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? ''].join('/');
@@ -61573,7 +62022,8 @@ function sortKeys(v) {
 }
 const toYaml = (v) => (v === undefined ? '' : (0,dist/* stringify */.As)(v, { lineWidth: 0 }));
 function unifiedDiff(id, before, after, context = 4) {
-    const patch = createTwoFilesPatch(`a/${id}`, `b/${id}`, toYaml(before), toYaml(after), undefined, undefined, { context });
+    // One line each: a name with a line break must not add lines to the unified stream.
+    const patch = createTwoFilesPatch(`a/${oneLine(id)}`, `b/${oneLine(id)}`, toYaml(before), toYaml(after), undefined, undefined, { context });
     // Drop jsdiff's "Index:"/"===" preamble: the file headers say it all.
     return patch
         .split('\n')
@@ -61775,7 +62225,9 @@ extra) {
     if (review.folded.length)
         io.log.info(`comment: folded ${review.folded.length} sections to fit GitHub's limit`);
     try {
-        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, review.markdown);
+        const url = await upsertStickyComment(new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token), pr, key, 
+        // The run's exit scrub (src/util/redact.ts): no secret value reaches the comment.
+        io.secrets?.redact(review.markdown) ?? review.markdown);
         io.log.info(`comment: ${url}`);
         return url;
     }
@@ -61788,51 +62240,271 @@ extra) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/flux/graph.ts
+/**
+ * The Flux graph of a repository, read from its files without building anything: every Flux
+ * object with the file and line that define it, and the edges Flux follows from an object to
+ * what it reads — Kustomization → source (GitRepository of this repository or one mapped with
+ * `--source`, OCIRepository, ExternalArtifact ← ArtifactGenerator copy rules, Bucket) → path →
+ * kustomize references; HelmRelease → chart (HelmRepository, GitRepository path, chartRef
+ * HelmChart / OCIRepository / ExternalArtifact) → values files. The changed-only planner asks
+ * it which owners an edit can reach; `verify --path` asks it what one cluster applies.
+ *
+ * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
+ */
+
+
+
+const isFluxObject = (o) => isFluxKustomization(o) || isHelmRelease(o) || isFluxSource(o) || isArtifactGenerator(o);
+function parseFluxObjects(text) {
+    // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
+    if (!text.includes('fluxcd.io'))
+        return [];
+    const counter = new dist/* LineCounter */.HN();
+    const found = [];
+    try {
+        for (const doc of (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: counter })) {
+            if (doc.errors.length)
+                continue;
+            const o = doc.toJSON();
+            if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o))
+                continue;
+            const offset = doc.contents?.range?.[0] ?? 0;
+            found.push({ object: o, line: counter.linePos(offset).line });
+        }
+    }
+    catch {
+        return [];
+    }
+    return found;
+}
+/** Inputs with each path and source once, in first-seen order; no `opaque` key unless there is one. */
+function withoutRepeats(inputs) {
+    const out = { paths: [...new Set(inputs.paths)], sources: [...new Set(inputs.sources)] };
+    if (inputs.opaque !== undefined)
+        out.opaque = inputs.opaque;
+    return out;
+}
+class FluxGraph {
+    tree;
+    objects = [];
+    mappings;
+    otherRepository;
+    constructor(tree, options = {}) {
+        this.tree = tree;
+        this.mappings = options.mappings ?? new Map();
+        this.otherRepository = options.otherRepository;
+        const cache = options.cache ?? new Map();
+        // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
+        const charts = tree.files
+            .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+            .map((f) => f.slice(0, -'Chart.yaml'.length));
+        const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
+            !f.split('/').some((part) => part.startsWith('.')) &&
+            !charts.some((c) => f.startsWith(c)));
+        const oid = (f) => tree.oid?.(f) ?? `file:${f}`;
+        tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o) => o !== undefined));
+        for (const file of candidates) {
+            let parsed = cache.get(oid(file));
+            if (!parsed) {
+                parsed = parseFluxObjects(tree.read(file) ?? '');
+                if (tree.oid)
+                    cache.set(oid(file), parsed);
+            }
+            for (const p of parsed)
+                this.objects.push({ ...p, file });
+        }
+    }
+    /** What a kustomize build of these repository directories can read. */
+    reach(dirs) {
+        return kustomizeReach(this.tree, dirs);
+    }
+    /**
+     * Objects of `kind` named `name` (in `namespace` when both sides say one: a namespace may also
+     * come from a kustomization, which the graph does not apply). `within` limits the search.
+     */
+    find(kind, name, namespace, within) {
+        return (within ?? this.objects).filter((o) => o.object.kind === kind &&
+            o.object.metadata.name === name &&
+            (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace));
+    }
+    /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
+    mapped(kind, name, namespace) {
+        if (namespace) {
+            for (const key of [`${kind}/${namespace}/${name}`, `${namespace}/${name}`])
+                if (this.mappings.has(key))
+                    return this.mappings.get(key);
+            return undefined;
+        }
+        for (const [key, value] of this.mappings) {
+            const parts = key.split('/');
+            if (parts.at(-1) === name && (parts.length === 2 || parts[0] === kind))
+                return value;
+        }
+        return undefined;
+    }
+    /**
+     * Where a source's content lies in this repository: the roots its paths are relative to
+     * (several for an ExternalArtifact assembled from copy rules). `roots: []` when nothing of it
+     * is in the repository.
+     */
+    sourceRoots(ref, namespace, within, seen = new Set()) {
+        const kind = ref.kind ?? 'GitRepository';
+        const name = ref.name ?? '';
+        const ns = ref.namespace || namespace;
+        const sources = [`${kind}/${name}`];
+        const mapped = this.mapped(kind, name, ns);
+        if (mapped !== undefined)
+            return { roots: mapped === null ? [] : [mapped], assembled: false, sources };
+        switch (kind) {
+            case 'GitRepository': {
+                // As the renderer: a GitRepository defined elsewhere than this checkout is another repository.
+                const defined = this.find('GitRepository', name, ns, within);
+                const other = this.otherRepository && defined.map((d) => this.otherRepository(d.object)).find(Boolean);
+                return other ? { roots: [], assembled: false, sources } : { roots: [''], assembled: false, sources };
+            }
+            case 'ExternalArtifact': {
+                const roots = [];
+                let opaque;
+                if (seen.has(`${ns}/${name}`))
+                    return { roots, assembled: true, sources };
+                seen.add(`${ns}/${name}`);
+                for (const generator of (within ?? this.objects).filter((o) => isArtifactGenerator(o.object))) {
+                    const g = generator.object;
+                    const artifact = (field(g, 'spec', 'artifacts') ?? []).find((a) => a.name === name);
+                    if (!artifact)
+                        continue;
+                    const gns = g.metadata.namespace || namespace;
+                    sources.push(`ArtifactGenerator/${g.metadata.name}`);
+                    const aliases = new Map((field(g, 'spec', 'sources') ?? []).map((s) => [s.alias, s]));
+                    for (const rule of artifact.copy ?? []) {
+                        const from = /^@([^/]+)\/?(.*)$/.exec(rule.from ?? '');
+                        const source = from && aliases.get(from[1]);
+                        if (!from || !source)
+                            continue;
+                        const inner = this.sourceRoots(source, gns, within, seen);
+                        sources.push(...inner.sources);
+                        opaque ??= inner.opaque;
+                        // The part of the pattern before its first glob is the directory it copies from.
+                        const pattern = from[2];
+                        const glob = pattern.search(/[*?[]/);
+                        const base = glob < 0 ? pattern : pattern.slice(0, glob).replace(/[^/]*$/, '');
+                        for (const root of inner.roots) {
+                            const p = joinRepoPath(root, base);
+                            if (p !== undefined)
+                                roots.push(p);
+                        }
+                    }
+                }
+                return { roots, assembled: true, sources, opaque };
+            }
+            case 'Bucket':
+                return { roots: [], assembled: false, sources, opaque: `Bucket ${name} is not in the repository` };
+            default:
+                // OCIRepository, HelmRepository, HelmChart: their content is fetched; their object says which.
+                return { roots: [], assembled: false, sources };
+        }
+    }
+    /** What a Kustomization or a HelmRelease reads; `within` limits the objects that resolve its references. */
+    inputsOf(owner, within) {
+        const o = owner.object;
+        const ns = o.metadata.namespace;
+        if (isFluxKustomization(o)) {
+            const ref = field(o, 'spec', 'sourceRef') ?? {};
+            const path = field(o, 'spec', 'path') ?? '';
+            const source = this.sourceRoots(ref, ns, within);
+            if (path.includes('${'))
+                return { paths: [], sources: source.sources, opaque: `spec.path ${path} uses a variable` };
+            // An assembled artifact's layout is not the repository's: everything copied into it can be read.
+            const dirs = source.assembled
+                ? source.roots
+                : source.roots.map((r) => joinRepoPath(r, path)).filter((p) => p !== undefined);
+            return withoutRepeats({ paths: this.reach(dirs), sources: source.sources, opaque: source.opaque });
+        }
+        if (isHelmRelease(o)) {
+            const chartRef = field(o, 'spec', 'chartRef');
+            if (chartRef) {
+                if (chartRef.kind === 'HelmChart') {
+                    const charts = this.find('HelmChart', chartRef.name ?? '', chartRef.namespace || ns, within);
+                    const inputs = { paths: [], sources: [`HelmChart/${chartRef.name}`] };
+                    for (const chart of charts) {
+                        const c = this.chartInputs(chart.object.spec, chart.object.metadata.namespace || ns, within);
+                        inputs.paths.push(...c.paths);
+                        inputs.sources.push(...c.sources);
+                        inputs.opaque ??= c.opaque;
+                    }
+                    return withoutRepeats(inputs);
+                }
+                const source = this.sourceRoots(chartRef, ns, within);
+                return withoutRepeats({ paths: source.roots, sources: source.sources, opaque: source.opaque });
+            }
+            return withoutRepeats(this.chartInputs(field(o, 'spec', 'chart', 'spec'), ns, within));
+        }
+        return { paths: [], sources: [] };
+    }
+    /** A HelmChart spec (or a HelmRelease's chart template): the chart directory and values files. */
+    chartInputs(spec, ns, within) {
+        const ref = field(spec, 'sourceRef') ?? {};
+        const source = this.sourceRoots(ref, ns, within);
+        if (ref.kind === 'HelmRepository' || !source.roots.length)
+            return { paths: [], sources: source.sources, opaque: source.opaque };
+        const chart = field(spec, 'chart') ?? '';
+        // valuesFiles of a chart from a Git source are paths in that source, wherever they sit.
+        const files = [chart, ...(field(spec, 'valuesFiles') ?? [])];
+        const paths = source.roots.flatMap((root) => files.map((f) => joinRepoPath(root, f)).filter((p) => p !== undefined));
+        return { paths, sources: source.sources, opaque: source.opaque };
+    }
+    /**
+     * What one cluster applies, from its entry directory: the entry's kustomize reach, then the
+     * inputs of every Kustomization found there, transitively, each resolving its sources among
+     * the objects reached so far (an ArtifactGenerator of another cluster is not this one's).
+     */
+    clusterScope(entry) {
+        const start = repoPath(entry);
+        const paths = new Set(start === undefined ? [] : this.reach([start]));
+        const opaque = new Map();
+        for (let grown = true; grown;) {
+            grown = false;
+            const reached = this.objects.filter((o) => [...paths].some((p) => isInside(o.file, p)));
+            for (const k of reached.filter((o) => isFluxKustomization(o.object))) {
+                const inputs = this.inputsOf(k, reached);
+                if (inputs.opaque)
+                    opaque.set(k, inputs.opaque);
+                for (const p of inputs.paths) {
+                    if (paths.has(p))
+                        continue;
+                    paths.add(p);
+                    grown = true;
+                }
+            }
+        }
+        const all = [...paths];
+        return {
+            // The outermost paths: one inside another is covered by it.
+            paths: all.filter((p) => !all.some((o) => o !== p && isInside(p, o))).sort(),
+            objects: this.objects.filter((o) => all.some((p) => isInside(o.file, p))),
+            opaque: [...opaque].map(([owner, reason]) => ({ owner, reason })),
+        };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/diff/changed.ts
 
 
 
 
-
-function scanOwners(tree, cache) {
-    // Helm chart templates are not Flux objects (and not YAML until rendered); dot-directories are skipped.
-    const charts = tree.files
-        .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-        .map((f) => f.slice(0, -'Chart.yaml'.length));
-    const candidates = tree.files.filter((f) => /\.ya?ml$/.test(f) &&
-        !f.split('/').some((part) => part.startsWith('.')) &&
-        !charts.some((c) => f.startsWith(c)));
-    tree.load(candidates.map((f) => tree.oid(f)));
-    const owners = [];
-    for (const file of candidates) {
-        const oid = tree.oid(file);
-        let objects = cache.get(oid);
-        if (!objects) {
-            objects = [];
-            const text = tree.read(file);
-            // Only files naming a Flux API group can define a Flux owner: the rest need no parse.
-            if (text.includes('kustomize.toolkit.fluxcd.io') || text.includes('helm.toolkit.fluxcd.io')) {
-                try {
-                    for (const doc of (0,dist/* parseAllDocuments */.hR)(text)) {
-                        const o = doc.toJSON();
-                        if (!o || typeof o !== 'object' || !o.metadata?.name)
-                            continue;
-                        if (isFluxKustomization(o) || isHelmRelease(o))
-                            objects.push(o);
-                    }
-                }
-                catch {
-                    objects = [];
-                }
-            }
-            cache.set(oid, objects);
-        }
-        for (const o of objects)
-            owners.push({ key: `${o.kind}/${o.metadata.name}`, file, object: o });
-    }
-    return owners;
+/**
+ * Whether a changed file can change what is read below `path`: a file inside it, or a
+ * `.sourceignore` whose directory contains it or lies inside it (its patterns scope below it).
+ */
+function touches(file, path) {
+    if (isInside(file, path))
+        return true;
+    if (external_node_path_.posix.basename(file) !== SOURCE_IGNORE_FILE)
+        return false;
+    const dir = repoPath(external_node_path_.posix.dirname(file)) ?? '';
+    return isInside(path, dir);
 }
-const inside = (file, reach) => reach.some((r) => file === r || file.startsWith(r === '' ? '' : r + '/'));
 /**
  * Changed-only mode. Static rule, per side: a Kustomization builds when a changed file is in
  * what its build can read, when it is defined in a changed file, or when it (transitively)
@@ -61850,58 +62522,44 @@ class ChangePlanner {
         this.changed = changed;
         const cache = new Map();
         for (const tree of [sides.base, sides.head])
-            this.plan(tree, cache);
+            this.plan(new FluxGraph(tree, { cache }));
     }
     /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
-    plan(tree, cache) {
-        const owners = scanOwners(tree, cache);
-        const rel = (p) => external_node_path_.posix
-            .normalize(p.replace(/^\/+/, ''))
-            .replace(/^\.\/?$/, '')
-            .replace(/\/$/, '');
-        const must = new Map();
-        const reachOf = (o) => {
-            if (!isFluxKustomization(o.object))
-                return [];
-            const kind = field(o.object, 'spec', 'sourceRef', 'kind');
-            if (kind && kind !== 'GitRepository')
-                return undefined; // not mappable to repo files: always build
-            return treeReach(tree, [rel(field(o.object, 'spec', 'path') ?? '.')]);
-        };
+    plan(graph) {
+        const owners = graph.objects.filter((o) => isFluxKustomization(o.object) || isHelmRelease(o.object));
+        const changed = new Set(this.changed);
+        // A source object edited in this change: every owner reading it builds.
+        const editedSources = new Set(graph.objects
+            .filter((o) => changed.has(o.file) && (isFluxSource(o.object) || isArtifactGenerator(o.object)))
+            .map((o) => `${o.object.kind}/${o.object.metadata.name}`));
+        const inputs = new Map(owners.map((o) => [o, graph.inputsOf(o)]));
         const direct = (o) => {
-            if (this.changed.includes(o.file))
-                return true;
-            if (isHelmRelease(o.object)) {
-                const chart = field(o.object, 'spec', 'chart', 'spec', 'chart');
-                const sourceKind = field(o.object, 'spec', 'chart', 'spec', 'sourceRef', 'kind');
-                if (sourceKind === 'GitRepository' && chart) {
-                    const dir = rel(chart);
-                    // valuesFiles of a Git chart are paths in the repository, wherever they sit.
-                    const valuesFiles = (field(o.object, 'spec', 'chart', 'spec', 'valuesFiles') ?? []).map((f) => rel(f));
-                    return this.changed.some((f) => inside(f, [dir]) || valuesFiles.includes(f));
-                }
-                return false;
-            }
-            const reach = reachOf(o);
-            return reach === undefined || this.changed.some((f) => inside(f, reach));
+            const i = inputs.get(o);
+            return (changed.has(o.file) ||
+                i.opaque !== undefined ||
+                i.sources.some((s) => editedSources.has(s)) ||
+                this.changed.some((f) => i.paths.some((p) => touches(f, p))));
         };
+        const must = new Map();
+        // A Kustomization builds when an owner it defines must: that owner appears only through it.
         const decide = (o, stack) => {
-            if (must.has(o.key))
-                return must.get(o.key);
-            if (stack.has(o.key))
+            if (must.has(o))
+                return must.get(o);
+            if (stack.has(o))
                 return false;
-            stack.add(o.key);
+            stack.add(o);
             let result = direct(o);
-            const reach = reachOf(o);
-            if (!result && reach) {
-                result = owners.some((child) => child.key !== o.key && inside(child.file, reach) && decide(child, stack));
+            if (!result && isFluxKustomization(o.object)) {
+                const reach = inputs.get(o).paths;
+                result = owners.some((child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack));
             }
-            must.set(o.key, result);
+            must.set(o, result);
             return result;
         };
-        for (const o of owners)
+        for (const o of owners) {
             if (decide(o, new Set()))
-                this.staticBuild.add(o.key);
+                this.staticBuild.add(`${o.object.kind}/${o.object.metadata.name}`);
+        }
     }
     shouldBuild(side, owner, flux) {
         this.seen[side].set(ownerKey(owner), flux);
@@ -61930,13 +62588,7 @@ class ChangePlanner {
             const fh = this.seen.head.get(key);
             const flux = (fh ?? fb);
             const ns = flux.metadata.namespace || 'default';
-            const refs = [
-                ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
-                ...(field(flux, 'spec', 'valuesFrom') ?? []),
-            ].map((r) => [r.kind, ns, r.name]);
-            const source = field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef');
-            if (source)
-                refs.push([source.kind, source.namespace || ns, source.name]);
+            const refs = inputObjects(flux, ns, [...base.objects, ...head.objects].map((o) => o.object));
             if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
                 if (!this.forced.has(key)) {
                     this.forced.add(key);
@@ -61952,17 +62604,52 @@ class ChangePlanner {
         return inBase && inHead;
     }
 }
+/**
+ * The objects an owner's render reads besides its files: substituteFrom and valuesFrom objects,
+ * its source (a Kustomization's sourceRef, a chart's source or chartRef), and behind a HelmChart
+ * its source, behind an ExternalArtifact the ArtifactGenerators producing it and their sources.
+ */
+function inputObjects(flux, ns, rendered) {
+    const refs = [
+        ...(field(flux, 'spec', 'postBuild', 'substituteFrom') ?? []),
+        ...(field(flux, 'spec', 'valuesFrom') ?? []),
+    ].map((r) => [r.kind, ns, r.name]);
+    const sources = [];
+    const first = isFluxKustomization(flux)
+        ? field(flux, 'spec', 'sourceRef')
+        : (field(flux, 'spec', 'chart', 'spec', 'sourceRef') ?? field(flux, 'spec', 'chartRef'));
+    if (first)
+        sources.push({ ...first, kind: first.kind ?? 'GitRepository', namespace: first.namespace || ns });
+    for (let i = 0; i < sources.length && i < 32; i++) {
+        const s = sources[i];
+        refs.push([s.kind, s.namespace, s.name]);
+        const same = (o) => (o.metadata.namespace || ns) === s.namespace;
+        if (s.kind === 'HelmChart') {
+            const chart = rendered.find((o) => o.kind === 'HelmChart' && o.metadata.name === s.name && same(o));
+            const next = chart && field(chart, 'spec', 'sourceRef');
+            if (next)
+                sources.push({ ...next, namespace: s.namespace });
+        }
+        if (s.kind === 'ExternalArtifact') {
+            for (const g of rendered.filter((o) => isArtifactGenerator(o) && same(o))) {
+                const artifacts = field(g, 'spec', 'artifacts') ?? [];
+                if (!artifacts.some((a) => a.name === s.name))
+                    continue;
+                refs.push(['ArtifactGenerator', s.namespace, g.metadata.name]);
+                for (const src of field(g, 'spec', 'sources') ?? [])
+                    sources.push({ ...src, namespace: src.namespace || s.namespace });
+            }
+        }
+    }
+    return refs;
+}
 
 ;// CONCATENATED MODULE: ./src/verify/api-versions.ts
-const SOURCE = 'source.toolkit.fluxcd.io';
-const KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
-const HELM = 'helm.toolkit.fluxcd.io';
-const NOTIFICATION = 'notification.toolkit.fluxcd.io';
-const IMAGE = 'image.toolkit.fluxcd.io';
+
 const minor = (v) => Number(v.split('.')[1] ?? 0);
 const FLUX_API_VERSIONS = [
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61970,7 +62657,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['GitRepository'],
         deprecatedIn: '2.2',
@@ -61978,7 +62665,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61986,7 +62673,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['HelmRepository', 'HelmChart'],
         deprecatedIn: '2.3',
@@ -61994,7 +62681,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta1',
         kinds: ['Bucket'],
         deprecatedIn: '2.3',
@@ -62002,7 +62689,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['Bucket'],
         deprecatedIn: '2.4',
@@ -62010,7 +62697,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: SOURCE,
+        group: SOURCE_GROUP,
         version: 'v1beta2',
         kinds: ['OCIRepository'],
         deprecatedIn: '2.6',
@@ -62018,7 +62705,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE,
+        group: KUSTOMIZE_GROUP,
         version: 'v1beta1',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -62026,7 +62713,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: KUSTOMIZE,
+        group: KUSTOMIZE_GROUP,
         version: 'v1beta2',
         kinds: ['Kustomization'],
         deprecatedIn: '2.2',
@@ -62034,7 +62721,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: HELM,
+        group: HELM_GROUP,
         version: 'v2beta1',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.2',
@@ -62042,7 +62729,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: HELM,
+        group: HELM_GROUP,
         version: 'v2beta2',
         kinds: ['HelmRelease'],
         deprecatedIn: '2.3',
@@ -62050,7 +62737,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v2',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta1',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -62058,7 +62745,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta2',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.2',
@@ -62066,7 +62753,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1beta3',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta1',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -62074,7 +62761,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta2',
         kinds: ['Receiver'],
         deprecatedIn: '2.2',
@@ -62083,7 +62770,7 @@ const FLUX_API_VERSIONS = [
     },
     // v1beta1 image APIs were never marked deprecated before their removal.
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta1',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -62091,7 +62778,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta2',
         kinds: ['ImageRepository', 'ImagePolicy'],
         deprecatedIn: '2.7',
@@ -62099,7 +62786,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta1',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.3',
@@ -62107,7 +62794,7 @@ const FLUX_API_VERSIONS = [
         migrateTo: 'v1',
     },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1beta2',
         kinds: ['ImageUpdateAutomation'],
         deprecatedIn: '2.7',
@@ -62117,7 +62804,7 @@ const FLUX_API_VERSIONS = [
     // The v2.10 milestone (fluxcd.io/roadmap, provisional): Alert and Provider go GA as v1, and
     // v1beta3 becomes deprecated.
     {
-        group: NOTIFICATION,
+        group: NOTIFICATION_GROUP,
         version: 'v1beta3',
         kinds: ['Alert', 'Provider'],
         deprecatedIn: '2.10',
@@ -62127,24 +62814,24 @@ const FLUX_API_VERSIONS = [
 ];
 /** The first Flux release serving a version (GA and new APIs): using it against an older target fails. */
 const FLUX_API_INTRODUCED = [
-    { group: SOURCE, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
-    { group: SOURCE, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
-    { group: SOURCE, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
-    { group: SOURCE, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['HelmRepository', 'HelmChart'], servedFrom: '2.3' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['Bucket'], servedFrom: '2.4' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['OCIRepository'], servedFrom: '2.6' },
+    { group: SOURCE_GROUP, version: 'v1', kinds: ['ExternalArtifact'], servedFrom: '2.7' },
     {
         group: 'source.extensions.fluxcd.io',
         version: 'v1beta1',
         kinds: ['ArtifactGenerator'],
         servedFrom: '2.7',
     },
-    { group: HELM, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
+    { group: HELM_GROUP, version: 'v2', kinds: ['HelmRelease'], servedFrom: '2.3' },
     {
-        group: IMAGE,
+        group: IMAGE_GROUP,
         version: 'v1',
         kinds: ['ImageRepository', 'ImagePolicy', 'ImageUpdateAutomation'],
         servedFrom: '2.7',
     },
-    { group: NOTIFICATION, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
+    { group: NOTIFICATION_GROUP, version: 'v1', kinds: ['Alert', 'Provider'], servedFrom: '2.10', planned: true },
 ];
 /** The newest Flux release the table covers; the default target of the check. */
 const NEWEST_FLUX = '2.9';
@@ -62183,12 +62870,13 @@ function isRemovedBy(status, fluxVersion) {
 
 
 
+
 const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 /** `Kind/namespace/name`, as findings and verdicts name objects. */
 const describeObject = (l) => `${l.object.kind}/${l.namespace ? l.namespace + '/' : ''}${l.object.metadata?.name ?? ''}`;
 /** `namespace: X` of the kustomization.yaml in `dir` when it lists `file` among its resources. */
 function kustomizeNamespace(dir, file) {
-    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+    for (const name of KUSTOMIZATION_FILES) {
         const path = (0,external_node_path_.join)(dir, name);
         if (!(0,external_node_fs_.existsSync)(path))
             continue;
@@ -62273,8 +62961,8 @@ function scanObjects(repo, root = '.') {
         scanFile(start);
     return { objects, findings, files };
 }
-const policy_groupOf = (o) => String(o.apiVersion).split('/')[0];
-const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === 'source.toolkit.fluxcd.io';
+const policy_groupOf = (o) => groupOf(String(o.apiVersion));
+const isSource = (o, kind) => o.kind === kind && policy_groupOf(o) === SOURCE_GROUP;
 /** Index of the repository's objects by `Kind/namespace/name` (namespace as it lands). */
 function indexObjects(objects) {
     const index = new Map();
@@ -62346,7 +63034,7 @@ function checkPolicies(objects, options) {
                 message: `${o.apiVersion} ${o.kind} is not served before Flux ${served.servedFrom}${served.planned ? ' (planned)' : ''}; the target is Flux ${target}`,
             });
         const url = o.spec?.url ?? o.spec?.endpoint ?? '';
-        const fetches = policy_groupOf(o) === 'source.toolkit.fluxcd.io' || o.kind === 'ImageRepository';
+        const fetches = policy_groupOf(o) === SOURCE_GROUP || o.kind === 'ImageRepository';
         if (fetches && /^http:\/\//i.test(url))
             add(l, ['spec', o.spec?.url ? 'url' : 'endpoint'], {
                 severity: 'warning',
@@ -62422,222 +63110,105 @@ function weakVerification(l, keys, verify, add) {
         });
 }
 
-;// CONCATENATED MODULE: ./src/verify/report.ts
+;// CONCATENATED MODULE: ./src/flux/tree.ts
 /**
- * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
- * summary and the PR review, annotations on the files at fault.
+ * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
+ * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
  */
 
-function reportJson(sources, findings) {
-    return {
-        sources: sources.map((s) => {
-            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
-            if (s.digest)
-                v.digest = s.digest;
-            if (s.by)
-                v.by = s.by;
-            if (s.reason)
-                v.reason = s.reason;
-            if (s.warnings?.length)
-                v.warnings = [...s.warnings];
-            return v;
-        }),
-        findings,
-    };
-}
-/** The run fails when a signature does not verify or a finding is an error. */
-const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
-const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
-function table(rows) {
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-    return rows.map((r) => r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd());
-}
-function verificationText(report) {
-    const lines = [];
-    if (report.sources.length) {
-        lines.push(...table([
-            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
-            ...report.sources.map((s) => [
-                s.ref,
-                s.object ?? '',
-                s.provider,
-                shortDigest(s.digest),
-                s.verified ? 'yes' : 'NO',
-                (s.verified ? s.by : s.reason) ?? '',
-            ]),
-        ]), '');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        for (const s of warned)
-            for (const w of s.warnings)
-                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
-        if (warned.length)
-            lines.push('');
-    }
-    for (const f of report.findings)
-        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
-    if (!report.findings.length)
-        lines.push('no policy findings');
-    return lines.join('\n') + '\n';
-}
-/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
-function verificationMarkdown(report, options = {}) {
-    const h = options.heading ?? '##';
-    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
-    const failed = report.sources.filter((s) => !s.verified).length;
-    const errors = report.findings.filter((f) => f.severity === 'error').length;
-    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
-    if (!report.sources.length && !report.findings.length) {
-        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
-        return out.join('\n');
-    }
-    out.push(report.sources.length === 0
-        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
-        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
-    if (report.sources.length) {
-        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
-        for (const s of report.sources)
-            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
-        out.push('');
-        const warned = report.sources.filter((s) => s.warnings?.length);
-        if (warned.length) {
-            out.push('Warnings of the trust policies (checks they only log):', '');
-            for (const s of warned)
-                for (const w of s.warnings)
-                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
-            out.push('');
+
+/** The files of a directory on disk, `.git` left out. */
+function directoryTree(root) {
+    const files = [];
+    const dirs = new Set(['']);
+    const walk = (rel) => {
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(root, rel), { withFileTypes: true });
         }
-    }
-    if (report.findings.length) {
-        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
-        for (const f of report.findings)
-            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
-        out.push('');
-    }
-    return out.join('\n');
-}
-/** Annotations: errors and warnings of the findings, and each source that did not verify. */
-function annotate(log, report) {
-    for (const f of report.findings) {
-        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
-        if (f.severity === 'error')
-            log.error(`${f.object}: ${f.message}`, annotation);
-        else if (f.severity === 'warning')
-            log.warn(`${f.object}: ${f.message}`, annotation);
-    }
-    for (const s of report.sources) {
-        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
-        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
-        if (!s.verified)
-            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
-        for (const w of s.warnings ?? [])
-            log.warn(`${what}: ${w}`, annotation);
-    }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (entry.name === '.git')
+                continue;
+            const path = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                dirs.add(path);
+                walk(path);
+            }
+            else if (entry.isFile())
+                files.push(path);
+        }
+    };
+    walk('');
+    files.sort();
+    return {
+        files,
+        isDirectory: (rel) => dirs.has(rel),
+        read: (rel) => {
+            try {
+                return (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(root, rel), 'utf8');
+            }
+            catch {
+                return undefined;
+            }
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/verify/scope.ts
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read here as untyped JSON */
 /**
  * `verify --path DIR`: the part of the repository one cluster applies, found from its files
- * without rendering: the entry directory, then the `spec.path` of every Flux Kustomization found
- * there whose source is a GitRepository of this repository (not mapped elsewhere with
- * `--source`), transitively, and the local directories and files a `kustomization.yaml` in any
- * of them lists (`resources`, `components`, `bases`). Objects keep their files and lines.
+ * without rendering, by the Flux graph (flux/graph.ts): the entry directory's kustomize reach,
+ * then what every Flux Kustomization found there reads — a path of this repository, of a
+ * directory of it mapped with `--source`, or the directories an ArtifactGenerator copies into
+ * an ExternalArtifact — transitively. Objects keep their files and lines.
  */
 
 
 
 
 
-const scope_KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
-/** A repository-relative path, `/`-separated, without `./` or a trailing slash; `''` is the root. */
-function scope_normalize(path) {
-    const p = external_node_path_.posix.normalize(path.replace(/\\/g, '/').replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (p === '.' || p === '')
-        return '';
-    if (p === '..' || p.startsWith('../'))
-        return undefined;
-    return p;
-}
-/** Local entries a kustomization.yaml in `dir` lists (remote ones are not in this repository). */
-function kustomizeReferences(repo, dir) {
-    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
-        const file = (0,external_node_path_.join)(repo, dir, name);
-        if (!(0,external_node_fs_.existsSync)(file))
-            continue;
-        let k;
-        try {
-            k = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
-        }
-        catch {
-            return []; // the scan reports invalid YAML
-        }
-        const entries = ['resources', 'components', 'bases'].flatMap((f) => Array.isArray(k?.[f]) ? k[f] : []);
-        return entries
-            .filter((e) => typeof e === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(e))
-            .filter((e) => !/^(github\.com|gitlab\.com|bitbucket\.org)\//.test(e) && !e.includes('?ref='))
-            .map((e) => scope_normalize(external_node_path_.posix.join(dir, e)))
-            .filter((e) => e !== undefined);
-    }
-    return [];
-}
+
+
+
 /** `--path .` (or none): the whole repository is scanned. */
-const isRepositoryRoot = (path) => scope_normalize(path) === '';
+const isRepositoryRoot = (path) => repoPath(path) === '';
+/** `--source` mappings as repository paths (null: a directory outside the repository). */
+function mappingsIn(repo, sources, cwd) {
+    const mapped = new Map();
+    for (const [key, dir] of sources) {
+        const rel = (0,external_node_path_.relative)(repo, (0,external_node_path_.resolve)(cwd, dir)).split(external_node_path_.sep).join('/');
+        mapped.set(key, repoPath(rel) ?? null);
+    }
+    return mapped;
+}
 /**
  * The objects of the files one cluster applies. `sources` are the `--source` mappings: a
- * GitRepository mapped there is another repository, so its Kustomizations' paths are not followed.
+ * source mapped to a directory of the repository is followed there; one mapped elsewhere, or a
+ * GitRepository that is not this checkout (its URL or ref), is another repository, whose files
+ * are not checked.
  */
-function scanCluster(repo, entry, sources, log) {
-    const start = scope_normalize(entry);
+function scanCluster(repo, entry, sources, log, cwd = process.cwd(), env = process.env) {
+    const start = repoPath(entry);
     if (start === undefined || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, start)) || !(0,external_node_fs_.statSync)((0,external_node_path_.join)(repo, start)).isDirectory())
         throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
-    const roots = [];
+    const checkout = readCheckout(repo, env);
+    const graph = new FluxGraph(directoryTree(repo), {
+        mappings: mappingsIn(repo, sources, cwd),
+        otherRepository: (o) => notThisCheckout(field(o, 'spec') ?? {}, checkout),
+    });
+    const scope = graph.clusterScope(start);
+    for (const { owner, reason } of scope.opaque)
+        log.warn(`verify --path: ${owner.file}: Kustomization ${owner.object.metadata.name}: ${reason}; its files are not checked`);
+    const roots = scope.paths.filter((p) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, p)));
     const objects = [];
     const findings = [];
-    const files = new Set();
-    const queue = [start];
-    const covered = (p) => roots.some((r) => r === '' || p === r || p.startsWith(`${r}/`));
-    while (queue.length) {
-        const root = queue.shift();
-        if (covered(root))
-            continue;
-        if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(repo, root))) {
-            log.debug(`verify --path: ${root} does not exist in the repository; skipped`);
-            continue;
-        }
-        roots.push(root);
+    for (const root of roots) {
         const scanned = scanObjects(repo, root === '' ? '.' : root);
-        // A root reached later may contain one scanned earlier: each file counts once.
-        const fresh = new Set(scanned.files.filter((f) => !files.has(f)));
-        for (const f of fresh)
-            files.add(f);
-        const newObjects = scanned.objects.filter((o) => fresh.has(o.file));
-        objects.push(...newObjects);
-        findings.push(...scanned.findings.filter((f) => fresh.has(f.file)));
-        const dirs = new Set([...fresh].map((f) => external_node_path_.posix.dirname(f)));
-        for (const dir of dirs)
-            queue.push(...kustomizeReferences(repo, dir === '.' ? '' : dir));
-        for (const l of newObjects) {
-            const o = l.object;
-            if (o.kind !== 'Kustomization' || String(o.apiVersion).split('/')[0] !== scope_KUSTOMIZE_GROUP)
-                continue;
-            const ref = o.spec?.sourceRef ?? {};
-            if (ref.kind !== 'GitRepository')
-                continue; // OCI, Bucket, ExternalArtifact: not these files
-            const ns = ref.namespace ?? l.namespace ?? 'flux-system';
-            if (sources.has(`GitRepository/${ns}/${ref.name}`) || sources.has(`${ns}/${ref.name}`))
-                continue;
-            const path = String(o.spec?.path ?? '');
-            if (path.includes('${')) {
-                log.warn(`verify --path: ${l.file}: Kustomization ${o.metadata?.name}: spec.path ${path} uses a variable; its files are not checked`);
-                continue;
-            }
-            const target = scope_normalize(path);
-            if (target !== undefined)
-                queue.push(target);
-        }
+        objects.push(...scanned.objects);
+        findings.push(...scanned.findings);
     }
     return { objects, findings, roots };
 }
@@ -62706,6 +63277,147 @@ function firstCertificate(data) {
     const text = data.toString('latin1');
     const m = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/.exec(text);
     return m ? Buffer.from(m[0] + '\n', 'latin1') : data;
+}
+
+;// CONCATENATED MODULE: ./src/verify/migrate.ts
+/**
+ * `fluxgate migrate`: deprecated and removed Flux API versions rewritten in place, as
+ * `flux migrate -f` does (flux2 cmd/flux/migrate.go), with the version table `verify` checks
+ * against (api-versions.ts). Only the apiVersion scalar changes: its source range, as the `yaml`
+ * library parsed it, is rewritten and every other byte (comments, quotes, flow style, key order,
+ * `---` separators, CRLF line ends) is left as it was.
+ */
+
+
+
+
+
+/** The edits a file's source needs; a document that does not parse is left alone. */
+function planEdits(source, fluxVersion) {
+    const counter = new dist/* LineCounter */.HN();
+    const edits = [];
+    for (const doc of (0,dist/* parseAllDocuments */.hR)(source, { lineCounter: counter })) {
+        if (doc.errors.length || !(0,dist/* isMap */.jh)(doc.contents))
+            continue;
+        const pairOf = (key) => doc.contents.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === key);
+        const apiPair = pairOf('apiVersion');
+        const kindPair = pairOf('kind');
+        if (!apiPair || !kindPair || !(0,dist/* isScalar */.jn)(apiPair.value) || !(0,dist/* isScalar */.jn)(kindPair.value))
+            continue;
+        const apiVersion = apiPair.value.value;
+        const kind = kindPair.value.value;
+        if (typeof apiVersion !== 'string' || typeof kind !== 'string')
+            continue;
+        const status = apiVersionStatus(apiVersion, kind);
+        if (!status || !isDeprecatedBy(status, fluxVersion))
+            continue;
+        const [start, end] = apiPair.value.range ?? [];
+        if (start === undefined || end === undefined)
+            continue;
+        // The scalar's source (plain, or quoted): only the group/version inside it changes.
+        const raw = source.slice(start, end);
+        const to = `${status.group}/${status.migrateTo}`;
+        if (!raw.includes(apiVersion))
+            continue; // escapes or a multi-line scalar: not ours to guess
+        const metadata = doc.get('metadata');
+        const named = (0,dist/* isMap */.jh)(metadata) ? metadata.get('name') : undefined;
+        const name = typeof named === 'string' ? named : '';
+        edits.push({
+            start,
+            end,
+            text: raw.replace(apiVersion, to),
+            migration: { line: counter.linePos(start).line, kind, name, from: apiVersion, to },
+        });
+    }
+    return edits;
+}
+/** A file's source with its deprecated apiVersions rewritten, and what changed. */
+function migrateSource(source, file, fluxVersion = NEWEST_FLUX) {
+    const edits = planEdits(source, fluxVersion);
+    let out = source;
+    for (const e of [...edits].sort((a, b) => b.start - a.start))
+        out = out.slice(0, e.start) + e.text + out.slice(e.end);
+    const lines = out.split(/\r?\n/);
+    return {
+        source: out,
+        migrations: edits.map((e) => ({ ...e.migration, file, after: lines[e.migration.line - 1] ?? '' })),
+    };
+}
+/** The YAML files under `root`, as flux migrate takes them: .yaml/.yml, no symlinks, no hidden dirs. */
+function yamlFiles(root, log) {
+    let stat;
+    try {
+        stat = (0,external_node_fs_.lstatSync)(root);
+    }
+    catch {
+        throw new FluxgateError('INPUT', `--path ${root}: no such file or directory`);
+    }
+    if (stat.isSymbolicLink())
+        throw new FluxgateError('INPUT', `--path ${root}: is a symlink`);
+    if (stat.isFile())
+        return /\.ya?ml$/.test(root) ? [root] : [];
+    const out = [];
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            if (entry.isSymbolicLink()) {
+                if (/\.ya?ml$/.test(entry.name))
+                    log.debug(`${path}: a symlink, left alone`);
+                continue;
+            }
+            if (entry.isDirectory()) {
+                if (!entry.name.startsWith('.') && entry.name !== 'node_modules')
+                    walk(path);
+            }
+            else if (entry.isFile() && /\.ya?ml$/.test(entry.name))
+                out.push(path);
+        }
+    };
+    walk(root);
+    return out;
+}
+/** Rewrites (or, with `dryRun`, only plans) every file under `path`; `base` names files in results. */
+function migrateTree(path, options) {
+    const result = { migrations: [], files: [] };
+    for (const abs of yamlFiles(path, options.log)) {
+        const file = (0,external_node_path_.relative)(options.base, abs).split(external_node_path_.sep).join('/');
+        const source = (0,external_node_fs_.readFileSync)(abs, 'utf8');
+        const migrated = migrateSource(source, file, options.fluxVersion);
+        if (!migrated.migrations.length)
+            continue;
+        if (!options.dryRun)
+            (0,external_node_fs_.writeFileSync)(abs, migrated.source);
+        result.migrations.push(...migrated.migrations);
+        result.files.push(file);
+    }
+    return result;
+}
+/**
+ * The exact edit for each deprecated-api finding (its line with the apiVersion migrated), for
+ * the review's GitHub suggestion blocks. Findings whose file cannot be read keep none.
+ */
+function addMigrationSuggestions(repo, findings) {
+    const byFile = new Map();
+    for (const f of findings) {
+        if (f.rule !== 'deprecated-api' || f.severity === 'info')
+            continue;
+        let lines = byFile.get(f.file);
+        if (!lines) {
+            lines = new Map();
+            try {
+                const { migrations } = migrateSource((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(repo, f.file), 'utf8'), f.file);
+                for (const m of migrations)
+                    lines.set(m.line, m.after);
+            }
+            catch {
+                // unreadable: no suggestion
+            }
+            byFile.set(f.file, lines);
+        }
+        const after = lines.get(f.line);
+        if (after !== undefined)
+            f.suggestion = after;
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/tweetnacl/nacl-fast.js
@@ -62791,6 +63503,6853 @@ function readPublicKey(pem, what) {
     }
 }
 
+;// CONCATENATED MODULE: ./node_modules/re2js/build/index.js
+/*!
+* re2js
+* RE2JS is the JavaScript port of RE2, a regular expression engine that provides linear time matching
+*
+* @version v2.10.0
+* @author Oleksii Vasyliev
+* @homepage https://github.com/le0pard/re2js#readme
+* @repository [object Object]
+* @license MIT
+*/
+// src/RE2Flags.js
+var RE2Flags = class RE2Flags {
+	static FOLD_CASE = 1;
+	static LITERAL = 2;
+	static CLASS_NL = 4;
+	static DOT_NL = 8;
+	static ONE_LINE = 16;
+	static NON_GREEDY = 32;
+	static PERL_X = 64;
+	static UNICODE_GROUPS = 128;
+	static WAS_DOLLAR = 256;
+	static LOOKBEHIND = 512;
+	static MATCH_NL = RE2Flags.CLASS_NL | RE2Flags.DOT_NL;
+	static PERL = RE2Flags.CLASS_NL | RE2Flags.ONE_LINE | RE2Flags.PERL_X | RE2Flags.UNICODE_GROUPS;
+	static POSIX = 0;
+	static UNANCHORED = 0;
+	static ANCHOR_START = 1;
+	static ANCHOR_BOTH = 2;
+};
+// src/PublicFlags.js
+/**
+* Public flags for RE2JS and RE2Set compilation.
+*/
+const PublicFlags = {
+	CASE_INSENSITIVE: 1,
+	DOTALL: 2,
+	MULTILINE: 4,
+	DISABLE_UNICODE_GROUPS: 8,
+	LONGEST_MATCH: 16,
+	LOOKBEHINDS: 512
+};
+// src/Codepoint.js
+/**
+* Various constants and helper for unicode codepoints.
+*/
+const ASCII_SIZE = 128;
+const ASCII_TO_UPPER = new Int32Array(ASCII_SIZE);
+const ASCII_TO_LOWER = new Int32Array(ASCII_SIZE);
+const MAX_BMP = 65535;
+for (let i = 0; i < ASCII_SIZE; i++) {
+	if (i >= 97 && i <= 122) ASCII_TO_UPPER[i] = i - 32;
+	else ASCII_TO_UPPER[i] = i;
+	if (i >= 65 && i <= 90) ASCII_TO_LOWER[i] = i + 32;
+	else ASCII_TO_LOWER[i] = i;
+}
+var Codepoint = class {
+	static CODES = Object.freeze({
+		"\x07": 7,
+		"\b": 8,
+		"	": 9,
+		"\n": 10,
+		"\v": 11,
+		"\f": 12,
+		"\r": 13,
+		" ": 32,
+		"\"": 34,
+		$: 36,
+		"&": 38,
+		"'": 39,
+		"(": 40,
+		")": 41,
+		"*": 42,
+		"+": 43,
+		"-": 45,
+		".": 46,
+		0: 48,
+		1: 49,
+		2: 50,
+		3: 51,
+		4: 52,
+		5: 53,
+		6: 54,
+		7: 55,
+		8: 56,
+		9: 57,
+		":": 58,
+		"<": 60,
+		">": 62,
+		"?": 63,
+		A: 65,
+		B: 66,
+		C: 67,
+		F: 70,
+		P: 80,
+		Q: 81,
+		U: 85,
+		Z: 90,
+		"[": 91,
+		"\\": 92,
+		"]": 93,
+		"^": 94,
+		_: 95,
+		"`": 96,
+		a: 97,
+		b: 98,
+		f: 102,
+		i: 105,
+		m: 109,
+		n: 110,
+		r: 114,
+		s: 115,
+		t: 116,
+		v: 118,
+		x: 120,
+		z: 122,
+		"{": 123,
+		"|": 124,
+		"}": 125
+	});
+	static toUpperCase(codepoint) {
+		if (codepoint < ASCII_SIZE) return ASCII_TO_UPPER[codepoint];
+		const s = String.fromCodePoint(codepoint).toUpperCase();
+		const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
+		if (s.length > expectedLen) return codepoint;
+		const sOrigin = String.fromCodePoint(s.codePointAt(0)).toLowerCase();
+		const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
+		if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
+		return s.codePointAt(0);
+	}
+	static toLowerCase(codepoint) {
+		if (codepoint < ASCII_SIZE) return ASCII_TO_LOWER[codepoint];
+		const s = String.fromCodePoint(codepoint).toLowerCase();
+		const expectedLen = s.codePointAt(0) > MAX_BMP ? 2 : 1;
+		if (s.length > expectedLen) return codepoint;
+		const sOrigin = String.fromCodePoint(s.codePointAt(0)).toUpperCase();
+		const originExpectedLen = sOrigin.codePointAt(0) > MAX_BMP ? 2 : 1;
+		if (sOrigin.length > originExpectedLen || sOrigin.codePointAt(0) !== codepoint) return codepoint;
+		return s.codePointAt(0);
+	}
+};
+// src/UnicodeRangeTable.js
+var UnicodeRangeTable = class {
+	/**
+	* @param {Uint32Array | number[]} data
+	* @param {boolean} isStride1
+	*/
+	constructor(data, isStride1 = false) {
+		this.data = data;
+		this.isStride1 = isStride1;
+		this.SIZE = isStride1 ? 2 : 3;
+	}
+	getLo(index) {
+		return this.data[index * this.SIZE];
+	}
+	getHi(index) {
+		return this.data[index * this.SIZE + 1];
+	}
+	getStride(index) {
+		return this.isStride1 ? 1 : this.data[index * this.SIZE + 2];
+	}
+	get length() {
+		return this.data.length / this.SIZE;
+	}
+};
+// src/UnicodeTables.js
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-";
+const B64_MAP = /* @__PURE__ */ new Uint8Array(256);
+for (let i = 0; i < 64; i++) B64_MAP[B64.charCodeAt(i)] = i;
+const decodeVLQ = (str) => {
+	const res = [];
+	let value = 0;
+	let shift = 0;
+	for (let i = 0; i < str.length; i++) {
+		const digit = B64_MAP[str.charCodeAt(i)];
+		value |= (digit & 31) << shift;
+		if ((digit & 32) === 0) {
+			res.push(value);
+			value = 0;
+			shift = 0;
+		} else shift += 5;
+	}
+	return res;
+};
+const decodeRanges = (str, isStride1) => {
+	const res = decodeVLQ(str);
+	const numRanges = isStride1 ? res.length / 2 : res.length / 3;
+	const out = new Uint32Array(numRanges * 3);
+	let current = 0;
+	let resIdx = 0;
+	for (let i = 0; i < numRanges; i++) {
+		current += res[resIdx++];
+		out[i * 3] = current;
+		current += res[resIdx++];
+		out[i * 3 + 1] = current;
+		out[i * 3 + 2] = isStride1 ? 1 : res[resIdx++];
+	}
+	return out;
+};
+const decodeOrbit = (str) => {
+	const res = decodeVLQ(str);
+	const map = /* @__PURE__ */ new Map();
+	let currentKey = 0;
+	for (let i = 0; i < res.length; i += 2) {
+		currentKey += res[i];
+		const zz = res[i + 1];
+		const delta = zz >>> 1 ^ -(zz & 1);
+		map.set(currentKey, currentKey + delta);
+	}
+	return map;
+};
+var LazyMap = class {
+	constructor(initializer) {
+		this.initializer = initializer;
+		this.cache = /* @__PURE__ */ new Map();
+	}
+	has(key) {
+		return Object.hasOwn(this.initializer, key);
+	}
+	get(key) {
+		if (this.cache.has(key)) return this.cache.get(key);
+		const val = this.has(key) ? this.initializer[key]() : null;
+		this.cache.set(key, val);
+		return val;
+	}
+};
+var UnicodeTables = class {
+	static _CASE_ORBIT = null;
+	static get CASE_ORBIT() {
+		if (!this._CASE_ORBIT) this._CASE_ORBIT = decodeOrbit("rCgCIgCY+rQI4QiCuuBLgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCCgCBgCBgCBgCBgCBgCBgCB+7OB-BB-BB-BB-BB-BBskQB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BC-BB-BB-BB-BB-BB-BB-BByHBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBDCBBBCBBBCBBCCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBCCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBxHBCBBBCBBBCBBB3SBmMBkNBCBBBCBBB8MBCBBB6MB6MBCBBC+EB0MB2MBCBBB6MB+MBiGBmNBiNBCBBBmKBikzCBmNBqNBkIBsNBCBBBCBBBCBBB0NBCBBB0NDCBBB0NBCBBByNByNBCBBBCBBB2NBCBBDCBBCwDFCBCBDBCBCBDBCBCBDBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBB9EBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBCCBCBDBCBBBhGBvDBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBjICCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBH2iVBCBBBlKBwiVB+jVB+jVBCBBBlMBqEBuEBCBBBCBBBCBBBCBBBCBBB+hVB4hVB8hVBjNB7MC5MB5MCzMC1MB+0yCE5MB20yCC9MBu2yCBwyyCBo0yCChNBlNBo0yCBu-UBi0yCDlNC6-UBpNDrNIu+UDzNCm0yCBzNE0yyCBzNBpEBxNBxNBtEG1NLqxyCBkxyCnFoFrBCBBBCBBDCBBEkIBkIBkICoHHsCCqCBqCBqCCgEC+DB+DBmkOBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCC+BBgCBgCBgCBgCBgCBgCBgCBgCBrCBpCBpCBpCBmjOB-BB8BB-BB-BBgEB-BB-BByBBqgOBsDB-BBtwBB-BB-BB-BBsBBgDBCB-BB-BB-BBeB-BB-BB61OB-BB-BB-DB9DB9DBQB7DBmCE9CBrDBPBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBrFB-EBOBnHB3FB-FCCBBBNBCBBCjIBjIBjIBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgFBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCB-BB-BB8kMB-BB6kMB-BB-BB-BB-BB-BB-BB-BB-BB-BBokMB-BB-BBkkMBkkMB-BB-BB-BB-BB-BB-BB-BB4jMB-BB-BB-BB-BB-BB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EB-EBCBBBCBoiMBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBJCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBeBCBBBCBBBCBBBCBBBCBBBCBBBCBBBdBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBCgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDL-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-C64CgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOBgmOCgmOGgmODg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FBg8FDg8FBg8FBg8FhVg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBg9rCBQBQBQBQBQBQDPBPBPBPBPBPjkC7mMB5mMBnmMBjmMBCBlmMB3lMBpiMBk8kCBCBBG-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FB-7FD-7FB-7FB-7F6FoglCEsuHRwjlCyDCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCB0DBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBG1DD97OCCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQBQBQBQBQDPBPBPBPBPBPDQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQBQBQBQBQDPBPBPBPBPBPEQCQCQCQCPCPCPCPBQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPB0EB0EBsFBsFBsFBsFBoGBoGBgIBgIBgHBgHB8HB8HDQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQBQBQBQBQBQBQBPBPBPBPBPBPBPBPBQBQCSFPBPBzEBzEBRCxnOFSFrFBrFBrFBrFBREQBQClkOFPBPBnGBnGFQBQCljOCODPBPB-GB-GBNHSF-HB-HB7HB7HBRqJ53OE9tQBrmQH4Bc3BSgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBgBBfBfBfBfBfBfBfBfBfBfBfBfBfBfBfBfECBByZ0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BB0BBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzBBzB34BgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDBgDB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CB-CBCBBBt-UBruHBt+UB1iVBviVBCBBBCBBBCBBB3hVB5-UB9hVB7hVCCBBCCBBI9jVB9jVBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBICBBBCBBECBBN-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOB-lOC-lOG-lOzoeCBBBCBBBCBBBCBBBCBBBCBl8kCBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBTCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBnECBBBCBBBCBBBCBBBCBBBCBBBCBBDCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBKCBBBCBBBnglCBCBBBCBBBCBBBCBBBCBBECBBBvyyCDCBBBCBBBgDCCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBn0yCB90yCB10yCBh0yCBn0yCCjxyCBzyyCBpxyCBg6BBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBB-CBl0yCBvjlCBCBBBCBBBt2yCBCBBBCBBBCBBBCBBBCBBBCBBBCBBBCBBBhkzCZCBB9a-5Bd-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCB-8rCm6TCBB7gBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCH-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BmlBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvChDwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCBwCFvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvCBvC1DuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCCuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCBuCCuCBuCBuCBuCBuCBuCBuCCuCBuCCtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCCtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCBtCCtCBtCBtCBtCBtCBtCBtCCtCBtCk2BgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEBgEO-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-DB-D+CgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCL-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-B74CgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BhrVgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCBgCB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BB-BhB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BB2BD1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BB1BtxekCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBkCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjCBjC");
+		return this._CASE_ORBIT;
+	}
+	static _Print = null;
+	static get Print() {
+		if (!this._Print) this._Print = new UnicodeRangeTable(decodeRanges("hB9CBjBLBCpWBDFBFGBCCCBSBCsMBClBBDxBBDCBC2BBJaBFFBSVBC-FBCvBBD6BBDkDBP6BBDwBBDOBCbBDCCBJBGfBIqCBCgFBCHBDBBDVBCGBCEEBCBDIBDBBDDBJFFBCCBDBDYBDCBCFBFBBDVBCGBCBBCBBCBBDCCBDBFBBDCBEIIBCBCIIBPBLCBCIBCCBCVBCGBCBBCEBDJBCCBCCBDQQBCBDLBIGBCCBCHBDBBDVBCGBCBBCEBDIBDBBDCBICBFBBCEBDRBLBBCFBECBCDBEBBCCCBEEBEEBBBELBFEBECBCDBDHHPUBGMBCCBCWBCPBDIBCCBCDBIBBCCBCBBDDBDJBIVBCCBCWBCJBCEBDIBCCBCDBIBBGCBCDBDJBCCBNMBCCBCyBBCCBCFBFPBDZBCCBCRBEXBCIBCDDBFBEFFBEBCCCBGBHJBDCBN5BBFcBmBBBCCCBDBCXBCCCBVBDEBCCCBFBCJBDDBhBnCBCjBBFmBBCjBBCOBCMBmBlGBCGGD4LBCDBDGBCCCBCBDoBBCDBDgBBCDBDGBCCCBCBDOBC4BBCDBDiCBDfBEZBH1CBDFBD-TBCbBE4CBIVBKXBKTBNMBCCBCBBN9CBDJBHJBHNBCKBH4CBIqBBGlCBLeBCLBFLBFEEBoBBDEBMrBBFZBHKBE9BBDgCBCcBDKBHJBHNBDtBBDLBVsCBClFBJ7BBEOBE9BBGqBBDKBJqBBG1QBDFBDlBBDFBDHBCGCBdBD0BBCOBCNBDFBCSBDCBCIBSXBJuBBSBBDaBCMBEhBBPgBBQrEBF5UBXKBWz4BBD9LBGsBBCGGD3BBIBBPXBKGBCGBCGBCGBCGBCGBCGBCGBC9DBjBZBC4CBN1GBbPBC+BBC1CBDmDBGqBBC9CBC1CBKvBBCszcBE2BBK7KBV3FBJ8GBV7BBEJBH3BBJlCBJLBHzDBMdBEtCBCKBFgBBC2BBKNBDJBDmDBZbBLFBDFBDFBKGBCGBC7BBF9DBDJBHj9KBNWBFwBBloItLBDpDBnBGBNEBGZBCEBCCCBCCBCCBoUBhBpBBHyBBCSBCDBFEBCmEBF9FBEFBDFBDFBDCBEGBCGBOBBDLBCZBCSBCBBCOBDNBjB6DBGCBFsBBE3CBCMBEwBwBBsBBjEcBEwBBQbBFjBBKdBGqBBGdBCkBBFNBrB9EBDJBHjBBFjBBFnBBJzBBMLBCOBCGBCBBCKBCOBCGBCBBEzBBN2JBKVBLHBZFBCpBBCIBmCFBDCCBqBBCBBEDDBVBCnCBJIBxBSBCBBGgBBEaBGaBnB3BBFTBDxBBCBBGHBCCBCcBDCBFJBIIBI-BBhBmBBFLBK1BBEcBDaBGZBIDBNGBxCoCB4ByBBOyBBItBBJJBHlBBEcBJBBxGeBCpBBCCBDBBRFBJIBiBtBBJpBBXZBnBbBVWBKtCBFjBBK9BBCEBOYBIJBH0BBCRBJmBBK-CBCTBMRBCuBB-BGBCCCBCBCOBCKBH6BBGJBHDBCHBDBBDVBCGBCBBCEBCJBDBBDCBDHHGGBDGBEEBMJBCDDClBBCJBCDDCDBCJBCBBJBBe7CBCEBfnCBJJBnF1BBDlBBjBkCBMJBHMBU5BBHJBHTBdaBDOBFWB6F7BBlDyCBNHBDDDBGBCBBCdBCBBDLBKJBnCHBDtBBDKBcnCBJyCBOoCBIJB3CHB5ChBBPJBHIBCsBBCNBLcBEfBDVBCNBqCGBCBBCrBBECCBCCBHBJJBHFBCBBCkBBCBBCFBIJBHrBBFJB3HYBIQBCoBBEcB2CQQBwBBO6cBnDuDBCEBMjGBtyCiDBOvhBBRVBL68DBGmSB61G5BBn2B4RBIeBCJBFwCBCJBHdBDFBLlCBLJBCGBCUBGSBxN5BBnG6CBGYBDYBtBqCBF4BBIQBhCEBMGBK1mHBqBfBiDyDB+vIDBCGBCBBCiJBQeeBBBDPPBCBJrMBloCqDBGMBEIBIJBDDBh7D8HBEzNBHWBQQBQtBBDWBKzDB9B1HBLmBBDpCBJvDBWlCB7DTBNTBN2CBKYBoE0CBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDjJBD9VBQEBCOBxiBeBHFB2GGBCQBDGBCBBCEBG9BBiBxDxDBrBBENBDJBFBBhKeBS5BBGxOxOBoBB3GqBBFhGhGBdBCVBJBBhHGBCDBCBBCOBCkGBDPBqBrCBFJBFBByYjCBtC8BBjGDBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQB1BBBvIrBBFjDBNOBDOBCOBCkBBLtFB5BcBOrBBFIBIBBPFB7E4eBEQBEMBE5GBHLBFQQBKBF3BBJJBHnBBJdBDLBFBBPIBoB3KBJNBDMBEKBE4BBCFFBOBDLBFJBIyEBCmDBmgB-2pBBhB9oEBDt0FBDwpHBQtTBjtC9QBjvBq6EBGppIBnkzVvHB", false));
+		return this._Print;
+	}
+	static CATEGORIES = new LazyMap({
+		C: () => new UnicodeRangeTable(decodeRanges("AfBgDgBBOrWrWBHHBCBICCVuMuMnBBBzBBBE4B4BBGBcDBHQBXhGhGxBBB8BBBmDNB8BBByBBBQddBCCMEBhBGBsCiFiFJBBDBBXIICCBFBBKBBDBBFHBCDBDGGBaaBEEHDBDBBXIIDGDBCCGDBDBBECBCGBFCCBFBSJBEKKEXXIDDGBBLIEBCCBNBFBBNGBIEEJBBDBBXIIDGGBKKBDDBEEBFBEDBDGGBTTBIBDHHBBBEFFBBBDCCDCBDCBECBNDBGCBEFFBCCBEBCNBWEBOEEYRRBKKEFFBFBDEEDBBFBBLGBXEEYLLGBBKEEFGBDEBEFFBLLELBOEE0BEEHDBRBBbEETCBZKKCBBICBCDBHCCJFBLBBELB7BDBekBBDCCGZZCYYBGGCIILBBFfBpClBlBBCBoBlBlBQOOBjBBnGCCBDBCBB6LFFBIICFFBqBqBFBBiBFFBIICFFBQQ6BFFBkCkCBhBhBBBBbFB3CBBHBB+UCB6CGBXIBZIBVLBOEEDLB-CBBLFBLFBPMMBEB6CGBsBEBnCJBgBNNBCBNDBCCBrBBBGKBtBDBbFBMCB-BBBiCeeBMMBEBLFBPBBvBBBNTBuCnFnFBGB9BCBQCB-BEBsBBBMHBsBEB3QBBHBBnBBBHBBJGCgBBB2BQQPBBHUUBEEKMMBDBbEByBPBDBBcOOBBBjBNBiBOBtEDB7UVBMUB14BBB-LEBuBCCBDBCBB5BGBDNBZIBI4BI-DhBBb6C6CBKB3GZBxC3C3CBoDoDBDBsB-C-C3CIBxBuzcuzcBBB4BIB9KTB5FHB+GTB9BCBLFB5BHBnCHBNFB1DKBfCBvCMMBCBiB4B4BBHBPBBLBBoDXBdJBHBBHBBHIBIII9BDB-DBBLFBl9KLBYDByBjoIBvLBBrDlBBILBGEBbGGCGDrUfBrBFB0BUUFDBGoEoEBCB-FCBHBBHBBHBBECBIIIBLBDBBNbbUDDQBBPhBB8DEBEDBuBCB5COOBBBCuBBvBhEBeCByBOBdDBlBIBfEBsBEBfmBmBBCBPpBB-EBBLFBlBDBlBDBpBHB1BKBNQQIDDMQQIDDBBB1BLB4JIBXJBJXBHrBrBKkCBHBBCtBtBDCBCBBYpCpCBGBKvBBUDDBDBiBCBcEBclBB5BDBVBBzBDDBDBJEEeBBEDBLGBKGBhCfBoBDBNIB3BCBeBBcEBbGBFLBIvCBqC2BB0BMB0BGBvBHBLFBnBCBeHBDvGBgBrBrBEBBDPBHHBKgBBvBHBrBVBblBBdTBYIBvCDBlBIB-BGGBLBaGBLFB2BTTBGBoBIBhDVVBJBTwBwBB8BBICCFQQMFB8BEBLFBFJJBDDBXXIDDGLLBDDBEEBCCBEBCEBIBBICBGKBLCCBCCnBLLCBBCFFLDDBGBDcB9CGGBcBpCHBLlFB3BBBnBhBBmCKBLFBOSB7BFBLFBVbBcBBQDBY4FB9BjDB0CLBJBBCBBJDDfDDBNNBHBLlCBJBBvBBBMaBpCHB0CMBqCGBL1CBJ3CBjBNBLFBKuBuBPJBeCBhBBBXPPBnCBIDDtBCBCDDKHBLFBHDDmBDDHGBLFBtBDBL1HBaGBSqBqBBBBe0CBCOBzBMB8clDBwDGGBJBlGryCBkDMBxhBPBXJB88DEBoS41GB7Bl2BB6RGBgBLLBCByCLLBEBfBBHJBnCJBLIIWEBUvNB7BlGB8CEBaBBarBBsCDB6BGBS-BBGKBIIB3mHoBBhBgDB0D8vIBFIIDkJkJBNBCcBEBBCNBFHBtMjoCBsDEBOCBKGBLBBF-6DB+HCB1NFBYOBSOBvBBBYIB1D7BB3HJBoBBBrCHBxDUBnC5DBVLBVLB4CIBamEB2CoCoCDBBCBBDBBFNNCIIiCFFBJJIddFGGCCBI1K1KBlJlJB-V-VBNBGQQBuiBBgBFBH0GBISSBIIDGGBDB-BgBBCvDBuBCBPBBLDBD-JBgBQB7BEBCvOBrB1GBsBDBC-FBgBXXBGBD-GBIFFDQQmGBBRoBBtCDBLDBDwYBlCrCB+BhGBFccDCCBCCLFFCCCBEBCDBCECEDDCBBCICDCCBFFIKFCLLSEBEGGSzBBDtIBtBDBlDLBQBBQQQmBJBvF3BBeMBtBDBKGBDNBH5EB6eCBSCBOCB7GFBNDBCOBNDB5BHBLFBpBHBfBBNDBDNBKmBB5KHBPBBOCBMCB6BCCBCBRBBNDBLGB0EoDoDBjgBBh3pBfB-oEBBv0FBBypHOBvThtCB-QhvBBs6EEBrpIlkzVBxHvw-FB", false)),
+		Cc: () => new UnicodeRangeTable(decodeRanges("AfgDgB", true)),
+		Cf: () => new UnicodeRangeTable(decodeRanges("tFzqBzqBBEBXhGhGyBhMhMBxCxCs5D9-B9-BBDBbEByBEBCJBw03B6H6HBBBimEQQj7IPBhjiBDBwmFHBn0rYffB+CB", false)),
+		Cn: () => new UnicodeRangeTable(decodeRanges("4bBBHDBICCVuMuMnBBBzBBBE4B4BBGBcDBHKBvI9B9BBmDmDBMB8BBByBBBQddBCCMEBjBEBuHJJBDDBXXICCBBBFBBKBBDBBFHBCDBDGGBaaBEEHDBDBBXIIDGDBCCGDBDBBECBCGBFCCBFBSJBEKKEXXIDDGBBLIEBCCBNBFBBNGBIEEJBBDBBXIIDGGBKKBDDBEEBFBEDBDGGBTTBIBDHHBBBEFFBBBDCCDCBDCBECBNDBGCBEFFBCCBEBCNBWEBOEEYRRBKKEFFBFBDEEDBBFBBLGBXEEYLLGBBKEEFGBDEBEFFBLLELBOEE0BEEHDBRBBbEETCBZKKCBBICBCDBHCCJFBLBBELB7BDBekBBDCCGZZCYYBGGCIILBBFfBpClBlBBCBoBlBlBQOOBjBBnGCCBDBCBB6LFFBIICFFBqBqBFBBiBFFBIICFFBQQ6BFFBkCkCBhBhBBBBbFB3CBBHBB+UCB6CGBXIBZIBVLBOEEDLB-CBBLFBLFBbFB6CGBsBEBnCJBgBNNBCBNDBCCBrBBBGKBtBDBbFBMCB-BBBiCeeBMMBEBLFBPBBvBBBNTBuCnFnFBGB9BCBQCB-BEBsBBBMHBsBEB3QBBHBBnBBBHBBJGCgBBB2BQQPBBHUUBEEKmDmDNBBcOOBBBjBNBiBOBtEDB7UVBMUB14BBB-LEBuBCCBDBCBB5BGBDNBZIBI4BI-DhBBb6C6CBKB3GZBxC3C3CBoDoDBDBsB-C-C3CIBxBuzcuzcBBB4BIB9KTB5FHB+GTB9BCBLFB5BHBnCHBNFB1DKBfCBvCMMBCBiB4B4BBHBPBBLBBoDXBdJBHBBHBBHIBIII9BDB-DBBLFBl9KLBYDByBDBvzIBBrDlBBILBGEBbGGCGDrUfBrBFB0BUUFDBGoEoEBCC-FCBHBBHBBHBBECBIIIBIBGBBNbbUDDQBBPhBB8DEBEDBuBCB5COOBBBCuBBvBhEBeCByBOBdDBlBIBfEBsBEBfmBmBBCBPpBB-EBBLFBlBDBlBDBpBHB1BKBNQQIDDMQQIDDBBB1BLB4JIBXJBJXBHrBrBKkCBHBBCtBtBDCBCBBYpCpCBGBKvBBUDDBDBiBCBcEBclBB5BDBVBBzBDDBDBJEEeBBEDBLGBKGBhCfBoBDBNIB3BCBeBBcEBbGBFLBIvCBqC2BB0BMB0BGBvBHBLFBnBCBeHBDvGBgBrBrBEBBDPBHHBKgBBvBHBrBVBblBBdTBYIBvCDBlBIBlCJBCBBaGBLFB2BTTBGBoBIBhDVVBJBTwBwBB8BBICCFQQMFB8BEBLFBFJJBDDBXXIDDGLLBDDBEEBCCBEBCEBIBBICBGKBLCCBCCnBLLCBBCFFLDDBGBDcB9CGGBcBpCHBLlFB3BBBnBhBBmCKBLFBOSB7BFBLFBVbBcBBQDBY4FB9BjDB0CLBJBBCBBJDDfDDBNNBHBLlCBJBBvBBBMaBpCHB0CMBqCGBL1CBJ3CBjBNBLFBKuBuBPJBeCBhBBBXPPBnCBIDDtBCBCDDKHBLFBHDDmBDDHGBLFBtBDBL1HBaGBSqBqBBBBe0CBCOBzBMB8clDBwDGGBJBlGryCBkDMB3iBJB88DEBoS41GB7Bl2BB6RGBgBLLBCByCLLBEBfBBHJBnCJBLIIWEBUvNB7BlGB8CEBaBBarBBsCDB6BGBS-BBGKBIIB3mHoBBhBgDB0D8vIBFIIDkJkJBNBCcBEBBCNBFHBtMjoCBsDEBOCBKGBLBBJ76DB+HCB1NFBYOBSOBvBBBYIB1D7BB3HJBoBBBjGUBnC5DBVLBVLB4CIBamEB2CoCoCDBBCBBDBBFNNCIIiCFFBJJIddFGGCCBI1K1KBlJlJB-V-VBNBGQQBuiBBgBFBH0GBISSBIIDGGBDB-BgBBCvDBuBCBPBBLDBD-JBgBQB7BEBCvOBrB1GBsBDBC-FBgBXXBGBD-GBIFFDQQmGBBRoBBtCDBLDBDwYBlCrCB+BhGBFccDCCBCCLFFCCCBEBCDBCECEDDCBBCICDCCBFFIKFCLLSEBEGGSzBBDtIBtBDBlDLBQBBQQQmBJBvF3BBeMBtBDBKGBDNBH5EB6eCBSCBOCB7GFBNDBCOBNDB5BHBLFBpBHBfBBNDBDNBKmBB5KHBPBBOCBMCB6BCCBCBRBBNDBLGB0EoDoDBjgBBh3pBfB-oEBBv0FBBypHOBvThtCB-QhvBBs6EEBrpIm8yVBCdBhD-DBxHvw-BB---BBB---BBB", false)),
+		Co: () => new UnicodeRangeTable(decodeRanges("gg4B-nGh4hc9--BD9--B", true)),
+		Cs: () => new UnicodeRangeTable(decodeRanges("gg2B--B", true)),
+		L: () => new UnicodeRangeTable(decodeRanges("hCZBHZBwBLLFGGBVBCeBCpOBFLBPEBICCiEEBCBBDDBCHHCCBCCCBSBCyCBCqEBJlFBClBBDHHBnBBoCaBFDBuBqBBkBBBCiDBCQQBIIBLLBBBDRRCdBe4CBMZZBfBKBBFGGBUBFKKEYYBXBIKBGXBCGBRpBB7B1BBETTIJBQPBFHBDBBDVBCGBCEEBCBERROBBCCBPBBLJJBEBFBBDVBCGBCBBCBBCBBgBDBCUUBBBRIBCCBCVBCGBCBBCEBETTQBBYMMBGBDBBDVBCGBCBBCEBEffBCCBBBQSSCFBECBCDBEBBCCCBEEBEEBBBELBX1B1BBGBCCBCWBCPBEbbBBBCBBDBBfFFBGBCCBCWBCJBCEBEffBBBCBBQBBSIBCCBCoBBDRRGCBJCBZFBGRBEXBCIBCDDBFB7BvBBCBBNGB7BBBCCCBDBCXBCCCBIBCBBKDDBDBCWWBCBhBgCgCBGBCjBBcEB0DqBBVRRBEBFDBEEEBIIBBBFMBNSSBkBBCGGDqBBCsKBCDBDGBCCCBCBDoBBCDBDgBBCDBDGBCCCBCBDOBC4BBCDBDiCBmBPBR1CBDFBErTBDQBCZBGqCBHHBIRBOSBPRBPMBCCBQzBBkBFFkC4CBIEBDhBBCGGBkCBLeByBdBDEBMrBBFZB3BWBK0BBzC+C+CBtBBSHB3BdBOBBLrBBbjBBqBCBLjBBDKBGqBBDCBqBDBCFBCBBEGGB+FBhC1IBDFBDlBBDFBDHBCGCBdBD0BBCGBCEEBBBCGBEDBDFBFMBGCBCGB1DOORMBmDFFDJBCEEBDBHGCBCBCKBDDBGEBF1B1BB8zC8zCBjHBHDBEBBNlBBCGGD3BBIRRBVBKGBCGBCGBCGBCGBCGBCGBCGBxC2O2OBrBrBBDBGBBF1CBHCBC5CBCDBGqBBC9CBSfBxBPBhQ-tGBhCs0VBkCtBBDsIBEPBLBBVuBBReBDlCByBIBDmDBDxCBVQBCCBCDBCWBezBBPxBB-BFBECCBMMBaBLWBacBIuBBdRRBDBCJBLEBCoBBYCBCHBVWBEEEBwBBCEEBDDBDBDCCZCBDKBICBNFBDFBDFBKGBCGBCqBBCNBHyDBej9KBNWBFwBBloItLBDpDBnBGBNEBGCCBIBCMBCEBCCCBCCBCCBqDBiBqLBT-BBD1BBpBLB1DEBCmEBlBZBHZBM4CBEFBDFBDFBDCBkBLBCZBCSBCBBCOBDNBjB6DBmMcBEwBBwBfBOTBCHBHlBBLdBDjBBFHBxB9EBTjBBFjBBFnBBJzBBNKBCOBCGBCBBCKBCOBCGBCBBEzBBN2JBKVBLHBZFBCpBBCIBmCFBDCCBqBBCBBEDDBVBLWBKeBiCSBCBBLVBLZBHZBnB3BBHBBhCQQBCBCCBCcBrBcBEcBkBHBCbBc1BBLVBLSBORBvDoCB4ByBBOyBBOjBBnBbBKWB7HpBBHBBRFB5BcBLJJBUBrBRBvBUBcWBN0BB6BBBDOOBrBBhBYBbjBBeDDJiBBENNBuBBPDBWCCkBRBCYBUBBgCGBCCCBCBCOBCJBIuBBnBHBDBBDVBCGBCBBCEBETTNEBfJBCDDClBBCaaCtBtBBzBBTDBVCBfvBBVBBC5F5FBtBBqBDBlBvBBV8B8BBpBBOoCoCBZBmBGB6FrBB1D-BBgBHBDDDBGBCBBCXBQCC-CHBDmBBRCCdLLBmBBIWWMtBBUTTBnCBoGgBBgBIBCkBBSyByBBcBxDGBCBBClBBWaaBEBCBBCfBPYYBqBBlISBQCCBLBChBB9DwCwCB4cBnHjGBtyCgDBQvhBBSFBa68DBGmSB61GdBj3B4RBIeBSuCBSdBTvBBRDBgBUBGSBxNsBB0G-BBhBYBDYBtBqCBGjCjCBLBhCBBCPPBNNB0mHBqBfBiDyDB+vIDBCGBCBBCiJBQeeBBBDPPBCBJrMBloCqDBGMBEIBIJBn7F0CBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDYBCYBCeBCYBCeBCYBCeBCYBCeBCYBCHB15BeBHFBmI9BBzEsBBLGBRiKiKBcBTrBBlPbBlHdBDwGwGBdBCCBCBBCGBDEBKBBhHGBCDBCBBCOBCkGB8BjCBI1lB1lBBCBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQBlqE-2pBBhB9oEBDt0FBDwpHBQtTBjtC9QBjvBq6EBGppIB", false)),
+		LC: () => new UnicodeRangeTable(decodeRanges("hCZBHZB7BLLBVBCeBCiGBCDBFvGBDZBhGDBDBBECBCHHCCBCCCBSBCyCBCqEBJlFBClBBKoBB44ClBBCGGDqBBDCBhV1CBDFBjkCKBGqBBDCBhCrBBgCMBChBBmD1IBDFBDlBBDFBDHBCGCBdBD0BBCGBCEEBBBCGBEDBDFBFMBGCBCGBmIFFDJBCEEBDBHGCBCBCFBFDDBCBGEBF1B1BB8zC8zCB6DBDmDBHDBEBBNlBBCGGzoetBBTbBnEtCBCWBEDBCsCBZBBE2Z2ZBpBBGIBIvCBh6TGBNEBqgBZBHZBmlBvCBhDjBBFjBB1DKBCOBCGBCBBCKBCOBCGBCBBk2ByBBOyBB+CVBLVB74C-BBhrV-BBhBYBDYBtpZ0CBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDYBCYBCeBCYBCeBCYBCeBCYBCeBCYBCHB15BJBCTBHFB2uCjCB", false)),
+		Ll: () => new UnicodeRangeTable(decodeRanges("hDZB7BqBqBBWBCHBC2BCBQCBuBCDECBBBDCCDEEBFFDEEBBBDDDCCCDCCBCCDEECDDBDDBBBHGDCOCBSCBDDCEEC4BCBFBDDDBCCFICBjCBDZBiGCCEEEBBBTccBhBBCBBECBCWCBDBCGDB0B0BBuBBCgBCK0BCDMCBgDCxBoBBo6CqBBDCB5XFBjkCIBC2D2DBqBBgCMBChBBnD0ECBHBCgDCBHBJFBLHBJHBJFBLHBJHBJNBDHBJHBJHBJEBCBBHEEBBBCBBJDBDBBJHBLCBCBBzIEEBEEcKFDBBJDBF2B2Bs1CvBBCEEBGCFCCBCCBEBGiDCBIICFFNlBBCGG0oesBCUaCoEMCBBBC+BCBGBCCCDICFCCDCCBBBCSCGGGCMCFCCDOCbEE2ZqBBGIBIvCBh6TGBNEBqhBZBumBnBBpEjBB8EKBCOBCGBCBBk4ByBB+DVB75CfBhsVfB8BYBnqZZBbGBCRBbZBbDBCCCBFBCKBbZBbZBbZBbZBbZBbZBbZBbZBbbBdYBCFBbYBCFBbYBCFBbYBCFBbYBCFBC15B15BBIBCTBHFB4vChBB", false)),
+		Lm: () => new UnicodeRangeTable(decodeRanges("wVRBFLBPEBICCmEGG-OnHnHlFBBuIBBFgBgBKEEhFoFoF1mBgEgE2R72B72BsDkTkTxOFBvF+BBOjBjBBjBByVOORMBg-CBByHgGgG2OsBsBBDBGiDiDB+C+CBBB34bjnBjnBBEBvIzDzDdBB6DIBxCYYpDDBEBB2OXXqEtDtDWBBoDDBKngVngVuBBBh-BFBCpBBCIB0sBhBhB2K04D04DnrTDB9PCBpBBBnRMBhCBBCPPB9-P9-PBCBCGBCBByhM9BBqGGBud0Q0QsSAB", false)),
+		Lo: () => new UnicodeRangeTable(decodeRanges("qFQQhIFFBCBxGBB7ZaBFDBuBfBCJBkBBBCiDBCZZBLLBBBDRRCdBe4CBMZZBfBWVBrBYBIKBGXBCGBRoBB8B1BBETTIJBROBFHBDBBDVBCGBCEEBCBERROBBCCBPBBLJJBEBFBBDVBCGBCBBCBBCBBgBDBCUUBBBRIBCCBCVBCGBCBBCEBETTQBBYMMBGBDBBDVBCGBCBBCEBEffBCCBBBQSSCFBECBCDBEBBCCCBEEBEEBBBELBX1B1BBGBCCBCWBCPBEbbBBBCBBDBBfFFBGBCCBCWBCJBCEBEffBBBCBBQBBSIBCCBCoBBDRRGCBJCBZFBGRBEXBCIBCDDBFB7BvBBCBBNFB8BBBCCCBDBCXBCCCBIBCBBKDDBDBYDBhBgCgCBGBCjBBcEB0DqBBVRRBEBFDBEEEBIIBBBFMBNyDyDBnKBCDBDGBCCCBCBDoBBCDBDgBBCDBDGBCCCBCBDOBC4BBCDBDiCBmBPByDrTBDQBCZBGqCBHHBIRBOSBPRBPMBCCBQzBBpBkCkCBhBBC0BBIEBDhBBCGGBkCBLeByBdBDEBMrBBFZB3BWBK0BBxFuBBSHB3BdBOBBLrBBbjBBqBCBLdByDDBCFBCBBE7hB7hBBCB4-C3BBZWBKGBCGBCGBCGBCGBCGBCGBCGBoR2B2BF1CBJCCB4CBFGGBpBBC9CBSfBxBPBhQ-tGBhC0wUBC2jBBkCnBBJrIBFPBLBBjCyByBBkCBqFoDoDEGBCCBCDBCWBezBBPxBB-BFBECCBMMBaBLWBacBIuBBuBEBDIBLEBCoBBYCBCHBVPBCFBEEEBwBBCEEBDDBDBDCCZBBEKBIPPBEBDFBDFBKGBCGByEiBBej9KBNWBFwBBloItLBDpDBkCCCBIBCMBCEBCCCBCCBCCBqDBiBqLBT-BBD1BBpBLB1DEBCmEBqDJBCsBBDeBEFBDFBDFBDCBkBLBCZBCSBCBBCOBDNBjB6DBmMcBEwBBwBfBOTBCHBHlBBLdBDjBBFHBhEtCBjDnBBJzBB9CzBBN2JBKVBLHB5EFBDCCBqBBCBBEDDBVBLWBKeBiCSBCBBLVBLZBHZBnB3BBHBBhCQQBCBCCBCcBrBcBEcBkBHBCbBc1BBLVBLSBORBvDoCB4FjBBnBDBCxJxJBoBBHBBRCBCBB5BcBLJJBUBrBRBvBUBcWBN0BB6BBBDOOBrBBhBYBbjBBeDDJiBBENNBuBBPDBWCCkBRBCYBUBBgCGBCCCBCBCOBCJBIuBBnBHBDBBDVBCGBCBBCEBETTNEBfJBCDDClBBCaaCtBtBBzBBTDBVCBfvBBVBBC5F5FBtBBqBDBlBvBBV8B8BBpBBOoCoCBZBmBGB6FrBB0GHBDDDBGBCBBCXBQCC-CHBDmBBRCCdLLBmBBIWWMtBBUTTBnCBoGgBBgBIBCkBBSyByBBcBxDGBCBBClBBWaaBEBCBBCfBPYYBnBBCBBlISBQCCBLBChBB9DwCwCB4cBnHjGBtyCgDBQvhBBSFBa68DBGmSB61GdBj3B4RBIeBSuCBSdBTvBB0BUBGSB0NnBB2MqCBGwFwFB0mHBqBfBiDyDBuwIiJBQeeBBBDPPBCBJrMBloCqDBGMBEIBIJBxzI2P2PBrBBiBiKiKBcBTrBBlPaBmHdBDwGwGBdBCCBCBBCGBDEBKiHiHBFBCDBCBBCOBCkGB8pBDBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQBlqE-2pBBhB9oEBDt0FBDwpHBQtTBjtC9QBjvBq6EBGppIB", false)),
+		Lt: () => new UnicodeRangeTable(decodeRanges("lOGDnB2sH2sHBGBJHBJHBNQQwBAB", false)),
+		Lu: () => new UnicodeRangeTable(decodeRanges("hCZBmDWBCGBiB2BCDOCDuBCBECEBBCCCBCCBBBDDBCBBCCBEBBCBBCECBCCDCCBCCBBBCCCBEEIJDCMCDQCDDDCCBC4BCIBBCBBDCCBCBCGCiJCCEJJHCCBBBCCCBCCBPBCIBkBDDBBBEWCGDDCBBDyBBxBgBCK2BCBMCD+CCDlBBq6ClBBCGGzW1CB0kCHHBpBBDCBhK0ECKgDCKHBJFBLHBJHBJFBMGCJHBpCDBNDBNDBNEBMDBnIFFECBDCBDEEBDBHGCBCBDDBLBBG+B+B9zCvBBxBCCBBBDGCBCBCDDJCBCgDCJCCFuqeuqeCqBCUaCoEMCE8BCLECBICFCCDCCEUCBDBCEBCOCBCBCCCBQCZs5Vs5VBYBmmBnBBpEjBB9EKBCOBCGBCBBr3ByBB+EVB75CfBhsVfBhCYBoqZZBbZBbZBbCCBGDBDDBCBCHBbZBbBBCDBDHBCGBcBBCDBCEBCEEBFBcZBbZBbZBbZBbZBbZBfYBiBYBiBYBiBYBiBYBiB2pE2pEBgBB", false)),
+		M: () => new UnicodeRangeTable(decodeRanges("gYvDB0IGBoIsBBCCCBCCBCCpCKBxBUBRmDmDBFBDFBDBBCDBkBffBZB8CKB7BIBKZZBCBCIBCCBCEBsBCB8BIBrBXBCgBB3BCBCRBCGBLBBeCB5BCCBFBDBBDCBKLLBbbDCB5BCCBDBFBBDCBEffBEEMCB5BCCBGBCCBCCBVBBXFBCCB5BCCBFBDBBDCBICBLBBf8B8BBDBECBCDBKpBpBBDB4BCCBFBCCBCDBIBBMBBeCB5BCCBFBCCBCDBIBBMBBQNNBCB4BBBCGBCCBCDBKLLBeeBBBnCFFBEBCCCBGBTBB+BDDBFBNHBjDDDBHBMGBqCBBcECFBByBTBCBBGKBCjBBKlDlDBSBYDBFCBCCBDGBEDBOLBCLLBCBgWCBzdDBdCBeBBfBBhCfBKuBuBBBBC2D2DBjBjB3DLBFLB8GEB6BJBCcBDxBxBBsBBDLBVEBwBQBnBIBNCBfMB5BNBxBTB5ECBCUBFHHDCBnG-BBxWgBB--CCBuEhDhDBeBrRFBqDBB1udDBCJBhBBBxCBBxIEEFYYBDBF0C0CBzBzBBQBbRBOnBnBBGBaMBtBDBwBNBlBkCkCBMBNJJBuBuBBBBzBCCBBBDBBGBBCqBqBBDBGBBtHHBCBBx5TiXiXBOBRPBuejHjH2EEBn0BCBCBBGDBpBCBFmFmFB+R+RBCBiCEB+JBBuCFBnCKByBDB7DCB2BOBqBDDBLLBCBuBKBI+B+BBBBlBNBRBBtBNNBBBxBNBJDBCBB9CLBHDD+ELBWDB4BBBCGBDBBDCBKLLBDDBFBEEBkCIBCDDCDBCEBCPPBzCzCBQBYyCyCBSBsHGBDIBcBBzCQBrDMBmDOBhIOB2HFBCBBDDBCCCBuEuEBFBDGBEddBIBpBGBCDBJKKBJBvBPBnGHBoGHBCHBzCVBCNB7DFBECCBCCBFBCjCjCBDBCBBCEB8KDBKBBCxBxBBFBEEBYmnFmnFHOBpmLRBhuCEB8BGB5gBCCB1BBIDByCMMBslTslTBizEizEBsBBDWB-QEBEFBJHBDGBfDB1ECB89B2BBFxBBJPPXEBCOBxqBGBCQBDGBCBBCEBlDhFhFBFB4L+B+BBCB9PDB-HBB0HDDIBBG7O7OBFBuDGB29lYvHB", false)),
+		Mc: () => new UnicodeRangeTable(decodeRanges("joC4B4BDCBJDBCBBzBBB7BCBHBBDBBLsBsB7BCBjC7B7BBBBJCCB2B2BB7B7BCHHBDDBLLnDBBCBBECBCCBLqBqBBBB+BDB+BBB7BCCBDBDBBCBBKBBdPPB7B7BBBBGCBCCBLrBrBBsCsCBBBHHBTBBrKBBgCsFsFBFFHDDBaaBLLBBBDGBWBBDFBDLLBBB5zBffiEIIBGBCBB7KDBDCBFBBCFBhHBB7BCCKCCBJJBEByExBxBGCCBDBCBB+BffFBBD9B9BDCBCEEBxBxBBGBJBBsFWW35EBB0-dBBD5C5CBzBzBBOBvEBBwBxBxBBFFBDDBBBvDBBDBBZuBuBCuDuDDBBGuHuHBCCBCCBCC0gZCCgEuBuBBBBFBB0DZZB8B8BxBCBKBBO+C+CBBBEBBCrFrFBBBgBBB7BBBCDBDBBDCBKLLB1C1CBBBIDDCDBCBBCmDmDBBBJBBErDrDBBBHCCBCBDuHuHBBBHDBDyDyDBBBJBBCuDuDCBBHoDoDCBBFmImIBBBK4H4HBEBCBBFDDCvEvEBBBJDBF1C1CeBB-BqGqGECCoGPPrDIID2G2GBDBFBBC-K-KBNNxBBBJBBCpvQpvQBBBlxD2BBpDBB0rYBBHFB", false)),
+		Me: () => new UnicodeRangeTable(decodeRanges("okBBB1xF-wB-wBBCBCCBsshBCB", false)),
+		Mn: () => new UnicodeRangeTable(decodeRanges("gYvDB0IEBqIsBBCCCBCCBCCpCKBxBUBRmDmDBFBDFBDBBCDBkBffBZB8CKB7BIBKZZBCBCIBCCBCEBsBCB8BIBrBXBCfB4BCCFHBFEEBFBLBBe7B7BFDBJVVBbbDBB6BFFBFFBDDBBBEffBEEMBB6BFFBDBCBBFVVBXXBEBC7B7BDCCBCBJIIBMMBff+BNNzBEE4BCCBBBGCBCDBIBBMBBe7B7BDHHGBBVBBdBB6BBBFDBJVVBeepCIIBBBC7C7CDGBNHBjDDDBHBMGBqCBBcEC4BNBCEBCBBGKBCjBBKnDnDBCBCFBCBBDBBaBBFCBRDBODDBHHQgWgWBBBzdCBeBBfBBfBBhCBBCGBJDDBJBKuBuBBBBC2D2DBjBjB3DCBFBBKHHBBB8GBBD7B7BCGBCCCDHBHJBDxBxBBMBCeBDLBVDBxBCCBDBCGGpBIBNBBhBDBDBBCCB5BCCBEECCB7BHBDBB5ECBCMBCGBFHHEBBnG-BBxWMBFEEBKB--CCBuEhDhDBeBrRDBsDBB1udFFBIBhBBBxCBBxIEEFaaBGG4EBBbRBOnBnBBGBaKBvBCBxBDDBCBDBBoBkCkCBEBDBBDBBNJJwB0B0BCCBDBBGBBCrBrBBJJvHDDFx5Tx5TiXPBRPBuejHjH2EEBn0BCBCBBGDBpBCBFmFmFB+R+RBCBiCEB+JBBuCFBnCKByBDB8D3B3BBNBqBDDBLLBBByBDBDBBI+B+BBBBlBEBCHB-BNNB1B1BBHBLDBDgDgDBBBDCCBHHD+E+EEHBWBB6BBBEmBmBBFBEEBnCFBOECPBB2CHBDCBCYY1CFBCFFBCCBvHvHBCBHBBCBBcBB2CHBDCCBrDrDCDDBEBCmDmDCDDBCBCEBkIIBCBBhIBBCFFxEDBDBBFhBhBBIBpBFBDDBJKKBEBDCBvBMBCBBnGCCBBBCqGqGBFBCFBCzCzCBUBDGBCBBCBB7DFBECCBCCBFBCpCpCBEEC8K8KBMMB1B1BBDBGCCYmnFmnFHOBpmLLBECBhuCEB8BGB5gBgCgCBCByC5lT5lTBizEizEBsBBDWBhRCBSHBDGBfDB1ECB89B2BBFxBBJPPXEBCOBxqBGBCQBDGBCBBCEBlDhFhFBFB4L+B+BBCB9PDB-HBB0HDDIBBG7O7OBFBuDGB29lYvHB", false)),
+		N: () => new UnicodeRangeTable(decodeRanges("wBJB5DBBGDDBBBitBJBnEJBnGJB9MJB3DJBFFBtDJB3DJB3DJBDFBvDMB0DJBJGBoDJBpDGBISBuDJBhDJB3DJBnCTBtIJBnCJBwWTBybCBwHJBHJBXJBtJJBhEKBmFJBHJB3FJB3CJBnEJBHJB3gBEEBEBHJBnGyBBDEB3W7BBvCVB3TdBqrBqYqYaIBPCB4KDBrEJBfHBCOBhBJBoBOBh7cJB9FJBhKFB7EJBnBJBnGJBXJB3CJB3MJB34UJBuPsBBN4BBSBB2KaBlBDBeJJnEEBrGJBvdHBaGBoBIBsCEBXFBhFBBDPBDtBBhCIB1BBBfCBsCEBpDHBZHBqBGBrKFBxBJBHJB3IeB-EJBrBDBxDGBnEdBhEJB9BJBxEJBITB8HJB3KJB3DJB3LJBnDJBHTBtCLBlNSB+CJB3UJB3CcBkHJBnCJB3BJBnLJBnDUBshBuDBimPJBnpCJB3CJBnEJBCGBvQJBnIWB+KCB6nXJBnuBTBNTBtDYB2iBxBBhqCJBnNJB3PJB4HJBtWIBhEJB4Y6BBCCBCDBtCsBBCOBjeMBk3CJB", false)),
+		Nd: () => new UnicodeRangeTable(decodeRanges("wBJnxBJnEJnGJ9MJ3DJ3DJ3DJ3DJ3DJ3DJ3DJ3DJ3DJhDJ3DJnCJ3IJnCJn6BJnBJtJJhEJnFJHJ3FJ3CJnEJHJnuiBJnVJnBJnGJXJ3CJ3MJ34UJnsBJnkCJHJ9YJhEJ9BJxEJ3IJ3KJ3DJ3LJnDJHTtCJnNJnDJ3UJ3CJ3HJnCJ3BJnLJ3uQJnpCJ3CJnEJ3QJ37XJ12CxBhqCJnNJ3PJ4HJ2aJ30EJ", true)),
+		Nl: () => new UnicodeRangeTable(decodeRanges("u3FCBwzCiBBDDB-zDaaBHBPCBs1dJBxyW0BBtOJJnEEBrhIuDBm8SCB", false)),
+		No: () => new UnicodeRangeTable(decodeRanges("yFBBGDDBBB2pCFB5LFB5DCBmEGB6GGBSIByNJB2hBTB0jBJBhP20B20BEFBHJBnGPBqB3W3WB6BBvCVB3TdBqrB1kB1kBBCBrEJBfHBCOBhBJBoBOBxrdFBymWsBBiCDBSBB2KaBlBDB1pBHBaGBoBIBsCEBXFBhFBBDPBDtBBhCIB1BBBfCBsCEBpDHBZHBqBGBrKFBhLeB-EJBrBDBxDGBnETB8LTBmqBBBvNIBobSB0aUBn8SGB-YWBqhZTBNTBtDYBvqFIBid6BBCCBCDBtCsBBCOBjeMB", false)),
+		P: () => new UnicodeRangeTable(decodeRanges("hBCBCFBCDBLBBEBBbCBCccCkBkBGEELBBEEE-VJJzOFBqBBB0BCCDDDtBBBVBBCBBOCCBBBrCDBnDsBsBBMBqHCB3BOBgBmImIBLLtE5D5D6DnMnMNwLwL7CLLBpFpFBNBCmBmBBCBoCrCrCBDBFBBwDFBsFlTlTBHB4EuTuTtBBBvCCBoCBB+ECBCCBmBKB6JBB5GBBhEGBCFBhFBBLGBdCB9DDB8BEB-BBBhCHBM9Z9ZBWBJTBCMBCLBfBBPBB6TDBeBB+hBNBwCBBgBJB0MVBgCDBhBBB8XDBCBBxDwEwEBtBBCfBDLBkNCBFJBDLBRNNjD7C7CjgdBBuICBkDLL0DFB9LDB3CBBpBCBCyByBBwBwBiDMBRBB9DDB-DBBRBB6HzqUzqUBxGxGBIBXiBBCNBCFFCBB2ECBCFBCDBLBBEBBbCBCccCCCBFB7MCB9UxBxB-MoXoXoGgBgBxIIBnBxDxDBFBjCGB6CDByO-J-JjBlElEBDBtBDB+FGBuDBBCDB-DDBxBBBwCDBFOOCCB5CFBsDrJrJBCCBzDzDBDBLBBCpDpD7HWBqDCBdMBtCjEjEBBB9HpIpIBBB8E9C9CBGB0CCBCEB+CJB4GgDgDBDBrBBBmUBBrCMBwFxjBxjBBDB97CBB8zOBBmEiCiCBDBJpRpRBBBoJDBoK9lT9lTovHEB07C-a-aBAB", false)),
+		Pc: () => new UnicodeRangeTable(decodeRanges("-Cg-Hg-HBUU-u3BBBZCBwHAB", false)),
+		Pd: () => new UnicodeRangeTable(decodeRanges("tB9qB9qB0BiyDiyDmgBqgCqgCBEBiwDDDgBBBFdd-NUUwDxszBxszBBmBmBLqFqFhzD-J-J", false)),
+		Pe: () => new UnicodeRangeTable(decodeRanges("pB0B0BgB+1D+1DC-6B-6BqtC4B4BQ7T7TCff-hBMCxChBhBCGC1MUChCCCiBmhBmhBCECtBGCtNICEGCDBB-ozB6G6GeOCESSCCCrF0B0BgBGD", false)),
+		Pf: () => new UnicodeRangeTable(decodeRanges("7F+6H+6HEddpuDCCFDDQEE", false)),
+		Pi: () => new UnicodeRangeTable(decodeRanges("rFt7Ht7HDBBDaapuDCCFDDQEE", false)),
+		Po: () => new UnicodeRangeTable(decodeRanges("hBCBCCBDECBLLBEEBcclCGGPBBI-V-VJzOzOBEBqB3B3BDDDtBBBVBBCBBOCCBBBrCDBnDsBsBBMBqHCB3BOBgBmImIBLLtE5D5D6DnMnMNwLwL7CLLBpFpFBNBCxDxDrCEBFBBwDFBsFlTlTBHBmY9D9DBBBoCBB+ECBCCBmBFBCDB6JBB5GBBhEGBCFBhFBBLGBdCB9DDB8BEB-BBBhCHBMjajaBJJBGBJIBDDBDCBEKBCCCBIB7kDDBCBBxDwEwEBFFBBBDDDBHBCBBCDDBLLBDBCJBDDBCCCBLBDCBtNCB6B+F+FjgdBBuICBkDLL0DFB9LDB3CBBpBCBCyByBBwBwBiDMBRBB9DDB-DBBRBB6HlxUlxUBFBDXXVBBDDBECBCDBICBHCCB2E2EBBBCCBDECBLLBEEBcclBDDB7M7MBBB9UxBxB-MoXoXoGgBgBxIIBnBxDxDBFBjCGB6CDB0ZlElEBDBtBDB+FGBuDBBCDB-DDBxBBBwCDBFOOCCB5CFBsDrJrJBCCBzDzDBDBLBBCpDpD7HWBqDCBdMBtCjEjEBBB9HpIpIBBB8E9C9CBGB0CCBCEB+CJB4GgDgDBDBrBBBmUBBrCMBwFxjBxjBBDB97CBB8zOBBmEiCiCBDBJpRpRBBBoJDBoK9lT9lTovHEB07C-a-aBAB", false)),
+		Ps: () => new UnicodeRangeTable(decodeRanges("oBzBzBgB-1D-1DC-6B-6B-rCEEnB4B4BQ7T7TCff-hBMCxChBhBCGC1MUChCCCiBmhBmhBCECaTTCECtNICEGCDipzBipzB4GeeCMCESSCCCrFzBzBgBEEDAB", false)),
+		S: () => new UnicodeRangeTable(decodeRanges("kBHHRCBgBCCcCCkBEBCBBDCCBCBDEEfgBgBrODBNNBGGBCCCBPB2DPPBxDxDsErIrIBBB3DCBDDDBvGvGLUUB4H4HIBBpEqLqLBHHB2H2H-DjEjEBGBlEwGwGqBmGmGiGCBQCCBBBDFBVECmEHBCFBCBBGDBmGBBxXJB0WuLuLlL+E+EBgBBiLJBKIBhiBCCBBBMCBOCBOCBOBBmCOOoBCBOCBUhBB-BBBCDBCBBLCCBBBGFBCECFMMBFFBDBGDBC7B7BBFFB2LBFcBD+HBXKByCtCBXnTBtBwBBDeBLyMBX+BBFfBD1LBDpEBmHFBmLBBvBZBC4CBN1GBbPBFOOBNNWBBHBB8CBB0HBBFJBhBlBBKRRBdBMdBJQQBeBLmBBQ-JBhuG-BBx0V2BB6RWBKBBoDBB+EDBLDB+RCBiHPPB+9T+9TpEgBBuLPBhCBB3BHBtBDBjDCCBBBD7E7EHRRBBBgBCCcCCiEGBCGBOBB6JIB6BQBDCBCMBEwBwBBrBB7zBBBwSmWmWBiKiKBGBnjC2kC2kCBbBr6SDBG3qU3qUk7DvHBLCBEzNBHWBQQBgDzDB9B1HBLmBBD7BBGCBXBBIdBF8BBWhCBE7F7FB1CBrbaagBaagBaagBaagBaa9B-PB4BDBzBHBCNBCBBp2BwNwNttCEE+DiOiOBvIvIBqBBFjDBNOBDOBCOBCkBBYgFB5BcBOrBBFIBIBBPFB7E4eBEQBEMBE5GBHLBFQQBKBF3BBJJBHnBBJdBDLBFBBPIBoB3KBJNBDMBEKBE4BBCFFBOBDLBFJBIyEBC7CBLAB", false)),
+		Sc: () => new UnicodeRangeTable(decodeRanges("kB+D+DBCBqnB8D8DzPBBzPBBI2H2HoImSmS8sClmClmCBgBB37hBkuVkuVtD7E7E8GBBEBB3-HDB-4wBxtCxtC", false)),
+		Sk: () => new UnicodeRangeTable(decodeRanges("+CCCoCHHFEEqQDBNNBGGBCCCBPB2DPPBjoBjoB15FCCBBBMCBOCBOCBOBB9kEBBkzdWBKBBoDBBxePPBniUniUBPB8bCCjF4g9B4g9BBDB", false)),
+		Sm: () => new UnicodeRangeTable(decodeRanges("rBRRBBB+BCCuBFFmBgBgB-XwQwQBBB8xGOOoBCBOCBsEoBoBBDBHlClCBDBGBBFGDIgBgBBDDCgBgBBqIBhBBB7CffBXBpBFB2OKK3BHBwDxKxKBDBDeBLPBhIiEBX+BBFfBDhIBxBUBDFB9+zB5Z5ZCCBlFRRBBB+BCCkEHHBCBitDBBhrwBx+Bx+BagBgBagBgBagBgBagBgBat5Ft5FB-uC-uCBHB", false)),
+		So: () => new UnicodeRangeTable(decodeRanges("mFDDFCCyerIrIBgEgEBvGvGLUUB4H4HkQ2L2LjEFBClElEwGqBqBoMCBQCCBBBDFBVECmEHBCFBCBBGDBmGBBxXJB0WzWzW+EhBBiLJBKIBksBBBCDBCBBLCCBHHBEBCECFMMBPPCBBC7B7BBKKBDBDDBCBBCBBCGBCeBDBBCCCBdBtIHBFTBDGBDwCBCdBanBBHnCBXKByCtCBX2FBCIBC1BBJuDBC3HBtBrBBhC-HBhQvBBWBBHmBBDpEBmHFBmLBBvBZBC4CBN1GBbPBFOOBNNWBBHBBxKBBFJBhBlBBKRRBdBMdBJQQBeBLmBBQ-JBhuG-BBx0V2BBibDBLBBC+R+RBBBqqUPBuLPBhCBB3BHBuBCBlPEEFBBOBB6JIB6BQBDCBCMBEwBwBBrBB7zBBBwSpgBpgBBGBnjC2kC2kCBGBFQBr6SDBG3qU3qUk7DvHBLCBEzNBHWBQPBhDzDB9B1HBLmBBD7BBGCBXBBIdBF8BBWhCBE7F7FB1CBqlB-PB4BDBzBHBCNBCBBp2B96C96CiEyWyWBqBBFjDBNOBDOBCOBCkBBYgFB5BcBOrBBFIBIBBPFB7E6HBG4WBEQBEMBE5GBHLBFQQBKBF3BBJJBHnBBJdBDLBFBB-B3KBJNBDMBEKBE4BBCFFBOBDLBFJBIyEBC7CBLAB", false)),
+		Z: () => new UnicodeRangeTable(decodeRanges("gBgEgEgvFgsCgsCBJBeBBGwBwBh9DAB", false)),
+		Zl: () => new UnicodeRangeTable(decodeRanges("ohIA", true)),
+		Zp: () => new UnicodeRangeTable(decodeRanges("phIA", true)),
+		Zs: () => new UnicodeRangeTable(decodeRanges("gBgEgEgvFgsCgsCBJBlBwBwBh9DAB", false)),
+		ASCII_Hex_Digit: () => new UnicodeRangeTable(decodeRanges("wBJIFbF", true)),
+		Alphabetic: () => new UnicodeRangeTable(decodeRanges("hCZBHZBwBLLFGGBVBCeBCpOBFLBPEBICC3CeeBQBCBBDDBCHHCCBCCCBSBCyCBCqEBJlFBClBBDHHBnBBoBNBCCCBCCBCCJaBFDBeKBG3BBCGBPlDBCHBFHBFCBLCBDRRBuBBOkDBZgBBKBBFGGBWBDSBUYBIKBGXBCGBIJJBoBBLLBEGBHrCBCPBCCBFOBOSBCHBDBBDVBCGBCEEBCBEHBDBBDBBCJJFBBCEBNBBLFFBBBCFBFBBDVBCGBCBBCBBCBBFEBFBBDBBFIIBCBCSSBEBMCBCIBCCBCVBCGBCBBCEBEIBCCBCBBEQQBCBWDBFCBCHBDBBDVBCGBCBBCEBEHBDBBDBBKBBFBBCEBORRBCCBEBECBCDBEBBCCCBEEBEEBBBELBFEBECBCCBEHHpBMBCCBCWBCPBEHBCCBCCBJBBCCBCBBDDBdDBCHBCCBCWBCJBCEBEHBCCBCCBJBBGCBCDBOCBNMBCCBCoBBDHBCCBCCBCGGBCBIEBXFBCCBCRBEXBCIBCDDBFBJFBCCCBGBTBBO5BBGGBH0B0BBECBDBCXBCCCBRBCCBDEBCHHPDBhBgCgCBGBCjBBFSBFPBCjBBkC2BBCDDBDBR-BBLDBDlBBCGGDqBBCsKBCDBDGBCCCBCBDoBBCDBDgBBCDBDGBCCCBCBDOBC4BBCDBDiCBmBPBR1CBDFBErTBDQBCZBGqCBEKBITBMUBNTBNMBCCBCBBNzBBDSBPFFkC4CBIqBBGlCBLeBCLBFIBYdBDEBMrBBFZB3BbBF+BBDTBzBYYBMMBBByBzBBCOBCHB0BpBBDDBLrBBCKBP2BBXCBLjBBDKBGqBBDCBqBDBCFBCBBEGGB+FBUhBBM1IBDFBDlBBDFBDHBCGCBdBD0BBCGBCEEBBBCGBEDBDFBFMBGCBCGB1DOORMBmDFFDJBCEEBDBHGCBCBCKBDDBGEBFSSBnBBuZzBB34BkHBHDBEBBNlBBCGGD3BBIRRBVBKGBCGBCGBCGBCGBCGBCGBCGBCfBwB2O2OBBBaIBIEBDEBF1CBHCBC5CBCDBGqBBC9CBSfBxBPBhQ-tGBhCs0VBkCtBBDsIBEPBLBBVuBBGHBEwDBoBIBDmDBDxCBVUBCgBBZzBBNjCBCtBtBBEBECCBBBLgBBGiBBOcBEyBBCLBQRRBOBLEBC2BBKNBTWBEkCBCCCZCBDPBDDBMFBDFBDFBKGBCGBCqBBCNBH6DBWj9KBNWBFwBBloItLBDpDBnBGBNEBGLBCMBCEBCCCBCCBCCBqDBiBqLBT-BBD1BBpBLB1DEBCmEBlBZBHZBM4CBEFBDFBDFBDCBkBLBCZBCSBCBBCOBDNBjB6DBmC0BBsIcBEwBBwBfBOdBGqBBGdBDjBBFHBCEBrB9EBTjBBFjBBFnBBJzBBNKBCOBCGBCBBCKBCOBCGBCBBEzBBN2JBKVBLHBZFBCpBBCIBmCFBDCCBqBBCBBEDDBVBLWBKeBiCSBCBBLVBLZBHZBnB3BBHBBhCDBCBBGHBCCBCcBrBcBEcBkBHBCbBc1BBLVBLSBORBvDoCB4ByBBOyBBOnBBjBbBEGGBVB7HpBBCBBEBBRFBzBCBEcBLJJBUBrBRBvBUBcWBKlCBsBEBL4BBKOOBXBYyBBSDBJiBBEKKB+BBCDBKBBLCCkBRBChBBDHHBCB-BGBCCCBCBCOBCJBI4BBYDBCHBDBBDVBCGBCBBCEBEHBDBBDBBEHHGGBdJBCDDClBBCJBCDDCDBCBBECCtBhCBCCBCDBVCBfhCBDBBC5F5FB0BBDGBaFBjB+BBCEE8B1BBDoCoCBZBDNBWGB6F4BBoD-BBgBHBDDDBGBCBBCdBCBBDBBDDB+CHBDtBBDFBCCCBccBxBBDJBSnCBGTTBnCBoDHB5CgBBgBIBCsBBCGBCyByBBcBDVBCNBqCGBCBBCrBBECCBCCBBBCDDBZZBEBCBBCkBBCBBCDBCYYBqBBlIWBKQBCoBBECBwDwCwCB4cBnDuDBSjGBtyCgDBQvhBBSFBa68DBGmSB61GuBBy2B4RBIeBSuCBSdBTvBBRDBgBUBGSBxNsBB0G-BBhBYBDYBtBqCBF4BBIQBhCBBCNNBFBK1mHBqBfBiDyDB+vIDBCGBCBBCiJBQeeBBBDPPBCBJrMBloCqDBGMBEIBIJBFi7Fi7FBzCBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDYBCYBCeBCYBCeBCYBCeBCYBCeBCYBCHB15BeBHFB2GGBCQBDGBCBBCEBG9BBiBxDxDBrBBLGBRiKiKBcBTrBBlPbBlHdBDwGwGBdBCVBJBBhHGBCDBCBBCOBCkGB8BjCBEEE1lBDBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQB1TZBHZBHZB3zD-2pBBhB9oEBDt0FBDwpHBQtTBjtC9QBjvBq6EBGppIB", false)),
+		Dash: () => new UnicodeRangeTable(decodeRanges("tB9qB9qB0BiyDiyDmgBqgCqgCBEB+BoBoBQnMnMlgDDDgBBBFdd-NUUwDxszBxszBBmBmBLqFqFhzD-J-J", false)),
+		Emoji: () => new UnicodeRangeTable(decodeRanges("jBHHGJBwDFFu8HNN5GXX7CFBQBBwLBBNnFnFaKBFCBoGoHoHBLLK7B7BBCBCEBKGDBDDFDDCBBDIEBJJBBBGCCGLBMBBDCCBCCTDDBTTBEBCCCBEEBGGDBBFBBMBBGBBDGGBECBVVBGGBEBCDBDFFDDDBEBCDDCCCHEEHLLBQQDFFCFFBBBCMMBxBxBBBBKeP1LBBwOCBUBB0BFF7mBNN6SCCrrvDrGrGhFBBNBBPDDBIBsCZBCBBYVVDIBWBBvFhBBDvDBDBBCCBDyCBDCBCmIBC+BBMFBCXBIBBDHBNDDBCBDFFBOOBDDJBBKGGBBBNCBJCBDCCFHHEHHB0CBxBlCBGHBDDBEJBECCBEEDJBkHLBF8I8IBtBBCJBC4FBxDMBEKBE4BBCFFBOBDLBFJB", false)),
+		Emoji_Component: () => new UnicodeRangeTable(decodeRanges("jBHHGJB0+H2G2Gsp3B3+8B3+8BBYB8PEBxtBDBtzhY-CB", false)),
+		Emoji_Modifier: () => new UnicodeRangeTable(decodeRanges("7-8DE", true)),
+		Emoji_Modifier_Base: () => new UnicodeRangeTable(decodeRanges("9wJ8G8GRDB4jzD9B9BBBBDDDBBB2DBBDKBWSBEFFBBBCCBICCZqGqGBFFWFFBvFvFBBBEEB0CRRBBBKMMgSDDJHBHKKBIBDCB5B+B+BBCCBCCSCBCMBmHCBrBIB", false)),
+		Emoji_Presentation: () => new UnicodeRangeTable(decodeRanges("64IBBuGDBEDDqQBBWBBzBLBsBUUOJJBSSBGGBJJGWWIBBCFFDIIFBBdkBkBCFFBBBC+B+BBBBZPP8aBB0BFFvlxDrGrG-FDDBIBsCZBCZZVDDBDBCCBWBBvFgBBNIBClCBCVBNqBBFEBNQBEEEBlCBCCCB5FBD+BBODBCXBTbbBOO3C0CBxBlCBHEEBBBDDBEDBMBBIIBkHLBF8I8IBtBBCJBC4FBxDMBEKBE4BBCFFBOBDLBFJB", false)),
+		Extended_Pictographic: () => new UnicodeRangeTable(decodeRanges("pFFFu8HNN5GXX7CFBQBBwLBBNnFnFaKBFCBoGoHoHBLLK7B7BBCBCEBKGDBDDFDDCBBDIEBJJBBBGCCGLBMBBDCCBCCTDDBTTBEBCCCBEEBGGDBBFBBMBBGBBDGGBECBVVBGGBEBCDBDFFDDDBEBCDDCCCHEEHLLBQQDFFCFFBBBCMMBxBxBBBBKeP1LBBwOCBUBB0BFF7mBNN6SCCrrvDoBoBBCBlDLBQBBQPPBmBmBBIBxDBBNBBPDDBIBU3BBcOBLVVDIBCDBKWBH7FBDvDBDBBCCBDyCBDCBCDBG9HBC+BBMFBCXBIBBDHBNDDBCBDFFBOOBDDJBBKGGBBBNCBJCBDCCFHHEHHB0CBxBlCBGHBDQBECCBEBDMB7GlBBNDB5BHBLFBpBHBfBBNDBDNBKmBBNuBBCJBC4FB5CHBPxEBhI9fB", false)),
+		Hex_Digit: () => new UnicodeRangeTable(decodeRanges("wBJIFbFq1-BJIFbF", true)),
+		Lowercase: () => new UnicodeRangeTable(decodeRanges("hDZBwBLLFlBlBBWBCHBC2BCBQCBuBCDECBBBDCCDEEBFFDEEBBBDDDCCCDCCBCCDEECDDBDDBBBHGDCOCBSCBDDCEEC4BCBFBDDDBCCFICBjCBDiBBIBBfEBhDsBsBCEEDDBTccBhBBCBBECBCWCBDBCGDB0B0BBuBBCgBCK0BCDMCBgDCxBoBBo6CqBBCDB5XFBjkCIBC2D2DB+FBiC0ECBHBCgDCBHBJFBLHBJHBJFBLHBJHBJNBDHBJHBJHBJEBCBBHEEBBBCBBJDBDBBJHBLCBCBB6DOORMBuDEEBEEcKFDBBJDBFiBiBBOBFsasaBYBn6BvBBCEEBGCFCCBCCBGBEiDCBIICFFNlBBCGG0oesBCUaCBBBmEMCBBBC8BCBIBCCCDICFCCDCCBBBCSCGGGCMCFCCDOCWDBCCCBBB2ZqBBCNBHvCBh6TGBNEBqhBZBumBnBBpEjBB8EKBCOBCGBCBBkODDBBBCpBBCIBmoByBB+DVB75CfBhsVfB8BYBnqZZBbGBCRBbZBbDBCCCBFBCKBbZBbZBbZBbZBbZBbZBbZBbZBbbBdYBCFBbYBCFBbYBCFBbYBCFBbYBCFBC15B15BBIBCTBHFBmI9BB1lChBB", false)),
+		Math: () => new UnicodeRangeTable(decodeRanges("rBRRBBBgBeeCuBuBFmBmBgB5W5WBBBDbbBDDBBBwQCBuwGccBBBMEEOPPBCBWEBMEBiCMBFEEBFFBDBTFFDJBCDDBEBHEEBDDBCCBBBCFBENBClClCBWBCFBCBBFBBFfBCHHBPPBqIBJDBVBB7CffBZBCZZMGB+NBBNJBFFBFBBDBBEEBPCCDFBMHBGBB6BCCeDBKCBxK-BBhI-PBxBUBDFB9+zB4Z4ZBEBCjFjFRCBeCCeCCkEHHBCBitDBBhrwBwoBwoBBzCBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDjJBDxBBhwFDBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQB1BBB-uCIB", false)),
+		Quotation_Mark: () => new UnicodeRangeTable(decodeRanges("iBFFkEQQ96HHBaBBowDqOqOBCBOCBixzBDB+FFF7CBB", false)),
+		Terminal_Punctuation: () => new UnicodeRangeTable(decodeRanges("hBLLCMMBEE-ZJJiQ6B6BpCPPCCB1FsBsBBJBCsHsHB3B3BBEBCHBgBmImIB1nB1nBBtFtFFFB4JBB2YHBmY9D9DBBBoCBB+ECBEoBoBBCBDBB7JBBjLDBjFBBLBBCCBeCB8FEB-BBBldYYBKKBBBwlDCBzJOOFLLCBBEBBtNBB8ndBBuICBkHEB-LBB3CBBgD4E4EBBB0ECBgERRB6H6HnxUDDB6B6BBBBCDBqFLLCMMBEEiCDD7hBxBxBnkBoGoG3JBB5EFBlCFB6CDB5dEBtBDB+FGBxDDBgECBiEBBHRRB5C5CBDBtDrJrJB2D2DBBBNBBnLDBEOBqDBB6HCBmQCC8HBB4CBBFBB-MCBuBmUmUBrCrCBspBspBBDB6vRBBmEiCiCBBBLqRqRBoJoJBnwTnwTovHDB", false)),
+		Uppercase: () => new UnicodeRangeTable(decodeRanges("hCZBmDWBCGBiB2BCDOCDuBCBECEBBCCCBCCBBBDDBCBBCCBEBBCBBCECBCCDCCBCCBBBCCCBEEIJDCMCDQCDDDCCBC4BCIBBCBBDCCBCBCGCiJCCEJJHCCBBBCCCBCCBPBCIBkBDDBBBEWCGDDCBBDyBBxBgBCK2BCBMCD+CCDlBBq6ClBBCGGzW1CB0kCHHBpBBDCBhK0ECKgDCKHBJFBLHBJHBJFBMGCJHBpCDBNDBNDBNEBMDBnIFFECBDCBDEEBDBHGCBCBDDBLBBGbbBOBUzZzZBYBx5BvBBxBCCBBBDGCBCBCDDJCBCgDCJCCFuqeuqeCqBCUaCoEMCE8BCLECBICFCCDCCEUCBDBCEBCOCBCBCCCBQCZs5Vs5VBYBmmBnBBpEjBB9EKBCOBCGBCBBr3ByBB+EVB75CfBhsVfBhCYBoqZZBbZBbZBbCCBGDBDDBCBCHBbZBbBBCDBDHBCGBcBBCDBCEBCEEBFBcZBbZBbZBbZBbZBbZBfYBiBYBiBYBiBYBiBYBiB2pE2pEBgBBvgCZBHZBHZB", false)),
+		White_Space: () => new UnicodeRangeTable(decodeRanges("JEBTlDlDbgvFgvFgsCKBeBBGwBwBh9DAB", false))
+	});
+	static SCRIPTS = new LazyMap({
+		Adlam: () => new UnicodeRangeTable(decodeRanges("go6DrCFJFB", true)),
+		Ahom: () => new UnicodeRangeTable(decodeRanges("g4lCaDOFW", true)),
+		Anatolian_Hieroglyphs: () => new UnicodeRangeTable(decodeRanges("ggxCmS", true)),
+		Arabic: () => new UnicodeRangeTable(decodeRanges("gwBEBCFBCNBCCBCfBCJBMZBCrDBChBBxCvBBxHhBBGqCBCcBxy8BtPBDvEBhBPBxDEBCmEBk7DeBkCFBJIBiBFBh43BDBCaBCBBCDDCJBCDBCCCHFFCECBBBCBBCDDCICBCCDDBCGBCDBCDBCCCBIBCQBGCBCEBCQB1BBB", false)),
+		Armenian: () => new UnicodeRangeTable(decodeRanges("xpBlBDxBDCks9BE", true)),
+		Avestan: () => new UnicodeRangeTable(decodeRanges("g4iC1BEG", true)),
+		Balinese: () => new UnicodeRangeTable(decodeRanges("g4GsCCxB", true)),
+		Bamum: () => new UnicodeRangeTable(decodeRanges("g1pB3CpowB4R", true)),
+		Bassa_Vah: () => new UnicodeRangeTable(decodeRanges("w26CdDF", true)),
+		Batak: () => new UnicodeRangeTable(decodeRanges("g+GzBJD", true)),
+		Bengali: () => new UnicodeRangeTable(decodeRanges("gsCDBCHBDBBDVBCGBCEEBCBDIBDBBDDBJFFBCCBDBDYB", false)),
+		Beria_Erfe: () => new UnicodeRangeTable(decodeRanges("g17CYDY", true)),
+		Bhaiksuki: () => new UnicodeRangeTable(decodeRanges("ggnCICsBCNLc", true)),
+		Bopomofo: () => new UnicodeRangeTable(decodeRanges("qXB6wLqBxDf", true)),
+		Brahmi: () => new UnicodeRangeTable(decodeRanges("ggkCtCFjBKA", true)),
+		Braille: () => new UnicodeRangeTable(decodeRanges("ggK-H", true)),
+		Buginese: () => new UnicodeRangeTable(decodeRanges("gwGbDB", true)),
+		Buhid: () => new UnicodeRangeTable(decodeRanges("g6FT", true)),
+		Canadian_Aboriginal: () => new UnicodeRangeTable(decodeRanges("ggF-TxRlC7tgCP", true)),
+		Carian: () => new UnicodeRangeTable(decodeRanges("g1gCwB", true)),
+		Caucasian_Albanian: () => new UnicodeRangeTable(decodeRanges("wphCzBMA", true)),
+		Chakma: () => new UnicodeRangeTable(decodeRanges("gokC0BCR", true)),
+		Cham: () => new UnicodeRangeTable(decodeRanges("gwqB2BKNDJDD", true)),
+		Cherokee: () => new UnicodeRangeTable(decodeRanges("g9E1CDFz7lBvC", true)),
+		Chorasmian: () => new UnicodeRangeTable(decodeRanges("w9jCb", true)),
+		Common: () => new UnicodeRangeTable(decodeRanges("AgCBbFBbuBBCOBCEBYgBgBiOmBBGEBDTB1DKKHCC+THHPEEhB9E9ElQiEiEB6mB6mB2MDBjJwvBwvBBBBoCBBsGBBCumBumBOIIBCBCFBCCBDmYmYBKBD2CBCKBEKBCOBShBB-BlBBCCBDFBCaBCQBqBCBF5UBXKBW-cBhIzTBDpEBhQ9CBzMUBCCCBXBQHBFDB8CBBE7C7CB0E0EBOBhBlBBKxBxBB+BBgBwCBwB5C5CBmFBhuG-BBhoWhBBnDCBmFJB1HhFhFsMPPBzuUzuUBxGxGBIBXiBBCSBCDB0ECCBeBbFBbKBLuBuBBhChCBFBCGBLEBjICBFsBBEIBxCMB0BsBBlHaBltuBDB96D8HBEzNBHWBQQBgDzDB9B1HBLmBBD9BBEQBJBBIdBF8BB2GTBNTBN2CBKYBoE0CBCmCBCBBDDDBDDBCBCLBCCCBFBCgCBCDBDHBCGBCbBCDBCEBCEEBFBCzKBDjJBDxBByjFjCBtC8BBjWrBBFjDBNOBDOBCOBCkBBLtFB5BZBCBBOrBBFIBIBBPFB7E4eBEQBEMBE5GBHLBFQQBKBF3BBJJBHnBBJdBDLBFBBPIBoB3KBJNBDMBEKBE4BBCFFBOBDLBFJBIyEBCmDBnghYffB+CB", false)),
+		Coptic: () => new UnicodeRangeTable(decodeRanges("ifNxkKzDGG", true)),
+		Cuneiform: () => new UnicodeRangeTable(decodeRanges("ggoC5cnDuDCEMjG", true)),
+		Cypriot: () => new UnicodeRangeTable(decodeRanges("ggiCFBDCCBqBBCBBEDD", false)),
+		Cypro_Minoan: () => new UnicodeRangeTable(decodeRanges("w8rCiD", true)),
+		Cyrillic: () => new UnicodeRangeTable(decodeRanges("ggBkEBDoFBx6FKBhFtCtCojEfBhie-CBv8VBBhw4B9BBiBAB", false)),
+		Deseret: () => new UnicodeRangeTable(decodeRanges("gghCvC", true)),
+		Devanagari: () => new UnicodeRangeTable(decodeRanges("goCwCFODZh7nBfhwcJ", true)),
+		Dives_Akuru: () => new UnicodeRangeTable(decodeRanges("gomCGBDDDBGBCBBCdBCBBDLBKJB", false)),
+		Dogra: () => new UnicodeRangeTable(decodeRanges("ggmC7B", true)),
+		Duployan: () => new UnicodeRangeTable(decodeRanges("ggvDqDGMEIIJDD", true)),
+		Egyptian_Hieroglyphs: () => new UnicodeRangeTable(decodeRanges("ggsC1iBL68D", true)),
+		Elbasan: () => new UnicodeRangeTable(decodeRanges("gohCnB", true)),
+		Elymaic: () => new UnicodeRangeTable(decodeRanges("g-jCW", true)),
+		Ethiopic: () => new UnicodeRangeTable(decodeRanges("gwEoCBCDBDGBCCCBCBDoBBCDBDgBBCDBDGBCCCBCBDOBC4BBCDBDiCBDfBEZBnvGWBKGBCGBCGBCGBCGBCGBCGBCGBjpfFBDFBDFBKGBCGBylvCGBCDBCBBCOB", false)),
+		Garay: () => new UnicodeRangeTable(decodeRanges("gqjClBEcJB", true)),
+		Georgian: () => new UnicodeRangeTable(decodeRanges("glElBBCGGDqBBCDBx8CqBBDCBhiElBBCGG", false)),
+		Glagolitic: () => new UnicodeRangeTable(decodeRanges("ggL-Ch9sDGCQDGCBCE", true)),
+		Gothic: () => new UnicodeRangeTable(decodeRanges("w5gCa", true)),
+		Grantha: () => new UnicodeRangeTable(decodeRanges("g4kCDBCHBDBBDVBCGBCBBCEBDIBDBBDCBDHHGGBDGBEEB", false)),
+		Greek: () => new UnicodeRangeTable(decodeRanges("wbDBCCBDDBCFFCCCBBBCCCBSBC+BBPPBnpGEBzBEBFEB1ChKhKBUBDFBDlBBDFBDHBCGCBdBD0BBCOBCNBDFBCSBDCBCIBoJ-xiB-xiB7uVuCBSgj0Bgj0BBkCB", false)),
+		Gujarati: () => new UnicodeRangeTable(decodeRanges("h0CCBCIBCCBCVBCGBCBBCEBDJBCCBCCBDQQBCBDLBIGB", false)),
+		Gunjala_Gondi: () => new UnicodeRangeTable(decodeRanges("grnCFCBCkBCBCFIJ", true)),
+		Gurmukhi: () => new UnicodeRangeTable(decodeRanges("hwCCBCFBFBBDVBCGBCBBCBBCBBDCCBDBFBBDCBEIIBCBCIIBPB", false)),
+		Gurung_Khema: () => new UnicodeRangeTable(decodeRanges("go4C5B", true)),
+		Han: () => new UnicodeRangeTable(decodeRanges("g0LZBC4CBN1GBwBCCaIBPDBle-tGBhC-vUBhoWtLBDpDBpodBBNGBqgkB-2pBBhB9oEBDt0FBDwpHBQtTBjtC9QBjvBq6EBGppIB", false)),
+		Hangul: () => new UnicodeRangeTable(decodeRanges("goE-HvxHBiI9CyDeiCei3dckUj9KNWFwBl9JeEFDFDFDC", true)),
+		Hanifi_Rohingya: () => new UnicodeRangeTable(decodeRanges("gojCnBJJ", true)),
+		Hanunoo: () => new UnicodeRangeTable(decodeRanges("g5FU", true)),
+		Hatran: () => new UnicodeRangeTable(decodeRanges("gniCSCBGE", true)),
+		Hebrew: () => new UnicodeRangeTable(decodeRanges("xsB2BBJaBFFBpp9BZBCEBCCCBCCBCCBIB", false)),
+		Hiragana: () => new UnicodeRangeTable(decodeRanges("hiM1CBHCBi7-C+IBTeeBBBulQAB", false)),
+		Imperial_Aramaic: () => new UnicodeRangeTable(decodeRanges("giiCVCI", true)),
+		Inherited: () => new UnicodeRangeTable(decodeRanges("gYvDB2IBBlOKBbhXhXBCB8qEtBBDLBlPCBCMBCGBFHHEBBnG-BBtQBBjGgBB65DDBsDBBmrzBPBRNBwejHjH7iEl+uBl+uBBsBBDWBhRCBSHBDGBfDBz6rYvHB", false)),
+		Inscriptional_Pahlavi: () => new UnicodeRangeTable(decodeRanges("g7iCSGH", true)),
+		Inscriptional_Parthian: () => new UnicodeRangeTable(decodeRanges("g6iCVDH", true)),
+		Javanese: () => new UnicodeRangeTable(decodeRanges("gsqBtCDJFB", true)),
+		Kaithi: () => new UnicodeRangeTable(decodeRanges("gkkCiCLA", true)),
+		Kannada: () => new UnicodeRangeTable(decodeRanges("gkDMCCCWCJCEDICCCDIBGCCDDJCC", true)),
+		Katakana: () => new UnicodeRangeTable(decodeRanges("hlM5CBDCBxHPBxGuBBC3CBvgzBJBCsBBzisBDBCGBCBBCgJgJBBBzBPPBCB", false)),
+		Kawi: () => new UnicodeRangeTable(decodeRanges("g4nCQCoBEc", true)),
+		Kayah_Li: () => new UnicodeRangeTable(decodeRanges("goqBtBCA", true)),
+		Kharoshthi: () => new UnicodeRangeTable(decodeRanges("gwiCDCBGHCCCcDCFJII", true)),
+		Khitan_Small_Script: () => new UnicodeRangeTable(decodeRanges("k-7C84G84GB0OBqBAB", false)),
+		Khmer: () => new UnicodeRangeTable(decodeRanges("g8F9CDJHJnPf", true)),
+		Khojki: () => new UnicodeRangeTable(decodeRanges("gwkCRCuB", true)),
+		Khudawadi: () => new UnicodeRangeTable(decodeRanges("w1kC6BGJ", true)),
+		Kirat_Rai: () => new UnicodeRangeTable(decodeRanges("gq7C5B", true)),
+		Lao: () => new UnicodeRangeTable(decodeRanges("h0DBBCCCBDBCXBCCCBVBDEBCCCBFBCJBDDB", false)),
+		Latin: () => new UnicodeRangeTable(decodeRanges("hCZBHZBwBQQGWBCeBCgOBoBEB8wGlBBHwBBGDBGMBClCBiC-HByLOORMBuEBBHccSoBB42CfBj1elDBExCBVOBxZqBBCIBCDB38TGB7gBZBHZBmhCFBCpBBCIBm61BeBHFB", false)),
+		Lepcha: () => new UnicodeRangeTable(decodeRanges("ggH3BEOEC", true)),
+		Limbu: () => new UnicodeRangeTable(decodeRanges("goGeBCLBFLBFEEBKB", false)),
+		Linear_A: () => new UnicodeRangeTable(decodeRanges("gwhC2JKVLH", true)),
+		Linear_B: () => new UnicodeRangeTable(decodeRanges("gggCLCZCSCBCODNjB6D", true)),
+		Lisu: () => new UnicodeRangeTable(decodeRanges("wmpBvBx1eA", true)),
+		Lycian: () => new UnicodeRangeTable(decodeRanges("g0gCc", true)),
+		Lydian: () => new UnicodeRangeTable(decodeRanges("gpiCZGA", true)),
+		Mahajani: () => new UnicodeRangeTable(decodeRanges("wqkCmB", true)),
+		Makasar: () => new UnicodeRangeTable(decodeRanges("g3nCY", true)),
+		Malayalam: () => new UnicodeRangeTable(decodeRanges("goDMCCCyBCCCFFPDZ", true)),
+		Mandaic: () => new UnicodeRangeTable(decodeRanges("giCbDA", true)),
+		Manichaean: () => new UnicodeRangeTable(decodeRanges("g2iCmBFL", true)),
+		Marchen: () => new UnicodeRangeTable(decodeRanges("wjnCfDVCN", true)),
+		Masaram_Gondi: () => new UnicodeRangeTable(decodeRanges("gonCGBCBBCrBBECCBCCBHBJJB", false)),
+		Medefaidrin: () => new UnicodeRangeTable(decodeRanges("gy7C6C", true)),
+		Meetei_Mayek: () => new UnicodeRangeTable(decodeRanges("g3qBWqGtBDJ", true)),
+		Mende_Kikakui: () => new UnicodeRangeTable(decodeRanges("gg6DkGDP", true)),
+		Meroitic_Cursive: () => new UnicodeRangeTable(decodeRanges("gtiCXFTDtB", true)),
+		Meroitic_Hieroglyphs: () => new UnicodeRangeTable(decodeRanges("gsiCf", true)),
+		Miao: () => new UnicodeRangeTable(decodeRanges("g47CqCF4BIQ", true)),
+		Modi: () => new UnicodeRangeTable(decodeRanges("gwlCkCMJ", true)),
+		Mongolian: () => new UnicodeRangeTable(decodeRanges("ggGBBDCCBSBH4CBIqBB2t-BMB", false)),
+		Mro: () => new UnicodeRangeTable(decodeRanges("gy6CeCJFB", true)),
+		Multani: () => new UnicodeRangeTable(decodeRanges("g0kCGBCCCBCBCOBCKB", false)),
+		Myanmar: () => new UnicodeRangeTable(decodeRanges("ggE-EhqmBeiDfxibT", true)),
+		Nabataean: () => new UnicodeRangeTable(decodeRanges("gkiCeJI", true)),
+		Nag_Mundari: () => new UnicodeRangeTable(decodeRanges("wm5DpB", true)),
+		Nandinagari: () => new UnicodeRangeTable(decodeRanges("gtmCHDtBDK", true)),
+		New_Tai_Lue: () => new UnicodeRangeTable(decodeRanges("gsGrBFZHKEB", true)),
+		Newa: () => new UnicodeRangeTable(decodeRanges("gglC7CCE", true)),
+		Nko: () => new UnicodeRangeTable(decodeRanges("g+B6BDC", true)),
+		Nushu: () => new UnicodeRangeTable(decodeRanges("h-7CvsQvsQBqMB", false)),
+		Nyiakeng_Puachue_Hmong: () => new UnicodeRangeTable(decodeRanges("go4DsBENDJFB", true)),
+		Ogham: () => new UnicodeRangeTable(decodeRanges("g0Fc", true)),
+		Ol_Chiki: () => new UnicodeRangeTable(decodeRanges("wiHvB", true)),
+		Ol_Onal: () => new UnicodeRangeTable(decodeRanges("wu5DqBFA", true)),
+		Old_Hungarian: () => new UnicodeRangeTable(decodeRanges("gkjCyBOyBIF", true)),
+		Old_Italic: () => new UnicodeRangeTable(decodeRanges("g4gCjBKC", true)),
+		Old_North_Arabian: () => new UnicodeRangeTable(decodeRanges("g0iCf", true)),
+		Old_Permic: () => new UnicodeRangeTable(decodeRanges("w6gCqB", true)),
+		Old_Persian: () => new UnicodeRangeTable(decodeRanges("g9gCjBFN", true)),
+		Old_Sogdian: () => new UnicodeRangeTable(decodeRanges("g4jCnB", true)),
+		Old_South_Arabian: () => new UnicodeRangeTable(decodeRanges("gziCf", true)),
+		Old_Turkic: () => new UnicodeRangeTable(decodeRanges("ggjCoC", true)),
+		Old_Uyghur: () => new UnicodeRangeTable(decodeRanges("w7jCZ", true)),
+		Oriya: () => new UnicodeRangeTable(decodeRanges("h4CCCHDBDVCGCBCEDIDBDCICFBCEDR", true)),
+		Osage: () => new UnicodeRangeTable(decodeRanges("wlhCjBFjB", true)),
+		Osmanya: () => new UnicodeRangeTable(decodeRanges("gkhCdDJ", true)),
+		Pahawh_Hmong: () => new UnicodeRangeTable(decodeRanges("g46ClCLJCGCUGS", true)),
+		Palmyrene: () => new UnicodeRangeTable(decodeRanges("gjiCf", true)),
+		Pau_Cin_Hau: () => new UnicodeRangeTable(decodeRanges("g2mC4B", true)),
+		Phags_Pa: () => new UnicodeRangeTable(decodeRanges("giqB3B", true)),
+		Phoenician: () => new UnicodeRangeTable(decodeRanges("goiCbEA", true)),
+		Psalter_Pahlavi: () => new UnicodeRangeTable(decodeRanges("g8iCRIDNG", true)),
+		Rejang: () => new UnicodeRangeTable(decodeRanges("wpqBjBMA", true)),
+		Runic: () => new UnicodeRangeTable(decodeRanges("g1FqCEK", true)),
+		Samaritan: () => new UnicodeRangeTable(decodeRanges("ggCtBDO", true)),
+		Saurashtra: () => new UnicodeRangeTable(decodeRanges("gkqBlCJL", true)),
+		Sharada: () => new UnicodeRangeTable(decodeRanges("gskC-ChsCH", true)),
+		Shavian: () => new UnicodeRangeTable(decodeRanges("wihCvB", true)),
+		Siddham: () => new UnicodeRangeTable(decodeRanges("gslC1BDlB", true)),
+		Sidetic: () => new UnicodeRangeTable(decodeRanges("gqiCZ", true)),
+		SignWriting: () => new UnicodeRangeTable(decodeRanges("gg2DrUQECO", true)),
+		Sinhala: () => new UnicodeRangeTable(decodeRanges("hsDCBCRBEXBCIBCDDBFBEFFBEBCCCBGBHJBDCBt-gCTB", false)),
+		Sogdian: () => new UnicodeRangeTable(decodeRanges("w5jCpB", true)),
+		Sora_Sompeng: () => new UnicodeRangeTable(decodeRanges("wmkCYIJ", true)),
+		Soyombo: () => new UnicodeRangeTable(decodeRanges("wymCyC", true)),
+		Sundanese: () => new UnicodeRangeTable(decodeRanges("g8G-BhIH", true)),
+		Sunuwar: () => new UnicodeRangeTable(decodeRanges("g+mChBPJ", true)),
+		Syloti_Nagri: () => new UnicodeRangeTable(decodeRanges("ggqBsB", true)),
+		Syriac: () => new UnicodeRangeTable(decodeRanges("g4BNC7BDCxIK", true)),
+		Tagalog: () => new UnicodeRangeTable(decodeRanges("g4FVKA", true)),
+		Tagbanwa: () => new UnicodeRangeTable(decodeRanges("g7FMCCCB", true)),
+		Tai_Le: () => new UnicodeRangeTable(decodeRanges("wqGdDE", true)),
+		Tai_Tham: () => new UnicodeRangeTable(decodeRanges("gxG+BCcDKHJHN", true)),
+		Tai_Viet: () => new UnicodeRangeTable(decodeRanges("g0qBiCZE", true)),
+		Tai_Yo: () => new UnicodeRangeTable(decodeRanges("g25DeCVJB", true)),
+		Takri: () => new UnicodeRangeTable(decodeRanges("g0lC5BHJ", true)),
+		Tamil: () => new UnicodeRangeTable(decodeRanges("i8CBBCFBECBCDBEBBCCCBEEBEEBBBELBFEBECBCDBDHHPUBm+kCxBBOAB", false)),
+		Tangsa: () => new UnicodeRangeTable(decodeRanges("wz6CuCCJ", true)),
+		Tangut: () => new UnicodeRangeTable(decodeRanges("g-7CgBgBB+3GBhQeBiDyDB", false)),
+		Telugu: () => new UnicodeRangeTable(decodeRanges("ggDMCCCWCPDICCCDIBCCCBDDDJII", true)),
+		Thaana: () => new UnicodeRangeTable(decodeRanges("g8BxB", true)),
+		Thai: () => new UnicodeRangeTable(decodeRanges("hwD5BGb", true)),
+		Tibetan: () => new UnicodeRangeTable(decodeRanges("g4DnCCjBFmBCjBCOCGFB", true)),
+		Tifinagh: () => new UnicodeRangeTable(decodeRanges("wpL3BIBPA", true)),
+		Tirhuta: () => new UnicodeRangeTable(decodeRanges("gklCnCJJ", true)),
+		Todhri: () => new UnicodeRangeTable(decodeRanges("guhCzB", true)),
+		Tolong_Siki: () => new UnicodeRangeTable(decodeRanges("wtnCrBFJ", true)),
+		Toto: () => new UnicodeRangeTable(decodeRanges("w04De", true)),
+		Tulu_Tigalari: () => new UnicodeRangeTable(decodeRanges("g8kCJBCDDClBBCJBCDDCDBCJBCBBJBB", false)),
+		Ugaritic: () => new UnicodeRangeTable(decodeRanges("g8gCdCA", true)),
+		Unknown: () => new UnicodeRangeTable(decodeRanges("4bBBHDBICCVuMuMnBBBzBBBE4B4BBGBcDBHKBvI9B9BBmDmDBMB8BBByBBBQddBCCMEBjBEBuHJJBDDBXXICCBBBFBBKBBDBBFHBCDBDGGBaaBEEHDBDBBXIIDGDBCCGDBDBBECBCGBFCCBFBSJBEKKEXXIDDGBBLIEBCCBNBFBBNGBIEEJBBDBBXIIDGGBKKBDDBEEBFBEDBDGGBTTBIBDHHBBBEFFBBBDCCDCBDCBECBNDBGCBEFFBCCBEBCNBWEBOEEYRRBKKEFFBFBDEEDBBFBBLGBXEEYLLGBBKEEFGBDEBEFFBLLELBOEE0BEEHDBRBBbEETCBZKKCBBICBCDBHCCJFBLBBELB7BDBekBBDCCGZZCYYBGGCIILBBFfBpClBlBBCBoBlBlBQOOBjBBnGCCBDBCBB6LFFBIICFFBqBqBFBBiBFFBIICFFBQQ6BFFBkCkCBhBhBBBBbFB3CBBHBB+UCB6CGBXIBZIBVLBOEEDLB-CBBLFBLFBbFB6CGBsBEBnCJBgBNNBCBNDBCCBrBBBGKBtBDBbFBMCB-BBBiCeeBMMBEBLFBPBBvBBBNTBuCnFnFBGB9BCBQCB-BEBsBBBMHBsBEB3QBBHBBnBBBHBBJGCgBBB2BQQPBBHUUBEEKmDmDNBBcOOBBBjBNBiBOBtEDB7UVBMUB14BBB-LEBuBCCBDBCBB5BGBDNBZIBI4BI-DhBBb6C6CBKB3GZBxC3C3CBoDoDBDBsB-C-C3CIBxBuzcuzcBBB4BIB9KTB5FHB+GTB9BCBLFB5BHBnCHBNFB1DKBfCBvCMMBCBiB4B4BBHBPBBLBBoDXBdJBHBBHBBHIBIII9BDB-DBBLFBl9KLBYDByBjoIBvLBBrDlBBILBGEBbGGCGDrUfBrBFB0BUUFDBGoEoEBCC-FCBHBBHBBHBBECBIIIBIBGBBNbbUDDQBBPhBB8DEBEDBuBCB5COOBBBCuBBvBhEBeCByBOBdDBlBIBfEBsBEBfmBmBBCBPpBB-EBBLFBlBDBlBDBpBHB1BKBNQQIDDMQQIDDBBB1BLB4JIBXJBJXBHrBrBKkCBHBBCtBtBDCBCBBYpCpCBGBKvBBUDDBDBiBCBcEBclBB5BDBVBBzBDDBDBJEEeBBEDBLGBKGBhCfBoBDBNIB3BCBeBBcEBbGBFLBIvCBqC2BB0BMB0BGBvBHBLFBnBCBeHBDvGBgBrBrBEBBDPBHHBKgBBvBHBrBVBblBBdTBYIBvCDBlBIBlCJBCBBaGBLFB2BTTBGBoBIBhDVVBJBTwBwBB8BBICCFQQMFB8BEBLFBFJJBDDBXXIDDGLLBDDBEEBCCBEBCEBIBBICBGKBLCCBCCnBLLCBBCFFLDDBGBDcB9CGGBcBpCHBLlFB3BBBnBhBBmCKBLFBOSB7BFBLFBVbBcBBQDBY4FB9BjDB0CLBJBBCBBJDDfDDBNNBHBLlCBJBBvBBBMaBpCHB0CMBqCGBL1CBJ3CBjBNBLFBKuBuBPJBeCBhBBBXPPBnCBIDDtBCBCDDKHBLFBHDDmBDDHGBLFBtBDBL1HBaGBSqBqBBBBe0CBCOBzBMB8clDBwDGGBJBlGryCBkDMB3iBJB88DEBoS41GB7Bl2BB6RGBgBLLBCByCLLBEBfBBHJBnCJBLIIWEBUvNB7BlGB8CEBaBBarBBsCDB6BGBS-BBGKBIIB3mHoBBhBgDB0D8vIBFIIDkJkJBNBCcBEBBCNBFHBtMjoCBsDEBOCBKGBLBBJ76DB+HCB1NFBYOBSOBvBBBYIB1D7BB3HJBoBBBjGUBnC5DBVLBVLB4CIBamEB2CoCoCDBBCBBDBBFNNCIIiCFFBJJIddFGGCCBI1K1KBlJlJB-V-VBNBGQQBuiBBgBFBH0GBISSBIIDGGBDB-BgBBCvDBuBCBPBBLDBD-JBgBQB7BEBCvOBrB1GBsBDBC-FBgBXXBGBD-GBIFFDQQmGBBRoBBtCDBLDBDwYBlCrCB+BhGBFccDCCBCCLFFCCCBEBCDBCECEDDCBBCICDCCBFFIKFCLLSEBEGGSzBBDtIBtBDBlDLBQBBQQQmBJBvF3BBeMBtBDBKGBDNBH5EB6eCBSCBOCB7GFBNDBCOBNDB5BHBLFBpBHBfBBNDBDNBKmBB5KHBPBBOCBMCB6BCCBCBRBBNDBLGB0EoDoDBjgBBh3pBfB-oEBBv0FBBypHOBvThtCB-QhvBBs6EEBrpIm8yVBCdBhD-DBxHvw-FB", false)),
+		Vai: () => new UnicodeRangeTable(decodeRanges("gopBrJ", true)),
+		Vithkuqi: () => new UnicodeRangeTable(decodeRanges("wrhCKCOCGCBCKCOCGCB", true)),
+		Wancho: () => new UnicodeRangeTable(decodeRanges("g24D5BGA", true)),
+		Warang_Citi: () => new UnicodeRangeTable(decodeRanges("glmCyCNA", true)),
+		Yezidi: () => new UnicodeRangeTable(decodeRanges("g0jCpBCCDB", true)),
+		Yi: () => new UnicodeRangeTable(decodeRanges("ggoBskBE2B", true)),
+		Zanabazar_Square: () => new UnicodeRangeTable(decodeRanges("gwmCnC", true))
+	});
+	static FOLD_CATEGORIES = new LazyMap({
+		L: () => new UnicodeRangeTable(decodeRanges("laA", true)),
+		LC: () => new UnicodeRangeTable(decodeRanges("laA", true)),
+		Ll: () => new UnicodeRangeTable(decodeRanges("hCZBmDWBCGBiBuBCEECDOCDuBCBECEBBCCCBCCBBBDDBCBBCCBEBBCBBCECBCCDCCBCCBBBCCCBEEIBBCBBCBBCOCDQCDBBCCCBBBC4BCIBBCBBDCCBCBCGC3HrBrBCEEJHHCCBCCCBCCBPBCIBkBJJCUCGDDCBBDyBBxBgBCK2BCBMCD+CCDlBBq6ClBBCGGzW1CB0kCHHBpBBDCBhK0ECKgDCKHBJFBLHBJHBJFBMGCJHBZHBJHBJHBJEBMEBMDBNEBMEBqJEEBHHxC9zC9zCBuBBxBCCBBBDGCBCBCDDJCBCgDCJCCFuqeuqeCqBCUaCoEMCE8BCLECBICFCCDCCEUCBDBCEBCOCBCBCCCBQCZs5Vs5VBYBmmBnBBpEjBB9EKBCOBCGBCBBr3ByBB+EVB75CfBhsVfBhCYBoyehBB", false)),
+		Lt: () => new UnicodeRangeTable(decodeRanges("kOCCBCCBCClBCCtsHHBJHBJHBMQQwBAB", false)),
+		Lu: () => new UnicodeRangeTable(decodeRanges("hDZB7BqBqBBWBCHBCuBCEECDOCDsBCDECBBBDCCDEEGDDECBDDDCCCDFFDEECDDECCGBBCBBCBBCOCBSCDBBCEECkBCEQCJDDBCCFICBEBCBBCCCBEEBCCBCBCEBDCCBDDIDDCBBEFBGLLBnFnFsBCCEEEBBBvBDBCdBCBBECBCWCBDBCGD1BvBBCgBCK0BCDMCBgDCyBlBBq6CqBBDCB5XFBjkCIBCvHvHERRzD0ECGGGC8CCBHBJFBLHBJHBJFBMGCJHBJNBzBBBNSSBPPBEEpL2B2Bs1CvBBCEEBGCHDDLiDCJCCFNNBkBBCGG0oesBCUaCoEMCE8BCLCCDICFFFCBBDSCMOCFCCDOCb9a9advCBi8UZBumBnBBpEjBB8EKBCOBCGBCBBk4ByBB+DVB75CfBhsVfB8BYBvyehBB", false)),
+		M: () => new UnicodeRangeTable(decodeRanges("5cgBgBlgHAB", false)),
+		Mn: () => new UnicodeRangeTable(decodeRanges("5cgBgBlgHAB", false)),
+		Emoji: () => new UnicodeRangeTable(decodeRanges("8mJA", true)),
+		Extended_Pictographic: () => new UnicodeRangeTable(decodeRanges("8mJA", true)),
+		Lowercase: () => new UnicodeRangeTable(decodeRanges("hCZBmDWBCGBiBuBCEECDOCDuBCBECEBBCCCBCCBBBDDBCBBCCBEBBCBBCECBCCDCCBCCBBBCCCBEEIBBCBBCBBCOCDQCDBBCCCBBBC4BCIBBCBBDCCBCBCGCiJCCEJJHCCBBBCCCBCCBPBCIBkBJJCUCGDDCBBDyBBxBgBCK2BCBMCD+CCDlBBq6ClBBCGGzW1CB0kCHHBpBBDCBhK0ECKgDCKHBJFBLHBJHBJFBMGCJHBZHBJHBJHBJEBMEBMDBNEBMEBqJEEBHHuBPBUzZzZBYBx5BvBBxBCCBBBDGCBCBCDDJCBCgDCJCCFuqeuqeCqBCUaCoEMCE8BCLECBICFCCDCCEUCBDBCEBCOCBCBCCCBQCZs5Vs5VBYBmmBnBBpEjBB9EKBCOBCGBCBBr3ByBB+EVB75CfBhsVfBhCYBoyehBB", false)),
+		Math: () => new UnicodeRangeTable(decodeRanges("ycGDCHHFMMDDDCHHFAB", false)),
+		Uppercase: () => new UnicodeRangeTable(decodeRanges("hDZB7BqBqBBWBCHBCuBCEECDOCDsBCDECBBBDCCDEEGDDECBDDDCCCDFFDEECDDECCGBBCBBCBBCOCBSCDBBCEECkBCEQCJDDBCCFICBEBCBBCCCBEEBCCBCBCEBDCCBDDIDDCBBEFBGLLBnFnFsBCCEEEBBBvBDBCdBCBBECBCWCBDBCGD1BvBBCgBCK0BCDMCBgDCyBlBBq6CqBBDCB5XFBjkCIBCvHvHERRzD0ECGGGC8CCBHBJFBLHBJHBJFBMGCJHBJNBzBBBNSSBPPBEEpLiBiBBOBFsasaBYBn6BvBBCEEBGCHDDLiDCJCCFNNBkBBCGG0oesBCUaCoEMCE8BCLCCDICFFFCBBDSCMOCFCCDOCb9a9advCBi8UZBumBnBBpEjBB8EKBCOBCGBCBBk4ByBB+DVB75CfBhsVfB8BYBvyehBB", false))
+	});
+	static FOLD_SCRIPT = new LazyMap({
+		Common: () => new UnicodeRangeTable(decodeRanges("8cgBgB", false)),
+		Greek: () => new UnicodeRangeTable(decodeRanges("1FwUwU", false)),
+		Inherited: () => new UnicodeRangeTable(decodeRanges("5cgBgBlgHAB", false))
+	});
+};
+// src/Unicode.js
+/**
+* Utilities for dealing with Unicode better than JS does.
+*/
+var Unicode = class Unicode {
+	static MAX_RUNE = 1114111;
+	static RUNE_ERROR = 65533;
+	static isUnsearchable(r) {
+		return r === Unicode.RUNE_ERROR || r >= Unicode.MIN_HIGH_SURROGATE && r <= Unicode.MAX_LOW_SURROGATE;
+	}
+	static MAX_ASCII = 127;
+	static MAX_LATIN1 = 255;
+	static MAX_BMP = 65535;
+	static MIN_FOLD = 65;
+	static MAX_FOLD = 125251;
+	static MIN_HIGH_SURROGATE = 55296;
+	static MAX_HIGH_SURROGATE = 56319;
+	static MIN_LOW_SURROGATE = 56320;
+	static MAX_LOW_SURROGATE = 57343;
+	static MIN_SUPPLEMENTARY_CODE_POINT = 65536;
+	static is32(ranges, r) {
+		let lo = 0;
+		let hi = ranges.length;
+		while (lo < hi) {
+			const m = lo + Math.floor((hi - lo) / 2);
+			const rlo = ranges.getLo(m);
+			const rhi = ranges.getHi(m);
+			if (rlo <= r && r <= rhi) {
+				const stride = ranges.getStride(m);
+				return (r - rlo) % stride === 0;
+			}
+			if (r < rlo) hi = m;
+			else lo = m + 1;
+		}
+		return false;
+	}
+	static is(ranges, r) {
+		if (r <= Unicode.MAX_LATIN1) {
+			for (let i = 0; i < ranges.length; i++) {
+				if (r > ranges.getHi(i)) continue;
+				const rlo = ranges.getLo(i);
+				if (r < rlo) return false;
+				const stride = ranges.getStride(i);
+				return (r - rlo) % stride === 0;
+			}
+			return false;
+		}
+		return ranges.length > 0 && r >= ranges.getLo(0) && Unicode.is32(ranges, r);
+	}
+	static isPrint(r) {
+		if (r <= Unicode.MAX_LATIN1) return r >= 32 && r < Unicode.MAX_ASCII || r >= 161 && r !== 173;
+		return Unicode.is(UnicodeTables.Print, r);
+	}
+	static simpleFold(r) {
+		if (UnicodeTables.CASE_ORBIT.has(r)) return UnicodeTables.CASE_ORBIT.get(r);
+		if (r <= Unicode.MAX_ASCII) {
+			const l = Codepoint.toLowerCase(r);
+			return l !== r ? l : Codepoint.toUpperCase(r);
+		}
+		return r;
+	}
+	static equalsIgnoreCase(r1, r2) {
+		if (r1 === r2) return true;
+		if (r1 < 0 || r2 < 0) return false;
+		if (r1 <= Unicode.MAX_ASCII && r2 <= Unicode.MAX_ASCII) {
+			if (65 <= r1 && r1 <= 90) r1 |= 32;
+			if (65 <= r2 && r2 <= 90) r2 |= 32;
+			return r1 === r2;
+		}
+		for (let r = Unicode.simpleFold(r1); r !== r1; r = Unicode.simpleFold(r)) if (r === r2) return true;
+		return false;
+	}
+};
+// src/exceptions.js
+var RE2JSException = class extends Error {
+	/** @param {string} message */
+	constructor(message) {
+		super(message);
+		this.name = "RE2JSException";
+	}
+};
+/**
+* An exception thrown by the parser if the pattern was invalid.
+*/
+var RE2JSSyntaxException = class extends RE2JSException {
+	/**
+	* @param {string} error
+	* @param {string|null} [input=null]
+	*/
+	constructor(error, input = null) {
+		let message = `error parsing regexp: ${error}`;
+		if (input) message += `: \`${input}\``;
+		super(message);
+		this.name = "RE2JSSyntaxException";
+		this.message = message;
+		/** @type {string} */
+		this.error = error;
+		/** @type {string|null} */
+		this.input = input;
+	}
+	/**
+	* Retrieves the description of the error.
+	* @returns {string}
+	*/
+	getDescription() {
+		return this.error;
+	}
+	/**
+	* Retrieves the erroneous regular-expression pattern.
+	* @returns {string|null}
+	*/
+	getPattern() {
+		return this.input;
+	}
+};
+/**
+* An exception thrown by the compiler
+*/
+var RE2JSCompileException = class extends RE2JSException {
+	/** @param {string} message */
+	constructor(message) {
+		super(message);
+		this.name = "RE2JSCompileException";
+	}
+};
+/**
+* An exception thrown by using groups
+*/
+var RE2JSGroupException = class extends RE2JSException {
+	/** @param {string} message */
+	constructor(message) {
+		super(message);
+		this.name = "RE2JSGroupException";
+	}
+};
+/**
+* An exception thrown by flags
+*/
+var RE2JSFlagsException = class extends RE2JSException {
+	/** @param {string} message */
+	constructor(message) {
+		super(message);
+		this.name = "RE2JSFlagsException";
+	}
+};
+/**
+* An exception thrown for internal engine errors, such as corrupted bytecodes.
+*/
+var RE2JSInternalException = class extends RE2JSException {
+	/** @param {string} message */
+	constructor(message) {
+		super(message);
+		this.name = "RE2JSInternalException";
+	}
+};
+// src/Utils.js
+/**
+* Size of the precomputed single-byte lookup table.
+* Covers standard ASCII and Latin-1 characters for fast-path execution.
+*/
+const FAST_PATH_TABLE_SIZE = 256;
+/**
+* Precomputed lookup table for Word Boundary (\b, \B) assertions.
+* * By precomputing the boolean results for standard ASCII word ranges
+* ('a'-'z', 'A'-'Z', '0'-'9', '_'), we completely eliminate 4 logical
+* branches from the NFA's hot execution loop. This prevents costly
+* CPU branch mispredictions when scanning large strings.
+*/
+const WORD_RUNE_TABLE = new Uint8Array(FAST_PATH_TABLE_SIZE);
+for (let i = 0; i < FAST_PATH_TABLE_SIZE; i++) WORD_RUNE_TABLE[i] = 97 <= i && i <= 122 || 65 <= i && i <= 90 || 48 <= i && i <= 57 || i === 95 ? 1 : 0;
+let cachedNativeEncoder = null;
+let cachedNativeDecoder = null;
+/**
+* Various constants and helper utilities.
+*/
+var Utils = class Utils {
+	static METACHARACTERS = "\\.+*?()|[]{}^$";
+	static EMPTY_BEGIN_LINE = 1;
+	static EMPTY_END_LINE = 2;
+	static EMPTY_BEGIN_TEXT = 4;
+	static EMPTY_END_TEXT = 8;
+	static EMPTY_WORD_BOUNDARY = 16;
+	static EMPTY_NO_WORD_BOUNDARY = 32;
+	static EMPTY_ALL = -1;
+	static emptyInts() {
+		return [];
+	}
+	static isString(value) {
+		return typeof value === "string" || Object.prototype.toString.call(value) === "[object String]";
+	}
+	static typeName(value) {
+		if (value === null || typeof value !== "object" && typeof value !== "function") return value === null ? "null" : typeof value;
+		return Object.prototype.toString.call(value).slice(8, -1);
+	}
+	static checkPattern(pattern) {
+		if (!Utils.isString(pattern)) throw new TypeError(`The pattern must be a string, not ${Utils.typeName(pattern)} (RE2JS.translateRegExp() converts a RegExp)`);
+	}
+	static checkInput(input) {
+		if (!Utils.isString(input) && !Utils.isByteArray(input)) throw new TypeError(`The input must be a string or a byte array (Uint8Array or number[]), not ${Utils.typeName(input)}`);
+	}
+	static checkFlags(flags) {
+		const known = PublicFlags.MULTILINE | PublicFlags.DOTALL | PublicFlags.CASE_INSENSITIVE | PublicFlags.DISABLE_UNICODE_GROUPS | PublicFlags.LONGEST_MATCH | PublicFlags.LOOKBEHINDS;
+		if (!Number.isInteger(flags) || (flags & ~known) !== 0) throw new RE2JSFlagsException("Flags should only be a combination of MULTILINE, DOTALL, CASE_INSENSITIVE, DISABLE_UNICODE_GROUPS, LONGEST_MATCH, LOOKBEHINDS");
+	}
+	static isByteArray(input) {
+		return Array.isArray(input) || Object.prototype.toString.call(input) === "[object Uint8Array]";
+	}
+	static isalnum(c) {
+		return Codepoint.CODES["0"] <= c && c <= Codepoint.CODES["9"] || Codepoint.CODES["a"] <= c && c <= Codepoint.CODES["z"] || Codepoint.CODES["A"] <= c && c <= Codepoint.CODES["Z"];
+	}
+	static unhex(c) {
+		if (Codepoint.CODES["0"] <= c && c <= Codepoint.CODES["9"]) return c - Codepoint.CODES["0"];
+		if (Codepoint.CODES["a"] <= c && c <= Codepoint.CODES["f"]) return c - Codepoint.CODES["a"] + 10;
+		if (Codepoint.CODES["A"] <= c && c <= Codepoint.CODES["F"]) return c - Codepoint.CODES["A"] + 10;
+		return -1;
+	}
+	static escapeRune(rune) {
+		let out = "";
+		if (Unicode.isPrint(rune)) {
+			if (Utils.METACHARACTERS.indexOf(String.fromCodePoint(rune)) >= 0) out += "\\";
+			out += String.fromCodePoint(rune);
+		} else switch (rune) {
+			case Codepoint.CODES["\""]:
+				out += "\\\"";
+				break;
+			case Codepoint.CODES["\\"]:
+				out += "\\\\";
+				break;
+			case Codepoint.CODES["	"]:
+				out += "\\t";
+				break;
+			case Codepoint.CODES["\n"]:
+				out += "\\n";
+				break;
+			case Codepoint.CODES["\r"]:
+				out += "\\r";
+				break;
+			case Codepoint.CODES["\b"]:
+				out += "\\b";
+				break;
+			case Codepoint.CODES["\f"]:
+				out += "\\f";
+				break;
+			default: {
+				let s = rune.toString(16);
+				if (rune < 256) {
+					out += "\\x";
+					if (s.length === 1) out += "0";
+					out += s;
+				} else out += `\\x{${s}}`;
+				break;
+			}
+		}
+		return out;
+	}
+	static stringToRunes(str) {
+		const string = String(str);
+		const runes = [];
+		let i = 0;
+		while (i < string.length) {
+			const cp = string.codePointAt(i);
+			runes.push(cp);
+			i += cp > Unicode.MAX_BMP ? 2 : 1;
+		}
+		return new Int32Array(runes);
+	}
+	static runeToString(r) {
+		return String.fromCodePoint(r);
+	}
+	static isWordRune(r) {
+		return r < FAST_PATH_TABLE_SIZE ? WORD_RUNE_TABLE[r] === 1 : false;
+	}
+	static emptyOpContext(r1, r2) {
+		let op = 0;
+		if (r1 < 0) op |= Utils.EMPTY_BEGIN_TEXT | Utils.EMPTY_BEGIN_LINE;
+		if (r1 === 10) op |= Utils.EMPTY_BEGIN_LINE;
+		if (r2 < 0) op |= Utils.EMPTY_END_TEXT | Utils.EMPTY_END_LINE;
+		if (r2 === 10) op |= Utils.EMPTY_END_LINE;
+		if (Utils.isWordRune(r1) !== Utils.isWordRune(r2)) op |= Utils.EMPTY_WORD_BOUNDARY;
+		else op |= Utils.EMPTY_NO_WORD_BOUNDARY;
+		return op;
+	}
+	/**
+	* Returns a string that quotes all regular expression metacharacters inside the argument text;
+	* the returned string is a regular expression matching the literal text. For example,
+	* {@code quoteMeta("[foo]").equals("\\[foo\\]")}.
+	* @param {string} str
+	* @returns {string}
+	*/
+	static quoteMeta(str) {
+		return str.split("").map((s) => {
+			if (Utils.METACHARACTERS.indexOf(s) >= 0) return `\\${s}`;
+			return s;
+		}).join("");
+	}
+	static charCount(codePoint) {
+		return codePoint > Unicode.MAX_BMP ? 2 : 1;
+	}
+	/**
+	* High-speed conversion from TypedArrays to standard JS Arrays.
+	* Bypasses the expensive Symbol.iterator overhead of Array.from()
+	*/
+	static toArray(typedArray) {
+		const len = typedArray.length;
+		const res = new Array(len);
+		for (let i = 0; i < len; i++) res[i] = typedArray[i];
+		return res;
+	}
+	static stringToUtf8ByteArray(str) {
+		if (globalThis.TextEncoder) {
+			if (!cachedNativeEncoder) cachedNativeEncoder = new TextEncoder();
+			return cachedNativeEncoder.encode(str);
+		} else {
+			let out = [], p = 0;
+			for (let i = 0; i < str.length; i++) {
+				let c = str.charCodeAt(i);
+				if (c < 128) out[p++] = c;
+				else if (c < 2048) {
+					out[p++] = c >> 6 | 192;
+					out[p++] = c & 63 | 128;
+				} else if ((c & 64512) === Unicode.MIN_HIGH_SURROGATE && i + 1 < str.length && (str.charCodeAt(i + 1) & 64512) === Unicode.MIN_LOW_SURROGATE) {
+					c = Unicode.MIN_SUPPLEMENTARY_CODE_POINT + ((c & 1023) << 10) + (str.charCodeAt(++i) & 1023);
+					out[p++] = c >> 18 | 240;
+					out[p++] = c >> 12 & 63 | 128;
+					out[p++] = c >> 6 & 63 | 128;
+					out[p++] = c & 63 | 128;
+				} else {
+					out[p++] = c >> 12 | 224;
+					out[p++] = c >> 6 & 63 | 128;
+					out[p++] = c & 63 | 128;
+				}
+			}
+			return out;
+		}
+	}
+	static utf8ByteArrayToString(bytes) {
+		if (globalThis.TextDecoder) {
+			if (!cachedNativeDecoder) cachedNativeDecoder = new TextDecoder("utf-8");
+			const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+			return cachedNativeDecoder.decode(view);
+		} else {
+			let out = [], pos = 0, c = 0;
+			while (pos < bytes.length) {
+				let c1 = bytes[pos++];
+				if (c1 < 128) out[c++] = String.fromCharCode(c1);
+				else if (c1 > 191 && c1 < 224) {
+					let c2 = bytes[pos++];
+					out[c++] = String.fromCharCode((c1 & 31) << 6 | c2 & 63);
+				} else if (c1 > 239 && c1 < 365) {
+					let c2 = bytes[pos++];
+					let c3 = bytes[pos++];
+					let c4 = bytes[pos++];
+					let u = ((c1 & 7) << 18 | (c2 & 63) << 12 | (c3 & 63) << 6 | c4 & 63) - Unicode.MIN_SUPPLEMENTARY_CODE_POINT;
+					out[c++] = String.fromCharCode(Unicode.MIN_HIGH_SURROGATE + (u >> 10));
+					out[c++] = String.fromCharCode(Unicode.MIN_LOW_SURROGATE + (u & 1023));
+				} else {
+					let c2 = bytes[pos++];
+					let c3 = bytes[pos++];
+					out[c++] = String.fromCharCode((c1 & 15) << 12 | (c2 & 63) << 6 | c3 & 63);
+				}
+			}
+			return out.join("");
+		}
+	}
+};
+// src/helpers.js
+const createEnum = (values = [], initNum = 0) => {
+	const enumObject = Object.create(null);
+	for (let i = 0; i < values.length; i++) {
+		const val = values[i];
+		const keyVal = initNum + i;
+		enumObject[val] = keyVal;
+		enumObject[keyVal] = val;
+	}
+	return Object.freeze(enumObject);
+};
+// src/MatcherInput.js
+/**
+* Abstract the representations of input text supplied to Matcher.
+*/
+var MatcherInputBase = class MatcherInputBase {
+	static Encoding = createEnum(["UTF_16", "UTF_8"]);
+	getEncoding() {
+		throw Error("not implemented");
+	}
+	/** @returns {string} */
+	asCharSequence() {
+		throw Error("not implemented");
+	}
+	/** @returns {Uint8Array|number[]|null} */
+	asBytes() {
+		throw Error("not implemented");
+	}
+	/** @returns {number} */
+	length() {
+		throw Error("not implemented");
+	}
+	/**
+	*
+	* @returns {boolean}
+	*/
+	isUTF8Encoding() {
+		return this.getEncoding() === MatcherInputBase.Encoding.UTF_8;
+	}
+	/**
+	*
+	* @returns {boolean}
+	*/
+	isUTF16Encoding() {
+		return this.getEncoding() === MatcherInputBase.Encoding.UTF_16;
+	}
+};
+var Utf8MatcherInput = class extends MatcherInputBase {
+	/** @param {Uint8Array|number[]|null} bytes */
+	constructor(bytes = null) {
+		super();
+		this.bytes = bytes;
+	}
+	getEncoding() {
+		return MatcherInputBase.Encoding.UTF_8;
+	}
+	/**
+	*
+	* @returns {string}
+	*/
+	asCharSequence() {
+		return Utils.utf8ByteArrayToString(this.bytes);
+	}
+	/**
+	*
+	* @returns {Uint8Array|number[]|null}
+	*/
+	asBytes() {
+		return this.bytes;
+	}
+	/**
+	*
+	* @returns {number}
+	*/
+	length() {
+		return this.bytes.length;
+	}
+};
+var Utf16MatcherInput = class extends MatcherInputBase {
+	/** @param {string|null} charSequence */
+	constructor(charSequence = null) {
+		super();
+		this.charSequence = charSequence;
+	}
+	getEncoding() {
+		return MatcherInputBase.Encoding.UTF_16;
+	}
+	/**
+	*
+	* @returns {string}
+	*/
+	asCharSequence() {
+		return this.charSequence;
+	}
+	/**
+	*
+	* @returns {number[]}
+	*/
+	asBytes() {
+		return Utils.stringToUtf8ByteArray(this.charSequence.toString());
+	}
+	/**
+	*
+	* @returns {number}
+	*/
+	length() {
+		return this.charSequence.length;
+	}
+};
+var MatcherInput = class {
+	/**
+	* Return the MatcherInput for UTF_16 encoding.
+	* @returns {Utf16MatcherInput}
+	*/
+	static utf16(charSequence) {
+		Utils.checkInput(charSequence);
+		return new Utf16MatcherInput(charSequence);
+	}
+	/**
+	* Return the MatcherInput for UTF_8 encoding.
+	* @returns {Utf8MatcherInput}
+	*/
+	static utf8(input) {
+		if (Utils.isByteArray(input)) return new Utf8MatcherInput(input);
+		return new Utf8MatcherInput(Utils.stringToUtf8ByteArray(input));
+	}
+};
+// src/MachineInput.js
+/**
+* MachineInput abstracts different representations of the input text supplied to the Machine. It
+* provides one-character lookahead.
+*/
+var MachineInputBase = class {
+	static EOF() {
+		return -8;
+	}
+	constructor() {
+		this.start = 0;
+		this.end = 0;
+	}
+	canCheckPrefix() {
+		return true;
+	}
+	endPos() {
+		return this.end - this.start;
+	}
+	hasString() {
+		return false;
+	}
+	hasAnyString() {
+		return false;
+	}
+	prefixLength() {
+		return 0;
+	}
+};
+var MachineUTF8Input = class MachineUTF8Input extends MachineInputBase {
+	static RUNE_ERROR_STEP = Unicode.RUNE_ERROR << 3 | 1;
+	constructor(bytes, start = 0, end = bytes.length) {
+		super();
+		this.bytes = bytes;
+		this.start = start;
+		this.end = end;
+	}
+	hasString(prefilter, pos) {
+		const target = prefilter.bytes;
+		if (target.length === 0) return true;
+		const idx = this.indexOf(this.bytes, target, this.start + pos);
+		return idx !== -1 && idx <= this.end - target.length;
+	}
+	hasAnyString(prefilter, pos) {
+		return prefilter.automaton8().searchUTF8(this.bytes, this.start + pos, this.end);
+	}
+	step(pos) {
+		pos += this.start;
+		if (pos >= this.end) return MachineInputBase.EOF();
+		const c = this.bytes[pos] & 255;
+		if (c < 128) return c << 3 | 1;
+		let size;
+		let rune;
+		let lo = 128;
+		let hi = 191;
+		if (c >= 194 && c <= 223) {
+			size = 2;
+			rune = c & 31;
+		} else if (c >= 224 && c <= 239) {
+			size = 3;
+			rune = c & 15;
+			if (c === 224) lo = 160;
+			else if (c === 237) hi = 159;
+		} else if (c >= 240 && c <= 244) {
+			size = 4;
+			rune = c & 7;
+			if (c === 240) lo = 144;
+			else if (c === 244) hi = 143;
+		} else return MachineUTF8Input.RUNE_ERROR_STEP;
+		if (pos + size > this.end) return MachineUTF8Input.RUNE_ERROR_STEP;
+		const c1 = this.bytes[pos + 1] & 255;
+		if (c1 < lo || c1 > hi) return MachineUTF8Input.RUNE_ERROR_STEP;
+		rune = rune << 6 | c1 & 63;
+		if (size > 2) {
+			const c2 = this.bytes[pos + 2] & 255;
+			if ((c2 & 192) !== 128) return MachineUTF8Input.RUNE_ERROR_STEP;
+			rune = rune << 6 | c2 & 63;
+			if (size > 3) {
+				const c3 = this.bytes[pos + 3] & 255;
+				if ((c3 & 192) !== 128) return MachineUTF8Input.RUNE_ERROR_STEP;
+				rune = rune << 6 | c3 & 63;
+			}
+		}
+		return rune << 3 | size;
+	}
+	index(re2, pos) {
+		pos += this.start;
+		const i = this.indexOf(this.bytes, re2.prefixUTF8, pos);
+		return i < 0 ? i : i - pos;
+	}
+	context(pos) {
+		pos += this.start;
+		let r1 = -1;
+		if (pos > this.start && pos <= this.end) {
+			let start = pos - 1;
+			r1 = this.bytes[start--];
+			if (r1 >= 128) {
+				let lim = pos - 4;
+				if (lim < this.start) lim = this.start;
+				while (start >= lim && (this.bytes[start] & 192) === 128) start--;
+				if (start < this.start) start = this.start;
+				const r = this.step(start - this.start);
+				r1 = start + (r & 7) === pos ? r >> 3 : Unicode.RUNE_ERROR;
+			}
+		}
+		const r2 = pos < this.end ? this.step(pos - this.start) >> 3 : -1;
+		return Utils.emptyOpContext(r1, r2);
+	}
+	indexOf(source, target, fromIndex = 0) {
+		let targetLength = target.length;
+		if (targetLength === 0) return fromIndex <= this.end ? fromIndex : -1;
+		const firstByte = target[0];
+		let limit = this.end - targetLength;
+		const hasNativeIndexOf = typeof source.indexOf === "function";
+		let i = fromIndex;
+		while (i <= limit) {
+			if (hasNativeIndexOf) {
+				i = source.indexOf(firstByte, i);
+				if (i === -1 || i > limit) return -1;
+			} else {
+				while (i <= limit && source[i] !== firstByte) i++;
+				if (i > limit) return -1;
+			}
+			let match = true;
+			for (let j = 1; j < targetLength; j++) if (source[i + j] !== target[j]) {
+				match = false;
+				break;
+			}
+			if (match) return i;
+			i++;
+		}
+		return -1;
+	}
+	prefixLength(re2) {
+		return re2.prefixUTF8.length;
+	}
+};
+var MachineUTF16Input = class extends MachineInputBase {
+	constructor(charSequence, start = 0, end = charSequence.length) {
+		super();
+		this.charSequence = charSequence;
+		this.start = start;
+		this.end = end;
+	}
+	hasString(prefilter, pos) {
+		const idx = this.charSequence.indexOf(prefilter.str, this.start + pos);
+		return idx !== -1 && idx <= this.end - prefilter.str.length;
+	}
+	hasAnyString(prefilter, pos) {
+		return prefilter.automaton16().searchUTF16(this.charSequence, this.start + pos, this.end);
+	}
+	step(pos) {
+		pos += this.start;
+		if (pos >= this.end) return MachineInputBase.EOF();
+		const c1 = this.charSequence.charCodeAt(pos);
+		if (c1 < Unicode.MIN_HIGH_SURROGATE || c1 > Unicode.MAX_HIGH_SURROGATE || pos + 1 >= this.end) return c1 << 3 | 1;
+		const c2 = this.charSequence.charCodeAt(pos + 1);
+		if (c2 >= Unicode.MIN_LOW_SURROGATE && c2 <= Unicode.MAX_LOW_SURROGATE) return (c1 - Unicode.MIN_HIGH_SURROGATE) * 1024 + (c2 - Unicode.MIN_LOW_SURROGATE) + Unicode.MIN_SUPPLEMENTARY_CODE_POINT << 3 | 2;
+		return c1 << 3 | 1;
+	}
+	index(re2, pos) {
+		pos += this.start;
+		const i = this.charSequence.indexOf(re2.prefix, pos);
+		if (i < 0 || i > this.end - re2.prefix.length) return -1;
+		return i - pos;
+	}
+	context(pos) {
+		pos += this.start;
+		const r1 = pos > this.start && pos <= this.end ? this.charSequence.charCodeAt(pos - 1) : -1;
+		const r2 = pos < this.end ? this.charSequence.charCodeAt(pos) : -1;
+		return Utils.emptyOpContext(r1, r2);
+	}
+	prefixLength(re2) {
+		return re2.prefix.length;
+	}
+};
+var MachineInput = class {
+	static fromUTF8(bytes, start = 0, end = bytes.length) {
+		return new MachineUTF8Input(bytes, start, end);
+	}
+	static fromUTF16(charSequence, start = 0, end = void 0) {
+		Utils.checkInput(charSequence);
+		return new MachineUTF16Input(charSequence, start, end ?? charSequence.length);
+	}
+};
+// src/Matcher.js
+/**
+* A stateful iterator that interprets a regex {@code RE2JS} on a specific input.
+*
+* Conceptually, a Matcher consists of four parts:
+* <ol>
+* <li>A compiled regular expression {@code RE2JS}, set at construction and fixed for the lifetime
+* of the matcher.</li>
+*
+* <li>The remainder of the input string, set at construction or {@link #reset()} and advanced by
+* each match operation such as {@link #find}, {@link #matches} or {@link #lookingAt}.</li>
+*
+* <li>The current match information, accessible via {@link #start}, {@link #end}, and
+* {@link #group}, and updated by each match operation.</li>
+*
+* <li>The append position, used and advanced by {@link #appendReplacement} and {@link #appendTail}
+* if performing a search and replace from the input to an external {@code StringBuffer}.
+*
+* </ol>
+*
+*
+* @author rsc@google.com (Russ Cox)
+*/
+var Matcher = class Matcher {
+	/**
+	* V8 and WebKit have historical hard limits on the number of arguments
+	* that can be passed to a function. We cap replacer arguments to prevent
+	* Call Stack Overflow (DoS) vulnerabilities on massive ASTs.
+	*/
+	static MAX_REPLACER_ARGS = 65535;
+	/**
+	* Quotes '\' and '$' in {@code s}, so that the returned string could be used in
+	* {@link #appendReplacement} as a literal replacement of {@code s}.
+	*
+	* @param {string} str the string to be quoted
+	* @param {boolean} [javaMode=false] whether the replacement will be used in javaMode
+	* @returns {string} the quoted string
+	*/
+	static quoteReplacement(str, javaMode = false) {
+		if (javaMode) {
+			if (str.indexOf("\\") < 0 && str.indexOf("$") < 0) return str;
+			return str.split("").map((s) => {
+				const c = s.codePointAt(0);
+				if (c === Codepoint.CODES["\\"] || c === Codepoint.CODES["$"]) return `\\${s}`;
+				return s;
+			}).join("");
+		}
+		if (str.indexOf("$") < 0) return str;
+		return str.split("").map((s) => {
+			if (s.codePointAt(0) === Codepoint.CODES["$"]) return "$$";
+			return s;
+		}).join("");
+	}
+	/**
+	*
+	* @param {import('./index.js').RE2JS} pattern
+	* @param {string|number[]|Uint8Array|MatcherInputBase} input
+	*/
+	constructor(pattern, input) {
+		if (pattern === null) throw new Error("pattern is null");
+		/**
+		* The pattern being matched.
+		* @type {import('./index.js').RE2JS}
+		*/
+		this.patternInput = pattern;
+		const re2 = this.patternInput.re2();
+		/** @type {number} */
+		this.patternGroupCount = re2.numberOfCapturingGroups();
+		/** @type {number[]} */
+		this.groups = [];
+		/** @type {Record<string, number>} */
+		this.namedGroups = re2.namedGroups;
+		/** @type {boolean} */
+		this.hasNamedGroups = Object.keys(this.namedGroups).length > 0;
+		/** @type {number} */
+		this.numberOfInstructions = re2.numberOfInstructions();
+		/** @type {import('./Machine.js').LookbehindState|null} */
+		this.lookbehindState = null;
+		if (input instanceof MatcherInputBase) this.resetMatcherInput(input);
+		else if (Utils.isByteArray(input)) this.resetMatcherInput(MatcherInput.utf8(input));
+		else this.resetMatcherInput(MatcherInput.utf16(input));
+	}
+	/**
+	* Returns the {@code RE2JS} associated with this {@code Matcher}.
+	* @returns {import('./index.js').RE2JS}
+	*/
+	pattern() {
+		return this.patternInput;
+	}
+	/**
+	* Resets the {@code Matcher}, rewinding input and discarding any match information.
+	*
+	* @returns {Matcher} the {@code Matcher} itself, for chained method calls
+	*/
+	reset() {
+		/** @type {number} */
+		this.matcherInputLength = this.matcherInput.length();
+		/** @type {number} */
+		this.appendPos = 0;
+		this.hasMatch = false;
+		this.hasGroups = false;
+		this.anchorFlag = 0;
+		return this;
+	}
+	/**
+	* Resets the {@code Matcher} and changes the input.
+	* @param {string|number[]|Uint8Array|MatcherInputBase} input
+	* @returns {Matcher} the {@code Matcher} itself, for chained method calls
+	*/
+	resetMatcherInput(input) {
+		if (input === null) throw new Error("input is null");
+		if (!(input instanceof MatcherInputBase)) {
+			if (Utils.isByteArray(input)) input = MatcherInput.utf8(input);
+			else input = MatcherInput.utf16(input);
+		}
+		this.matcherInput = input;
+		if (this.lookbehindState !== null) this.lookbehindState.reset();
+		else this.lookbehindState = this.patternInput.re2().createLookbehindState();
+		this.reset();
+		return this;
+	}
+	/**
+	* Returns the start of the named group of the most recent match, or -1 if the group was not
+	* matched.
+	* @param {string|number} [group=0]
+	* @returns {number}
+	*/
+	start(group = 0) {
+		if (typeof group === "string") {
+			const groupInt = this.namedGroups[group];
+			if (!Number.isFinite(groupInt)) throw new RE2JSGroupException(`group '${group}' not found`);
+			group = groupInt;
+		}
+		this.loadGroup(group);
+		return this.groups[2 * group];
+	}
+	/**
+	* Returns the end of the named group of the most recent match, or -1 if the group was not
+	* matched.
+	* @param {string|number} [group=0]
+	* @returns {number}
+	*/
+	end(group = 0) {
+		if (typeof group === "string") {
+			const groupInt = this.namedGroups[group];
+			if (!Number.isFinite(groupInt)) throw new RE2JSGroupException(`group '${group}' not found`);
+			group = groupInt;
+		}
+		this.loadGroup(group);
+		return this.groups[2 * group + 1];
+	}
+	/**
+	* Returns the program size of this pattern.
+	*
+	* <p>
+	* Similar to the C++ implementation, the program size is a very approximate measure of a regexp's
+	* "cost". Larger numbers are more expensive than smaller numbers.
+	* </p>
+	*
+	* @returns {number} the program size of this pattern
+	*/
+	programSize() {
+		return this.numberOfInstructions;
+	}
+	/**
+	* Returns the named group of the most recent match, or {@code null} if the group was not matched.
+	* @param {string|number} [group=0]
+	* @returns {string|null}
+	*/
+	group(group = 0) {
+		if (typeof group === "string") {
+			const groupInt = this.namedGroups[group];
+			if (!Number.isFinite(groupInt)) throw new RE2JSGroupException(`group '${group}' not found`);
+			group = groupInt;
+		}
+		const start = this.start(group);
+		const end = this.end(group);
+		if (start < 0 && end < 0) return null;
+		return this.substring(start, end);
+	}
+	/**
+	* Returns a dictionary map of all named capturing groups and their matched values.
+	* If a group was not matched, its value will be `null`.
+	* @returns {Record<string, string|null>}
+	*/
+	getNamedGroups() {
+		if (!this.hasMatch) throw new RE2JSGroupException("perhaps no match attempted");
+		const result = Object.create(null);
+		for (const name of Object.keys(this.namedGroups)) result[name] = this.group(name);
+		return result;
+	}
+	/**
+	* Returns the number of subgroups in this pattern.
+	*
+	* @returns {number} the number of subgroups; the overall match (group 0) does not count
+	*/
+	groupCount() {
+		return this.patternGroupCount;
+	}
+	/**
+	* Helper: finds subgroup information if needed for group.
+	* @param {number} group
+	* @private
+	*/
+	loadGroup(group) {
+		if (!Number.isInteger(group) || group < 0 || group > this.patternGroupCount) throw new RE2JSGroupException(`Group index out of bounds: ${group}`);
+		if (!this.hasMatch) throw new RE2JSGroupException("perhaps no match attempted");
+		if (group === 0 || this.hasGroups) return;
+		const end = this.matcherInputLength;
+		const res = this.patternInput.re2().matchMachineInput(this.matcherInput, this.groups[0], end, this.anchorFlag, 1 + this.patternGroupCount, this.lookbehindState);
+		if (!res[0]) throw new RE2JSGroupException("inconsistency in matching group data");
+		this.groups = res[1];
+		this.hasGroups = true;
+	}
+	/**
+	* Matches the entire input against the pattern (anchored start and end). If there is a match,
+	* {@code matches} sets the match state to describe it.
+	*
+	* @returns {boolean} true if the entire input matches the pattern
+	*/
+	matches() {
+		return this.genMatch(0, RE2Flags.ANCHOR_BOTH);
+	}
+	/**
+	* Matches the beginning of input against the pattern (anchored start). If there is a match,
+	* {@code lookingAt} sets the match state to describe it.
+	*
+	* @returns {boolean} true if the beginning of the input matches the pattern
+	*/
+	lookingAt() {
+		return this.genMatch(0, RE2Flags.ANCHOR_START);
+	}
+	/**
+	* Matches the input against the pattern (unanchored), starting at a specified position. If there
+	* is a match, {@code find} sets the match state to describe it.
+	*
+	* @param {number|null} [start=null] the input position where the search begins
+	* @returns {boolean} if it finds a match
+	* @throws IndexOutOfBoundsException if start is not a valid input position
+	*/
+	find(start = null) {
+		if (start !== null) {
+			if (!Number.isInteger(start) || start < 0 || start > this.matcherInputLength) throw new RE2JSGroupException(`start index out of bounds: ${start}`);
+			this.reset();
+			return this.genMatch(start, 0);
+		}
+		start = 0;
+		if (this.hasMatch) {
+			start = this.groups[1];
+			if (this.groups[0] === this.groups[1]) {
+				const r = (this.matcherInput.isUTF16Encoding() ? MachineInput.fromUTF16(this.matcherInput.asCharSequence(), 0, this.matcherInputLength) : MachineInput.fromUTF8(this.matcherInput.asBytes(), 0, this.matcherInputLength)).step(start);
+				if (r < 0) start++;
+				else start += r & 7;
+			}
+		}
+		return this.genMatch(start, RE2Flags.UNANCHORED);
+	}
+	/**
+	* Helper: does match starting at start, with RE2 anchor flag.
+	* @param {number} startByte
+	* @param {number} anchor
+	* @returns {boolean}
+	* @private
+	*/
+	genMatch(startByte, anchor) {
+		const res = this.patternInput.re2().matchMachineInput(this.matcherInput, startByte, this.matcherInputLength, anchor, 1, this.lookbehindState);
+		if (!res[0]) {
+			this.hasMatch = false;
+			return false;
+		}
+		this.groups = res[1];
+		this.hasMatch = true;
+		this.hasGroups = this.patternGroupCount === 0;
+		this.anchorFlag = anchor;
+		return true;
+	}
+	/**
+	* Helper: return substring for [start, end).
+	* @param {number} start
+	* @param {number} end
+	* @returns {string}
+	*/
+	substring(start, end) {
+		if (this.matcherInput.isUTF8Encoding()) return Utils.utf8ByteArrayToString(this.matcherInput.asBytes().slice(start, end));
+		return this.matcherInput.asCharSequence().substring(start, end).toString();
+	}
+	/**
+	* Helper for Pattern: return input length.
+	* @returns {number}
+	*/
+	inputLength() {
+		return this.matcherInputLength;
+	}
+	/**
+	* Appends to result two strings: the text from the append position up to the beginning of the
+	* most recent match, and then the replacement with submatch groups substituted for references to
+	* them. It advances the append position to where the most recent match ended.
+	*
+	* By default the replacement is expanded as by String.prototype.replace (see
+	* appendReplacementInternalJs). In Java mode it follows re2j / java.util.regex: $n takes as
+	* many digits as still form a valid group number, ${name} is a named group, and a backslash
+	* escapes the next character (so "\\$" in a JS string literal inserts a literal $).
+	*
+	* @param {string} replacement the replacement string
+	* @param {boolean} [javaMode=false] activate java mode (different behaviour for capture groups and special characters)
+	* @returns {string}
+	* @throws IllegalStateException if there was no most recent match
+	* @throws IndexOutOfBoundsException in Java mode, if replacement refers to an invalid group
+	* @private
+	*/
+	appendReplacement(replacement, javaMode = false) {
+		let res = "";
+		const s = this.start();
+		const e = this.end();
+		if (this.appendPos < s) res += this.substring(this.appendPos, s);
+		this.appendPos = e;
+		res += javaMode ? this.appendReplacementInternalJava(replacement) : this.appendReplacementInternalJs(replacement);
+		return res;
+	}
+	/**
+	* @param {string} replacement - the replacement string
+	* @returns {string}
+	* @private
+	*/
+	appendReplacementInternalJava(replacement) {
+		let res = "";
+		let last = 0;
+		const m = replacement.length;
+		let i = 0;
+		while (i < m) {
+			const cCode = replacement.codePointAt(i);
+			if (cCode === Codepoint.CODES["\\"]) {
+				if (last < i) res += replacement.substring(last, i);
+				i++;
+				if (i >= m) throw new RE2JSGroupException("character to be escaped is missing");
+				last = i;
+				i++;
+				continue;
+			}
+			if (cCode === Codepoint.CODES["$"]) {
+				if (last < i) res += replacement.substring(last, i);
+				if (i + 1 >= m) throw new RE2JSGroupException("Illegal group reference: group index is missing");
+				const nextCode = replacement.codePointAt(i + 1);
+				if (Codepoint.CODES["0"] <= nextCode && nextCode <= Codepoint.CODES["9"]) {
+					let n = nextCode - Codepoint.CODES["0"];
+					let j = i + 2;
+					for (; j < m; j++) {
+						const digit = replacement.codePointAt(j);
+						if (digit < Codepoint.CODES["0"] || digit > Codepoint.CODES["9"] || n * 10 + digit - Codepoint.CODES["0"] > this.patternGroupCount) break;
+						n = n * 10 + digit - Codepoint.CODES["0"];
+					}
+					if (n > this.patternGroupCount) throw new RE2JSGroupException(`n > number of groups: ${n}`);
+					const group = this.group(n);
+					if (group !== null) res += group;
+					i = j;
+					last = i;
+				} else if (nextCode === Codepoint.CODES["{"]) {
+					let j = i + 2;
+					while (j < m && replacement.codePointAt(j) !== Codepoint.CODES["}"]) j++;
+					if (j >= m) throw new RE2JSGroupException("named capture group is missing trailing '}'");
+					const groupName = replacement.substring(i + 2, j);
+					const groupVal = this.group(groupName);
+					if (groupVal !== null) res += groupVal;
+					i = j + 1;
+					last = i;
+				} else throw new RE2JSGroupException("Illegal group reference");
+				continue;
+			}
+			i++;
+		}
+		if (last < m) res += replacement.substring(last, m);
+		return res;
+	}
+	/**
+	* Expands |replacement| for the current match by the rules of String.prototype.replace
+	* (ECMAScript GetSubstitution): $$ is "$", $& the match, $` the text before it, $' the text
+	* after it, $n and $nn a group (two digits only when they form a valid group number, so with
+	* one group "$10" is group 1 then "0"; an unmatched group is empty), and $<name> a named group
+	* (empty when no such group), only when the pattern has named groups. Anything else, such as
+	* "$0" or "$<" without a closing ">", is kept as is.
+	* @param {string} replacement - the replacement string
+	* @returns {string}
+	* @private
+	*/
+	appendReplacementInternalJs(replacement) {
+		const isDigit = (c) => c >= 48 && c <= 57;
+		const groupCount = this.patternGroupCount;
+		let res = "";
+		let i = 0;
+		while (i < replacement.length) {
+			const dollar = replacement.indexOf("$", i);
+			if (dollar < 0) break;
+			res += replacement.substring(i, dollar);
+			i = dollar;
+			const c = replacement.charCodeAt(i + 1);
+			if (c === Codepoint.CODES["$"]) {
+				res += "$";
+				i += 2;
+			} else if (c === Codepoint.CODES["&"]) {
+				res += this.group(0);
+				i += 2;
+			} else if (c === Codepoint.CODES["`"]) {
+				res += this.substring(0, this.start(0));
+				i += 2;
+			} else if (c === Codepoint.CODES["'"]) {
+				res += this.substring(this.end(0), this.matcherInputLength);
+				i += 2;
+			} else if (isDigit(c)) {
+				let digits = 1;
+				let index = c - 48;
+				const c2 = replacement.charCodeAt(i + 2);
+				if (isDigit(c2) && index * 10 + c2 - 48 <= groupCount) {
+					digits = 2;
+					index = index * 10 + c2 - 48;
+				}
+				if (index >= 1 && index <= groupCount) {
+					const group = this.group(index);
+					if (group !== null) res += group;
+				} else res += replacement.substring(i, i + 1 + digits);
+				i += 1 + digits;
+			} else if (c === Codepoint.CODES["<"] && this.hasNamedGroups) {
+				const gt = replacement.indexOf(">", i + 2);
+				if (gt < 0) {
+					res += "$<";
+					i += 2;
+				} else {
+					const name = replacement.substring(i + 2, gt);
+					if (Object.hasOwn(this.namedGroups, name)) {
+						const group = this.group(name);
+						if (group !== null) res += group;
+					}
+					i = gt + 1;
+				}
+			} else {
+				res += "$";
+				i += 1;
+			}
+		}
+		return res + replacement.substring(i);
+	}
+	/**
+	* Return the substring of the input from the append position to the end of the
+	* input.
+	* @returns {string}
+	*/
+	appendTail() {
+		return this.substring(this.appendPos, this.matcherInputLength);
+	}
+	/**
+	* Returns the input with all matches replaced by {@code replacement}, interpreted as for
+	* {@code appendReplacement}.
+	*
+	* @param {string|((...args: any[]) => string)} replacement - the replacement string or a replacer function
+	* @param {boolean} [javaMode=false] - activate java mode (different behaviour for capture groups and special characters)
+	* @returns {string} the input string with the matches replaced
+	* @throws IndexOutOfBoundsException if replacement refers to an invalid group and javaMode is true
+	*/
+	replaceAll(replacement, javaMode = false) {
+		return this.replace(replacement, true, javaMode);
+	}
+	/**
+	* Returns the input with the first match replaced by {@code replacement}, interpreted as for
+	* {@code appendReplacement}.
+	*
+	* @param {string|((...args: any[]) => string)} replacement - the replacement string or a replacer function
+	* @param {boolean} [javaMode=false] - activate java mode (different behaviour for capture groups and special characters)
+	* @returns {string} the input string with the first match replaced
+	* @throws IndexOutOfBoundsException if replacement refers to an invalid group and javaMode is true
+	*/
+	replaceFirst(replacement, javaMode = false) {
+		return this.replace(replacement, false, javaMode);
+	}
+	/**
+	* Helper: replaceAll/replaceFirst hybrid.
+	* @param {string|((...args: any[]) => string)} replacement - the replacement string or a replacer function
+	* @param {boolean} [all=true] - replace all matches
+	* @param {boolean} [javaMode=false] - activate java mode (different behaviour for capture groups and special characters)
+	* @returns {string}
+	* @private
+	*/
+	replace(replacement, all = true, javaMode = false) {
+		let res = "";
+		this.reset();
+		const isFunc = typeof replacement === "function";
+		let originalInput = null;
+		if (isFunc) {
+			if (this.groupCount() >= Matcher.MAX_REPLACER_ARGS) throw new RE2JSGroupException("Too many capture groups to safely invoke replacer function");
+			originalInput = this.matcherInput.isUTF8Encoding() ? this.matcherInput.asBytes() : this.matcherInput.asCharSequence();
+		}
+		while (this.find()) {
+			res += isFunc ? this.appendReplacementFunc(replacement, originalInput) : this.appendReplacement(replacement, javaMode);
+			if (!all) break;
+		}
+		res += this.appendTail();
+		return res;
+	}
+	/**
+	* Evaluates a replacer function for the current match and appends the result,
+	* along with any un-matched preceding text, advancing the append position.
+	* @param {Function} replacer - the replacer function
+	* @param {string|Uint8Array|number[]} originalInput - the cached original input reference
+	* @returns {string} the evaluated string to append
+	* @private
+	*/
+	appendReplacementFunc(replacer, originalInput) {
+		let res = "";
+		const s = this.start();
+		const e = this.end();
+		if (this.appendPos < s) res += this.substring(this.appendPos, s);
+		this.appendPos = e;
+		/** @type {unknown[]} */
+		const args = this.matchArray();
+		args.push(s, originalInput);
+		if (this.hasNamedGroups) args.push(this.namedGroupsObject());
+		res += String(replacer(...args));
+		return res;
+	}
+	/**
+	* The match and its groups, as the elements of a JS RegExpExecArray: undefined for a group that
+	* did not take part in the match. Used by exec(), matchAll() and replacer functions.
+	* @returns {Array<string|undefined>}
+	* @private
+	*/
+	matchArray() {
+		const result = [this.group(0)];
+		for (let i = 1; i <= this.patternGroupCount; i++) {
+			const group = this.group(i);
+			result.push(group === null ? void 0 : group);
+		}
+		return result;
+	}
+	/**
+	* The named groups, as the groups property of a JS RegExpExecArray: an object without a
+	* prototype mapping each name to its group (undefined when it did not take part in the match),
+	* or undefined when the pattern has no named groups.
+	* @returns {Record<string, string|undefined>|undefined}
+	* @private
+	*/
+	namedGroupsObject() {
+		if (!this.hasNamedGroups) return;
+		const result = this.getNamedGroups();
+		for (const name in result) if (result[name] === null) result[name] = void 0;
+		return result;
+	}
+};
+// src/Inst.js
+/**
+* A single instruction in the regular expression virtual machine.
+*
+* @see http://swtch.com/~rsc/regexp/regexp2.html
+*/
+var Inst = class Inst {
+	static ALT = 1;
+	static ALT_MATCH = 2;
+	static CAPTURE = 3;
+	static EMPTY_WIDTH = 4;
+	static FAIL = 5;
+	static MATCH = 6;
+	static NOP = 7;
+	static RUNE = 8;
+	static RUNE1 = 9;
+	static RUNE_ANY = 10;
+	static RUNE_ANY_NOT_NL = 11;
+	static LB_WRITE = 12;
+	static LB_CHECK = 13;
+	static isRuneOp(op) {
+		return Inst.RUNE <= op && op <= Inst.RUNE_ANY_NOT_NL;
+	}
+	static escapeRunes(runes) {
+		let out = "\"";
+		for (let rune of runes) out += Utils.escapeRune(rune);
+		out += "\"";
+		return out;
+	}
+	constructor(op) {
+		this.op = op;
+		this.out = 0;
+		this.arg = 0;
+		/** @type {Int32Array} */
+		this.runes = /* @__PURE__ */ new Int32Array(0);
+		/** @type {Uint32Array | number[] | null} */
+		this.next = null;
+	}
+	matchRune(r) {
+		if (this.runes.length === 1) {
+			const r0 = this.runes[0];
+			if ((this.arg & RE2Flags.FOLD_CASE) !== 0) return Unicode.equalsIgnoreCase(r0, r);
+			return r === r0;
+		}
+		const len = this.runes.length;
+		if (len === 0) return false;
+		if (len === 2 || len === 4 || len === 6 || len === 8) {
+			for (let j = 0; j < len; j += 2) {
+				if (r < this.runes[j]) return false;
+				if (r <= this.runes[j + 1]) return true;
+			}
+			return false;
+		}
+		let base = 0;
+		let n = len >> 1;
+		while (n > 1) {
+			const half = n >> 1;
+			base += this.runes[base + half << 1] <= r ? half : 0;
+			n -= half;
+		}
+		base += this.runes[base << 1] <= r ? 1 : 0;
+		const m = base - 1;
+		return m >= 0 && r <= this.runes[m << 1 | 1];
+	}
+	matchRunePos(r) {
+		if (this.runes.length === 1) {
+			const r0 = this.runes[0];
+			if ((this.arg & RE2Flags.FOLD_CASE) !== 0) return Unicode.equalsIgnoreCase(r0, r) ? 0 : -1;
+			return r === r0 ? 0 : -1;
+		}
+		const len = this.runes.length;
+		if (len === 0) return -1;
+		if (len === 2 || len === 4 || len === 6 || len === 8) {
+			for (let j = 0; j < len; j += 2) {
+				if (r < this.runes[j]) return -1;
+				if (r <= this.runes[j + 1]) return Math.floor(j / 2);
+			}
+			return -1;
+		}
+		let base = 0;
+		let n = len >> 1;
+		while (n > 1) {
+			const half = n >> 1;
+			base += this.runes[base + half << 1] <= r ? half : 0;
+			n -= half;
+		}
+		base += this.runes[base << 1] <= r ? 1 : 0;
+		const m = base - 1;
+		return m >= 0 && r <= this.runes[m << 1 | 1] ? m : -1;
+	}
+	/**
+	*
+	* @returns {string}
+	*/
+	toString() {
+		switch (this.op) {
+			case Inst.ALT: return `alt -> ${this.out}, ${this.arg}`;
+			case Inst.ALT_MATCH: return `altmatch -> ${this.out}, ${this.arg}`;
+			case Inst.CAPTURE: return `cap ${this.arg} -> ${this.out}`;
+			case Inst.EMPTY_WIDTH: return `empty ${this.arg} -> ${this.out}`;
+			case Inst.MATCH: return `match${this.arg !== 0 ? ` ${this.arg}` : ""}`;
+			case Inst.FAIL: return "fail";
+			case Inst.NOP: return `nop -> ${this.out}`;
+			case Inst.LB_WRITE: return `lbwrite ${this.arg} -> ${this.out}`;
+			case Inst.LB_CHECK: return `lbcheck ${this.arg} -> ${this.out}`;
+			case Inst.RUNE:
+				if (this.runes === null) return "rune <null>";
+				return [
+					"rune ",
+					Inst.escapeRunes(this.runes),
+					(this.arg & RE2Flags.FOLD_CASE) !== 0 ? "/i" : "",
+					" -> ",
+					this.out
+				].join("");
+			case Inst.RUNE1: return `rune1 ${Inst.escapeRunes(this.runes)} -> ${this.out}`;
+			case Inst.RUNE_ANY: return `any -> ${this.out}`;
+			case Inst.RUNE_ANY_NOT_NL: return `anynotnl -> ${this.out}`;
+			default: throw new Error("unhandled case in Inst.toString");
+		}
+	}
+};
+// src/Machine.js
+var Queue = class Queue {
+	constructor(numInst) {
+		this.sparse = new Int32Array(numInst);
+		this.densePcs = new Int32Array(numInst);
+		this.denseCaps = null;
+		this.size = 0;
+		this.ncap = 0;
+		this.mainThreads = 0;
+	}
+	static INITIAL_THREADS = 32;
+	init(ncap) {
+		this.ncap = ncap;
+		const needed = Math.min(this.densePcs.length, Queue.INITIAL_THREADS) * ncap;
+		if (!this.denseCaps || this.denseCaps.length < needed) this.denseCaps = new Int32Array(needed);
+	}
+	growCaps(needed) {
+		const limit = this.densePcs.length * this.ncap;
+		const grown = new Int32Array(Math.min(limit, Math.max(needed, 2 * this.denseCaps.length)));
+		grown.set(this.denseCaps);
+		this.denseCaps = grown;
+	}
+	contains(pc) {
+		const j = this.sparse[pc];
+		return j < this.size && this.densePcs[j] === pc;
+	}
+	isEmpty() {
+		return this.size === 0;
+	}
+	add(pc) {
+		const j = this.size++;
+		this.sparse[pc] = j;
+		this.densePcs[j] = pc;
+		return j;
+	}
+	clear() {
+		this.size = 0;
+		this.mainThreads = 0;
+	}
+	toString() {
+		let out = "{";
+		for (let i = 0; i < this.size; i++) {
+			if (i !== 0) out += ", ";
+			out += this.densePcs[i];
+		}
+		out += "}";
+		return out;
+	}
+};
+var LookbehindState = class {
+	constructor(prog) {
+		this.pos = -1;
+		this.pcs = new Int32Array(prog.numInst());
+		this.size = 0;
+		this.lbTable = new Int32Array(prog.numLb + 1);
+	}
+	reset() {
+		this.pos = -1;
+		this.size = 0;
+	}
+};
+var Machine = class Machine {
+	static fromRE2(re2) {
+		const m = new Machine();
+		m.prog = re2.prog;
+		m.re2 = re2;
+		m.q0 = new Queue(m.prog.numInst());
+		m.q1 = new Queue(m.prog.numInst());
+		m.addStack = new Int32Array(2 * (m.prog.numInst() + 1));
+		m.matched = false;
+		m.matchcap = new Int32Array(m.prog.numCap < 2 ? 2 : m.prog.numCap);
+		m.ncap = 0;
+		return m;
+	}
+	constructor() {
+		this.prog = null;
+		this.re2 = null;
+		this.q0 = null;
+		this.q1 = null;
+		this.addStack = null;
+		this.matched = false;
+		this.matchcap = null;
+		this.ncap = 0;
+		this.lbTable = null;
+	}
+	init(ncap) {
+		this.ncap = ncap;
+		if (ncap > this.matchcap.length) this.matchcap = new Int32Array(ncap).fill(-1);
+		else this.matchcap.fill(-1);
+		this.q0.init(ncap);
+		this.q1.init(ncap);
+		if (this.prog.numLb > 0) {
+			if (!this.lbTable || this.lbTable.length < this.prog.numLb + 1) this.lbTable = new Int32Array(this.prog.numLb + 1);
+			this.lbTable.fill(-1);
+		}
+	}
+	submatches() {
+		if (this.ncap === 0) return Utils.emptyInts();
+		return Utils.toArray(this.matchcap.subarray(0, this.ncap));
+	}
+	match(input, pos, anchor, lbState = null) {
+		const startCond = this.re2.cond;
+		if (startCond === Utils.EMPTY_ALL) return false;
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return false;
+		this.matched = false;
+		this.matchcap.fill(-1);
+		const hasLookbehinds = this.prog.numLb > 0;
+		const matchStartPos = pos;
+		let currentPos = pos;
+		let resumeLookbehinds = false;
+		if (hasLookbehinds) {
+			if (lbState !== null && lbState.pos >= 0 && lbState.pos <= pos) {
+				currentPos = lbState.pos;
+				resumeLookbehinds = true;
+			} else currentPos = 0;
+		}
+		let saveLookbehinds = hasLookbehinds && lbState !== null;
+		let runq = this.q0;
+		let nextq = this.q1;
+		let r = input.step(currentPos);
+		let rune = r >> 3;
+		let width = r & 7;
+		let rune1 = -1;
+		let width1 = 0;
+		if (r !== MachineInputBase.EOF()) {
+			r = input.step(currentPos + width);
+			rune1 = r >> 3;
+			width1 = r & 7;
+		}
+		let flag;
+		if (currentPos === 0) flag = Utils.emptyOpContext(-1, rune);
+		else flag = input.context(currentPos);
+		if (hasLookbehinds) {
+			if (resumeLookbehinds) this.restoreLookbehinds(lbState, runq, flag);
+			else this.spawnLookbehinds(runq, currentPos, flag);
+		}
+		while (true) {
+			if (runq.mainThreads === 0) {
+				if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 && currentPos !== 0) break;
+				if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && currentPos !== 0) break;
+				if (this.matched) break;
+				if (this.prog.numLb === 0 && runq.isEmpty() && !(this.re2.prefix.length === 0) && rune1 !== this.re2.prefixRune && input.canCheckPrefix()) {
+					const advance = input.index(this.re2, currentPos);
+					if (advance < 0) break;
+					currentPos += advance;
+					r = input.step(currentPos);
+					rune = r >> 3;
+					width = r & 7;
+					r = input.step(currentPos + width);
+					rune1 = r >> 3;
+					width1 = r & 7;
+					flag = input.context(currentPos);
+				}
+			}
+			if (currentPos >= matchStartPos) {
+				if (saveLookbehinds) {
+					this.saveLookbehinds(lbState, runq, currentPos);
+					saveLookbehinds = false;
+				}
+				if (!this.matched && (currentPos === 0 || anchor === RE2Flags.UNANCHORED)) {
+					if (this.ncap > 0) this.matchcap[0] = currentPos;
+					this.add(runq, this.prog.start, currentPos, this.matchcap, 0, flag);
+				}
+			}
+			const nextPos = currentPos + width;
+			flag = input.context(nextPos);
+			this.step(runq, nextq, currentPos, nextPos, rune, flag, anchor, currentPos === input.endPos());
+			if (width === 0) break;
+			if (this.ncap === 0 && this.matched) break;
+			currentPos += width;
+			rune = rune1;
+			width = width1;
+			if (rune !== -1) {
+				r = input.step(currentPos + width);
+				rune1 = r >> 3;
+				width1 = r & 7;
+			}
+			const tmpq = runq;
+			runq = nextq;
+			nextq = tmpq;
+		}
+		runq.clear();
+		nextq.clear();
+		return this.matched;
+	}
+	matchSet(input, pos, anchor) {
+		const startCond = this.re2.cond;
+		if (startCond === Utils.EMPTY_ALL) return [];
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return [];
+		let currentPos = this.prog.numLb > 0 ? 0 : pos;
+		let matchStartPos = pos;
+		let runq = this.q0;
+		let nextq = this.q1;
+		let r = input.step(currentPos);
+		let rune = r >> 3;
+		let width = r & 7;
+		let rune1 = -1;
+		let width1 = 0;
+		if (r !== MachineInputBase.EOF()) {
+			r = input.step(currentPos + width);
+			rune1 = r >> 3;
+			width1 = r & 7;
+		}
+		let flag = currentPos === 0 ? Utils.emptyOpContext(-1, rune) : input.context(currentPos);
+		const matches = /* @__PURE__ */ new Set();
+		if (this.prog.numLb > 0) this.spawnLookbehinds(runq, currentPos, flag);
+		while (true) {
+			if (runq.mainThreads === 0) {
+				if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 && currentPos !== 0) break;
+				if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && currentPos !== 0) break;
+			}
+			if (currentPos === 0 || anchor === RE2Flags.UNANCHORED) {
+				if (currentPos >= matchStartPos) this.add(runq, this.prog.start, currentPos, this.matchcap, 0, flag);
+			}
+			const nextPos = currentPos + width;
+			flag = input.context(nextPos);
+			for (let j = 0; j < runq.size; j++) {
+				const pc = runq.densePcs[j];
+				const i = this.prog.inst[pc];
+				const capOffset = j * this.ncap;
+				let add = false;
+				switch (i.op) {
+					case Inst.MATCH:
+						if (anchor === RE2Flags.ANCHOR_BOTH && currentPos !== input.endPos()) break;
+						matches.add(i.arg);
+						break;
+					case Inst.RUNE:
+						add = i.matchRune(rune);
+						break;
+					case Inst.RUNE1:
+						add = rune === i.runes[0];
+						break;
+					case Inst.RUNE_ANY:
+						add = true;
+						break;
+					case Inst.RUNE_ANY_NOT_NL:
+						add = rune !== 10;
+						break;
+					default: continue;
+				}
+				if (add) this.add(nextq, i.out, nextPos, runq.denseCaps, capOffset, flag);
+			}
+			runq.clear();
+			if (width === 0) break;
+			currentPos += width;
+			rune = rune1;
+			width = width1;
+			if (rune !== -1) {
+				r = input.step(currentPos + width);
+				rune1 = r >> 3;
+				width1 = r & 7;
+			}
+			const tmpq = runq;
+			runq = nextq;
+			nextq = tmpq;
+		}
+		nextq.clear();
+		return Array.from(matches).sort((a, b) => a - b);
+	}
+	step(runq, nextq, pos, nextPos, c, nextCond, anchor, atEnd) {
+		const longest = this.re2.longest;
+		for (let j = 0; j < runq.size; j++) {
+			const pc = runq.densePcs[j];
+			const capOffset = j * this.ncap;
+			if (longest && this.matched && this.ncap > 0 && this.matchcap[0] < runq.denseCaps[capOffset]) continue;
+			const i = this.prog.inst[pc];
+			let add = false;
+			switch (i.op) {
+				case Inst.MATCH:
+					if (anchor === RE2Flags.ANCHOR_BOTH && !atEnd) break;
+					if (this.ncap > 0 && (!longest || !this.matched || this.matchcap[1] < pos)) {
+						runq.denseCaps[capOffset + 1] = pos;
+						for (let k = 0; k < this.ncap; k++) this.matchcap[k] = runq.denseCaps[capOffset + k];
+					}
+					if (!longest) runq.size = 0;
+					this.matched = true;
+					break;
+				case Inst.RUNE:
+					add = i.matchRune(c);
+					break;
+				case Inst.RUNE1:
+					add = c === i.runes[0];
+					break;
+				case Inst.RUNE_ANY:
+					add = true;
+					break;
+				case Inst.RUNE_ANY_NOT_NL:
+					add = c !== 10;
+					break;
+				default: continue;
+			}
+			if (add) this.add(nextq, i.out, nextPos, runq.denseCaps, capOffset, nextCond);
+		}
+		runq.clear();
+	}
+	spawnLookbehinds(q, pos, flag) {
+		for (let i = 0; i < this.prog.lbStarts.length; i++) this.add(q, this.prog.lbStarts[i], pos, this.matchcap, 0, flag);
+	}
+	restoreLookbehinds(lbState, q, flag) {
+		this.lbTable.set(lbState.lbTable);
+		for (let j = 0; j < lbState.size; j++) this.add(q, lbState.pcs[j], lbState.pos, this.matchcap, 0, flag);
+	}
+	saveLookbehinds(lbState, q, pos) {
+		let size = 0;
+		for (let j = 0; j < q.size; j++) {
+			const pc = q.densePcs[j];
+			if (this.prog.lbInst[pc] === 1 && Inst.isRuneOp(this.prog.inst[pc].op)) lbState.pcs[size++] = pc;
+		}
+		lbState.size = size;
+		lbState.pos = pos;
+		lbState.lbTable.set(this.lbTable);
+	}
+	add(q, pc, pos, capArray, capOffset, cond) {
+		const stk = this.addStack;
+		let nstk = 0;
+		for (;;) {
+			while (pc !== 0 && !q.contains(pc)) {
+				const d = q.add(pc);
+				const inst = this.prog.inst[pc];
+				switch (inst.op) {
+					case Inst.FAIL:
+						pc = 0;
+						break;
+					case Inst.ALT:
+					case Inst.ALT_MATCH:
+						stk[nstk++] = inst.arg;
+						stk[nstk++] = 0;
+						pc = inst.out;
+						break;
+					case Inst.EMPTY_WIDTH:
+						pc = (inst.arg & ~cond) === 0 ? inst.out : 0;
+						break;
+					case Inst.NOP:
+						pc = inst.out;
+						break;
+					case Inst.CAPTURE:
+						if (inst.arg < this.ncap) {
+							stk[nstk++] = -inst.arg - 1;
+							stk[nstk++] = capArray[capOffset + inst.arg];
+							capArray[capOffset + inst.arg] = pos;
+						}
+						pc = inst.out;
+						break;
+					case Inst.LB_WRITE:
+						this.lbTable[Math.abs(inst.arg)] = pos;
+						pc = inst.out;
+						break;
+					case Inst.LB_CHECK:
+						if (inst.arg > 0) pc = this.lbTable[inst.arg] === pos ? inst.out : 0;
+						else pc = this.lbTable[-inst.arg] !== pos ? inst.out : 0;
+						break;
+					case Inst.MATCH:
+					case Inst.RUNE:
+					case Inst.RUNE1:
+					case Inst.RUNE_ANY:
+					case Inst.RUNE_ANY_NOT_NL:
+						if (this.prog.lbInst[pc] === 0) q.mainThreads++;
+						if (this.ncap > 0) {
+							const destOffset = d * this.ncap;
+							if (destOffset + this.ncap > q.denseCaps.length) q.growCaps(destOffset + this.ncap);
+							for (let c = 0; c < this.ncap; c++) q.denseCaps[destOffset + c] = capArray[capOffset + c];
+						}
+						pc = 0;
+						break;
+					default: throw new RE2JSInternalException("unhandled");
+				}
+			}
+			if (nstk === 0) return;
+			nstk -= 2;
+			const entry = stk[nstk];
+			if (entry < 0) {
+				capArray[capOffset - entry - 1] = stk[nstk + 1];
+				pc = 0;
+			} else pc = entry;
+		}
+	}
+};
+// src/DFA.js
+const hashState = (pcs, flag, ids) => {
+	let h = -2128831035;
+	for (let i = 0; i < pcs.length; i++) {
+		h ^= pcs[i];
+		h = Math.imul(h, 16777619);
+	}
+	h ^= flag;
+	h = Math.imul(h, 16777619);
+	for (let i = 0; i < ids.length; i++) {
+		h ^= ids[i];
+		h = Math.imul(h, 16777619);
+	}
+	return h;
+};
+const arraysEqual = (a, b) => {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+};
+const isState = (state, pcs, flag, ids) => state.flag === flag && arraysEqual(state.nfaStates, pcs) && arraysEqual(state.matchIDs, ids);
+const NO_IDS = [];
+const END_TEXT = -1;
+var DFAState = class {
+	constructor(nfaStates, flag, matchIDs) {
+		this.nfaStates = nfaStates;
+		this.flag = flag;
+		this.isMatch = (flag & DFA.FLAG_MATCH) !== 0;
+		this.matchIDs = matchIDs;
+		this.next = null;
+		this.nextAnchored = null;
+	}
+};
+var DFA = class DFA {
+	static FLAG_EMPTY_MASK = 255;
+	static FLAG_MATCH = 256;
+	static FLAG_LAST_WORD = 512;
+	static FLAG_NEED_SHIFT = 16;
+	static STATE_OVERHEAD = 150;
+	static ARRAY_OVERHEAD = 40;
+	static ELEMENT_SIZE = 8;
+	static TABLE_OVERHEAD = 48;
+	static PROGRESS_PER_STATE = 10;
+	constructor(prog, maxMem = 8388608) {
+		this.prog = prog;
+		this.maxMem = maxMem;
+		this.stateCache = /* @__PURE__ */ new Map();
+		this.stateCount = 0;
+		this.startStates = /* @__PURE__ */ new Map();
+		this.failed = false;
+		for (let pc = 0; pc < prog.numInst(); pc++) {
+			const op = prog.getInst(pc).op;
+			if (op === Inst.LB_WRITE || op === Inst.LB_CHECK) {
+				this.failed = true;
+				break;
+			}
+		}
+		this.computeRuneClasses();
+		this.stateBudget = maxMem;
+		this.memBudget = maxMem;
+	}
+	computeRuneClasses() {
+		const bounds = /* @__PURE__ */ new Set();
+		const addRange = (lo, hi) => {
+			bounds.add(lo);
+			bounds.add(hi + 1);
+		};
+		for (let pc = 0; pc < this.prog.numInst(); pc++) {
+			const inst = this.prog.getInst(pc);
+			switch (inst.op) {
+				case Inst.RUNE:
+				case Inst.RUNE1:
+					if (inst.runes.length === 1) {
+						addRange(inst.runes[0], inst.runes[0]);
+						if ((inst.arg & RE2Flags.FOLD_CASE) !== 0) for (let f = Unicode.simpleFold(inst.runes[0]); f !== inst.runes[0]; f = Unicode.simpleFold(f)) addRange(f, f);
+					} else for (let j = 0; j < inst.runes.length; j += 2) addRange(inst.runes[j], inst.runes[j + 1]);
+					break;
+				case Inst.RUNE_ANY_NOT_NL:
+					addRange(10, 10);
+					break;
+				case Inst.EMPTY_WIDTH:
+					if ((inst.arg & (Utils.EMPTY_BEGIN_LINE | Utils.EMPTY_END_LINE)) !== 0) addRange(10, 10);
+					if ((inst.arg & (Utils.EMPTY_WORD_BOUNDARY | Utils.EMPTY_NO_WORD_BOUNDARY)) !== 0) {
+						addRange(48, 57);
+						addRange(65, 90);
+						addRange(95, 95);
+						addRange(97, 122);
+					}
+			}
+		}
+		bounds.delete(0);
+		this.classBounds = Int32Array.from(bounds).sort();
+		this.numClasses = this.classBounds.length + 1;
+		const latin1Class = new Int32Array(Unicode.MAX_LATIN1 + 1);
+		for (let r = 0; r <= Unicode.MAX_LATIN1; r++) latin1Class[r] = this.searchClass(r);
+		this.latin1Class = latin1Class;
+	}
+	runeClass(r) {
+		if (r <= Unicode.MAX_LATIN1) return this.latin1Class[r];
+		return this.searchClass(r);
+	}
+	searchClass(r) {
+		const bounds = this.classBounds;
+		let lo = 0;
+		let hi = bounds.length;
+		while (lo < hi) {
+			const mid = lo + hi >> 1;
+			if (bounds[mid] <= r) lo = mid + 1;
+			else hi = mid;
+		}
+		return lo;
+	}
+	closure(pcs, flag) {
+		const closure = /* @__PURE__ */ new Set();
+		const stack = Array.from(pcs);
+		let needflags = 0;
+		while (stack.length > 0) {
+			const pc = stack.pop();
+			if (pc === 0 || closure.has(pc)) continue;
+			closure.add(pc);
+			const inst = this.prog.getInst(pc);
+			switch (inst.op) {
+				case Inst.ALT:
+				case Inst.ALT_MATCH:
+					stack.push(inst.out);
+					stack.push(inst.arg);
+					break;
+				case Inst.NOP:
+				case Inst.CAPTURE:
+					stack.push(inst.out);
+					break;
+				case Inst.EMPTY_WIDTH:
+					needflags |= inst.arg;
+					if ((inst.arg & ~flag) === 0) stack.push(inst.out);
+			}
+		}
+		return {
+			pcs: Array.from(closure).sort((a, b) => a - b),
+			needflags
+		};
+	}
+	getState(pcs, flag, ids) {
+		const hash = hashState(pcs, flag, ids);
+		const cached = this.stateCache.get(hash);
+		if (cached instanceof DFAState) {
+			if (isState(cached, pcs, flag, ids)) return cached;
+		} else if (cached !== void 0) {
+			for (let i = 0; i < cached.length; i++) if (isState(cached[i], pcs, flag, ids)) return cached[i];
+		}
+		const cost = DFA.stateCost(pcs, ids);
+		if (this.memBudget < cost) return null;
+		this.memBudget -= cost;
+		const state = new DFAState(pcs, flag, ids);
+		if (cached === void 0) this.stateCache.set(hash, state);
+		else if (cached instanceof DFAState) this.stateCache.set(hash, [cached, state]);
+		else cached.push(state);
+		this.stateCount++;
+		return state;
+	}
+	static stateCost(pcs, ids) {
+		const idsCost = ids.length === 0 ? 0 : DFA.ARRAY_OVERHEAD + DFA.ELEMENT_SIZE * ids.length;
+		return DFA.STATE_OVERHEAD + DFA.ELEMENT_SIZE * pcs.length + idsCost;
+	}
+	*cachedStates() {
+		for (const cached of this.stateCache.values()) if (cached instanceof DFAState) yield cached;
+		else yield* cached;
+	}
+	makeState(pcs, flag, ids) {
+		const closure = this.closure(pcs, flag & DFA.FLAG_EMPTY_MASK);
+		let stateFlag = flag;
+		if (closure.needflags === 0) stateFlag &= DFA.FLAG_MATCH;
+		stateFlag |= closure.needflags << DFA.FLAG_NEED_SHIFT;
+		return this.getState(closure.pcs, stateFlag, ids);
+	}
+	allocTable(state, anchor) {
+		const size = this.numClasses + 1;
+		const cost = DFA.TABLE_OVERHEAD + DFA.ELEMENT_SIZE * size;
+		if (this.memBudget < cost) return null;
+		this.memBudget -= cost;
+		const table = new Array(size).fill(null);
+		if (anchor === RE2Flags.UNANCHORED) state.next = table;
+		else state.nextAnchored = table;
+		return table;
+	}
+	clearCache() {
+		this.stateCache.clear();
+		this.stateCount = 0;
+		this.startStates.clear();
+		this.memBudget = this.stateBudget;
+	}
+	resetCache(current) {
+		this.clearCache();
+		return this.getState(current.nfaStates, current.flag, current.matchIDs);
+	}
+	step(state, cls, rune, anchor) {
+		let table = anchor === RE2Flags.UNANCHORED ? state.next : state.nextAnchored;
+		if (table !== null) {
+			const cached = table[cls];
+			if (cached !== null) return cached;
+		} else {
+			table = this.allocTable(state, anchor);
+			if (table === null) return null;
+		}
+		const needflag = state.flag >>> DFA.FLAG_NEED_SHIFT;
+		const oldbeforeflag = state.flag & DFA.FLAG_EMPTY_MASK;
+		let beforeflag = oldbeforeflag;
+		let afterflag = 0;
+		if (rune === 10) {
+			beforeflag |= Utils.EMPTY_END_LINE;
+			afterflag |= Utils.EMPTY_BEGIN_LINE;
+		}
+		if (rune === END_TEXT) beforeflag |= Utils.EMPTY_END_LINE | Utils.EMPTY_END_TEXT;
+		const islastword = (state.flag & DFA.FLAG_LAST_WORD) !== 0;
+		const isword = rune !== END_TEXT && Utils.isWordRune(rune);
+		beforeflag |= isword === islastword ? Utils.EMPTY_NO_WORD_BOUNDARY : Utils.EMPTY_WORD_BOUNDARY;
+		let pcs = state.nfaStates;
+		if ((beforeflag & ~oldbeforeflag & needflag) !== 0) pcs = this.closure(pcs, beforeflag).pcs;
+		const nextPCs = [];
+		let ismatch = false;
+		let ids = NO_IDS;
+		for (let i = 0; i < pcs.length; i++) {
+			const inst = this.prog.getInst(pcs[i]);
+			if (inst.op === Inst.MATCH) {
+				if (!ismatch) {
+					ismatch = true;
+					ids = [];
+				}
+				ids.push(inst.arg);
+			} else if (rune !== END_TEXT && Inst.isRuneOp(inst.op) && inst.matchRune(rune)) nextPCs.push(inst.out);
+		}
+		if (ids.length > 1) ids.sort((a, b) => a - b);
+		if (anchor === RE2Flags.UNANCHORED && rune !== END_TEXT) nextPCs.push(this.prog.start);
+		let flag = afterflag;
+		if (ismatch) flag |= DFA.FLAG_MATCH;
+		if (isword) flag |= DFA.FLAG_LAST_WORD;
+		const nextState = this.makeState(nextPCs, flag, ids);
+		if (nextState === null) return null;
+		table[cls] = nextState;
+		return nextState;
+	}
+	start(input, pos) {
+		const context = input.context(pos);
+		let flags;
+		if ((context & Utils.EMPTY_BEGIN_TEXT) !== 0) flags = Utils.EMPTY_BEGIN_TEXT | Utils.EMPTY_BEGIN_LINE;
+		else if ((context & Utils.EMPTY_BEGIN_LINE) !== 0) flags = Utils.EMPTY_BEGIN_LINE;
+		else {
+			const r = input.step(pos);
+			const nextIsWord = r >= 0 && Utils.isWordRune(r >> 3);
+			flags = (context & Utils.EMPTY_WORD_BOUNDARY) !== 0 !== nextIsWord ? DFA.FLAG_LAST_WORD : 0;
+		}
+		let state = this.startStates.get(flags);
+		if (state === void 0) {
+			state = this.makeState([this.prog.start], flags, NO_IDS);
+			if (state === null) {
+				this.clearCache();
+				state = this.makeState([this.prog.start], flags, NO_IDS);
+				if (state === null) return null;
+			}
+			this.startStates.set(flags, state);
+		}
+		return state;
+	}
+	stepOrReset(state, cls, rune, anchor, pos, search) {
+		let next = this.step(state, cls, rune, anchor);
+		if (next !== null) return next;
+		if (search.resetPos >= 0 && pos - search.resetPos < DFA.PROGRESS_PER_STATE * this.stateCount) return null;
+		search.resetPos = pos;
+		const restored = this.resetCache(state);
+		if (restored === null) return null;
+		next = this.step(restored, cls, rune, anchor);
+		return next;
+	}
+	run(input, pos, anchor, state, onMatch) {
+		const endPos = input.endPos();
+		const latin1Class = this.latin1Class;
+		const unanchored = anchor === RE2Flags.UNANCHORED;
+		const search = { resetPos: -1 };
+		let i = pos;
+		while (i < endPos) {
+			const r = input.step(i);
+			const rune = r >> 3;
+			const width = r & 7;
+			if (width === 0) break;
+			const cls = rune <= Unicode.MAX_LATIN1 ? latin1Class[rune] : this.runeClass(rune);
+			let next = unanchored && state.next !== null ? state.next[cls] : null;
+			if (next === null) {
+				next = this.stepOrReset(state, cls, rune, anchor, i, search);
+				if (next === null) return null;
+			}
+			state = next;
+			if (state.isMatch && onMatch(state, false)) return true;
+			if (!unanchored && state.nfaStates.length === 0) return false;
+			i += width;
+		}
+		state = this.stepOrReset(state, this.numClasses, END_TEXT, anchor, i, search);
+		if (state === null) return null;
+		return state.isMatch && onMatch(state, true);
+	}
+	match(input, pos, anchor) {
+		if (this.failed) return null;
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return false;
+		const startState = this.start(input, pos);
+		if (startState === null) return null;
+		return this.run(input, pos, anchor, startState, (state, atEnd) => anchor !== RE2Flags.ANCHOR_BOTH || atEnd);
+	}
+	matchSet(input, pos, anchor) {
+		if (this.failed) return null;
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return [];
+		const startState = this.start(input, pos);
+		if (startState === null) return null;
+		const matches = /* @__PURE__ */ new Set();
+		const collect = (state, atEnd) => {
+			if (anchor !== RE2Flags.ANCHOR_BOTH || atEnd) for (let k = 0; k < state.matchIDs.length; k++) matches.add(state.matchIDs[k]);
+			return false;
+		};
+		if (this.run(input, pos, anchor, startState, collect) === null) return null;
+		return Array.from(matches).sort((a, b) => a - b);
+	}
+};
+// src/Backtracker.js
+const VISITED_BITS = 32;
+const MAX_BACKTRACK_PROG = 500;
+const INITIAL_JOB_CAPACITY = 256;
+const MAX_BACKTRACK_VECTOR = 262144;
+var BitState = class {
+	constructor() {
+		this.end = 0;
+		this.cap = /* @__PURE__ */ new Int32Array(0);
+		this.matchcap = /* @__PURE__ */ new Int32Array(0);
+		this.ncap = 0;
+		this.jobPc = new Int32Array(INITIAL_JOB_CAPACITY);
+		this.jobArg = new Uint8Array(INITIAL_JOB_CAPACITY);
+		this.jobPos = new Int32Array(INITIAL_JOB_CAPACITY);
+		this.jobLen = 0;
+		this.visited = /* @__PURE__ */ new Uint32Array(0);
+	}
+	reset(prog, end, ncap) {
+		this.end = end;
+		this.jobLen = 0;
+		this.ncap = ncap;
+		const visitedSize = prog.numInst() * (end + 1) + VISITED_BITS - 1 >>> 5;
+		if (this.visited.length < visitedSize) this.visited = new Uint32Array(visitedSize);
+		else this.visited.fill(0, 0, visitedSize);
+		if (this.cap.length < ncap) this.cap = new Int32Array(ncap).fill(-1);
+		else this.cap.fill(-1, 0, ncap);
+		if (this.matchcap.length < ncap) this.matchcap = new Int32Array(ncap).fill(-1);
+		else this.matchcap.fill(-1, 0, ncap);
+	}
+	shouldVisit(pc, pos) {
+		const n = pc * (this.end + 1) + pos;
+		const idx = n >>> 5;
+		const mask = 1 << (n & 31);
+		if ((this.visited[idx] & mask) !== 0) return false;
+		this.visited[idx] |= mask;
+		return true;
+	}
+	push(re2, pc, pos, arg) {
+		if (re2.prog.getInst(pc).op !== Inst.FAIL && (arg || this.shouldVisit(pc, pos))) {
+			if (this.jobLen >= this.jobPc.length) {
+				const newSize = this.jobPc.length * 2;
+				const newPc = new Int32Array(newSize);
+				newPc.set(this.jobPc);
+				this.jobPc = newPc;
+				const newArg = new Uint8Array(newSize);
+				newArg.set(this.jobArg);
+				this.jobArg = newArg;
+				const newPos = new Int32Array(newSize);
+				newPos.set(this.jobPos);
+				this.jobPos = newPos;
+			}
+			this.jobPc[this.jobLen] = pc;
+			this.jobArg[this.jobLen] = arg ? 1 : 0;
+			this.jobPos[this.jobLen] = pos;
+			this.jobLen++;
+		}
+	}
+	tryBacktrack(re2, input, pc, pos, anchor) {
+		const longest = re2.longest;
+		this.push(re2, pc, pos, false);
+		while (this.jobLen > 0) {
+			this.jobLen--;
+			let currentPc = this.jobPc[this.jobLen];
+			let arg = this.jobArg[this.jobLen] === 1;
+			let currentPos = this.jobPos[this.jobLen];
+			let skipShouldVisit = true;
+			while (true) {
+				if (!skipShouldVisit) {
+					if (!this.shouldVisit(currentPc, currentPos)) break;
+				}
+				skipShouldVisit = false;
+				const inst = re2.prog.getInst(currentPc);
+				switch (inst.op) {
+					case Inst.FAIL: break;
+					case Inst.ALT: if (arg) {
+						arg = false;
+						currentPc = inst.arg;
+						continue;
+					} else {
+						this.push(re2, currentPc, currentPos, true);
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.ALT_MATCH: {
+						const outInst = re2.prog.getInst(inst.out);
+						if (Inst.isRuneOp(outInst.op)) {
+							this.push(re2, inst.arg, currentPos, false);
+							currentPc = inst.arg;
+							currentPos = this.end;
+							continue;
+						}
+						this.push(re2, inst.out, this.end, false);
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.RUNE: {
+						const r = input.step(currentPos);
+						if (r === MachineInputBase.EOF()) break;
+						if (!inst.matchRune(r >> 3)) break;
+						currentPos += r & 7;
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.RUNE1: {
+						const r = input.step(currentPos);
+						if (r === MachineInputBase.EOF()) break;
+						if (r >> 3 !== inst.runes[0]) break;
+						currentPos += r & 7;
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.RUNE_ANY_NOT_NL: {
+						const r = input.step(currentPos);
+						if (r === MachineInputBase.EOF()) break;
+						if (r >> 3 === 10) break;
+						currentPos += r & 7;
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.RUNE_ANY: {
+						const r = input.step(currentPos);
+						if (r === MachineInputBase.EOF()) break;
+						currentPos += r & 7;
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.CAPTURE: if (arg) {
+						this.cap[inst.arg] = currentPos;
+						break;
+					} else {
+						if (inst.arg < this.ncap) {
+							this.push(re2, currentPc, this.cap[inst.arg], true);
+							this.cap[inst.arg] = currentPos;
+						}
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.EMPTY_WIDTH: {
+						const flag = input.context(currentPos);
+						if ((inst.arg & ~flag) !== 0) break;
+						currentPc = inst.out;
+						continue;
+					}
+					case Inst.NOP:
+						currentPc = inst.out;
+						continue;
+					case Inst.MATCH: {
+						if (anchor === RE2Flags.ANCHOR_BOTH && currentPos !== this.end) break;
+						if (this.ncap === 0) return true;
+						if (this.ncap > 1) this.cap[1] = currentPos;
+						const old = this.matchcap[1];
+						if (old === -1 || longest && currentPos > 0 && currentPos > old) this.matchcap.set(this.cap);
+						if (!longest) return true;
+						if (currentPos === this.end) return true;
+						break;
+					}
+					case Inst.LB_WRITE:
+					case Inst.LB_CHECK: throw new RE2JSInternalException("Backtracker cannot evaluate Lookbehind instructions");
+					default: throw new RE2JSInternalException("bad inst");
+				}
+				break;
+			}
+		}
+		return longest && this.matchcap.length > 1 && this.matchcap[1] >= 0;
+	}
+};
+const bitStatePool = [];
+var Backtracker = class Backtracker {
+	static shouldBacktrack(prog) {
+		return prog.numInst() <= MAX_BACKTRACK_PROG;
+	}
+	static maxBitStateLen(prog) {
+		if (!Backtracker.shouldBacktrack(prog)) return 0;
+		return Math.floor(MAX_BACKTRACK_VECTOR / prog.numInst());
+	}
+	static execute(re2, input, pos, anchor, ncap) {
+		const startCond = re2.cond;
+		if (startCond === Utils.EMPTY_ALL) return null;
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return null;
+		if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 && pos !== 0) return null;
+		const b = bitStatePool.length > 0 ? bitStatePool.pop() : new BitState();
+		const end = input.endPos();
+		b.reset(re2.prog, end, ncap);
+		let matched = false;
+		if ((startCond & Utils.EMPTY_BEGIN_TEXT) !== 0 || anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) {
+			if (b.ncap > 0) b.cap[0] = pos;
+			if (b.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) matched = true;
+		} else {
+			let width = -1;
+			for (; pos <= end && width !== 0; pos += width) {
+				if (re2.prefix.length > 0) {
+					const advance = input.index(re2, pos);
+					if (advance < 0) break;
+					pos += advance;
+				}
+				if (b.ncap > 0) b.cap[0] = pos;
+				if (b.tryBacktrack(re2, input, re2.prog.start, pos, anchor)) {
+					matched = true;
+					break;
+				}
+				const r = input.step(pos);
+				width = r === MachineInputBase.EOF() ? 0 : r & 7;
+			}
+		}
+		if (!matched) {
+			bitStatePool.push(b);
+			return null;
+		}
+		const result = ncap === 0 ? [] : Utils.toArray(b.matchcap.subarray(0, ncap));
+		bitStatePool.push(b);
+		return result;
+	}
+};
+// src/OnePass.js
+var QueueOnePass = class {
+	constructor(size) {
+		this.sparse = new Uint32Array(size);
+		this.dense = new Uint32Array(size);
+		this.size = 0;
+		this.nextIndex = 0;
+	}
+	empty() {
+		return this.nextIndex >= this.size;
+	}
+	next() {
+		return this.dense[this.nextIndex++];
+	}
+	clear() {
+		this.size = 0;
+		this.nextIndex = 0;
+	}
+	contains(u) {
+		return u < this.sparse.length && this.sparse[u] < this.size && this.dense[this.sparse[u]] === u;
+	}
+	insert(u) {
+		if (!this.contains(u)) this.insertNew(u);
+	}
+	insertNew(u) {
+		if (u >= this.sparse.length) return;
+		this.sparse[u] = this.size;
+		this.dense[this.size] = u;
+		this.size++;
+	}
+};
+const mergeRuneSets = (leftRunes, rightRunes, leftPC, rightPC) => {
+	const leftLen = leftRunes.length;
+	const rightLen = rightRunes.length;
+	let lx = 0, rx = 0;
+	const merged = [];
+	const next = [];
+	let ok = true;
+	let ix = -1;
+	const extend = (isLeft) => {
+		const newArray = isLeft ? leftRunes : rightRunes;
+		const low = isLeft ? lx : rx;
+		const pc = isLeft ? leftPC : rightPC;
+		if (ix > 0 && newArray[low] <= merged[ix]) return false;
+		merged.push(newArray[low], newArray[low + 1]);
+		if (isLeft) lx += 2;
+		else rx += 2;
+		ix += 2;
+		next.push(pc);
+		return true;
+	};
+	while (lx < leftLen || rx < rightLen) {
+		if (rx >= rightLen) ok = extend(true);
+		else if (lx >= leftLen) ok = extend(false);
+		else if (rightRunes[rx] < leftRunes[lx]) ok = extend(false);
+		else ok = extend(true);
+		if (!ok) return null;
+	}
+	return {
+		merged,
+		next
+	};
+};
+var OnePassProg = class {
+	constructor(prog) {
+		this.start = prog.start;
+		this.numCap = prog.numCap;
+		this.inst = new Array(prog.inst.length);
+		for (let i = 0; i < prog.inst.length; i++) {
+			const orig = prog.inst[i];
+			const inst = new Inst(orig.op);
+			inst.out = orig.out;
+			inst.arg = orig.arg;
+			inst.runes = orig.runes ? new Int32Array(orig.runes) : /* @__PURE__ */ new Int32Array(0);
+			inst.next = null;
+			this.inst[i] = inst;
+		}
+	}
+};
+const onePassCopy = (prog) => {
+	const p = new OnePassProg(prog);
+	for (let pc = 0; pc < p.inst.length; pc++) {
+		const inst = p.inst[pc];
+		if (inst.op !== Inst.ALT && inst.op !== Inst.ALT_MATCH) continue;
+		let pAOther = "out";
+		let pAAlt = "arg";
+		let instAlt = p.inst[inst[pAAlt]];
+		if (instAlt.op !== Inst.ALT && instAlt.op !== Inst.ALT_MATCH) {
+			pAOther = "arg";
+			pAAlt = "out";
+			instAlt = p.inst[inst[pAAlt]];
+			if (instAlt.op !== Inst.ALT && instAlt.op !== Inst.ALT_MATCH) continue;
+		}
+		const instOther = p.inst[inst[pAOther]];
+		if (instOther.op === Inst.ALT || instOther.op === Inst.ALT_MATCH) continue;
+		let pBAlt = "out";
+		let pBOther = "arg";
+		let patch = false;
+		if (instAlt.out === pc) patch = true;
+		else if (instAlt.arg === pc) {
+			patch = true;
+			pBAlt = "arg";
+			pBOther = "out";
+		}
+		if (patch) instAlt[pBAlt] = inst[pAOther];
+		if (inst[pAOther] === instAlt[pBAlt]) inst[pAAlt] = instAlt[pBOther];
+	}
+	return p;
+};
+const makeOnePass = (p) => {
+	if (p.inst.length >= 1e3) return null;
+	const instQueue = new QueueOnePass(p.inst.length);
+	const visitQueue = new QueueOnePass(p.inst.length);
+	const onePassRunes = new Array(p.inst.length);
+	const m = new Array(p.inst.length).fill(false);
+	const check = (pc) => {
+		let ok = true;
+		const inst = p.inst[pc];
+		if (visitQueue.contains(pc)) return true;
+		visitQueue.insert(pc);
+		switch (inst.op) {
+			case Inst.ALT:
+			case Inst.ALT_MATCH: {
+				ok = check(inst.out) && check(inst.arg);
+				let matchOut = m[inst.out];
+				let matchArg = m[inst.arg];
+				if (matchOut && matchArg) return false;
+				if (matchArg) {
+					const tempOut = inst.out;
+					inst.out = inst.arg;
+					inst.arg = tempOut;
+					const tempMatch = matchOut;
+					matchOut = matchArg;
+					matchArg = tempMatch;
+				}
+				if (matchOut) {
+					m[pc] = true;
+					inst.op = Inst.ALT_MATCH;
+				}
+				const leftRunes = onePassRunes[inst.out] || [];
+				const rightRunes = onePassRunes[inst.arg] || [];
+				const mergeRes = mergeRuneSets(leftRunes, rightRunes, inst.out, inst.arg);
+				if (!mergeRes) return false;
+				onePassRunes[pc] = new Int32Array(mergeRes.merged);
+				inst.next = new Uint32Array(mergeRes.next);
+				break;
+			}
+			case Inst.CAPTURE:
+			case Inst.EMPTY_WIDTH:
+			case Inst.NOP:
+				ok = check(inst.out);
+				m[pc] = m[inst.out];
+				onePassRunes[pc] = onePassRunes[inst.out] ? new Int32Array(onePassRunes[inst.out]) : /* @__PURE__ */ new Int32Array(0);
+				inst.next = new Uint32Array(Math.floor(onePassRunes[pc].length / 2) + 1).fill(inst.out);
+				break;
+			case Inst.MATCH:
+			case Inst.FAIL:
+				m[pc] = inst.op === Inst.MATCH;
+				break;
+			case Inst.RUNE: {
+				m[pc] = false;
+				if (inst.next && inst.next.length > 0) break;
+				instQueue.insert(inst.out);
+				if (!inst.runes || inst.runes.length === 0) {
+					onePassRunes[pc] = /* @__PURE__ */ new Int32Array(0);
+					inst.next = new Uint32Array([inst.out]);
+					break;
+				}
+				let runes = [];
+				if (inst.runes.length === 1 && (inst.arg & RE2Flags.FOLD_CASE) !== 0) {
+					const r0 = inst.runes[0];
+					runes.push(r0, r0);
+					for (let r1 = Unicode.simpleFold(r0); r1 !== r0; r1 = Unicode.simpleFold(r1)) runes.push(r1, r1);
+					runes.sort((a, b) => a - b);
+				} else for (let j = 0; j < inst.runes.length; j++) runes.push(inst.runes[j]);
+				onePassRunes[pc] = new Int32Array(runes);
+				inst.next = new Uint32Array(Math.floor(runes.length / 2) + 1).fill(inst.out);
+				inst.op = Inst.RUNE;
+				break;
+			}
+			case Inst.RUNE1: {
+				m[pc] = false;
+				if (inst.next && inst.next.length > 0) break;
+				instQueue.insert(inst.out);
+				let runes = [];
+				if ((inst.arg & RE2Flags.FOLD_CASE) !== 0) {
+					const r0 = inst.runes[0];
+					runes.push(r0, r0);
+					for (let r1 = Unicode.simpleFold(r0); r1 !== r0; r1 = Unicode.simpleFold(r1)) runes.push(r1, r1);
+					runes.sort((a, b) => a - b);
+				} else runes.push(inst.runes[0], inst.runes[0]);
+				onePassRunes[pc] = new Int32Array(runes);
+				inst.next = new Uint32Array(Math.floor(runes.length / 2) + 1).fill(inst.out);
+				inst.op = Inst.RUNE;
+				break;
+			}
+			case Inst.RUNE_ANY:
+				m[pc] = false;
+				if (inst.next && inst.next.length > 0) break;
+				instQueue.insert(inst.out);
+				onePassRunes[pc] = new Int32Array([0, Unicode.MAX_RUNE]);
+				inst.next = new Uint32Array([inst.out]);
+				break;
+			case Inst.RUNE_ANY_NOT_NL:
+				m[pc] = false;
+				if (inst.next && inst.next.length > 0) break;
+				instQueue.insert(inst.out);
+				onePassRunes[pc] = new Int32Array([
+					0,
+					9,
+					11,
+					Unicode.MAX_RUNE
+				]);
+				inst.next = new Uint32Array(Math.floor(onePassRunes[pc].length / 2) + 1).fill(inst.out);
+		}
+		return ok;
+	};
+	instQueue.clear();
+	instQueue.insert(p.start);
+	while (!instQueue.empty()) {
+		visitQueue.clear();
+		if (!check(instQueue.next())) return null;
+	}
+	for (let i = 0; i < p.inst.length; i++) if (onePassRunes[i]) p.inst[i].runes = onePassRunes[i];
+	return p;
+};
+const cleanupOnePass = (p, original) => {
+	for (let ix = 0; ix < original.inst.length; ix++) {
+		const instOriginal = original.inst[ix];
+		switch (instOriginal.op) {
+			case Inst.ALT:
+			case Inst.ALT_MATCH:
+			case Inst.RUNE: break;
+			case Inst.CAPTURE:
+			case Inst.EMPTY_WIDTH:
+			case Inst.NOP:
+			case Inst.MATCH:
+			case Inst.FAIL:
+				p.inst[ix].next = null;
+				break;
+			case Inst.RUNE1:
+			case Inst.RUNE_ANY:
+			case Inst.RUNE_ANY_NOT_NL:
+				p.inst[ix].next = null;
+				p.inst[ix].op = instOriginal.op;
+				p.inst[ix].runes = instOriginal.runes ? new Int32Array(instOriginal.runes) : /* @__PURE__ */ new Int32Array(0);
+		}
+	}
+};
+var OnePass = class OnePass {
+	static compile(prog) {
+		if (prog.start === 0) return null;
+		if (prog.numLb > 0) return null;
+		const startInst = prog.inst[prog.start];
+		if (startInst.op !== Inst.EMPTY_WIDTH || (startInst.arg & Utils.EMPTY_BEGIN_TEXT) === 0) return null;
+		let hasAlt = false;
+		for (let i = 0; i < prog.inst.length; i++) if (prog.inst[i].op === Inst.ALT || prog.inst[i].op === Inst.ALT_MATCH) {
+			hasAlt = true;
+			break;
+		}
+		for (let i = 0; i < prog.inst.length; i++) {
+			const inst = prog.inst[i];
+			const opOut = prog.inst[inst.out].op;
+			switch (inst.op) {
+				case Inst.ALT:
+				case Inst.ALT_MATCH:
+					if (opOut === Inst.MATCH || prog.inst[inst.arg].op === Inst.MATCH) return null;
+					break;
+				case Inst.EMPTY_WIDTH:
+					if (opOut === Inst.MATCH) {
+						if ((inst.arg & Utils.EMPTY_END_TEXT) === Utils.EMPTY_END_TEXT) continue;
+						return null;
+					}
+					break;
+				default: if (opOut === Inst.MATCH && hasAlt) return null;
+			}
+		}
+		let p = onePassCopy(prog);
+		p = makeOnePass(p);
+		if (p !== null) cleanupOnePass(p, prog);
+		return p;
+	}
+	static next(inst, r) {
+		const nextIdx = inst.matchRunePos(r);
+		if (nextIdx >= 0) return inst.next[nextIdx];
+		if (inst.op === Inst.ALT_MATCH) return inst.out;
+		return 0;
+	}
+	static execute(re2, input, pos, anchor, ncap) {
+		const onepass = re2.onepass;
+		if (!onepass) return null;
+		const matchcap = new Int32Array(ncap).fill(-1);
+		let matched = false;
+		let r = input.step(pos);
+		let rune = r >> 3;
+		let width = r & 7;
+		let r1 = MachineInputBase.EOF();
+		let rune1 = -1;
+		let width1 = 0;
+		if (r !== MachineInputBase.EOF()) {
+			r1 = input.step(pos + width);
+			if (r1 !== MachineInputBase.EOF()) {
+				rune1 = r1 >> 3;
+				width1 = r1 & 7;
+			}
+		}
+		let flag = pos === 0 ? Utils.emptyOpContext(-1, rune) : input.context(pos);
+		let pc = onepass.start;
+		let inst;
+		while (true) {
+			inst = onepass.inst[pc];
+			pc = inst.out;
+			switch (inst.op) {
+				case Inst.MATCH:
+					if (anchor === RE2Flags.ANCHOR_BOTH && pos !== input.endPos()) return null;
+					matched = true;
+					if (matchcap.length > 0) {
+						matchcap[0] = 0;
+						matchcap[1] = pos;
+					}
+					return ncap === 0 ? [] : Utils.toArray(matchcap);
+				case Inst.RUNE:
+					if (!inst.matchRune(rune)) return null;
+					break;
+				case Inst.RUNE1:
+					if (rune !== inst.runes[0]) return null;
+					break;
+				case Inst.RUNE_ANY: break;
+				case Inst.RUNE_ANY_NOT_NL:
+					if (rune === 10) return null;
+					break;
+				case Inst.ALT:
+				case Inst.ALT_MATCH:
+					pc = OnePass.next(inst, rune);
+					continue;
+				case Inst.FAIL: return null;
+				case Inst.NOP: continue;
+				case Inst.EMPTY_WIDTH:
+					if ((inst.arg & ~flag) !== 0) return null;
+					continue;
+				case Inst.CAPTURE:
+					if (inst.arg < matchcap.length) matchcap[inst.arg] = pos;
+					continue;
+				default: throw new RE2JSInternalException("bad inst");
+			}
+			if (width === 0) break;
+			flag = Utils.emptyOpContext(rune, rune1);
+			pos += width;
+			rune = rune1;
+			width = width1;
+			if (rune !== -1) {
+				r1 = input.step(pos + width);
+				if (r1 !== MachineInputBase.EOF()) {
+					rune1 = r1 >> 3;
+					width1 = r1 & 7;
+				} else {
+					rune1 = -1;
+					width1 = 0;
+				}
+			}
+		}
+		if (!matched) return null;
+		return ncap === 0 ? [] : Utils.toArray(matchcap);
+	}
+};
+// src/Regexp.js
+/**
+* Regular expression abstract syntax tree. Produced by parser, used by compiler. NB, this
+* corresponds to {@code syntax.regexp} in the Go implementation; Go's {@code regexp} is called
+* {@code RE2} in Java.
+*/
+var Regexp = class Regexp {
+	static Op = createEnum([
+		"NO_MATCH",
+		"EMPTY_MATCH",
+		"LITERAL",
+		"CHAR_CLASS",
+		"ANY_CHAR_NOT_NL",
+		"ANY_CHAR",
+		"BEGIN_LINE",
+		"END_LINE",
+		"BEGIN_TEXT",
+		"END_TEXT",
+		"WORD_BOUNDARY",
+		"NO_WORD_BOUNDARY",
+		"CAPTURE",
+		"STAR",
+		"PLUS",
+		"QUEST",
+		"REPEAT",
+		"CONCAT",
+		"ALTERNATE",
+		"PLB",
+		"NLB",
+		"LEFT_PAREN",
+		"VERTICAL_BAR"
+	]);
+	static isPseudoOp(op) {
+		return op >= Regexp.Op.LEFT_PAREN;
+	}
+	static emptySubs() {
+		return [];
+	}
+	static quoteIfHyphen(rune) {
+		if (rune === Codepoint.CODES["-"]) return "\\";
+		return "";
+	}
+	static fromRegexp(re) {
+		const regex = new Regexp(re.op);
+		regex.flags = re.flags;
+		regex.subs = re.subs;
+		regex.runes = re.runes;
+		regex.cap = re.cap;
+		regex.min = re.min;
+		regex.max = re.max;
+		regex.name = re.name;
+		regex.namedGroups = re.namedGroups;
+		regex.lb = re.lb;
+		return regex;
+	}
+	constructor(op) {
+		this.op = op;
+		this.flags = 0;
+		this.subs = Regexp.emptySubs();
+		this.runes = /* @__PURE__ */ new Int32Array(0);
+		this.min = 0;
+		this.max = 0;
+		this.cap = 0;
+		this.name = null;
+		this.namedGroups = Object.create(null);
+		this.lb = 0;
+	}
+	reinit() {
+		this.flags = 0;
+		this.subs = Regexp.emptySubs();
+		this.runes = /* @__PURE__ */ new Int32Array(0);
+		this.cap = 0;
+		this.min = 0;
+		this.max = 0;
+		this.name = null;
+		this.namedGroups = Object.create(null);
+		this.lb = 0;
+	}
+	toString() {
+		return this.appendTo();
+	}
+	appendTo() {
+		let out = "";
+		switch (this.op) {
+			case Regexp.Op.NO_MATCH:
+				out += "[^\\x00-\\x{10FFFF}]";
+				break;
+			case Regexp.Op.EMPTY_MATCH:
+				out += "(?:)";
+				break;
+			case Regexp.Op.STAR:
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST:
+			case Regexp.Op.REPEAT: {
+				const sub = this.subs[0];
+				if (sub.op > Regexp.Op.CAPTURE || sub.op === Regexp.Op.LITERAL && sub.runes.length > 1) out += `(?:${sub.appendTo()})`;
+				else out += sub.appendTo();
+				switch (this.op) {
+					case Regexp.Op.STAR:
+						out += "*";
+						break;
+					case Regexp.Op.PLUS:
+						out += "+";
+						break;
+					case Regexp.Op.QUEST:
+						out += "?";
+						break;
+					case Regexp.Op.REPEAT:
+						out += `{${this.min}`;
+						if (this.min !== this.max) {
+							out += ",";
+							if (this.max >= 0) out += this.max;
+						}
+						out += "}";
+				}
+				if ((this.flags & RE2Flags.NON_GREEDY) !== 0) out += "?";
+				break;
+			}
+			case Regexp.Op.CONCAT:
+				for (let sub of this.subs) if (sub.op === Regexp.Op.ALTERNATE) out += `(?:${sub.appendTo()})`;
+				else out += sub.appendTo();
+				break;
+			case Regexp.Op.ALTERNATE: {
+				let sep = "";
+				for (let sub of this.subs) {
+					out += sep;
+					sep = "|";
+					out += sub.appendTo();
+				}
+				break;
+			}
+			case Regexp.Op.LITERAL:
+				if ((this.flags & RE2Flags.FOLD_CASE) !== 0) out += "(?i:";
+				for (let rune of this.runes) out += Utils.escapeRune(rune);
+				if ((this.flags & RE2Flags.FOLD_CASE) !== 0) out += ")";
+				break;
+			case Regexp.Op.ANY_CHAR_NOT_NL:
+				out += "(?-s:.)";
+				break;
+			case Regexp.Op.ANY_CHAR:
+				out += "(?s:.)";
+				break;
+			case Regexp.Op.PLB:
+				out += `(?<=${this.subs[0].appendTo()})`;
+				break;
+			case Regexp.Op.NLB:
+				out += `(?<!${this.subs[0].appendTo()})`;
+				break;
+			case Regexp.Op.CAPTURE:
+				if (this.name === null || this.name.length === 0) out += "(";
+				else out += `(?P<${this.name}>`;
+				if (this.subs[0].op !== Regexp.Op.EMPTY_MATCH) out += this.subs[0].appendTo();
+				out += ")";
+				break;
+			case Regexp.Op.BEGIN_TEXT:
+				out += "\\A";
+				break;
+			case Regexp.Op.END_TEXT:
+				if ((this.flags & RE2Flags.WAS_DOLLAR) !== 0) out += "(?-m:$)";
+				else out += "\\z";
+				break;
+			case Regexp.Op.BEGIN_LINE:
+				out += "^";
+				break;
+			case Regexp.Op.END_LINE:
+				out += "$";
+				break;
+			case Regexp.Op.WORD_BOUNDARY:
+				out += "\\b";
+				break;
+			case Regexp.Op.NO_WORD_BOUNDARY:
+				out += "\\B";
+				break;
+			case Regexp.Op.CHAR_CLASS:
+				if (this.runes.length % 2 !== 0) {
+					out += "[invalid char class]";
+					break;
+				}
+				out += "[";
+				if (this.runes.length === 0) out += "^\\x00-\\x{10FFFF}";
+				else if (this.runes[0] === 0 && this.runes[this.runes.length - 1] === Unicode.MAX_RUNE) {
+					out += "^";
+					for (let i = 1; i < this.runes.length - 1; i += 2) {
+						const lo = this.runes[i] + 1;
+						const hi = this.runes[i + 1] - 1;
+						out += Regexp.quoteIfHyphen(lo);
+						out += Utils.escapeRune(lo);
+						if (lo !== hi) {
+							out += "-";
+							out += Regexp.quoteIfHyphen(hi);
+							out += Utils.escapeRune(hi);
+						}
+					}
+				} else for (let i = 0; i < this.runes.length; i += 2) {
+					const lo = this.runes[i];
+					const hi = this.runes[i + 1];
+					out += Regexp.quoteIfHyphen(lo);
+					out += Utils.escapeRune(lo);
+					if (lo !== hi) {
+						out += "-";
+						out += Regexp.quoteIfHyphen(hi);
+						out += Utils.escapeRune(hi);
+					}
+				}
+				out += "]";
+				break;
+			default: out += this.op;
+		}
+		return out;
+	}
+	maxCap() {
+		let m = 0;
+		if (this.op === Regexp.Op.CAPTURE) m = this.cap;
+		if (this.subs !== null) for (let sub of this.subs) {
+			const n = sub.maxCap();
+			if (m < n) m = n;
+		}
+		return m;
+	}
+	equals(that) {
+		if (!(that !== null && that instanceof Regexp)) return false;
+		if (this.op !== that.op) return false;
+		switch (this.op) {
+			case Regexp.Op.END_TEXT:
+				if ((this.flags & RE2Flags.WAS_DOLLAR) !== (that.flags & RE2Flags.WAS_DOLLAR)) return false;
+				break;
+			case Regexp.Op.LITERAL:
+			case Regexp.Op.CHAR_CLASS:
+				if ((this.flags & RE2Flags.FOLD_CASE) !== (that.flags & RE2Flags.FOLD_CASE)) return false;
+				if (this.runes === null && that.runes === null) break;
+				if (this.runes === null || that.runes === null) return false;
+				if (this.runes.length !== that.runes.length) return false;
+				for (let i = 0; i < this.runes.length; i++) if (this.runes[i] !== that.runes[i]) return false;
+				break;
+			case Regexp.Op.ALTERNATE:
+			case Regexp.Op.CONCAT:
+				if (this.subs.length !== that.subs.length) return false;
+				for (let i = 0; i < this.subs.length; ++i) if (!this.subs[i].equals(that.subs[i])) return false;
+				break;
+			case Regexp.Op.STAR:
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST:
+				if ((this.flags & RE2Flags.NON_GREEDY) !== (that.flags & RE2Flags.NON_GREEDY) || !this.subs[0].equals(that.subs[0])) return false;
+				break;
+			case Regexp.Op.REPEAT:
+				if ((this.flags & RE2Flags.NON_GREEDY) !== (that.flags & RE2Flags.NON_GREEDY) || this.min !== that.min || this.max !== that.max || !this.subs[0].equals(that.subs[0])) return false;
+				break;
+			case Regexp.Op.CAPTURE:
+				if (this.cap !== that.cap || (this.name === null ? that.name !== null : this.name !== that.name) || !this.subs[0].equals(that.subs[0])) return false;
+				break;
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB: if (this.lb !== that.lb || !this.subs[0].equals(that.subs[0])) return false;
+		}
+		return true;
+	}
+};
+// src/RegexpWalker.js
+/**
+* Walks a Regexp tree without recursion, visiting nodes in the same order a recursive walk
+* would (RE2: re2/walker-inl.h, "Helper class for traversing Regexps without recursion").
+*
+* The handler sees a node without subexpressions once, through `leaf(re)`, which returns its
+* result. Any other node is seen up to three times:
+* - `enter(re)` before its children. It returns the state kept for `re` while its children are
+*   visited; a state whose `result` is already set skips the children.
+* - `child(re, state, result, i)` after child `i` produced `result`. Setting `state.result`
+*   stops visiting the remaining children.
+* - `leave(re, state)` after the last child; it returns the result for `re`.
+*
+* Counted repetitions expand into one nesting level per copy, so the simplified tree can be
+* thousands of levels deep; recursion over it would overflow the JS stack, which has no fixed
+* relation to the parser's nesting limit. This walk keeps its frames on the heap instead.
+*/
+var RegexpWalker = class {
+	static walk(root, handler) {
+		const stack = [];
+		let re = root;
+		let result;
+		for (;;) {
+			if (re.subs.length === 0) result = handler.leaf(re);
+			else {
+				const state = handler.enter(re);
+				if (state.result === void 0) {
+					stack.push({
+						re,
+						state,
+						i: 0
+					});
+					re = re.subs[0];
+					continue;
+				}
+				result = state.result;
+			}
+			for (;;) {
+				if (stack.length === 0) return result;
+				const frame = stack[stack.length - 1];
+				handler.child(frame.re, frame.state, result, frame.i);
+				frame.i++;
+				if (frame.state.result === void 0 && frame.i < frame.re.subs.length) {
+					re = frame.re.subs[frame.i];
+					break;
+				}
+				stack.pop();
+				result = frame.state.result !== void 0 ? frame.state.result : handler.leave(frame.re, frame.state);
+			}
+		}
+	}
+};
+// src/Prefilter.js
+var AhoCorasick = class {
+	constructor(words, alphabetSize) {
+		const edges = /* @__PURE__ */ new Map();
+		const parent = [0];
+		const unit = [0];
+		const depth = [0];
+		const terminal = [0];
+		for (const word of words) {
+			let node = 0;
+			for (let i = 0; i < word.length; i++) {
+				const key = node * alphabetSize + word[i];
+				let child = edges.get(key);
+				if (child === void 0) {
+					child = parent.length;
+					edges.set(key, child);
+					parent.push(node);
+					unit.push(word[i]);
+					depth.push(depth[node] + 1);
+					terminal.push(0);
+				}
+				node = child;
+			}
+			terminal[node] = 1;
+		}
+		const numNodes = parent.length;
+		const children = new Int32Array(numNodes - 1);
+		for (let c = 1; c < numNodes; c++) children[c - 1] = c;
+		children.sort((a, b) => parent[a] - parent[b] || unit[a] - unit[b]);
+		const childStart = new Int32Array(numNodes + 1);
+		for (let c = 1; c < numNodes; c++) childStart[parent[c] + 1]++;
+		for (let n = 0; n < numNodes; n++) childStart[n + 1] += childStart[n];
+		const childUnit = new Int32Array(numNodes - 1);
+		for (let k = 0; k < children.length; k++) childUnit[k] = unit[children[k]];
+		this.childStart = childStart;
+		this.childUnit = childUnit;
+		this.childNode = children;
+		const byDepth = new Int32Array(numNodes);
+		for (let n = 0; n < numNodes; n++) byDepth[n] = n;
+		byDepth.sort((a, b) => depth[a] - depth[b]);
+		const fail = new Int32Array(numNodes);
+		const match = Uint8Array.from(terminal);
+		for (let k = 1; k < numNodes; k++) {
+			const c = byDepth[k];
+			const p = parent[c];
+			if (p !== 0) {
+				let f = fail[p];
+				let next = this.next(f, unit[c]);
+				while (next < 0 && f !== 0) {
+					f = fail[f];
+					next = this.next(f, unit[c]);
+				}
+				fail[c] = next >= 0 ? next : 0;
+			}
+			match[c] |= match[fail[c]];
+		}
+		this.fail = fail;
+		this.match = match;
+	}
+	next(node, u) {
+		let lo = this.childStart[node];
+		let hi = this.childStart[node + 1];
+		const units = this.childUnit;
+		while (lo < hi) {
+			const mid = lo + hi >> 1;
+			const m = units[mid];
+			if (m === u) return this.childNode[mid];
+			if (m < u) lo = mid + 1;
+			else hi = mid;
+		}
+		return -1;
+	}
+	advance(node, u) {
+		for (;;) {
+			const next = this.next(node, u);
+			if (next >= 0) return next;
+			if (node === 0) return 0;
+			node = this.fail[node];
+		}
+	}
+	searchUTF16(charSeq, start, end) {
+		let node = 0;
+		for (let i = start; i < end; i++) {
+			node = this.advance(node, charSeq.charCodeAt(i));
+			if (this.match[node] === 1) return true;
+		}
+		return false;
+	}
+	searchUTF8(bytes, start, end) {
+		let node = 0;
+		for (let i = start; i < end; i++) {
+			node = this.advance(node, bytes[i]);
+			if (this.match[node] === 1) return true;
+		}
+		return false;
+	}
+};
+var Prefilter = class Prefilter {
+	static Type = {
+		NONE: 0,
+		EXACT: 1,
+		AND: 2,
+		OR: 3
+	};
+	static MAX_SCANS = 32;
+	static MAX_AC_UNITS = 1 << 18;
+	constructor(type) {
+		this.type = type;
+		this.subs = [];
+		this.str = "";
+		this.bytes = null;
+		this.cost = type === Prefilter.Type.EXACT ? 1 : 0;
+		this.allExact = false;
+		this.ac16 = null;
+		this.ac8 = null;
+	}
+	automaton16() {
+		if (this.ac16 === null) {
+			const words = this.subs.map((s) => {
+				const arr = new Array(s.str.length);
+				for (let i = 0; i < s.str.length; i++) arr[i] = s.str.charCodeAt(i);
+				return arr;
+			});
+			this.ac16 = new AhoCorasick(words, 65536);
+		}
+		return this.ac16;
+	}
+	automaton8() {
+		if (this.ac8 === null) this.ac8 = new AhoCorasick(this.subs.map((s) => s.bytes), 256);
+		return this.ac8;
+	}
+	eval(input, pos) {
+		switch (this.type) {
+			case Prefilter.Type.NONE: return true;
+			case Prefilter.Type.EXACT: return input.hasString(this, pos);
+			case Prefilter.Type.AND:
+				for (let i = 0; i < this.subs.length; i++) if (!this.subs[i].eval(input, pos)) return false;
+				return true;
+			case Prefilter.Type.OR:
+				if (this.allExact) return input.hasAnyString(this, pos);
+				for (let i = 0; i < this.subs.length; i++) if (this.subs[i].eval(input, pos)) return true;
+				return false;
+			default: return true;
+		}
+	}
+};
+var PrefilterTree = class PrefilterTree {
+	static build(re) {
+		if (!re) return new Prefilter(Prefilter.Type.NONE);
+		return RegexpWalker.walk(re, PrefilterTree.WALKER);
+	}
+	static WALKER = {
+		leaf: (re) => PrefilterTree.leaf(re),
+		enter: (re) => PrefilterTree.enter(re),
+		child: (re, state, result) => PrefilterTree.child(re, state, result),
+		leave: (re, state) => PrefilterTree.leave(re, state)
+	};
+	static leaf(re) {
+		if (re.op !== Regexp.Op.LITERAL) return new Prefilter(Prefilter.Type.NONE);
+		if (re.runes.length === 0 || (re.flags & RE2Flags.FOLD_CASE) !== 0) return new Prefilter(Prefilter.Type.NONE);
+		let str = "";
+		for (let i = 0; i < re.runes.length; i++) {
+			if (Unicode.isUnsearchable(re.runes[i])) return new Prefilter(Prefilter.Type.NONE);
+			str += String.fromCodePoint(re.runes[i]);
+		}
+		const pf = new Prefilter(Prefilter.Type.EXACT);
+		pf.str = str;
+		pf.bytes = Utils.stringToUtf8ByteArray(pf.str);
+		return pf;
+	}
+	static enter(re) {
+		switch (re.op) {
+			case Regexp.Op.CAPTURE:
+			case Regexp.Op.PLUS: return { sub: null };
+			case Regexp.Op.REPEAT:
+				if (re.min >= 1) return { sub: null };
+				return { result: new Prefilter(Prefilter.Type.NONE) };
+			case Regexp.Op.CONCAT: return {
+				pf: new Prefilter(Prefilter.Type.AND),
+				subs: []
+			};
+			case Regexp.Op.ALTERNATE: return {
+				pf: new Prefilter(Prefilter.Type.OR),
+				subs: []
+			};
+			default: return { result: new Prefilter(Prefilter.Type.NONE) };
+		}
+	}
+	static child(re, state, s) {
+		if (state.subs === void 0) {
+			state.sub = s;
+			return;
+		}
+		if (state.pf.type === Prefilter.Type.AND) {
+			if (s.type === Prefilter.Type.NONE) return;
+			if (s.type === Prefilter.Type.AND) {
+				for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+				return;
+			}
+			state.subs.push(s);
+			return;
+		}
+		if (s.type === Prefilter.Type.NONE) {
+			state.result = new Prefilter(Prefilter.Type.NONE);
+			return;
+		}
+		if (s.type === Prefilter.Type.OR) {
+			for (let j = 0; j < s.subs.length; j++) state.subs.push(s.subs[j]);
+			return;
+		}
+		state.subs.push(s);
+	}
+	static leave(re, state) {
+		if (state.subs === void 0) return state.sub;
+		const pf = state.pf;
+		const seen = /* @__PURE__ */ new Set();
+		const subs = [];
+		for (const sub of state.subs) {
+			if (sub.type === Prefilter.Type.EXACT) {
+				if (seen.has(sub.str)) continue;
+				seen.add(sub.str);
+			}
+			subs.push(sub);
+		}
+		if (pf.type === Prefilter.Type.AND) {
+			const kept = [];
+			let cost = 0;
+			for (const sub of subs) {
+				if (cost + sub.cost > Prefilter.MAX_SCANS) continue;
+				kept.push(sub);
+				cost += sub.cost;
+			}
+			if (kept.length === 0) return new Prefilter(Prefilter.Type.NONE);
+			if (kept.length === 1) return kept[0];
+			pf.subs = kept;
+			pf.cost = cost;
+			return pf;
+		}
+		if (subs.length === 0) return new Prefilter(Prefilter.Type.NONE);
+		if (subs.length === 1) return subs[0];
+		pf.subs = subs;
+		let allExact = true;
+		let cost = 0;
+		let units = 0;
+		for (const sub of subs) {
+			if (sub.type !== Prefilter.Type.EXACT) allExact = false;
+			else units += sub.bytes.length;
+			cost += sub.cost;
+		}
+		if (allExact) {
+			if (units > Prefilter.MAX_AC_UNITS) return new Prefilter(Prefilter.Type.NONE);
+			pf.allExact = true;
+			pf.cost = 1;
+			return pf;
+		}
+		if (cost > Prefilter.MAX_SCANS) return new Prefilter(Prefilter.Type.NONE);
+		pf.cost = cost;
+		return pf;
+	}
+};
+// src/Prog.js
+/**
+* A list of instruction pointers waiting to be patched.
+* Tracks both `head` and `tail` to allow O(1) appending during compilation.
+* * Values are encoded integers, not standard memory pointers:
+* - Program instruction index: `l >> 1`
+* - Patch `.out` field if: `(l & 1) === 0`
+* - Patch `.arg` field if: `(l & 1) === 1`
+* - `0` denotes an empty list.
+* * @see https://swtch.com/~rsc/regexp/regexp1.html
+*/
+var PatchList = class {
+	/**
+	* @param {number} head - Encoded pointer to the start of the patch list.
+	* @param {number} tail - Encoded pointer to the end of the patch list.
+	*/
+	constructor(head = 0, tail = 0) {
+		this.head = head;
+		this.tail = tail;
+	}
+};
+/**
+* A Prog is a compiled regular expression program.
+*/
+var Prog = class {
+	constructor() {
+		this.inst = [];
+		this.start = 0;
+		this.numCap = 2;
+		this.lbStarts = [];
+		this.numLb = 0;
+		this.lbInst = null;
+	}
+	getInst(pc) {
+		return this.inst[pc];
+	}
+	numInst() {
+		return this.inst.length;
+	}
+	addInst(op) {
+		this.inst.push(new Inst(op));
+	}
+	markLookbehindInsts() {
+		const lbInst = new Uint8Array(this.inst.length);
+		const pending = this.lbStarts.slice();
+		while (pending.length > 0) {
+			const pc = pending.pop();
+			if (pc === 0 || lbInst[pc] === 1) continue;
+			lbInst[pc] = 1;
+			const i = this.inst[pc];
+			switch (i.op) {
+				case Inst.ALT:
+				case Inst.ALT_MATCH:
+					pending.push(i.out, i.arg);
+					break;
+				case Inst.MATCH:
+				case Inst.FAIL: break;
+				default: pending.push(i.out);
+			}
+		}
+		this.lbInst = lbInst;
+	}
+	skipNop(pc) {
+		let i = this.inst[pc];
+		while (i.op === Inst.NOP || i.op === Inst.CAPTURE) {
+			i = this.inst[pc];
+			pc = i.out;
+		}
+		return i;
+	}
+	/** @returns {[boolean, string]} */
+	prefix() {
+		let prefix = "";
+		let i = this.skipNop(this.start);
+		if (!Inst.isRuneOp(i.op) || i.runes.length !== 1) return [i.op === Inst.MATCH, prefix];
+		while (Inst.isRuneOp(i.op) && i.runes.length === 1 && (i.arg & RE2Flags.FOLD_CASE) === 0 && !Unicode.isUnsearchable(i.runes[0])) {
+			prefix += String.fromCodePoint(i.runes[0]);
+			i = this.skipNop(i.out);
+		}
+		return [i.op === Inst.MATCH, prefix];
+	}
+	startCond() {
+		let flag = 0;
+		let pc = this.start;
+		loop: for (;;) {
+			const i = this.inst[pc];
+			switch (i.op) {
+				case Inst.EMPTY_WIDTH:
+					flag |= i.arg;
+					break;
+				case Inst.FAIL: return -1;
+				case Inst.CAPTURE:
+				case Inst.NOP: break;
+				default: break loop;
+			}
+			pc = i.out;
+		}
+		return flag;
+	}
+	patch(l, val) {
+		let head = l.head;
+		while (head !== 0) {
+			const i = this.inst[head >> 1];
+			if ((head & 1) === 0) {
+				head = i.out;
+				i.out = val;
+			} else {
+				head = i.arg;
+				i.arg = val;
+			}
+		}
+	}
+	append(l1, l2) {
+		if (l1.head === 0) return l2;
+		if (l2.head === 0) return l1;
+		const i = this.inst[l1.tail >> 1];
+		if ((l1.tail & 1) === 0) i.out = l2.head;
+		else i.arg = l2.head;
+		return new PatchList(l1.head, l2.tail);
+	}
+	/**
+	*
+	* @returns {string}
+	*/
+	toString() {
+		let out = "";
+		for (let pc = 0; pc < this.inst.length; pc++) {
+			const len = out.length;
+			out += pc;
+			if (pc === this.start) out += "*";
+			out += "        ".substring(out.length - len);
+			out += this.inst[pc];
+			out += "\n";
+		}
+		return out;
+	}
+};
+// src/Compiler.js
+const ANY_RUNE_NOT_NL = new Int32Array([
+	0,
+	Codepoint.CODES["\n"] - 1,
+	Codepoint.CODES["\n"] + 1,
+	Unicode.MAX_RUNE
+]);
+const ANY_RUNE = new Int32Array([0, Unicode.MAX_RUNE]);
+/**
+* A fragment of a compiled regular expression program.
+*
+* @see http://swtch.com/~rsc/regexp/regexp1.html
+* @class
+*/
+var Frag = class {
+	constructor(i = 0, out = new PatchList(), nullable = false) {
+		this.i = i;
+		this.out = out;
+		this.nullable = nullable;
+	}
+};
+/**
+* Compiler from {@code Regexp} (RE2 abstract syntax) to {@code RE2} (compiled regular expression).
+*
+* The only entry point is {@link #compileRegexp}.
+*/
+var Compiler = class Compiler {
+	static compileRegexp(re) {
+		const c = new Compiler();
+		const f = c.compile(re);
+		c.prog.patch(f.out, c.newInst(Inst.MATCH).i);
+		c.prog.start = f.i;
+		c.prog.markLookbehindInsts();
+		return c.prog;
+	}
+	static compileSet(regexps) {
+		const c = new Compiler();
+		if (regexps.length === 0) {
+			c.prog.start = c.newInst(Inst.FAIL).i;
+			c.prog.markLookbehindInsts();
+			return c.prog;
+		}
+		let starts = [];
+		for (let i = 0; i < regexps.length; i++) {
+			c.lbOffset = c.prog.numLb;
+			const f = c.compile(regexps[i]);
+			const m = c.newInst(Inst.MATCH);
+			c.prog.getInst(m.i).arg = i;
+			c.prog.patch(f.out, m.i);
+			starts.push(f.i);
+		}
+		let start = starts[0];
+		for (let i = 1; i < starts.length; i++) {
+			const f = c.newInst(Inst.ALT);
+			const inst = c.prog.getInst(f.i);
+			inst.out = start;
+			inst.arg = starts[i];
+			start = f.i;
+		}
+		c.prog.start = start;
+		c.prog.markLookbehindInsts();
+		return c.prog;
+	}
+	constructor() {
+		this.prog = new Prog();
+		this.newInst(Inst.FAIL);
+		this.lbOffset = 0;
+		this.runeCache = /* @__PURE__ */ new Map();
+		this.walker = {
+			leaf: (re) => this.leaf(re),
+			enter: (re) => this.enter(re),
+			child: (re, state, result) => this.child(re, state, result),
+			leave: (re, state) => this.leave(re, state)
+		};
+	}
+	newInst(op) {
+		this.prog.addInst(op);
+		return new Frag(this.prog.numInst() - 1, new PatchList(), true);
+	}
+	nop() {
+		const f = this.newInst(Inst.NOP);
+		f.out = new PatchList(f.i << 1, f.i << 1);
+		return f;
+	}
+	fail() {
+		return new Frag();
+	}
+	cap(arg) {
+		const f = this.newInst(Inst.CAPTURE);
+		f.out = new PatchList(f.i << 1, f.i << 1);
+		this.prog.getInst(f.i).arg = arg;
+		if (this.prog.numCap < arg + 1) this.prog.numCap = arg + 1;
+		return f;
+	}
+	cat(f1, f2) {
+		if (f1.i === 0 || f2.i === 0) {
+			this.prog.patch(f1.out, 0);
+			this.prog.patch(f2.out, 0);
+			return this.fail();
+		}
+		this.prog.patch(f1.out, f2.i);
+		return new Frag(f1.i, f2.out, f1.nullable && f2.nullable);
+	}
+	alt(f1, f2) {
+		if (f1.i === 0) return f2;
+		if (f2.i === 0) return f1;
+		const f = this.newInst(Inst.ALT);
+		const i = this.prog.getInst(f.i);
+		i.out = f1.i;
+		i.arg = f2.i;
+		f.out = this.prog.append(f1.out, f2.out);
+		f.nullable = f1.nullable || f2.nullable;
+		return f;
+	}
+	loop(f1, nongreedy) {
+		const f = this.newInst(Inst.ALT);
+		const i = this.prog.getInst(f.i);
+		if (nongreedy) {
+			i.arg = f1.i;
+			f.out = new PatchList(f.i << 1, f.i << 1);
+		} else {
+			i.out = f1.i;
+			f.out = new PatchList(f.i << 1 | 1, f.i << 1 | 1);
+		}
+		this.prog.patch(f1.out, f.i);
+		return f;
+	}
+	quest(f1, nongreedy) {
+		if (f1.i === 0) return this.nop();
+		const f = this.newInst(Inst.ALT);
+		const i = this.prog.getInst(f.i);
+		if (nongreedy) {
+			i.arg = f1.i;
+			f.out = new PatchList(f.i << 1, f.i << 1);
+		} else {
+			i.out = f1.i;
+			f.out = new PatchList(f.i << 1 | 1, f.i << 1 | 1);
+		}
+		f.out = this.prog.append(f.out, f1.out);
+		return f;
+	}
+	star(f1, nongreedy) {
+		if (f1.i === 0) return this.nop();
+		if (f1.nullable) return this.quest(this.plus(f1, nongreedy), nongreedy);
+		return this.loop(f1, nongreedy);
+	}
+	plus(f1, nongreedy) {
+		if (f1.i === 0) return this.fail();
+		return new Frag(f1.i, this.loop(f1, nongreedy).out, f1.nullable);
+	}
+	empty(op) {
+		const f = this.newInst(Inst.EMPTY_WIDTH);
+		this.prog.getInst(f.i).arg = op;
+		f.out = new PatchList(f.i << 1, f.i << 1);
+		return f;
+	}
+	rune(runes, flags) {
+		const f = this.newInst(Inst.RUNE);
+		f.nullable = false;
+		const i = this.prog.getInst(f.i);
+		i.runes = runes;
+		flags &= RE2Flags.FOLD_CASE;
+		if (runes.length !== 1 || Unicode.simpleFold(runes[0]) === runes[0]) flags &= ~RE2Flags.FOLD_CASE;
+		i.arg = flags;
+		f.out = new PatchList(f.i << 1, f.i << 1);
+		if ((flags & RE2Flags.FOLD_CASE) === 0 && runes.length === 1 || runes.length === 2 && runes[0] === runes[1]) i.op = Inst.RUNE1;
+		else if (runes.length === 2 && runes[0] === 0 && runes[1] === Unicode.MAX_RUNE) i.op = Inst.RUNE_ANY;
+		else if (runes.length === 4 && runes[0] === 0 && runes[1] === Codepoint.CODES["\n"] - 1 && runes[2] === Codepoint.CODES["\n"] + 1 && runes[3] === Unicode.MAX_RUNE) i.op = Inst.RUNE_ANY_NOT_NL;
+		return f;
+	}
+	lookBehind(a, parsedLb) {
+		const lb = Math.sign(parsedLb) * (Math.abs(parsedLb) + this.lbOffset);
+		const id = this.newInst(Inst.LB_WRITE);
+		this.prog.getInst(id.i).arg = lb;
+		const any = this.rune(ANY_RUNE, 0);
+		const dotStar = this.star(any, true);
+		const lbAutomaton = this.cat(dotStar, a);
+		this.prog.patch(lbAutomaton.out, id.i);
+		const checkId = this.newInst(Inst.LB_CHECK);
+		this.prog.getInst(checkId.i).arg = lb;
+		this.prog.lbStarts.push(lbAutomaton.i);
+		if (Math.abs(lb) > this.prog.numLb) this.prog.numLb = Math.abs(lb);
+		checkId.out = new PatchList(checkId.i << 1, checkId.i << 1);
+		return checkId;
+	}
+	compile(re) {
+		return RegexpWalker.walk(re, this.walker);
+	}
+	leaf(re) {
+		switch (re.op) {
+			case Regexp.Op.NO_MATCH: return this.fail();
+			case Regexp.Op.EMPTY_MATCH: return this.nop();
+			case Regexp.Op.LITERAL: {
+				if (re.runes.length === 0) return this.nop();
+				let f = null;
+				for (let r of re.runes) {
+					let singleRune = this.runeCache.get(r);
+					if (singleRune === void 0) {
+						singleRune = new Int32Array([r]);
+						this.runeCache.set(r, singleRune);
+					}
+					const f1 = this.rune(singleRune, re.flags);
+					f = f === null ? f1 : this.cat(f, f1);
+				}
+				return f;
+			}
+			case Regexp.Op.CHAR_CLASS: return this.rune(re.runes, re.flags);
+			case Regexp.Op.ANY_CHAR_NOT_NL: return this.rune(ANY_RUNE_NOT_NL, 0);
+			case Regexp.Op.ANY_CHAR: return this.rune(ANY_RUNE, 0);
+			case Regexp.Op.BEGIN_LINE: return this.empty(Utils.EMPTY_BEGIN_LINE);
+			case Regexp.Op.END_LINE: return this.empty(Utils.EMPTY_END_LINE);
+			case Regexp.Op.BEGIN_TEXT: return this.empty(Utils.EMPTY_BEGIN_TEXT);
+			case Regexp.Op.END_TEXT: return this.empty(Utils.EMPTY_END_TEXT);
+			case Regexp.Op.WORD_BOUNDARY: return this.empty(Utils.EMPTY_WORD_BOUNDARY);
+			case Regexp.Op.NO_WORD_BOUNDARY: return this.empty(Utils.EMPTY_NO_WORD_BOUNDARY);
+			case Regexp.Op.CONCAT:
+			case Regexp.Op.ALTERNATE: return this.nop();
+			default: throw new RE2JSCompileException("regexp: unhandled case in compile");
+		}
+	}
+	enter(re) {
+		switch (re.op) {
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB:
+			case Regexp.Op.STAR:
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST: return { sub: null };
+			case Regexp.Op.CAPTURE: return {
+				bra: this.cap(re.cap << 1),
+				sub: null
+			};
+			case Regexp.Op.CONCAT:
+			case Regexp.Op.ALTERNATE: return { f: null };
+			default: throw new RE2JSCompileException("regexp: unhandled case in compile");
+		}
+	}
+	child(re, state, f1) {
+		if (re.op === Regexp.Op.CONCAT) state.f = state.f === null ? f1 : this.cat(state.f, f1);
+		else if (re.op === Regexp.Op.ALTERNATE) state.f = state.f === null ? f1 : this.alt(state.f, f1);
+		else state.sub = f1;
+	}
+	leave(re, state) {
+		switch (re.op) {
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB: return this.lookBehind(state.sub, re.lb);
+			case Regexp.Op.CAPTURE: {
+				const ket = this.cap(re.cap << 1 | 1);
+				return this.cat(this.cat(state.bra, state.sub), ket);
+			}
+			case Regexp.Op.STAR: return this.star(state.sub, (re.flags & RE2Flags.NON_GREEDY) !== 0);
+			case Regexp.Op.PLUS: return this.plus(state.sub, (re.flags & RE2Flags.NON_GREEDY) !== 0);
+			case Regexp.Op.QUEST: return this.quest(state.sub, (re.flags & RE2Flags.NON_GREEDY) !== 0);
+			case Regexp.Op.CONCAT:
+			case Regexp.Op.ALTERNATE: return state.f;
+			default: throw new RE2JSCompileException("regexp: unhandled case in compile");
+		}
+	}
+};
+// src/Simplify.js
+var Simplify = class Simplify {
+	static simplify(re) {
+		if (re === null) return null;
+		return RegexpWalker.walk(re, Simplify.WALKER);
+	}
+	static WALKER = {
+		leaf: (re) => Simplify.leaf(re),
+		enter: (re) => Simplify.enter(re),
+		child: (re, state, result, i) => Simplify.child(re, state, result, i),
+		leave: (re, state) => Simplify.leave(re, state)
+	};
+	static leaf(re) {
+		if (re.op === Regexp.Op.CHAR_CLASS) {
+			if (re.runes === null) return re;
+			if (re.runes.length === 0) return new Regexp(Regexp.Op.NO_MATCH);
+			if (re.runes.length === 2 && re.runes[0] === 0 && re.runes[1] === Unicode.MAX_RUNE) return new Regexp(Regexp.Op.ANY_CHAR);
+			if (re.runes.length === 4 && re.runes[0] === 0 && re.runes[1] === Codepoint.CODES["\n"] - 1 && re.runes[2] === Codepoint.CODES["\n"] + 1 && re.runes[3] === Unicode.MAX_RUNE) return new Regexp(Regexp.Op.ANY_CHAR_NOT_NL);
+		}
+		return re;
+	}
+	static enter(re) {
+		switch (re.op) {
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB:
+			case Regexp.Op.CAPTURE:
+			case Regexp.Op.STAR:
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST: return { sub: null };
+			case Regexp.Op.CONCAT:
+			case Regexp.Op.ALTERNATE: return {
+				subs: [],
+				changed: false
+			};
+			case Regexp.Op.REPEAT:
+				if (re.min === 0 && re.max === 0) return { result: new Regexp(Regexp.Op.EMPTY_MATCH) };
+				return { sub: null };
+			default: return { result: re };
+		}
+	}
+	static child(re, state, nsub, i) {
+		if (state.subs === void 0) {
+			state.sub = nsub;
+			return;
+		}
+		if (nsub !== re.subs[i]) state.changed = true;
+		if (re.op === Regexp.Op.CONCAT) {
+			if (nsub.op === Regexp.Op.NO_MATCH) {
+				state.result = new Regexp(Regexp.Op.NO_MATCH);
+				return;
+			}
+			if (nsub.op === Regexp.Op.EMPTY_MATCH) {
+				state.changed = true;
+				return;
+			}
+			if (nsub.op === Regexp.Op.CONCAT) {
+				state.changed = true;
+				for (let j = 0; j < nsub.subs.length; j++) state.subs.push(nsub.subs[j]);
+				return;
+			}
+		} else {
+			if (nsub.op === Regexp.Op.NO_MATCH) {
+				state.changed = true;
+				return;
+			}
+			if (nsub.op === Regexp.Op.ALTERNATE) {
+				state.changed = true;
+				for (let j = 0; j < nsub.subs.length; j++) state.subs.push(nsub.subs[j]);
+				return;
+			}
+		}
+		state.subs.push(nsub);
+	}
+	static leave(re, state) {
+		switch (re.op) {
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB:
+			case Regexp.Op.CAPTURE: {
+				const sub = state.sub;
+				if (sub !== re.subs[0]) {
+					const nre = Regexp.fromRegexp(re);
+					nre.runes = /* @__PURE__ */ new Int32Array(0);
+					nre.subs = [sub];
+					return nre;
+				}
+				return re;
+			}
+			case Regexp.Op.CONCAT:
+			case Regexp.Op.ALTERNATE:
+				if (state.changed) {
+					const newSubs = state.subs;
+					if (newSubs.length === 0) return new Regexp(re.op === Regexp.Op.CONCAT ? Regexp.Op.EMPTY_MATCH : Regexp.Op.NO_MATCH);
+					if (newSubs.length === 1) return newSubs[0];
+					const nre = Regexp.fromRegexp(re);
+					nre.runes = /* @__PURE__ */ new Int32Array(0);
+					nre.subs = newSubs;
+					return nre;
+				}
+				return re;
+			case Regexp.Op.STAR:
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST: return Simplify.simplify1(re.op, re.flags, state.sub, re);
+			case Regexp.Op.REPEAT: return Simplify.simplifyRepeat(re, state.sub);
+			default: return re;
+		}
+	}
+	static simplifyRepeat(re, sub) {
+		if (re.max === -1) {
+			if (re.min === 0) return Simplify.simplify1(Regexp.Op.STAR, re.flags, sub, null);
+			if (re.min === 1) return Simplify.simplify1(Regexp.Op.PLUS, re.flags, sub, null);
+			const subs = [];
+			for (let i = 0; i < re.min - 1; i++) subs.push(sub);
+			subs.push(Simplify.simplify1(Regexp.Op.PLUS, re.flags, sub, null));
+			return Simplify.concat(subs);
+		}
+		if (re.min === 1 && re.max === 1) return sub;
+		let prefixSubs = null;
+		if (re.min > 0) {
+			prefixSubs = [];
+			for (let i = 0; i < re.min; i++) prefixSubs.push(sub);
+		}
+		if (re.max > re.min) {
+			let suffix = Simplify.simplify1(Regexp.Op.QUEST, re.flags, sub, null);
+			for (let i = re.min + 1; i < re.max; i++) suffix = Simplify.simplify1(Regexp.Op.QUEST, re.flags, Simplify.concat([sub, suffix]), null);
+			if (prefixSubs === null) return suffix;
+			prefixSubs.push(suffix);
+		}
+		if (prefixSubs !== null) return Simplify.concat(prefixSubs);
+		return new Regexp(Regexp.Op.NO_MATCH);
+	}
+	static concat(subs) {
+		const newSubs = [];
+		for (let i = 0; i < subs.length; i++) {
+			const sub = subs[i];
+			if (sub.op === Regexp.Op.NO_MATCH) return new Regexp(Regexp.Op.NO_MATCH);
+			if (sub.op === Regexp.Op.EMPTY_MATCH) continue;
+			if (sub.op === Regexp.Op.CONCAT) {
+				for (let j = 0; j < sub.subs.length; j++) newSubs.push(sub.subs[j]);
+				continue;
+			}
+			newSubs.push(sub);
+		}
+		if (newSubs.length === 0) return new Regexp(Regexp.Op.EMPTY_MATCH);
+		if (newSubs.length === 1) return newSubs[0];
+		const nre = new Regexp(Regexp.Op.CONCAT);
+		nre.subs = newSubs;
+		return nre;
+	}
+	static simplify1(op, flags, sub, re) {
+		if (sub.op === Regexp.Op.EMPTY_MATCH) return sub;
+		if (sub.op === Regexp.Op.NO_MATCH) {
+			if (op === Regexp.Op.PLUS) return sub;
+			return new Regexp(Regexp.Op.EMPTY_MATCH);
+		}
+		if (op === sub.op && (flags & RE2Flags.NON_GREEDY) === (sub.flags & RE2Flags.NON_GREEDY)) return sub;
+		if (re !== null && re.op === op && (re.flags & RE2Flags.NON_GREEDY) === (flags & RE2Flags.NON_GREEDY) && sub === re.subs[0]) return re;
+		const nre = new Regexp(op);
+		nre.flags = flags;
+		nre.subs = [sub];
+		return nre;
+	}
+};
+// src/CharGroup.js
+var CharGroup = class {
+	constructor(sign, cls) {
+		this.sign = sign;
+		this.cls = cls;
+	}
+};
+const code1 = [48, 57];
+const code2 = [
+	9,
+	10,
+	12,
+	13,
+	32,
+	32
+];
+const code3 = [
+	48,
+	57,
+	65,
+	90,
+	95,
+	95,
+	97,
+	122
+];
+const PERL_GROUPS = /* @__PURE__ */ new Map([
+	["\\d", new CharGroup(1, code1)],
+	["\\D", new CharGroup(-1, code1)],
+	["\\s", new CharGroup(1, code2)],
+	["\\S", new CharGroup(-1, code2)],
+	["\\w", new CharGroup(1, code3)],
+	["\\W", new CharGroup(-1, code3)]
+]);
+const code4 = [
+	48,
+	57,
+	65,
+	90,
+	97,
+	122
+];
+const code5 = [
+	65,
+	90,
+	97,
+	122
+];
+const code6 = [0, 127];
+const code7 = [
+	9,
+	9,
+	32,
+	32
+];
+const code8 = [
+	0,
+	31,
+	127,
+	127
+];
+const code9 = [48, 57];
+const code10 = [33, 126];
+const code11 = [97, 122];
+const code12 = [32, 126];
+const code13 = [
+	33,
+	47,
+	58,
+	64,
+	91,
+	96,
+	123,
+	126
+];
+const code14 = [
+	9,
+	13,
+	32,
+	32
+];
+const code15 = [65, 90];
+const code16 = [
+	48,
+	57,
+	65,
+	90,
+	95,
+	95,
+	97,
+	122
+];
+const code17 = [
+	48,
+	57,
+	65,
+	70,
+	97,
+	102
+];
+const POSIX_GROUPS = /* @__PURE__ */ new Map([
+	["[:alnum:]", new CharGroup(1, code4)],
+	["[:^alnum:]", new CharGroup(-1, code4)],
+	["[:alpha:]", new CharGroup(1, code5)],
+	["[:^alpha:]", new CharGroup(-1, code5)],
+	["[:ascii:]", new CharGroup(1, code6)],
+	["[:^ascii:]", new CharGroup(-1, code6)],
+	["[:blank:]", new CharGroup(1, code7)],
+	["[:^blank:]", new CharGroup(-1, code7)],
+	["[:cntrl:]", new CharGroup(1, code8)],
+	["[:^cntrl:]", new CharGroup(-1, code8)],
+	["[:digit:]", new CharGroup(1, code9)],
+	["[:^digit:]", new CharGroup(-1, code9)],
+	["[:graph:]", new CharGroup(1, code10)],
+	["[:^graph:]", new CharGroup(-1, code10)],
+	["[:lower:]", new CharGroup(1, code11)],
+	["[:^lower:]", new CharGroup(-1, code11)],
+	["[:print:]", new CharGroup(1, code12)],
+	["[:^print:]", new CharGroup(-1, code12)],
+	["[:punct:]", new CharGroup(1, code13)],
+	["[:^punct:]", new CharGroup(-1, code13)],
+	["[:space:]", new CharGroup(1, code14)],
+	["[:^space:]", new CharGroup(-1, code14)],
+	["[:upper:]", new CharGroup(1, code15)],
+	["[:^upper:]", new CharGroup(-1, code15)],
+	["[:word:]", new CharGroup(1, code16)],
+	["[:^word:]", new CharGroup(-1, code16)],
+	["[:xdigit:]", new CharGroup(1, code17)],
+	["[:^xdigit:]", new CharGroup(-1, code17)]
+]);
+// src/CharClass.js
+/**
+* A "builder"-style helper class for manipulating character classes represented as an array of
+* pairs of runes [lo, hi], each denoting an inclusive interval.
+*
+* All methods mutate the internal state and return {@code this}, allowing operations to be chained.
+*/
+var CharClass = class CharClass {
+	static charClassToString(r, len) {
+		let result = "[";
+		for (let i = 0; i < len; i += 2) {
+			if (i > 0) result += " ";
+			const lo = r[i];
+			const hi = r[i + 1];
+			if (lo === hi) result += `0x${lo.toString(16)}`;
+			else result += `0x${lo.toString(16)}-0x${hi.toString(16)}`;
+		}
+		result += "]";
+		return result;
+	}
+	static sortRanges(array, len) {
+		const n = len >> 1;
+		const order = new Array(n);
+		for (let i = 0; i < n; i++) order[i] = i;
+		order.sort((a, b) => array[2 * a] - array[2 * b] || array[2 * b + 1] - array[2 * a + 1]);
+		const sorted = array.slice(0, len);
+		for (let i = 0; i < n; i++) {
+			array[2 * i] = sorted[2 * order[i]];
+			array[2 * i + 1] = sorted[2 * order[i] + 1];
+		}
+	}
+	/**
+	* @param {number[]|Int32Array} [r]
+	*/
+	constructor(r = Utils.emptyInts()) {
+		/** @type {number[]|Int32Array} */
+		this.r = r;
+		this.len = r.length;
+	}
+	toArray() {
+		if (this.r instanceof Int32Array) return this.len === this.r.length ? this.r : this.r.subarray(0, this.len);
+		return new Int32Array(this.len === this.r.length ? this.r : this.r.slice(0, this.len));
+	}
+	toGrowableArray() {
+		if (Array.isArray(this.r)) {
+			this.r.length = this.len;
+			return this.r;
+		}
+		return Array.from(this.r.subarray(0, this.len));
+	}
+	cleanClass() {
+		if (this.len < 4) return this;
+		CharClass.sortRanges(this.r, this.len);
+		let w = 2;
+		for (let i = 2; i < this.len; i += 2) {
+			const lo = this.r[i];
+			const hi = this.r[i + 1];
+			if (lo <= this.r[w - 1] + 1) {
+				if (hi > this.r[w - 1]) this.r[w - 1] = hi;
+				continue;
+			}
+			this.r[w] = lo;
+			this.r[w + 1] = hi;
+			w += 2;
+		}
+		this.len = w;
+		return this;
+	}
+	appendLiteral(x, flags) {
+		return (flags & RE2Flags.FOLD_CASE) !== 0 ? this.appendFoldedRange(x, x) : this.appendRange(x, x);
+	}
+	appendRange(lo, hi) {
+		if (this.len > 0) {
+			for (let i = 2; i <= 4; i += 2) if (this.len >= i) {
+				const rlo = this.r[this.len - i];
+				const rhi = this.r[this.len - i + 1];
+				if (lo <= rhi + 1 && rlo <= hi + 1) {
+					if (lo < rlo) this.r[this.len - i] = lo;
+					if (hi > rhi) this.r[this.len - i + 1] = hi;
+					return this;
+				}
+			}
+		}
+		this.r[this.len++] = lo;
+		this.r[this.len++] = hi;
+		return this;
+	}
+	appendFoldedRange(lo, hi) {
+		if (lo <= Unicode.MIN_FOLD && hi >= Unicode.MAX_FOLD) return this.appendRange(lo, hi);
+		if (hi < Unicode.MIN_FOLD || lo > Unicode.MAX_FOLD) return this.appendRange(lo, hi);
+		if (lo < Unicode.MIN_FOLD) {
+			this.appendRange(lo, Unicode.MIN_FOLD - 1);
+			lo = Unicode.MIN_FOLD;
+		}
+		if (hi > Unicode.MAX_FOLD) {
+			this.appendRange(Unicode.MAX_FOLD + 1, hi);
+			hi = Unicode.MAX_FOLD;
+		}
+		for (let c = lo; c <= hi; c++) {
+			this.appendRange(c, c);
+			for (let f = Unicode.simpleFold(c); f !== c; f = Unicode.simpleFold(f)) this.appendRange(f, f);
+		}
+		return this;
+	}
+	appendClass(x) {
+		for (let i = 0; i < x.length; i += 2) this.appendRange(x[i], x[i + 1]);
+		return this;
+	}
+	appendFoldedClass(x) {
+		for (let i = 0; i < x.length; i += 2) this.appendFoldedRange(x[i], x[i + 1]);
+		return this;
+	}
+	appendNegatedClass(x) {
+		let nextLo = 0;
+		for (let i = 0; i < x.length; i += 2) {
+			const lo = x[i];
+			const hi = x[i + 1];
+			if (nextLo <= lo - 1) this.appendRange(nextLo, lo - 1);
+			nextLo = hi + 1;
+		}
+		if (nextLo <= Unicode.MAX_RUNE) this.appendRange(nextLo, Unicode.MAX_RUNE);
+		return this;
+	}
+	appendTable(table) {
+		for (let i = 0; i < table.length; ++i) {
+			const lo = table.getLo(i);
+			const hi = table.getHi(i);
+			const stride = table.getStride(i);
+			if (stride === 1) {
+				this.appendRange(lo, hi);
+				continue;
+			}
+			for (let c = lo; c <= hi; c += stride) this.appendRange(c, c);
+		}
+		return this;
+	}
+	appendNegatedTable(table) {
+		let nextLo = 0;
+		for (let i = 0; i < table.length; ++i) {
+			const lo = table.getLo(i);
+			const hi = table.getHi(i);
+			const stride = table.getStride(i);
+			if (stride === 1) {
+				if (nextLo <= lo - 1) this.appendRange(nextLo, lo - 1);
+				nextLo = hi + 1;
+				continue;
+			}
+			for (let c = lo; c <= hi; c += stride) {
+				if (nextLo <= c - 1) this.appendRange(nextLo, c - 1);
+				nextLo = c + 1;
+			}
+		}
+		if (nextLo <= Unicode.MAX_RUNE) this.appendRange(nextLo, Unicode.MAX_RUNE);
+		return this;
+	}
+	appendTableWithSign(table, sign) {
+		return sign < 0 ? this.appendNegatedTable(table) : this.appendTable(table);
+	}
+	negateClass() {
+		let nextLo = 0;
+		let w = 0;
+		for (let i = 0; i < this.len; i += 2) {
+			const lo = this.r[i];
+			const hi = this.r[i + 1];
+			if (nextLo <= lo - 1) {
+				this.r[w] = nextLo;
+				this.r[w + 1] = lo - 1;
+				w += 2;
+			}
+			nextLo = hi + 1;
+		}
+		this.len = w;
+		if (nextLo <= Unicode.MAX_RUNE) {
+			this.r[this.len++] = nextLo;
+			this.r[this.len++] = Unicode.MAX_RUNE;
+		}
+		return this;
+	}
+	appendClassWithSign(x, sign) {
+		return sign < 0 ? this.appendNegatedClass(x) : this.appendClass(x);
+	}
+	appendGroup(g, foldCase) {
+		let cls = g.cls;
+		if (foldCase) cls = new CharClass().appendFoldedClass(cls).cleanClass().toArray();
+		return this.appendClassWithSign(cls, g.sign);
+	}
+	toString() {
+		return CharClass.charClassToString(this.r, this.len);
+	}
+};
+// src/Parser.js
+var StringIterator = class {
+	constructor(str) {
+		this.str = str;
+		this.position = 0;
+	}
+	pos() {
+		return this.position;
+	}
+	rewindTo(pos) {
+		this.position = pos;
+	}
+	more() {
+		return this.position < this.str.length;
+	}
+	peek() {
+		return this.str.codePointAt(this.position);
+	}
+	skip(n) {
+		this.position += n;
+	}
+	skipString(s) {
+		this.position += s.length;
+	}
+	pop() {
+		const r = this.str.codePointAt(this.position);
+		this.position += Utils.charCount(r);
+		return r;
+	}
+	lookingAt(s) {
+		return this.str.startsWith(s, this.position);
+	}
+	rest() {
+		return this.str.substring(this.position);
+	}
+	from(beforePos) {
+		return this.str.substring(beforePos, this.position);
+	}
+	toString() {
+		return this.rest();
+	}
+};
+/**
+* A parser of regular expression patterns.
+*
+* The only public entry point is {@link #parse(String pattern, int flags)}.
+*/
+var Parser = class Parser {
+	static ERR_INTERNAL_ERROR = "regexp/syntax: internal error";
+	static ERR_INVALID_CHAR_RANGE = "invalid character class range";
+	static ERR_INVALID_ESCAPE = "invalid escape sequence";
+	static ERR_INVALID_NAMED_CAPTURE = "invalid named capture";
+	static ERR_INVALID_PERL_OP = "invalid or unsupported Perl syntax";
+	static ERR_INVALID_REPEAT_OP = "invalid nested repetition operator";
+	static ERR_INVALID_REPEAT_SIZE = "invalid repeat count";
+	static ERR_MISSING_BRACKET = "missing closing ]";
+	static ERR_MISSING_PAREN = "missing closing )";
+	static ERR_MISSING_REPEAT_ARGUMENT = "missing argument to repetition operator";
+	static ERR_TRAILING_BACKSLASH = "trailing backslash at end of expression";
+	static ERR_DUPLICATE_NAMED_CAPTURE = "duplicate capture group name";
+	static ERR_UNEXPECTED_PAREN = "unexpected )";
+	static ERR_NESTING_DEPTH = "expression nests too deeply";
+	static ERR_LARGE = "expression too large";
+	static ERR_INVALID_CAPTURE_IN_LOOKBEHIND = "invalid capture in lookbehind";
+	static MAX_HEIGHT = 1e3;
+	static MAX_SIZE = 1398101;
+	static MAX_RUNES = 33554432;
+	static ANY_TABLE = new UnicodeRangeTable(new Uint32Array([
+		0,
+		Unicode.MAX_RUNE,
+		1
+	]));
+	static ASCII_TABLE = new UnicodeRangeTable(new Uint32Array([
+		0,
+		127,
+		1
+	]));
+	static ASCII_FOLD_TABLE = new UnicodeRangeTable(new Uint32Array([
+		0,
+		127,
+		1,
+		383,
+		383,
+		1,
+		8490,
+		8490,
+		1
+	]));
+	static unicodeTable(name) {
+		if (name === "Any") return {
+			tab: Parser.ANY_TABLE,
+			fold: Parser.ANY_TABLE,
+			sign: 1
+		};
+		if (name === "Ascii") return {
+			tab: Parser.ASCII_TABLE,
+			fold: Parser.ASCII_FOLD_TABLE,
+			sign: 1
+		};
+		if (name === "Assigned") return {
+			tab: UnicodeTables.CATEGORIES.get("Cn"),
+			fold: UnicodeTables.CATEGORIES.get("Cn"),
+			sign: -1
+		};
+		if (name === "Lc") return {
+			tab: UnicodeTables.CATEGORIES.get("LC"),
+			fold: UnicodeTables.FOLD_CATEGORIES.get("LC"),
+			sign: 1
+		};
+		if (UnicodeTables.CATEGORIES.has(name)) return {
+			tab: UnicodeTables.CATEGORIES.get(name),
+			fold: UnicodeTables.FOLD_CATEGORIES.get(name),
+			sign: 1
+		};
+		if (UnicodeTables.SCRIPTS.has(name)) return {
+			tab: UnicodeTables.SCRIPTS.get(name),
+			fold: UnicodeTables.FOLD_SCRIPT.get(name),
+			sign: 1
+		};
+		return null;
+	}
+	static minFoldRune(r) {
+		if (r < Unicode.MIN_FOLD || r > Unicode.MAX_FOLD) return r;
+		let min = r;
+		const r0 = r;
+		for (r = Unicode.simpleFold(r); r !== r0; r = Unicode.simpleFold(r)) if (min > r) min = r;
+		return min;
+	}
+	static leadingRegexp(re) {
+		if (re.op === Regexp.Op.EMPTY_MATCH) return null;
+		if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
+			const sub = re.subs[0];
+			if (sub.op === Regexp.Op.EMPTY_MATCH) return null;
+			return sub;
+		}
+		return re;
+	}
+	static literalRegexp(s, flags) {
+		const re = new Regexp(Regexp.Op.LITERAL);
+		re.flags = flags;
+		re.runes = Utils.stringToRunes(s);
+		return re;
+	}
+	/**
+	* Parse regular expression pattern {@code pattern} with mode flags {@code flags}.
+	* @param {string} pattern
+	* @param {number} flags
+	*/
+	static parse(pattern, flags) {
+		return new Parser(pattern, flags).parseInternal();
+	}
+	static parseRepeat(t) {
+		const start = t.pos();
+		if (!t.more() || !t.lookingAt("{")) return -1;
+		t.skip(1);
+		const min = Parser.parseInt(t);
+		if (min === -1) return -1;
+		if (!t.more()) return -1;
+		let max;
+		if (!t.lookingAt(",")) max = min;
+		else {
+			t.skip(1);
+			if (!t.more()) return -1;
+			if (t.lookingAt("}")) max = -1;
+			else if ((max = Parser.parseInt(t)) === -1) return -1;
+		}
+		if (!t.more() || !t.lookingAt("}")) return -1;
+		t.skip(1);
+		if (min < 0 || min > 1e3 || max === -2 || max > 1e3 || max >= 0 && min > max) throw new RE2JSSyntaxException(Parser.ERR_INVALID_REPEAT_SIZE, t.from(start));
+		return min << 16 | max & Unicode.MAX_BMP;
+	}
+	static isValidCaptureName(name) {
+		if (name.length === 0) return false;
+		for (let i = 0; i < name.length; i++) {
+			const c = name.codePointAt(i);
+			if (c !== Codepoint.CODES["_"] && !Utils.isalnum(c)) return false;
+		}
+		return true;
+	}
+	static parseInt(t) {
+		const start = t.pos();
+		while (t.more() && t.peek() >= Codepoint.CODES["0"] && t.peek() <= Codepoint.CODES["9"]) t.skip(1);
+		const n = t.from(start);
+		if (n.length === 0 || n.length > 1 && n.codePointAt(0) === Codepoint.CODES["0"]) return -1;
+		if (n.length > 8) return -2;
+		return parseInt(n, 10);
+	}
+	static isCharClass(re) {
+		return re.op === Regexp.Op.LITERAL && re.runes.length === 1 || re.op === Regexp.Op.CHAR_CLASS || re.op === Regexp.Op.ANY_CHAR_NOT_NL || re.op === Regexp.Op.ANY_CHAR;
+	}
+	static matchRune(re, r) {
+		switch (re.op) {
+			case Regexp.Op.LITERAL: return re.runes.length === 1 && re.runes[0] === r;
+			case Regexp.Op.CHAR_CLASS:
+				for (let i = 0; i < re.runes.length; i += 2) if (re.runes[i] <= r && r <= re.runes[i + 1]) return true;
+				return false;
+			case Regexp.Op.ANY_CHAR_NOT_NL: return r !== Codepoint.CODES["\n"];
+			case Regexp.Op.ANY_CHAR: return true;
+		}
+		return false;
+	}
+	static mergeCharClass(dst, src) {
+		switch (dst.op) {
+			case Regexp.Op.ANY_CHAR: break;
+			case Regexp.Op.ANY_CHAR_NOT_NL:
+				if (Parser.matchRune(src, Codepoint.CODES["\n"])) dst.op = Regexp.Op.ANY_CHAR;
+				break;
+			case Regexp.Op.CHAR_CLASS: {
+				const cc = new CharClass(Array.isArray(dst.runes) ? dst.runes : Array.from(dst.runes));
+				if (src.op === Regexp.Op.LITERAL) cc.appendLiteral(src.runes[0], src.flags);
+				else cc.appendClass(src.runes);
+				dst.runes = cc.toGrowableArray();
+				break;
+			}
+			case Regexp.Op.LITERAL:
+				if (src.runes[0] === dst.runes[0] && src.flags === dst.flags) break;
+				dst.op = Regexp.Op.CHAR_CLASS;
+				dst.runes = new CharClass().appendLiteral(dst.runes[0], dst.flags).appendLiteral(src.runes[0], src.flags).toGrowableArray();
+		}
+	}
+	static parseEscape(t) {
+		const startPos = t.pos();
+		t.skip(1);
+		if (!t.more()) throw new RE2JSSyntaxException(Parser.ERR_TRAILING_BACKSLASH);
+		let c = t.pop();
+		bigswitch: switch (c) {
+			case Codepoint.CODES["1"]:
+			case Codepoint.CODES["2"]:
+			case Codepoint.CODES["3"]:
+			case Codepoint.CODES["4"]:
+			case Codepoint.CODES["5"]:
+			case Codepoint.CODES["6"]:
+			case Codepoint.CODES["7"]: if (!t.more() || t.peek() < Codepoint.CODES["0"] || t.peek() > Codepoint.CODES["7"]) break;
+			case Codepoint.CODES["0"]: {
+				let r = c - Codepoint.CODES["0"];
+				for (let i = 1; i < 3; i++) {
+					if (!t.more() || t.peek() < Codepoint.CODES["0"] || t.peek() > Codepoint.CODES["7"]) break;
+					r = r * 8 + t.peek() - Codepoint.CODES["0"];
+					t.skip(1);
+				}
+				return r;
+			}
+			case Codepoint.CODES["x"]: {
+				if (!t.more()) break;
+				c = t.pop();
+				if (c === Codepoint.CODES["{"]) {
+					let nhex = 0;
+					let r = 0;
+					while (true) {
+						if (!t.more()) break bigswitch;
+						c = t.pop();
+						if (c === Codepoint.CODES["}"]) break;
+						const v = Utils.unhex(c);
+						if (v < 0) break bigswitch;
+						r = r * 16 + v;
+						if (r > Unicode.MAX_RUNE) break bigswitch;
+						nhex++;
+					}
+					if (nhex === 0) break bigswitch;
+					return r;
+				}
+				const x = Utils.unhex(c);
+				if (!t.more()) break;
+				c = t.pop();
+				const y = Utils.unhex(c);
+				if (x < 0 || y < 0) break;
+				return x * 16 + y;
+			}
+			case Codepoint.CODES["a"]: return Codepoint.CODES["\x07"];
+			case Codepoint.CODES["f"]: return Codepoint.CODES["\f"];
+			case Codepoint.CODES["n"]: return Codepoint.CODES["\n"];
+			case Codepoint.CODES["r"]: return Codepoint.CODES["\r"];
+			case Codepoint.CODES["t"]: return Codepoint.CODES["	"];
+			case Codepoint.CODES["v"]: return Codepoint.CODES["\v"];
+			default: if (c <= Unicode.MAX_ASCII && !Utils.isalnum(c)) return c;
+		}
+		throw new RE2JSSyntaxException(Parser.ERR_INVALID_ESCAPE, t.from(startPos));
+	}
+	static parseClassChar(t, wholeClassPos) {
+		if (!t.more()) throw new RE2JSSyntaxException(Parser.ERR_MISSING_BRACKET, t.from(wholeClassPos));
+		if (t.lookingAt("\\")) return Parser.parseEscape(t);
+		return t.pop();
+	}
+	static hasCapture(re) {
+		if (re === null) return false;
+		if (re.op === Regexp.Op.CAPTURE) return true;
+		if (re.subs) {
+			for (let sub of re.subs) if (Parser.hasCapture(sub)) return true;
+		}
+		return false;
+	}
+	constructor(wholeRegexp, flags = 0) {
+		this.wholeRegexp = wholeRegexp;
+		this.flags = flags;
+		this.numCap = 0;
+		this.namedGroups = Object.create(null);
+		this.stack = [];
+		this.free = null;
+		this.numRegexp = 0;
+		this.numRunes = 0;
+		this.repeats = 0;
+		this.height = null;
+		this.size = null;
+		this.nlb = 0;
+	}
+	newRegexp(op) {
+		let re = this.free;
+		if (re !== null && re.subs !== null && re.subs.length > 0) {
+			this.free = re.subs[0];
+			re.reinit();
+			re.op = op;
+		} else {
+			re = new Regexp(op);
+			this.numRegexp += 1;
+		}
+		return re;
+	}
+	reuse(re) {
+		if (this.height !== null && this.height.has(re)) this.height.delete(re);
+		if (re.subs !== null && re.subs.length > 0) re.subs[0] = this.free;
+		this.free = re;
+	}
+	checkLimits(re) {
+		if (this.numRunes > Parser.MAX_RUNES) throw new RE2JSSyntaxException(Parser.ERR_LARGE);
+		this.checkSize(re);
+		this.checkHeight(re);
+	}
+	checkSize(re) {
+		if (this.size === null) {
+			if (this.repeats === 0) this.repeats = 1;
+			if (re.op === Regexp.Op.REPEAT) {
+				let n = re.max;
+				if (n === -1) n = re.min;
+				if (n <= 0) n = 1;
+				if (n > Math.floor(Parser.MAX_SIZE / this.repeats)) this.repeats = Parser.MAX_SIZE;
+				else this.repeats *= n;
+			}
+			if (this.numRegexp < Math.floor(Parser.MAX_SIZE / this.repeats)) return;
+			this.size = /* @__PURE__ */ new Map();
+			for (let reEx of this.stack) this.checkSize(reEx);
+		}
+		if (this.calcSize(re, true) > Parser.MAX_SIZE) throw new RE2JSSyntaxException(Parser.ERR_LARGE);
+	}
+	calcSize(re, force = false) {
+		if (!force && this.size !== null) {
+			if (this.size.has(re)) return this.size.get(re);
+		}
+		let size = 0;
+		switch (re.op) {
+			case Regexp.Op.LITERAL:
+				size = re.runes.length;
+				break;
+			case Regexp.Op.PLB:
+			case Regexp.Op.NLB:
+			case Regexp.Op.CAPTURE:
+			case Regexp.Op.STAR:
+				size = 2 + this.calcSize(re.subs[0]);
+				break;
+			case Regexp.Op.PLUS:
+			case Regexp.Op.QUEST:
+				size = 1 + this.calcSize(re.subs[0]);
+				break;
+			case Regexp.Op.CONCAT:
+				for (let sub of re.subs) size = size + this.calcSize(sub);
+				break;
+			case Regexp.Op.ALTERNATE:
+				for (let sub of re.subs) size = size + this.calcSize(sub);
+				if (re.subs.length > 1) size = size + re.subs.length - 1;
+				break;
+			case Regexp.Op.REPEAT: {
+				let sub = this.calcSize(re.subs[0]);
+				if (re.max === -1) {
+					if (re.min === 0) size = 2 + sub;
+					else size = 1 + re.min * sub;
+					break;
+				}
+				size = re.max * sub + (re.max - re.min);
+				break;
+			}
+		}
+		size = Math.max(1, size);
+		if (this.size === null) this.size = /* @__PURE__ */ new Map();
+		this.size.set(re, size);
+		return size;
+	}
+	checkHeight(re) {
+		if (this.numRegexp < Parser.MAX_HEIGHT) return;
+		if (this.height === null) {
+			this.height = /* @__PURE__ */ new Map();
+			for (let reEx of this.stack) this.checkHeight(reEx);
+		}
+		if (this.calcHeight(re, true) > Parser.MAX_HEIGHT) throw new RE2JSSyntaxException(Parser.ERR_NESTING_DEPTH);
+	}
+	calcHeight(re, force = false) {
+		if (!force && this.height !== null) {
+			if (this.height.has(re)) return this.height.get(re);
+		}
+		let h = 1;
+		for (let sub of re.subs) {
+			const hsub = this.calcHeight(sub);
+			if (h < 1 + hsub) h = 1 + hsub;
+		}
+		if (this.height === null) this.height = /* @__PURE__ */ new Map();
+		this.height.set(re, h);
+		return h;
+	}
+	pop() {
+		return this.stack.pop();
+	}
+	popToPseudo() {
+		const n = this.stack.length;
+		let i = n;
+		while (i > 0 && !Regexp.isPseudoOp(this.stack[i - 1].op)) i--;
+		return this.stack.splice(i, n - i);
+	}
+	push(re) {
+		this.numRunes += re.runes.length;
+		if (re.op === Regexp.Op.CHAR_CLASS && re.runes.length === 2 && re.runes[0] === re.runes[1]) {
+			if (this.maybeConcat(re.runes[0], this.flags & ~RE2Flags.FOLD_CASE)) return null;
+			re.op = Regexp.Op.LITERAL;
+			re.runes = [re.runes[0]];
+			re.flags = this.flags & ~RE2Flags.FOLD_CASE;
+		} else if (re.op === Regexp.Op.CHAR_CLASS && re.runes.length === 4 && re.runes[0] === re.runes[1] && re.runes[2] === re.runes[3] && Unicode.simpleFold(re.runes[0]) === re.runes[2] && Unicode.simpleFold(re.runes[2]) === re.runes[0] || re.op === Regexp.Op.CHAR_CLASS && re.runes.length === 2 && re.runes[0] + 1 === re.runes[1] && Unicode.simpleFold(re.runes[0]) === re.runes[1] && Unicode.simpleFold(re.runes[1]) === re.runes[0]) {
+			if (this.maybeConcat(re.runes[0], this.flags | RE2Flags.FOLD_CASE)) return null;
+			re.op = Regexp.Op.LITERAL;
+			re.runes = [re.runes[0]];
+			re.flags = this.flags | RE2Flags.FOLD_CASE;
+		} else this.maybeConcat(-1, 0);
+		this.stack.push(re);
+		this.checkLimits(re);
+		return re;
+	}
+	maybeConcat(r, flags) {
+		const n = this.stack.length;
+		if (n < 2) return false;
+		const re1 = this.stack[n - 1];
+		const re2 = this.stack[n - 2];
+		if (re1.op !== Regexp.Op.LITERAL || re2.op !== Regexp.Op.LITERAL || (re1.flags & RE2Flags.FOLD_CASE) !== (re2.flags & RE2Flags.FOLD_CASE)) return false;
+		if (!Array.isArray(re2.runes)) re2.runes = Array.from(re2.runes);
+		for (let i = 0; i < re1.runes.length; i++) re2.runes.push(re1.runes[i]);
+		if (r >= 0) {
+			re1.runes = [r];
+			re1.flags = flags;
+			return true;
+		}
+		this.pop();
+		this.reuse(re1);
+		return false;
+	}
+	newLiteral(r, flags) {
+		const re = this.newRegexp(Regexp.Op.LITERAL);
+		re.flags = flags;
+		if ((flags & RE2Flags.FOLD_CASE) !== 0) r = Parser.minFoldRune(r);
+		re.runes = [r];
+		return re;
+	}
+	literal(r) {
+		this.push(this.newLiteral(r, this.flags));
+	}
+	op(op) {
+		const re = this.newRegexp(op);
+		re.flags = this.flags;
+		return this.push(re);
+	}
+	repeat(op, min, max, beforePos, t, lastRepeatPos) {
+		let flags = this.flags;
+		if ((flags & RE2Flags.PERL_X) !== 0) {
+			if (t.more() && t.lookingAt("?")) {
+				t.skip(1);
+				flags ^= RE2Flags.NON_GREEDY;
+			}
+			if (lastRepeatPos !== -1) throw new RE2JSSyntaxException(Parser.ERR_INVALID_REPEAT_OP, t.from(lastRepeatPos));
+		}
+		const n = this.stack.length;
+		if (n === 0) throw new RE2JSSyntaxException(Parser.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
+		const sub = this.stack[n - 1];
+		if (Regexp.isPseudoOp(sub.op)) throw new RE2JSSyntaxException(Parser.ERR_MISSING_REPEAT_ARGUMENT, t.from(beforePos));
+		const re = this.newRegexp(op);
+		re.min = min;
+		re.max = max;
+		re.flags = flags;
+		re.subs = [sub];
+		this.stack[n - 1] = re;
+		this.checkLimits(re);
+		if (op === Regexp.Op.REPEAT && (min >= 2 || max >= 2) && !this.repeatIsValid(re, 1e3)) throw new RE2JSSyntaxException(Parser.ERR_INVALID_REPEAT_SIZE, t.from(beforePos));
+	}
+	repeatIsValid(re, n) {
+		if (re.op === Regexp.Op.REPEAT) {
+			let m = re.max;
+			if (m === 0) return true;
+			if (m < 0) m = re.min;
+			if (m > n) return false;
+			if (m > 0) n = Math.trunc(n / m);
+		}
+		for (let sub of re.subs) if (!this.repeatIsValid(sub, n)) return false;
+		return true;
+	}
+	concat() {
+		this.maybeConcat(-1, 0);
+		const subs = this.popToPseudo();
+		if (subs.length === 0) return this.push(this.newRegexp(Regexp.Op.EMPTY_MATCH));
+		return this.push(this.collapse(subs, Regexp.Op.CONCAT));
+	}
+	alternate() {
+		const subs = this.popToPseudo();
+		if (subs.length > 0) this.cleanAlt(subs[subs.length - 1]);
+		if (subs.length === 0) return this.push(this.newRegexp(Regexp.Op.NO_MATCH));
+		return this.push(this.collapse(subs, Regexp.Op.ALTERNATE));
+	}
+	cleanAlt(re) {
+		if (re.op === Regexp.Op.CHAR_CLASS) {
+			re.runes = new CharClass(Array.from(re.runes)).cleanClass().toArray();
+			if (re.runes.length === 2 && re.runes[0] === 0 && re.runes[1] === Unicode.MAX_RUNE) {
+				re.runes = /* @__PURE__ */ new Int32Array(0);
+				re.op = Regexp.Op.ANY_CHAR;
+			} else if (re.runes.length === 4 && re.runes[0] === 0 && re.runes[1] === Codepoint.CODES["\n"] - 1 && re.runes[2] === Codepoint.CODES["\n"] + 1 && re.runes[3] === Unicode.MAX_RUNE) {
+				re.runes = /* @__PURE__ */ new Int32Array(0);
+				re.op = Regexp.Op.ANY_CHAR_NOT_NL;
+			}
+		}
+	}
+	collapse(subs, op) {
+		if (subs.length === 1) return subs[0];
+		let len = 0;
+		for (let sub of subs) len += sub.op === op ? sub.subs.length : 1;
+		let newsubs = new Array(len).fill(null);
+		let i = 0;
+		for (let sub of subs) if (sub.op === op) {
+			for (let j = 0; j < sub.subs.length; j++) newsubs[i++] = sub.subs[j];
+			this.reuse(sub);
+		} else newsubs[i++] = sub;
+		let re = this.newRegexp(op);
+		re.subs = newsubs;
+		if (op === Regexp.Op.ALTERNATE) {
+			re.subs = this.factor(re.subs);
+			if (re.subs.length === 1) {
+				const old = re;
+				re = re.subs[0];
+				this.reuse(old);
+			}
+		}
+		return re;
+	}
+	factor(array) {
+		if (array.length < 2) return array;
+		let s = 0;
+		let lensub = array.length;
+		let lenout = 0;
+		let str = null;
+		let strlen = 0;
+		let strflags = 0;
+		let start = 0;
+		for (let i = 0; i <= lensub; i++) {
+			let istr = null;
+			let istrlen = 0;
+			let iflags = 0;
+			if (i < lensub) {
+				let re = array[s + i];
+				if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) re = re.subs[0];
+				if (re.op === Regexp.Op.LITERAL) {
+					istr = re.runes;
+					istrlen = re.runes.length;
+					iflags = re.flags & RE2Flags.FOLD_CASE;
+				}
+				if (iflags === strflags) {
+					let same = 0;
+					while (same < strlen && same < istrlen && str[same] === istr[same]) same++;
+					if (same > 0) {
+						strlen = same;
+						continue;
+					}
+				}
+			}
+			if (i === start) {} else if (i === start + 1) array[lenout++] = array[s + start];
+			else {
+				const prefix = this.newRegexp(Regexp.Op.LITERAL);
+				prefix.flags = strflags;
+				prefix.runes = str.slice(0, strlen);
+				for (let j = start; j < i; j++) {
+					array[s + j] = this.removeLeadingString(array[s + j], strlen);
+					this.checkLimits(array[s + j]);
+				}
+				const suffix = this.collapse(array.slice(s + start, s + i), Regexp.Op.ALTERNATE);
+				const re = this.newRegexp(Regexp.Op.CONCAT);
+				re.subs = [prefix, suffix];
+				array[lenout++] = re;
+			}
+			start = i;
+			str = istr;
+			strlen = istrlen;
+			strflags = iflags;
+		}
+		lensub = lenout;
+		s = 0;
+		start = 0;
+		lenout = 0;
+		let first = null;
+		for (let i = 0; i <= lensub; i++) {
+			let ifirst = null;
+			if (i < lensub) {
+				ifirst = Parser.leadingRegexp(array[s + i]);
+				if (first !== null && first.equals(ifirst) && (Parser.isCharClass(first) || first.op === Regexp.Op.REPEAT && first.min === first.max && Parser.isCharClass(first.subs[0]))) continue;
+			}
+			if (i === start) {} else if (i === start + 1) array[lenout++] = array[s + start];
+			else {
+				const prefix = first;
+				for (let j = start; j < i; j++) {
+					const reuse = j !== start;
+					array[s + j] = this.removeLeadingRegexp(array[s + j], reuse);
+					this.checkLimits(array[s + j]);
+				}
+				const suffix = this.collapse(array.slice(s + start, s + i), Regexp.Op.ALTERNATE);
+				const re = this.newRegexp(Regexp.Op.CONCAT);
+				re.subs = [prefix, suffix];
+				array[lenout++] = re;
+			}
+			start = i;
+			first = ifirst;
+		}
+		lensub = lenout;
+		s = 0;
+		start = 0;
+		lenout = 0;
+		for (let i = 0; i <= lensub; i++) {
+			if (i < lensub && Parser.isCharClass(array[s + i])) continue;
+			if (i === start) {} else if (i === start + 1) array[lenout++] = array[s + start];
+			else {
+				let max = start;
+				for (let j = start + 1; j < i; j++) {
+					const subMax = array[s + max];
+					const subJ = array[s + j];
+					if (subMax.op < subJ.op || subMax.op === subJ.op && (subMax.runes !== null ? subMax.runes.length : 0) < (subJ.runes !== null ? subJ.runes.length : 0)) max = j;
+				}
+				const tmp = array[s + start];
+				array[s + start] = array[s + max];
+				array[s + max] = tmp;
+				for (let j = start + 1; j < i; j++) {
+					Parser.mergeCharClass(array[s + start], array[s + j]);
+					this.reuse(array[s + j]);
+				}
+				this.cleanAlt(array[s + start]);
+				array[lenout++] = array[s + start];
+			}
+			if (i < lensub) array[lenout++] = array[s + i];
+			start = i + 1;
+		}
+		lensub = lenout;
+		s = 0;
+		start = 0;
+		lenout = 0;
+		for (let i = 0; i < lensub; ++i) {
+			if (i + 1 < lensub && array[s + i].op === Regexp.Op.EMPTY_MATCH && array[s + i + 1].op === Regexp.Op.EMPTY_MATCH) continue;
+			array[lenout++] = array[s + i];
+		}
+		lensub = lenout;
+		s = 0;
+		return array.slice(s, lensub);
+	}
+	removeLeadingString(re, n) {
+		if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
+			const sub = this.removeLeadingString(re.subs[0], n);
+			re.subs[0] = sub;
+			if (sub.op === Regexp.Op.EMPTY_MATCH) {
+				this.reuse(sub);
+				switch (re.subs.length) {
+					case 0:
+					case 1:
+						re.op = Regexp.Op.EMPTY_MATCH;
+						re.subs = Regexp.emptySubs();
+						break;
+					case 2: {
+						const old = re;
+						re = re.subs[1];
+						this.reuse(old);
+						break;
+					}
+					default: re.subs = re.subs.slice(1, re.subs.length);
+				}
+			}
+			return re;
+		}
+		if (re.op === Regexp.Op.LITERAL) {
+			re.runes = re.runes.slice(n, re.runes.length);
+			if (re.runes.length === 0) re.op = Regexp.Op.EMPTY_MATCH;
+		}
+		return re;
+	}
+	removeLeadingRegexp(re, reuse) {
+		if (re.op === Regexp.Op.CONCAT && re.subs.length > 0) {
+			if (reuse) this.reuse(re.subs[0]);
+			re.subs = re.subs.slice(1, re.subs.length);
+			switch (re.subs.length) {
+				case 0:
+					re.op = Regexp.Op.EMPTY_MATCH;
+					re.subs = Regexp.emptySubs();
+					break;
+				case 1: {
+					const old = re;
+					re = re.subs[0];
+					this.reuse(old);
+					break;
+				}
+			}
+			return re;
+		}
+		if (reuse) this.reuse(re);
+		return this.newRegexp(Regexp.Op.EMPTY_MATCH);
+	}
+	parseInternal() {
+		if ((this.flags & RE2Flags.LITERAL) !== 0) return Parser.literalRegexp(this.wholeRegexp, this.flags);
+		let lastRepeatPos = -1;
+		let min = -1;
+		let max = -1;
+		const t = new StringIterator(this.wholeRegexp);
+		while (t.more()) {
+			let repeatPos = -1;
+			bigswitch: switch (t.peek()) {
+				case Codepoint.CODES["("]:
+					if ((this.flags & RE2Flags.LOOKBEHIND) !== 0) {
+						if (t.lookingAt("(?<=")) {
+							this.parsePosLookBehind();
+							t.skip(4);
+							break;
+						}
+						if (t.lookingAt("(?<!")) {
+							this.parseNegLookBehind();
+							t.skip(4);
+							break;
+						}
+					}
+					if ((this.flags & RE2Flags.PERL_X) !== 0 && t.lookingAt("(?")) {
+						this.parsePerlFlags(t);
+						break;
+					}
+					this.op(Regexp.Op.LEFT_PAREN).cap = ++this.numCap;
+					t.skip(1);
+					break;
+				case Codepoint.CODES["|"]:
+					this.parseVerticalBar();
+					t.skip(1);
+					break;
+				case Codepoint.CODES[")"]:
+					this.parseRightParen();
+					t.skip(1);
+					break;
+				case Codepoint.CODES["^"]:
+					if ((this.flags & RE2Flags.ONE_LINE) !== 0) this.op(Regexp.Op.BEGIN_TEXT);
+					else this.op(Regexp.Op.BEGIN_LINE);
+					t.skip(1);
+					break;
+				case Codepoint.CODES["$"]:
+					if ((this.flags & RE2Flags.ONE_LINE) !== 0) this.op(Regexp.Op.END_TEXT).flags |= RE2Flags.WAS_DOLLAR;
+					else this.op(Regexp.Op.END_LINE);
+					t.skip(1);
+					break;
+				case Codepoint.CODES["."]:
+					if ((this.flags & RE2Flags.DOT_NL) !== 0) this.op(Regexp.Op.ANY_CHAR);
+					else this.op(Regexp.Op.ANY_CHAR_NOT_NL);
+					t.skip(1);
+					break;
+				case Codepoint.CODES["["]:
+					this.parseClass(t);
+					break;
+				case Codepoint.CODES["*"]:
+				case Codepoint.CODES["+"]:
+				case Codepoint.CODES["?"]: {
+					repeatPos = t.pos();
+					let op = null;
+					switch (t.pop()) {
+						case Codepoint.CODES["*"]:
+							op = Regexp.Op.STAR;
+							break;
+						case Codepoint.CODES["+"]:
+							op = Regexp.Op.PLUS;
+							break;
+						case Codepoint.CODES["?"]: op = Regexp.Op.QUEST;
+					}
+					this.repeat(op, min, max, repeatPos, t, lastRepeatPos);
+					break;
+				}
+				case Codepoint.CODES["{"]: {
+					const before = t.pos();
+					const minMax = Parser.parseRepeat(t);
+					if (minMax < 0) {
+						t.rewindTo(before);
+						this.literal(t.pop());
+						break;
+					}
+					repeatPos = before;
+					min = minMax >> 16;
+					max = (minMax & Unicode.MAX_BMP) << 16 >> 16;
+					this.repeat(Regexp.Op.REPEAT, min, max, repeatPos, t, lastRepeatPos);
+					break;
+				}
+				case Codepoint.CODES["\\"]: {
+					const savedPos = t.pos();
+					t.skip(1);
+					if ((this.flags & RE2Flags.PERL_X) !== 0 && t.more()) switch (t.pop()) {
+						case Codepoint.CODES["A"]:
+							this.op(Regexp.Op.BEGIN_TEXT);
+							break bigswitch;
+						case Codepoint.CODES["b"]:
+							this.op(Regexp.Op.WORD_BOUNDARY);
+							break bigswitch;
+						case Codepoint.CODES["B"]:
+							this.op(Regexp.Op.NO_WORD_BOUNDARY);
+							break bigswitch;
+						case Codepoint.CODES["C"]: throw new RE2JSSyntaxException(Parser.ERR_INVALID_ESCAPE, "\\C");
+						case Codepoint.CODES["Q"]: {
+							let lit = t.rest();
+							const i = lit.indexOf("\\E");
+							if (i >= 0) {
+								lit = lit.substring(0, i);
+								t.skipString(lit);
+								t.skipString("\\E");
+							} else t.skipString(lit);
+							let j = 0;
+							while (j < lit.length) {
+								const codepoint = lit.codePointAt(j);
+								this.literal(codepoint);
+								j += Utils.charCount(codepoint);
+							}
+							break bigswitch;
+						}
+						case Codepoint.CODES["z"]:
+							this.op(Regexp.Op.END_TEXT);
+							break bigswitch;
+						default: t.rewindTo(savedPos);
+					}
+					else t.rewindTo(savedPos);
+					const re = this.newRegexp(Regexp.Op.CHAR_CLASS);
+					re.flags = this.flags;
+					if (t.lookingAt("\\p") || t.lookingAt("\\P")) {
+						const cc = new CharClass();
+						if (this.parseUnicodeClass(t, cc)) {
+							re.runes = cc.toArray();
+							this.push(re);
+							break bigswitch;
+						}
+					}
+					const cc = new CharClass();
+					if (this.parsePerlClassEscape(t, cc)) {
+						re.runes = cc.toArray();
+						this.push(re);
+						break bigswitch;
+					}
+					t.rewindTo(savedPos);
+					this.reuse(re);
+					this.literal(Parser.parseEscape(t));
+					break;
+				}
+				default: this.literal(t.pop());
+			}
+			lastRepeatPos = repeatPos;
+		}
+		this.concat();
+		if (this.swapVerticalBar()) this.pop();
+		this.alternate();
+		if (this.stack.length !== 1) throw new RE2JSSyntaxException(Parser.ERR_MISSING_PAREN, this.wholeRegexp);
+		this.stack[0].namedGroups = this.namedGroups;
+		return this.stack[0];
+	}
+	parsePerlFlags(t) {
+		const startPos = t.pos();
+		const s = t.rest();
+		if (s.startsWith("(?P<") || s.startsWith("(?<")) {
+			const begin = s.charAt(2) === "P" ? 4 : 3;
+			const end = s.indexOf(">");
+			if (end < 0) throw new RE2JSSyntaxException(Parser.ERR_INVALID_NAMED_CAPTURE, s);
+			const name = s.substring(begin, end);
+			t.skipString(name);
+			t.skip(begin + 1);
+			if (!Parser.isValidCaptureName(name)) throw new RE2JSSyntaxException(Parser.ERR_INVALID_NAMED_CAPTURE, s.substring(0, end + 1));
+			const re = this.op(Regexp.Op.LEFT_PAREN);
+			re.cap = ++this.numCap;
+			if (this.namedGroups[name]) throw new RE2JSSyntaxException(Parser.ERR_DUPLICATE_NAMED_CAPTURE, name);
+			this.namedGroups[name] = this.numCap;
+			re.name = name;
+			return;
+		}
+		t.skip(2);
+		let flags = this.flags;
+		let sign = 1;
+		let sawFlag = false;
+		loop: while (t.more()) {
+			const c = t.pop();
+			switch (c) {
+				case Codepoint.CODES["i"]:
+					flags |= RE2Flags.FOLD_CASE;
+					sawFlag = true;
+					break;
+				case Codepoint.CODES["m"]:
+					flags &= ~RE2Flags.ONE_LINE;
+					sawFlag = true;
+					break;
+				case Codepoint.CODES["s"]:
+					flags |= RE2Flags.DOT_NL;
+					sawFlag = true;
+					break;
+				case Codepoint.CODES["U"]:
+					flags |= RE2Flags.NON_GREEDY;
+					sawFlag = true;
+					break;
+				case Codepoint.CODES["-"]:
+					if (sign < 0) break loop;
+					sign = -1;
+					flags = ~flags;
+					sawFlag = false;
+					break;
+				case Codepoint.CODES[":"]:
+				case Codepoint.CODES[")"]:
+					if (sign < 0) {
+						if (!sawFlag) break loop;
+						flags = ~flags;
+					}
+					if (c === Codepoint.CODES[":"]) this.op(Regexp.Op.LEFT_PAREN);
+					this.flags = flags;
+					return;
+				default: break loop;
+			}
+		}
+		throw new RE2JSSyntaxException(Parser.ERR_INVALID_PERL_OP, t.from(startPos));
+	}
+	parsePosLookBehind() {
+		const re = this.newRegexp(Regexp.Op.LEFT_PAREN);
+		re.flags = this.flags;
+		re.lb = ++this.nlb;
+		return this.push(re);
+	}
+	parseNegLookBehind() {
+		const re = this.newRegexp(Regexp.Op.LEFT_PAREN);
+		re.flags = this.flags;
+		re.lb = -++this.nlb;
+		return this.push(re);
+	}
+	parseVerticalBar() {
+		this.concat();
+		if (!this.swapVerticalBar()) this.op(Regexp.Op.VERTICAL_BAR);
+	}
+	swapVerticalBar() {
+		const n = this.stack.length;
+		if (n >= 3 && this.stack[n - 2].op === Regexp.Op.VERTICAL_BAR && Parser.isCharClass(this.stack[n - 1]) && Parser.isCharClass(this.stack[n - 3])) {
+			let re1 = this.stack[n - 1];
+			let re3 = this.stack[n - 3];
+			if (re1.op > re3.op) {
+				const tmp = re3;
+				re3 = re1;
+				re1 = tmp;
+				this.stack[n - 3] = re3;
+			}
+			Parser.mergeCharClass(re3, re1);
+			this.reuse(re1);
+			this.pop();
+			return true;
+		}
+		if (n >= 2) {
+			const re1 = this.stack[n - 1];
+			const re2 = this.stack[n - 2];
+			if (re2.op === Regexp.Op.VERTICAL_BAR) {
+				if (n >= 3) this.cleanAlt(this.stack[n - 3]);
+				this.stack[n - 2] = re1;
+				this.stack[n - 1] = re2;
+				return true;
+			}
+		}
+		return false;
+	}
+	parseRightParen() {
+		this.concat();
+		if (this.swapVerticalBar()) this.pop();
+		this.alternate();
+		if (this.stack.length < 2) throw new RE2JSSyntaxException(Parser.ERR_UNEXPECTED_PAREN, this.wholeRegexp);
+		const re1 = this.pop();
+		const re2 = this.pop();
+		if (re2.op !== Regexp.Op.LEFT_PAREN) throw new RE2JSSyntaxException(Parser.ERR_UNEXPECTED_PAREN, this.wholeRegexp);
+		this.flags = re2.flags;
+		if (re2.lb !== 0) {
+			if (Parser.hasCapture(re1)) throw new RE2JSSyntaxException(Parser.ERR_INVALID_CAPTURE_IN_LOOKBEHIND, this.wholeRegexp);
+			if (re2.lb > 0) re2.op = Regexp.Op.PLB;
+			else re2.op = Regexp.Op.NLB;
+			re2.subs = [re1];
+			this.push(re2);
+			return;
+		}
+		if (re2.cap === 0) this.push(re1);
+		else {
+			re2.op = Regexp.Op.CAPTURE;
+			re2.subs = [re1];
+			this.push(re2);
+		}
+	}
+	parsePerlClassEscape(t, cc) {
+		const beforePos = t.pos();
+		if ((this.flags & RE2Flags.PERL_X) === 0 || !t.more() || t.pop() !== Codepoint.CODES["\\"] || !t.more()) return false;
+		t.pop();
+		const p = t.from(beforePos);
+		const g = PERL_GROUPS.has(p) ? PERL_GROUPS.get(p) : null;
+		if (g === null) return false;
+		cc.appendGroup(g, (this.flags & RE2Flags.FOLD_CASE) !== 0);
+		return true;
+	}
+	parseNamedClass(t, cc) {
+		const cls = t.rest();
+		const i = cls.indexOf(":]");
+		if (i < 0) return false;
+		const name = cls.substring(0, i + 2);
+		t.skipString(name);
+		const g = POSIX_GROUPS.has(name) ? POSIX_GROUPS.get(name) : null;
+		if (g === null) throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, name);
+		cc.appendGroup(g, (this.flags & RE2Flags.FOLD_CASE) !== 0);
+		return true;
+	}
+	parseUnicodeClass(t, cc) {
+		const startPos = t.pos();
+		if ((this.flags & RE2Flags.UNICODE_GROUPS) === 0 || !t.lookingAt("\\p") && !t.lookingAt("\\P")) return false;
+		t.skip(1);
+		let sign = 1;
+		let c = t.pop();
+		if (c === Codepoint.CODES["P"]) sign = -1;
+		if (!t.more()) {
+			t.rewindTo(startPos);
+			throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, t.rest());
+		}
+		c = t.pop();
+		let name;
+		if (c !== Codepoint.CODES["{"]) name = Utils.runeToString(c);
+		else {
+			const rest = t.rest();
+			const end = rest.indexOf("}");
+			if (end < 0) {
+				t.rewindTo(startPos);
+				throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, t.rest());
+			}
+			name = rest.substring(0, end);
+			t.skipString(name);
+			t.skip(1);
+		}
+		if (!(name.length === 0) && name.codePointAt(0) === Codepoint.CODES["^"]) {
+			sign = 0 - sign;
+			name = name.substring(1);
+		}
+		const pair = Parser.unicodeTable(name);
+		if (pair === null) throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, t.from(startPos));
+		if (pair.sign < 0) sign = 0 - sign;
+		const tab = pair.tab;
+		const fold = pair.fold;
+		if ((this.flags & RE2Flags.FOLD_CASE) === 0 || fold === null) cc.appendTableWithSign(tab, sign);
+		else {
+			const tmp = new CharClass().appendTable(tab).appendTable(fold).cleanClass().toArray();
+			cc.appendClassWithSign(Array.from(tmp), sign);
+		}
+		return true;
+	}
+	parseClass(t) {
+		const startPos = t.pos();
+		t.skip(1);
+		const re = this.newRegexp(Regexp.Op.CHAR_CLASS);
+		re.flags = this.flags;
+		const cc = new CharClass();
+		let sign = 1;
+		if (t.more() && t.lookingAt("^")) {
+			sign = -1;
+			t.skip(1);
+			if ((this.flags & RE2Flags.CLASS_NL) === 0) cc.appendRange(Codepoint.CODES["\n"], Codepoint.CODES["\n"]);
+		}
+		let first = true;
+		while (!t.more() || t.peek() !== Codepoint.CODES["]"] || first) {
+			if (t.more() && t.lookingAt("-") && (this.flags & RE2Flags.PERL_X) === 0 && !first) {
+				const s = t.rest();
+				if (s === "-" || !s.startsWith("-]")) {
+					t.rewindTo(startPos);
+					throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, t.rest());
+				}
+			}
+			first = false;
+			const beforePos = t.pos();
+			if (t.lookingAt("[:")) {
+				if (this.parseNamedClass(t, cc)) continue;
+				t.rewindTo(beforePos);
+			}
+			if (this.parseUnicodeClass(t, cc)) continue;
+			if (this.parsePerlClassEscape(t, cc)) continue;
+			t.rewindTo(beforePos);
+			const lo = Parser.parseClassChar(t, startPos);
+			let hi = lo;
+			if (t.more() && t.lookingAt("-")) {
+				t.skip(1);
+				if (t.more() && t.lookingAt("]")) t.skip(-1);
+				else {
+					hi = Parser.parseClassChar(t, startPos);
+					if (hi < lo) throw new RE2JSSyntaxException(Parser.ERR_INVALID_CHAR_RANGE, t.from(beforePos));
+				}
+			}
+			if ((this.flags & RE2Flags.FOLD_CASE) === 0) cc.appendRange(lo, hi);
+			else cc.appendFoldedRange(lo, hi);
+		}
+		t.skip(1);
+		cc.cleanClass();
+		if (sign < 0) cc.negateClass();
+		re.runes = cc.toArray();
+		this.push(re);
+	}
+};
+// src/RE2.js
+/**
+* An RE2 class instance is a compiled representation of an RE2 regular expression, independent of
+* the public Java-like Pattern/Matcher API.
+*
+* This class also contains various implementation helpers for RE2 regular expressions.
+*
+* Use the {@link #quoteMeta(String)} utility function to quote all regular expression
+* metacharacters in an arbitrary string.
+*
+*/
+var RE2 = class RE2 {
+	static initTest(expr) {
+		const re2 = RE2.compile(expr);
+		const res = new RE2(re2.expr, re2.prog, re2.numSubexp, re2.longest);
+		res.cond = re2.cond;
+		res.prefix = re2.prefix;
+		res.prefixUTF8 = re2.prefixUTF8;
+		res.prefixComplete = re2.prefixComplete;
+		res.prefixRune = re2.prefixRune;
+		res.prefilter = re2.prefilter;
+		res.namedGroups = re2.namedGroups;
+		return res;
+	}
+	/**
+	* Parses a regular expression and returns, if successful, an {@code RE2} instance that can be
+	* used to match against text.
+	*
+	* When matching against text, the regexp returns a match that begins as early as possible in the
+	* input (leftmost), and among those it chooses the one that a backtracking search would have
+	* found first. This so-called leftmost-first matching is the same semantics that Perl, Python,
+	* and other implementations use, although this package implements it without the expense of
+	* backtracking. For POSIX leftmost-longest matching, see {@link #compilePOSIX}.
+	*/
+	static compile(expr) {
+		return RE2.compileImpl(expr, RE2Flags.PERL, false);
+	}
+	/**
+	* {@code compilePOSIX} is like {@link #compile} but restricts the regular expression to POSIX ERE
+	* (egrep) syntax and changes the match semantics to leftmost-longest.
+	*
+	* That is, when matching against text, the regexp returns a match that begins as early as
+	* possible in the input (leftmost), and among those it chooses a match that is as long as
+	* possible. This so-called leftmost-longest matching is the same semantics that early regular
+	* expression implementations used and that POSIX specifies.
+	*
+	* However, there can be multiple leftmost-longest matches, with different submatch choices, and
+	* here this package diverges from POSIX. Among the possible leftmost-longest matches, this
+	* package chooses the one that a backtracking search would have found first, while POSIX
+	* specifies that the match be chosen to maximize the length of the first subexpression, then the
+	* second, and so on from left to right. The POSIX rule is computationally prohibitive and not
+	* even well-defined. See http://swtch.com/~rsc/regexp/regexp2.html#posix
+	*/
+	static compilePOSIX(expr) {
+		return RE2.compileImpl(expr, RE2Flags.POSIX, true);
+	}
+	static compileImpl(expr, mode, longest) {
+		let re = Parser.parse(expr, mode);
+		const maxCap = re.maxCap();
+		const namedGroups = re.namedGroups;
+		re = Simplify.simplify(re);
+		const prefilter = PrefilterTree.build(re);
+		const prog = Compiler.compileRegexp(re);
+		const re2 = new RE2(expr, prog, maxCap, longest);
+		re2.prefilter = prefilter.type === Prefilter.Type.NONE ? null : prefilter;
+		const [prefixCompl, prefixStr] = prog.prefix();
+		re2.prefixComplete = prefixCompl;
+		re2.prefix = prefixStr;
+		re2.prefixUTF8 = Utils.stringToUtf8ByteArray(re2.prefix);
+		if (re2.prefix.length > 0) re2.prefixRune = re2.prefix.codePointAt(0);
+		re2.namedGroups = namedGroups;
+		return re2;
+	}
+	/**
+	* Returns true iff textual regular expression {@code pattern} matches string {@code s}.
+	*
+	* More complicated queries need to use {@link #compile} and the full {@code RE2} interface.
+	*/
+	static match(pattern, s) {
+		return RE2.compile(pattern).match(s);
+	}
+	constructor(expr, prog, numSubexp = 0, longest = 0) {
+		this.expr = expr;
+		this.prog = prog;
+		this.numSubexp = numSubexp;
+		this.longest = longest;
+		this.cond = prog.startCond();
+		this.prefix = null;
+		this.prefixUTF8 = null;
+		this.prefixComplete = false;
+		this.prefixRune = 0;
+		/** @type {Record<string, number>} */
+		this.namedGroups = Object.create(null);
+		this.machinePool = [];
+		this.lazyDFA = null;
+		this.onepass = OnePass.compile(this.prog);
+		this.prefilter = null;
+	}
+	get dfa() {
+		if (this.lazyDFA === null) this.lazyDFA = new DFA(this.prog);
+		return this.lazyDFA;
+	}
+	matchPrefixComplete(input, pos, anchor, ncap) {
+		if ((anchor === RE2Flags.ANCHOR_START || anchor === RE2Flags.ANCHOR_BOTH) && pos !== 0) return null;
+		let matchStart = -1;
+		let matchEnd = -1;
+		const pLen = input.prefixLength(this);
+		if (anchor === RE2Flags.UNANCHORED) {
+			const idx = input.index(this, pos);
+			if (idx < 0) return null;
+			matchStart = pos + idx;
+			matchEnd = matchStart + pLen;
+		} else if (anchor === RE2Flags.ANCHOR_BOTH) {
+			if (input.endPos() !== pLen) return null;
+			if (input.index(this, 0) !== 0) return null;
+			matchStart = 0;
+			matchEnd = pLen;
+		} else if (anchor === RE2Flags.ANCHOR_START) {
+			if (input.index(this, 0) !== 0) return null;
+			matchStart = 0;
+			matchEnd = pLen;
+		}
+		if (matchStart < 0) return null;
+		if (ncap > 0) {
+			const matchcap = new Int32Array(ncap).fill(-1);
+			matchcap[0] = matchStart;
+			matchcap[1] = matchEnd;
+			return Array.from(matchcap);
+		}
+		return [];
+	}
+	createLookbehindState() {
+		return this.prog.numLb > 0 ? new LookbehindState(this.prog) : null;
+	}
+	executeEngine(input, pos, anchor, ncap, lbState = null) {
+		if (this.prefixComplete && (ncap === 0 || this.numSubexp === 0)) return this.matchPrefixComplete(input, pos, anchor, ncap);
+		if (this.prefilter !== null && anchor === RE2Flags.UNANCHORED) {
+			if (!this.prefilter.eval(input, pos)) return null;
+		}
+		if (this.onepass !== null) return OnePass.execute(this, input, pos, anchor, ncap);
+		if (ncap > 0) {
+			if (this.prog.numLb === 0 && input.endPos() <= Backtracker.maxBitStateLen(this.prog)) return Backtracker.execute(this, input, pos, anchor, ncap);
+			return this.doExecuteNFA(input, pos, anchor, ncap, lbState);
+		}
+		if (this.prog.numLb === 0) {
+			const dfaResult = this.dfa.match(input, pos, anchor);
+			if (dfaResult !== null) return dfaResult ? [] : null;
+			if (input.endPos() <= Backtracker.maxBitStateLen(this.prog)) return Backtracker.execute(this, input, pos, anchor, ncap);
+		}
+		return this.doExecuteNFA(input, pos, anchor, ncap, lbState);
+	}
+	/**
+	* Returns the number of parenthesized subexpressions in this regular expression.
+	*/
+	numberOfCapturingGroups() {
+		return this.numSubexp;
+	}
+	/**
+	* Returns the number of instructions in this compiled regular expression program.
+	*/
+	numberOfInstructions() {
+		return this.prog.numInst();
+	}
+	get() {
+		return this.machinePool.length > 0 ? this.machinePool.pop() : null;
+	}
+	reset() {
+		this.machinePool.length = 0;
+	}
+	put(m) {
+		this.machinePool.push(m);
+	}
+	toString() {
+		return this.expr;
+	}
+	doExecuteNFA(input, pos, anchor, ncap, lbState = null) {
+		let m = this.get();
+		if (!m) m = Machine.fromRE2(this);
+		m.init(ncap);
+		const cap = m.match(input, pos, anchor, lbState) ? m.submatches() : null;
+		this.put(m);
+		return cap;
+	}
+	match(s) {
+		return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 0) !== null;
+	}
+	/**
+	* Matches the regular expression against input starting at position start and ending at position
+	* end, with the given anchoring. Records the submatch boundaries in group, which is [start, end)
+	* pairs of byte offsets. The number of boundaries needed is inferred from the size of the group
+	* array. It is most efficient not to ask for submatch boundaries.
+	*
+	* @param input the input byte array
+	* @param start the beginning position in the input
+	* @param end the end position in the input
+	* @param anchor the anchoring flag (UNANCHORED, ANCHOR_START, ANCHOR_BOTH)
+	* @param group the array to fill with submatch positions
+	* @param ngroup the number of array pairs to fill in
+	* @param lbState optional state carried between successive matches over the same input (see
+	*   createLookbehindState); omit it to evaluate lookbehinds from the beginning of the input
+	* @returns true if a match was found
+	*/
+	matchWithGroup(input, start, end, anchor, ngroup, lbState = null) {
+		if (!(input instanceof MatcherInputBase)) {
+			if (Utils.isByteArray(input)) input = MatcherInput.utf8(input);
+			else input = MatcherInput.utf16(input);
+		}
+		return this.matchMachineInput(input, start, end, anchor, ngroup, lbState);
+	}
+	matchMachineInput(input, start, end, anchor, ngroup, lbState = null) {
+		if (start > end) return [false, null];
+		const machineInput = input.isUTF16Encoding() ? MachineInput.fromUTF16(input.asCharSequence(), 0, end) : MachineInput.fromUTF8(input.asBytes(), 0, end);
+		const groupMatch = this.executeEngine(machineInput, start, anchor, 2 * ngroup, lbState);
+		if (groupMatch === null) return [false, null];
+		return [true, groupMatch];
+	}
+	/**
+	* Returns true iff this regexp matches the UTF-8 byte array {@code b}.
+	*/
+	matchUTF8(b) {
+		return this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 0) !== null;
+	}
+	/**
+	* Returns a copy of {@code src} in which all matches for this regexp have been replaced by
+	* {@code repl}. No support is provided for expressions (e.g. {@code \1} or {@code $1}) in the
+	* replacement string.
+	*/
+	replaceAll(src, repl) {
+		return this.replaceAllFunc(src, () => repl, 2 * src.length + 1);
+	}
+	/**
+	* Returns a copy of {@code src} in which only the first match for this regexp has been replaced
+	* by {@code repl}. No support is provided for expressions (e.g. {@code \1} or {@code $1}) in the
+	* replacement string.
+	*/
+	replaceFirst(src, repl) {
+		return this.replaceAllFunc(src, () => repl, 1);
+	}
+	/**
+	* Returns a copy of {@code src} in which at most {@code maxReplaces} matches for this regexp have
+	* been replaced by the return value of of function {@code repl} (whose first argument is the
+	* matched string). No support is provided for expressions (e.g. {@code \1} or {@code $1}) in the
+	* replacement string.
+	*/
+	replaceAllFunc(src, replFunc, maxReplaces) {
+		let lastMatchEnd = 0;
+		let searchPos = 0;
+		let out = "";
+		const input = MachineInput.fromUTF16(src);
+		const lbState = this.createLookbehindState();
+		let numReplaces = 0;
+		while (searchPos <= src.length) {
+			const a = this.executeEngine(input, searchPos, RE2Flags.UNANCHORED, 2, lbState);
+			if (a === null || a.length === 0) break;
+			out += src.substring(lastMatchEnd, a[0]);
+			if (a[1] > lastMatchEnd || a[0] === 0) {
+				out += replFunc(src.substring(a[0], a[1]));
+				numReplaces++;
+			}
+			lastMatchEnd = a[1];
+			const width = input.step(searchPos) & 7;
+			if (searchPos + width > a[1]) searchPos += width;
+			else if (searchPos + 1 > a[1]) searchPos++;
+			else searchPos = a[1];
+			if (numReplaces >= maxReplaces) break;
+		}
+		out += src.substring(lastMatchEnd);
+		return out;
+	}
+	pad(a) {
+		if (a === null) return null;
+		let n = (1 + this.numSubexp) * 2;
+		if (a.length < n) {
+			let a2 = new Array(n).fill(-1);
+			for (let i = 0; i < a.length; i++) a2[i] = a[i];
+			a = a2;
+		}
+		return a;
+	}
+	allMatches(input, n, deliverFun = (v) => v) {
+		let result = [];
+		const end = input.endPos();
+		if (n < 0) n = end + 1;
+		let pos = 0;
+		let i = 0;
+		let prevMatchEnd = -1;
+		const lbState = this.createLookbehindState();
+		while (i < n && pos <= end) {
+			const matches = this.executeEngine(input, pos, RE2Flags.UNANCHORED, this.prog.numCap, lbState);
+			if (matches === null || matches.length === 0) break;
+			let accept = true;
+			if (matches[1] === pos) {
+				if (matches[0] === prevMatchEnd) accept = false;
+				const r = input.step(pos);
+				if (r < 0) pos = end + 1;
+				else pos += r & 7;
+			} else pos = matches[1];
+			prevMatchEnd = matches[1];
+			if (accept) {
+				result.push(deliverFun(this.pad(matches)));
+				i++;
+			}
+		}
+		return result;
+	}
+	/**
+	* Returns an array holding the text of the leftmost match in {@code b} of this regular
+	* expression.
+	*
+	* A return value of null indicates no match.
+	*/
+	findUTF8(b) {
+		const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 2);
+		if (a === null) return null;
+		return b.slice(a[0], a[1]);
+	}
+	/**
+	* Returns a two-element array of integers defining the location of the leftmost match in
+	* {@code b} of this regular expression. The match itself is at {@code b[loc[0]...loc[1]]}.
+	*
+	* A return value of null indicates no match.
+	*/
+	findUTF8Index(b) {
+		const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, 2);
+		if (a === null) return null;
+		return a.slice(0, 2);
+	}
+	/**
+	* Returns a string holding the text of the leftmost match in {@code s} of this regular
+	* expression.
+	*
+	* If there is no match, the return value is an empty string, but it will also be empty if the
+	* regular expression successfully matches an empty string. Use {@link #findIndex} or
+	* {@link #findSubmatch} if it is necessary to distinguish these cases.
+	*/
+	find(s) {
+		const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+		if (a === null) return "";
+		return s.substring(a[0], a[1]);
+	}
+	/**
+	* Returns a two-element array of integers defining the location of the leftmost match in
+	* {@code s} of this regular expression. The match itself is at
+	* {@code s.substring(loc[0], loc[1])}.
+	*
+	* A return value of null indicates no match.
+	*/
+	findIndex(s) {
+		return this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, 2);
+	}
+	/**
+	* Returns an array of arrays the text of the leftmost match of the regular expression in
+	* {@code b} and the matches, if any, of its subexpressions, as defined by the <a
+	* href='#submatch'>Submatch</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findUTF8Submatch(b) {
+		const a = this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, this.prog.numCap);
+		if (a === null) return null;
+		const ret = new Array(1 + this.numSubexp).fill(null);
+		for (let i = 0; i < ret.length; i++) if (2 * i < a.length && a[2 * i] >= 0) ret[i] = b.slice(a[2 * i], a[2 * i + 1]);
+		return ret;
+	}
+	/**
+	* Returns an array holding the index pairs identifying the leftmost match of this regular
+	* expression in {@code b} and the matches, if any, of its subexpressions, as defined by the the
+	* <a href='#submatch'>Submatch</a> and <a href='#index'>Index</a> descriptions above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findUTF8SubmatchIndex(b) {
+		return this.pad(this.executeEngine(MachineInput.fromUTF8(b), 0, RE2Flags.UNANCHORED, this.prog.numCap));
+	}
+	/**
+	* Returns an array of strings holding the text of the leftmost match of the regular expression in
+	* {@code s} and the matches, if any, of its subexpressions, as defined by the <a
+	* href='#submatch'>Submatch</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findSubmatch(s) {
+		const a = this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap);
+		if (a === null) return null;
+		const ret = new Array(1 + this.numSubexp).fill(null);
+		for (let i = 0; i < ret.length; i++) if (2 * i < a.length && a[2 * i] >= 0) ret[i] = s.substring(a[2 * i], a[2 * i + 1]);
+		return ret;
+	}
+	/**
+	* Returns an array holding the index pairs identifying the leftmost match of this regular
+	* expression in {@code s} and the matches, if any, of its subexpressions, as defined by the <a
+	* href='#submatch'>Submatch</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findSubmatchIndex(s) {
+		return this.pad(this.executeEngine(MachineInput.fromUTF16(s), 0, RE2Flags.UNANCHORED, this.prog.numCap));
+	}
+	/**
+	* {@code findAllUTF8()} is the <a href='#all'>All</a> version of {@link #findUTF8}; it returns a
+	* list of up to {@code n} successive matches of the expression, as defined by the <a
+	* href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*
+	* TODO(adonovan): think about defining a byte slice view class, like a read-only Go slice backed
+	* by |b|.
+	*/
+	findAllUTF8(b, n) {
+		const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => b.slice(match[0], match[1]));
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllUTF8Index} is the <a href='#all'>All</a> version of {@link #findUTF8Index}; it
+	* returns a list of up to {@code n} successive matches of the expression, as defined by the <a
+	* href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllUTF8Index(b, n) {
+		const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => match.slice(0, 2));
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAll} is the <a href='#all'>All</a> version of {@link #find}; it returns a list of up
+	* to {@code n} successive matches of the expression, as defined by the <a href='#all'>All</a>
+	* description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAll(s, n) {
+		const result = this.allMatches(MachineInput.fromUTF16(s), n, (match) => s.substring(match[0], match[1]));
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllIndex} is the <a href='#all'>All</a> version of {@link #findIndex}; it returns a
+	* list of up to {@code n} successive matches of the expression, as defined by the <a
+	* href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllIndex(s, n) {
+		const result = this.allMatches(MachineInput.fromUTF16(s), n, (match) => match.slice(0, 2));
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllUTF8Submatch} is the <a href='#all'>All</a> version of {@link #findUTF8Submatch};
+	* it returns a list of up to {@code n} successive matches of the expression, as defined by the <a
+	* href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllUTF8Submatch(b, n) {
+		const result = this.allMatches(MachineInput.fromUTF8(b), n, (match) => {
+			let slice = new Array(match.length / 2 | 0).fill(null);
+			for (let j = 0; j < slice.length; j++) if (match[2 * j] >= 0) slice[j] = b.slice(match[2 * j], match[2 * j + 1]);
+			return slice;
+		});
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllUTF8SubmatchIndex} is the <a href='#all'>All</a> version of
+	* {@link #findUTF8SubmatchIndex}; it returns a list of up to {@code n} successive matches of the
+	* expression, as defined by the <a href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllUTF8SubmatchIndex(b, n) {
+		const result = this.allMatches(MachineInput.fromUTF8(b), n);
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllSubmatch} is the <a href='#all'>All</a> version of {@link #findSubmatch}; it
+	* returns a list of up to {@code n} successive matches of the expression, as defined by the <a
+	* href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllSubmatch(s, n) {
+		const result = this.allMatches(MachineInput.fromUTF16(s), n, (match) => {
+			let slice = new Array(match.length / 2 | 0).fill(null);
+			for (let j = 0; j < slice.length; j++) if (match[2 * j] >= 0) slice[j] = s.substring(match[2 * j], match[2 * j + 1]);
+			return slice;
+		});
+		if (result.length === 0) return null;
+		return result;
+	}
+	/**
+	* {@code findAllSubmatchIndex} is the <a href='#all'>All</a> version of
+	* {@link #findSubmatchIndex}; it returns a list of up to {@code n} successive matches of the
+	* expression, as defined by the <a href='#all'>All</a> description above.
+	*
+	* A return value of null indicates no match.
+	*/
+	findAllSubmatchIndex(s, n) {
+		const result = this.allMatches(MachineInput.fromUTF16(s), n);
+		if (result.length === 0) return null;
+		return result;
+	}
+};
+// src/Set.js
+var RE2Set = class RE2Set {
+	/** @type {number} */
+	static UNANCHORED = RE2Flags.UNANCHORED;
+	/** @type {number} */
+	static ANCHOR_START = RE2Flags.ANCHOR_START;
+	/** @type {number} */
+	static ANCHOR_BOTH = RE2Flags.ANCHOR_BOTH;
+	/**
+	* Constructs a new RE2Set with the specified anchor mode and flags.
+	* @param {number} [anchor=RE2Set.UNANCHORED] - The anchoring mode (e.g., RE2Set.UNANCHORED).
+	* @param {number} [flags=0] - The public flags to apply to all patterns in the set.
+	* @param {number} [maxMem=8388608] - The maximum memory in bytes to use for the DFA (default 8MB).
+	*/
+	constructor(anchor = RE2Set.UNANCHORED, flags = 0, maxMem = 8388608) {
+		if (![
+			RE2Set.UNANCHORED,
+			RE2Set.ANCHOR_START,
+			RE2Set.ANCHOR_BOTH
+		].includes(anchor)) throw new RE2JSFlagsException("The anchor should be RE2Set.UNANCHORED, RE2Set.ANCHOR_START or RE2Set.ANCHOR_BOTH");
+		Utils.checkFlags(flags);
+		this.anchor = anchor;
+		this.jsFlags = flags;
+		this.maxMem = maxMem;
+		let re2Flags = RE2Flags.PERL;
+		if ((flags & PublicFlags.DISABLE_UNICODE_GROUPS) !== 0) re2Flags &= ~RE2Flags.UNICODE_GROUPS;
+		if ((flags & PublicFlags.LOOKBEHINDS) !== 0) re2Flags |= RE2Flags.LOOKBEHIND;
+		this.re2Flags = re2Flags;
+		this.regexps = [];
+		this.prog = null;
+		this.dfa = null;
+		this.dummyRe2 = null;
+	}
+	/**
+	* Adds a new regular expression pattern to the set.
+	* Patterns cannot be added after the set has been compiled.
+	* @param {string} pattern - The regular expression pattern to add.
+	* @returns {number} The integer index assigned to the added pattern.
+	* @throws {RE2JSCompileException} If patterns are added after compilation.
+	*/
+	add(pattern) {
+		if (this.prog) throw new RE2JSCompileException("Cannot add patterns after compile");
+		Utils.checkPattern(pattern);
+		let fregex = pattern;
+		if ((this.jsFlags & PublicFlags.CASE_INSENSITIVE) !== 0) fregex = `(?i)${fregex}`;
+		if ((this.jsFlags & PublicFlags.DOTALL) !== 0) fregex = `(?s)${fregex}`;
+		if ((this.jsFlags & PublicFlags.MULTILINE) !== 0) fregex = `(?m)${fregex}`;
+		const re = Parser.parse(fregex, this.re2Flags);
+		this.regexps.push(Simplify.simplify(re));
+		return this.regexps.length - 1;
+	}
+	/**
+	* Compiles the added patterns into a single state machine.
+	* This is automatically called on the first match if not called explicitly.
+	* @returns {void}
+	*/
+	compile() {
+		if (this.prog) return;
+		const prog = Compiler.compileSet(this.regexps);
+		if (prog.numInst() > Parser.MAX_SIZE) throw new RE2JSCompileException(`${Parser.ERR_LARGE}: the set compiles to ${prog.numInst()} instructions, more than ${Parser.MAX_SIZE}`);
+		this.prog = prog;
+		this.dfa = new DFA(this.prog, this.maxMem);
+		this.dummyRe2 = {
+			prog: this.prog,
+			cond: this.prog.startCond(),
+			prefix: "",
+			prefixRune: 0,
+			longest: false
+		};
+	}
+	/**
+	* Matches the input against the compiled set of regular expressions.
+	* @param {string|number[]|Uint8Array} input - The input string or UTF-8 byte array to match against.
+	* @returns {number[]} An array of indices representing the patterns that successfully matched the input.
+	*/
+	match(input) {
+		if (!this.prog) this.compile();
+		const machineInput = Utils.isByteArray(input) ? MachineInput.fromUTF8(input) : MachineInput.fromUTF16(input);
+		let internalAnchor = RE2Flags.UNANCHORED;
+		if (this.anchor === RE2Set.ANCHOR_START) internalAnchor = RE2Flags.ANCHOR_START;
+		else if (this.anchor === RE2Set.ANCHOR_BOTH) internalAnchor = RE2Flags.ANCHOR_BOTH;
+		const dfaResult = this.dfa.matchSet(machineInput, 0, internalAnchor);
+		if (dfaResult !== null) return dfaResult;
+		const machine = Machine.fromRE2(this.dummyRe2);
+		machine.init(0);
+		return machine.matchSet(machineInput, 0, internalAnchor);
+	}
+};
+// src/TranslateRegExpString.js
+/**
+* Transform JS regex string to RE2 regex string
+*/
+var TranslateRegExpString = class TranslateRegExpString {
+	static isHexadecimal(ch) {
+		return "0" <= ch && ch <= "9" || "A" <= ch && ch <= "F" || "a" <= ch && ch <= "f";
+	}
+	static translate(data) {
+		let prefixFlags = "";
+		if (Object.prototype.toString.call(data) === "[object RegExp]") {
+			if (data.ignoreCase) prefixFlags += "i";
+			if (data.multiline) prefixFlags += "m";
+			if (data.dotAll) prefixFlags += "s";
+			data = data.source;
+		}
+		if (typeof data !== "string") return data;
+		let result = "";
+		let changed = false;
+		let size = data.length;
+		if (size === 0) {
+			result = "(?:)";
+			changed = true;
+		}
+		let inCharClass = false;
+		let i = 0;
+		while (i < size) {
+			let ch = data[i];
+			if (ch === "\\") {
+				if (i + 1 < size) {
+					ch = data[i + 1];
+					switch (ch) {
+						case "\\":
+							result += "\\\\";
+							i += 2;
+							continue;
+						case "c":
+							if (i + 2 < size) {
+								let code = data[i + 2].charCodeAt(0);
+								if (code >= 65 && code <= 90 || code >= 97 && code <= 122) {
+									let val = code % 32;
+									result += "\\x";
+									result += (val >> 4).toString(16).toUpperCase();
+									result += (val & 15).toString(16).toUpperCase();
+									i += 3;
+									changed = true;
+									continue;
+								}
+							}
+							result += "c";
+							i += 2;
+							changed = true;
+							continue;
+						case "u":
+							if (i + 2 < size) {
+								if (data[i + 2] === "{") {
+									let j = i + 3;
+									let hasHex = false;
+									let closed = false;
+									while (j < size) {
+										const hexChar = data[j];
+										if (hexChar === "}") {
+											closed = true;
+											break;
+										}
+										if (!TranslateRegExpString.isHexadecimal(hexChar)) break;
+										hasHex = true;
+										j++;
+									}
+									if (closed && hasHex) {
+										result += "\\x";
+										i += 2;
+										changed = true;
+										continue;
+									}
+								} else if (i + 5 < size) {
+									let isHex4 = true;
+									for (let j = 0; j < 4; j++) if (!TranslateRegExpString.isHexadecimal(data[i + 2 + j])) {
+										isHex4 = false;
+										break;
+									}
+									if (isHex4) {
+										result += "\\x{" + data.substring(i + 2, i + 6) + "}";
+										i += 6;
+										changed = true;
+										continue;
+									}
+								}
+							}
+							result += "u";
+							i += 2;
+							changed = true;
+							continue;
+						case "x": {
+							let isValidHex = false;
+							if (i + 2 < size && data[i + 2] === "{") {
+								let j = i + 3;
+								let hasHex = false;
+								let closed = false;
+								while (j < size) {
+									const hexChar = data[j];
+									if (hexChar === "}") {
+										closed = true;
+										break;
+									}
+									if (!TranslateRegExpString.isHexadecimal(hexChar)) break;
+									hasHex = true;
+									j++;
+								}
+								if (closed && hasHex) isValidHex = true;
+							} else if (i + 3 < size && TranslateRegExpString.isHexadecimal(data[i + 2]) && TranslateRegExpString.isHexadecimal(data[i + 3])) isValidHex = true;
+							if (isValidHex) {
+								result += "\\x";
+								i += 2;
+							} else {
+								result += "x";
+								i += 2;
+								changed = true;
+							}
+							continue;
+						}
+						case "n":
+						case "r":
+						case "t":
+						case "a":
+						case "f":
+						case "v":
+						case "d":
+						case "D":
+						case "s":
+						case "S":
+						case "w":
+						case "W":
+						case "b":
+						case "B":
+						case "p":
+						case "P":
+						case "A":
+						case "z":
+						case "Q":
+						case "E":
+						case "0":
+						case "1":
+						case "2":
+						case "3":
+						case "4":
+						case "5":
+						case "6":
+						case "7":
+							result += "\\" + ch;
+							i += 2;
+							continue;
+						default: {
+							let cp = data.codePointAt(i + 1);
+							if (cp >= 48 && cp <= 57 || cp >= 65 && cp <= 90 || cp >= 97 && cp <= 122) {
+								let symSize = Utils.charCount(cp);
+								result += data.substring(i + 1, i + 1 + symSize);
+								i += symSize + 1;
+								changed = true;
+							} else {
+								result += "\\";
+								let symSize = Utils.charCount(cp);
+								result += data.substring(i + 1, i + 1 + symSize);
+								i += symSize + 1;
+							}
+							continue;
+						}
+					}
+				}
+			} else if (ch === "/") {
+				result += "\\/";
+				i += 1;
+				changed = true;
+				continue;
+			} else if (ch === "[") {
+				if (!inCharClass && data[i + 1] === "]") {
+					result += "[^\\x00-\\x{10FFFF}]";
+					i += 2;
+					changed = true;
+					continue;
+				}
+				if (!inCharClass && data[i + 1] === "^" && data[i + 2] === "]") {
+					result += "[\\x00-\\x{10FFFF}]";
+					i += 3;
+					changed = true;
+					continue;
+				}
+				inCharClass = true;
+			} else if (ch === "]") inCharClass = false;
+			else if (!inCharClass && ch === "(" && i + 2 < size && data[i + 1] === "?" && data[i + 2] === "<") {
+				if (i + 3 < size && !"=!>)".includes(data[i + 3])) {
+					result += "(?P<";
+					i += 3;
+					changed = true;
+					continue;
+				}
+			}
+			let cp = data.codePointAt(i);
+			let symSize = Utils.charCount(cp);
+			result += data.substring(i, i + symSize);
+			i += symSize;
+		}
+		const finalResult = changed ? result : data;
+		if (prefixFlags.length > 0) return `(?${prefixFlags})${finalResult}`;
+		return finalResult;
+	}
+};
+// src/index.js
+const execResult = (m, input) => {
+	const result = m.matchArray();
+	result.index = m.start(0);
+	result.input = input;
+	result.groups = m.namedGroupsObject();
+	return result;
+};
+/**
+* A compiled representation of an RE2 regular expression
+*
+* The matching functions take {@code String} arguments instead of the more general Java
+* {@code CharSequence} since the latter doesn't provide UTF-16 decoding.
+*
+*
+* @author rsc@google.com (Russ Cox)
+* @class
+*/
+var RE2JS = class RE2JS {
+	/**
+	* Flag: case insensitive matching.
+	*/
+	static CASE_INSENSITIVE = PublicFlags.CASE_INSENSITIVE;
+	/**
+	* Flag: dot ({@code .}) matches all characters, including newline.
+	*/
+	static DOTALL = PublicFlags.DOTALL;
+	/**
+	* Flag: multiline matching: {@code ^} and {@code $} match at beginning and end of line, not just
+	* beginning and end of input.
+	*/
+	static MULTILINE = PublicFlags.MULTILINE;
+	/**
+	* Flag: Unicode groups (e.g. {@code \p\ Greek\} ) will be syntax errors.
+	*/
+	static DISABLE_UNICODE_GROUPS = PublicFlags.DISABLE_UNICODE_GROUPS;
+	/**
+	* Flag: matches longest possible string.
+	*/
+	static LONGEST_MATCH = PublicFlags.LONGEST_MATCH;
+	/**
+	* Flag: enable linear-time captureless lookbehinds.
+	*/
+	static LOOKBEHINDS = PublicFlags.LOOKBEHINDS;
+	/**
+	* Returns a literal pattern string for the specified string.
+	*
+	* This method produces a string that can be used to create a <code>RE2JS</code> that would
+	* match the string <code>s</code> as if it were a literal pattern.
+	*
+	* Metacharacters or escape sequences in the input sequence will be given no special meaning.
+	*
+	* @param {string} str The string to be literalized
+	* @returns {string} A literal string replacement
+	*/
+	static quote(str) {
+		return Utils.quoteMeta(str);
+	}
+	/**
+	* Quotes '\' and '$' in {@code str}, so that the returned string could be used in
+	* replacement methods as a literal replacement of {@code str}.
+	*
+	* This is a convenience delegation to {@link Matcher.quoteReplacement}.
+	*
+	* @param {string} str the string to be quoted
+	* @param {boolean} [javaMode=false] whether the replacement will be used in javaMode
+	* @returns {string} the quoted string
+	*/
+	static quoteReplacement(str, javaMode = false) {
+		return Matcher.quoteReplacement(str, javaMode);
+	}
+	/**
+	* Translates a given regular expression string to ensure compatibility with RE2JS.
+	*
+	* This function preprocesses the input regex string by applying necessary transformations,
+	* such as escaping special characters (e.g., `/`), converting named capture groups to
+	* RE2JS-compatible syntax, and handling Unicode sequences properly. It ensures that the
+	* resulting regex is safe and properly formatted before compilation.
+	*
+	* @param {string|RegExp} expr - The regular expression string to be translated.
+	* @returns {string} - The transformed regular expression string, ready for compilation.
+	*/
+	static translateRegExp(expr) {
+		return TranslateRegExpString.translate(expr);
+	}
+	/**
+	* Helper: create new RE2JS with given regex and flags. Flregex is the regex with flags applied.
+	* @param {string} regex
+	* @param {number} [flags=0]
+	* @returns {RE2JS}
+	*/
+	static compile(regex, flags = 0) {
+		Utils.checkPattern(regex);
+		Utils.checkFlags(flags);
+		let fregex = regex;
+		if ((flags & RE2JS.CASE_INSENSITIVE) !== 0) fregex = `(?i)${fregex}`;
+		if ((flags & RE2JS.DOTALL) !== 0) fregex = `(?s)${fregex}`;
+		if ((flags & RE2JS.MULTILINE) !== 0) fregex = `(?m)${fregex}`;
+		let re2Flags = RE2Flags.PERL;
+		if ((flags & RE2JS.DISABLE_UNICODE_GROUPS) !== 0) re2Flags &= ~RE2Flags.UNICODE_GROUPS;
+		if ((flags & RE2JS.LOOKBEHINDS) !== 0) re2Flags |= RE2Flags.LOOKBEHIND;
+		const p = new RE2JS(regex, flags);
+		p.re2Input = RE2.compileImpl(fregex, re2Flags, (flags & RE2JS.LONGEST_MATCH) !== 0);
+		return p;
+	}
+	/**
+	* Matches a string against a regular expression.
+	*
+	* @param {string} regex the regular expression
+	* @param {string|number[]|Uint8Array} input the input
+	* @returns {boolean} true if the regular expression matches the entire input
+	* @throws RE2JSSyntaxException if the regular expression is malformed
+	*/
+	static matches(regex, input) {
+		return RE2JS.compile(regex).testExact(input);
+	}
+	/**
+	* This is visible for testing.
+	* @private
+	*/
+	static initTest(pattern, flags, re2) {
+		if (pattern == null) throw new Error("pattern is null");
+		if (re2 == null) throw new Error("re2 is null");
+		const p = new RE2JS(pattern, flags);
+		p.re2Input = re2;
+		return p;
+	}
+	/**
+	*
+	* @param {string} pattern
+	* @param {number} flags
+	*/
+	constructor(pattern, flags) {
+		this.patternInput = pattern;
+		this.flagsInput = flags;
+		/** @type {import('./RE2.js').RE2} */
+		this.re2Input = null;
+	}
+	/**
+	* Releases memory used by internal caches associated with this pattern. Does not change the
+	* observable behaviour. Useful for tests that detect memory leaks via allocation tracking.
+	*/
+	reset() {
+		this.re2Input.reset();
+	}
+	/**
+	* Returns the flags used in the constructor.
+	* @returns {number}
+	*/
+	flags() {
+		return this.flagsInput;
+	}
+	/**
+	* Returns the pattern used in the constructor.
+	* @returns {string}
+	*/
+	pattern() {
+		return this.patternInput;
+	}
+	re2() {
+		return this.re2Input;
+	}
+	/**
+	* Matches a string against a regular expression.
+	*
+	* @param {string|number[]|Uint8Array} input the input
+	* @returns {boolean} true if the regular expression matches the entire input
+	*/
+	matches(input) {
+		return this.testExact(input);
+	}
+	/**
+	* Creates a new {@code Matcher} matching the pattern against the input.
+	*
+	* @param {string|number[]|Uint8Array|MatcherInputBase} input the input string
+	* @returns {Matcher}
+	*/
+	matcher(input) {
+		if (Utils.isByteArray(input)) input = MatcherInput.utf8(input);
+		return new Matcher(this, input);
+	}
+	/**
+	* Tests whether the regular expression matches any part of the input string.
+	* Performance Note: This method is highly optimized. Because it only returns
+	* a boolean and does not extract capture groups, it bypasses the `Matcher` overhead
+	* and guarantees execution on the high-speed DFA engine whenever possible.
+	*
+	* @param {string|number[]|Uint8Array} input - The input string or UTF-8 byte array to test against.
+	* @returns {boolean} `true` if the pattern is found anywhere in the input, `false` otherwise.
+	*/
+	test(input) {
+		if (Utils.isByteArray(input)) return this.re2Input.matchUTF8(input);
+		return this.re2Input.match(input);
+	}
+	/**
+	* Tests whether the regular expression matches the ENTIRE input string.
+	* * **Performance Note:** This operates identically to `.matches()`, but is significantly
+	* faster because it does not request capture group data. By requesting 0 capture groups,
+	* it securely routes execution through the DFA fast-path.
+	*
+	* @param {string|number[]|Uint8Array} input - The input string or UTF-8 byte array to test against.
+	* @returns {boolean} `true` if the exact input string fully matches the pattern, `false` otherwise.
+	*/
+	testExact(input) {
+		const machineInput = Utils.isByteArray(input) ? MachineInput.fromUTF8(input) : MachineInput.fromUTF16(input);
+		return this.re2Input.executeEngine(machineInput, 0, RE2Flags.ANCHOR_BOTH, 0) !== null;
+	}
+	/**
+	* Executes a search for a match in a specified string.
+	* Returns a result array, or null if no match is found.
+	* The returned array perfectly mirrors standard JavaScript `RegExpExecArray`,
+	* including `.index`, `.input`, and `.groups` properties.
+	*
+	* @param {string|number[]|Uint8Array} input the input string or byte array
+	* @returns {Array|null} the match array with index, input, and groups properties, or null
+	*/
+	exec(input) {
+		const m = this.matcher(input);
+		return m.find() ? execResult(m, input) : null;
+	}
+	/**
+	* Splits input around instances of the regular expression. It returns an array giving the strings
+	* that occur before, between, and after instances of the regular expression.
+	*
+	* If {@code limit <= 0}, there is no limit on the size of the returned array. If
+	* {@code limit == 0}, empty strings that would occur at the end of the array are omitted. If
+	* {@code limit > 0}, at most limit strings are returned. The final string contains the remainder
+	* of the input, possibly including additional matches of the pattern.
+	*
+	* @param {string} input the input string to be split
+	* @param {number} [limit=0] the limit
+	* @returns {string[]} the split strings
+	*/
+	split(input, limit = 0) {
+		const m = this.matcher(input);
+		const result = [];
+		let emptiesSkipped = 0;
+		let last = 0;
+		while (m.find()) {
+			if (last === 0 && m.end() === 0) {
+				last = m.end();
+				continue;
+			}
+			if (limit > 0 && result.length === limit - 1) break;
+			if (last === m.start()) {
+				if (limit === 0) {
+					emptiesSkipped += 1;
+					last = m.end();
+					continue;
+				}
+			} else while (emptiesSkipped > 0) {
+				result.push("");
+				emptiesSkipped -= 1;
+			}
+			result.push(m.substring(last, m.start()));
+			last = m.end();
+		}
+		if (limit === 0 && last !== m.inputLength()) {
+			while (emptiesSkipped > 0) {
+				result.push("");
+				emptiesSkipped -= 1;
+			}
+			result.push(m.substring(last, m.inputLength()));
+		}
+		if (limit !== 0 || result.length === 0 && !(last === m.inputLength() && last > 0)) result.push(m.substring(last, m.inputLength()));
+		return result;
+	}
+	/**
+	* Returns an iterator of all results matching a string against the regular expression,
+	* including capturing groups.
+	*
+	* @param {string|number[]|Uint8Array} input the input string or byte array
+	* @returns {IterableIterator<RegExpMatchArray>}
+	*/
+	*matchAll(input) {
+		const m = this.matcher(input);
+		while (m.find()) yield execResult(m, input);
+	}
+	/**
+	*
+	* @returns {string}
+	*/
+	toString() {
+		return this.patternInput;
+	}
+	/**
+	* Returns the program size of this pattern.
+	*
+	* <p>
+	* Similar to the C++ implementation, the program size is a very approximate measure of a regexp's
+	* "cost". Larger numbers are more expensive than smaller numbers.
+	* </p>
+	*
+	* @returns {number} the program size of this pattern
+	*/
+	programSize() {
+		return this.re2Input.numberOfInstructions();
+	}
+	/**
+	* Returns the number of capturing groups in this matcher's pattern. Group zero denotes the entire
+	* pattern and is excluded from this count.
+	*
+	* @returns {number} the number of capturing groups in this pattern
+	*/
+	groupCount() {
+		return this.re2Input.numberOfCapturingGroups();
+	}
+	/**
+	* Return a map of the capturing groups in this matcher's pattern, where key is the name and value
+	* is the index of the group in the pattern.
+	* @returns {Record<string, number>}
+	*/
+	namedGroups() {
+		return this.re2Input.namedGroups;
+	}
+	/**
+	*
+	* @param {*} other
+	* @returns {boolean}
+	*/
+	equals(other) {
+		if (this === other) return true;
+		if (other === null || this.constructor !== other.constructor) return false;
+		return this.flagsInput === other.flagsInput && this.patternInput === other.patternInput;
+	}
+};
+/**
+* Creates an RE2JS regex directly from a template literal.
+* @overload
+* @param {TemplateStringsArray} stringsOrFlags - The raw string segments of the template literal.
+* @param {...any} values - The interpolated values.
+* @returns {RE2JS}
+*/
+/**
+* Creates a template literal tag function with specific RE2JS flags.
+* @overload
+* @param {number} stringsOrFlags - The RE2JS flags to apply (e.g., RE2JS.CASE_INSENSITIVE).
+* @returns {(strings: TemplateStringsArray, ...tagValues: any[]) => RE2JS}
+*/
+/**
+* Implementation signature
+* @param {TemplateStringsArray | number} stringsOrFlags
+* @param {...any} values
+* @returns {RE2JS | ((strings: TemplateStringsArray, ...tagValues: any[]) => RE2JS)}
+*/
+function re(stringsOrFlags, ...values) {
+	if (Array.isArray(stringsOrFlags) && "raw" in stringsOrFlags) {
+		const pattern = String.raw(stringsOrFlags, ...values);
+		return RE2JS.compile(pattern);
+	}
+	const flags = typeof stringsOrFlags === "number" ? stringsOrFlags : 0;
+	return (strings, ...tagValues) => {
+		const pattern = String.raw(strings, ...tagValues);
+		return RE2JS.compile(pattern, flags);
+	};
+}
+
+
+;// CONCATENATED MODULE: ./src/sign/go-regexp.ts
+/**
+ * Regular expressions as Go's `regexp` package reads them (RE2 syntax: `\z`, `(?i)`,
+ * `(?P<name>…)`, `[[:alnum:]]`; no lookaround, no backreferences), through re2js, a port of
+ * RE2. cosign, sigstore-go and source-controller compile identity and issuer patterns with
+ * `regexp.Compile` and match with `MatchString`, which is unanchored: `a` matches `xay`.
+ */
+
+class GoRegExpError extends Error {
+}
+/** Compiles `pattern` with Go's syntax; a pattern Go refuses throws GoRegExpError (one line). */
+function compileGoRegExp(pattern) {
+    let re;
+    try {
+        re = RE2JS.compile(pattern);
+    }
+    catch (err) {
+        // re2js words its errors as Go does: "error parsing regexp: invalid or unsupported Perl syntax: `(?=`".
+        throw new GoRegExpError(err.message.split('\n')[0]);
+    }
+    return { source: pattern, matches: (value) => re.matcher(value).find() };
+}
+/** Why Go would refuse `pattern`, or undefined when it compiles. */
+function goRegExpProblem(pattern) {
+    try {
+        compileGoRegExp(pattern);
+        return undefined;
+    }
+    catch (err) {
+        return err.message;
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
 var bundle_dist = __nccwpck_require__(61040);
 // EXTERNAL MODULE: ./node_modules/@sigstore/sign/dist/index.js
@@ -62801,6 +70360,7 @@ var sign_dist = __nccwpck_require__(15179);
  * predicate is `https://sigstore.dev/cosign/sign/v1`), stored as an OCI 1.1 referrer of the image
  * (sigstore/cosign pkg/oci/remote/write.go WriteAttestationNewBundleFormat).
  */
+
 
 
 const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -62842,23 +70402,78 @@ async function pushBundle(client, target, bundleJson, predicateType) {
     };
     return client.pushReferrer(registry, repository, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
 }
+const BUNDLE_MEDIA_TYPE_BASE = 'application/vnd.dev.sigstore.bundle';
 /**
- * The bundles referring to `digest`, as cosign's GetBundles finds them: referrer manifests
- * with exactly one layer of a `application/vnd.dev.sigstore.bundle` media type.
+ * A bundle media type's version as sigstore-go reads it (pkg/bundle/bundle.go getBundleVersion):
+ * `…bundle+json;version=0.1|0.2|0.3` or `…bundle.vX.Y[.Z]+json` with a Go semver; else undefined.
  */
-async function readBundles(client, registry, repository, digest) {
+function bundleVersion(mediaType) {
+    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=0\.([123])$/.exec(mediaType);
+    if (legacy)
+        return [0, Number(legacy[1]), 0];
+    const prefix = `${BUNDLE_MEDIA_TYPE_BASE}.v`;
+    if (!mediaType.startsWith(prefix) || !mediaType.endsWith('+json'))
+        return undefined;
+    // golang.org/x/mod/semver IsValid: vMAJOR[.MINOR[.PATCH[-pre][+build]]], no leading zeros.
+    const n = '(0|[1-9]\\d*)';
+    const m = new RegExp(`^${n}(?:\\.${n}(?:\\.${n}(?:-[0-9A-Za-z.-]+)?(?:\\+[0-9A-Za-z.-]+)?)?)?$`).exec(mediaType.slice(prefix.length, -'+json'.length));
+    return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;
+}
+const compareVersions = (a, b) => a.map((x, i) => x - b[i]).find((d) => d !== 0) ?? 0;
+/**
+ * Why cosign would not take a referrer's bundle, or undefined when it would: cosign
+ * pkg/oci/remote/signatures.go Bundle parses it (protojson, then sigstore-go NewBundle's
+ * validation) and requires MinVersion("v0.3"); sigstore-go refuses v0.4 and later, a v0.3
+ * bundle holding a certificate chain, and tlog entries without an inclusion proof.
+ */
+function bundleProblem(json) {
+    let bundle;
+    try {
+        bundle = (0,bundle_dist.bundleFromJSON)(JSON.parse(json));
+    }
+    catch (err) {
+        return `not a sigstore bundle (${err.message.split('\n')[0]})`;
+    }
+    const version = bundleVersion(bundle.mediaType);
+    if (!version)
+        return `unsupported media type ${bundle.mediaType}`;
+    if (compareVersions(version, [0, 3, 0]) < 0)
+        return `bundle version ${bundle.mediaType} is older than v0.3`;
+    if (compareVersions(version, [0, 4, 0]) >= 0)
+        return `bundle version ${bundle.mediaType} is not supported`;
+    const material = bundle.verificationMaterial;
+    if (material.content.$case === 'x509CertificateChain')
+        return 'a v0.3 bundle holds a certificate chain, not a single certificate';
+    if (material.tlogEntries.length && !material.tlogEntries.some((e) => e.inclusionProof))
+        return 'its transparency log entries carry no inclusion proof';
+    return undefined;
+}
+/**
+ * The bundles referring to `digest`, as cosign's GetBundles (pkg/cosign/verify.go) finds them:
+ * every referrer, whatever its artifactType, whose manifest holds exactly one layer of an
+ * `application/vnd.dev.sigstore.bundle` media type and whose bundle parses at v0.3 or later.
+ * Any other referrer, one that cannot be read, or a bundle cosign would not parse, is skipped.
+ */
+async function readBundles(client, registry, repository, digest, log) {
     const referrers = await client.referrers(registry, repository, digest);
     const out = [];
     for (const r of referrers) {
-        if (!r.artifactType?.startsWith('application/vnd.dev.sigstore.bundle'))
-            continue;
-        const { manifest } = await client.getManifest(registry, repository, r.digest);
-        const layers = (manifest.layers ?? []);
-        // cosign skips referrers that are not exactly one bundle layer.
-        if (layers.length !== 1 || !layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle'))
-            continue;
-        const blob = await client.getBlob(registry, repository, layers[0].digest);
-        out.push({ name: r.digest, json: blob.toString('utf8') });
+        try {
+            const { manifest } = await client.getManifest(registry, repository, r.digest);
+            const layers = (manifest.layers ?? []);
+            if (layers.length !== 1 || !layers[0].mediaType.startsWith(BUNDLE_MEDIA_TYPE_BASE))
+                continue;
+            const json = (await client.getBlob(registry, repository, layers[0].digest)).toString('utf8');
+            const problem = bundleProblem(json);
+            if (problem) {
+                log?.(`referrer ${r.digest}: skipped as cosign does: ${problem}`);
+                continue;
+            }
+            out.push({ name: r.digest, json });
+        }
+        catch (err) {
+            log?.(`referrer ${r.digest}: skipped, cannot be read (${err.message})`);
+        }
     }
     return out;
 }
@@ -63121,6 +70736,7 @@ var verify_dist = __nccwpck_require__(54187);
 
 
 
+
 const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
 const REKOR_BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
@@ -63136,7 +70752,9 @@ async function loadTrustMaterial(policy) {
         catch (err) {
             throw new TrustedRootError(`trusted root ${policy.trustedRoot.source}: not a Sigstore trusted_root.json (${err.message})`);
         }
-        if (!root.certificateAuthorities.length || !root.tlogs.length)
+        // A transparency log is needed unless it is ignored (source-controller rekorURLFromTrustedRoot
+        // refuses a root without one; cosign --insecure-ignore-tlog does not need it).
+        if (!root.certificateAuthorities.length || (!root.tlogs.length && !policy.ignoreTlog))
             throw new TrustedRootError(`trusted root ${policy.trustedRoot.source}: it lists no certificate authority or no transparency log`);
         return (0,verify_dist/* toTrustMaterial */.jO)(root);
     }
@@ -63162,9 +70780,22 @@ async function untrustedRootAsReason(run) {
         throw err;
     }
 }
-/** Does a certificate's identity satisfy one policy identity (exact strings or Go-style unanchored regexps)? */
-function identityMatches(id, subject, issuer) {
-    const one = (exact, re, value) => exact !== undefined ? value === exact : re !== undefined ? new RegExp(re).test(value) : true;
+/**
+ * Does a certificate's identity satisfy one policy identity? Regexps are Go's (RE2, unanchored
+ * MatchString); an empty string is no constraint, as in Go. Two readings, as cosign has two:
+ * - `bundle`: sigstore-go verify/certificate_identity.go SANMatcher/IssuerMatcher.Verify — an
+ *   exact value and a regexp, when both are given, must both match;
+ * - `legacy` (`.sig` layers): cosign pkg/cosign/verify.go CheckCertificatePolicy — a regexp,
+ *   when given, is used instead of the exact value.
+ * A regexp Go refuses throws GoRegExpError.
+ */
+function identityMatches(id, subject, issuer, reading = 'bundle') {
+    const one = (exact, re, value) => {
+        const byRegExp = re ? compileGoRegExp(re).matches(value) : true;
+        if (reading === 'legacy' && re)
+            return byRegExp;
+        return (exact ? value === exact : true) && byRegExp;
+    };
     return one(id.subject, id.subjectRegExp, subject) && one(id.issuer, id.issuerRegExp, issuer);
 }
 const describeIdentity = (id) => `${id.subject ?? `/${id.subjectRegExp ?? '.*'}/`} (${id.issuer ?? `/${id.issuerRegExp ?? '.*'}/`})`;
@@ -63226,19 +70857,39 @@ function withIntermediates(trust, chainPem) {
     }
     return { ...trust, certificateAuthorities: cas };
 }
+/**
+ * The signed entity as cosign checks it (pkg/cosign/verify.go CheckOpts.verificationOptions,
+ * without --use-signed-timestamps, which source-controller never sets): with the log, its
+ * integrated timestamps only (RFC 3161 timestamps in the bundle are not consulted, so a trusted
+ * root without TSAs does not fail them); with --insecure-ignore-tlog, no log entry and the
+ * certificate checked at the current time (sigstore-go WithCurrentTime).
+ */
+function asCosignChecksIt(entity, ignoreTlog) {
+    if (!ignoreTlog)
+        return { ...entity, timestamps: entity.timestamps.filter((t) => t.$case === 'transparency-log') };
+    // @sigstore/verify checks the chain and the leaf's validity at each timestamp it is given and
+    // verifies log entries separately: the current time goes in as the only timestamp, unlogged.
+    const now = {
+        logIndex: '0',
+        logId: { keyId: Buffer.alloc(0) },
+        kindVersion: { kind: '', version: '' },
+        integratedTime: String(Math.floor(Date.now() / 1000)),
+        inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+        inclusionProof: undefined,
+        canonicalizedBody: Buffer.alloc(0),
+    };
+    return { ...entity, tlogEntries: [], timestamps: [{ $case: 'transparency-log', tlogEntry: now }] };
+}
 /** Verifies a keyless entity against the trust material, then matches its identity. */
-function verifyKeyless(bundle, artifact, trust, policy, identities) {
+function verifyKeyless(bundle, artifact, trust, policy, identities, reading) {
     let signer;
     try {
-        const entity = (0,verify_dist/* toSignedEntity */.DC)(bundle, artifact);
-        if (policy.ignoreTlog && !entity.timestamps.length)
-            return {
-                reason: 'no Rekor entry or timestamp to check the short-lived certificate against',
-            };
+        const entity = asCosignChecksIt((0,verify_dist/* toSignedEntity */.DC)(bundle, artifact), policy.ignoreTlog);
         signer = new verify_dist/* Verifier */.BL(trust, {
             tlogThreshold: policy.ignoreTlog ? 0 : 1,
-            // SCTs are required whenever the trusted root names CT logs to check them with.
-            ctlogThreshold: trust.ctlogs.length ? 1 : 0,
+            // cosign requires an embedded SCT unless --insecure-ignore-sct (which Flux never sets),
+            // whether or not the trusted root names a CT log to check it with.
+            ctlogThreshold: 1,
             timestampThreshold: 1,
         }).verify(entity);
     }
@@ -63248,7 +70899,7 @@ function verifyKeyless(bundle, artifact, trust, policy, identities) {
     const subject = signer.identity?.subjectAlternativeName ?? '';
     const issuer = signer.identity?.extensions?.issuer ?? '';
     try {
-        if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer)))
+        if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer, reading)))
             return { by: `keyless: ${subject} (${issuer})` };
     }
     catch (err) {
@@ -63343,13 +70994,44 @@ async function verifyBundlesUnsafe(bundles, digest, policy, trust) {
             verdict = verifyByKeys(bundle, undefined, policy.keys);
         else {
             trust ??= await loadTrustMaterial(policy);
-            verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities);
+            verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities, 'bundle');
         }
         if ('by' in verdict)
             return { verified: true, provider: 'cosign', by: verdict.by };
         reasons.add(verdict.reason);
     }
     return fail([...reasons].join('; '));
+}
+/**
+ * One Sigstore bundle checked against an artifact (its bytes) with cosign's options, the check
+ * cosign's VerifyNewBundle delegates to sigstore-go: a DSSE statement must name the artifact's
+ * sha256, a message signature must sign it. What verifyBundles runs after discovery, without
+ * the image-only rules (DSSE required, v0.3 minimum).
+ */
+async function verifySigstoreBundle(json, artifact, policy) {
+    return untrustedRootAsReason(async () => {
+        let bundle;
+        try {
+            bundle = bundleFromJSON(JSON.parse(json));
+        }
+        catch (err) {
+            return fail(`malformed bundle (${err.message.split('\n')[0]})`);
+        }
+        let data = artifact;
+        if (bundle.content.$case === 'dsseEnvelope') {
+            const sha256 = `sha256:${createHash('sha256').update(artifact).digest('hex')}`;
+            const subject = statementDigests(bundle);
+            if (subject.error)
+                return fail(subject.error);
+            if (!subject.digests.includes(sha256))
+                return fail(`a signature is for another artifact`);
+            data = undefined;
+        }
+        const verdict = policy.keys.length
+            ? verifyByKeys(bundle, data, policy.keys)
+            : verifyKeyless(bundle, data, await loadTrustMaterial(policy), policy, policy.identities, 'bundle');
+        return 'by' in verdict ? { verified: true, provider: 'cosign', by: verdict.by } : fail(verdict.reason);
+    });
 }
 /** A message-signature bundle (v0.1, SET only) rebuilt from a keyless `.sig` layer's annotations. */
 function bundleFromLayer(layer) {
@@ -63427,7 +71109,7 @@ async function verifySignatureLayersUnsafe(layers, digest, policy, trust) {
             continue;
         }
         const material = withIntermediates(trust ?? (trust = await loadTrustMaterial(policy)), layer.annotations[CHAIN_ANNOTATION]);
-        const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities);
+        const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities, 'legacy');
         if ('by' in verdict)
             return { verified: true, provider: 'cosign', by: verdict.by };
         reasons.add(verdict.reason);
@@ -63563,19 +71245,21 @@ async function signWithCosign(client, target, options, ctx) {
     return records;
 }
 /**
- * Fail-closed, in source-controller's order: sigstore bundles among the referrers first, and
- * when there are any only they count; otherwise the `.sig` layers.
+ * Fail-closed, in source-controller's order (internal/oci/cosign/cosign.go Verify): the sigstore
+ * bundles among the referrers first, and when any survive cosign's GetBundles only they count;
+ * when none does, or discovery fails, the `.sig` layers.
  */
 async function verifyWithCosign(client, target, policy, ctx) {
     const { registry, repository, digest } = target;
+    const where = `${registry}/${repository}@${digest}`;
     try {
         let bundles = [];
         try {
-            bundles = await readBundles(client, registry, repository, digest);
+            bundles = await readBundles(client, registry, repository, digest, (line) => ctx.log.debug(`${where}: ${line}`));
         }
         catch (err) {
             // As cosign: a failed bundle discovery falls back to the legacy signatures.
-            ctx.log.debug(`${registry}/${repository}@${digest}: no sigstore bundles (${err.message})`);
+            ctx.log.debug(`${where}: no sigstore bundles (${err.message})`);
         }
         if (bundles.length)
             return await verifyBundles(bundles, digest, policy);
@@ -67667,8 +75351,12 @@ function validateIdentities(name, identities) {
             if (a !== b && isSubsetDn(dnA, dnB))
                 throw new TrustPolicyError(`statement "${name}": trusted identities "${a}" and "${b}" overlap`);
 }
-/** Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken. */
-function parseTrustPolicy(json) {
+/**
+ * Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken.
+ * `cleanSkipStatements`: first empty the trust stores and identities of `skip` statements, as
+ * source-controller does with a verify Secret's policy (internal/oci/notation CleanTrustPolicy).
+ */
+function parseTrustPolicy(json, options = {}) {
     let doc;
     try {
         doc = JSON.parse(json);
@@ -67701,9 +75389,10 @@ function parseTrustPolicy(json) {
         const verifyTimestamp = sv.verifyTimestamp ?? 'always';
         if (verifyTimestamp !== 'always' && verifyTimestamp !== 'afterCertExpiry')
             throw new TrustPolicyError(`statement "${name}": verifyTimestamp must be "always" or "afterCertExpiry"`);
-        const trustStores = stringList(s.trustStores, 'trustStores', name);
-        const trustedIdentities = stringList(s.trustedIdentities, 'trustedIdentities', name);
         const skip = sv.level === 'skip';
+        const cleaned = skip && options.cleanSkipStatements;
+        const trustStores = cleaned ? [] : stringList(s.trustStores, 'trustStores', name);
+        const trustedIdentities = cleaned ? [] : stringList(s.trustedIdentities, 'trustedIdentities', name);
         if (skip) {
             if (trustStores.length || trustedIdentities.length)
                 throw new TrustPolicyError(`statement "${name}": level skip must not list trust stores or trusted identities`);
@@ -67772,9 +75461,13 @@ function loadTrustStores(stores, listed, type) {
         const colon = store.indexOf(':');
         if (store.slice(0, colon) !== type)
             continue;
-        const files = stores.get(store) ?? stores.get('*');
+        const named = stores.get(store);
+        const files = named ?? stores.get('*');
         if (!files)
             throw new TrustStoreError(`trust store ${store} was not given`);
+        // A Flux verify Secret's certificates are taken as they are, whatever the store's type
+        // (source-controller internal/oci/notation trustStore.GetCertificates checks none of them).
+        const asIs = !named;
         const certs = [];
         for (const file of files) {
             let fileCerts;
@@ -67784,7 +75477,7 @@ function loadTrustStores(stores, listed, type) {
             catch (err) {
                 throw new TrustStoreError(`trust store ${store}: ${file.name}: ${err.message}`);
             }
-            for (const cert of fileCerts) {
+            for (const cert of asIs ? [] : fileCerts) {
                 if (!isCaOrSelfSigned(cert))
                     throw new TrustStoreError(`trust store ${store}: ${file.name}: "${cert.subject}" is neither a CA nor a self-signed signing certificate`);
                 if (type === 'tsa' && !isRootCertificate(cert))
@@ -68079,7 +75772,7 @@ async function verifyWithNotation(client, target, policy, ctx) {
     const artifactPath = `${target.registry}/${target.repository}`;
     let statement;
     try {
-        statement = selectStatement(parseTrustPolicy(policy.trustPolicy.json), artifactPath);
+        statement = selectStatement(parseTrustPolicy(policy.trustPolicy.json, { cleanSkipStatements: policy.fluxSecret }), artifactPath);
     }
     catch (err) {
         if (err instanceof TrustPolicyError)
@@ -68173,6 +75866,8 @@ function verifyArtifact(client, target, policy, ctx) {
 
 
 
+
+
 const DEFAULT_NAMESPACE = 'flux-system';
 const key = (kind, ns, name) => `${kind}/${ns ?? ''}/${name}`;
 /** Every source in the scanned objects that asks for signature verification. */
@@ -68182,7 +75877,7 @@ function verifyTargets(objects) {
     const secretKeys = (ns, v) => [v.secretRef?.name, v.trustedRootSecretRef?.name].filter(Boolean).map((n) => key('Secret', ns, n));
     for (const l of objects) {
         const o = l.object;
-        if (String(o.apiVersion).split('/')[0] === 'source.toolkit.fluxcd.io') {
+        if (groupOf(o.apiVersion) === SOURCE_GROUP) {
             if (o.kind === 'OCIRepository' && o.spec?.verify) {
                 const ns = l.namespace ?? DEFAULT_NAMESPACE;
                 targets.push({
@@ -68321,7 +76016,7 @@ async function checkSource(t, secrets, client, ctx) {
         };
     }
     catch (err) {
-        return fail(oneLine(err));
+        return fail(sources_oneLine(err));
     }
 }
 const quietWarnings = (log) => ({
@@ -68332,7 +76027,7 @@ const quietWarnings = (log) => ({
     group: (name, fn) => log.group(name, fn),
     mask: (secret) => log.mask(secret),
 });
-const oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+const sources_oneLine = (err) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 /** The provider policy of a source's verify block and its Secrets, or why there is none. */
 function policyFor(t, provider, secrets) {
     const ns = t.namespace;
@@ -68357,6 +76052,7 @@ function policyFor(t, provider, secrets) {
             trustPolicy: { source: `Secret ${ns}/${secretName} trustpolicy.json`, json: policy.toString('utf8') },
             // The controller hands every certificate of the Secret to whichever store the policy names.
             trustStores: new Map([['*', certs]]),
+            fluxSecret: true,
         };
     }
     if (provider !== 'cosign')
@@ -68387,13 +76083,10 @@ function policyFor(t, provider, secrets) {
             ['issuer', id.issuerRegExp],
             ['subject', id.subjectRegExp],
         ]) {
-            try {
-                if (re !== undefined)
-                    new RegExp(re);
-            }
-            catch {
-                return `matchOIDCIdentity[${i}].${field} '${re}' is not a valid regular expression`;
-            }
+            // Go syntax, as source-controller hands these to cosign (RE2: `\z`, `(?i)`, no lookaround).
+            const problem = re === undefined ? undefined : goRegExpProblem(re);
+            if (problem)
+                return `matchOIDCIdentity[${i}].${field} '${re}' is not a valid regular expression: ${problem}`;
         }
     let trustedRoot;
     const rootName = t.verify.trustedRootSecretRef?.name;
@@ -68417,8 +76110,9 @@ async function sources_resolveChart(client, registry, repository, version) {
     const wanted = version.trim() || '*';
     const where = `${registry}/${repository}`;
     let tag;
-    if (semver_default().valid(wanted))
-        tag = wanted.replace(/\+/g, '_');
+    const exact = exactVersion(wanted);
+    if (exact)
+        tag = exact.replace(/\+/g, '_');
     else {
         const tags = (await client.listTags(registry, repository)).map((t) => ({
             tag: t,
@@ -68428,16 +76122,16 @@ async function sources_resolveChart(client, registry, repository, version) {
             throw new Error(`${where}: no tags: the chart is not in the repository`);
         tag = tags.find((t) => t.version === wanted)?.tag;
         if (!tag) {
-            // Masterminds constraints separate ANDed terms with commas; node-semver with spaces.
-            const range = wanted === '*' ? '*' : wanted.replace(/\s*,\s*/g, ' ');
-            if (!semver_default().validRange(range))
+            let best;
+            try {
+                best = highestSatisfying(tags.map((t) => t.version), wanted);
+            }
+            catch {
                 throw new Error(`${where}: '${version}' is not a semver range`);
-            const best = tags
-                .filter((t) => semver_default().valid(t.version) && semver_default().satisfies(t.version, range))
-                .sort((a, b) => semver_default().rcompare(a.version, b.version))[0];
+            }
             if (!best)
                 throw new Error(`${where}: no chart version matches '${version}'`);
-            tag = best.tag;
+            tag = tags.find((t) => t.version === best).tag;
         }
     }
     const descriptor = await client.headManifest(registry, repository, tag);
@@ -68463,34 +76157,18 @@ async function verifyRepository(repo, options, io, pick = {},
 cluster) {
     const scoped = cluster && !isRepositoryRoot(cluster.path) ? cluster.path : undefined;
     const { objects, findings: scanFindings } = scoped
-        ? scanCluster(repo, scoped, cluster.sources, io.log)
+        ? scanCluster(repo, scoped, cluster.sources, io.log, io.cwd, io.env)
         : scanObjects(repo);
     const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(pick.findings ?? (() => true));
+    addMigrationSuggestions(repo, findings);
     const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
     const secrets = new VerifySecrets(indexObjects(objects), options.verifySecrets, io.cwd, scoped ? `what cluster ${scoped} applies` : 'the repository');
     const sources = await checkSources(targets, secrets, options, io);
     return { sources, findings };
 }
-/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it); exit 1 when a signature does not verify or a finding is an error. */
-async function verifyPath(options, io) {
-    const repo = (0,external_node_path_.resolve)(io.cwd, options.repo);
-    const result = await verifyRepository(repo, options, io, {}, { path: options.path, sources: options.sources });
-    const report = reportJson(result.sources, result.findings);
-    annotate(io.log, result);
-    if (options.format === 'json')
-        io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else
-        io.stdout(verificationText(result));
-    if (io.action)
-        await io.action.appendSummary(verificationMarkdown(result));
-    return {
-        exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
-        outputs: {
-            verified: String(report.sources.every((s) => s.verified)),
-            findings: JSON.stringify(report.findings),
-            json: JSON.stringify(report),
-        },
-    };
+/** `verify --path`: what the cluster at `--path` applies (all of `--repo` without it). */
+function verifyPath(options, io) {
+    return verifyRepository((0,external_node_path_.resolve)(io.cwd, options.repo), options, io, {}, { path: options.path, sources: options.sources });
 }
 
 ;// CONCATENATED MODULE: ./src/verify/change.ts
@@ -68538,6 +76216,139 @@ async function verifyChange(sides, diff, options, io) {
         targets: (t) => t.related.some(isTouched),
         findings: (f) => differs(f.file),
     });
+}
+
+;// CONCATENATED MODULE: ./src/verify/report.ts
+/**
+ * How a verification is shown: JSON (the DESIGN.md contract), a text table, markdown for the job
+ * summary and the PR review, annotations on the files at fault.
+ */
+
+function reportJson(sources, findings) {
+    return {
+        sources: sources.map((s) => {
+            const v = { ref: s.ref, provider: s.provider, verified: s.verified };
+            if (s.digest)
+                v.digest = s.digest;
+            if (s.by)
+                v.by = s.by;
+            if (s.reason)
+                v.reason = s.reason;
+            if (s.warnings?.length)
+                v.warnings = [...s.warnings];
+            return v;
+        }),
+        // The documented fields only: suggestions are for the review.
+        findings: findings.map(({ suggestion: _suggestion, ...f }) => f),
+    };
+}
+/** The run fails when a signature does not verify or a finding is an error. */
+const verificationFailed = (sources, findings) => sources.some((s) => !s.verified) || findings.some((f) => f.severity === 'error');
+const shortDigest = (d) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1') : '');
+function table(rows) {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+    return rows.map((r) => r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd());
+}
+function verificationText(report) {
+    const lines = [];
+    if (report.sources.length) {
+        lines.push(...table([
+            ['SOURCE', 'OBJECT', 'PROVIDER', 'DIGEST', 'VERIFIED', 'BY / REASON'],
+            ...report.sources.map((s) => [
+                s.ref,
+                s.object ?? '',
+                s.provider,
+                shortDigest(s.digest),
+                s.verified ? 'yes' : 'NO',
+                (s.verified ? s.by : s.reason) ?? '',
+            ]),
+        ]), '');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        for (const s of warned)
+            for (const w of s.warnings)
+                lines.push(`${s.ref}${s.object ? ` (${s.object})` : ''}: warning: ${w}`);
+        if (warned.length)
+            lines.push('');
+    }
+    for (const f of report.findings)
+        lines.push(`${f.file}:${f.line}: ${f.severity}: ${f.rule}: ${f.object}: ${f.message}`);
+    if (!report.findings.length)
+        lines.push('no policy findings');
+    return lines.join('\n') + '\n';
+}
+/** Markdown: a signatures table and a findings table, under `heading` (e.g. `###`). */
+function verificationMarkdown(report, options = {}) {
+    const h = options.heading ?? '##';
+    const out = [`${h} ${options.title ?? 'fluxgate verify'}`, ''];
+    const failed = report.sources.filter((s) => !s.verified).length;
+    const errors = report.findings.filter((f) => f.severity === 'error').length;
+    const warnedCount = report.sources.filter((s) => s.verified && s.warnings?.length).length;
+    if (!report.sources.length && !report.findings.length) {
+        out.push(options.empty ?? 'No sources with spec.verify and no policy findings.', '');
+        return out.join('\n');
+    }
+    out.push(report.sources.length === 0
+        ? `No sources with spec.verify; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`
+        : `**${report.sources.length - failed}/${report.sources.length}** signature${report.sources.length === 1 ? '' : 's'} verified${warnedCount ? ` (${warnedCount} with warnings)` : ''}; ${report.findings.length} policy finding${report.findings.length === 1 ? '' : 's'}${errors ? ` (**${errors} error${errors === 1 ? '' : 's'}**)` : ''}.`, '');
+    if (report.sources.length) {
+        out.push('| Source | Object | Provider | Digest | Verified | By / reason |', '| --- | --- | --- | --- | --- | --- |');
+        for (const s of report.sources)
+            out.push(`| ${escapeMarkdown(s.ref)} | ${escapeMarkdown(s.object ?? '')}${s.file ? ` (${escapeMarkdown(`${s.file}:${s.line}`)})` : ''} | ${s.provider} | ${s.digest ? `\`${shortDigest(s.digest)}\`` : '—'} | ${s.verified ? (s.warnings?.length ? '⚠️ yes, with warnings' : '✅ yes') : '❌ **no**'} | ${escapeMarkdown((s.verified ? s.by : s.reason) ?? '')} |`);
+        out.push('');
+        const warned = report.sources.filter((s) => s.warnings?.length);
+        if (warned.length) {
+            out.push('Warnings of the trust policies (checks they only log):', '');
+            for (const s of warned)
+                for (const w of s.warnings)
+                    out.push(`- ⚠️ ${escapeMarkdown(s.ref)}${s.object ? ` (${escapeMarkdown(s.object)})` : ''}: ${escapeMarkdown(w)}`);
+            out.push('');
+        }
+    }
+    if (report.findings.length) {
+        out.push('| Severity | Rule | Where | Object | Message |', '| --- | --- | --- | --- | --- |');
+        for (const f of report.findings)
+            out.push(`| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`);
+        out.push('');
+        out.push(...suggestionsMarkdown(report.findings));
+    }
+    return out.join('\n');
+}
+/**
+ * The exact edit for each deprecated API, as GitHub suggestion blocks (applied with one click
+ * when posted on the line; `fluxgate migrate` makes them all). The fence is longer than any
+ * backtick run in the line, so a hostile file cannot close it early.
+ */
+function suggestionsMarkdown(findings) {
+    const withEdits = findings.filter((f) => f.suggestion !== undefined);
+    if (!withEdits.length)
+        return [];
+    const out = ['Suggested edits (`fluxgate migrate` makes them all):', ''];
+    for (const f of withEdits) {
+        const fence = '`'.repeat(Math.max(3, ...(f.suggestion.match(/`+/g) ?? []).map((r) => r.length + 1)));
+        out.push(`${escapeMarkdown(`${f.file}:${f.line}`)} ${escapeMarkdown(f.object)}:`, '', `${fence}suggestion`, f.suggestion, fence, '');
+    }
+    return out;
+}
+/** Annotations: errors and warnings of the findings, and each source that did not verify. */
+function annotate(log, report) {
+    for (const f of report.findings) {
+        const annotation = { file: f.file, line: f.line, title: `fluxgate: ${f.rule}` };
+        if (f.severity === 'error')
+            log.error(`${f.object}: ${f.message}`, annotation);
+        else if (f.severity === 'warning')
+            log.warn(`${f.object}: ${f.message}`, annotation);
+    }
+    for (const s of report.sources) {
+        const annotation = s.file ? { file: s.file, line: s.line, title: 'fluxgate: signature' } : undefined;
+        const what = `${s.object ? `${s.object}: ` : ''}${s.ref}${s.digest ? `@${s.digest}` : ''}`;
+        if (!s.verified)
+            log.error(`${what}: not verified (${s.provider}): ${s.reason ?? 'no reason given'}`, annotation);
+        for (const w of s.warnings ?? [])
+            log.warn(`${what}: ${w}`, annotation);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/diff/run.ts
@@ -68667,6 +76478,7 @@ async function runDiff(options, io) {
 
 
 
+
 function readFlagFile(io, flag, file) {
     try {
         return (0,external_node_fs_.readFileSync)((0,external_node_path_.resolve)(io.cwd, file), 'utf8');
@@ -68694,14 +76506,9 @@ function cosignPolicyFromFlags(options, io) {
         ['certificate-identity-regexp', identity.subjectRegExp],
         ['certificate-oidc-issuer-regexp', identity.issuerRegExp],
     ]) {
-        if (re === undefined)
-            continue;
-        try {
-            new RegExp(re);
-        }
-        catch {
-            throw new UsageError(`verify: --${flag} ${re}: not a valid regular expression`);
-        }
+        const problem = re === undefined ? undefined : goRegExpProblem(re);
+        if (problem)
+            throw new UsageError(`verify: --${flag} ${re}: not a valid Go regular expression (${problem})`);
     }
     if (!keys.length && (!hasSubject || !hasIssuer))
         throw new UsageError('verify: cosign needs --key FILE, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]');
@@ -68715,16 +76522,24 @@ function cosignPolicyFromFlags(options, io) {
         ignoreTlog: options.insecureIgnoreTlog,
     };
 }
-/** The certificate files of a trust store directory (or a single file). */
+/**
+ * The certificate files of a trust store directory (or a single file), as notation-go reads a
+ * store (verifier/truststore x509TrustStore.GetCertificates): every entry must be a regular
+ * file; a subdirectory or a symlink is an error, not skipped.
+ */
 function readTrustStoreDir(path) {
-    const stat = (0,external_node_fs_.statSync)(path);
-    const files = stat.isDirectory()
-        ? (0,external_node_fs_.readdirSync)(path)
-            .filter((f) => (0,external_node_fs_.statSync)((0,external_node_path_.join)(path, f)).isFile())
-            .sort()
-            .map((f) => (0,external_node_path_.join)(path, f))
-        : [path];
-    return files.map((f) => ({ name: f, data: (0,external_node_fs_.readFileSync)(f) }));
+    if (!(0,external_node_fs_.statSync)(path).isDirectory())
+        return [{ name: path, data: (0,external_node_fs_.readFileSync)(path) }];
+    const files = [];
+    for (const entry of (0,external_node_fs_.readdirSync)(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const file = (0,external_node_path_.join)(path, entry.name);
+        if (!entry.isFile())
+            throw new TrustStoreDirError(`trusted certificate ${entry.name} is not a regular file (directories or symlinks are not supported)`);
+        files.push({ name: file, data: (0,external_node_fs_.readFileSync)(file) });
+    }
+    return files;
+}
+class TrustStoreDirError extends Error {
 }
 function notationPolicyFromFlags(options, io) {
     if (!options.trustPolicy || !options.trustStores.size)
@@ -68734,8 +76549,9 @@ function notationPolicyFromFlags(options, io) {
         try {
             trustStores.set(store, readTrustStoreDir((0,external_node_path_.resolve)(io.cwd, dir)));
         }
-        catch {
-            throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+        catch (err) {
+            const why = err instanceof TrustStoreDirError ? err.message : 'cannot read it';
+            throw new UsageError(`verify: --trust-store ${store}=${dir}: ${why}`);
         }
     }
     return {
@@ -68744,11 +76560,23 @@ function notationPolicyFromFlags(options, io) {
         trustStores,
     };
 }
+/** One artifact's signatures against the flags' policy; the report names it by its reference. */
 async function verifyReference(options, io) {
     const reference = options.reference;
-    const ref = parseArtifactUrl('verify', reference);
+    let ref;
+    try {
+        ref = parseOciReference(reference);
+    }
+    catch (err) {
+        throw new UsageError(`verify: ${err.message}`);
+    }
     const policy = options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
-    const client = registryClientFor(options, io);
+    const client = new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
     const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
     if (!descriptor)
         throw new RegistryError(`verify: ${reference}: not found`);
@@ -68773,19 +76601,361 @@ async function verifyReference(options, io) {
         ],
         findings: [],
     };
-    if (options.format === 'json')
-        io.stdout(JSON.stringify(report, null, 2) + '\n');
-    else
-        io.stdout(verificationText(report));
-    if (!outcome.verified)
-        io.log.error(`${reference}: not verified: ${outcome.reason}`);
+    return { report, verified: outcome.verified, reason: outcome.reason };
+}
+
+;// CONCATENATED MODULE: ./src/sign/attest/provenance.ts
+/**
+ * The SLSA v1 provenance statement GitHub's `actions/attest-build-provenance` writes for a
+ * workflow run (actions/toolkit packages/attest/src/provenance.ts buildSLSAProvenancePredicate,
+ * intoto.ts buildIntotoStatement), filled from the Actions context.
+ */
+
+const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+const GITHUB_WORKFLOW_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1';
+/**
+ * The run as the toolkit sees it: the OIDC token's claims (`claims`, when a token was fetched)
+ * over the runner's environment variables of the same facts. Fails when no run is described.
+ */
+function workflowRunFrom(env, claims = {}) {
+    const claim = (name) => (typeof claims[name] === 'string' ? claims[name] : undefined);
+    const read = (name, envName) => claim(name) ?? env[envName] ?? '';
+    const run = {
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: read('repository', 'GITHUB_REPOSITORY'),
+        workflowRef: read('workflow_ref', 'GITHUB_WORKFLOW_REF'),
+        jobWorkflowRef: claim('job_workflow_ref') ?? env.GITHUB_WORKFLOW_REF ?? '',
+        ref: read('ref', 'GITHUB_REF'),
+        sha: read('sha', 'GITHUB_SHA'),
+        eventName: read('event_name', 'GITHUB_EVENT_NAME'),
+        repositoryId: read('repository_id', 'GITHUB_REPOSITORY_ID'),
+        repositoryOwnerId: read('repository_owner_id', 'GITHUB_REPOSITORY_OWNER_ID'),
+        runnerEnvironment: read('runner_environment', 'RUNNER_ENVIRONMENT'),
+        runId: read('run_id', 'GITHUB_RUN_ID'),
+        runAttempt: read('run_attempt', 'GITHUB_RUN_ATTEMPT'),
+    };
+    const missing = [
+        ['GITHUB_REPOSITORY', run.repository],
+        ['GITHUB_WORKFLOW_REF', run.workflowRef],
+        ['GITHUB_REF', run.ref],
+        ['GITHUB_SHA', run.sha],
+        ['GITHUB_RUN_ID', run.runId],
+        ['GITHUB_RUN_ATTEMPT', run.runAttempt],
+    ]
+        .filter(([, v]) => !v)
+        .map(([n]) => n);
+    if (missing.length)
+        throw new FluxgateError('INPUT', `provenance: the GitHub Actions context is incomplete (${missing.join(', ')} not set); attest from a workflow run`);
+    return run;
+}
+/** The in-toto statement for one OCI artifact (name without tag, lower case, as actions/attest). */
+function provenanceStatement(subject, run) {
+    const [alg, hex] = subject.digest.split(':');
+    // owner/repo/.github/workflows/x.yml@refs/tags/v1 → .github/workflows/x.yml, refs/tags/v1;
+    // a ref may itself hold '@' (changesets tags), hence the join.
+    const [path, ...refParts] = run.workflowRef.replace(`${run.repository}/`, '').split('@');
     return {
-        exitCode: outcome.verified ? 0 : 1,
-        outputs: { verified: String(outcome.verified), json: JSON.stringify(report) },
+        _type: IN_TOTO_STATEMENT_V1,
+        subject: [{ name: subject.name.toLowerCase(), digest: { [alg]: hex } }],
+        predicateType: SLSA_PROVENANCE_V1,
+        predicate: {
+            buildDefinition: {
+                buildType: GITHUB_WORKFLOW_BUILD_TYPE,
+                externalParameters: {
+                    workflow: {
+                        ref: refParts.join('@'),
+                        repository: `${run.serverUrl}/${run.repository}`,
+                        path: path,
+                    },
+                },
+                internalParameters: {
+                    github: {
+                        event_name: run.eventName,
+                        repository_id: run.repositoryId,
+                        repository_owner_id: run.repositoryOwnerId,
+                        runner_environment: run.runnerEnvironment,
+                    },
+                },
+                resolvedDependencies: [
+                    { uri: `git+${run.serverUrl}/${run.repository}@${run.ref}`, digest: { gitCommit: run.sha } },
+                ],
+            },
+            runDetails: {
+                builder: { id: `${run.serverUrl}/${run.jobWorkflowRef}` },
+                metadata: {
+                    invocationId: `${run.serverUrl}/${run.repository}/actions/runs/${run.runId}/attempts/${run.runAttempt}`,
+                },
+            },
+        },
     };
 }
 
+;// CONCATENATED MODULE: ./src/sign/attest/index.ts
+/**
+ * Provenance attestations: a SLSA v1 statement about an artifact digest, signed as a DSSE
+ * Sigstore bundle (keyless with the workflow's OIDC identity, or a cosign key) and stored as an
+ * OCI 1.1 referrer of the artifact in the layout `actions/attest` writes with
+ * `push-to-registry: true` (actions/attest src/attest.ts → @sigstore/oci image.ts addArtifact).
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** The config of an artifact manifest that has none (OCI image-spec 1.1). */
+const EMPTY_CONFIG_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
+const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
+/** The claims of a JWT, unverified: the token comes straight from the runner's token service. */
+function tokenClaims(token) {
+    try {
+        return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    }
+    catch {
+        return {};
+    }
+}
+function attest_signedBy(bundle) {
+    const c = bundle.verificationMaterial.content;
+    const der = c.$case === 'x509CertificateChain'
+        ? c.x509CertificateChain.certificates[0]?.rawBytes
+        : c.$case === 'certificate'
+            ? c.certificate.rawBytes
+            : undefined;
+    if (!der)
+        return { signer: c.$case === 'publicKey' ? c.publicKey.hint : 'unknown' };
+    const identity = certificateIdentity(der);
+    return { signer: `keyless: ${identity.subject} (${identity.issuer})`, identity };
+}
+/** Signs the provenance of `target` and stores it as a referrer; the run comes from `ctx.env`. */
+async function attestProvenance(client, target, signing, ctx) {
+    const keyless = signing.keyless || !signing.cosignKey;
+    // Keyless: the run's facts from the OIDC token's claims, as the toolkit reads them (the
+    // builder is the job's workflow, which differs from GITHUB_WORKFLOW_REF in reusable workflows).
+    const claims = keyless ? tokenClaims(await oidcIdentityProvider(ctx.env, ctx.log).getToken()) : {};
+    const name = `${target.registry}/${target.repository}`;
+    const statement = provenanceStatement({ name, digest: target.digest }, workflowRunFrom(ctx.env, claims));
+    const artifact = { data: Buffer.from(JSON.stringify(statement)), type: IN_TOTO_PAYLOAD_TYPE };
+    let bundle;
+    if (keyless) {
+        const endpoints = { fulcioUrl: signing.fulcioUrl, rekorUrl: signing.rekorUrl };
+        bundle = await createBundle(keylessBuilder('dsse', endpoints, ctx.env, ctx.log), artifact, endpoints);
+    }
+    else {
+        const file = signing.cosignKey;
+        if (signing.cosignPassword === undefined)
+            throw new FluxgateError('INPUT', `${file}: set COSIGN_PASSWORD (or --cosign-password) to decrypt the key`);
+        ctx.log.mask(signing.cosignPassword);
+        let pem;
+        try {
+            pem = (0,external_node_fs_.readFileSync)(file, 'utf8');
+        }
+        catch {
+            throw new FluxgateError('INPUT', `${file}: cannot read the cosign key`);
+        }
+        const key = readCosignPrivateKey(pem, signing.cosignPassword, file);
+        bundle = await createBundle(new sign_dist/* DSSEBundleBuilder */.VV({ signer: keySigner(key), witnesses: [] }), artifact, {});
+    }
+    const stored = await storeAttestation(client, target, bundle, SLSA_PROVENANCE_V1);
+    const by = attest_signedBy(bundle);
+    ctx.log.info(`attested the provenance of ${name}@${target.digest} (${by.signer}); referrer ${stored.digest}`);
+    return {
+        predicateType: SLSA_PROVENANCE_V1,
+        ref: stored.digest,
+        ...by,
+        subject: { name: statement.subject[0].name, digest: target.digest },
+        builder: statement.predicate.runDetails.builder.id,
+    };
+}
+/**
+ * The referrer @sigstore/oci writes for actions/attest: artifactType and layer media type are the
+ * bundle's, an empty config, the subject descriptor, and three annotations (created first).
+ */
+async function storeAttestation(client, target, bundle, predicateType) {
+    const { registry, repository } = target;
+    const bytes = Buffer.from(JSON.stringify((0,bundle_dist.bundleToJSON)(bundle)));
+    const layer = await client.pushBlob(registry, repository, bytes, bundle.mediaType);
+    const config = await client.pushBlob(registry, repository, Buffer.from('{}'), EMPTY_CONFIG_MEDIA_TYPE);
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: bundle.mediaType,
+        config: { mediaType: EMPTY_CONFIG_MEDIA_TYPE, digest: config.digest, size: config.size },
+        layers: [{ mediaType: bundle.mediaType, digest: layer.digest, size: layer.size }],
+        subject: { mediaType: target.mediaType, digest: target.digest, size: target.size },
+        annotations: {
+            'org.opencontainers.image.created': new Date().toISOString(),
+            [BUNDLE_CONTENT_ANNOTATION]: 'dsse-envelope',
+            [PREDICATE_TYPE_ANNOTATION]: predicateType,
+        },
+    };
+    return client.pushReferrer(registry, repository, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
+}
+function statementOf(json) {
+    try {
+        const bundle = (0,bundle_dist.bundleFromJSON)(JSON.parse(json));
+        if (bundle.content.$case !== 'dsseEnvelope')
+            return undefined;
+        if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE)
+            return undefined;
+        const s = JSON.parse(bundle.content.dsseEnvelope.payload.toString('utf8'));
+        return s.predicateType === SLSA_PROVENANCE_V1 ? s : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Fail-closed: some provenance bundle among the referrers verifies (signature, certificate chain,
+ * transparency log and identity, by the cosign bundle verifier), names `target.digest` as its
+ * subject, and (when asked) comes from `sourceRepository`. The predicate type is read from the
+ * signed statement, never from the unsigned annotation.
+ */
+async function verifyProvenance(client, target, policy) {
+    const bundles = await readBundles(client, target.registry, target.repository, target.digest);
+    const candidates = bundles
+        .map((b) => ({ stored: b, statement: statementOf(b.json) }))
+        .filter((c) => c.statement);
+    if (!candidates.length)
+        return { verified: false, reason: `no ${SLSA_PROVENANCE_V1} attestation refers to ${target.digest}` };
+    const reasons = new Set();
+    for (const { stored, statement } of candidates) {
+        const outcome = await verifyBundles([stored], target.digest, policy);
+        if (!outcome.verified) {
+            reasons.add(outcome.reason ?? 'not verified');
+            continue;
+        }
+        const p = statement.predicate;
+        const workflow = p?.buildDefinition?.externalParameters?.workflow ?? {
+            repository: '',
+            path: '',
+            ref: '',
+        };
+        if (policy.sourceRepository && workflow.repository !== policy.sourceRepository) {
+            reasons.add(`the provenance names source repository ${workflow.repository || '(none)'}, not ${policy.sourceRepository}`);
+            continue;
+        }
+        return {
+            verified: true,
+            by: outcome.by,
+            ref: stored.name,
+            subject: statement.subject.map((s) => ({
+                name: s.name,
+                digest: Object.entries(s.digest ?? {})
+                    .map(([alg, hex]) => `${alg}:${hex}`)
+                    .join(','),
+            })),
+            builder: p?.runDetails?.builder?.id ?? '',
+            sourceRepository: workflow.repository,
+            workflow,
+            commit: p?.buildDefinition?.resolvedDependencies?.[0]?.digest?.gitCommit,
+        };
+    }
+    return { verified: false, reason: [...reasons].join('; ') };
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation.ts
+/**
+ * `verify oci://… --attestation provenance`: the artifact carries a SLSA provenance attestation
+ * signed by the given workflow identity (or key), about this digest, from the given source
+ * repository; prints its subject and builder. Fail-closed, as every verification here.
+ */
+
+
+
+
+
+
+/** `owner/repo` → `https://github.com/owner/repo` (GITHUB_SERVER_URL when set); a URL stays. */
+function repositoryUrl(value, env) {
+    if (/^https?:\/\//.test(value))
+        return value.replace(/\/+$/, '').replace(/\.git$/, '');
+    if (!/^[\w.-]+\/[\w.-]+$/.test(value))
+        throw new UsageError(`verify: --source-repository '${value}': expected a URL or OWNER/REPO`);
+    return `${env.GITHUB_SERVER_URL || 'https://github.com'}/${value}`;
+}
+async function verifyAttestationReference(options, io) {
+    const reference = options.reference;
+    let ref;
+    try {
+        ref = parseOciReference(reference);
+    }
+    catch (err) {
+        throw new UsageError(`verify: ${err.message}`);
+    }
+    if (options.provider !== 'cosign')
+        throw new UsageError('verify: --attestation takes Sigstore bundles: use --provider cosign');
+    const policy = {
+        ...cosignPolicyFromFlags(options, io),
+        sourceRepository: options.sourceRepository ? repositoryUrl(options.sourceRepository, io.env) : undefined,
+    };
+    const client = new RegistryClient({
+        insecure: options.insecureRegistry,
+        creds: options.creds,
+        env: io.env,
+        log: io.log,
+    });
+    const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+    if (!descriptor)
+        throw new RegistryError(`verify: ${reference}: not found`);
+    const target = {
+        registry: ref.registry,
+        repository: ref.repository,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        size: descriptor.size,
+    };
+    let outcome;
+    try {
+        outcome = await verifyProvenance(client, target, policy);
+    }
+    catch (err) {
+        if (!(err instanceof RegistryError))
+            throw err;
+        outcome = { verified: false, reason: err.message };
+    }
+    const source = {
+        ref: reference,
+        digest: descriptor.digest,
+        provider: 'cosign',
+        attestation: SLSA_PROVENANCE_V1,
+        verified: outcome.verified,
+        ...(outcome.verified
+            ? {
+                by: outcome.by,
+                subject: outcome.subject,
+                builder: outcome.builder,
+                sourceRepository: outcome.sourceRepository,
+                workflow: outcome.workflow,
+                ...(outcome.commit ? { commit: outcome.commit } : {}),
+            }
+            : { reason: outcome.reason }),
+    };
+    const report = { sources: [source], findings: [] };
+    const text = outcome.verified
+        ? [
+            `${reference}: provenance verified (${outcome.by})`,
+            ...outcome.subject.map((s) => `subject: ${s.name}@${s.digest}`),
+            `builder: ${outcome.builder}`,
+            `source: ${outcome.sourceRepository}${outcome.commit ? `@${outcome.commit}` : ''}`,
+            '',
+        ].join('\n')
+        : '';
+    return { report, verified: outcome.verified, reason: outcome.verified ? undefined : outcome.reason, text };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/verify.ts
+
+
+
+
 
 
 
@@ -68801,6 +76971,13 @@ function fluxVersion(command, value) {
     if (!v)
         throw new UsageError(`${command}: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`);
     return v;
+}
+function readAttestation(value) {
+    if (!value)
+        return undefined;
+    if (value !== 'provenance')
+        throw new UsageError(`verify: --attestation must be provenance, got '${value}'`);
+    return value;
 }
 /** The policy flags `verify` shares with `diff --verify`. */
 const verifyPolicyFlags = [
@@ -68893,6 +77070,19 @@ const verifyCommand = defineCommand({
             type: 'boolean',
             description: 'Keyless: do not require a Rekor entry (as cosign). Off by default.',
         },
+        {
+            name: 'attestation',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            description: 'Check a SLSA provenance attestation (Sigstore bundle referrer) by the identity flags or --key; prints its subject and builder.',
+        },
+        {
+            name: 'source-repository',
+            type: 'string',
+            value: 'URL|OWNER/REPO',
+            description: 'With --attestation: the repository the attested workflow ran in.',
+        },
         { name: 'trust-policy', type: 'string', value: 'FILE', description: 'notation trust policy document.' },
         {
             name: 'trust-store',
@@ -68901,7 +77091,8 @@ const verifyCommand = defineCommand({
             description: 'notation trust store, e.g. ca:acme=certs/.',
         },
         ...verifyPolicyFlags,
-        ...renderEngineFlags.filter((f) => !registryFlags.some((r) => r.name === f.name)),
+        // Of the render flags, what verify reads: the repository, --source mappings (scope), mirrors and parallelism (registries).
+        ...renderEngineFlags.filter((f) => ['repo', 'source', 'registry-mirror', 'concurrency'].includes(f.name)),
         ...registryFlags,
         verboseFlag,
     ],
@@ -68913,7 +77104,12 @@ const verifyCommand = defineCommand({
         }
         const pairs = (flag) => new Map(args.list(flag).map((item) => parseKeyValue('verify', flag, item)));
         return {
-            ...readRenderEngineOptions(args, 'verify', env, reference),
+            repo: args.string('repo') || '.',
+            sources: pairs('source'),
+            registryMirrors: pairs('registry-mirror'),
+            concurrency: args.integer('concurrency', (0,external_node_os_namespaceObject.availableParallelism)()),
+            insecureRegistry: args.boolean('insecure-registry'),
+            creds: readRegistryCredentials('verify', args, env, reference),
             reference,
             path: args.string('path') || '.',
             format: args.choice('format', ['text', 'json'], 'text'),
@@ -68925,13 +77121,50 @@ const verifyCommand = defineCommand({
             certificateOidcIssuerRegexp: args.string('certificate-oidc-issuer-regexp') || undefined,
             trustedRoot: args.string('trusted-root') || undefined,
             insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
+            attestation: readAttestation(args.string('attestation')),
+            sourceRepository: args.string('source-repository') || undefined,
             trustPolicy: args.string('trust-policy') || undefined,
             trustStores: pairs('trust-store'),
             ...readVerifyPolicyOptions(args, 'verify'),
         };
     },
-    run(options, io) {
-        return options.reference ? verifyReference(options, io) : verifyPath(options, io);
+    async run(options, io) {
+        if (options.attestation) {
+            if (!options.reference)
+                throw new UsageError('verify: --attestation needs an oci://HOST/REPO@DIGEST reference');
+            const { report, verified, reason, text } = await verifyAttestationReference(options, io);
+            io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : text);
+            if (!verified)
+                io.log.error(`${options.reference}: provenance not verified: ${reason}`);
+            return {
+                exitCode: verified ? 0 : 1,
+                outputs: { verified: String(verified), json: JSON.stringify(report) },
+            };
+        }
+        if (options.reference) {
+            const { report, verified, reason } = await verifyReference(options, io);
+            io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(report));
+            if (!verified)
+                io.log.error(`${options.reference}: not verified: ${reason}`);
+            return {
+                exitCode: verified ? 0 : 1,
+                outputs: { verified: String(verified), json: JSON.stringify(report) },
+            };
+        }
+        const result = await verifyPath(options, io);
+        const report = reportJson(result.sources, result.findings);
+        annotate(io.log, result);
+        io.stdout(options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : verificationText(result));
+        if (io.action)
+            await io.action.appendSummary(verificationMarkdown(result));
+        return {
+            exitCode: verificationFailed(report.sources, report.findings) ? 1 : 0,
+            outputs: {
+                verified: String(report.sources.every((s) => s.verified)),
+                findings: JSON.stringify(report.findings),
+                json: JSON.stringify(report),
+            },
+        };
     },
 });
 
@@ -69050,7 +77283,7 @@ const diffCommand = defineCommand({
         const diffPath = options.diffPath ??
             (io.action && io.env.RUNNER_TEMP ? (0,external_node_path_.join)(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
         if (diffPath)
-            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), review + '\n');
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.resolve)(io.cwd, diffPath), (io.secrets?.redact(review) ?? review) + '\n');
         const count = (a) => String(result.diff.changes.filter((c) => c.action === a).length);
         return {
             // A touched source that does not verify, or an error finding in a changed file, fails the check.
@@ -69354,7 +77587,73 @@ function ociRepositoryYaml(input) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
+/**
+ * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
+ * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
+ * `added` = only in the local directory, `removed` = only in the artifact.
+ */
+function compareEntries(local, remote) {
+    const remoteByName = new Map(remote.map((e) => [e.name, e]));
+    const differences = [];
+    for (const l of local) {
+        if (l.name === '.')
+            continue;
+        const r = remoteByName.get(l.name);
+        remoteByName.delete(l.name);
+        if (!r)
+            differences.push({ path: l.name, change: 'added' });
+        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
+            differences.push({ path: l.name, change: 'modified' });
+        }
+        else if (r.mode !== l.mode)
+            differences.push({ path: l.name, change: 'mode' });
+    }
+    for (const name of remoteByName.keys())
+        if (name !== '.')
+            differences.push({ path: name, change: 'removed' });
+    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+;// CONCATENATED MODULE: ./src/release/diff-tag.ts
+
+
+
+
+async function compareWithTag(client, target, tag, content, cwd, log) {
+    const { registry, repository } = target;
+    const head = await client.headManifest(registry, repository, tag);
+    if (!head) {
+        log.info(`${registry}/${repository}:${tag} does not exist yet: pushing`);
+        return { changed: true, reason: 'missing' };
+    }
+    // Pinned to the digest just seen, so a tag moved meanwhile cannot mix two artifacts.
+    const { bytes, descriptor } = await client.getManifest(registry, repository, head.digest);
+    const pulled = await pullArtifact(client, { registry, repository, digest: descriptor.digest });
+    const remote = await readLayer(pulled.layer, `${registry}/${repository}:${tag}`);
+    const differences = compareEntries(collectContent(content, cwd, log), remote);
+    if (differences.length) {
+        log.info(`${content.path} differs from ${registry}/${repository}:${tag} in ${differences.length} entries: pushing`);
+        for (const d of differences)
+            log.debug(`${d.change} ${d.path}`);
+        return { changed: true, reason: 'differs', differences };
+    }
+    log.info(`${content.path} is unchanged since ${registry}/${repository}:${tag} (${descriptor.digest})`);
+    return {
+        changed: false,
+        artifact: {
+            digest: descriptor.digest,
+            mediaType: descriptor.mediaType,
+            size: descriptor.size,
+            manifest: bytes,
+            revision: pulled.annotations['org.opencontainers.image.revision'],
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/push.ts
+
+
 
 
 
@@ -69399,6 +77698,19 @@ const pushCommand = defineCommand({
             description: 'Sign the pushed digest.',
         },
         ...signingFlags,
+        {
+            name: 'diff-tag',
+            type: 'string',
+            value: 'TAG',
+            description: 'Push only when the content differs from the artifact at TAG (entry by entry); unchanged: nothing is pushed or signed, the tags are copied from its digest. The tag moves to a new push.',
+        },
+        {
+            name: 'attest',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            description: 'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
+        },
         formatFlag(['text', 'json'], 'text'),
         ...registryFlags,
         verboseFlag,
@@ -69420,6 +77732,9 @@ const pushCommand = defineCommand({
                 : '');
         const revision = args.string('revision') ||
             (inWorkflow && env.GITHUB_SHA ? `${env.GITHUB_REF_NAME || 'HEAD'}@sha1:${env.GITHUB_SHA}` : '');
+        const attest = args.string('attest');
+        if (attest && attest !== 'provenance')
+            throw new UsageError(`push: --attest must be provenance, got '${attest}'`);
         if (!source)
             throw new UsageError('push: --source is required (e.g. the repository URL)');
         if (!revision)
@@ -69433,6 +77748,9 @@ const pushCommand = defineCommand({
             reproducible: args.boolean('reproducible'),
             annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
             signing: sign ? readSigningOptions('push', args, sign, env) : undefined,
+            diffTag: readDiffTag(args.string('diff-tag')),
+            attest: attest ? 'provenance' : undefined,
+            attestSigning: attest ? readSigningOptions('push', args, 'cosign', env) : undefined,
             format: args.choice('format', ['text', 'json'], 'text'),
             insecureRegistry: args.boolean('insecure-registry'),
             creds: readRegistryCredentials('push', args, env, url),
@@ -69445,25 +77763,50 @@ const pushCommand = defineCommand({
         const tag = ref.tag ?? 'latest';
         const tags = [tag, ...options.tags.filter((t) => t !== tag)];
         const client = registryClientFor(options, io);
-        const layer = await buildLayer(options, io.cwd, io.log);
-        const artifact = buildArtifactManifest(layer, {
-            source: options.source,
-            revision: options.revision,
-            created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
-            extra: options.annotations,
-        });
-        const pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
+        const target = { registry: ref.registry, repository: ref.repository };
+        const baseline = options.diffTag
+            ? await io.log.group(`Compare with ${ref.registry}/${ref.repository}:${options.diffTag}`, () => compareWithTag(client, target, options.diffTag, options, io.cwd, io.log))
+            : undefined;
+        let pushed;
+        let signatures = [];
+        let attestations = [];
+        if (baseline && !baseline.changed) {
+            // As actions/push: nothing new to push or sign; the other tags follow the existing digest.
+            const existing = baseline.artifact;
+            await io.log.group(`Tag ${ref.registry}/${ref.repository}@${existing.digest}`, async () => {
+                for (const t of tags.filter((t) => t !== options.diffTag)) {
+                    await client.putManifest(ref.registry, ref.repository, t, existing.manifest, existing.mediaType);
+                    io.log.info(`artifact tagged as ${ref.registry}/${ref.repository}:${t}`);
+                }
+            });
+            pushed = existing;
+        }
+        else {
+            if (options.diffTag && !tags.includes(options.diffTag))
+                tags.push(options.diffTag);
+            const layer = await buildLayer(options, io.cwd, io.log);
+            const artifact = buildArtifactManifest(layer, {
+                source: options.source,
+                revision: options.revision,
+                created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
+                extra: options.annotations,
+            });
+            pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () => pushArtifact(client, ref.registry, ref.repository, artifact, tags));
+            io.log.info(`artifact successfully pushed to oci://${ref.registry}/${ref.repository}@${pushed.digest} (tags: ${tags.join(', ')})`);
+            const signTarget = { ...target, digest: pushed.digest, mediaType: OCI_MANIFEST, size: pushed.size };
+            const ctx = { log: io.log, env: io.env };
+            if (options.signing)
+                signatures = await io.log.group('Sign', () => signArtifact(client, signTarget, options.signing, ctx));
+            if (options.attest)
+                attestations = [
+                    await io.log.group('Attest provenance', () => attestProvenance(client, signTarget, options.attestSigning, ctx)),
+                ];
+        }
         const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
-        io.log.info(`artifact successfully pushed to ${url} (tags: ${tags.join(', ')})`);
-        const signatures = options.signing
-            ? await io.log.group('Sign', () => signArtifact(client, {
-                registry: ref.registry,
-                repository: ref.repository,
-                digest: pushed.digest,
-                mediaType: OCI_MANIFEST,
-                size: pushed.size,
-            }, options.signing, { log: io.log, env: io.env }))
-            : [];
+        const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
+        const wasPushed = !baseline || baseline.changed;
+        // Unchanged: the artifact keeps the revision it was first pushed from.
+        const revisionPushed = baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
         const ociRepository = ociRepositoryYaml({
             registry: ref.registry,
             repository: ref.repository,
@@ -69474,11 +77817,14 @@ const pushCommand = defineCommand({
                 : undefined,
         });
         const result = {
+            pushed: wasPushed,
             digest: pushed.digest,
+            digestUrl,
             url,
             tags,
-            revision: options.revision,
+            revision: revisionPushed,
             signatures,
+            ...(options.attest ? { attestations } : {}),
             ociRepository,
         };
         if (options.format === 'json')
@@ -69488,17 +77834,27 @@ const pushCommand = defineCommand({
         return {
             exitCode: 0,
             outputs: {
+                pushed: String(wasPushed),
                 digest: pushed.digest,
+                'digest-url': digestUrl,
                 url,
                 tags: tags.join(','),
-                revision: options.revision,
+                revision: revisionPushed,
                 signatures: JSON.stringify(signatures),
+                ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
                 'oci-repository': ociRepository,
                 json: JSON.stringify(result),
             },
         };
     },
 });
+function readDiffTag(value) {
+    if (!value)
+        return undefined;
+    if (!/^[\w][\w.-]{0,127}$/.test(value))
+        throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
+    return value;
+}
 /** Flux's matchOIDCIdentity (regexps) for the exact identity a keyless signature was made with. */
 function keylessMatch(signatures) {
     const id = signatures.find((s) => s.identity)?.identity;
@@ -69696,34 +78052,6 @@ const pullCommand = defineCommand({
     },
 });
 
-;// CONCATENATED MODULE: ./src/oci/artifact/compare.ts
-/**
- * Compares unpacked entries (names, types, modes, contents), not gzip bytes: the same files
- * packed by another tool or compressor count as equal, unlike `flux diff artifact`.
- * `added` = only in the local directory, `removed` = only in the artifact.
- */
-function compareEntries(local, remote) {
-    const remoteByName = new Map(remote.map((e) => [e.name, e]));
-    const differences = [];
-    for (const l of local) {
-        if (l.name === '.')
-            continue;
-        const r = remoteByName.get(l.name);
-        remoteByName.delete(l.name);
-        if (!r)
-            differences.push({ path: l.name, change: 'added' });
-        else if (r.type !== l.type || (l.type === 'file' && !l.content.equals(r.content ?? Buffer.alloc(0)))) {
-            differences.push({ path: l.name, change: 'modified' });
-        }
-        else if (r.mode !== l.mode)
-            differences.push({ path: l.name, change: 'mode' });
-    }
-    for (const name of remoteByName.keys())
-        if (name !== '.')
-            differences.push({ path: name, change: 'removed' });
-    return differences.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/diff-artifact.ts
 
 
@@ -69817,7 +78145,139 @@ const generateKeyPairCommand = defineCommand({
     },
 });
 
+;// CONCATENATED MODULE: ./src/commands/attest.ts
+
+
+
+
+
+
+
+/** The signing flags that make sense for a Sigstore bundle (cosign key or keyless). */
+const COSIGN_FLAGS = new Set(['cosign-key', 'cosign-password', 'keyless', 'fulcio-url', 'rekor-url']);
+const attestCommand = defineCommand({
+    name: 'attest',
+    summary: 'Attest an artifact digest: SLSA v1 provenance of this workflow run, as a Sigstore bundle referrer (the actions/attest layout).',
+    positionals: [urlPositional(true, 'The artifact to attest, by digest: oci://HOST/REPO@sha256:….')],
+    flags: [
+        {
+            name: 'predicate-type',
+            type: 'string',
+            value: 'provenance',
+            choices: ['provenance'],
+            default: 'provenance',
+            description: 'What to attest. Default provenance (https://slsa.dev/provenance/v1).',
+        },
+        ...signingFlags.filter((f) => COSIGN_FLAGS.has(f.name)),
+        formatFlag(['text', 'json'], 'text'),
+        ...registryFlags,
+        verboseFlag,
+    ],
+    toOptions(raw, env) {
+        const args = new ArgReader('attest', raw);
+        const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
+        if (!url.startsWith('oci://'))
+            throw new UsageError(`attest: expected an oci:// reference, got '${url}'`);
+        return {
+            url,
+            predicateType: args.choice('predicate-type', ['provenance'], 'provenance'),
+            signing: readSigningOptions('attest', args, 'cosign', env),
+            format: args.choice('format', ['text', 'json'], 'text'),
+            insecureRegistry: args.boolean('insecure-registry'),
+            creds: readRegistryCredentials('attest', args, env, url),
+        };
+    },
+    async run(options, io) {
+        const ref = parseArtifactUrl('attest', options.url);
+        const client = registryClientFor(options, io);
+        if (!ref.digest)
+            io.log.warn(`attest: ${options.url} names a tag; attesting the digest it points at now (attest by digest to be sure)`);
+        const descriptor = await client.headManifest(ref.registry, ref.repository, ref.digest ?? ref.tag ?? 'latest');
+        if (!descriptor)
+            throw new RegistryError(`attest: ${options.url}: not found`);
+        if (ref.digest && descriptor.digest !== ref.digest)
+            throw new RegistryError(`attest: ${options.url}: the registry returned ${descriptor.digest}`);
+        const attestation = await attestProvenance(client, {
+            registry: ref.registry,
+            repository: ref.repository,
+            digest: descriptor.digest,
+            mediaType: descriptor.mediaType,
+            size: descriptor.size,
+        }, options.signing, { log: io.log, env: io.env });
+        const result = { digest: descriptor.digest, attestations: [attestation] };
+        if (options.format === 'json')
+            printJson(io, result);
+        else
+            io.stdout(`${attestation.predicateType} ${attestation.ref} (${attestation.signer})\n`);
+        return {
+            exitCode: 0,
+            outputs: {
+                digest: descriptor.digest,
+                attestations: JSON.stringify(result.attestations),
+                json: JSON.stringify(result),
+            },
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/commands/migrate.ts
+
+
+
+
+
+
+
+const migrateCommand = defineCommand({
+    name: 'migrate',
+    summary: `Rewrite deprecated and removed Flux API versions in place (as \`flux migrate -f\`, for Flux ${NEWEST_FLUX}); only the apiVersion lines change.`,
+    flags: [
+        {
+            name: 'path',
+            type: 'string',
+            value: 'DIR|FILE',
+            description: 'Directory (walked, hidden directories skipped) or YAML file. Default: the current directory.',
+        },
+        { name: 'dry-run', type: 'boolean', description: 'Print the changes; write nothing.' },
+        formatFlag(['text', 'json'], 'text'),
+        verboseFlag,
+    ],
+    toOptions(raw) {
+        const args = new ArgReader('migrate', raw);
+        return {
+            path: args.string('path') || '.',
+            dryRun: args.boolean('dry-run'),
+            format: args.choice('format', ['text', 'json'], 'text'),
+        };
+    },
+    async run(options, io) {
+        const result = migrateTree((0,external_node_path_.resolve)(io.cwd, options.path), {
+            base: io.cwd,
+            dryRun: options.dryRun,
+            log: io.log,
+        });
+        if (options.format === 'json')
+            printJson(io, { dryRun: options.dryRun, ...result });
+        else
+            for (const m of result.migrations)
+                io.stdout(`${m.file}:${m.line}: ${m.kind}/${m.name}: ${m.from} -> ${m.to}\n`);
+        const verb = options.dryRun ? 'would rewrite' : 'rewrote';
+        io.log.info(result.migrations.length
+            ? `${verb} ${result.migrations.length} apiVersion${result.migrations.length === 1 ? '' : 's'} in ${result.files.length} file${result.files.length === 1 ? '' : 's'}`
+            : 'no deprecated Flux API versions found');
+        return {
+            exitCode: 0,
+            outputs: {
+                migrated: String(result.migrations.length),
+                json: JSON.stringify({ dryRun: options.dryRun, ...result }),
+            },
+        };
+    },
+});
+
 ;// CONCATENATED MODULE: ./src/commands/index.ts
+
+
 
 
 
@@ -69836,9 +78296,11 @@ const commands = [
     buildCommand,
     pushCommand,
     signCommand,
+    attestCommand,
     tagCommand,
     pullCommand,
     diffArtifactCommand,
+    migrateCommand,
     generateKeyPairCommand,
 ];
 function findCommand(name) {
@@ -69950,15 +78412,39 @@ function commandHelp(command) {
 
 
 
+
+
 /** After the deadline, how long the command has to report which reference it was waiting on. */
 const DEADLINE_GRACE_MS = 2000;
 /**
  * Runs one command for either front end: raw values → typed options → the command. Errors
  * become one line on the logger and the contract's exit code. The command runs within its
  * `--timeout`: at the deadline every request in flight is aborted (each fails naming its
- * reference); a command still busy shortly after is abandoned with one line.
+ * reference); a command still busy shortly after is abandoned with one line. Every exit of the
+ * command (stdout, log, action outputs and summary) goes through the run's secret scrub.
  */
 async function runCommand(command, raw, io) {
+    const secrets = io.secrets ?? new SecretRegistry();
+    // The action registers each value with the runner too (core.setSecret).
+    secrets.onAdd((form) => io.log.mask(form));
+    for (const flag of command.flags) {
+        const value = raw.values.get(flag.name);
+        if (flag.secret && typeof value === 'string')
+            for (const part of credentialParts(value))
+                secrets.add(part);
+    }
+    const redact = (text) => secrets.redact(text);
+    const action = io.action;
+    const safe = {
+        ...io,
+        secrets,
+        log: (0,src_log/* redactingLogger */.S)(io.log, redact),
+        stdout: (text) => io.stdout(redact(text)),
+        action: action && {
+            setOutput: (name, value) => action.setOutput(name, redact(value)),
+            appendSummary: (markdown) => action.appendSummary(redact(markdown)),
+        },
+    };
     const deadline = new AbortController();
     let timer;
     let grace;
@@ -69971,15 +78457,19 @@ async function runCommand(command, raw, io) {
                 grace = setTimeout(() => reject(new Error(`${command.name}: ${deadlineError(limits.timeout).message}`)), DEADLINE_GRACE_MS);
             }, limits.timeoutMs);
         });
-        const result = await Promise.race([withRunLimits(limits, () => command.run(options, io)), abandoned]);
+        const result = await Promise.race([withRunLimits(limits, () => command.run(options, safe)), abandoned]);
         for (const [name, value] of Object.entries(result.outputs ?? {}))
-            io.action?.setOutput(name, value);
+            safe.action?.setOutput(name, value);
         return result.exitCode;
     }
     catch (err) {
-        io.log.error(errorLine(err));
+        safe.log.error(errorLine(err));
+        // The frames only: a message's later lines may quote input (a YAML code frame, a tool's stderr).
         if (err instanceof Error && err.stack)
-            io.log.debug(err.stack);
+            safe.log.debug(err.stack
+                .split('\n')
+                .filter((l) => /^\s+at /.test(l))
+                .join('\n'));
         return exitCodeOf(err);
     }
     finally {
@@ -70025,7 +78515,7 @@ async function cli(argv, io = processIO) {
         io.stdout(commandHelp(command));
         return 0;
     }
-    const log = new StderrLogger(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
+    const log = new src_log/* StderrLogger */.jj(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
     let raw;
     try {
         raw = parseArgv(name, rest, command.flags);
@@ -70035,6 +78525,95 @@ async function cli(argv, io = processIO) {
         return 2;
     }
     return runCommand(command, raw, { log, stdout: io.stdout, env: io.env, cwd: io.cwd });
+}
+
+
+/***/ }),
+
+/***/ 25625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ redactingLogger),
+/* harmony export */   SN: () => (/* binding */ routeProcessWarnings),
+/* harmony export */   jj: () => (/* binding */ StderrLogger),
+/* harmony export */   qq: () => (/* binding */ silentLogger)
+/* harmony export */ });
+class StderrLogger {
+    verbose;
+    write;
+    secrets = new Set();
+    constructor(verbose = false, write = (line) => process.stderr.write(line + '\n')) {
+        this.verbose = verbose;
+        this.write = write;
+    }
+    debug(message) {
+        if (this.verbose)
+            this.write(this.redact(message));
+    }
+    info(message) {
+        this.write(this.redact(message));
+    }
+    warn(message, annotation) {
+        this.write(`warning: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    error(message, annotation) {
+        this.write(`error: ${this.redact(where(annotation))}${this.redact(message)}`);
+    }
+    async group(name, fn) {
+        this.debug(`» ${name}`);
+        return fn();
+    }
+    mask(secret) {
+        if (secret.length >= 3)
+            this.secrets.add(secret);
+    }
+    redact(text) {
+        let out = text;
+        for (const s of this.secrets)
+            out = out.split(s).join('***');
+        return out;
+    }
+}
+function where(annotation) {
+    if (!annotation?.file)
+        return '';
+    return annotation.line ? `${annotation.file}:${annotation.line}: ` : `${annotation.file}: `;
+}
+/** A logger that drops everything: for library callers and tests that do not care. */
+const silentLogger = {
+    debug() { },
+    info() { },
+    warn() { },
+    error() { },
+    group: (_name, fn) => fn(),
+    mask() { },
+};
+/** `log` with every message (and annotation field) passed through `redact` first. */
+function redactingLogger(log, redact) {
+    const annotation = (a) => a && { ...a, file: a.file && redact(a.file), title: a.title && redact(a.title) };
+    return {
+        debug: (message) => log.debug(redact(message)),
+        info: (message) => log.info(redact(message)),
+        warn: (message, a) => log.warn(redact(message), annotation(a)),
+        error: (message, a) => log.error(redact(message), annotation(a)),
+        group: (name, fn) => log.group(redact(name), fn),
+        mask: (secret) => log.mask(secret),
+    };
+}
+/**
+ * Process warnings (Node's default handler prints them whole on stderr) become one line.
+ * The `yaml` library's warnings are dropped: their text quotes the offending source line, which
+ * may hold a secret value, and we report what matters from `doc.warnings` ourselves.
+ * For the two entry points only (src/cli.ts, src/index.ts), never for a library caller.
+ */
+function routeProcessWarnings(write) {
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => {
+        if (warning.name === 'YAMLWarning')
+            return;
+        write(`warning: ${warning.name}: ${warning.message.split('\n')[0]}`);
+    });
 }
 
 
@@ -77923,7 +86502,7 @@ var visit = __nccwpck_require__(10204);
 
 
 __webpack_unused_export__ = composer.Composer;
-__webpack_unused_export__ = Document.Document;
+exports.yo = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
 __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
@@ -77936,7 +86515,7 @@ exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;
@@ -77947,7 +86526,7 @@ exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
