@@ -7,6 +7,10 @@ import { runDiff } from '../diff/run.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 import { readVerifyPolicyOptions, verifyPolicyFlags } from './verify.js';
 import { annotate, reportJson, verificationFailed } from '../verify/report.js';
+import type { ClusterDiff } from '../diff/objects.js';
+import type { CommentMode } from '../github/review.js';
+import { UsageError } from '../errors.js';
+import { ownerKey } from '../render/types.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
@@ -18,7 +22,11 @@ export interface DiffOptions extends RenderEngineOptions {
   stripAttrs: string[];
   /** undefined: on for git refs, off for directories. */
   changedOnly?: boolean;
-  comment: boolean;
+  comment: CommentMode;
+  /** The pull request to comment on (workflow_run workflows); default: the event's. */
+  prNumber?: number;
+  /** `new`: only errors the change brings (or on owners it changes) fail; `all`: any error. */
+  failOnErrors: 'new' | 'all';
   commentKey?: string;
   verify: boolean;
   /** `--verify`: Secrets kept outside the repository, and the policy knobs of `verify`. */
@@ -71,6 +79,13 @@ export const diffCommand = defineCommand<DiffOptions>({
       description: 'Write the complete review (markdown) to this file.',
     },
     {
+      name: 'fail-on-errors',
+      type: 'string',
+      value: 'new|all',
+      description:
+        'Which render errors fail the diff: new (default: those the change brings; errors on both sides are listed as pre-existing) or all.',
+    },
+    {
       name: 'verify',
       type: 'boolean',
       description:
@@ -79,9 +94,18 @@ export const diffCommand = defineCommand<DiffOptions>({
     ...verifyPolicyFlags,
     {
       name: 'comment',
-      type: 'boolean',
+      type: 'string',
+      value: 'on-change|always|never',
       actionOnly: true,
-      description: 'Post the review as a sticky PR comment, with job summary and annotations.',
+      description:
+        'The sticky PR comment: on-change (default: posted when the change alters what Flux applies, an existing one updated when that is gone), always, or never. The job summary is always written.',
+    },
+    {
+      name: 'pr-number',
+      type: 'string',
+      value: 'N',
+      actionOnly: true,
+      description: 'Pull request to comment on, for workflow_run workflows (default: the event’s).',
     },
     {
       name: 'comment-key',
@@ -103,7 +127,9 @@ export const diffCommand = defineCommand<DiffOptions>({
       format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
       changedOnly: changed,
-      comment: args.boolean('comment'),
+      comment: commentMode(args.string('comment')),
+      prNumber: prNumber(args.string('pr-number')),
+      failOnErrors: args.choice('fail-on-errors', ['new', 'all'] as const, 'new'),
       commentKey: args.string('comment-key') || undefined,
       verify: args.boolean('verify'),
       ...readVerifyPolicyOptions(args, 'diff'),
@@ -113,17 +139,16 @@ export const diffCommand = defineCommand<DiffOptions>({
   },
   async run(options, io) {
     const result = await runDiff(options, io);
-    const json = {
-      changes: result.diff.changes.map(({ cluster: _c, ...c }) => c),
-      errors: result.diff.errors.map((e) => ({ owner: e.owner, message: e.message, side: e.side })),
-      images: result.diff.images,
-      rendered: result.rendered,
+    const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
+    Object.assign(json, {
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
         : {}),
-    };
+    });
     if (result.verification) annotate(io.log, result.verification);
-    const verification = json.verification;
+    const verification = result.verification
+      ? reportJson(result.verification.sources, result.verification.findings)
+      : undefined;
     const review = result.review;
     if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
@@ -136,7 +161,7 @@ export const diffCommand = defineCommand<DiffOptions>({
     return {
       // A touched source that does not verify, or an error finding in a changed file, fails the check.
       exitCode:
-        result.diff.errors.length ||
+        renderFailed(result.diff, options.failOnErrors) ||
         (verification && verificationFailed(verification.sources, verification.findings))
           ? 1
           : 0,
@@ -145,7 +170,7 @@ export const diffCommand = defineCommand<DiffOptions>({
         added: count('added'),
         removed: count('removed'),
         modified: count('modified'),
-        errors: String(result.diff.errors.length),
+        errors: String(result.diff.errors.filter((e) => e.status !== 'fixed').length),
         'diff-path': diffPath ?? '',
         'comment-url': result.commentUrl ?? '',
         ...(verification
@@ -159,3 +184,53 @@ export const diffCommand = defineCommand<DiffOptions>({
     };
   },
 });
+
+/**
+ * Whether the render errors fail the diff. An owner that cannot render on head, or any error the
+ * change brings, always does; an error on both sides only with `all`, or when its owner changed.
+ */
+export function renderFailed(diff: ClusterDiff, failOn: 'new' | 'all'): boolean {
+  if (failOn === 'all') return diff.errors.length > 0;
+  if (diff.unrendered.some((u) => u.side === 'head')) return true;
+  const changed = new Set(diff.changes.map((c) => `${c.cluster}\u0000${ownerKey(c.owner)}`));
+  return diff.errors.some(
+    (e) =>
+      e.status === 'new' ||
+      (e.status === 'pre-existing' && changed.has(`${e.cluster}\u0000${ownerKey(e.owner)}`)),
+  );
+}
+
+/** The `--format json` document; each entry names its cluster when the review spans several. */
+export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) {
+  const cluster = (c: string) => (several ? { cluster: c } : {});
+  return {
+    changes: diff.changes.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    errors: diff.errors.map((e) => ({
+      ...cluster(e.cluster),
+      owner: e.owner,
+      message: e.message,
+      side: e.side,
+      status: e.status,
+      ...(e.origin ? { origin: e.origin } : {}),
+    })),
+    unrendered: diff.unrendered.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    images: diff.images.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    rendered,
+  } as Record<string, unknown>;
+}
+
+/** `comment: true|false` (the first releases' boolean) still work, as on-change and never. */
+function commentMode(value: string | undefined): CommentMode {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'on-change' || v === 'true') return 'on-change';
+  if (v === 'always' || v === 'never') return v;
+  if (v === 'false') return 'never';
+  throw new UsageError(`diff: input 'comment' must be one of on-change|always|never, got '${value}'`);
+}
+
+function prNumber(value: string | undefined): number | undefined {
+  if (!value?.trim()) return undefined;
+  if (!/^[1-9]\d*$/.test(value.trim()))
+    throw new UsageError(`diff: input 'pr-number' must be a pull request number, got '${value}'`);
+  return Number(value.trim());
+}

@@ -7,9 +7,20 @@ import { renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
-import { reviewMarkdown, unifiedText } from './markdown.js';
-import { diffRenders, type ClusterDiff } from './objects.js';
-import { postReview } from '../github/review.js';
+import {
+  bytes,
+  COMMENT_LIMIT,
+  finalMarkdown,
+  reviewMarkdown,
+  SUMMARY_LIMIT,
+  unifiedText,
+  type ReviewOptions,
+} from './markdown.js';
+import { VERSION } from '../version.js';
+import { diffRenders, emptyDiff, type ClusterDiff } from './objects.js';
+import { UsageError } from '../errors.js';
+import type { RenderResult } from '../render/types.js';
+import { commentMarker, postReview } from '../github/review.js';
 import { ChangePlanner } from './changed.js';
 import { verifyChange } from '../verify/change.js';
 import type { RepositoryVerification } from '../verify/path.js';
@@ -32,6 +43,31 @@ interface Side {
   /** A git ref's files, written on demand (`dir` holds only the cluster paths, or all with --verify). */
   tree?: CommitTree;
   remove?: () => Promise<void>;
+}
+
+/** Whether a side has the cluster entry directory (a tree lists only files: check its directories). */
+function hasCluster(side: Side, path: string): boolean {
+  const rel = posix
+    .normalize(path)
+    .replace(/^\.\/?$/, '')
+    .replace(/\/$/, '');
+  if (side.tree) return rel === '' || side.tree.isDirectory(rel);
+  const dir = join(side.dir, path);
+  return existsSync(dir) && statSync(dir).isDirectory();
+}
+
+function withoutDir(message: string, dir: string): string {
+  return message.split(`${dir}/`).join('').split(dir).join('.');
+}
+
+/** The review's last line: fluxgate version, the commits compared, and the run that compared them. */
+function footerLine(env: NodeJS.ProcessEnv, base?: string, head?: string): string {
+  const short = (c?: string) => (c ? `\`${c.slice(0, 7)}\`` : 'working tree');
+  const run =
+    env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
+      ? ` · [run ${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1' ? ` attempt ${env.GITHUB_RUN_ATTEMPT}` : ''}](${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID})`
+      : '';
+  return `<sub>fluxgate ${VERSION} · base ${short(base)} → head ${short(head)}${run}</sub>`;
 }
 
 /** Renders base and head of every cluster path with one secret masker and compares them. */
@@ -66,7 +102,7 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
   try {
     head = await side(options.head);
     const masker = createSecretMasker();
-    const merged: ClusterDiff = { changes: [], images: [], errors: [] };
+    const merged: ClusterDiff = emptyDiff();
     const built = new Set<string>();
     const refs = base.commit !== undefined && head.commit !== undefined;
     const changedOnly = options.changedOnly ?? refs;
@@ -74,11 +110,22 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
       io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
     const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
     for (const path of options.paths) {
-      const planner = changed
-        ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed)
-        : undefined;
-      const render = (side: Side, label: 'base' | 'head') =>
-        io.log.group(`Render ${label} ${path}`, () =>
+      const onBase = hasCluster(base, path);
+      const onHead = hasCluster(head, path);
+      if (!onBase && !onHead)
+        throw new UsageError(
+          `--path ${path}: no such directory on base (${options.base}) or head (${options.head})`,
+        );
+      // A cluster the change adds (or removes) is reviewed as all added (or all removed).
+      if (!onBase) io.log.info(`${path} does not exist on base: every object of it is added`);
+      if (!onHead) io.log.info(`${path} does not exist on head: every object of it is removed`);
+      const planner =
+        changed && onBase && onHead
+          ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed)
+          : undefined;
+      const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
+        if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
+        const result = await io.log.group(`Render ${label} ${path}`, () =>
           renderCluster(
             {
               ...options,
@@ -93,6 +140,13 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
             io,
           ),
         );
+        // The side's scratch directory means nothing to a reader, and would keep an error on
+        // both sides from comparing equal.
+        return {
+          ...result,
+          errors: result.errors.map((e) => ({ ...e, message: withoutDir(e.message, side.dir) })),
+        };
+      };
       let b = await render(base, 'base');
       let h = await render(head!, 'head');
       // Owners whose inputs turn out to differ between the sides are built on both, then compared.
@@ -105,8 +159,16 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
       merged.changes.push(...d.changes);
       merged.images.push(...d.images);
       merged.errors.push(...d.errors);
+      merged.unrendered.push(...d.unrendered);
     }
-    for (const e of merged.errors) io.log.error(`${e.side}: ${e.message}`);
+    for (const u of merged.unrendered)
+      io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
+    for (const e of merged.errors) {
+      if (merged.unrendered.some((u) => u.message === e.message && u.side === e.side)) continue;
+      const line = `${e.side}${e.status === 'new' ? '' : ` (${e.status})`}: ${e.message}`;
+      if (e.status === 'new') io.log.error(line, e.origin && { ...e.origin });
+      else io.log.warn(line, e.origin && { ...e.origin });
+    }
     const verification = options.verify
       ? await io.log.group('Verify the sources the change touches', () =>
           verifyChange({ base: base.dir, head: head!.dir }, merged, options, io),
@@ -119,17 +181,58 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
           empty: 'The change touches no source with spec.verify and adds no policy finding.',
         })
       : undefined;
-    const review = reviewMarkdown(merged, { extra });
+    const reviewOptions: ReviewOptions = {
+      extra,
+      footer: footerLine(io.env, base.commit, head.commit),
+    };
+    const review = reviewMarkdown(merged, reviewOptions);
     const result: DiffRun = {
       diff: merged,
       rendered: built.size,
-      review: review.markdown,
+      review: finalMarkdown(review.markdown),
       unified: unifiedText(merged),
       verification,
     };
     if (io.action) {
-      await io.action.appendSummary(review.markdown);
-      if (options.comment) result.commentUrl = await postReview(merged, options, io, extra);
+      const foldedTo = 'the complete review is the `diff-path` file of the step';
+      const summary = reviewMarkdown(merged, {
+        ...reviewOptions,
+        limit: SUMMARY_LIMIT,
+        measure: bytes,
+        foldedTo,
+      });
+      try {
+        await io.action.appendSummary(finalMarkdown(summary.markdown));
+      } catch (err) {
+        io.log.warn(`job summary: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+      const key = options.commentKey ?? options.paths.join(',');
+      const comment = reviewMarkdown(merged, {
+        ...reviewOptions,
+        limit: COMMENT_LIMIT - commentMarker(key).length - 1,
+        foldedTo: 'the job summary has them',
+      });
+      result.commentUrl = await postReview(
+        {
+          mode: options.comment,
+          key,
+          prNumber: options.prNumber,
+          token: options.githubToken,
+          markdown: finalMarkdown(comment.markdown),
+          changed: merged.changes.length + merged.errors.length + merged.unrendered.length > 0,
+          gone: finalMarkdown(
+            [
+              '## fluxgate diff',
+              '',
+              '~~This pull request changed objects Flux applies.~~ It no longer does: no changes to the objects Flux applies.',
+              '',
+              '---',
+              reviewOptions.footer!,
+            ].join('\n'),
+          ),
+        },
+        io,
+      );
     }
     return result;
   } finally {
