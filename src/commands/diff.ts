@@ -153,10 +153,12 @@ export const diffCommand = defineCommand<DiffOptions>({
     if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
     else io.stdout(review + '\n');
-    const diffPath =
-      options.diffPath ??
-      (io.action && io.env.RUNNER_TEMP ? join(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
+    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
+    const diffPath = options.diffPath ?? (temp ? join(temp, 'fluxgate-diff.md') : undefined);
     if (diffPath) writeFileSync(resolve(io.cwd, diffPath), review + '\n');
+    // The complete JSON goes to a file; the `json` output stays small enough for any step.
+    const jsonPath = temp ? join(temp, 'fluxgate-diff.json') : undefined;
+    if (jsonPath) writeFileSync(jsonPath, JSON.stringify(json, null, 2) + '\n');
     const count = (a: string) => String(result.diff.changes.filter((c) => c.action === a).length);
     return {
       // A touched source that does not verify, or an error finding in a changed file, fails the check.
@@ -172,6 +174,8 @@ export const diffCommand = defineCommand<DiffOptions>({
         modified: count('modified'),
         errors: String(result.diff.errors.filter((e) => e.status !== 'fixed').length),
         'diff-path': diffPath ?? '',
+        'review-path': diffPath ?? '',
+        'json-path': jsonPath ?? '',
         'comment-url': result.commentUrl ?? '',
         ...(verification
           ? {
@@ -179,7 +183,7 @@ export const diffCommand = defineCommand<DiffOptions>({
               findings: JSON.stringify(verification.findings),
             }
           : {}),
-        json: JSON.stringify(json),
+        json: boundedJson(json),
       },
     };
   },
@@ -233,4 +237,25 @@ function prNumber(value: string | undefined): number | undefined {
   if (!/^[1-9]\d*$/.test(value.trim()))
     throw new UsageError(`diff: input 'pr-number' must be a pull request number, got '${value}'`);
   return Number(value.trim());
+}
+
+/** GitHub caps a step's outputs at 1 MiB in all: the `json` output drops diffs, then changes, to fit. */
+export const JSON_OUTPUT_LIMIT = 256 * 1024;
+
+export function boundedJson(json: Record<string, unknown>): string {
+  const full = JSON.stringify(json);
+  if (full.length <= JSON_OUTPUT_LIMIT) return full;
+  const changes = json.changes as Record<string, unknown>[];
+  const slim = JSON.stringify({
+    ...json,
+    changes: changes.map(({ diff: _d, fields: _f, ...rest }) => rest),
+    truncated: 'diffs left out; the complete JSON is at the json-path output',
+  });
+  if (slim.length <= JSON_OUTPUT_LIMIT) return slim;
+  const count = (a: string) => changes.filter((c) => c.action === a).length;
+  return JSON.stringify({
+    changes: { added: count('added'), removed: count('removed'), modified: count('modified') },
+    errors: (json.errors as unknown[]).length,
+    truncated: 'too large for an output; the complete JSON is at the json-path output',
+  });
 }
