@@ -233,6 +233,64 @@ describe('the review markdown', () => {
     );
   });
 
+  it('nothing a pull request controls can add HTML, a section, a broken table or a mention', () => {
+    const evil =
+      'x</summary></details>\n\n## Approved by @octocat <img src=x onerror=alert(1)> [ok](https://evil.example) | `';
+    const d: ClusterDiff = {
+      ...diffOf(1),
+      images: [
+        {
+          cluster: 'clusters/production',
+          owner: { ...owner, name: evil },
+          namespace: evil,
+          object: `Deployment/${evil}`,
+          container: evil,
+          before: 'ghcr.io/acme/web:1.0 | `</td>',
+          after: `ghcr.io/acme/web:@octocat\n## Fake <b>bold</b>`,
+        },
+      ],
+      errors: [
+        {
+          cluster: 'clusters/production',
+          owner: { ...owner, name: evil },
+          message: `failed: ${evil}\n\`\`\`\n</details>\n## LGTM`,
+          side: 'head',
+          status: 'new',
+        },
+      ],
+    };
+    d.changes[0]!.name = evil;
+    d.changes[0]!.owner = { ...owner, name: evil };
+    d.changes[0]!.risks = [`deletes a Namespace ${evil}`];
+    d.changes[0]!.fields = [{ path: `data.${evil}`, before: evil, after: '@octocat' }];
+    const md = reviewMarkdown(d).markdown;
+    // No HTML but ours outside code (code blocks and spans show HTML as text).
+    const prose = md
+      .replace(/^(\s*`{3,})[^\n]*\n[\s\S]*?\n\1\s*$/gm, '')
+      .replace(/(?<!\\)`[^`\n]*(?<!\\)`/g, '');
+    const tags = [...prose.matchAll(/<\/?([a-z]+)[\s>]/gi)].map((m) => m[1]!.toLowerCase());
+    expect(new Set(tags)).toEqual(
+      new Set(['a', 'details', 'summary', 'sub'].filter((t) => tags.includes(t))),
+    );
+    expect(prose).not.toMatch(/<img|<b>|<\/td>/i);
+    // Every @ outside code blocks is followed by a zero-width space (or its entity): nobody is
+    // notified (GitHub does not mention from code blocks).
+    expect(md.replace(/^(\s*`{3,})[^\n]*\n[\s\S]*?\n\1\s*$/gm, '')).not.toMatch(/@(?!\u200b|&#8203;)/);
+    // Headings are fluxgate's own, whatever the names say.
+    const headings = prose.split('\n').filter((l) => /^\s{0,3}#{1,6}\s/.test(l));
+    expect(
+      headings.every((h) => /^(## fluxgate diff|### (⚠️ Needs a second look|Images|Render errors))$/.test(h)),
+    ).toBe(true);
+    // Table rows keep their cell count: no unescaped pipe splits a cell.
+    const imageRow = md
+      .split('\n')
+      .find((l) => l.startsWith('| clusters/production |') && l.includes('ghcr.io'))!;
+    expect(imageRow.split(/(?<!\\)\|/).length - 2).toBe(7);
+    // The error message stays inside its code block: the fence outlasts the backticks in it.
+    expect(md).toMatch(/````text\n[\s\S]*## LGTM[\s\S]*\n\s*````/);
+    expect(prose.match(/<details>/g)!.length).toBe(prose.match(/<\/details>/g)!.length);
+  });
+
   it('escapes markdown and HTML from manifests; fences cannot be broken by backticks in content', () => {
     expect(escapeMarkdown('<img src=x onerror=alert(1)> [link](http://x) | `x` @octocat')).toBe(
       '&lt;img src=x onerror=alert\\(1\\)&gt; \\[link\\]\\(http://x\\) \\| \\`x\\` @\u200boctocat',

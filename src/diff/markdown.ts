@@ -38,7 +38,7 @@ export function escapeHtml(text: string): string {
 
 /** A value as inline code in a table cell: no backticks to close it, no pipe to split the cell. */
 export function cellCode(text: string): string {
-  const clean = text
+  const clean = unmention(text)
     .replace(/`/g, "'")
     .replace(/\r?\n|\r/g, ' ')
     .replace(/\|/g, '\\|');
