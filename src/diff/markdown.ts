@@ -171,15 +171,17 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
   }
 
   if (diff.images.length) {
+    // One cluster: its column would repeat one value and push Before/After off a narrow screen.
+    const several = new Set(diff.images.map((i) => i.cluster)).size > 1;
     head.push(
       '### Images',
       '',
-      '| Cluster | Namespace | Object | Container | Owner | Before | After |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
+      `| ${several ? 'Cluster | ' : ''}Namespace | Object | Container | Owner | Before | After |`,
+      `| ${several ? '--- | ' : ''}--- | --- | --- | --- | --- | --- |`,
     );
     for (const i of diff.images)
       head.push(
-        `| ${escapeMarkdown(i.cluster)} | ${escapeMarkdown(i.namespace || '—')} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${escapeMarkdown(ownerLabel(i.owner))} | ${i.before ? cellCode(i.before) : '—'} | ${i.after ? cellCode(i.after) : '—'} |`,
+        `| ${several ? `${escapeMarkdown(i.cluster)} | ` : ''}${escapeMarkdown(i.namespace || '—')} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${escapeMarkdown(ownerLabel(i.owner))} | ${i.before ? cellCode(i.before) : '—'} | ${i.after ? cellCode(i.after) : '—'} |`,
       );
     head.push('');
   }
