@@ -1,16 +1,17 @@
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import { findOnPath, lastLine, offlineEnv, type ProcessRunner } from './process.js';
+import { confineKustomization, ConfinementError } from './confine.js';
+import { findOnPath, lastLine, runTool, type ProcessRunner } from './process.js';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
@@ -25,6 +26,7 @@ export interface KustomizeOverlay {
   images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
   components?: string[];
   ignoreMissingComponents?: boolean;
+  buildMetadata?: string[];
 }
 
 export class BuildError extends Error {}
@@ -33,7 +35,8 @@ let shadowCounter = 0;
 
 /**
  * Builds `dir` as kustomize-controller does: its kustomization file, or one generated from the
- * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off and
+ * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off but
+ * every path it can read checked to stay in the source root first (fluxcd/pkg SecureBuild), and
  * no plugins, exec functions, helm inflation or network. `dir` lives in a private copy of the
  * source: the overlay goes into a sibling build directory, so relative references (`../base`)
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
@@ -46,8 +49,19 @@ export async function kustomizeBuild(
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
-  const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
+  const base = existing
+    ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
+    : generateKustomization(dir, sourceRoot);
   const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+  try {
+    const file = relative(sourceRoot, existing ?? join(dir, 'kustomization.yaml'))
+      .split(sep)
+      .join('/');
+    confineKustomization(sourceRoot, dir, kustomization, file);
+  } catch (err) {
+    if (err instanceof ConfinementError) throw new BuildError(err.message);
+    throw err;
+  }
 
   const parent = dir === sourceRoot ? sourceRoot : dirname(dir);
   const shadow = join(parent, `${SHADOW_PREFIX}${++shadowCounter}-${basename(dir)}`);
@@ -58,11 +72,10 @@ export async function kustomizeBuild(
       symlinkSync(join(dir, entry), join(shadow, entry));
     }
     writeFileSync(join(shadow, 'kustomization.yaml'), stringify(kustomization));
-    const kustomize = findOnPath('kustomize', env);
-    const [command, args] = kustomize
-      ? [kustomize, ['build', shadow, '--load-restrictor', 'LoadRestrictionsNone']]
-      : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
-    const result = await run(command, args, { env: offlineEnv(env) });
+    const [tool, args] = findOnPath('kustomize', env)
+      ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
+      : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
+    const result = await runTool(run, tool, args, { env });
     if (result.code !== 0) {
       throw new BuildError(
         `kustomize build failed: ${lastLine(result.stderr)
@@ -88,9 +101,20 @@ function readKustomization(file: string, sourceRoot: string): Record<string, unk
 }
 
 /**
- * fluxcd/pkg's generator: a directory with a kustomization file is a resource (not descended
- * into); a .yaml/.yml file is a resource if it holds Kubernetes objects, an error if it does not
- * parse; anything else is ignored.
+ * An existing kustomization without `resources` gets `buildMetadata: [originAnnotations]`, which
+ * kustomize-controller sets so that such a file does not fail as empty; its objects then carry a
+ * `config.kubernetes.io/origin` annotation (fluxcd/pkg kustomize_generator.go GenerateManifest).
+ */
+function withoutResourcesFallback(kustomization: Record<string, unknown>): Record<string, unknown> {
+  const resources = kustomization.resources;
+  if (Array.isArray(resources) && resources.length > 0) return kustomization;
+  return { ...kustomization, buildMetadata: ['originAnnotations'] };
+}
+
+/**
+ * fluxcd/pkg's generator (kustomize_generator.go scanManifests): a directory with a kustomization
+ * file is a resource (not descended into); a .yaml/.yml file is a resource, and fails the build
+ * when it does not decode as Kubernetes objects; anything else is ignored.
  */
 export function generateKustomization(dir: string, sourceRoot: string): Record<string, unknown> {
   const resources: string[] = [];
@@ -98,8 +122,9 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
     for (const entry of readdirSync(current).sort()) {
       if (entry.startsWith(SHADOW_PREFIX) || entry === '.git') continue;
       const path = join(current, entry);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (!stat) continue;
+      // Symlinks are not part of a Flux artifact (see SourceResolver): never followed here.
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (!stat || stat.isSymbolicLink()) continue;
       const rel = './' + relative(dir, path).split(sep).join('/');
       if (stat.isDirectory()) {
         if (KUSTOMIZATION_FILES.some((f) => existsSync(join(path, f)))) resources.push(rel);
@@ -119,17 +144,34 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
   return kustomization;
 }
 
+/**
+ * kustomize's resource factory SliceFromBytes as the generator calls it: empty documents are
+ * skipped; one without apiVersion, kind and metadata is "missing Resource metadata" (kyaml
+ * RNode.GetMeta); one without a kind, or without a name unless it is a List, is refused too
+ * (GetValidatedMetadata).
+ */
 function isKubernetesYaml(file: string, sourceRoot: string): boolean {
+  const fail = (why: string) =>
+    new BuildError(`failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${why}`);
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   for (const doc of docs) {
-    if (doc.errors.length) {
-      throw new BuildError(
-        `failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${doc.errors[0]!.message.split('\n')[0]}`,
-      );
-    }
+    if (doc.errors.length) throw fail(doc.errors[0]!.message.split('\n')[0]!);
   }
-  const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);
-  return values.every((v) => typeof v === 'object' && v && 'apiVersion' in v && 'kind' in v);
+  for (const value of docs.map((d) => d.toJSON() as unknown)) {
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      if (Array.isArray(value) && value.length === 0) continue;
+      throw fail('missing Resource metadata');
+    }
+    const object = value as Record<string, unknown>;
+    if (Object.keys(object).length === 0) continue;
+    const metadata = object.metadata as Record<string, unknown> | undefined;
+    if (!object.apiVersion && !object.kind && !metadata) throw fail('missing Resource metadata');
+    if (!object.kind) throw fail('missing kind in object');
+    if (!String(object.kind).endsWith('List') && !metadata?.name)
+      throw fail('missing metadata.name in object');
+  }
+  return true;
 }
 
 function applyOverlay(
@@ -142,7 +184,12 @@ function applyOverlay(
   if (overlay.targetNamespace) k.namespace = overlay.targetNamespace;
   if (overlay.namePrefix) k.namePrefix = overlay.namePrefix;
   if (overlay.nameSuffix) k.nameSuffix = overlay.nameSuffix;
-  if (overlay.patches?.length) k.patches = [...((k.patches as unknown[]) ?? []), ...overlay.patches];
+  // Flux's Patch has an inline patch and a target only: nothing else reaches kustomize.
+  if (overlay.patches?.length)
+    k.patches = [
+      ...((k.patches as unknown[]) ?? []),
+      ...overlay.patches.map((p) => (p.target ? { patch: p.patch, target: p.target } : { patch: p.patch })),
+    ];
   if (overlay.components?.length) {
     const present = overlay.components.filter((c) => {
       const path = resolve(dir, c);
@@ -152,6 +199,7 @@ function applyOverlay(
     });
     k.components = [...((k.components as string[]) ?? []), ...present];
   }
+  if (overlay.buildMetadata?.length) k.buildMetadata = overlay.buildMetadata;
   if (overlay.images?.length) {
     const images = [...((k.images as Record<string, string>[]) ?? [])];
     for (const image of overlay.images) {

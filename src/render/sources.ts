@@ -1,22 +1,27 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '../flux/checkout.js';
 import { field, objectKey } from '../flux/objects.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
-import ignore, { type Ignore } from 'ignore';
+import ignore from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
-import {
-  DEFAULT_GIT_EXCLUSIONS,
-  gitSourceMatcher,
-  readPatterns,
-  scopePattern,
-  SOURCE_IGNORE_FILE,
-} from './sourceignore.js';
+import { gitSourceMatcher, readPatterns, SOURCE_IGNORE_FILE, SourceIgnoreMatcher } from './sourceignore.js';
 import { parse as parseYaml } from 'yaml';
 
 export class SourceError extends Error {}
@@ -26,6 +31,7 @@ export interface SourceTree {
   /** Every file, repo-relative with `/`, sorted. */
   readonly files: readonly string[];
   readonly hasSymlinks: boolean;
+  isSymlink(rel: string): boolean;
   isFile(rel: string): boolean;
   isDirectory(rel: string): boolean;
   read(rel: string): string | undefined;
@@ -98,7 +104,7 @@ export function treeReach(tree: Pick<SourceTree, 'isDirectory' | 'read'>, dirs: 
 }
 
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
-function treeSourceMatcher(tree: SourceTree, specIgnore?: string): Ignore {
+function treeSourceMatcher(tree: SourceTree, specIgnore?: string): SourceIgnoreMatcher {
   // loadSourceIgnorePatterns' order: depth first, names sorted, a directory before its children.
   const files = tree.files
     .filter((f) => f === SOURCE_IGNORE_FILE || f.endsWith(`/${SOURCE_IGNORE_FILE}`))
@@ -107,22 +113,66 @@ function treeSourceMatcher(tree: SourceTree, specIgnore?: string): Ignore {
       for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
       return a.length - b.length;
     });
-  const patterns = files.flatMap((parts) => {
-    const domain = parts.join('/');
-    return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)!).map(
-      (p) => scopePattern(p, domain),
-    );
-  });
-  return ignore()
-    .add(DEFAULT_GIT_EXCLUSIONS)
-    .add(patterns)
-    .add(specIgnore ? readPatterns(specIgnore) : []);
+  const patterns = files.flatMap((domain) =>
+    readPatterns(tree.read([...domain, SOURCE_IGNORE_FILE].join('/'))!, domain),
+  );
+  return SourceIgnoreMatcher.forSource([...patterns, ...(specIgnore ? readPatterns(specIgnore) : [])]);
+}
+
+/** The directories of an artifact: those holding a file it keeps (the tarball has no directory entries). */
+function keptDirectories(files: readonly string[], matcher: SourceIgnoreMatcher): Set<string> {
+  const dirs = new Set<string>(['']);
+  for (const f of files) {
+    if (matcher.ignores(f)) continue;
+    for (let at = f.lastIndexOf('/'); at > 0; at = f.lastIndexOf('/', at - 1)) {
+      const dir = f.slice(0, at);
+      if (dirs.has(dir)) break;
+      dirs.add(dir);
+    }
+  }
+  return dirs;
+}
+
+/** Removes the directories left without a file (an artifact has no directory entries of its own). */
+function removeEmptyDirectories(dir: string): boolean {
+  let empty = true;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && removeEmptyDirectories(join(dir, entry.name)))
+      rmdirSync(join(dir, entry.name));
+    else empty = false;
+  }
+  return empty;
+}
+
+/**
+ * A tree as source-controller's artifact of it: storage.Archive (fluxcd/pkg artifact/storage)
+ * keeps regular files and directories only, so a Git source's symlinks, wherever they point, are
+ * not part of what Flux builds. Nothing here ever follows or writes through one.
+ */
+function withoutSymlinks(tree: SourceTree): SourceTree {
+  if (!tree.hasSymlinks) return tree;
+  const files = tree.files.filter((f) => !tree.isSymlink(f));
+  return {
+    files,
+    hasSymlinks: false,
+    isSymlink: () => false,
+    isFile: (rel) => !tree.isSymlink(rel) && tree.isFile(rel),
+    isDirectory: (rel) => tree.isDirectory(rel),
+    read: (rel) => (tree.isSymlink(rel) ? undefined : tree.read(rel)),
+    write: (to, list) =>
+      tree.write(
+        to,
+        list.filter((f) => !tree.isSymlink(f)),
+      ),
+  };
 }
 
 /** A Git source copied from a tree file by file, as builds ask for them. */
 interface LazySource {
   tree: SourceTree;
-  matcher: Ignore;
+  matcher: SourceIgnoreMatcher;
+  /** Directories that hold a kept file: an excluded directory may still hold re-included files. */
+  directories: Set<string>;
   written: Set<string>;
   all: boolean;
 }
@@ -138,6 +188,8 @@ export interface SourceContext {
   log: Logger;
   /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
   tree?: SourceTree;
+  /** What identifies the repository being rendered: a GitRepository of anything else needs --source. */
+  checkout?: CheckoutIdentity;
 }
 
 /**
@@ -175,23 +227,20 @@ export class SourceResolver {
         : undefined;
     if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
     switch (kind) {
-      case 'GitRepository':
-        if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
-          mkdirSync(target, { recursive: true });
-          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-          this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
-          return target;
-        }
+      case 'GitRepository': {
+        const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+        if (other) throw new SourceError(other);
         if (this.ctx.tree) {
+          // Without symlinks, what a build reads is known statically: files are written lazily.
+          const tree = withoutSymlinks(this.ctx.tree);
           mkdirSync(target, { recursive: true });
-          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-          this.ctx.tree.write(
-            target,
-            this.ctx.tree.files.filter((f) => !matcher.ignores(f)),
-          );
+          const matcher = treeSourceMatcher(tree, specIgnore);
+          const directories = keptDirectories(tree.files, matcher);
+          this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
           return target;
         }
         return this.copyTree(this.ctx.repo, target, specIgnore);
+      }
       case 'OCIRepository':
         return this.pullOci(namespace, name, target);
       case 'ExternalArtifact':
@@ -205,12 +254,23 @@ export class SourceResolver {
     }
   }
 
+  /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
+  private otherRepository(namespace: string, name: string, checkout: CheckoutIdentity): string | undefined {
+    const object = this.ctx.lookup('GitRepository', namespace, name);
+    // The implicit flux-system source of the entry directory is this checkout by definition.
+    if (!object) return undefined;
+    const why = notThisCheckout(field<GitRepositorySpec>(object, 'spec') ?? {}, checkout);
+    return why
+      ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
+      : undefined;
+  }
+
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
   isDirectory(dir: string): boolean {
     const [root, source] = this.lazyOf(dir);
     if (!source) return existsSync(dir) && statSync(dir).isDirectory();
     const rel = relative(root, dir).split(sep).join('/');
-    return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+    return source.directories.has(rel);
   }
 
   /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
@@ -219,7 +279,7 @@ export class SourceResolver {
     if (!source || source.all) return;
     const rels = treeReach(
       {
-        isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+        isDirectory: (r) => source.directories.has(r),
         read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
       },
       dirs.map((d) => relative(root, d).split(sep).join('/')),
@@ -251,7 +311,10 @@ export class SourceResolver {
     return ['', undefined];
   }
 
-  /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
+  /**
+   * A private copy of a Git source's tree, without what source-controller leaves out of its
+   * artifact: ignored paths, and symlinks (see withoutSymlinks).
+   */
   private copyTree(from: string, to: string, specIgnore?: string): string {
     if (!existsSync(from)) throw new SourceError(`source directory ${from} does not exist`);
     const matcher = gitSourceMatcher(from, specIgnore);
@@ -260,10 +323,15 @@ export class SourceResolver {
       filter: (src) => {
         const rel = relative(from, src).split(sep).join('/');
         if (!rel) return true;
-        const isDir = statSync(src, { throwIfNoEntry: false })?.isDirectory() ?? false;
-        return !matcher.ignores(isDir ? `${rel}/` : rel);
+        const stat = lstatSync(src, { throwIfNoEntry: false });
+        if (!stat || stat.isSymbolicLink()) return false;
+        // Directories are walked even when excluded: a later negation may keep a file below
+        // (git's own .git directory aside, whose content no artifact holds).
+        if (stat.isDirectory()) return rel !== '.git';
+        return !matcher.ignores(rel);
       },
     });
+    removeEmptyDirectories(to);
     return to;
   }
 
@@ -335,9 +403,31 @@ interface CopyRule {
 }
 
 /**
+ * A copy rule's path below its root, as source-watcher opens it (builder.go: os.Root for the
+ * source, filepath.IsLocal and no `..` for the destination): absolute paths and `..` refused.
+ */
+function localPath(path: string, rule: string, side: 'from' | 'to', what: string): string {
+  if (
+    path.startsWith('/') ||
+    path.split('/').includes('..') ||
+    /^[A-Za-z]:/.test(path) ||
+    path.includes('\\')
+  )
+    throw new SourceError(
+      `${what}: copy rule ${side} ${JSON.stringify(rule)}: the path must stay within the ${side === 'from' ? 'source' : 'artifact'} (no absolute path, no '..')`,
+    );
+  return path;
+}
+
+/** Copies a file or directory, leaving symlinks out (there are none in a source; none get in). */
+const copyNoLinks = (src: string, dest: string) =>
+  cpSync(src, dest, { recursive: true, filter: (p) => !lstatSync(p).isSymbolicLink() });
+
+/**
  * One copy rule: `@alias/path` with `*`/`**` globs (the part before the first glob is the base,
  * kept out of the destination path); a plain file goes into `to/` or becomes `to`; a plain
- * directory is copied as `to/<name>` (or to `to` without a trailing slash).
+ * directory is copied as `to/<name>` (or to `to` without a trailing slash). `from` stays inside
+ * its source and `to` inside the artifact.
  */
 export function applyCopyRule(
   rule: CopyRule,
@@ -345,32 +435,40 @@ export function applyCopyRule(
   artifactDir: string,
   what: string,
 ): void {
-  const from = /^@([^/]+)\/?(.*)$/.exec(rule.from);
-  const to = /^@artifact\/?(.*)$/.exec(rule.to);
-  if (!from || !to) throw new SourceError(`${what}: invalid copy rule ${rule.from} → ${rule.to}`);
+  const from = /^@([^/]+)\/?(.*)$/s.exec(rule.from);
+  const to = /^@artifact\/?(.*)$/s.exec(rule.to);
+  if (!from || !to)
+    throw new SourceError(
+      `${what}: invalid copy rule ${JSON.stringify(rule.from)} → ${JSON.stringify(rule.to)}`,
+    );
   const root = aliases.get(from[1]!);
-  if (!root) throw new SourceError(`${what}: copy rule ${rule.from}: unknown source alias @${from[1]}`);
-  const pattern = from[2]!;
-  const dest = join(artifactDir, to[1]!);
+  if (!root)
+    throw new SourceError(
+      `${what}: copy rule ${JSON.stringify(rule.from)}: unknown source alias @${from[1]}`,
+    );
+  const pattern = localPath(from[2]!, rule.from, 'from', what);
+  const dest = join(artifactDir, localPath(to[1]!, rule.to, 'to', what));
   const toDir = rule.to.endsWith('/') || to[1] === '';
   const excluded = ignore().add(rule.exclude ?? []);
   const globAt = pattern.search(/[*?[]/);
   if (globAt < 0) {
     const src = join(root, pattern);
-    if (!existsSync(src)) throw new SourceError(`${what}: copy rule ${rule.from}: not found`);
+    if (!lstatSync(src, { throwIfNoEntry: false }) || lstatSync(src).isSymbolicLink())
+      throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: not found`);
     const out = toDir ? join(dest, basename(src)) : dest;
     mkdirSync(dirname(out), { recursive: true });
-    cpSync(src, out, { recursive: true });
+    copyNoLinks(src, out);
     return;
   }
   const baseDir = pattern.slice(0, globAt).replace(/[^/]*$/, '');
   const matcher = globRegex(pattern);
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
       const rel = relative(root, path).split(sep).join('/');
-      if (statSync(path).isDirectory()) {
+      if (entry.isSymbolicLink()) continue;
+      if (entry.isDirectory()) {
         walk(path);
         continue;
       }
