@@ -189,7 +189,7 @@ for (const apps of sizes) {
       verify: false,
       changedOnly: true,
     } as unknown as DiffOptions;
-    const changed = await measure(() => runDiff(diffOptions, { ...io, stdout: () => {} }));
+    const changed = await measure(() => runDiff(diffOptions, io));
     runs.push({
       wallMs: changed.wallMs,
       toolWallMs: tools.toolWallMs,

@@ -13,13 +13,6 @@ const root = resolve(import.meta.dirname, '..', 'src');
  * longer occurs is reported so it can be deleted.
  */
 const PENDING = new Set([
-  'upward import: diff/run.ts (diff) imports commands/types.ts (commands)',
-  'upward import: diff/run.ts (diff) imports commands/diff.ts (commands)',
-  'upward import: github/review.ts (oci/github) imports commands/types.ts (commands)',
-  'upward import: github/review.ts (oci/github) imports commands/diff.ts (commands)',
-  'upward import: github/review.ts (oci/github) imports diff/markdown.ts (diff)',
-  'upward import: github/review.ts (oci/github) imports diff/objects.ts (diff)',
-  'import circle: commands/diff.ts ↔ diff/run.ts ↔ github/review.ts',
 ]);
 
 /** Layer of a module by its path under src/: higher layers may import lower ones only. */

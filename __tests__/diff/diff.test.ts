@@ -223,6 +223,8 @@ describe('fluxgate diff --base HEAD~1 --head HEAD on a real history', () => {
     const table = r.markdown.indexOf('| Cluster | Owner | Added | Removed | Modified | Errors |');
     expect(table).toBeGreaterThan(0);
     expect(table).toBeLessThan(r.markdown.indexOf('<details>'));
-    expect(r.markdown).toContain('| clusters/production | HelmRelease web/worker | 0 | 1 | 0 | 0 |');
+    expect(r.markdown).toContain(
+      '| clusters/production | [HelmRelease web/worker](#fluxgate-owner-1) | 0 | 1 | 0 | 0 |',
+    );
   });
 });

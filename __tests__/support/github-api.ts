@@ -3,14 +3,19 @@ import { createServer, type Server } from 'node:http';
 export interface FakeComment {
   id: number;
   body: string;
-  user: { login: string };
+  user: { login: string; type?: string };
   html_url: string;
+  issue?: number;
 }
 
 export interface FakeGitHub {
   url: string;
   comments: FakeComment[];
   requests: string[];
+  /** The next `count` requests (any path) answer `status` (e.g. 500), then normal service. */
+  fail(status: number, count?: number): void;
+  /** Normal service again (drops the faults not yet served). */
+  heal(): void;
   stop(): Promise<void>;
 }
 
@@ -26,16 +31,19 @@ export async function startFakeGitHub(
   const requests: string[] = [];
   let nextId = 1;
   let self = '';
+  const faults: number[] = [];
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
-    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const token = (req.headers.authorization ?? '').replace(/^(Bearer|token) /i, '');
     const login = users[token];
     const url = new URL(req.url ?? '/', self);
     requests.push(`${req.method} ${url.pathname}`);
-    const send = (status: number, value: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    const send = (status: number, value: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+    const fault = faults.shift();
+    if (fault) return send(fault, { message: 'Server Error' });
     if (!login) return send(401, { message: 'Bad credentials' });
     if (url.pathname === '/user')
       return login.endsWith('[bot]')
@@ -47,9 +55,17 @@ export async function startFakeGitHub(
       return send(403, { message: 'Resource not accessible by integration' });
     }
     if (list && req.method === 'GET') {
+      // Pages with a Link header, as GitHub paginates (Octokit's paginate follows rel="next").
       const page = Number(url.searchParams.get('page') ?? 1);
       const per = Number(url.searchParams.get('per_page') ?? 30);
-      return send(200, comments.slice((page - 1) * per, page * per));
+      const all = comments.filter((c) => c.issue === undefined || c.issue === Number(list[2]));
+      const next = new URL(url.href);
+      next.searchParams.set('page', String(page + 1));
+      return send(
+        200,
+        all.slice((page - 1) * per, page * per),
+        page * per < all.length ? { link: `<${next.href}>; rel="next"` } : {},
+      );
     }
     if (list && req.method === 'POST') {
       if (body.body.length > 65536)
@@ -58,7 +74,8 @@ export async function startFakeGitHub(
       const c = {
         id,
         body: body.body,
-        user: { login },
+        user: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' },
+        issue: Number(list[2]),
         html_url: `https://github.com/${list[1]}/pull/${list[2]}#issuecomment-${id}`,
       };
       comments.push(c);
@@ -78,5 +95,12 @@ export async function startFakeGitHub(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const a = server.address();
   self = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-  return { url: self, comments, requests, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: self,
+    comments,
+    requests,
+    fail: (status, count = 1) => faults.push(...Array<number>(count).fill(status)),
+    heal: () => void faults.splice(0),
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

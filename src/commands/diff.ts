@@ -3,32 +3,22 @@ import { formatFlag, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runDiff } from '../diff/run.js';
-import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
+import { runDiff, type DiffRun } from '../diff/run.js';
+import type { CommandIO } from './types.js';
+import { commentMarker, postReview } from '../github/review.js';
+import type { DiffOptions } from '../diff/options.js';
+import { bytes, COMMENT_LIMIT, finalMarkdown, reviewMarkdown, SUMMARY_LIMIT } from '../diff/markdown.js';
+import { readRenderEngineOptions, renderEngineFlags } from './render.js';
 import { readVerifyPolicyOptions, verifyPolicyFlags } from './verify.js';
 import { annotate, reportJson, verificationFailed } from '../verify/report.js';
+import type { ClusterDiff } from '../diff/objects.js';
+import type { CommentMode } from '../github/review.js';
+import { UsageError } from '../errors.js';
+import { ownerKey } from '../render/types.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
-export interface DiffOptions extends RenderEngineOptions {
-  base: string;
-  head: string;
-  paths: string[];
-  format: 'markdown' | 'json' | 'unified';
-  stripAttrs: string[];
-  /** undefined: on for git refs, off for directories. */
-  changedOnly?: boolean;
-  comment: boolean;
-  commentKey?: string;
-  verify: boolean;
-  /** `--verify`: Secrets kept outside the repository, and the policy knobs of `verify`. */
-  verifySecrets: Map<string, string>;
-  requireSignatures: boolean;
-  requireDigests: boolean;
-  fluxVersion?: string;
-  diffPath?: string;
-  githubToken?: string;
-}
+export type { DiffOptions } from '../diff/options.js';
 
 export const diffCommand = defineCommand<DiffOptions>({
   name: 'diff',
@@ -71,6 +61,13 @@ export const diffCommand = defineCommand<DiffOptions>({
       description: 'Write the complete review (markdown) to this file.',
     },
     {
+      name: 'fail-on-errors',
+      type: 'string',
+      value: 'new|all',
+      description:
+        'Which render errors fail the diff: new (default: those the change brings; errors on both sides are listed as pre-existing) or all.',
+    },
+    {
       name: 'verify',
       type: 'boolean',
       description:
@@ -79,9 +76,18 @@ export const diffCommand = defineCommand<DiffOptions>({
     ...verifyPolicyFlags,
     {
       name: 'comment',
-      type: 'boolean',
+      type: 'string',
+      value: 'on-change|always|never',
       actionOnly: true,
-      description: 'Post the review as a sticky PR comment, with job summary and annotations.',
+      description:
+        'The sticky PR comment: on-change (default: posted when the change alters what Flux applies, an existing one updated when that is gone), always, or never. The job summary is always written.',
+    },
+    {
+      name: 'pr-number',
+      type: 'string',
+      value: 'N',
+      actionOnly: true,
+      description: 'Pull request to comment on, for workflow_run workflows (default: the event’s).',
     },
     {
       name: 'comment-key',
@@ -103,7 +109,9 @@ export const diffCommand = defineCommand<DiffOptions>({
       format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
       changedOnly: changed,
-      comment: args.boolean('comment'),
+      comment: commentMode(args.string('comment')),
+      prNumber: prNumber(args.string('pr-number')),
+      failOnErrors: args.choice('fail-on-errors', ['new', 'all'] as const, 'new'),
       commentKey: args.string('comment-key') || undefined,
       verify: args.boolean('verify'),
       ...readVerifyPolicyOptions(args, 'diff'),
@@ -113,30 +121,33 @@ export const diffCommand = defineCommand<DiffOptions>({
   },
   async run(options, io) {
     const result = await runDiff(options, io);
-    const json = {
-      changes: result.diff.changes.map(({ cluster: _c, ...c }) => c),
-      errors: result.diff.errors.map((e) => ({ owner: e.owner, message: e.message, side: e.side })),
-      images: result.diff.images,
-      rendered: result.rendered,
+    await publishReview(options, result, io);
+    const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
+    Object.assign(json, {
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
         : {}),
-    };
+    });
     if (result.verification) annotate(io.log, result.verification);
-    const verification = json.verification;
+    const verification = result.verification
+      ? reportJson(result.verification.sources, result.verification.findings)
+      : undefined;
     const review = result.review;
     if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
     else io.stdout(review + '\n');
-    const diffPath =
-      options.diffPath ??
-      (io.action && io.env.RUNNER_TEMP ? join(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
-    if (diffPath) writeFileSync(resolve(io.cwd, diffPath), (io.secrets?.redact(review) ?? review) + '\n');
+    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
+    const diffPath = options.diffPath ?? (temp ? join(temp, 'fluxgate-diff.md') : undefined);
+    const redact = (text: string) => io.secrets?.redact(text) ?? text;
+    if (diffPath) writeFileSync(resolve(io.cwd, diffPath), redact(review) + '\n');
+    // The complete JSON goes to a file; the `json` output stays small enough for any step.
+    const jsonPath = temp ? join(temp, 'fluxgate-diff.json') : undefined;
+    if (jsonPath) writeFileSync(jsonPath, redact(JSON.stringify(json, null, 2)) + '\n');
     const count = (a: string) => String(result.diff.changes.filter((c) => c.action === a).length);
     return {
       // A touched source that does not verify, or an error finding in a changed file, fails the check.
       exitCode:
-        result.diff.errors.length ||
+        renderFailed(result.diff, options.failOnErrors) ||
         (verification && verificationFailed(verification.sources, verification.findings))
           ? 1
           : 0,
@@ -145,8 +156,10 @@ export const diffCommand = defineCommand<DiffOptions>({
         added: count('added'),
         removed: count('removed'),
         modified: count('modified'),
-        errors: String(result.diff.errors.length),
+        errors: String(result.diff.errors.filter((e) => e.status !== 'fixed').length),
         'diff-path': diffPath ?? '',
+        'review-path': diffPath ?? '',
+        'json-path': jsonPath ?? '',
         'comment-url': result.commentUrl ?? '',
         ...(verification
           ? {
@@ -154,8 +167,129 @@ export const diffCommand = defineCommand<DiffOptions>({
               findings: JSON.stringify(verification.findings),
             }
           : {}),
-        json: JSON.stringify(json),
+        json: boundedJson(json),
       },
     };
   },
 });
+
+/**
+ * Whether the render errors fail the diff. An owner that cannot render on head, or any error the
+ * change brings, always does; an error on both sides only with `all`, or when its owner changed.
+ */
+export function renderFailed(diff: ClusterDiff, failOn: 'new' | 'all'): boolean {
+  if (failOn === 'all') return diff.errors.length > 0;
+  if (diff.unrendered.some((u) => u.side === 'head')) return true;
+  const changed = new Set(diff.changes.map((c) => `${c.cluster}\u0000${ownerKey(c.owner)}`));
+  return diff.errors.some(
+    (e) =>
+      e.status === 'new' ||
+      (e.status === 'pre-existing' && changed.has(`${e.cluster}\u0000${ownerKey(e.owner)}`)),
+  );
+}
+
+/** The `--format json` document; each entry names its cluster when the review spans several. */
+export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) {
+  const cluster = (c: string) => (several ? { cluster: c } : {});
+  return {
+    changes: diff.changes.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    errors: diff.errors.map((e) => ({
+      ...cluster(e.cluster),
+      owner: e.owner,
+      message: e.message,
+      side: e.side,
+      status: e.status,
+      ...(e.origin ? { origin: e.origin } : {}),
+    })),
+    unrendered: diff.unrendered.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    images: diff.images.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    rendered,
+  } as Record<string, unknown>;
+}
+
+/** `comment: true|false` (the first releases' boolean) still work, as on-change and never. */
+function commentMode(value: string | undefined): CommentMode {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'on-change' || v === 'true') return 'on-change';
+  if (v === 'always' || v === 'never') return v;
+  if (v === 'false') return 'never';
+  throw new UsageError(`diff: input 'comment' must be one of on-change|always|never, got '${value}'`);
+}
+
+function prNumber(value: string | undefined): number | undefined {
+  if (!value?.trim()) return undefined;
+  if (!/^[1-9]\d*$/.test(value.trim()))
+    throw new UsageError(`diff: input 'pr-number' must be a pull request number, got '${value}'`);
+  return Number(value.trim());
+}
+
+/** GitHub caps a step's outputs at 1 MiB in all: the `json` output drops diffs, then changes, to fit. */
+export const JSON_OUTPUT_LIMIT = 256 * 1024;
+
+export function boundedJson(json: Record<string, unknown>): string {
+  const full = JSON.stringify(json);
+  if (full.length <= JSON_OUTPUT_LIMIT) return full;
+  const changes = json.changes as Record<string, unknown>[];
+  const slim = JSON.stringify({
+    ...json,
+    changes: changes.map(({ diff: _d, fields: _f, ...rest }) => rest),
+    truncated: 'diffs left out; the complete JSON is at the json-path output',
+  });
+  if (slim.length <= JSON_OUTPUT_LIMIT) return slim;
+  const count = (a: string) => changes.filter((c) => c.action === a).length;
+  return JSON.stringify({
+    changes: { added: count('added'), removed: count('removed'), modified: count('modified') },
+    errors: (json.errors as unknown[]).length,
+    truncated: 'too large for an output; the complete JSON is at the json-path output',
+  });
+}
+
+/**
+ * The job summary and the sticky comment of a diff run in the action: each review fitted to its
+ * own limit from the same review options. Neither can fail the step (postReview never throws).
+ */
+async function publishReview(options: DiffOptions, result: DiffRun, io: CommandIO): Promise<void> {
+  const reviewOptions = result.reviewOptions;
+  if (!io.action) return;
+  {
+    const foldedTo = 'the complete review is the `diff-path` file of the step';
+    const summary = reviewMarkdown(result.diff, {
+      ...reviewOptions,
+      limit: SUMMARY_LIMIT,
+      measure: bytes,
+      foldedTo,
+    });
+    try {
+      await io.action.appendSummary(finalMarkdown(summary.markdown));
+    } catch (err) {
+      io.log.warn(`job summary: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+    const key = options.commentKey ?? options.paths.join(',');
+    const comment = reviewMarkdown(result.diff, {
+      ...reviewOptions,
+      limit: COMMENT_LIMIT - commentMarker(key).length - 1,
+      foldedTo: 'the job summary has them',
+    });
+    result.commentUrl = await postReview(
+      {
+        mode: options.comment,
+        key,
+        prNumber: options.prNumber,
+        token: options.githubToken,
+        markdown: finalMarkdown(comment.markdown),
+        changed: result.diff.changes.length + result.diff.errors.length + result.diff.unrendered.length > 0,
+        gone: finalMarkdown(
+          [
+            '## fluxgate diff',
+            '',
+            '~~This pull request changed objects Flux applies.~~ It no longer does: no changes to the objects Flux applies.',
+            '',
+            '---',
+            reviewOptions.footer!,
+          ].join('\n'),
+        ),
+      },
+      io,
+    );
+  }
+}

@@ -1,12 +1,15 @@
 import { ownerKey, type OwnerRef } from '../render/types.js';
-import type { ClusterDiff, ObjectChange } from './objects.js';
-import { escapeMarkdown } from '../util/markdown.js';
 import { oneLine } from '../util/text.js';
+import { cellCode, escapeHtml, escapeMarkdown } from '../util/markdown.js';
+import { shortValue, FIELD_LIMIT } from './fields.js';
+import type { ClusterDiff, DiffError, ObjectChange } from './objects.js';
 
-/** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
+/** GitHub rejects comments over 65,536 characters. */
 export const COMMENT_LIMIT = 65_536;
+/** GitHub drops a step's job summary over 1 MiB; leave room for what other steps wrote. */
+export const SUMMARY_LIMIT = 1024 * 1024 - 16 * 1024;
 
-export { escapeMarkdown };
+export { cellCode, escapeHtml, escapeMarkdown };
 
 /** A code fence longer than any backtick run in the content, so the content cannot close it. */
 export function fence(content: string, lang = 'diff'): string {
@@ -16,11 +19,29 @@ export function fence(content: string, lang = 'diff'): string {
 }
 
 const ownerLabel = (o: OwnerRef) => `${o.kind} ${o.namespace}/${o.name}`;
+const objectLabel = (c: { kind: string; namespace: string; name: string }) =>
+  `${c.kind} ${c.namespace ? c.namespace + '/' : ''}${c.name}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 interface Section {
   key: string;
+  anchor: string;
   summary: string;
   body: string;
+}
+
+export interface ReviewOptions {
+  title?: string;
+  /** Size limit of the whole review, in `measure` units. */
+  limit?: number;
+  /** Characters for a comment (GitHub counts characters), bytes for the job summary. */
+  measure?: (text: string) => number;
+  /** Markdown after the summary (the `--verify` section); kept when sections are folded. */
+  extra?: string;
+  /** Last line: fluxgate version, base and head, the run. */
+  footer?: string;
+  /** Where the folded content can be read in full. */
+  foldedTo?: string;
 }
 
 export interface Review {
@@ -29,117 +50,259 @@ export interface Review {
   folded: string[];
 }
 
-/**
- * The PR review: a summary table first, image changes, render errors, then one collapsed
- * section per owner with its diffs. Over `limit`, the largest sections are folded first.
- */
-export function reviewMarkdown(
-  diff: ClusterDiff,
-  options: { title?: string; limit?: number; extra?: string } = {},
-): Review {
-  const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const byOwner = new Map<string, { cluster: string; owner: OwnerRef; changes: ObjectChange[] }>();
-  for (const c of diff.changes) {
-    const key = `${c.cluster}\u0000${ownerKey(c.owner)}`;
-    if (!byOwner.has(key)) byOwner.set(key, { cluster: c.cluster, owner: c.owner, changes: [] });
-    byOwner.get(key)!.changes.push(c);
-  }
-  const count = (cs: ObjectChange[], a: string) => cs.filter((c) => c.action === a).length;
-  const errorsOf = (cluster: string, owner: OwnerRef) =>
-    diff.errors.filter((e) => e.cluster === cluster && ownerKey(e.owner) === ownerKey(owner)).length;
+export const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
-  const head: string[] = [`## ${options.title ?? 'fluxgate diff'}`, ''];
+/**
+ * The PR review, most important first: what could not be rendered, the risks, a table per
+ * owner, images, errors, then one collapsed section per owner (changed fields above the diff).
+ * Over `limit`, the largest sections are folded first, and a note at the top says so.
+ */
+export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): Review {
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const measure = options.measure ?? ((t: string) => t.length);
+  const groups = groupByOwner(diff);
+  const anchorOf = new Map([...groups.keys()].map((key, i) => [key, `fluxgate-owner-${i + 1}`]));
+  const count = (cs: ObjectChange[], a: string) => cs.filter((c) => c.action === a).length;
+
+  const top: string[] = [`## ${options.title ?? 'fluxgate diff'}`, ''];
+  const head: string[] = [];
   const total = diff.changes.length;
+
+  if (diff.unrendered.length) {
+    const onHead = diff.unrendered.filter((u) => u.side === 'head');
+    head.push(
+      onHead.length
+        ? `### ❌ Could not render on head`
+        : `### Could not render on base (the change fixes it)`,
+      '',
+      'These owners render on one side only: their objects are not compared, so nothing below counts them as added or removed.',
+      '',
+    );
+    for (const u of diff.unrendered)
+      head.push(
+        `- **${u.side === 'head' ? 'could not render on head' : 'could not render on base'}**: ${escapeMarkdown(u.cluster)} · ${escapeMarkdown(ownerLabel(u.owner))}${u.origin ? ` (${escapeMarkdown(u.origin.file)}${u.origin.line ? `:${u.origin.line}` : ''})` : ''} · ${plural(u.objects, 'object')} not compared`,
+        '',
+        indent(fence(u.message, 'text')),
+        '',
+      );
+  }
+
+  const newErrors = diff.errors.filter((e) => e.status === 'new');
   if (!total && !diff.errors.length) head.push('No changes to the objects Flux applies.', '');
   else {
+    const errorNote = [
+      newErrors.length ? `**${plural(newErrors.length, 'render error')}**` : '',
+      diff.errors.length - newErrors.length
+        ? `${diff.errors.length - newErrors.length} pre-existing or fixed`
+        : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     head.push(
-      `**${total}** object${total === 1 ? '' : 's'} changed: ${count(diff.changes, 'added')} added, ${count(diff.changes, 'removed')} removed, ${count(diff.changes, 'modified')} modified${diff.errors.length ? `; **${diff.errors.length} render error${diff.errors.length === 1 ? '' : 's'}**` : ''}.`,
+      `**${total}** object${total === 1 ? '' : 's'} changed: ${count(diff.changes, 'added')} added, ${count(diff.changes, 'removed')} removed, ${count(diff.changes, 'modified')} modified${errorNote ? `; ${errorNote}` : ''}.`,
       '',
+    );
+  }
+
+  const risky = diff.changes.filter((c) => c.risks.length);
+  if (risky.length) {
+    head.push('### ⚠️ Needs a second look', '');
+    for (const c of risky) {
+      const anchor = anchorOf.get(groupKey(c.cluster, c.owner))!;
+      head.push(
+        `- [${escapeMarkdown(objectLabel(c))}](#${anchor}) ${c.risks.map(escapeMarkdown).join('; ')}${c.origin ? ` (${escapeMarkdown(c.origin.file)}${c.origin.line ? `:${c.origin.line}` : ''})` : ''}`,
+      );
+    }
+    head.push('');
+  }
+
+  const rows = new Map<string, { cluster: string; owner: OwnerRef }>();
+  for (const [key, g] of groups) rows.set(key, g);
+  for (const e of diff.errors) rows.set(groupKey(e.cluster, e.owner), e);
+  if (rows.size) {
+    head.push(
       '| Cluster | Owner | Added | Removed | Modified | Errors |',
       '| --- | --- | ---: | ---: | ---: | ---: |',
     );
-    const rows = new Map<string, { cluster: string; owner: OwnerRef }>();
-    for (const g of byOwner.values()) rows.set(`${g.cluster}\u0000${ownerKey(g.owner)}`, g);
-    for (const e of diff.errors)
-      rows.set(`${e.cluster}\u0000${ownerKey(e.owner)}`, { cluster: e.cluster, owner: e.owner });
     for (const [key, r] of [...rows].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const cs = byOwner.get(key)?.changes ?? [];
+      const cs = groups.get(key)?.changes ?? [];
+      const errors = diff.errors.filter((e) => groupKey(e.cluster, e.owner) === key).length;
+      const anchor = anchorOf.get(key);
+      const label = escapeMarkdown(ownerLabel(r.owner));
       head.push(
-        `| ${escapeMarkdown(r.cluster)} | ${escapeMarkdown(ownerLabel(r.owner))} | ${count(cs, 'added')} | ${count(cs, 'removed')} | ${count(cs, 'modified')} | ${errorsOf(r.cluster, r.owner)} |`,
+        `| ${escapeMarkdown(r.cluster)} | ${anchor ? `[${label}](#${anchor})` : label} | ${count(cs, 'added')} | ${count(cs, 'removed')} | ${count(cs, 'modified')} | ${errors} |`,
       );
     }
     head.push('');
   }
+
   if (diff.images.length) {
+    // One cluster: its column would repeat one value and push Before/After off a narrow screen.
+    const several = new Set(diff.images.map((i) => i.cluster)).size > 1;
     head.push(
       '### Images',
       '',
-      '| Cluster | Object | Container | Before | After |',
-      '| --- | --- | --- | --- | --- |',
+      `| ${several ? 'Cluster | ' : ''}Namespace | Object | Container | Owner | Before | After |`,
+      `| ${several ? '--- | ' : ''}--- | --- | --- | --- | --- | --- |`,
     );
-    for (const i of diff.images) {
+    for (const i of diff.images)
       head.push(
-        `| ${escapeMarkdown(i.cluster)} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${i.before ? `\`${i.before.replace(/`/g, '')}\`` : '—'} | ${i.after ? `\`${i.after.replace(/`/g, '')}\`` : '—'} |`,
+        `| ${several ? `${escapeMarkdown(i.cluster)} | ` : ''}${escapeMarkdown(i.namespace || '—')} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${escapeMarkdown(ownerLabel(i.owner))} | ${i.before ? cellCode(i.before) : '—'} | ${i.after ? cellCode(i.after) : '—'} |`,
       );
-    }
     head.push('');
   }
-  if (diff.errors.length) {
+
+  const listed = diff.errors.filter(
+    (e) => !diff.unrendered.some((u) => u.side === e.side && u.message === e.message),
+  );
+  if (listed.length) {
     head.push('### Render errors', '');
-    for (const e of diff.errors)
-      head.push(`- **${e.side}** ${escapeMarkdown(e.cluster)}: ${escapeMarkdown(e.message)}`);
-    head.push('');
+    const order: DiffError['status'][] = ['new', 'pre-existing', 'fixed'];
+    for (const e of [...listed].sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))) {
+      const status =
+        e.status === 'new'
+          ? '**new on head**'
+          : e.status === 'pre-existing'
+            ? 'pre-existing (on base and head)'
+            : 'fixed (on base only)';
+      head.push(
+        `- ${status}: ${escapeMarkdown(e.cluster)} · ${escapeMarkdown(ownerLabel(e.owner))}${e.origin ? ` (${escapeMarkdown(e.origin.file)}${e.origin.line ? `:${e.origin.line}` : ''})` : ''}`,
+        '',
+        indent(fence(e.message, 'text')),
+        '',
+      );
+    }
   }
   if (options.extra) head.push(options.extra, '');
 
-  const sections: Section[] = [...byOwner.values()].map((g) => ({
-    key: `${g.cluster}: ${ownerLabel(g.owner)}`,
-    summary: `${escapeMarkdown(g.cluster)}: ${escapeMarkdown(ownerLabel(g.owner))} (+${count(g.changes, 'added')} −${count(g.changes, 'removed')} ~${count(g.changes, 'modified')})`,
-    body: g.changes
-      .map(
-        (c) =>
-          `**${c.action}** ${escapeMarkdown(`${c.kind} ${c.namespace ? c.namespace + '/' : ''}${c.name}`)}\n\n${fence(c.diff)}`,
-      )
-      .join('\n\n'),
+  const sections: Section[] = [...groups].map(([key, g]) => ({
+    key,
+    anchor: anchorOf.get(key)!,
+    summary: `${escapeHtml(g.cluster)}: ${escapeHtml(ownerLabel(g.owner))} (+${count(g.changes, 'added')} −${count(g.changes, 'removed')} ~${count(g.changes, 'modified')})`,
+    body: g.changes.map(changeBlock).join('\n\n'),
   }));
+  const sectionText = (s: Section, folded: boolean) =>
+    `<a id="${s.anchor}"></a>\n<details><summary>${s.summary}</summary>\n\n${
+      folded
+        ? `_Diff left out to fit the size limit${options.foldedTo ? `: ${options.foldedTo}` : ''}._`
+        : s.body
+    }\n\n</details>\n`;
+  const footer = options.footer ? ['', '---', options.footer] : [];
+  const foldNote = (n: number, all: boolean) =>
+    `> [!NOTE]\n> ${all ? 'All' : n} of ${sections.length} owner section${sections.length === 1 ? '' : 's'} folded, the largest first, to stay within GitHub's limit${options.foldedTo ? `: ${options.foldedTo}` : ''}.\n`;
 
-  const render = (folded: Set<string>) =>
-    [
-      ...head,
-      ...sections.map((s) =>
-        folded.has(s.key)
-          ? `<details><summary>${s.summary}</summary>\n\n_Diff left out to fit the comment limit: see the job summary or the diff file._\n\n</details>`
-          : `<details><summary>${s.summary}</summary>\n\n${s.body}\n\n</details>`,
-      ),
-      ...(folded.size
-        ? [
-            '',
-            `_${folded.size} section${folded.size === 1 ? '' : 's'} folded to stay within ${limit} characters._`,
-          ]
-        : []),
-    ].join('\n');
-
-  const folded = new Set<string>();
-  let markdown = render(folded);
-  for (const s of [...sections].sort((a, b) => b.body.length - a.body.length)) {
-    if (markdown.length <= limit) break;
-    folded.add(s.key);
-    markdown = render(folded);
+  // Sizes add up: fold the largest sections until the whole fits, without re-rendering each time.
+  const fixed = measure([...top, ...head, ...footer].join('\n')) + 2;
+  const full = sections.map((s) => measure(sectionText(s, false)) + 1);
+  const small = sections.map((s) => measure(sectionText(s, true)) + 1);
+  let size = fixed + full.reduce((a, b) => a + b, 0);
+  const folded = new Set<number>();
+  const note = measure(foldNote(sections.length, false)) + 2;
+  if (size > limit) {
+    size += note;
+    for (const i of sections.map((_, i) => i).sort((a, b) => full[b]! - full[a]!)) {
+      if (size <= limit) break;
+      folded.add(i);
+      size -= full[i]! - small[i]!;
+    }
   }
-  if (markdown.length > limit)
-    markdown = markdown.slice(0, limit - 80) + '\n\n_Review truncated to fit the comment limit._';
-  return { markdown, folded: [...folded] };
+  let body = sections.map((s, i) => sectionText(s, folded.has(i)));
+  if (size > limit) {
+    // Even folded, the sections do not fit (thousands of owners): the table above still lists them.
+    body = [
+      `_${plural(sections.length, 'owner section')} left out to fit GitHub's limit; the table above lists them._`,
+    ];
+  }
+  const parts = [
+    ...top,
+    ...(folded.size ? [foldNote(folded.size, folded.size === sections.length), ''] : []),
+    ...head,
+    ...body,
+    ...footer,
+  ];
+  let markdown = parts.join('\n');
+  if (measure(markdown) > limit) {
+    // Last resort (a table of thousands of rows): cut at a line, never inside a code fence's text.
+    const lines = markdown.split('\n');
+    const note = "\n\n_Review cut to fit GitHub's limit; the full review is in the diff file._";
+    while (lines.length && measure(lines.join('\n')) + measure(note) > limit)
+      lines.length -= Math.max(1, Math.ceil(lines.length / 20));
+    markdown = closeFences(lines.join('\n')) + note;
+  }
+  return { markdown, folded: [...folded].map((i) => sections[i]!.key) };
+}
+
+function groupKey(cluster: string, owner: OwnerRef): string {
+  return `${cluster}\u0000${ownerKey(owner)}`;
+}
+
+function groupByOwner(diff: ClusterDiff) {
+  const groups = new Map<string, { cluster: string; owner: OwnerRef; changes: ObjectChange[] }>();
+  for (const c of diff.changes) {
+    const key = groupKey(c.cluster, c.owner);
+    if (!groups.has(key)) groups.set(key, { cluster: c.cluster, owner: c.owner, changes: [] });
+    groups.get(key)!.changes.push(c);
+  }
+  return new Map([...groups].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** One object: what happened, the changed fields as paths, then the unified diff. */
+function changeBlock(c: ObjectChange): string {
+  const lines = [`**${c.action}** ${escapeMarkdown(objectLabel(c))}`];
+  for (const r of c.risks) lines[0] += ` · ⚠️ ${escapeMarkdown(r)}`;
+  if (c.fields.length) {
+    lines.push('');
+    for (const f of c.fields.slice(0, FIELD_LIMIT))
+      lines.push(
+        `- ${cellCode(f.path)}: ${f.before === undefined ? '_(added)_ ' : cellCode(shortValue(f.before)) + ' → '}${f.after === undefined ? '_(removed)_' : cellCode(shortValue(f.after))}`,
+      );
+    if (c.fields.length > FIELD_LIMIT) lines.push('- …more in the diff');
+  }
+  lines.push('', fence(c.diff));
+  return lines.join('\n');
+}
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+
+/** Closes a code fence left open by a cut. */
+function closeFences(text: string): string {
+  let open: string | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^\s*(`{3,})/.exec(line);
+    if (!m) continue;
+    if (!open) open = m[1];
+    else if (m[1]!.length >= open.length && line.trim() === m[1]) open = undefined;
+  }
+  return open ? `${text}\n${open}` : text;
+}
+
+/**
+ * The one place the review's final markdown leaves for the summary, the comment, a file or
+ * stdout. Secret scrubbing of the final text (h-exits' `redact`) belongs here.
+ */
+export function finalMarkdown(markdown: string): string {
+  return markdown;
 }
 
 /** Plain unified diff for terminals. */
 export function unifiedText(diff: ClusterDiff): string {
   const out: string[] = [];
-  for (const c of diff.changes)
+  for (const u of diff.unrendered)
+    out.push(
+      `# ${u.cluster} ${ownerLabel(u.owner)}: could not render on ${u.side} (${plural(u.objects, 'object')} not compared): ${u.message}`,
+    );
+  for (const c of diff.changes) {
     out.push(
       oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`),
-      c.diff,
-      '',
     );
-  for (const e of diff.errors) out.push(oneLine(`# ${e.side} render error: ${e.message}`));
+    for (const f of c.fields)
+      out.push(oneLine(`#   ${f.path}: ${shortValue(f.before)} → ${shortValue(f.after)}`));
+    out.push(c.diff, '');
+  }
+  for (const e of diff.errors) out.push(oneLine(`# ${e.side} render error (${e.status}): ${e.message}`));
   return out.join('\n') + (out.length ? '\n' : '');
 }

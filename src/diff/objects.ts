@@ -1,6 +1,8 @@
 import { createTwoFilesPatch } from 'diff';
+import { changedFields, type FieldChange } from './fields.js';
+import { risksOf, type ChangeAction } from './risk.js';
 import { stringify } from 'yaml';
-import { field, groupOf } from '../flux/objects.js';
+import { field, groupOf, isFluxKustomization, isHelmRelease, ownerOf } from '../flux/objects.js';
 import { oneLine } from '../util/text.js';
 import {
   ownerKey,
@@ -10,7 +12,7 @@ import {
   type RenderResult,
 } from '../render/types.js';
 
-export type ChangeAction = 'added' | 'removed' | 'modified';
+export type { ChangeAction };
 
 export interface ObjectChange {
   /** Cluster entry directory the change belongs to (several `--path`s in one review). */
@@ -21,6 +23,12 @@ export interface ObjectChange {
   namespace: string;
   name: string;
   action: ChangeAction;
+  /** Where the object is defined, when known (annotations). */
+  origin?: { file: string; line?: number };
+  /** `modified`: the changed fields, list items matched by key (see fields.ts). */
+  fields: FieldChange[];
+  /** Why this change deserves a second look (risk.ts); empty for most. */
+  risks: string[];
   /** Unified diff of the normalized YAML, a few lines of context. */
   diff: string;
 }
@@ -28,17 +36,49 @@ export interface ObjectChange {
 export interface ImageChange {
   cluster: string;
   owner: OwnerRef;
+  /** Namespace of the workload ('' for cluster-scoped or unset). */
+  namespace: string;
   object: string;
   container: string;
   before?: string;
   after?: string;
 }
 
+/**
+ * `new`: on head only, the change brings it; `pre-existing`: the same error on both sides, listed
+ * once (its head copy); `fixed`: on base only, the change removes it.
+ */
+export type ErrorStatus = 'new' | 'pre-existing' | 'fixed';
+
+export interface DiffError extends RenderError {
+  cluster: string;
+  side: 'base' | 'head';
+  status: ErrorStatus;
+}
+
+/**
+ * An owner that renders on one side and fails on the other: its objects (and those of the owners
+ * it applies) are not compared, so a failure never reads as a deletion or an addition.
+ */
+export interface UnrenderedOwner {
+  cluster: string;
+  owner: OwnerRef;
+  /** The side it could not render on. */
+  side: 'base' | 'head';
+  message: string;
+  origin?: { file: string; line?: number };
+  /** Objects of the other side left out of the comparison. */
+  objects: number;
+}
+
 export interface ClusterDiff {
   changes: ObjectChange[];
   images: ImageChange[];
-  errors: (RenderError & { cluster: string; side: 'base' | 'head' })[];
+  errors: DiffError[];
+  unrendered: UnrenderedOwner[];
 }
+
+export const emptyDiff = (): ClusterDiff => ({ changes: [], images: [], errors: [], unrendered: [] });
 
 /** Objects match by API group (not version), kind, namespace and name. */
 export function objectId(o: KubeObject): string {
@@ -103,11 +143,51 @@ export function diffRenders(
     new Map(r.objects.filter((o) => keep(o.owner)).map((o) => [objectId(o.object), o]));
   const before = index(base);
   const after = index(head);
+  const errors = classifyErrors(
+    cluster,
+    base.errors.filter((e) => keep(e.owner)),
+    head.errors.filter((e) => keep(e.owner)),
+  );
+  // Owners failing on one side only: their subtree is not compared in that direction.
+  const failedOn = (side: 'base' | 'head') => {
+    const other = side === 'base' ? head : base;
+    const own = side === 'base' ? base : head;
+    const otherFailed = new Set(other.errors.map((e) => ownerKey(e.owner)));
+    return new Map(
+      own.errors.filter((e) => !otherFailed.has(ownerKey(e.owner))).map((e) => [ownerKey(e.owner), e]),
+    );
+  };
+  const failedOnBase = failedOn('base');
+  const failedOnHead = failedOn('head');
+  const parents = ownerParents([base, head]);
+  const hiddenBy = (owner: OwnerRef, failed: Map<string, RenderError>): string | undefined => {
+    const seen = new Set<string>();
+    for (let key: string | undefined = ownerKey(owner); key && !seen.has(key); key = parents.get(key)) {
+      if (failed.has(key)) return key;
+      seen.add(key);
+    }
+    return undefined;
+  };
+  const hidden = new Map<string, number>();
   const changes: ObjectChange[] = [];
   const images: ImageChange[] = [];
   for (const id of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const b = before.get(id);
     const a = after.get(id);
+    if (b && !a) {
+      const by = hiddenBy(b.owner, failedOnHead);
+      if (by) {
+        hidden.set(`head\u0000${by}`, (hidden.get(`head\u0000${by}`) ?? 0) + 1);
+        continue;
+      }
+    }
+    if (a && !b) {
+      const by = hiddenBy(a.owner, failedOnBase);
+      if (by) {
+        hidden.set(`base\u0000${by}`, (hidden.get(`base\u0000${by}`) ?? 0) + 1);
+        continue;
+      }
+    }
     const nb = b && normalize(b.object, stripAttrs);
     const na = a && normalize(a.object, stripAttrs);
     const action: ChangeAction | undefined = !b
@@ -127,6 +207,9 @@ export function diffRenders(
       namespace: o.object.metadata.namespace ?? '',
       name: o.object.metadata.name,
       action,
+      ...(o.origin ? { origin: o.origin } : {}),
+      fields: action === 'modified' ? changedFields(nb, na) : [],
+      risks: risksOf(action, b?.object, a?.object),
       diff: unifiedDiff(
         `${o.object.kind}/${o.object.metadata.namespace ? o.object.metadata.namespace + '/' : ''}${o.object.metadata.name}`,
         nb,
@@ -135,11 +218,62 @@ export function diffRenders(
     });
     images.push(...imageChanges(cluster, o.owner, b?.object, a?.object));
   }
-  const errors = [
-    ...base.errors.filter((e) => keep(e.owner)).map((e) => ({ ...e, cluster, side: 'base' as const })),
-    ...head.errors.filter((e) => keep(e.owner)).map((e) => ({ ...e, cluster, side: 'head' as const })),
+  const unrendered: UnrenderedOwner[] = [];
+  for (const [side, failed] of [
+    ['head', failedOnHead],
+    ['base', failedOnBase],
+  ] as const) {
+    for (const [key, e] of failed) {
+      // An owner that exists on one side only (added or removed by the change) and fails there
+      // is a plain error: there is nothing on the other side to mistake for a change.
+      const objects = hidden.get(`${side}\u0000${key}`) ?? 0;
+      const other = side === 'head' ? base : head;
+      if (!objects && !other.rendered.some((r) => ownerKey(r) === key)) continue;
+      unrendered.push({
+        cluster,
+        owner: e.owner,
+        side,
+        message: e.message,
+        ...(e.origin ? { origin: e.origin } : {}),
+        objects,
+      });
+    }
+  }
+  return { changes, images, errors, unrendered };
+}
+
+/**
+ * Errors of both sides, each listed once: an error on the same owner with the same message on
+ * both sides is pre-existing (the change did not make it).
+ */
+function classifyErrors(cluster: string, base: RenderError[], head: RenderError[]): DiffError[] {
+  const id = (e: RenderError) => `${ownerKey(e.owner)}\u0000${e.message}`;
+  const onBase = new Set(base.map(id));
+  const onHead = new Set(head.map(id));
+  return [
+    ...head.map((e) => ({
+      ...e,
+      cluster,
+      side: 'head' as const,
+      status: onBase.has(id(e)) ? ('pre-existing' as const) : ('new' as const),
+    })),
+    ...base
+      .filter((e) => !onHead.has(id(e)))
+      .map((e) => ({ ...e, cluster, side: 'base' as const, status: 'fixed' as const })),
   ];
-  return { changes, images, errors };
+}
+
+/** Which owner applies each Kustomization/HelmRelease, from the objects of both sides. */
+function ownerParents(sides: RenderResult[]): Map<string, string> {
+  const parents = new Map<string, string>();
+  for (const side of sides) {
+    for (const o of side.objects) {
+      if (!isFluxKustomization(o.object) && !isHelmRelease(o.object)) continue;
+      const child = ownerKey(ownerOf(o.object, o.owner.namespace));
+      if (child !== ownerKey(o.owner) && !parents.has(child)) parents.set(child, ownerKey(o.owner));
+    }
+  }
+  return parents;
 }
 
 /** Containers of any pod template in an object (Pods, workloads, CronJobs). */
@@ -169,11 +303,21 @@ function imageChanges(
 ): ImageChange[] {
   const b = containers(before);
   const a = containers(after);
-  const object = `${(after ?? before)!.kind}/${(after ?? before)!.metadata.name}`;
+  const o = (after ?? before)!;
+  const object = `${o.kind}/${o.metadata.name}`;
+  const namespace = o.metadata.namespace ?? '';
   const out: ImageChange[] = [];
   for (const name of new Set([...b.keys(), ...a.keys()])) {
     if (b.get(name) !== a.get(name))
-      out.push({ cluster, owner, object, container: name, before: b.get(name), after: a.get(name) });
+      out.push({
+        cluster,
+        owner,
+        namespace,
+        object,
+        container: name,
+        before: b.get(name),
+        after: a.get(name),
+      });
   }
   return out;
 }

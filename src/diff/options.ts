@@ -1,0 +1,27 @@
+import type { CommentMode } from '../github/review.js';
+import type { RenderEngineOptions } from '../render/options.js';
+
+/** The diff domain's options (`fluxgate diff`). */
+export interface DiffOptions extends RenderEngineOptions {
+  base: string;
+  head: string;
+  paths: string[];
+  format: 'markdown' | 'json' | 'unified';
+  stripAttrs: string[];
+  /** undefined: on for git refs, off for directories. */
+  changedOnly?: boolean;
+  comment: CommentMode;
+  /** The pull request to comment on (workflow_run workflows); default: the event's. */
+  prNumber?: number;
+  /** `new`: only errors the change brings (or on owners it changes) fail; `all`: any error. */
+  failOnErrors: 'new' | 'all';
+  commentKey?: string;
+  verify: boolean;
+  /** `--verify`: Secrets kept outside the repository, and the policy knobs of `verify`. */
+  verifySecrets: Map<string, string>;
+  requireSignatures: boolean;
+  requireDigests: boolean;
+  fluxVersion?: string;
+  diffPath?: string;
+  githubToken?: string;
+}
