@@ -64,6 +64,20 @@ export const renderEngineFlags = [
     value: 'GROUP/VERSION[/KIND]',
     description: 'Extra API versions charts see (.Capabilities.APIVersions).',
   },
+  {
+    name: 'sops-age-key-file',
+    type: 'list' as const,
+    value: 'FILE',
+    description:
+      'age identities for SOPS-encrypted Secrets of Kustomizations with spec.decryption (also SOPS_AGE_KEY, SOPS_AGE_KEY_FILE). Read into memory only.',
+  },
+  {
+    name: 'sops-pgp-key-file',
+    type: 'list' as const,
+    value: 'FILE',
+    description:
+      'Armored OpenPGP private keys (no passphrase) for SOPS-encrypted Secrets. Read into memory only.',
+  },
   ...registryFlags,
 ];
 
@@ -79,6 +93,9 @@ export interface RenderEngineOptions {
   apiVersions: string[];
   insecureRegistry: boolean;
   creds?: string;
+  /** Files of age identities and OpenPGP private keys for SOPS (read by the render engine). */
+  sopsAgeKeyFiles?: string[];
+  sopsPgpKeyFiles?: string[];
 }
 
 export function readRenderEngineOptions(args: ArgReader, command: string): RenderEngineOptions {
@@ -95,6 +112,8 @@ export function readRenderEngineOptions(args: ArgReader, command: string): Rende
     apiVersions: args.list('api-versions'),
     insecureRegistry: args.boolean('insecure-registry'),
     creds: args.string('creds') || undefined,
+    sopsAgeKeyFiles: args.list('sops-age-key-file'),
+    sopsPgpKeyFiles: args.list('sops-pgp-key-file'),
   };
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import type { CommandIO } from '../commands/types.js';
 import type { DiffOptions } from '../commands/diff.js';
-import { renderCluster } from '../render/engine.js';
+import { loadSopsKeys, renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
@@ -66,6 +66,7 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
   try {
     head = await side(options.head);
     const masker = createSecretMasker();
+    const sopsKeys = await loadSopsKeys(options, io);
     const merged: ClusterDiff = { changes: [], images: [], errors: [] };
     const built = new Set<string>();
     const refs = base.commit !== undefined && head.commit !== undefined;
@@ -86,6 +87,7 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
               tree: side.tree,
               path,
               masker,
+              sopsKeys,
               shouldBuild: planner
                 ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
                 : undefined,
