@@ -1,7 +1,7 @@
 // Builds dist/ (the action and the CLI, bundled by ncc) and action.yml from src/.
 // `node scripts/bundle.mjs --check` builds into a temp dir and fails if the committed files differ.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, statSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +28,11 @@ try {
     const dir = join(work, name);
     bundle(entry, dir);
     for (const file of readdirSync(dir)) {
+      // ncc copies files that a path expression in src/ could name (its asset relocator): dist/
+      // holds code only, so such an expression must be rewritten, not bundled.
+      if (statSync(join(dir, file)).isDirectory()) {
+        throw new Error(`bundle: ${entry} made ncc emit the asset directory ${file}/: a path literal in src/ matches files of the project`);
+      }
       const target = file === 'index.js' ? name : file;
       if (target !== 'package.json' && existsSync(join(out, target)) && file !== 'index.js') {
         if (readFileSync(join(out, target)).equals(readFileSync(join(dir, file)))) continue;

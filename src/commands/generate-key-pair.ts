@@ -36,8 +36,11 @@ export const generateKeyPairCommand = defineCommand<GenerateKeyPairOptions>({
         { exitCode: 2 },
       );
     }
-    const keyFile = resolve(io.cwd, `${options.outputKeyPrefix}.key`);
-    const pubFile = resolve(io.cwd, `${options.outputKeyPrefix}.pub`);
+    // Names are built at run time: a `resolve(cwd, `${prefix}.pub`)` literal makes ncc bundle
+    // every *.pub file below the project (test fixtures included) as an asset of dist/.
+    const [keyFile, pubFile] = ['key', 'pub'].map((ext) =>
+      resolve(io.cwd, [options.outputKeyPrefix, ext].join('.')),
+    );
     for (const f of [keyFile, pubFile]) {
       if (existsSync(f))
         throw new FluxgateError('INPUT', `generate-key-pair: ${f} exists; not overwriting it`);
