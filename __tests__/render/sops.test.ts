@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ function fleet(files: Record<string, string> = {}): string {
       }),
       '',
     ].join('\n'),
-    'clusters/test/cluster-secret.yaml': fixture(join(KC, 'algorithms', 'age.yaml')),
+    'clusters/test/cluster-secret.yaml': fixture(join(KC, 'algorithms', 'pgp.yaml')),
     'clusters/test/secrets.yaml': fluxKustomization('secrets', './secrets', {
       targetNamespace: 'apps',
       decryption: { provider: 'sops', secretRef: { name: 'sops-keys' } },
@@ -111,7 +111,7 @@ describe('SOPS decryption as kustomize-controller does it', () => {
     // The Secrets are masked like any Secret: markers, no sops metadata, no ciphertext.
     const app = find(out, 'Secret', 'app')!;
     const generated = find(out, 'Secret', 'generated')!;
-    const cluster = find(out, 'Secret', 'age')!;
+    const cluster = find(out, 'Secret', 'pgp')!;
     expect(app.sops).toBeUndefined();
     expect(app.metadata.namespace).toBe('apps');
     expect(Object.keys(app.stringData)).toEqual(['key']);
@@ -123,8 +123,11 @@ describe('SOPS decryption as kustomize-controller does it', () => {
     expect(cluster.stringData.key).toBe(app.stringData.key);
     expect(generated.data.one).toBe(app.stringData.key);
     expect(generated.data['two.env']).not.toBe(app.stringData.key);
-    for (const text of [stdout, stderr]) for (const p of [...PLAINTEXTS, VALUE_B64]) expect(text).not.toContain(p);
-    const yaml = await runCli(['render', '--repo', repo, '--path', 'clusters/test', ...ALL_KEYS], { env: env() });
+    for (const text of [stdout, stderr])
+      for (const p of [...PLAINTEXTS, VALUE_B64]) expect(text).not.toContain(p);
+    const yaml = await runCli(['render', '--repo', repo, '--path', 'clusters/test', ...ALL_KEYS], {
+      env: env(),
+    });
     for (const p of [...PLAINTEXTS, VALUE_B64]) expect(yaml.stdout).not.toContain(p);
   });
 
@@ -162,5 +165,203 @@ describe('SOPS decryption as kustomize-controller does it', () => {
     const key = (await keys.dataKey(noMac.metadata))!;
     const d = decryptBranches(noMac.branches, noMac.metadata, key, (p) => p);
     expect(() => verifyMac(noMac, d.mac, key)).toThrow('integrity');
+  });
+});
+
+describe('a review of SOPS Secrets over a git history', () => {
+  let repo: string;
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
+      encoding: 'utf8',
+    });
+  const commit = (name: string, files: Record<string, string>) => {
+    for (const [path, text] of Object.entries(files)) writeFileSync(join(repo, path), text);
+    git('add', '-A');
+    git('commit', '-qm', name);
+    return git('rev-parse', 'HEAD').trim();
+  };
+  const diff = async (base: string, head: string, format: string, keys: string[] = ALL_KEYS) => {
+    const r = await runCli(
+      [
+        'diff',
+        '--repo',
+        repo,
+        '--base',
+        base,
+        '--head',
+        head,
+        '--path',
+        'clusters/test',
+        '--format',
+        format,
+        ...keys,
+      ],
+      { env: env() },
+    );
+    return r;
+  };
+  const describeChange = (c: any) => `${c.action} ${c.kind} ${c.namespace}/${c.name}`;
+  let c0: string, reencrypted: string, oneValue: string, secretValue: string;
+
+  beforeAll(() => {
+    repo = fleet();
+    git('init', '-q');
+    c0 = commit('base', {});
+    // The same plaintexts encrypted again (another key even): sops output differs byte for byte.
+    reencrypted = commit('re-encrypted', {
+      'secrets/secret.yaml': fixture(join(KC, 'algorithms', 'pgp.yaml')),
+      'secrets/b.env': fixture(join(KC, 'component', 'env.env')),
+    });
+    oneValue = commit('one generator file changes', {
+      'secrets/b.env': fixture(join(GETSOPS, 'format.enc.env')),
+    });
+    secretValue = commit('the Secret value changes', {
+      'secrets/secret.yaml': fixture(join(KC, 'patches', 'merge1.yaml')),
+    });
+  });
+
+  it('shows no change for a file re-encrypted without a change', async () => {
+    const r = await diff(c0, reencrypted, 'json');
+    const out = JSON.parse(r.stdout);
+    expect(out.errors).toEqual([]);
+    expect(out.changes).toEqual([]);
+  });
+
+  it('shows one changed value as exactly one changed key, in every format, without plaintext', async () => {
+    const json = await diff(reencrypted, oneValue, 'json');
+    const out = JSON.parse(json.stdout);
+    expect(out.errors).toEqual([]);
+    expect(out.changes.map(describeChange)).toEqual(['modified Secret apps/generated']);
+    const lines = String(out.changes[0].diff)
+      .split('\n')
+      .filter((l) => /^[-+](?![-+]{2} [ab]\/)/.test(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^-\s+two\.env: \(secret:[0-9a-f]{12}\)$/);
+    expect(lines[1]).toMatch(/^\+\s+two\.env: \(secret:[0-9a-f]{12}\)$/);
+    const again = JSON.parse((await diff(oneValue, secretValue, 'json')).stdout);
+    expect(again.changes.map(describeChange)).toEqual(['modified Secret apps/app']);
+    expect(again.changes[0].diff).toMatch(
+      /-\s+key: \(secret:[0-9a-f]{12}\)\n\+\s+key: \(secret:[0-9a-f]{12}\)/,
+    );
+    for (const format of ['markdown', 'unified']) {
+      const r = await diff(c0, secretValue, format);
+      expect(r.stdout).toContain('generated');
+      for (const text of [r.stdout, r.stderr])
+        for (const p of [...PLAINTEXTS, VALUE_B64]) expect(text).not.toContain(p);
+    }
+    for (const text of [json.stdout, json.stderr])
+      for (const p of [...PLAINTEXTS, VALUE_B64]) expect(text).not.toContain(p);
+  });
+
+  it('without a key, says that an encrypted Secret changed and that its values cannot be compared', async () => {
+    const r = await diff(oneValue, secretValue, 'json', []);
+    const out = JSON.parse(r.stdout);
+    expect(out.errors).toEqual([]);
+    expect(out.changes.map(describeChange)).toEqual(['modified Secret apps/app']);
+    const changed = String(out.changes[0].diff)
+      .split('\n')
+      .filter((l) => /^[-+](?![-+]{2} [ab]\/)/.test(l));
+    // One line, not one marker per ciphertext: the key itself is shown unchanged.
+    expect(changed).toHaveLength(2);
+    expect(changed[0]).toMatch(
+      /^-sops: encrypted; no SOPS key given to fluxgate, so its values are not compared \(revision \(secret:[0-9a-f]{12}\)\)$/,
+    );
+    expect(changed[1]).toMatch(
+      /^\+sops: encrypted; no SOPS key given to fluxgate, so its values are not compared \(revision \(secret:[0-9a-f]{12}\)\)$/,
+    );
+    expect(out.changes[0].diff).toMatch(/\n\s+key: \(sops-encrypted\)/);
+    expect(r.stdout).not.toContain('ENC[');
+  });
+});
+
+describe('what kustomize-controller refuses, as one error on its owner', () => {
+  const secretsError = (out: Rendered) => {
+    expect(out.errors.map((e) => `${e.owner.kind}/${e.owner.namespace}/${e.owner.name}`)).toEqual([
+      'Kustomization/flux-system/secrets',
+    ]);
+    const message = out.errors[0]!.message;
+    expect(message.split('\n')).toHaveLength(1);
+    for (const p of [...PLAINTEXTS, VALUE_B64, 'AGE-SECRET-KEY', 'ENC[']) expect(message).not.toContain(p);
+    // The rest of the cluster still renders.
+    expect(find(out, 'Secret', 'pgp')).toBeDefined();
+    return message;
+  };
+  const ageSecret = fixture(join(KC, 'algorithms', 'age.yaml'));
+
+  it('a tampered value', async () => {
+    const tampered = ageSecret.replace('data:mHeXsmQ=', 'data:mHeXsmA=');
+    expect(tampered).not.toBe(ageSecret);
+    const { code, out } = await render(fleet({ 'secrets/secret.yaml': tampered }), ALL_KEYS);
+    expect(code).toBe(1);
+    expect(secretsError(out)).toBe(
+      'Kustomization flux-system/secrets: decryption failed for Secret apps/app: secrets/secret.yaml: value stringData:key:: Could not decrypt with AES_GCM: message authentication failed',
+    );
+  });
+
+  it('a tampered MAC, or a change sops did not make', async () => {
+    const badMac = ageSecret.replace('mac: ENC[AES256_GCM,data:vmrF', 'mac: ENC[AES256_GCM,data:vmrG');
+    expect(badMac).not.toBe(ageSecret);
+    let { out } = await render(fleet({ 'secrets/secret.yaml': badMac }), ALL_KEYS);
+    expect(secretsError(out)).toMatch(
+      /decryption failed for Secret apps\/app: secrets\/secret\.yaml: failed to verify sops data integrity: Could not decrypt with AES_GCM/,
+    );
+    // An unencrypted field edited by hand: every value still decrypts, the MAC no longer matches.
+    const edited = ageSecret.replace('kind: Secret\n', 'kind: Secret\ntype: Opaque\n');
+    ({ out } = await render(fleet({ 'secrets/secret.yaml': edited }), ALL_KEYS));
+    expect(secretsError(out)).toMatch(
+      /secrets\/secret\.yaml: failed to verify sops data integrity: MAC mismatch \(the file was changed without sops\)$/,
+    );
+  });
+
+  it('a wrong key', async () => {
+    const { code, out } = await render(fleet(), ['--sops-age-key-file', join(KC, 'keys', 'age-global.txt')]);
+    expect(code).toBe(1);
+    expect(secretsError(out)).toBe(
+      'Kustomization flux-system/secrets: secrets/a.txt: cannot get sops data key: no key given to fluxgate opens it (age age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29)',
+    );
+    // The entry's Secret is encrypted for OpenPGP only, and no OpenPGP key was given: not an error, sealed.
+    expect(find(out, 'Secret', 'pgp')!.stringData.key).toBe('(sops-encrypted)');
+  });
+
+  it('keys from SOPS_AGE_KEY_FILE and SOPS_AGE_KEY, as sops reads them', async () => {
+    const repo = fleet({ 'secrets/b.env': fixture(join(KC, 'envs', 'env.env')) });
+    const keyLine = fixture(AGE_KEY)
+      .split('\n')
+      .find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    for (const extra of [{ SOPS_AGE_KEY_FILE: AGE_KEY }, { SOPS_AGE_KEY: `${keyLine} ${keyLine}` }]) {
+      const { code, out } = await render(repo, [], extra);
+      expect(out.errors).toEqual([]);
+      expect(code).toBe(0);
+      expect(find(out, 'Secret', 'app')!.stringData.key).toMatch(/^\(secret:/);
+    }
+    const bad = await render(repo, [], { SOPS_AGE_KEY: 'AGE-SECRET-KEY-1NOTAKEY' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('SOPS_AGE_KEY: line 1 is not a valid age identity');
+    expect(bad.stderr).not.toContain('NOTAKEY');
+  });
+
+  it('a SOPS Secret under a Kustomization without spec.decryption (kustomization_controller.go refuses to apply it)', async () => {
+    const repo = fleet({
+      'clusters/test/secrets.yaml': fluxKustomization('secrets', './secrets', { targetNamespace: 'apps' }),
+    });
+    const { code, out } = await render(repo, ALL_KEYS);
+    expect(code).toBe(1);
+    expect(secretsError(out)).toBe(
+      'Kustomization flux-system/secrets: Secret/apps/app is SOPS encrypted, configuring decryption is required for this secret to be reconciled',
+    );
+    // With the decrypt opt-out annotation the controller applies it as it is.
+    const optOut = ageSecret.replace(
+      '  name: age\n',
+      '  name: age\n  annotations: {kustomize.toolkit.fluxcd.io/decrypt: disabled}\n',
+    );
+    const r = await render(
+      fleet({
+        'clusters/test/secrets.yaml': fluxKustomization('secrets', './secrets', { targetNamespace: 'apps' }),
+        'secrets/secret.yaml': optOut,
+      }),
+      ALL_KEYS,
+    );
+    expect(r.out.errors).toEqual([]);
+    expect(find(r.out, 'Secret', 'app')!.stringData.key).toBe('(sops-encrypted)');
   });
 });

@@ -70,7 +70,7 @@ export function sealedSecret(object: KubeObject, masker: SecretMasker): KubeObje
       sealed[field] = Object.fromEntries(Object.keys(values).map((k) => [k, '(sops-encrypted)']));
   }
   const mac = String((object.sops as Record<string, unknown> | undefined)?.mac ?? '');
-  sealed.sops = `encrypted, no SOPS key given to fluxgate: values not compared; revision ${masker.mask(mac)}`;
+  sealed.sops = `encrypted; no SOPS key given to fluxgate, so its values are not compared (revision ${masker.mask(mac)})`;
   return sealed;
 }
 
@@ -91,8 +91,8 @@ interface BuildContext {
  */
 export class SopsDecryptor {
   private readonly dataKeys = new WeakMap<SopsKeys, Map<string, Promise<Buffer | undefined>>>();
-  private readonly macIndex = new Map<string, Map<string, string>>();
-  private readonly checkedFiles = new Map<string, Promise<void>>();
+  private readonly macIndex = new Map<string, Map<string, string[]>>();
+  private readonly checkedFiles = new Map<string, Promise<string | undefined>>();
   private readonly missed = new Set<string>();
 
   constructor(
@@ -219,7 +219,7 @@ export class SopsDecryptor {
       const metadata = metadataOf(o);
       const key = await this.dataKey(metadata, ctx.keys);
       if (!key) return o; // no key: shown sealed
-      await this.checkCommittedFile(String((o.sops as Record<string, unknown>).mac), ctx);
+      await this.checkCommittedFile(o, ctx);
       const body = { ...o };
       delete body.sops;
       const decrypted = decryptBranches([fromPlain(body)], metadata, key, (p) => `value ${p}`);
@@ -252,18 +252,36 @@ export class SopsDecryptor {
   /**
    * The MAC is checked on the file as committed (sops decrypt's integrity check): the object
    * kustomize built carries labels, namespaces or prefixes the MAC does not cover, which is why
-   * kustomize-controller leaves checkSopsMac off. A file not found in the source (a remote base)
-   * is not checked.
+   * kustomize-controller leaves checkSopsMac off. The committed file is one with the object's MAC
+   * that holds every encrypted value of the object (copies of a file may sit in several places:
+   * one that verifies is enough); a file not found in the source (a remote base) is not checked.
    */
-  private checkCommittedFile(mac: string, ctx: BuildContext): Promise<void> {
-    let file = this.committedFiles(ctx.sourceRoot).get(mac);
-    if (!file && !this.missed.has(mac)) {
+  private async checkCommittedFile(o: KubeObject, ctx: BuildContext): Promise<void> {
+    const mac = String((o.sops as Record<string, unknown>).mac);
+    let files = this.committedFiles(ctx.sourceRoot).get(mac);
+    if (!files && !this.missed.has(mac)) {
       // A lazily written source may have gained files since it was indexed.
       this.missed.add(mac);
       this.macIndex.delete(ctx.sourceRoot);
-      file = this.committedFiles(ctx.sourceRoot).get(mac);
+      files = this.committedFiles(ctx.sourceRoot).get(mac);
     }
-    if (!file) return Promise.resolve();
+    const values: string[] = [];
+    const collect = (v: unknown) => {
+      if (typeof v === 'string' && v.startsWith('ENC[')) values.push(v);
+      else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+    };
+    collect({ ...o, sops: undefined });
+    const candidates = (files ?? []).filter((f) => {
+      const text = readFileSync(f, 'utf8');
+      return values.every((v) => text.includes(v));
+    });
+    if (!candidates.length) return;
+    const failures = await Promise.all(candidates.map((f) => this.checkFile(f, ctx)));
+    if (failures.every((f) => f !== undefined)) throw new SopsDecryptError(failures[0]!);
+  }
+
+  /** The MAC check of one committed file: `undefined` when it holds, else the one-line reason. */
+  private checkFile(file: string, ctx: BuildContext): Promise<string | undefined> {
     let check = this.checkedFiles.get(file);
     if (!check) {
       check = (async () => {
@@ -274,11 +292,12 @@ export class SopsDecryptor {
             formatForPath(file) === 'json' ? 'json' : 'yaml',
           );
           const key = await this.dataKey(tree.metadata, ctx.keys);
-          if (!key) return;
+          if (!key) return undefined;
           const decrypted = decryptBranches(tree.branches, tree.metadata, key, (p) => `value ${p}`);
           verifyMac(tree, decrypted.mac, key);
+          return undefined;
         } catch (err) {
-          throw new SopsDecryptError(`${rel}: ${sopsMessage(err)}`);
+          return `${rel}: ${sopsMessage(err)}`;
         }
       })();
       this.checkedFiles.set(file, check);
@@ -287,7 +306,7 @@ export class SopsDecryptor {
   }
 
   /** SOPS YAML/JSON files of a source by their MAC ciphertext. */
-  private committedFiles(root: string): Map<string, string> {
+  private committedFiles(root: string): Map<string, string[]> {
     let index = this.macIndex.get(root);
     if (index) return index;
     index = new Map();
@@ -301,7 +320,7 @@ export class SopsDecryptor {
           const text = readFileSync(path, 'utf8');
           if (!text.includes('ENC[AES256_GCM')) continue;
           for (const m of text.matchAll(/["']?mac["']?\s*:\s*["']?(ENC\[AES256_GCM,[^\]"']+\])/g))
-            index.set(m[1]!, path);
+            index.set(m[1]!, [...(index.get(m[1]!) ?? []), path]);
         }
       }
     };
