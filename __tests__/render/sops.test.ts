@@ -365,3 +365,60 @@ describe('what kustomize-controller refuses, as one error on its owner', () => {
     expect(find(r.out, 'Secret', 'app')!.stringData.key).toBe('(sops-encrypted)');
   });
 });
+
+describe('the plain-text Secret finding', () => {
+  const verify = async (repo: string, args: string[] = []) => {
+    const r = await runCli(['verify', '--repo', repo, '--format', 'json', ...args], { env: env() });
+    return { code: r.code, report: JSON.parse(r.stdout), stderr: r.stderr };
+  };
+  const plain = [
+    'apiVersion: v1',
+    'kind: Secret',
+    'metadata:',
+    '  name: db',
+    'stringData:',
+    '  user: app',
+    '  url: postgres://${DB_HOST}/app',
+    '  password: ${DB_PASSWORD}',
+    '',
+  ].join('\n');
+
+  it('reports a Secret committed in clear at its file and line, a warning unless --require-encrypted-secrets', async () => {
+    const repo = fleet({
+      'secrets/kustomization.yaml': 'resources: [secret.yaml, db.yaml]\n',
+      'secrets/db.yaml': plain,
+      'clusters/test/notes.yaml': [
+        'apiVersion: v1',
+        'kind: Secret',
+        'metadata: {name: notes}',
+        'data:',
+        '  token: c2VjcmV0',
+        '',
+      ].join('\n'),
+    });
+    const { code, report } = await verify(repo, ['--path', 'clusters/test']);
+    const found = report.findings
+      .filter((f: any) => f.rule === 'plaintext-secret')
+      .map((f: any) => `${f.severity} ${f.file}:${f.line} ${f.object}: ${f.message}`);
+    expect(found.sort()).toEqual([
+      'warning clusters/test/notes.yaml:5 Secret/notes: Secret committed in clear (data.token) where Kustomization/flux-system/flux-system decrypts SOPS: encrypt it with sops',
+      // `password` is only a postBuild variable; the SOPS-encrypted secret.yaml beside it is not flagged.
+      'warning secrets/db.yaml:6 Secret/db: Secret committed in clear (stringData.user, stringData.url) where Kustomization/flux-system/secrets decrypts SOPS: encrypt it with sops',
+    ]);
+    expect(code).toBe(0);
+    const strict = await verify(repo, ['--path', 'clusters/test', '--require-encrypted-secrets']);
+    expect(strict.code).toBe(1);
+    expect(
+      strict.report.findings.filter((f: any) => f.rule === 'plaintext-secret').map((f: any) => f.severity),
+    ).toEqual(['error', 'error']);
+    for (const p of ['c2VjcmV0', 'secret\n'])
+      expect(JSON.stringify(strict.report) + strict.stderr).not.toContain(p);
+  });
+
+  it('does not flag the upstream flux2-kustomize-helm-example', async () => {
+    const { report } = await verify(join(FIXTURES, 'corpora', 'flux2-kustomize-helm-example'), [
+      '--require-encrypted-secrets',
+    ]);
+    expect(report.findings.filter((f: any) => f.rule === 'plaintext-secret')).toEqual([]);
+  });
+});

@@ -27,6 +27,7 @@ export type RepositoryVerifyOptions = Pick<
   | 'verifySecrets'
   | 'requireSignatures'
   | 'requireDigests'
+  | 'requireEncryptedSecrets'
   | 'fluxVersion'
   | 'insecureRegistry'
   | 'creds'
