@@ -368,7 +368,9 @@ function plaintextSecret(
     return;
   }
   const dir = l.file.includes('/') ? l.file.slice(0, l.file.lastIndexOf('/')) : '';
-  const decryptor = [...decrypting].find(([, path]) => path === '' || dir === path || dir.startsWith(`${path}/`));
+  const decryptor = [...decrypting].find(
+    ([, path]) => path === '' || dir === path || dir.startsWith(`${path}/`),
+  );
   add(l, clear[0]!, {
     severity,
     rule: 'plaintext-secret',
