@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { armor, Decrypter } from 'age-encryption';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+
+/** OpenPGP is large: loaded only when an OpenPGP key is given. */
+const loadOpenpgp = () => import('openpgp');
 import type { SopsMetadata } from './tree.js';
 
 /**
@@ -108,6 +111,7 @@ export class SopsKeys {
     if (group.pgp.length && this.pgpKeys.length) {
       for (const key of group.pgp) {
         try {
+          const openpgp = await loadOpenpgp();
           const message = await openpgp.readMessage({ armoredMessage: key.enc });
           const { data } = await openpgp.decrypt({
             message,
@@ -152,7 +156,7 @@ function parseAgeIdentities(text: string, where: string, severalPerLine: boolean
 async function parsePgpKeys(armored: string, where: string): Promise<openpgp.PrivateKey[]> {
   let keys: openpgp.PrivateKey[];
   try {
-    keys = await openpgp.readPrivateKeys({ armoredKeys: armored });
+    keys = await (await loadOpenpgp()).readPrivateKeys({ armoredKeys: armored });
   } catch {
     throw new SopsKeyError(`${where}: not an armored OpenPGP private key`);
   }
