@@ -166,6 +166,36 @@ describe('SOPS decryption as kustomize-controller does it', () => {
     const d = decryptBranches(noMac.branches, noMac.metadata, key, (p) => p);
     expect(() => verifyMac(noMac, d.mac, key)).toThrow('integrity');
   });
+  it('the entry Kustomization made by a FluxInstance takes the decryption its kustomize patches add', async () => {
+    const instance = [
+      'apiVersion: fluxcd.controlplane.io/v1',
+      'kind: FluxInstance',
+      'metadata: {name: flux, namespace: flux-system}',
+      'spec:',
+      '  distribution: {version: 2.x, registry: ghcr.io/fluxcd}',
+      '  sync: {kind: GitRepository, url: https://example.com/fleet, ref: refs/heads/main, path: clusters/test}',
+      '  kustomize:',
+      '    patches:',
+      '      - target: {kind: Kustomization}',
+      '        patch: |',
+      '          - op: add',
+      '            path: /spec/decryption',
+      '            value: {provider: sops, secretRef: {name: flux-sops}}',
+      '',
+    ].join('\n');
+    const repo = fleet({ 'clusters/test/flux-system/gotk-sync.yaml': instance });
+    const { out } = await render(repo, ALL_KEYS);
+    expect(out.errors).toEqual([]);
+    expect(find(out, 'Secret', 'pgp')!.stringData.key).toMatch(/^\(secret:[0-9a-f]{12}\)$/);
+    // Without that patch, the entry Kustomization has no decryption and kustomize-controller refuses the Secret.
+    const bare = await render(
+      fleet({ 'clusters/test/flux-system/gotk-sync.yaml': instance.split('  kustomize:')[0]! }),
+      ALL_KEYS,
+    );
+    expect(bare.out.errors.map((e) => e.message)).toEqual([
+      'Kustomization flux-system/flux-system: Secret/pgp is SOPS encrypted, configuring decryption is required for this secret to be reconciled',
+    ]);
+  });
 });
 
 describe('a review of SOPS Secrets over a git history', () => {

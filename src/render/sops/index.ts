@@ -200,7 +200,8 @@ export class SopsDecryptor {
         // kustomization_controller.go apply: refused before anything is applied.
         if (isEncryptedSecret(o))
           throw new SopsDecryptError(
-            `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name} is SOPS encrypted, configuring decryption is required for this secret to be reconciled`,
+            // ssautil.FmtUnstructured: Kind/namespace/name, Kind/name without a namespace.
+            `${o.kind}/${o.metadata?.namespace ? o.metadata.namespace + '/' : ''}${o.metadata?.name} is SOPS encrypted, configuring decryption is required for this secret to be reconciled`,
           );
         out.push(o);
         continue;
