@@ -180,7 +180,6 @@ describe('Kustomization semantics', () => {
     const root = writeRepo({
       'clusters/dev/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n',
       'clusters/dev/notes.txt': 'not yaml',
-      'clusters/dev/values/not-k8s.yaml': 'replicas: 3\n',
       'clusters/dev/sub/kustomization.yaml': 'resources: [b.yaml]\nnamePrefix: sub-\n',
       'clusters/dev/sub/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n',
     });
@@ -223,6 +222,47 @@ describe('Kustomization semantics', () => {
         .map((o) => o.object.metadata.name)
         .sort(),
     ).toEqual(['a', 'b', 'd-draft', 'keep-draft']);
+  });
+
+  it("keeps a file that a .sourceignore negation re-includes below an excluded directory, as source-controller's matcher does (fluxcd/pkg sourceignore/gitignore globMatch; storage Archive never prunes)", async () => {
+    const root = writeRepo({
+      '.sourceignore':
+        '/kubernetes/clusters/**/secrets/\n!/kubernetes/clusters/**/secrets/cluster-config.yaml\n',
+      'kubernetes/clusters/main/kustomization.yaml': 'resources: [secrets/cluster-config.yaml, app.yaml]\n',
+      'kubernetes/clusters/main/secrets/cluster-config.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-config, namespace: flux-system}\ndata: {domain: example.org}\n',
+      'kubernetes/clusters/main/secrets/token.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: token}\n',
+      'kubernetes/clusters/main/app.yaml': fluxKustomization('app', './kubernetes/apps', {
+        postBuild: { substituteFrom: [{ kind: 'ConfigMap', name: 'cluster-config' }] },
+      }),
+      'kubernetes/apps/site.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: site}\ndata: {host: "www.${domain}"}\n',
+    });
+    const { code, out } = await render(['--repo', root, '--path', 'kubernetes/clusters/main']);
+    expect(out.errors).toEqual([]);
+    expect(code).toBe(0);
+    expect(ownedBy(out, 'Kustomization/flux-system/app')[0]!.data).toEqual({ host: 'www.example.org' });
+    expect(out.objects.map((o) => o.object.metadata.name)).not.toContain('token');
+  });
+
+  it('drops the default exclusions once a .sourceignore exists, as source-controller does (fluxcd/pkg artifact/storage SourceIgnoreFilter)', async () => {
+    const files = {
+      'clusters/dev/kustomization.yaml':
+        'configMapGenerator: [{name: branding, files: [logo.png], options: {disableNameSuffixHash: true}}]\n',
+      'clusters/dev/logo.png': 'not really a png',
+    };
+    const withDefaults = await render(['--repo', writeRepo(files), '--path', 'clusters/dev']);
+    expect(withDefaults.code).toBe(1);
+    expect(withDefaults.out.errors[0]!.message).toContain('logo.png');
+    const withIgnore = await render([
+      '--repo',
+      writeRepo({ ...files, '.sourceignore': 'docs/\n' }),
+      '--path',
+      'clusters/dev',
+    ]);
+    expect(withIgnore.out.errors).toEqual([]);
+    expect(withIgnore.out.objects.map((o) => o.object.metadata.name)).toEqual(['branding']);
   });
 
   it('applies targetNamespace, namePrefix, images and components, and substitutes with defaults, optional sources and the opt-out', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import type { CommandIO } from '../commands/types.js';
 import type { DiffOptions } from '../commands/diff.js';
+import { readCheckout } from '../flux/checkout.js';
 import { loadSopsKeys, renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
@@ -67,6 +68,8 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
     head = await side(options.head);
     const masker = createSecretMasker();
     const sopsKeys = await loadSopsKeys(options, io);
+    // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
+    const checkout = readCheckout(repo, io.env, [options.base, options.head]);
     const merged: ClusterDiff = { changes: [], images: [], errors: [] };
     const built = new Set<string>();
     const refs = base.commit !== undefined && head.commit !== undefined;
@@ -85,6 +88,7 @@ export async function runDiff(options: DiffOptions, io: CommandIO): Promise<Diff
               ...options,
               repo: side.dir,
               tree: side.tree,
+              checkout,
               path,
               masker,
               sopsKeys,

@@ -13,6 +13,7 @@ import {
   parseObjects,
   SOURCE_EXTENSIONS_GROUP,
 } from '../flux/objects.js';
+import { readCheckout, type CheckoutIdentity } from '../flux/checkout.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
@@ -43,6 +44,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   shouldBuild?: (owner: OwnerRef, info: { flux: KubeObject; dir?: string }) => boolean;
   /** The repository at a git ref: Git sources are written from it as builds need them. */
   tree?: SourceTree;
+  /** What identifies the repository (default: read from `repo` with git and the Actions environment). */
+  checkout?: CheckoutIdentity;
   /** The tool runner (tests and the benchmark wrap it). */
   run?: ProcessRunner;
   /** SOPS keys (loaded once for both sides of a diff); default: from the options and environment. */
@@ -84,6 +87,37 @@ interface KustomizationItem {
 interface Built {
   item: KustomizationItem;
   objects: KubeObject[];
+}
+
+/**
+ * Objects that two owners apply: each owner's controller would take it over from the other on
+ * every reconcile and prune it when the other drops it. Flux applies both without an error, so it
+ * is a warning on both owners, not a failure.
+ */
+function appliedTwice(objects: RenderedObject[]): RenderError[] {
+  const byObject = new Map<string, { what: string; owners: Map<string, OwnerRef> }>();
+  for (const { owner, object } of objects) {
+    const ns = object.metadata?.namespace;
+    const key = [groupOf(object.apiVersion), object.kind, ns ?? '', object.metadata?.name].join('/');
+    const entry = byObject.get(key) ?? {
+      what: `${object.kind} ${ns ? `${ns}/` : ''}${object.metadata?.name}`,
+      owners: new Map<string, OwnerRef>(),
+    };
+    entry.owners.set(ownerKey(owner), owner);
+    byObject.set(key, entry);
+  }
+  const warnings: RenderError[] = [];
+  for (const { what, owners } of byObject.values()) {
+    if (owners.size < 2) continue;
+    for (const [key, owner] of owners) {
+      const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => describeOwner(o));
+      warnings.push({
+        owner,
+        message: `${describeOwner(owner)}: ${what} is also applied by ${others.join(', ')}; the owners would fight over it`,
+      });
+    }
+  }
+  return warnings.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
 }
 
 /**
@@ -143,6 +177,7 @@ class ClusterRender {
       registry: (insecure) => this.registry(insecure),
       log: io.log,
       tree: options.tree,
+      checkout: options.checkout ?? readCheckout(this.repo, io.env),
     });
   }
 
@@ -238,7 +273,12 @@ class ClusterRender {
     this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
     this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
-    return { objects: this.objects, errors: this.errors, rendered: this.rendered };
+    return {
+      objects: this.objects,
+      errors: this.errors,
+      warnings: appliedTwice(this.objects),
+      rendered: this.rendered,
+    };
   }
 
   /** Waiting only helps while something else may still produce the missing object. */

@@ -25,6 +25,7 @@ export interface KustomizeOverlay {
   images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
   components?: string[];
   ignoreMissingComponents?: boolean;
+  buildMetadata?: string[];
 }
 
 export class BuildError extends Error {}
@@ -46,7 +47,9 @@ export async function kustomizeBuild(
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
-  const base = existing ? readKustomization(existing, sourceRoot) : generateKustomization(dir, sourceRoot);
+  const base = existing
+    ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
+    : generateKustomization(dir, sourceRoot);
   const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
 
   const parent = dir === sourceRoot ? sourceRoot : dirname(dir);
@@ -88,9 +91,20 @@ function readKustomization(file: string, sourceRoot: string): Record<string, unk
 }
 
 /**
- * fluxcd/pkg's generator: a directory with a kustomization file is a resource (not descended
- * into); a .yaml/.yml file is a resource if it holds Kubernetes objects, an error if it does not
- * parse; anything else is ignored.
+ * An existing kustomization without `resources` gets `buildMetadata: [originAnnotations]`, which
+ * kustomize-controller sets so that such a file does not fail as empty; its objects then carry a
+ * `config.kubernetes.io/origin` annotation (fluxcd/pkg kustomize_generator.go GenerateManifest).
+ */
+function withoutResourcesFallback(kustomization: Record<string, unknown>): Record<string, unknown> {
+  const resources = kustomization.resources;
+  if (Array.isArray(resources) && resources.length > 0) return kustomization;
+  return { ...kustomization, buildMetadata: ['originAnnotations'] };
+}
+
+/**
+ * fluxcd/pkg's generator (kustomize_generator.go scanManifests): a directory with a kustomization
+ * file is a resource (not descended into); a .yaml/.yml file is a resource, and fails the build
+ * when it does not decode as Kubernetes objects; anything else is ignored.
  */
 export function generateKustomization(dir: string, sourceRoot: string): Record<string, unknown> {
   const resources: string[] = [];
@@ -119,17 +133,34 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
   return kustomization;
 }
 
+/**
+ * kustomize's resource factory SliceFromBytes as the generator calls it: empty documents are
+ * skipped; one without apiVersion, kind and metadata is "missing Resource metadata" (kyaml
+ * RNode.GetMeta); one without a kind, or without a name unless it is a List, is refused too
+ * (GetValidatedMetadata).
+ */
 function isKubernetesYaml(file: string, sourceRoot: string): boolean {
+  const fail = (why: string) =>
+    new BuildError(`failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${why}`);
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   for (const doc of docs) {
-    if (doc.errors.length) {
-      throw new BuildError(
-        `failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${doc.errors[0]!.message.split('\n')[0]}`,
-      );
-    }
+    if (doc.errors.length) throw fail(doc.errors[0]!.message.split('\n')[0]!);
   }
-  const values = docs.map((d) => d.toJSON()).filter((v) => v !== null && v !== undefined);
-  return values.every((v) => typeof v === 'object' && v && 'apiVersion' in v && 'kind' in v);
+  for (const value of docs.map((d) => d.toJSON() as unknown)) {
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      if (Array.isArray(value) && value.length === 0) continue;
+      throw fail('missing Resource metadata');
+    }
+    const object = value as Record<string, unknown>;
+    if (Object.keys(object).length === 0) continue;
+    const metadata = object.metadata as Record<string, unknown> | undefined;
+    if (!object.apiVersion && !object.kind && !metadata) throw fail('missing Resource metadata');
+    if (!object.kind) throw fail('missing kind in object');
+    if (!String(object.kind).endsWith('List') && !metadata?.name)
+      throw fail('missing metadata.name in object');
+  }
+  return true;
 }
 
 function applyOverlay(
@@ -152,6 +183,7 @@ function applyOverlay(
     });
     k.components = [...((k.components as string[]) ?? []), ...present];
   }
+  if (overlay.buildMetadata?.length) k.buildMetadata = overlay.buildMetadata;
   if (overlay.images?.length) {
     const images = [...((k.images as Record<string, string>[]) ?? [])];
     for (const image of overlay.images) {

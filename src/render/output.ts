@@ -8,6 +8,7 @@ export function renderJson(result: RenderResult): string {
       {
         objects: result.objects.map((o) => ({ owner: o.owner, object: o.object })),
         errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
+        warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
       },
       null,
       2,

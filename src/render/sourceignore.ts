@@ -1,19 +1,30 @@
 /**
- * What source-controller leaves out of a Git artifact: its default exclusions, then every
- * `.sourceignore` in the tree (each scoped to its own directory), then the GitRepository's
- * `spec.ignore`, the last matching pattern winning (fluxcd/pkg sourceignore, gitignore rules).
+ * What source-controller leaves out of a Git artifact, matched exactly as it matches: patterns
+ * from every `.sourceignore` in the tree (each scoped to its own directory) and the
+ * GitRepository's `spec.ignore`, the last matching pattern winning; its default exclusions only
+ * when there are none (fluxcd/pkg artifact/storage SourceIgnoreFilter). Paths are matched one by
+ * one and directories are never pruned (storage Archive walks into an excluded directory), so a
+ * negation re-includes a file below an excluded directory, unlike git.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
 import { parseAllDocuments } from 'yaml';
-import { FLUX_DEFAULT_IGNORE } from '../oci/artifact/collect.js';
 
 export const SOURCE_IGNORE_FILE = '.sourceignore';
 
-/** source-controller's defaults for Git artifacts: VCS and binary extensions, CI files, extras. */
+/** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
+export const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
+
+/** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
 export const DEFAULT_GIT_EXCLUSIONS = [
-  ...FLUX_DEFAULT_IGNORE,
+  '*.jpg',
+  '*.jpeg',
+  '*.gif',
+  '*.png',
+  '*.wmv',
+  '*.flv',
+  '*.tar.gz',
+  '*.zip',
   '.github/',
   '.circleci/',
   '.travis.yml',
@@ -28,31 +39,194 @@ export const DEFAULT_GIT_EXCLUSIONS = [
   '**/.flux.yaml',
 ];
 
+/** One gitignore pattern as fluxcd/pkg sourceignore/gitignore parses it (ParsePattern). */
+export interface IgnorePattern {
+  /** The directory (path elements) whose `.sourceignore` holds the pattern; it matches only below. */
+  domain: string[];
+  elements: string[];
+  inclusion: boolean;
+  dirOnly: boolean;
+  /** A pattern with a `/` is anchored and matched element by element (globMatch). */
+  isGlob: boolean;
+}
+
+export function parsePattern(text: string, domain: string[] = []): IgnorePattern {
+  let p = text;
+  const inclusion = p.startsWith('!');
+  if (inclusion) p = p.slice(1);
+  if (!p.endsWith('\\ ')) p = p.replace(/ +$/, '');
+  const dirOnly = p.endsWith('/');
+  if (dirOnly) p = p.slice(0, -1);
+  return { domain: [...domain], elements: p.split('/'), inclusion, dirOnly, isGlob: p.includes('/') };
+}
+
 /** The lines of an ignore file that are patterns (not comments, not blank), as ReadPatterns reads them. */
-export function readPatterns(text: string): string[] {
-  return text.split(/\r?\n/).filter((line) => !line.startsWith('#') && line.trim().length > 0);
+export function readPatterns(text: string, domain: string[] = []): IgnorePattern[] {
+  return text
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('#') && line.trim().length > 0)
+    .map((line) => parsePattern(line, domain));
+}
+
+type MatchResult = 'none' | 'exclude' | 'include';
+
+function matchPattern(pattern: IgnorePattern, path: string[], isDir: boolean): MatchResult {
+  if (path.length <= pattern.domain.length) return 'none';
+  if (pattern.domain.some((e, i) => path[i] !== e)) return 'none';
+  const rest = path.slice(pattern.domain.length);
+  const matched = pattern.isGlob ? globMatch(pattern, rest, isDir) : simpleNameMatch(pattern, rest, isDir);
+  if (!matched) return 'none';
+  return pattern.inclusion ? 'include' : 'exclude';
+}
+
+/** A pattern without `/` matches any element of the path (gitignore pattern.go simpleNameMatch). */
+function simpleNameMatch(pattern: IgnorePattern, path: string[], isDir: boolean): boolean {
+  for (const [i, name] of path.entries()) {
+    if (!goPathMatch(pattern.elements[0]!, name)) continue;
+    return !(pattern.dirOnly && !isDir && i === path.length - 1);
+  }
+  return false;
 }
 
 /**
- * Rewrites a pattern of a `.sourceignore` in directory `domain` (`a/b`) into one relative to the
- * root: a pattern without an inner slash matches at any depth below its directory, one with a
- * slash is anchored there, as gitignore scopes them.
+ * A pattern with `/` matches a prefix of the path element by element, `**` spanning directories
+ * (gitignore pattern.go globMatch): so `dir/` also matches every file below `dir`.
  */
-export function scopePattern(pattern: string, domain: string): string {
-  if (!domain) return pattern;
-  const negated = pattern.startsWith('!');
-  let body = negated ? pattern.slice(1) : pattern;
-  const dirOnly = body.endsWith('/');
-  if (dirOnly) body = body.slice(0, -1);
-  const anchored = body.includes('/');
-  const scoped = anchored ? `${domain}/${body.replace(/^\//, '')}` : `${domain}/**/${body}`;
-  return `${negated ? '!' : ''}${scoped}${dirOnly ? '/' : ''}`;
+function globMatch(pattern: IgnorePattern, path: string[], isDir: boolean): boolean {
+  let rest = path;
+  let matched = false;
+  let canTraverse = false;
+  for (const [i, element] of pattern.elements.entries()) {
+    if (element === '') {
+      canTraverse = false;
+      continue;
+    }
+    if (element === '**') {
+      if (i === pattern.elements.length - 1) break;
+      canTraverse = true;
+      continue;
+    }
+    if (element.includes('**')) return false;
+    if (rest.length === 0) return false;
+    if (canTraverse) {
+      canTraverse = false;
+      while (rest.length > 0) {
+        const name = rest[0]!;
+        rest = rest.slice(1);
+        if (goPathMatch(element, name)) {
+          matched = true;
+          break;
+        }
+        if (rest.length === 0) matched = false;
+      }
+    } else {
+      if (!goPathMatch(element, rest[0]!)) return false;
+      matched = true;
+      rest = rest.slice(1);
+    }
+  }
+  if (matched && pattern.dirOnly && !isDir && rest.length === 0) return false;
+  return matched;
 }
 
-/** Every `.sourceignore` under `root`, parents before children, siblings in name order. */
-export function loadSourceIgnorePatterns(root: string, domain = ''): string[] {
-  const dir = domain ? join(root, domain) : root;
-  const patterns: string[] = [];
+const goPatternCache = new Map<string, RegExp | null>();
+
+/**
+ * Go's path/filepath.Match on one path element: `*`, `?`, `[...]` with `^` negation and ranges,
+ * `\` escapes; a malformed pattern matches nothing (the callers treat ErrBadPattern as no match).
+ */
+export function goPathMatch(pattern: string, name: string): boolean {
+  let re = goPatternCache.get(pattern);
+  if (re === undefined) {
+    re = compileGoPattern(pattern);
+    goPatternCache.set(pattern, re);
+  }
+  return re !== null && re.test(name);
+}
+
+function compileGoPattern(pattern: string): RegExp | null {
+  const chars = [...pattern];
+  const lit = (c: string) => `\\u{${c.codePointAt(0)!.toString(16)}}`;
+  let out = '';
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '\\') {
+      if (++i >= chars.length) return null;
+      out += lit(chars[i]!);
+    } else if (c === '[') {
+      i++;
+      let negated = false;
+      if (chars[i] === '^') {
+        negated = true;
+        i++;
+      }
+      const ranges: string[] = [];
+      const escaped = (): string | null => {
+        let ch = chars[i];
+        if (ch === undefined || ch === '-' || ch === ']') return null;
+        if (ch === '\\') {
+          ch = chars[++i];
+          if (ch === undefined) return null;
+        }
+        i++;
+        return ch;
+      };
+      for (;;) {
+        if (chars[i] === ']' && ranges.length > 0) break;
+        const lo = escaped();
+        if (lo === null) return null;
+        let hi = lo;
+        if (chars[i] === '-') {
+          i++;
+          const h = escaped();
+          if (h === null) return null;
+          hi = h;
+        }
+        ranges.push(lo === hi ? lit(lo) : `${lit(lo)}-${lit(hi)}`);
+      }
+      out += `[${negated ? '^' : ''}${ranges.join('')}]`;
+    } else out += lit(c);
+  }
+  try {
+    return new RegExp(`^${out}$`, 'su');
+  } catch {
+    return null;
+  }
+}
+
+/** The matcher of a Git source (gitignore Matcher: the last pattern that matches decides). */
+export class SourceIgnoreMatcher {
+  constructor(private readonly patterns: readonly IgnorePattern[]) {}
+
+  /**
+   * source-controller's matcher for these patterns: its defaults when there are none, else the
+   * VCS exclusions and the patterns (fluxcd/pkg artifact/storage SourceIgnoreFilter).
+   */
+  static forSource(patterns: IgnorePattern[]): SourceIgnoreMatcher {
+    const vcs = VCS_EXCLUSIONS.map((p) => parsePattern(p));
+    if (patterns.length === 0)
+      return new SourceIgnoreMatcher([...vcs, ...DEFAULT_GIT_EXCLUSIONS.map((p) => parsePattern(p))]);
+    return new SourceIgnoreMatcher([...vcs, ...patterns]);
+  }
+
+  /** Whether `path` (repo-relative with `/`; a trailing `/` marks a directory) is left out. */
+  ignores(path: string): boolean {
+    const isDir = path.endsWith('/');
+    const elements = (isDir ? path.slice(0, -1) : path).split('/');
+    for (let i = this.patterns.length - 1; i >= 0; i--) {
+      const result = matchPattern(this.patterns[i]!, elements, isDir);
+      if (result !== 'none') return result === 'exclude';
+    }
+    return false;
+  }
+}
+
+/** Every `.sourceignore` under `root`, parents before children, siblings in name order (LoadIgnorePatterns). */
+export function loadSourceIgnorePatterns(root: string, domain: string[] = []): IgnorePattern[] {
+  const dir = join(root, ...domain);
+  const patterns: IgnorePattern[] = [];
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -60,22 +234,21 @@ export function loadSourceIgnorePatterns(root: string, domain = ''): string[] {
     return patterns;
   }
   if (entries.some((e) => e.isFile() && e.name === SOURCE_IGNORE_FILE)) {
-    const text = readFileSync(join(dir, SOURCE_IGNORE_FILE), 'utf8');
-    patterns.push(...readPatterns(text).map((p) => scopePattern(p, domain)));
+    patterns.push(...readPatterns(readFileSync(join(dir, SOURCE_IGNORE_FILE), 'utf8'), domain));
   }
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name === '.git') continue;
-    patterns.push(...loadSourceIgnorePatterns(root, domain ? `${domain}/${entry.name}` : entry.name));
+    patterns.push(...loadSourceIgnorePatterns(root, [...domain, entry.name]));
   }
   return patterns;
 }
 
-/** The matcher for a Git source's tree: defaults, `.sourceignore` files, then `spec.ignore`. */
-export function gitSourceMatcher(root: string, specIgnore?: string): Ignore {
-  return ignore()
-    .add(DEFAULT_GIT_EXCLUSIONS)
-    .add(loadSourceIgnorePatterns(root))
-    .add(specIgnore ? readPatterns(specIgnore) : []);
+/** The matcher for a Git source's tree on disk: `.sourceignore` files, then `spec.ignore`. */
+export function gitSourceMatcher(root: string, specIgnore?: string): SourceIgnoreMatcher {
+  return SourceIgnoreMatcher.forSource([
+    ...loadSourceIgnorePatterns(root),
+    ...(specIgnore ? readPatterns(specIgnore) : []),
+  ]);
 }
 
 /**

@@ -1,22 +1,26 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '../flux/checkout.js';
 import { field, objectKey } from '../flux/objects.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
-import ignore, { type Ignore } from 'ignore';
+import ignore from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
-import {
-  DEFAULT_GIT_EXCLUSIONS,
-  gitSourceMatcher,
-  readPatterns,
-  scopePattern,
-  SOURCE_IGNORE_FILE,
-} from './sourceignore.js';
+import { gitSourceMatcher, readPatterns, SOURCE_IGNORE_FILE, SourceIgnoreMatcher } from './sourceignore.js';
 import { parse as parseYaml } from 'yaml';
 
 export class SourceError extends Error {}
@@ -98,7 +102,7 @@ export function treeReach(tree: Pick<SourceTree, 'isDirectory' | 'read'>, dirs: 
 }
 
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
-function treeSourceMatcher(tree: SourceTree, specIgnore?: string): Ignore {
+function treeSourceMatcher(tree: SourceTree, specIgnore?: string): SourceIgnoreMatcher {
   // loadSourceIgnorePatterns' order: depth first, names sorted, a directory before its children.
   const files = tree.files
     .filter((f) => f === SOURCE_IGNORE_FILE || f.endsWith(`/${SOURCE_IGNORE_FILE}`))
@@ -107,22 +111,43 @@ function treeSourceMatcher(tree: SourceTree, specIgnore?: string): Ignore {
       for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
       return a.length - b.length;
     });
-  const patterns = files.flatMap((parts) => {
-    const domain = parts.join('/');
-    return readPatterns(tree.read(domain ? `${domain}/${SOURCE_IGNORE_FILE}` : SOURCE_IGNORE_FILE)!).map(
-      (p) => scopePattern(p, domain),
-    );
-  });
-  return ignore()
-    .add(DEFAULT_GIT_EXCLUSIONS)
-    .add(patterns)
-    .add(specIgnore ? readPatterns(specIgnore) : []);
+  const patterns = files.flatMap((domain) =>
+    readPatterns(tree.read([...domain, SOURCE_IGNORE_FILE].join('/'))!, domain),
+  );
+  return SourceIgnoreMatcher.forSource([...patterns, ...(specIgnore ? readPatterns(specIgnore) : [])]);
+}
+
+/** The directories of an artifact: those holding a file it keeps (the tarball has no directory entries). */
+function keptDirectories(files: readonly string[], matcher: SourceIgnoreMatcher): Set<string> {
+  const dirs = new Set<string>(['']);
+  for (const f of files) {
+    if (matcher.ignores(f)) continue;
+    for (let at = f.lastIndexOf('/'); at > 0; at = f.lastIndexOf('/', at - 1)) {
+      const dir = f.slice(0, at);
+      if (dirs.has(dir)) break;
+      dirs.add(dir);
+    }
+  }
+  return dirs;
+}
+
+/** Removes the directories left without a file (an artifact has no directory entries of its own). */
+function removeEmptyDirectories(dir: string): boolean {
+  let empty = true;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && removeEmptyDirectories(join(dir, entry.name)))
+      rmdirSync(join(dir, entry.name));
+    else empty = false;
+  }
+  return empty;
 }
 
 /** A Git source copied from a tree file by file, as builds ask for them. */
 interface LazySource {
   tree: SourceTree;
-  matcher: Ignore;
+  matcher: SourceIgnoreMatcher;
+  /** Directories that hold a kept file: an excluded directory may still hold re-included files. */
+  directories: Set<string>;
   written: Set<string>;
   all: boolean;
 }
@@ -138,6 +163,8 @@ export interface SourceContext {
   log: Logger;
   /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
   tree?: SourceTree;
+  /** What identifies the repository being rendered: a GitRepository of anything else needs --source. */
+  checkout?: CheckoutIdentity;
 }
 
 /**
@@ -175,11 +202,20 @@ export class SourceResolver {
         : undefined;
     if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
     switch (kind) {
-      case 'GitRepository':
+      case 'GitRepository': {
+        const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+        if (other) throw new SourceError(other);
         if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
           mkdirSync(target, { recursive: true });
           const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-          this.lazy.set(target, { tree: this.ctx.tree, matcher, written: new Set(), all: false });
+          const directories = keptDirectories(this.ctx.tree.files, matcher);
+          this.lazy.set(target, {
+            tree: this.ctx.tree,
+            matcher,
+            directories,
+            written: new Set(),
+            all: false,
+          });
           return target;
         }
         if (this.ctx.tree) {
@@ -192,6 +228,7 @@ export class SourceResolver {
           return target;
         }
         return this.copyTree(this.ctx.repo, target, specIgnore);
+      }
       case 'OCIRepository':
         return this.pullOci(namespace, name, target);
       case 'ExternalArtifact':
@@ -205,12 +242,23 @@ export class SourceResolver {
     }
   }
 
+  /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
+  private otherRepository(namespace: string, name: string, checkout: CheckoutIdentity): string | undefined {
+    const object = this.ctx.lookup('GitRepository', namespace, name);
+    // The implicit flux-system source of the entry directory is this checkout by definition.
+    if (!object) return undefined;
+    const why = notThisCheckout(field<GitRepositorySpec>(object, 'spec') ?? {}, checkout);
+    return why
+      ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
+      : undefined;
+  }
+
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
   isDirectory(dir: string): boolean {
     const [root, source] = this.lazyOf(dir);
     if (!source) return existsSync(dir) && statSync(dir).isDirectory();
     const rel = relative(root, dir).split(sep).join('/');
-    return source.tree.isDirectory(rel) && (rel === '' || !source.matcher.ignores(`${rel}/`));
+    return source.directories.has(rel);
   }
 
   /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
@@ -219,7 +267,7 @@ export class SourceResolver {
     if (!source || source.all) return;
     const rels = treeReach(
       {
-        isDirectory: (r) => source.tree.isDirectory(r) && (r === '' || !source.matcher.ignores(`${r}/`)),
+        isDirectory: (r) => source.directories.has(r),
         read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
       },
       dirs.map((d) => relative(root, d).split(sep).join('/')),
@@ -260,10 +308,13 @@ export class SourceResolver {
       filter: (src) => {
         const rel = relative(from, src).split(sep).join('/');
         if (!rel) return true;
-        const isDir = statSync(src, { throwIfNoEntry: false })?.isDirectory() ?? false;
-        return !matcher.ignores(isDir ? `${rel}/` : rel);
+        // Directories are walked even when excluded: a later negation may keep a file below
+        // (git's own .git directory aside, whose content no artifact holds).
+        if (statSync(src, { throwIfNoEntry: false })?.isDirectory()) return rel !== '.git';
+        return !matcher.ignores(rel);
       },
     });
+    removeEmptyDirectories(to);
     return to;
   }
 

@@ -40,6 +40,8 @@ export interface RenderError {
 export interface RenderResult {
   objects: RenderedObject[];
   errors: RenderError[];
+  /** What Flux would apply but fight over (an object applied by two owners); not a failure. */
+  warnings?: RenderError[];
   /** Owners actually built (all of them in a full render; fewer in changed-only mode). */
   rendered: OwnerRef[];
 }
