@@ -160,6 +160,9 @@ describe('SOPS decryption as kustomize-controller does it', () => {
       expect(() => verifyMac(tree, decrypted.mac, key)).not.toThrow();
       expect(emitPlain(decrypted.branches, format)).toContain(plain);
     }
+    // A hostile encryption rule cannot stall the check: RE2 semantics, linear time.
+    const { repositoryRegExp } = await import('../../src/render/sops/decrypt.js');
+    expect(repositoryRegExp('(a+)+$').test('a'.repeat(64) + '!')).toBe(false);
     // getsops' no_mac.yaml: `sops decrypt` refuses a file without a MAC.
     const noMac = loadEncrypted(fixture(join(GETSOPS, 'no_mac.yaml')), 'yaml');
     const key = (await keys.dataKey(noMac.metadata))!;

@@ -1,4 +1,5 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import type { SopsBranch, SopsLeaf, SopsMetadata, SopsNode, SopsTree } from './tree.js';
 
 export class SopsDecryptError extends Error {}
@@ -50,6 +51,37 @@ export function decryptValue(ciphertext: string, key: Buffer, additionalData: st
   }
 }
 
+let linearEngine: boolean | undefined;
+
+/**
+ * A regular expression from a repository (a SOPS file's encryption rules, a kustomize target) on
+ * V8's linear-time engine where it is available: Go's RE2, which sops and kustomize use, never
+ * backtracks, and a hostile pattern must not stall the check.
+ */
+const compiled = new Map<string, RegExp>();
+
+export function repositoryRegExp(pattern: string): RegExp {
+  const known = compiled.get(pattern);
+  if (known) return known;
+  if (linearEngine === undefined) {
+    try {
+      setFlagsFromString('--enable-experimental-regexp-engine');
+      linearEngine = new RegExp('a', 'l').test('a');
+    } catch {
+      linearEngine = false;
+    }
+  }
+  try {
+    const re = new RegExp(pattern, linearEngine ? 'l' : '');
+    compiled.set(pattern, re);
+    return re;
+  } catch {
+    throw new SopsDecryptError(
+      'a regular expression of the encryption rules is not supported (RE2 syntax only)',
+    );
+  }
+}
+
 /** getsops/sops Tree.shouldBeEncrypted (without the comment rules, which we refuse). */
 function shouldBeEncrypted(metadata: SopsMetadata, path: string[]): boolean {
   let encrypted = true;
@@ -57,11 +89,11 @@ function shouldBeEncrypted(metadata: SopsMetadata, path: string[]): boolean {
     encrypted = false;
   if (metadata.encryptedSuffix) encrypted = path.some((p) => p.endsWith(metadata.encryptedSuffix!));
   if (metadata.unencryptedRegex) {
-    const re = new RegExp(metadata.unencryptedRegex);
+    const re = repositoryRegExp(metadata.unencryptedRegex);
     if (path.some((p) => re.test(p))) encrypted = false;
   }
   if (metadata.encryptedRegex) {
-    const re = new RegExp(metadata.encryptedRegex);
+    const re = repositoryRegExp(metadata.encryptedRegex);
     encrypted = path.some((p) => re.test(p));
   }
   return encrypted;

@@ -11,7 +11,7 @@ import {
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject, SecretMasker } from '../types.js';
-import { decryptBranches, SopsDecryptError, verifyMac } from './decrypt.js';
+import { decryptBranches, repositoryRegExp, SopsDecryptError, verifyMac } from './decrypt.js';
 import { SopsKeyError, SopsKeys } from './keys.js';
 import {
   detectFormat,
@@ -434,7 +434,15 @@ export function entryDecryption(objects: KubeObject[]): Decryption | undefined {
       { patches?: { patch?: string; target?: { kind?: string; name?: string } }[] } | undefined;
     for (const p of kustomize?.patches ?? []) {
       if (p.target?.kind && p.target.kind !== 'Kustomization') continue;
-      if (p.target?.name && !new RegExp(`^(?:${p.target.name})$`).test('flux-system')) continue;
+      if (p.target?.name) {
+        let matches = false;
+        try {
+          matches = repositoryRegExp(`^(?:${p.target.name})$`).test('flux-system');
+        } catch {
+          matches = false;
+        }
+        if (!matches) continue;
+      }
       let patch: unknown;
       try {
         patch = parseYaml(p.patch ?? '');
