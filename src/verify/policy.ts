@@ -353,6 +353,8 @@ function plaintextSecret(
       const text = value === null || value === undefined ? '' : String(value);
       if (!text.trim() || /^ENC\[AES256_GCM,/.test(text)) continue;
       if (/^(\s*\$\{[^}]*\}\s*)+$/.test(text)) continue;
+      if (publicMaterial(key, field === 'data' ? Buffer.from(text, 'base64').toString('utf8') : text))
+        continue;
       clear.push([field, key]);
     }
   }
@@ -378,4 +380,14 @@ function plaintextSecret(
       ? `Secret committed in clear (${names}) where ${decryptor[0]} decrypts SOPS: encrypt it with sops`
       : `Secret committed in clear (${names}): encrypt it with sops, or keep it out of the repository`,
   });
+}
+
+/**
+ * Public material Flux keeps in Secrets (a verify Secret's `*.pub` keys and certificates, a
+ * notation trust policy, a trusted root, known_hosts): not a secret in clear.
+ */
+function publicMaterial(key: string, value: string): boolean {
+  if (/\.(pub|crt)$|^(known_hosts|trustpolicy\.json|trusted_root\.json)$/.test(key)) return true;
+  const blocks = value.match(/-----BEGIN ([A-Z ]+)-----/g);
+  return !!blocks && blocks.every((b) => /BEGIN (PUBLIC KEY|CERTIFICATE)-----/.test(b));
 }
