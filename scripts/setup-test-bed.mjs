@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const toolsBin = join(root, '.tools', 'bin');
-const debianPackages = ['docker-registry', 'skopeo', 'python3-nacl', 'python3-cryptography', 'python3-jwcrypto', 'openssl', 'git', 'unzip'];
+const debianPackages = ['docker-registry', 'skopeo', 'python3-nacl', 'python3-cryptography', 'python3-jwcrypto', 'openssl', 'git', 'unzip', 'time'];
 
 function fail(message) {
   console.error(`test bed: ${message}`);
@@ -51,6 +51,7 @@ const checks = toolsOnly ? [[join(toolsBin, 'kubectl'), ['version', '--client']]
   ['docker-registry', ['--version']],
   ['skopeo', ['--version']],
   ['openssl', ['version']],
+  ['/usr/bin/time', ['-v', 'true']],
   [join(toolsBin, 'kubectl'), ['version', '--client']],
   [join(toolsBin, 'helm'), ['version', '--short']],
   ['/usr/bin/python3', ['-c', 'import nacl.secret, cryptography, jwcrypto']],

@@ -66,3 +66,31 @@ export const silentLogger: Logger = {
   group: (_name, fn) => fn(),
   mask() {},
 };
+
+/** `log` with every message (and annotation field) passed through `redact` first. */
+export function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
+  const annotation = (a?: Annotation): Annotation | undefined =>
+    a && { ...a, file: a.file && redact(a.file), title: a.title && redact(a.title) };
+  return {
+    debug: (message) => log.debug(redact(message)),
+    info: (message) => log.info(redact(message)),
+    warn: (message, a) => log.warn(redact(message), annotation(a)),
+    error: (message, a) => log.error(redact(message), annotation(a)),
+    group: (name, fn) => log.group(redact(name), fn),
+    mask: (secret) => log.mask(secret),
+  };
+}
+
+/**
+ * Process warnings (Node's default handler prints them whole on stderr) become one line.
+ * The `yaml` library's warnings are dropped: their text quotes the offending source line, which
+ * may hold a secret value, and we report what matters from `doc.warnings` ourselves.
+ * For the two entry points only (src/cli.ts, src/index.ts), never for a library caller.
+ */
+export function routeProcessWarnings(write: (line: string) => void): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'YAMLWarning') return;
+    write(`warning: ${warning.name}: ${warning.message.split('\n')[0]}`);
+  });
+}

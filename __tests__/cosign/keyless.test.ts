@@ -433,7 +433,7 @@ describe('bad keyless and bundle signatures are rejected, each with its reason',
     ]);
     expect(badRe.code).toBe(2);
     expect(badRe.stderr).toContain(
-      'verify: --certificate-identity-regexp (unclosed: not a valid regular expression',
+      'verify: --certificate-identity-regexp (unclosed: not a valid Go regular expression (error parsing regexp: missing closing ): `(unclosed`)',
     );
   });
 
@@ -516,8 +516,9 @@ describe('bad keyless and bundle signatures are rejected, each with its reason',
     expect(await reason(c)).toBe(`a signature is for another artifact (${b.digest})`);
 
     const d = await artifact(repo, 'd');
+    // cosign's GetBundles skips a bundle it cannot parse; with none left, the (absent) .sig counts.
     await onlyBundle(d, '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}');
-    expect(await reason(d)).toMatch(/^bundle sha256:[0-9a-f]{64} is malformed \(/);
+    expect(await reason(d)).toBe('no cosign signature found');
   });
 
   it("a certificate from another Fulcio is refused, even with that Fulcio's root in the chain annotation", async () => {

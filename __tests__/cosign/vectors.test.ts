@@ -112,6 +112,20 @@ describe('containers/image vectors (real cosign .sig layers) through the verifie
     expect(byRegexp.verified).toBe(true);
   });
 
+  it('keyless with --insecure-ignore-tlog: the 2022 certificate is checked now, so it has expired', async () => {
+    // cosign's verificationOptions: IgnoreTlog without signed timestamps → WithCurrentTime.
+    const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
+    const outcome = await verifySignatureLayers([layer], digest, {
+      ...keylessPolicy([REDHAT]),
+      ignoreTlog: true,
+    });
+    expect(outcome).toMatchObject({
+      verified: false,
+      reason: expect.stringMatching(/^the certificate does not chain/),
+    });
+    expect(outcome.reason).toMatch(/expired|not valid|validity/i);
+  });
+
   it('keyless: rejects another identity, another issuer, an untrusted root, and a key', async () => {
     const { digest, layer } = cosignVectorLayer('dir-img-cosign-fulcio-rekor-valid');
     expect(

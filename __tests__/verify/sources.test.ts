@@ -177,8 +177,17 @@ spec:
 `,
     // Keyless: matchOIDCIdentity regexps and a custom trusted root from trustedRootSecretRef.
     'clusters/dev/keyless.yaml': [
-      ociRepository('keyless', '{tag: v1.0.0}', keylessVerify('^https://github[.]com/octo/demo/.+$')),
-      ociRepository('keyless-bundle', '{tag: v1.0.0}', keylessVerify('^https://github[.]com/octo/.+$')),
+      // Go-only syntax, as source-controller reads it: (?i), \z, (?P<name>…), POSIX classes.
+      ociRepository(
+        'keyless',
+        '{tag: v1.0.0}',
+        keylessVerify('(?i)^HTTPS://github[.]com/octo/demo/.+@refs/heads/main\\z'),
+      ),
+      ociRepository(
+        'keyless-bundle',
+        '{tag: v1.0.0}',
+        keylessVerify('^https://github[.]com/(?P<org>[[:alnum:]]+)/.+'),
+      ),
       ociRepository(
         'keyless-stranger',
         '{tag: v1.0.0}',
@@ -491,6 +500,8 @@ describe('verify --path: every source with its own spec.verify, against the regi
         ociRepository('signed', '{semver: ">=9.0.0"}', '{provider: cosign, secretRef: {name: cosign-keys}}'),
         ociRepository('unsigned', '{tag: v1.0.0}', '{provider: cosign, secretRef: {name: nowhere}}'),
         ociRepository('keyless', '{tag: v1.0.0}', keylessVerify('(')),
+        // Go's regexp refuses lookarounds (source-controller compiles these with regexp.Compile).
+        ociRepository('keyless', '{tag: v1.0.0}', keylessVerify('^https://github[.]com/(?=octo)')),
       ].join('---'),
     });
     const { code, report } = await verify(repo);
@@ -501,7 +512,14 @@ describe('verify --path: every source with its own spec.verify, against the regi
         false,
         'Secret flux-system/nowhere is not in the repository (pass --verify-secret flux-system/nowhere=DIR with its files)',
       ],
-      [false, "matchOIDCIdentity[0].subject '(' is not a valid regular expression"],
+      [
+        false,
+        "matchOIDCIdentity[0].subject '(' is not a valid regular expression: error parsing regexp: missing closing ): `(`",
+      ],
+      [
+        false,
+        "matchOIDCIdentity[0].subject '^https://github[.]com/(?=octo)' is not a valid regular expression: error parsing regexp: invalid or unsupported Perl syntax: `(?=`",
+      ],
     ]);
   });
 });

@@ -2,6 +2,7 @@ import { findCommand } from '../commands/index.js';
 import type { CommandDefinition } from '../commands/types.js';
 import { UsageError } from '../errors.js';
 import type { RawArgs } from '../options/flags.js';
+import { credentialParts } from '../util/redact.js';
 
 /** The action's commands: the CLI's, minus the ones that only make sense at a terminal. */
 export const ACTION_COMMANDS = [
@@ -11,9 +12,11 @@ export const ACTION_COMMANDS = [
   'build',
   'push',
   'sign',
+  'attest',
   'tag',
   'pull',
   'diff-artifact',
+  'migrate',
 ];
 
 export interface ActionInputs {
@@ -40,7 +43,7 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   for (const flag of command.flags) {
     const value = getInput(flag.name);
     if (value === '') continue;
-    if (flag.secret) secrets.push(...secretParts(value));
+    if (flag.secret) secrets.push(...credentialParts(value));
     values.set(flag.name, value);
   }
   const positionals: string[] = [];
@@ -51,10 +54,4 @@ export function readActionInputs(getInput: (name: string) => string): ActionInpu
   const githubToken = getInput('github-token') || undefined;
   if (githubToken) secrets.push(githubToken);
   return { command, raw: { values, positionals }, secrets, githubToken };
-}
-
-/** `user:password` masks the password on its own too, as it may show up alone. */
-function secretParts(value: string): string[] {
-  const i = value.indexOf(':');
-  return i > 0 ? [value, value.slice(i + 1)] : [value];
 }

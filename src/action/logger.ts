@@ -1,13 +1,17 @@
 import * as core from '@actions/core';
 import type { Annotation, Logger } from '../log.js';
+import { inertForLog } from './workflow-commands.js';
 
-/** Logs through @actions/core: groups, annotations with file/line, masking. */
+/**
+ * Logs through @actions/core: groups, annotations with file/line, masking. core.debug, warning,
+ * error and group escape their text into one command; info writes it raw, so it is made inert.
+ */
 export class ActionLogger implements Logger {
   debug(message: string): void {
     core.debug(message);
   }
   info(message: string): void {
-    core.info(message);
+    process.stdout.write(inertForLog(`${message}\n`));
   }
   warn(message: string, annotation?: Annotation): void {
     core.warning(message, toProperties(annotation));

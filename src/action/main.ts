@@ -1,12 +1,20 @@
 import * as core from '@actions/core';
 import { errorLine } from '../errors.js';
+import { routeProcessWarnings } from '../log.js';
 import { runCommand } from '../run.js';
+import { SecretRegistry } from '../util/redact.js';
 import { readActionInputs } from './inputs.js';
 import { ActionLogger } from './logger.js';
+import { inertForLog } from './workflow-commands.js';
 
-/** The action front end: inputs in, outputs and exit status out; the engine does the rest. */
+/**
+ * The action front end: inputs in, outputs and exit status out; the engine does the rest.
+ * Everything the command prints reaches the Actions log: secret values are scrubbed (runCommand)
+ * and registered with the runner, and no printed line can act as a workflow command.
+ */
 export async function runAction(): Promise<void> {
   const log = new ActionLogger();
+  routeProcessWarnings((line) => log.info(line));
   let inputs;
   try {
     inputs = readActionInputs((name) => core.getInput(name));
@@ -14,15 +22,18 @@ export async function runAction(): Promise<void> {
     core.setFailed(errorLine(err));
     return;
   }
-  for (const secret of inputs.secrets) log.mask(secret);
+  const secrets = new SecretRegistry();
+  // runCommand registers each with the runner too (core.setSecret).
+  for (const secret of inputs.secrets) secrets.add(secret);
   const env = { ...process.env };
   if (inputs.githubToken) env.GITHUB_TOKEN = inputs.githubToken;
 
   const exitCode = await runCommand(inputs.command, inputs.raw, {
     log,
-    stdout: (text) => process.stdout.write(text),
+    stdout: (text) => process.stdout.write(inertForLog(text)),
     env,
     cwd: process.cwd(),
+    secrets,
     action: {
       setOutput: (name, value) => core.setOutput(name, value),
       appendSummary: async (markdown) => {

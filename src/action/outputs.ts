@@ -14,10 +14,20 @@ export const ACTION_OUTPUTS: { name: string; description: string }[] = [
   },
   { name: 'findings', description: 'verify, diff with verify: the policy findings as JSON.' },
   { name: 'digest', description: 'build, push, pull: digest of the artifact (sha256:…).' },
+  {
+    name: 'pushed',
+    description: "push: 'false' when --diff-tag found the content unchanged (nothing pushed or signed).",
+  },
+  { name: 'digest-url', description: 'push: HOST/REPO@DIGEST of the artifact the tags point at.' },
   { name: 'url', description: 'push: oci://HOST/REPO@DIGEST of the pushed artifact.' },
   { name: 'tags', description: 'push, tag: the tags pointing at the digest, comma separated.' },
   { name: 'revision', description: 'push: the org.opencontainers.image.revision pushed.' },
   { name: 'signatures', description: 'push, sign: the signatures made, as JSON.' },
+  { name: 'attestations', description: 'push --attest, attest: the attestations made, as JSON.' },
+  {
+    name: 'migrated',
+    description: 'migrate: number of apiVersion lines rewritten (or that would be, with dry-run).',
+  },
   {
     name: 'oci-repository',
     description: 'push: an OCIRepository manifest (YAML) that picks the artifact up.',

@@ -132,7 +132,7 @@ export const diffCommand = defineCommand<DiffOptions>({
     const diffPath =
       options.diffPath ??
       (io.action && io.env.RUNNER_TEMP ? join(io.env.RUNNER_TEMP, 'fluxgate-diff.md') : undefined);
-    if (diffPath) writeFileSync(resolve(io.cwd, diffPath), review + '\n');
+    if (diffPath) writeFileSync(resolve(io.cwd, diffPath), (io.secrets?.redact(review) ?? review) + '\n');
     const count = (a: string) => String(result.diff.changes.filter((c) => c.action === a).length);
     return {
       // A touched source that does not verify, or an error finding in a changed file, fails the check.

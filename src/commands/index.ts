@@ -9,6 +9,8 @@ import { tagCommand } from './tag.js';
 import { pullCommand } from './pull.js';
 import { diffArtifactCommand } from './diff-artifact.js';
 import { generateKeyPairCommand } from './generate-key-pair.js';
+import { attestCommand } from './attest.js';
+import { migrateCommand } from './migrate.js';
 
 /** Every command, in the order help lists them. */
 export const commands: readonly CommandDefinition<never>[] = [
@@ -18,9 +20,11 @@ export const commands: readonly CommandDefinition<never>[] = [
   buildCommand,
   pushCommand,
   signCommand,
+  attestCommand,
   tagCommand,
   pullCommand,
   diffArtifactCommand,
+  migrateCommand,
   generateKeyPairCommand,
 ] as unknown as CommandDefinition<never>[];
 

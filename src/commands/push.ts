@@ -19,6 +19,8 @@ import { ociRepositoryYaml } from '../flux/oci-repository.js';
 import { signArtifact } from '../sign/index.js';
 import type { SignatureRecord } from '../sign/types.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
+import { compareWithTag } from '../release/diff-tag.js';
+import { attestProvenance, type AttestationRecord } from '../sign/attest/index.js';
 
 export interface PushOptions extends ContentOptions {
   url: string;
@@ -28,6 +30,11 @@ export interface PushOptions extends ContentOptions {
   reproducible: boolean;
   annotations: [string, string][];
   signing?: SigningOptions;
+  /** Push only when the content differs from the artifact at this tag. */
+  diffTag?: string;
+  /** `provenance`: attest the pushed digest, signed as `attestSigning` says. */
+  attest?: 'provenance';
+  attestSigning?: SigningOptions;
   format: 'text' | 'json';
   insecureRegistry: boolean;
   creds?: string;
@@ -67,6 +74,21 @@ export const pushCommand = defineCommand<PushOptions>({
       description: 'Sign the pushed digest.',
     },
     ...signingFlags,
+    {
+      name: 'diff-tag',
+      type: 'string',
+      value: 'TAG',
+      description:
+        'Push only when the content differs from the artifact at TAG (entry by entry); unchanged: nothing is pushed or signed, the tags are copied from its digest. The tag moves to a new push.',
+    },
+    {
+      name: 'attest',
+      type: 'string',
+      value: 'provenance',
+      choices: ['provenance'],
+      description:
+        'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
+    },
     formatFlag(['text', 'json'], 'text'),
     ...registryFlags,
     verboseFlag,
@@ -89,6 +111,9 @@ export const pushCommand = defineCommand<PushOptions>({
     const revision =
       args.string('revision') ||
       (inWorkflow && env.GITHUB_SHA ? `${env.GITHUB_REF_NAME || 'HEAD'}@sha1:${env.GITHUB_SHA}` : '');
+    const attest = args.string('attest');
+    if (attest && attest !== 'provenance')
+      throw new UsageError(`push: --attest must be provenance, got '${attest}'`);
     if (!source) throw new UsageError('push: --source is required (e.g. the repository URL)');
     if (!revision) throw new UsageError('push: --revision is required (e.g. main@sha1:<commit>)');
     return {
@@ -100,6 +125,9 @@ export const pushCommand = defineCommand<PushOptions>({
       reproducible: args.boolean('reproducible'),
       annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
       signing: sign ? readSigningOptions('push', args, sign as 'cosign' | 'notation', env) : undefined,
+      diffTag: readDiffTag(args.string('diff-tag')),
+      attest: attest ? 'provenance' : undefined,
+      attestSigning: attest ? readSigningOptions('push', args, 'cosign', env) : undefined,
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
       creds: args.string('creds') || undefined,
@@ -112,35 +140,61 @@ export const pushCommand = defineCommand<PushOptions>({
     const tags = [tag, ...options.tags.filter((t) => t !== tag)];
     const client = registryClientFor(options, io);
 
-    const layer = await buildLayer(options, io.cwd, io.log);
-    const artifact = buildArtifactManifest(layer, {
-      source: options.source,
-      revision: options.revision,
-      created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
-      extra: options.annotations,
-    });
-    const pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () =>
-      pushArtifact(client, ref.registry, ref.repository, artifact, tags),
-    );
-    const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
-    io.log.info(`artifact successfully pushed to ${url} (tags: ${tags.join(', ')})`);
-
-    const signatures = options.signing
-      ? await io.log.group('Sign', () =>
-          signArtifact(
-            client,
-            {
-              registry: ref.registry,
-              repository: ref.repository,
-              digest: pushed.digest,
-              mediaType: OCI_MANIFEST,
-              size: pushed.size,
-            },
-            options.signing!,
-            { log: io.log, env: io.env },
-          ),
+    const target = { registry: ref.registry, repository: ref.repository };
+    const baseline = options.diffTag
+      ? await io.log.group(`Compare with ${ref.registry}/${ref.repository}:${options.diffTag}`, () =>
+          compareWithTag(client, target, options.diffTag!, options, io.cwd, io.log),
         )
-      : [];
+      : undefined;
+
+    let pushed: { digest: string; mediaType: string; size: number };
+    let signatures: SignatureRecord[] = [];
+    let attestations: AttestationRecord[] = [];
+    if (baseline && !baseline.changed) {
+      // As actions/push: nothing new to push or sign; the other tags follow the existing digest.
+      const existing = baseline.artifact;
+      await io.log.group(`Tag ${ref.registry}/${ref.repository}@${existing.digest}`, async () => {
+        for (const t of tags.filter((t) => t !== options.diffTag)) {
+          await client.putManifest(ref.registry, ref.repository, t, existing.manifest, existing.mediaType);
+          io.log.info(`artifact tagged as ${ref.registry}/${ref.repository}:${t}`);
+        }
+      });
+      pushed = existing;
+    } else {
+      if (options.diffTag && !tags.includes(options.diffTag)) tags.push(options.diffTag);
+      const layer = await buildLayer(options, io.cwd, io.log);
+      const artifact = buildArtifactManifest(layer, {
+        source: options.source,
+        revision: options.revision,
+        created: options.reproducible ? '1970-01-01T00:00:00Z' : rfc3339Now(),
+        extra: options.annotations,
+      });
+      pushed = await io.log.group(`Push ${ref.registry}/${ref.repository}`, () =>
+        pushArtifact(client, ref.registry, ref.repository, artifact, tags),
+      );
+      io.log.info(
+        `artifact successfully pushed to oci://${ref.registry}/${ref.repository}@${pushed.digest} (tags: ${tags.join(', ')})`,
+      );
+      const signTarget = { ...target, digest: pushed.digest, mediaType: OCI_MANIFEST, size: pushed.size };
+      const ctx = { log: io.log, env: io.env };
+      if (options.signing)
+        signatures = await io.log.group('Sign', () =>
+          signArtifact(client, signTarget, options.signing!, ctx),
+        );
+      if (options.attest)
+        attestations = [
+          await io.log.group('Attest provenance', () =>
+            attestProvenance(client, signTarget, options.attestSigning!, ctx),
+          ),
+        ];
+    }
+    const url = `oci://${ref.registry}/${ref.repository}@${pushed.digest}`;
+    const digestUrl = `${ref.registry}/${ref.repository}@${pushed.digest}`;
+    const wasPushed = !baseline || baseline.changed;
+    // Unchanged: the artifact keeps the revision it was first pushed from.
+    const revisionPushed =
+      baseline && !baseline.changed ? (baseline.artifact.revision ?? options.revision) : options.revision;
+
     const ociRepository = ociRepositoryYaml({
       registry: ref.registry,
       repository: ref.repository,
@@ -151,11 +205,14 @@ export const pushCommand = defineCommand<PushOptions>({
         : undefined,
     });
     const result = {
+      pushed: wasPushed,
       digest: pushed.digest,
+      digestUrl,
       url,
       tags,
-      revision: options.revision,
+      revision: revisionPushed,
       signatures,
+      ...(options.attest ? { attestations } : {}),
       ociRepository,
     };
     if (options.format === 'json') printJson(io, result);
@@ -163,17 +220,27 @@ export const pushCommand = defineCommand<PushOptions>({
     return {
       exitCode: 0,
       outputs: {
+        pushed: String(wasPushed),
         digest: pushed.digest,
+        'digest-url': digestUrl,
         url,
         tags: tags.join(','),
-        revision: options.revision,
+        revision: revisionPushed,
         signatures: JSON.stringify(signatures),
+        ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
         'oci-repository': ociRepository,
         json: JSON.stringify(result),
       },
     };
   },
 });
+
+function readDiffTag(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!/^[\w][\w.-]{0,127}$/.test(value))
+    throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
+  return value;
+}
 
 /** Flux's matchOIDCIdentity (regexps) for the exact identity a keyless signature was made with. */
 function keylessMatch(signatures: SignatureRecord[]) {

@@ -162,8 +162,10 @@ export const renderCommand = defineCommand<RenderOptions>({
       const dir = resolve(io.cwd, options.outputDir);
       mkdirSync(dir, { recursive: true });
       const owners = new Map(result.objects.map((o) => [ownerKey(o.owner), o.owner]));
-      for (const owner of owners.values())
-        writeFileSync(join(dir, ownerFileName(owner)), renderYaml(result, owner));
+      for (const owner of owners.values()) {
+        const yaml = renderYaml(result, owner);
+        writeFileSync(join(dir, ownerFileName(owner)), io.secrets?.redact(yaml) ?? yaml);
+      }
     }
     io.log.info(
       `rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`,

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { FlagSpec, PositionalSpec, RawArgs } from '../options/flags.js';
+import type { SecretRegistry } from '../util/redact.js';
 
 /** What a command may touch: everything else comes in through its typed options. */
 export interface CommandIO {
@@ -10,6 +11,12 @@ export interface CommandIO {
   cwd: string;
   /** Present when running as the GitHub Action. */
   action?: ActionSink;
+  /**
+   * The run's secret values (src/util/redact.ts). runCommand creates it and scrubs stdout, the
+   * log, outputs and the summary with it; code that writes anywhere else (a file, the PR comment)
+   * passes its text through `secrets.redact`.
+   */
+  secrets?: SecretRegistry;
 }
 
 /** What the action front end does with a command's results; the CLI has none. */

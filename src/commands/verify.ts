@@ -3,6 +3,7 @@ import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../option
 import { defineCommand } from './types.js';
 import { verifyPath } from '../verify/path.js';
 import { verifyReference } from '../verify/artifact.js';
+import { verifyAttestationReference } from '../verify/attestation.js';
 import { readRenderEngineOptions, renderEngineFlags, type RenderEngineOptions } from './render.js';
 import { UsageError } from '../errors.js';
 import { normalizeFluxVersion, OLDEST_FLUX, PLANNED_FLUX } from '../verify/api-versions.js';
@@ -15,6 +16,13 @@ function fluxVersion(command: string, value: string | undefined): string | undef
       `${command}: --flux-version '${value}': expected a Flux release from ${OLDEST_FLUX} to ${PLANNED_FLUX} (the v2.10 plan), e.g. 2.9`,
     );
   return v;
+}
+
+function readAttestation(value: string | undefined): 'provenance' | undefined {
+  if (!value) return undefined;
+  if (value !== 'provenance')
+    throw new UsageError(`verify: --attestation must be provenance, got '${value}'`);
+  return value;
 }
 
 export interface VerifyOptions extends RenderEngineOptions {
@@ -39,6 +47,10 @@ export interface VerifyOptions extends RenderEngineOptions {
   requireDigests: boolean;
   requireEncryptedSecrets: boolean;
   fluxVersion?: string;
+  /** `provenance`: check the artifact's provenance attestation instead of its signatures. */
+  attestation?: 'provenance';
+  /** With --attestation: the repository the attested workflow ran in (URL or OWNER/REPO). */
+  sourceRepository?: string;
 }
 
 /** The policy flags `verify` shares with `diff --verify`. */
@@ -144,6 +156,20 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       type: 'boolean',
       description: 'Keyless: do not require a Rekor entry (as cosign). Off by default.',
     },
+    {
+      name: 'attestation',
+      type: 'string',
+      value: 'provenance',
+      choices: ['provenance'],
+      description:
+        'Check a SLSA provenance attestation (Sigstore bundle referrer) by the identity flags or --key; prints its subject and builder.',
+    },
+    {
+      name: 'source-repository',
+      type: 'string',
+      value: 'URL|OWNER/REPO',
+      description: 'With --attestation: the repository the attested workflow ran in.',
+    },
     { name: 'trust-policy', type: 'string', value: 'FILE', description: 'notation trust policy document.' },
     {
       name: 'trust-store',
@@ -177,12 +203,19 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       certificateOidcIssuerRegexp: args.string('certificate-oidc-issuer-regexp') || undefined,
       trustedRoot: args.string('trusted-root') || undefined,
       insecureIgnoreTlog: args.boolean('insecure-ignore-tlog'),
+      attestation: readAttestation(args.string('attestation')),
+      sourceRepository: args.string('source-repository') || undefined,
       trustPolicy: args.string('trust-policy') || undefined,
       trustStores: pairs('trust-store'),
       ...readVerifyPolicyOptions(args, 'verify'),
     };
   },
   run(options, io) {
+    if (options.attestation) {
+      if (!options.reference)
+        throw new UsageError('verify: --attestation needs an oci://HOST/REPO@DIGEST reference');
+      return verifyAttestationReference(options, io);
+    }
     return options.reference ? verifyReference(options, io) : verifyPath(options, io);
   },
 });

@@ -3,7 +3,15 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SourceTree } from '../render/sources.js';
 import { FluxgateError } from '../errors.js';
-import { runProcess, type ProcessRunner } from '../render/process.js';
+import {
+  findOnPath,
+  GIT_SAFE_DIRECTORY,
+  runProcess,
+  runTool,
+  toolEnvironment,
+  withPrivateHome,
+  type ProcessRunner,
+} from '../render/process.js';
 
 /** The git commands diff needs, as argv arrays. */
 export class Git {
@@ -14,8 +22,9 @@ export class Git {
   ) {}
 
   private async git(args: string[]): Promise<string> {
-    const r = await this.run('git', ['-C', this.repo, ...args], {
-      env: { ...this.env, GIT_TERMINAL_PROMPT: '0' },
+    const r = await runTool(this.run, 'git', ['-C', this.repo, ...args], {
+      env: this.env,
+      extraEnv: GIT_SAFE_DIRECTORY,
     });
     if (r.code !== 0)
       throw new FluxgateError('INPUT', `git ${args[0]}: ${r.stderr.trim().split('\n').at(-1) ?? 'failed'}`);
@@ -24,7 +33,9 @@ export class Git {
 
   async resolveRef(ref: string): Promise<string> {
     try {
-      return (await this.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+      return (
+        await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])
+      ).trim();
     } catch {
       throw new FluxgateError(
         'INPUT',
@@ -35,9 +46,21 @@ export class Git {
   }
 
   async changedFiles(base: string, head: string): Promise<string[]> {
-    const out = await this.git(['diff', '--name-only', '--no-renames', base, head]);
+    const out = await this.git(['diff', '--name-only', '--no-renames', '--end-of-options', base, head]);
     return out.split('\n').filter(Boolean);
   }
+}
+
+/** git run synchronously in the minimal tool environment (process.ts toolEnvironment). */
+function gitSync(args: string[], input?: string): Buffer {
+  const git = findOnPath('git', process.env) ?? 'git';
+  return withPrivateHome((home) =>
+    execFileSync(git, args, {
+      input,
+      maxBuffer: 1 << 30,
+      env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
+    }),
+  );
 }
 
 /**
@@ -68,15 +91,16 @@ export class CommitTree implements SourceTree {
   }
 
   static list(repo: string, commit: string): CommitTree {
-    const listing = execFileSync('git', ['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit], {
-      maxBuffer: 1 << 30,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-    }).toString('utf8');
+    const listing = gitSync(['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit]).toString('utf8');
     return new CommitTree(repo, listing);
   }
 
   get hasSymlinks(): boolean {
     return [...this.entries.values()].some((e) => e.mode === '120000');
+  }
+
+  isSymlink(rel: string): boolean {
+    return this.entries.get(rel)?.mode === '120000';
   }
 
   isFile(rel: string): boolean {
@@ -103,11 +127,7 @@ export class CommitTree implements SourceTree {
   load(oids: string[]): void {
     const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
     if (!missing.length) return;
-    const out = execFileSync('git', ['-C', this.repo, 'cat-file', '--batch'], {
-      input: missing.join('\n') + '\n',
-      maxBuffer: 1 << 30,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-    });
+    const out = gitSync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n');
     let at = 0;
     while (at < out.length) {
       const eol = out.indexOf(10, at);

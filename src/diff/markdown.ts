@@ -1,5 +1,6 @@
 import { ownerKey, type OwnerRef } from '../render/types.js';
 import type { ClusterDiff, ObjectChange } from './objects.js';
+import { oneLine } from '../util/text.js';
 
 /** GitHub rejects comments over 65,536 characters; leave room for the marker and footer. */
 export const COMMENT_LIMIT = 65_536;
@@ -142,10 +143,10 @@ export function unifiedText(diff: ClusterDiff): string {
   const out: string[] = [];
   for (const c of diff.changes)
     out.push(
-      `# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`,
+      oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`),
       c.diff,
       '',
     );
-  for (const e of diff.errors) out.push(`# ${e.side} render error: ${e.message}`);
+  for (const e of diff.errors) out.push(oneLine(`# ${e.side} render error: ${e.message}`));
   return out.join('\n') + (out.length ? '\n' : '');
 }

@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import { field, groupOf } from '../flux/objects.js';
+import { oneLine } from '../util/text.js';
 import {
   ownerKey,
   type KubeObject,
@@ -71,9 +72,10 @@ function sortKeys(v: unknown): unknown {
 const toYaml = (v: unknown) => (v === undefined ? '' : stringify(v, { lineWidth: 0 }));
 
 export function unifiedDiff(id: string, before: unknown, after: unknown, context = 4): string {
+  // One line each: a name with a line break must not add lines to the unified stream.
   const patch = createTwoFilesPatch(
-    `a/${id}`,
-    `b/${id}`,
+    `a/${oneLine(id)}`,
+    `b/${oneLine(id)}`,
     toYaml(before),
     toYaml(after),
     undefined,

@@ -29,16 +29,31 @@ export function ownerOf(object: KubeObject, fallbackNamespace: string): OwnerRef
 
 export const describeOwner = (o: OwnerRef) => `${o.kind} ${o.namespace}/${o.name}`;
 
-/** Parses a multi-document YAML text into objects; empty documents are skipped. Throws the first error. */
+/**
+ * Parses a multi-document YAML text (a tool's output) into the objects Flux applies; empty
+ * documents are skipped. Throws the first error. Lists are flattened, as both controllers do
+ * before applying (fluxcd/pkg ssa/utils ReadObjects: any object with an `items` array; kustomize
+ * api/resource/factory.go inlineAnyEmbeddedLists; helm pkg/kube Client.Build, `Flatten()`), and
+ * nested Lists with them: a Secret inside a List is a Secret like any other.
+ */
 export function parseObjects(text: string, what: string): KubeObject[] {
   const objects: KubeObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length) throw new Error(`${what}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-    const value = doc.toJSON();
-    if (value === null || value === undefined) continue;
+  const add = (value: unknown, depth: number): void => {
+    if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value))
-      throw new Error(`${what}: a document is not a Kubernetes object`);
+      throw new Error(`${what}: a ${depth ? 'List item' : 'document'} is not a Kubernetes object`);
+    const items = (value as { items?: unknown }).items;
+    if (Array.isArray(items)) {
+      if (depth > 16) throw new Error(`${what}: Lists nested too deep`);
+      for (const item of items) add(item ?? 'null', depth + 1);
+      return;
+    }
     objects.push(value as KubeObject);
+  };
+  // Warnings stay in doc.warnings: the `yaml` library would print them with the source line.
+  for (const doc of parseAllDocuments(text, { logLevel: 'error' })) {
+    if (doc.errors.length) throw new Error(`${what}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+    add(doc.toJSON(), 0);
   }
   return objects;
 }

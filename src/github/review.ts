@@ -89,7 +89,8 @@ export async function postReview(
       new GitHubApi(io.env.GITHUB_API_URL || 'https://api.github.com', token),
       pr,
       key,
-      review.markdown,
+      // The run's exit scrub (src/util/redact.ts): no secret value reaches the comment.
+      io.secrets?.redact(review.markdown) ?? review.markdown,
     );
     io.log.info(`comment: ${url}`);
     return url;

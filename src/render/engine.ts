@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from '../commands/render.js';
 import { errorLine, FluxgateError } from '../errors.js';
 import {
@@ -17,14 +17,15 @@ import { readCheckout, type CheckoutIdentity } from '../flux/checkout.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
+import type { SecretRegistry } from '../util/redact.js';
 import { renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { runProcess, type ProcessRunner } from './process.js';
-import { createSecretMasker, isSecret, maskSecret, secretValues } from './secrets.js';
+import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
 import { entryGitRepositories } from './sourceignore.js';
-import { substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
+import { fieldAt, substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
 import {
   ownerKey,
   type KubeObject,
@@ -56,6 +57,8 @@ export interface RenderIO {
   log: Logger;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The run's exit scrub: every Secret value a build produces is registered with it. */
+  secrets?: SecretRegistry;
 }
 
 const SUBSTITUTE_OPT_OUT = 'kustomize.toolkit.fluxcd.io/substitute';
@@ -138,6 +141,7 @@ export async function renderCluster(options: RenderClusterOptions, io: RenderIO)
 class ClusterRender {
   private readonly repo: string;
   private readonly masker: SecretMasker;
+  private readonly copies: SecretCopies;
   private readonly runTool: ProcessRunner;
   /** Objects as applied (substituted, not masked), for substituteFrom, valuesFrom and sources. */
   private readonly index = new Map<string, KubeObject>();
@@ -159,6 +163,7 @@ class ClusterRender {
     this.repo = resolve(io.cwd, options.repo);
     this.masker = options.masker ?? createSecretMasker();
     this.sops = new SopsDecryptor(sopsKeys, this.masker);
+    this.copies = new SecretCopies(this.masker, io.secrets);
     this.runTool = options.run ?? runProcess;
     this.sources = new SourceResolver({
       repo: this.repo,
@@ -270,6 +275,8 @@ class ClusterRender {
         o.object.metadata?.namespace ?? '',
         o.object.metadata?.name ?? '',
       ].join('\u0000');
+    // Copies of Secret values in other objects, once every build has been seen.
+    for (const o of this.objects) o.object = this.copies.scrub(o.object);
     this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
     this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
@@ -348,29 +355,24 @@ class ClusterRender {
     const { owner, flux } = item;
     let vars: Map<string, string> | undefined;
     let out: KubeObject[];
+    // Values as built: a `replacements` copy holds these, before any substitution.
+    for (const o of objects) this.copies.remember(o);
     try {
       vars = this.variables(item);
       const strategy = field<string>(flux, 'spec', 'postBuild', 'substituteStrategy');
       const substituteAll = vars.size > 0 || strategy === 'Always';
       out = objects.map((o) => {
         if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
+          // Named, never quoted: the object may hold secret values.
           throw new Error(
-            `an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`,
+            `an object without apiVersion, kind or metadata.name (kind ${JSON.stringify(o?.kind ?? null)}, name ${JSON.stringify(o?.metadata?.name ?? null)})`,
           );
         }
         const opted =
           o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
           o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
         if (!substituteAll || opted) return o;
-        try {
-          return parseYaml(
-            substitute(stringify(o), vars!, { strict: this.options.strictSubstitute }),
-          ) as KubeObject;
-        } catch (err) {
-          if (err instanceof SubstitutionError)
-            throw new Error(`postBuild substitution in ${o.kind} ${o.metadata.name}: ${err.message}`);
-          throw err;
-        }
+        return this.substituteObject(o, vars!);
       });
     } catch (err) {
       this.fail(owner, errorLine(err));
@@ -381,6 +383,7 @@ class ClusterRender {
     const annotations = field<Record<string, string>>(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
     const found: KustomizationItem[] = [];
     for (const o of out) {
+      this.copies.remember(o);
       o.metadata.labels = {
         ...o.metadata.labels,
         [OWNER_NAME]: owner.name,
@@ -402,6 +405,51 @@ class ClusterRender {
       }
     }
     return found;
+  }
+
+  /**
+   * kustomize-controller's substitution of one object's YAML text. A failure names the object and
+   * the field; where the field is secret (a Secret's data, or a copy of a Secret value) it says
+   * what is wrong without quoting any of it.
+   */
+  private substituteObject(o: KubeObject, vars: Map<string, string>): KubeObject {
+    const text = stringify(o);
+    const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+    const secretField = (field?: { path: string; source: string }) =>
+      !!field &&
+      ((isSecret(o) && /^(data|stringData)(\.|\[|$)/.test(field.path)) || this.copies.holds(field.source));
+    const fail = (field: { path: string; source: string } | undefined, reason: string, detail: string) => {
+      const secret = secretField(field);
+      const where = field ? `, ${secret ? 'key' : 'field'} ${field.path}` : '';
+      return new Error(
+        `postBuild substitution in ${what}${where}: ${secret ? `${reason} (not shown: the value is secret)` : detail}`,
+      );
+    };
+    let result: string;
+    try {
+      result = substitute(text, vars, { strict: this.options.strictSubstitute });
+    } catch (err) {
+      if (!(err instanceof SubstitutionError)) throw err;
+      throw fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+    }
+    // parseDocument, not parse: the `yaml` library's warnings would print the source line on stderr.
+    const doc = parseDocument(result, { logLevel: 'error' });
+    if (doc.errors.length) {
+      // Substitution keeps line breaks, so the failing line of the result is a line of `text`.
+      const line = doc.errors[0]!.linePos?.[0].line ?? 1;
+      const start =
+        text
+          .split('\n')
+          .slice(0, line - 1)
+          .join('\n').length + (line > 1 ? 1 : 0);
+      const end = text.indexOf('\n', start) < 0 ? text.length : text.indexOf('\n', start);
+      throw fail(
+        fieldAt(text, start, end),
+        'the result is not valid YAML',
+        `the result is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`,
+      );
+    }
+    return doc.toJS() as KubeObject;
   }
 
   private child(parent: KustomizationItem, o: KubeObject): KustomizationItem | undefined {
@@ -498,7 +546,10 @@ class ClusterRender {
         run: this.runTool,
       });
       this.rendered.push(hr.owner);
-      for (const o of objects) this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+      for (const o of objects) {
+        this.copies.remember(o);
+        this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+      }
     } catch (err) {
       this.fail(hr.owner, errorLine(err));
     }

@@ -1,16 +1,17 @@
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import { findOnPath, lastLine, offlineEnv, type ProcessRunner } from './process.js';
+import { confineKustomization, ConfinementError } from './confine.js';
+import { findOnPath, lastLine, runTool, type ProcessRunner } from './process.js';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
@@ -34,7 +35,8 @@ let shadowCounter = 0;
 
 /**
  * Builds `dir` as kustomize-controller does: its kustomization file, or one generated from the
- * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off and
+ * YAML files below it, with the Flux spec laid over it; kustomize with load restrictions off but
+ * every path it can read checked to stay in the source root first (fluxcd/pkg SecureBuild), and
  * no plugins, exec functions, helm inflation or network. `dir` lives in a private copy of the
  * source: the overlay goes into a sibling build directory, so relative references (`../base`)
  * resolve as they would in the artifact and concurrent builds of one directory do not collide.
@@ -51,6 +53,15 @@ export async function kustomizeBuild(
     ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
     : generateKustomization(dir, sourceRoot);
   const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+  try {
+    const file = relative(sourceRoot, existing ?? join(dir, 'kustomization.yaml'))
+      .split(sep)
+      .join('/');
+    confineKustomization(sourceRoot, dir, kustomization, file);
+  } catch (err) {
+    if (err instanceof ConfinementError) throw new BuildError(err.message);
+    throw err;
+  }
 
   const parent = dir === sourceRoot ? sourceRoot : dirname(dir);
   const shadow = join(parent, `${SHADOW_PREFIX}${++shadowCounter}-${basename(dir)}`);
@@ -61,11 +72,10 @@ export async function kustomizeBuild(
       symlinkSync(join(dir, entry), join(shadow, entry));
     }
     writeFileSync(join(shadow, 'kustomization.yaml'), stringify(kustomization));
-    const kustomize = findOnPath('kustomize', env);
-    const [command, args] = kustomize
-      ? [kustomize, ['build', shadow, '--load-restrictor', 'LoadRestrictionsNone']]
-      : ['kubectl', ['kustomize', shadow, '--load-restrictor', 'LoadRestrictionsNone']];
-    const result = await run(command, args, { env: offlineEnv(env) });
+    const [tool, args] = findOnPath('kustomize', env)
+      ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
+      : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
+    const result = await runTool(run, tool, args, { env });
     if (result.code !== 0) {
       throw new BuildError(
         `kustomize build failed: ${lastLine(result.stderr)
@@ -112,8 +122,9 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
     for (const entry of readdirSync(current).sort()) {
       if (entry.startsWith(SHADOW_PREFIX) || entry === '.git') continue;
       const path = join(current, entry);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (!stat) continue;
+      // Symlinks are not part of a Flux artifact (see SourceResolver): never followed here.
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (!stat || stat.isSymbolicLink()) continue;
       const rel = './' + relative(dir, path).split(sep).join('/');
       if (stat.isDirectory()) {
         if (KUSTOMIZATION_FILES.some((f) => existsSync(join(path, f)))) resources.push(rel);
@@ -173,7 +184,12 @@ function applyOverlay(
   if (overlay.targetNamespace) k.namespace = overlay.targetNamespace;
   if (overlay.namePrefix) k.namePrefix = overlay.namePrefix;
   if (overlay.nameSuffix) k.nameSuffix = overlay.nameSuffix;
-  if (overlay.patches?.length) k.patches = [...((k.patches as unknown[]) ?? []), ...overlay.patches];
+  // Flux's Patch has an inline patch and a target only: nothing else reaches kustomize.
+  if (overlay.patches?.length)
+    k.patches = [
+      ...((k.patches as unknown[]) ?? []),
+      ...overlay.patches.map((p) => (p.target ? { patch: p.patch, target: p.target } : { patch: p.patch })),
+    ];
   if (overlay.components?.length) {
     const present = overlay.components.filter((c) => {
       const path = resolve(dir, c);

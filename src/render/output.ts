@@ -1,4 +1,5 @@
-import { stringify } from 'yaml';
+import { Document } from 'yaml';
+import { oneLine } from '../util/text.js';
 import { ownerKey, type OwnerRef, type RenderResult } from './types.js';
 
 /** The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`. */
@@ -16,11 +17,19 @@ export function renderJson(result: RenderResult): string {
   );
 }
 
-/** Multi-document YAML, each object under a comment naming the Flux object that applies it. */
+/**
+ * Multi-document YAML, each object under a comment naming the Flux object that applies it. The
+ * owner is escaped to one line and the yaml library writes the comment, so a name holding a line
+ * break cannot start a document of its own.
+ */
 export function renderYaml(result: RenderResult, owner?: OwnerRef): string {
   return result.objects
     .filter((o) => !owner || ownerKey(o.owner) === ownerKey(owner))
-    .map((o) => `---\n# owner: ${ownerKey(o.owner)}\n${stringify(o.object, { lineWidth: 0 })}`)
+    .map((o) => {
+      const doc = new Document(o.object);
+      if (doc.contents) doc.contents.commentBefore = ` owner: ${oneLine(ownerKey(o.owner))}`;
+      return `---\n${doc.toString({ lineWidth: 0 })}`;
+    })
     .join('');
 }
 

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface ProcessResult {
   stdout: string;
@@ -39,21 +40,96 @@ export function findOnPath(binary: string, env: NodeJS.ProcessEnv): string | und
   return undefined;
 }
 
+/** Where a proxy variable points so nothing can be fetched: a port nothing listens on. */
+const NO_NETWORK = 'http://127.0.0.1:9';
+
 /**
- * The environment kustomize runs in: remote bases and remote resources cannot be fetched
- * (an unreachable proxy, git limited to local files), so a PR cannot make us download anything.
+ * The whole environment of a tool process: nothing of ours (no GITHUB_*, INPUT_*, ACTIONS_*,
+ * RUNNER_*, cloud or registry credentials, no proxy exceptions), a PATH of the tool's own
+ * directory and the system's, and a private HOME and TMPDIR with helm's and XDG's directories
+ * in it, so no user configuration, plugin, repository list or registry login is found. kustomize
+ * reads a bare key of an `envs:` file from its environment: there is nothing there to read.
  */
-export function offlineEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function toolEnvironment(binary: string, home: string): NodeJS.ProcessEnv {
+  const dir = (name: string) => {
+    const path = join(home, name);
+    mkdirSync(path, { recursive: true });
+    return path;
+  };
+  const tmp = dir('tmp');
   return {
-    ...env,
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    http_proxy: 'http://127.0.0.1:9',
-    https_proxy: 'http://127.0.0.1:9',
+    PATH: [...new Set([dirname(binary), '/usr/bin', '/bin'])].join(delimiter),
+    HOME: home,
+    TMPDIR: tmp,
+    TMP: tmp,
+    TEMP: tmp,
+    XDG_CONFIG_HOME: dir('config'),
+    XDG_CACHE_HOME: dir('cache'),
+    XDG_DATA_HOME: dir('data'),
+    HELM_CONFIG_HOME: join(home, 'config', 'helm'),
+    HELM_CACHE_HOME: join(home, 'cache', 'helm'),
+    HELM_DATA_HOME: join(home, 'data', 'helm'),
+    HELM_PLUGINS: join(home, 'data', 'helm', 'plugins'),
+    KUBECONFIG: join(home, 'kubeconfig'),
+    KUSTOMIZE_PLUGIN_HOME: join(home, 'kustomize-plugins'),
+    HTTP_PROXY: NO_NETWORK,
+    HTTPS_PROXY: NO_NETWORK,
+    ALL_PROXY: NO_NETWORK,
+    http_proxy: NO_NETWORK,
+    https_proxy: NO_NETWORK,
+    all_proxy: NO_NETWORK,
     NO_PROXY: '',
     no_proxy: '',
-    GIT_ALLOW_PROTOCOL: 'file',
+    GIT_ALLOW_PROTOCOL: 'none',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    LANG: 'C.UTF-8',
   };
+}
+
+/**
+ * Runs helm, kustomize or kubectl (found on the caller's PATH) with toolEnvironment: a private
+ * home made for this one process and removed when it ends.
+ */
+export async function runTool(
+  run: ProcessRunner,
+  tool: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; extraEnv?: NodeJS.ProcessEnv },
+): Promise<ProcessResult> {
+  const binary = findOnPath(tool, options.env) ?? tool;
+  return withPrivateHome((home) =>
+    run(binary, args, {
+      env: { ...toolEnvironment(binary, home), ...options.extraEnv },
+      cwd: options.cwd ?? home,
+    }),
+  );
+}
+
+/**
+ * What git adds to toolEnvironment: git's ownership check reads only global configuration, which
+ * is private here, so the repository the user named is declared safe on the command's scope.
+ */
+export const GIT_SAFE_DIRECTORY: NodeJS.ProcessEnv = {
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'safe.directory',
+  GIT_CONFIG_VALUE_0: '*',
+};
+
+/** Runs `fn` with a private home directory, removed afterwards. */
+export function withPrivateHome<T>(fn: (home: string) => T): T {
+  const home = mkdtempSync(join(tmpdir(), 'fluxgate-tool-'));
+  let async = false;
+  try {
+    const result = fn(home);
+    if (result instanceof Promise) {
+      async = true;
+      return result.finally(() => rmSync(home, { recursive: true, force: true })) as T;
+    }
+    return result;
+  } finally {
+    if (!async) rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** Last meaningful line of a tool's stderr, for one-line errors. */

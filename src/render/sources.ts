@@ -1,6 +1,7 @@
 import {
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -30,6 +31,7 @@ export interface SourceTree {
   /** Every file, repo-relative with `/`, sorted. */
   readonly files: readonly string[];
   readonly hasSymlinks: boolean;
+  isSymlink(rel: string): boolean;
   isFile(rel: string): boolean;
   isDirectory(rel: string): boolean;
   read(rel: string): string | undefined;
@@ -142,6 +144,29 @@ function removeEmptyDirectories(dir: string): boolean {
   return empty;
 }
 
+/**
+ * A tree as source-controller's artifact of it: storage.Archive (fluxcd/pkg artifact/storage)
+ * keeps regular files and directories only, so a Git source's symlinks, wherever they point, are
+ * not part of what Flux builds. Nothing here ever follows or writes through one.
+ */
+function withoutSymlinks(tree: SourceTree): SourceTree {
+  if (!tree.hasSymlinks) return tree;
+  const files = tree.files.filter((f) => !tree.isSymlink(f));
+  return {
+    files,
+    hasSymlinks: false,
+    isSymlink: () => false,
+    isFile: (rel) => !tree.isSymlink(rel) && tree.isFile(rel),
+    isDirectory: (rel) => tree.isDirectory(rel),
+    read: (rel) => (tree.isSymlink(rel) ? undefined : tree.read(rel)),
+    write: (to, list) =>
+      tree.write(
+        to,
+        list.filter((f) => !tree.isSymlink(f)),
+      ),
+  };
+}
+
 /** A Git source copied from a tree file by file, as builds ask for them. */
 interface LazySource {
   tree: SourceTree;
@@ -205,26 +230,13 @@ export class SourceResolver {
       case 'GitRepository': {
         const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
         if (other) throw new SourceError(other);
-        if (this.ctx.tree && !this.ctx.tree.hasSymlinks) {
-          mkdirSync(target, { recursive: true });
-          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-          const directories = keptDirectories(this.ctx.tree.files, matcher);
-          this.lazy.set(target, {
-            tree: this.ctx.tree,
-            matcher,
-            directories,
-            written: new Set(),
-            all: false,
-          });
-          return target;
-        }
         if (this.ctx.tree) {
+          // Without symlinks, what a build reads is known statically: files are written lazily.
+          const tree = withoutSymlinks(this.ctx.tree);
           mkdirSync(target, { recursive: true });
-          const matcher = treeSourceMatcher(this.ctx.tree, specIgnore);
-          this.ctx.tree.write(
-            target,
-            this.ctx.tree.files.filter((f) => !matcher.ignores(f)),
-          );
+          const matcher = treeSourceMatcher(tree, specIgnore);
+          const directories = keptDirectories(tree.files, matcher);
+          this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
           return target;
         }
         return this.copyTree(this.ctx.repo, target, specIgnore);
@@ -299,7 +311,10 @@ export class SourceResolver {
     return ['', undefined];
   }
 
-  /** A private copy of a Git source's tree, without what source-controller leaves out of its artifact. */
+  /**
+   * A private copy of a Git source's tree, without what source-controller leaves out of its
+   * artifact: ignored paths, and symlinks (see withoutSymlinks).
+   */
   private copyTree(from: string, to: string, specIgnore?: string): string {
     if (!existsSync(from)) throw new SourceError(`source directory ${from} does not exist`);
     const matcher = gitSourceMatcher(from, specIgnore);
@@ -308,9 +323,11 @@ export class SourceResolver {
       filter: (src) => {
         const rel = relative(from, src).split(sep).join('/');
         if (!rel) return true;
+        const stat = lstatSync(src, { throwIfNoEntry: false });
+        if (!stat || stat.isSymbolicLink()) return false;
         // Directories are walked even when excluded: a later negation may keep a file below
         // (git's own .git directory aside, whose content no artifact holds).
-        if (statSync(src, { throwIfNoEntry: false })?.isDirectory()) return rel !== '.git';
+        if (stat.isDirectory()) return rel !== '.git';
         return !matcher.ignores(rel);
       },
     });
@@ -386,9 +403,31 @@ interface CopyRule {
 }
 
 /**
+ * A copy rule's path below its root, as source-watcher opens it (builder.go: os.Root for the
+ * source, filepath.IsLocal and no `..` for the destination): absolute paths and `..` refused.
+ */
+function localPath(path: string, rule: string, side: 'from' | 'to', what: string): string {
+  if (
+    path.startsWith('/') ||
+    path.split('/').includes('..') ||
+    /^[A-Za-z]:/.test(path) ||
+    path.includes('\\')
+  )
+    throw new SourceError(
+      `${what}: copy rule ${side} ${JSON.stringify(rule)}: the path must stay within the ${side === 'from' ? 'source' : 'artifact'} (no absolute path, no '..')`,
+    );
+  return path;
+}
+
+/** Copies a file or directory, leaving symlinks out (there are none in a source; none get in). */
+const copyNoLinks = (src: string, dest: string) =>
+  cpSync(src, dest, { recursive: true, filter: (p) => !lstatSync(p).isSymbolicLink() });
+
+/**
  * One copy rule: `@alias/path` with `*`/`**` globs (the part before the first glob is the base,
  * kept out of the destination path); a plain file goes into `to/` or becomes `to`; a plain
- * directory is copied as `to/<name>` (or to `to` without a trailing slash).
+ * directory is copied as `to/<name>` (or to `to` without a trailing slash). `from` stays inside
+ * its source and `to` inside the artifact.
  */
 export function applyCopyRule(
   rule: CopyRule,
@@ -396,32 +435,40 @@ export function applyCopyRule(
   artifactDir: string,
   what: string,
 ): void {
-  const from = /^@([^/]+)\/?(.*)$/.exec(rule.from);
-  const to = /^@artifact\/?(.*)$/.exec(rule.to);
-  if (!from || !to) throw new SourceError(`${what}: invalid copy rule ${rule.from} → ${rule.to}`);
+  const from = /^@([^/]+)\/?(.*)$/s.exec(rule.from);
+  const to = /^@artifact\/?(.*)$/s.exec(rule.to);
+  if (!from || !to)
+    throw new SourceError(
+      `${what}: invalid copy rule ${JSON.stringify(rule.from)} → ${JSON.stringify(rule.to)}`,
+    );
   const root = aliases.get(from[1]!);
-  if (!root) throw new SourceError(`${what}: copy rule ${rule.from}: unknown source alias @${from[1]}`);
-  const pattern = from[2]!;
-  const dest = join(artifactDir, to[1]!);
+  if (!root)
+    throw new SourceError(
+      `${what}: copy rule ${JSON.stringify(rule.from)}: unknown source alias @${from[1]}`,
+    );
+  const pattern = localPath(from[2]!, rule.from, 'from', what);
+  const dest = join(artifactDir, localPath(to[1]!, rule.to, 'to', what));
   const toDir = rule.to.endsWith('/') || to[1] === '';
   const excluded = ignore().add(rule.exclude ?? []);
   const globAt = pattern.search(/[*?[]/);
   if (globAt < 0) {
     const src = join(root, pattern);
-    if (!existsSync(src)) throw new SourceError(`${what}: copy rule ${rule.from}: not found`);
+    if (!lstatSync(src, { throwIfNoEntry: false }) || lstatSync(src).isSymbolicLink())
+      throw new SourceError(`${what}: copy rule ${JSON.stringify(rule.from)}: not found`);
     const out = toDir ? join(dest, basename(src)) : dest;
     mkdirSync(dirname(out), { recursive: true });
-    cpSync(src, out, { recursive: true });
+    copyNoLinks(src, out);
     return;
   }
   const baseDir = pattern.slice(0, globAt).replace(/[^/]*$/, '');
   const matcher = globRegex(pattern);
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
       const rel = relative(root, path).split(sep).join('/');
-      if (statSync(path).isDirectory()) {
+      if (entry.isSymbolicLink()) continue;
+      if (entry.isDirectory()) {
         walk(path);
         continue;
       }

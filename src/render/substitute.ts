@@ -1,9 +1,25 @@
+import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+
 /**
  * Flux's postBuild variable substitution (fluxcd/pkg envsubst, a fork of drone/envsubst):
  * only `${...}` is expanded, `$${x}` escapes, the bash-like string operators, and strict mode
  * (undefined variables fail unless a default operator covers them).
  */
-export class SubstitutionError extends Error {}
+export class SubstitutionError extends Error {
+  /** Offset in the substituted text of the top-level `${` at fault (set by `substitute`). */
+  offset?: number;
+
+  /**
+   * @param message quotes the expression, for text that is not secret;
+   * @param reason says what is wrong without quoting anything, for text that is.
+   */
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
 
 export const VARIABLE_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 
@@ -15,6 +31,15 @@ export function substitute(
   text: string,
   vars: ReadonlyMap<string, string>,
   options: SubstituteOptions,
+): string {
+  return substituteText(text, vars, options, true);
+}
+
+function substituteText(
+  text: string,
+  vars: ReadonlyMap<string, string>,
+  options: SubstituteOptions,
+  top: boolean,
 ): string {
   let out = '';
   let i = 0;
@@ -29,8 +54,17 @@ export function substitute(
     }
     if (c === '$' && text[i + 1] === '{') {
       const end = matchBrace(text, i + 1);
-      if (end < 0) throw new SubstitutionError(`unterminated variable at '${text.slice(i, i + 20)}'`);
-      out += expand(text.slice(i + 2, end), vars, options);
+      try {
+        if (end < 0)
+          throw new SubstitutionError(
+            `unterminated variable at '${text.slice(i, i + 20)}'`,
+            'unterminated variable',
+          );
+        out += expand(text.slice(i + 2, end), vars, options);
+      } catch (err) {
+        if (top && err instanceof SubstitutionError) err.offset = i;
+        throw err;
+      }
       i = end + 1;
       continue;
     }
@@ -50,13 +84,14 @@ function matchBrace(text: string, open: number): number {
 }
 
 function expand(expr: string, vars: ReadonlyMap<string, string>, options: SubstituteOptions): string {
-  const sub = (s: string) => substitute(s, vars, options);
+  const sub = (s: string) => substituteText(s, vars, options, false);
   if (expr.startsWith('#')) {
     const name = expr.slice(1);
     return String(lookup(name, vars, options, true).length);
   }
   const m = /^([_a-zA-Z][_a-zA-Z0-9]*)(.*)$/s.exec(expr);
-  if (!m) throw new SubstitutionError(`invalid variable expression '\${${expr}}'`);
+  if (!m)
+    throw new SubstitutionError(`invalid variable expression '\${${expr}}'`, 'invalid variable expression');
   const name = m[1]!;
   const op = m[2]!;
   const defined = vars.has(name);
@@ -76,7 +111,7 @@ function expand(expr: string, vars: ReadonlyMap<string, string>, options: Substi
     }
   }
   if (op.startsWith('+') || op.startsWith(':+') || op.startsWith(':?') || op.startsWith('?')) {
-    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+    throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
   }
   const v = lookup(name, vars, options, true);
   if (op === '^') return v.charAt(0).toUpperCase() + v.slice(1);
@@ -105,7 +140,7 @@ function expand(expr: string, vars: ReadonlyMap<string, string>, options: Substi
     if (start < 0) start = Math.max(0, v.length + start);
     return slice[2] === undefined ? v.slice(start) : v.slice(start, start + Number(slice[2]));
   }
-  throw new SubstitutionError(`unsupported operator in '\${${expr}}'`);
+  throw new SubstitutionError(`unsupported operator in '\${${expr}}'`, 'unsupported operator');
 }
 
 function lookup(
@@ -114,12 +149,14 @@ function lookup(
   options: SubstituteOptions,
   transform: boolean,
 ): string {
-  if (!VARIABLE_NAME.test(name)) throw new SubstitutionError(`invalid variable name '${name}'`);
+  if (!VARIABLE_NAME.test(name))
+    throw new SubstitutionError(`invalid variable name '${name}'`, 'invalid variable name');
   const v = vars.get(name);
   if (v === undefined) {
     if (options.strict) {
       throw new SubstitutionError(
         `variable not set (strict mode): ${transform ? `'${name}' (in a transform)` : `'${name}'`}`,
+        'variable not set (strict mode)',
       );
     }
     return '';
@@ -147,4 +184,39 @@ function trimSuffix(v: string, pattern: string, longest: boolean): string {
     if (new RegExp(`^(?:${patternRegex(pattern, true)})$`, 's').test(v.slice(i))) return v.slice(0, i);
   }
   return v;
+}
+
+/**
+ * The field of an object's YAML text that overlaps `[from, to)`: its path (`stringData.password`,
+ * `spec.containers[0].image`) and source text. Used to name the field a substitution failed in
+ * without quoting it when it is secret.
+ */
+export function fieldAt(
+  text: string,
+  from: number,
+  to = from + 1,
+): { path: string; source: string } | undefined {
+  const overlaps = (node: YamlNode | null | undefined) =>
+    !!node?.range &&
+    node.range[0] < Math.max(to, from + 1) &&
+    from < Math.max(node.range[2], node.range[0] + 1);
+  const find = (node: unknown, path: string[]): { path: string[]; source: string } | undefined => {
+    if (isScalar(node))
+      return overlaps(node) ? { path, source: text.slice(node.range![0], node.range![2]) } : undefined;
+    if (isMap(node))
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        if (isScalar(pair.key) && overlaps(pair.key)) return { path: [...path, key], source: key };
+        const found = find(pair.value, [...path, key]);
+        if (found) return found;
+      }
+    if (isSeq(node))
+      for (const [i, item] of node.items.entries()) {
+        const found = find(item, [...path, `[${i}]`]);
+        if (found) return found;
+      }
+    return undefined;
+  };
+  const found = find(parseDocument(text).contents, []);
+  return found && { path: found.path.join('.').replace(/\.\[/g, '['), source: found.source };
 }

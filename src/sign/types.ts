@@ -90,6 +90,11 @@ export interface NotationVerifyPolicy {
    * names, as a Flux verify Secret does (its certificates answer for any store name).
    */
   trustStores: Map<string, TrustStoreFile[]>;
+  /**
+   * From a Flux verify Secret: the policy's `skip` statements are cleaned before validation and
+   * the Secret's certificates are trusted as they are (source-controller internal/oci/notation).
+   */
+  fluxSecret?: boolean;
 }
 
 export type VerifyPolicy = CosignVerifyPolicy | NotationVerifyPolicy;

@@ -10,6 +10,7 @@ import { parseArtifactUrl, registryClientFor } from '../commands/artifact-flags.
 import { UsageError } from '../errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
+import { goRegExpProblem } from '../sign/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type {
   CertificateIdentity,
@@ -49,12 +50,9 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): Co
     ['certificate-identity-regexp', identity.subjectRegExp],
     ['certificate-oidc-issuer-regexp', identity.issuerRegExp],
   ] as const) {
-    if (re === undefined) continue;
-    try {
-      new RegExp(re);
-    } catch {
-      throw new UsageError(`verify: --${flag} ${re}: not a valid regular expression`);
-    }
+    const problem = re === undefined ? undefined : goRegExpProblem(re);
+    if (problem)
+      throw new UsageError(`verify: --${flag} ${re}: not a valid Go regular expression (${problem})`);
   }
   if (!keys.length && (!hasSubject || !hasIssuer))
     throw new UsageError(
@@ -71,17 +69,26 @@ export function cosignPolicyFromFlags(options: VerifyOptions, io: CommandIO): Co
   };
 }
 
-/** The certificate files of a trust store directory (or a single file). */
+/**
+ * The certificate files of a trust store directory (or a single file), as notation-go reads a
+ * store (verifier/truststore x509TrustStore.GetCertificates): every entry must be a regular
+ * file; a subdirectory or a symlink is an error, not skipped.
+ */
 export function readTrustStoreDir(path: string): TrustStoreFile[] {
-  const stat = statSync(path);
-  const files = stat.isDirectory()
-    ? readdirSync(path)
-        .filter((f) => statSync(join(path, f)).isFile())
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
-  return files.map((f) => ({ name: f, data: readFileSync(f) }));
+  if (!statSync(path).isDirectory()) return [{ name: path, data: readFileSync(path) }];
+  const files: TrustStoreFile[] = [];
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const file = join(path, entry.name);
+    if (!entry.isFile())
+      throw new TrustStoreDirError(
+        `trusted certificate ${entry.name} is not a regular file (directories or symlinks are not supported)`,
+      );
+    files.push({ name: file, data: readFileSync(file) });
+  }
+  return files;
 }
+
+class TrustStoreDirError extends Error {}
 
 export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): NotationVerifyPolicy {
   if (!options.trustPolicy || !options.trustStores.size)
@@ -90,8 +97,9 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: CommandIO): 
   for (const [store, dir] of options.trustStores) {
     try {
       trustStores.set(store, readTrustStoreDir(resolve(io.cwd, dir)));
-    } catch {
-      throw new UsageError(`verify: --trust-store ${store}=${dir}: cannot read it`);
+    } catch (err) {
+      const why = err instanceof TrustStoreDirError ? err.message : 'cannot read it';
+      throw new UsageError(`verify: --trust-store ${store}=${dir}: ${why}`);
     }
   }
   return {

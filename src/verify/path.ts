@@ -11,6 +11,7 @@ import {
 } from './report.js';
 import { isRepositoryRoot, scanCluster } from './scope.js';
 import { VerifySecrets } from './secrets.js';
+import { addMigrationSuggestions } from './migrate.js';
 import { checkSources, verifyTargets, type CheckedSource, type VerifyTarget } from './sources.js';
 
 export { verificationText, type VerifyReport } from './report.js';
@@ -54,6 +55,7 @@ export async function verifyRepository(
   const findings = [...scanFindings, ...checkPolicies(objects, options)].filter(
     pick.findings ?? (() => true),
   );
+  addMigrationSuggestions(repo, findings);
   const targets = verifyTargets(objects).filter(pick.targets ?? (() => true));
   const secrets = new VerifySecrets(
     indexObjects(objects),

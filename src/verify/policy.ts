@@ -26,6 +26,8 @@ export interface Finding {
   line: number;
   object: string;
   message: string;
+  /** deprecated-api: the finding's line as `fluxgate migrate` rewrites it (review suggestions; not in JSON). */
+  suggestion?: string;
 }
 
 export interface PolicyOptions {

@@ -25,7 +25,8 @@ export function reportJson(sources: CheckedSource[], findings: Finding[]): Verif
       if (s.warnings?.length) v.warnings = [...s.warnings];
       return v;
     }),
-    findings,
+    // The documented fields only: suggestions are for the review.
+    findings: findings.map(({ suggestion: _suggestion, ...f }) => f),
   };
 }
 
@@ -121,8 +122,32 @@ export function verificationMarkdown(
         `| ${f.severity === 'error' ? '**error**' : f.severity} | ${f.rule} | ${escapeMarkdown(`${f.file}:${f.line}`)} | ${escapeMarkdown(f.object)} | ${escapeMarkdown(f.message)} |`,
       );
     out.push('');
+    out.push(...suggestionsMarkdown(report.findings));
   }
   return out.join('\n');
+}
+
+/**
+ * The exact edit for each deprecated API, as GitHub suggestion blocks (applied with one click
+ * when posted on the line; `fluxgate migrate` makes them all). The fence is longer than any
+ * backtick run in the line, so a hostile file cannot close it early.
+ */
+export function suggestionsMarkdown(findings: Finding[]): string[] {
+  const withEdits = findings.filter((f) => f.suggestion !== undefined);
+  if (!withEdits.length) return [];
+  const out = ['Suggested edits (`fluxgate migrate` makes them all):', ''];
+  for (const f of withEdits) {
+    const fence = '`'.repeat(Math.max(3, ...(f.suggestion!.match(/`+/g) ?? []).map((r) => r.length + 1)));
+    out.push(
+      `${escapeMarkdown(`${f.file}:${f.line}`)} ${escapeMarkdown(f.object)}:`,
+      '',
+      `${fence}suggestion`,
+      f.suggestion!,
+      fence,
+      '',
+    );
+  }
+  return out;
 }
 
 /** Annotations: errors and warnings of the findings, and each source that did not verify. */

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
+import { goRegExpProblem } from '../sign/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type { CertificateIdentity, VerifyPolicy } from '../sign/types.js';
 import { mapPool } from '../util/pool.js';
@@ -275,6 +276,7 @@ function policyFor(t: VerifyTarget, provider: string, secrets: VerifySecrets): V
       trustPolicy: { source: `Secret ${ns}/${secretName} trustpolicy.json`, json: policy.toString('utf8') },
       // The controller hands every certificate of the Secret to whichever store the policy names.
       trustStores: new Map([['*', certs]]),
+      fluxSecret: true,
     };
   }
   if (provider !== 'cosign') return `unknown verify provider '${provider}' (cosign or notation)`;
@@ -302,11 +304,10 @@ function policyFor(t: VerifyTarget, provider: string, secrets: VerifySecrets): V
       ['issuer', id.issuerRegExp],
       ['subject', id.subjectRegExp],
     ] as const) {
-      try {
-        if (re !== undefined) new RegExp(re);
-      } catch {
-        return `matchOIDCIdentity[${i}].${field} '${re}' is not a valid regular expression`;
-      }
+      // Go syntax, as source-controller hands these to cosign (RE2: `\z`, `(?i)`, no lookaround).
+      const problem = re === undefined ? undefined : goRegExpProblem(re);
+      if (problem)
+        return `matchOIDCIdentity[${i}].${field} '${re}' is not a valid regular expression: ${problem}`;
     }
   let trustedRoot: { source: string; json: string } | undefined;
   const rootName = t.verify.trustedRootSecretRef?.name;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FluxgateError } from '../../errors.js';
 import { field, parseObjects } from '../../flux/objects.js';
-import { findOnPath, lastLine, offlineEnv, runProcess } from '../process.js';
+import { confineChart, confineKustomization, ConfinementError, quoted } from '../confine.js';
+import { findOnPath, lastLine, runProcess, runTool } from '../process.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
 import { resolveChart, type ResolvedChart } from './chart.js';
 import { mergeValuesFiles, unpackChart, withChartValues } from './values-files.js';
@@ -35,14 +36,47 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingAdmissionPolicyBinding',
 ]);
 
-/** helm-controller's release name: names over 53 characters are cut and suffixed with a hash. */
+/** Helm's release name rule (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain, at most 53 characters. */
+const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * helm-controller's release name (HelmRelease.GetReleaseName, then release.ShortenName): the
+ * spec's releaseName (the CRD caps it at 53 characters), else `[targetNamespace-]name`, cut to
+ * 40 characters and suffixed with a hash when longer than 53. Validated as Helm validates it,
+ * so no field of a manifest can become an option of `helm`.
+ */
 export function releaseName(release: KubeObject): string {
   const target = field<string>(release, 'spec', 'targetNamespace');
-  const name =
-    field<string>(release, 'spec', 'releaseName') ||
-    (target ? `${target}-${release.metadata.name}` : release.metadata.name);
-  if (name.length <= 53) return name;
-  return `${name.slice(0, 40)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+  const explicit = field<unknown>(release, 'spec', 'releaseName');
+  if (explicit !== undefined && explicit !== '' && (typeof explicit !== 'string' || explicit.length > 53))
+    throw new FluxgateError(
+      'RENDER',
+      `spec.releaseName ${quoted(String(explicit))} is longer than 53 characters`,
+    );
+  let name =
+    (explicit as string) || (target ? `${target}-${release.metadata.name}` : String(release.metadata.name));
+  if (name.length > 53)
+    name = `${name.slice(0, 40)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+  if (!RELEASE_NAME.test(name))
+    throw new FluxgateError(
+      'RENDER',
+      `${explicit ? 'spec.releaseName' : 'release name'} ${quoted(name)} is invalid: a Helm release name is a DNS-1123 subdomain of at most 53 characters`,
+    );
+  return name;
+}
+
+/** The namespace helm renders into: spec.targetNamespace or the object's, a DNS-1123 label. */
+function releaseNamespace(release: KubeObject): string {
+  const target = field<unknown>(release, 'spec', 'targetNamespace');
+  const namespace = target || release.metadata.namespace || 'default';
+  if (typeof namespace !== 'string' || namespace.length > 63 || !NAMESPACE_NAME.test(namespace))
+    throw new FluxgateError(
+      'RENDER',
+      `${target ? 'spec.targetNamespace' : 'metadata.namespace'} ${quoted(String(namespace))} is not a valid namespace name (DNS-1123 label)`,
+    );
+  return namespace;
 }
 
 /** The chart as source-controller builds it: with valuesFiles, their merge is its values.yaml. */
@@ -65,18 +99,23 @@ async function chartWithValuesFiles(chart: ResolvedChart, work: string): Promise
 export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderContext): Promise<KubeObject[]> {
   const what = `HelmRelease ${release.metadata.namespace ?? 'default'}/${release.metadata.name}`;
   const run = ctx.run ?? runProcess;
+  const namespace = releaseNamespace(release);
+  const name = releaseName(release);
   const chart = await resolveChart(release, ctx);
   const values = composeValues(release, ctx, what);
-  const namespace =
-    field<string>(release, 'spec', 'targetNamespace') || release.metadata.namespace || 'default';
   const work = mkdtempSync(join(ctx.workDir ?? tmpdir(), 'helm-'));
   try {
     const valuesFile = join(work, 'values.yaml');
     writeFileSync(valuesFile, stringify(values), { mode: 0o600 });
     // Test hooks run only on `helm test`: helm-controller never applies them on install.
     const chartPath = await chartWithValuesFiles(chart, work);
-    const args = ['template', releaseName(release), chartPath, '--namespace', namespace, '--skip-tests'];
-    args.push('-f', valuesFile);
+    try {
+      if (!chartPath.endsWith('.tgz')) confineChart(chartPath);
+    } catch (err) {
+      if (err instanceof ConfinementError) throw new FluxgateError('RENDER', err.message);
+      throw err;
+    }
+    const args = ['template', `--namespace=${namespace}`, '--skip-tests', '--values', valuesFile];
     const crds = field<string>(release, 'spec', 'install', 'crds') ?? 'Create';
     if (crds !== 'Skip' && field<boolean>(release, 'spec', 'install', 'skipCRDs') !== true)
       args.push('--include-crds');
@@ -85,8 +124,8 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
     if (field<boolean>(release, 'spec', 'install', 'disableHooks')) args.push('--no-hooks');
     if (ctx.kubeVersion) args.push('--kube-version', ctx.kubeVersion);
     for (const v of ctx.apiVersions) args.push('--api-versions', v);
-    const helm = findOnPath('helm', ctx.env) ?? 'helm';
-    const result = await run(helm, args, { env: offlineEnv(ctx.env), cwd: work });
+    args.push('--', name, chartPath);
+    const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work });
     if (result.code !== 0)
       throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
     let manifest = result.stdout;
@@ -135,12 +174,25 @@ async function kustomizePostRender(
     kind: 'Kustomization',
     resources: ['helm-output.yaml'],
   };
-  if (spec.patches?.length) kustomization.patches = spec.patches;
+  // helm-controller's Kustomize post-renderer: inline patches with targets, and images; nothing
+  // else of the HelmRelease reaches kustomize (a `path:` would be a file to read).
+  if (spec.patches?.length)
+    kustomization.patches = spec.patches.map((p) => {
+      const { patch, target } = (p ?? {}) as { patch?: unknown; target?: unknown };
+      return target === undefined ? { patch } : { patch, target };
+    });
   if (spec.images?.length) kustomization.images = spec.images;
+  try {
+    confineKustomization(dir, dir, kustomization, 'spec.postRenderers');
+  } catch (err) {
+    if (err instanceof ConfinementError) throw new FluxgateError('RENDER', err.message);
+    throw err;
+  }
   writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
-  const kustomize = findOnPath('kustomize', ctx.env);
-  const [command, args] = kustomize ? [kustomize, ['build', dir]] : ['kubectl', ['kustomize', dir]];
-  const result = await run(command, args, { env: offlineEnv(ctx.env) });
+  const [tool, args] = findOnPath('kustomize', ctx.env)
+    ? ['kustomize', ['build', '--', dir]]
+    : ['kubectl', ['kustomize', '--', dir]];
+  const result = await runTool(run, tool, args, { env: ctx.env });
   if (result.code !== 0)
     throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
   return result.stdout;

@@ -4,9 +4,21 @@
  * is listed). Paths are in the Git source for charts from a GitRepository, in the chart for
  * charts from a HelmRepository.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isWithin } from '../confine.js';
 import { parse as parseYaml, stringify } from 'yaml';
 import { extractLayer } from '../../oci/artifact/untar.js';
 
@@ -38,11 +50,14 @@ function readValues(file: string, reference: string): Values {
   return parsed;
 }
 
-/** A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a file. */
+/**
+ * A path inside `base` (never outside it, as securejoin keeps it), or undefined when it isn't a
+ * file there; a symlink leading out of `base` is not followed.
+ */
 function fileWithin(base: string, reference: string): string | undefined {
   const path = resolve(base, reference.replace(/^\/+/, ''));
-  if (path !== base && !path.startsWith(base + sep)) return undefined;
-  return existsSync(path) && statSync(path).isFile() ? path : undefined;
+  if (!isWithin(base, path) || !existsSync(path) || !statSync(path).isFile()) return undefined;
+  return isWithin(realpathSync(base), realpathSync(path)) ? path : undefined;
 }
 
 /**
@@ -78,10 +93,15 @@ export async function unpackChart(tgz: string, workDir: string): Promise<string>
   return join(dir, top.name);
 }
 
-/** A copy of the chart directory whose values.yaml is `values`, as the built chart has it. */
+/**
+ * A copy of the chart directory whose values.yaml is `values`, as the built chart has it. The
+ * copy holds no symlinks, and values.yaml is a new file: nothing is written through a link.
+ */
 export function withChartValues(chartDir: string, values: Values, workDir: string): string {
   const copy = join(mkdtempSync(join(workDir, 'chart-values-')), 'chart');
-  cpSync(chartDir, copy, { recursive: true });
-  writeFileSync(join(copy, 'values.yaml'), stringify(values));
+  cpSync(chartDir, copy, { recursive: true, filter: (src) => !lstatSync(src).isSymbolicLink() });
+  const file = join(copy, 'values.yaml');
+  rmSync(file, { force: true });
+  writeFileSync(file, stringify(values), { flag: 'wx' });
   return copy;
 }

@@ -3,6 +3,7 @@
  * predicate is `https://sigstore.dev/cosign/sign/v1`), stored as an OCI 1.1 referrer of the image
  * (sigstore/cosign pkg/oci/remote/write.go WriteAttestationNewBundleFormat).
  */
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { RegistryClient, type Descriptor } from '../../oci/client.js';
 import { OCI_MANIFEST } from '../../oci/media-types.js';
 import type { SignTarget } from '../types.js';
@@ -62,27 +63,82 @@ export interface StoredBundle {
   json: string;
 }
 
+const BUNDLE_MEDIA_TYPE_BASE = 'application/vnd.dev.sigstore.bundle';
+
 /**
- * The bundles referring to `digest`, as cosign's GetBundles finds them: referrer manifests
- * with exactly one layer of a `application/vnd.dev.sigstore.bundle` media type.
+ * A bundle media type's version as sigstore-go reads it (pkg/bundle/bundle.go getBundleVersion):
+ * `…bundle+json;version=0.1|0.2|0.3` or `…bundle.vX.Y[.Z]+json` with a Go semver; else undefined.
+ */
+export function bundleVersion(mediaType: string): number[] | undefined {
+  const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=0\.([123])$/.exec(mediaType);
+  if (legacy) return [0, Number(legacy[1]), 0];
+  const prefix = `${BUNDLE_MEDIA_TYPE_BASE}.v`;
+  if (!mediaType.startsWith(prefix) || !mediaType.endsWith('+json')) return undefined;
+  // golang.org/x/mod/semver IsValid: vMAJOR[.MINOR[.PATCH[-pre][+build]]], no leading zeros.
+  const n = '(0|[1-9]\\d*)';
+  const m = new RegExp(`^${n}(?:\\.${n}(?:\\.${n}(?:-[0-9A-Za-z.-]+)?(?:\\+[0-9A-Za-z.-]+)?)?)?$`).exec(
+    mediaType.slice(prefix.length, -'+json'.length),
+  );
+  return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined;
+}
+
+const compareVersions = (a: number[], b: number[]) => a.map((x, i) => x - b[i]!).find((d) => d !== 0) ?? 0;
+
+/**
+ * Why cosign would not take a referrer's bundle, or undefined when it would: cosign
+ * pkg/oci/remote/signatures.go Bundle parses it (protojson, then sigstore-go NewBundle's
+ * validation) and requires MinVersion("v0.3"); sigstore-go refuses v0.4 and later, a v0.3
+ * bundle holding a certificate chain, and tlog entries without an inclusion proof.
+ */
+export function bundleProblem(json: string): string | undefined {
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(JSON.parse(json));
+  } catch (err) {
+    return `not a sigstore bundle (${(err as Error).message.split('\n')[0]})`;
+  }
+  const version = bundleVersion(bundle.mediaType);
+  if (!version) return `unsupported media type ${bundle.mediaType}`;
+  if (compareVersions(version, [0, 3, 0]) < 0) return `bundle version ${bundle.mediaType} is older than v0.3`;
+  if (compareVersions(version, [0, 4, 0]) >= 0) return `bundle version ${bundle.mediaType} is not supported`;
+  const material = bundle.verificationMaterial;
+  if (material.content.$case === 'x509CertificateChain')
+    return 'a v0.3 bundle holds a certificate chain, not a single certificate';
+  if (material.tlogEntries.length && !material.tlogEntries.some((e) => e.inclusionProof))
+    return 'its transparency log entries carry no inclusion proof';
+  return undefined;
+}
+
+/**
+ * The bundles referring to `digest`, as cosign's GetBundles (pkg/cosign/verify.go) finds them:
+ * every referrer, whatever its artifactType, whose manifest holds exactly one layer of an
+ * `application/vnd.dev.sigstore.bundle` media type and whose bundle parses at v0.3 or later.
+ * Any other referrer, one that cannot be read, or a bundle cosign would not parse, is skipped.
  */
 export async function readBundles(
   client: RegistryClient,
   registry: string,
   repository: string,
   digest: string,
+  log?: (line: string) => void,
 ): Promise<StoredBundle[]> {
   const referrers = await client.referrers(registry, repository, digest);
   const out: StoredBundle[] = [];
   for (const r of referrers) {
-    if (!r.artifactType?.startsWith('application/vnd.dev.sigstore.bundle')) continue;
-    const { manifest } = await client.getManifest(registry, repository, r.digest);
-    const layers = (manifest.layers ?? []) as Descriptor[];
-    // cosign skips referrers that are not exactly one bundle layer.
-    if (layers.length !== 1 || !layers[0]!.mediaType.startsWith('application/vnd.dev.sigstore.bundle'))
-      continue;
-    const blob = await client.getBlob(registry, repository, layers[0]!.digest);
-    out.push({ name: r.digest, json: blob.toString('utf8') });
+    try {
+      const { manifest } = await client.getManifest(registry, repository, r.digest);
+      const layers = (manifest.layers ?? []) as Descriptor[];
+      if (layers.length !== 1 || !layers[0]!.mediaType.startsWith(BUNDLE_MEDIA_TYPE_BASE)) continue;
+      const json = (await client.getBlob(registry, repository, layers[0]!.digest)).toString('utf8');
+      const problem = bundleProblem(json);
+      if (problem) {
+        log?.(`referrer ${r.digest}: skipped as cosign does: ${problem}`);
+        continue;
+      }
+      out.push({ name: r.digest, json });
+    } catch (err) {
+      log?.(`referrer ${r.digest}: skipped, cannot be read (${(err as Error).message})`);
+    }
   }
   return out;
 }

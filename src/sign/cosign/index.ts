@@ -174,8 +174,9 @@ export async function signWithCosign(
 }
 
 /**
- * Fail-closed, in source-controller's order: sigstore bundles among the referrers first, and
- * when there are any only they count; otherwise the `.sig` layers.
+ * Fail-closed, in source-controller's order (internal/oci/cosign/cosign.go Verify): the sigstore
+ * bundles among the referrers first, and when any survive cosign's GetBundles only they count;
+ * when none does, or discovery fails, the `.sig` layers.
  */
 export async function verifyWithCosign(
   client: RegistryClient,
@@ -184,13 +185,16 @@ export async function verifyWithCosign(
   ctx: ProviderContext,
 ): Promise<VerificationOutcome> {
   const { registry, repository, digest } = target;
+  const where = `${registry}/${repository}@${digest}`;
   try {
     let bundles: Awaited<ReturnType<typeof readBundles>> = [];
     try {
-      bundles = await readBundles(client, registry, repository, digest);
+      bundles = await readBundles(client, registry, repository, digest, (line) =>
+        ctx.log.debug(`${where}: ${line}`),
+      );
     } catch (err) {
       // As cosign: a failed bundle discovery falls back to the legacy signatures.
-      ctx.log.debug(`${registry}/${repository}@${digest}: no sigstore bundles (${(err as Error).message})`);
+      ctx.log.debug(`${where}: no sigstore bundles (${(err as Error).message})`);
     }
     if (bundles.length) return await verifyBundles(bundles, digest, policy);
     return await verifySignatureLayers(

@@ -3,12 +3,19 @@
  * and legacy `.sig` layers, by public keys or by keyless identity against a trusted root.
  * Certificate chains, SCTs, Rekor SETs and inclusion proofs are checked by @sigstore/verify.
  */
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { bundleFromJSON, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
+import {
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier,
+  type SignedEntity,
+  type TrustMaterial,
+} from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
+import { compileGoRegExp } from '../go-regexp.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
 import { layerProblem, verifyLayers, type SignatureLayer } from './legacy.js';
 import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION } from './simple-signing.js';
@@ -32,7 +39,9 @@ export async function loadTrustMaterial(policy: CosignVerifyPolicy): Promise<Tru
         `trusted root ${policy.trustedRoot.source}: not a Sigstore trusted_root.json (${(err as Error).message})`,
       );
     }
-    if (!root.certificateAuthorities.length || !root.tlogs.length)
+    // A transparency log is needed unless it is ignored (source-controller rekorURLFromTrustedRoot
+    // refuses a root without one; cosign --insecure-ignore-tlog does not need it).
+    if (!root.certificateAuthorities.length || (!root.tlogs.length && !policy.ignoreTlog))
       throw new TrustedRootError(
         `trusted root ${policy.trustedRoot.source}: it lists no certificate authority or no transparency log`,
       );
@@ -61,10 +70,26 @@ async function untrustedRootAsReason(run: () => Promise<VerificationOutcome>): P
   }
 }
 
-/** Does a certificate's identity satisfy one policy identity (exact strings or Go-style unanchored regexps)? */
-export function identityMatches(id: CertificateIdentity, subject: string, issuer: string): boolean {
-  const one = (exact: string | undefined, re: string | undefined, value: string) =>
-    exact !== undefined ? value === exact : re !== undefined ? new RegExp(re).test(value) : true;
+/**
+ * Does a certificate's identity satisfy one policy identity? Regexps are Go's (RE2, unanchored
+ * MatchString); an empty string is no constraint, as in Go. Two readings, as cosign has two:
+ * - `bundle`: sigstore-go verify/certificate_identity.go SANMatcher/IssuerMatcher.Verify — an
+ *   exact value and a regexp, when both are given, must both match;
+ * - `legacy` (`.sig` layers): cosign pkg/cosign/verify.go CheckCertificatePolicy — a regexp,
+ *   when given, is used instead of the exact value.
+ * A regexp Go refuses throws GoRegExpError.
+ */
+export function identityMatches(
+  id: CertificateIdentity,
+  subject: string,
+  issuer: string,
+  reading: 'bundle' | 'legacy' = 'bundle',
+): boolean {
+  const one = (exact: string | undefined, re: string | undefined, value: string) => {
+    const byRegExp = re ? compileGoRegExp(re).matches(value) : true;
+    if (reading === 'legacy' && re) return byRegExp;
+    return (exact ? value === exact : true) && byRegExp;
+  };
   return one(id.subject, id.subjectRegExp, subject) && one(id.issuer, id.issuerRegExp, issuer);
 }
 
@@ -130,6 +155,30 @@ function withIntermediates(trust: TrustMaterial, chainPem: string | undefined): 
   return { ...trust, certificateAuthorities: cas };
 }
 
+/**
+ * The signed entity as cosign checks it (pkg/cosign/verify.go CheckOpts.verificationOptions,
+ * without --use-signed-timestamps, which source-controller never sets): with the log, its
+ * integrated timestamps only (RFC 3161 timestamps in the bundle are not consulted, so a trusted
+ * root without TSAs does not fail them); with --insecure-ignore-tlog, no log entry and the
+ * certificate checked at the current time (sigstore-go WithCurrentTime).
+ */
+function asCosignChecksIt(entity: SignedEntity, ignoreTlog: boolean): SignedEntity {
+  if (!ignoreTlog)
+    return { ...entity, timestamps: entity.timestamps.filter((t) => t.$case === 'transparency-log') };
+  // @sigstore/verify checks the chain and the leaf's validity at each timestamp it is given and
+  // verifies log entries separately: the current time goes in as the only timestamp, unlogged.
+  const now: TransparencyLogEntry = {
+    logIndex: '0',
+    logId: { keyId: Buffer.alloc(0) },
+    kindVersion: { kind: '', version: '' },
+    integratedTime: String(Math.floor(Date.now() / 1000)),
+    inclusionPromise: { signedEntryTimestamp: Buffer.alloc(0) },
+    inclusionProof: undefined,
+    canonicalizedBody: Buffer.alloc(0),
+  };
+  return { ...entity, tlogEntries: [], timestamps: [{ $case: 'transparency-log', tlogEntry: now }] };
+}
+
 /** Verifies a keyless entity against the trust material, then matches its identity. */
 function verifyKeyless(
   bundle: Bundle,
@@ -137,18 +186,16 @@ function verifyKeyless(
   trust: TrustMaterial,
   policy: CosignVerifyPolicy,
   identities: CertificateIdentity[],
+  reading: 'bundle' | 'legacy',
 ): Verdict {
   let signer;
   try {
-    const entity = toSignedEntity(bundle, artifact);
-    if (policy.ignoreTlog && !entity.timestamps.length)
-      return {
-        reason: 'no Rekor entry or timestamp to check the short-lived certificate against',
-      };
+    const entity = asCosignChecksIt(toSignedEntity(bundle, artifact), policy.ignoreTlog);
     signer = new Verifier(trust, {
       tlogThreshold: policy.ignoreTlog ? 0 : 1,
-      // SCTs are required whenever the trusted root names CT logs to check them with.
-      ctlogThreshold: trust.ctlogs.length ? 1 : 0,
+      // cosign requires an embedded SCT unless --insecure-ignore-sct (which Flux never sets),
+      // whether or not the trusted root names a CT log to check it with.
+      ctlogThreshold: 1,
       timestampThreshold: 1,
     }).verify(entity);
   } catch (err) {
@@ -157,7 +204,7 @@ function verifyKeyless(
   const subject = signer.identity?.subjectAlternativeName ?? '';
   const issuer = signer.identity?.extensions?.issuer ?? '';
   try {
-    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer)))
+    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer, reading)))
       return { by: `keyless: ${subject} (${issuer})` };
   } catch (err) {
     return { reason: `an identity regexp is not valid: ${(err as Error).message}` };
@@ -254,12 +301,45 @@ async function verifyBundlesUnsafe(
     if (policy.keys.length) verdict = verifyByKeys(bundle, undefined, policy.keys);
     else {
       trust ??= await loadTrustMaterial(policy);
-      verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities);
+      verdict = verifyKeyless(bundle, undefined, trust, policy, policy.identities, 'bundle');
     }
     if ('by' in verdict) return { verified: true, provider: 'cosign', by: verdict.by };
     reasons.add(verdict.reason);
   }
   return fail([...reasons].join('; '));
+}
+
+/**
+ * One Sigstore bundle checked against an artifact (its bytes) with cosign's options, the check
+ * cosign's VerifyNewBundle delegates to sigstore-go: a DSSE statement must name the artifact's
+ * sha256, a message signature must sign it. What verifyBundles runs after discovery, without
+ * the image-only rules (DSSE required, v0.3 minimum).
+ */
+export async function verifySigstoreBundle(
+  json: string,
+  artifact: Buffer,
+  policy: CosignVerifyPolicy,
+): Promise<VerificationOutcome> {
+  return untrustedRootAsReason(async () => {
+    let bundle: Bundle;
+    try {
+      bundle = bundleFromJSON(JSON.parse(json));
+    } catch (err) {
+      return fail(`malformed bundle (${(err as Error).message.split('\n')[0]})`);
+    }
+    let data: Buffer | undefined = artifact;
+    if (bundle.content.$case === 'dsseEnvelope') {
+      const sha256 = `sha256:${createHash('sha256').update(artifact).digest('hex')}`;
+      const subject = statementDigests(bundle);
+      if (subject.error) return fail(subject.error);
+      if (!subject.digests!.includes(sha256)) return fail(`a signature is for another artifact`);
+      data = undefined;
+    }
+    const verdict = policy.keys.length
+      ? verifyByKeys(bundle, data, policy.keys)
+      : verifyKeyless(bundle, data, await loadTrustMaterial(policy), policy, policy.identities, 'bundle');
+    return 'by' in verdict ? { verified: true, provider: 'cosign', by: verdict.by } : fail(verdict.reason);
+  });
 }
 
 /** A message-signature bundle (v0.1, SET only) rebuilt from a keyless `.sig` layer's annotations. */
@@ -354,7 +434,7 @@ async function verifySignatureLayersUnsafe(
       trust ?? (trust = await loadTrustMaterial(policy)),
       layer.annotations[CHAIN_ANNOTATION],
     );
-    const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities);
+    const verdict = verifyKeyless(bundle, layer.payload, material, policy, policy.identities, 'legacy');
     if ('by' in verdict) return { verified: true, provider: 'cosign', by: verdict.by };
     reasons.add(verdict.reason);
   }

@@ -155,7 +155,10 @@ export async function verifyWithNotation(
   const artifactPath = `${target.registry}/${target.repository}`;
   let statement;
   try {
-    statement = selectStatement(parseTrustPolicy(policy.trustPolicy.json), artifactPath);
+    statement = selectStatement(
+      parseTrustPolicy(policy.trustPolicy.json, { cleanSkipStatements: policy.fluxSecret }),
+      artifactPath,
+    );
   } catch (err) {
     if (err instanceof TrustPolicyError)
       return fail(`trust policy ${policy.trustPolicy.source}: ${err.message}`);

@@ -234,8 +234,15 @@ function validateIdentities(name: string, identities: string[]): void {
         throw new TrustPolicyError(`statement "${name}": trusted identities "${a}" and "${b}" overlap`);
 }
 
-/** Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken. */
-export function parseTrustPolicy(json: string): TrustPolicyDocument {
+/**
+ * Parses and validates a trust policy document; throws TrustPolicyError naming the rule broken.
+ * `cleanSkipStatements`: first empty the trust stores and identities of `skip` statements, as
+ * source-controller does with a verify Secret's policy (internal/oci/notation CleanTrustPolicy).
+ */
+export function parseTrustPolicy(
+  json: string,
+  options: { cleanSkipStatements?: boolean } = {},
+): TrustPolicyDocument {
   let doc: unknown;
   try {
     doc = JSON.parse(json);
@@ -266,9 +273,10 @@ export function parseTrustPolicy(json: string): TrustPolicyDocument {
       throw new TrustPolicyError(
         `statement "${name}": verifyTimestamp must be "always" or "afterCertExpiry"`,
       );
-    const trustStores = stringList(s.trustStores, 'trustStores', name);
-    const trustedIdentities = stringList(s.trustedIdentities, 'trustedIdentities', name);
     const skip = sv.level === 'skip';
+    const cleaned = skip && options.cleanSkipStatements;
+    const trustStores = cleaned ? [] : stringList(s.trustStores, 'trustStores', name);
+    const trustedIdentities = cleaned ? [] : stringList(s.trustedIdentities, 'trustedIdentities', name);
     if (skip) {
       if (trustStores.length || trustedIdentities.length)
         throw new TrustPolicyError(

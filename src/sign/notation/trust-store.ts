@@ -1,7 +1,8 @@
 /**
  * Trust stores as notation reads them: every certificate of each file (PEM or DER), a CA or a
- * self-signed signing certificate each; tsa stores hold roots only. `*` answers for any store
- * name, as the certificates of a Flux verify Secret do.
+ * self-signed signing certificate each; tsa stores hold roots only (notation-go
+ * verifier/truststore). `*` answers for any store name, as the certificates of a Flux verify
+ * Secret do, and its certificates are not checked.
  */
 import type { TrustStoreFile } from '../types.js';
 import { isCaOrSelfSigned, isRootCertificate, readCertificates, type Certificate } from './certificates.js';
@@ -24,8 +25,12 @@ export function loadTrustStores(
   for (const store of new Set(listed)) {
     const colon = store.indexOf(':');
     if (store.slice(0, colon) !== type) continue;
-    const files = stores.get(store) ?? stores.get('*');
+    const named = stores.get(store);
+    const files = named ?? stores.get('*');
     if (!files) throw new TrustStoreError(`trust store ${store} was not given`);
+    // A Flux verify Secret's certificates are taken as they are, whatever the store's type
+    // (source-controller internal/oci/notation trustStore.GetCertificates checks none of them).
+    const asIs = !named;
     const certs: Certificate[] = [];
     for (const file of files) {
       let fileCerts: Certificate[];
@@ -34,7 +39,7 @@ export function loadTrustStores(
       } catch (err) {
         throw new TrustStoreError(`trust store ${store}: ${file.name}: ${(err as Error).message}`);
       }
-      for (const cert of fileCerts) {
+      for (const cert of asIs ? [] : fileCerts) {
         if (!isCaOrSelfSigned(cert))
           throw new TrustStoreError(
             `trust store ${store}: ${file.name}: "${cert.subject}" is neither a CA nor a self-signed signing certificate`,
