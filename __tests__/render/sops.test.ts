@@ -327,7 +327,7 @@ describe('what kustomize-controller refuses, as one error on its owner', () => {
     const { code, out } = await render(fleet({ 'secrets/secret.yaml': tampered }), ALL_KEYS);
     expect(code).toBe(1);
     expect(secretsError(out)).toBe(
-      'Kustomization flux-system/secrets: decryption failed for Secret apps/app: secrets/secret.yaml: value stringData:key:: Could not decrypt with AES_GCM: message authentication failed',
+      'Kustomization flux-system/secrets: decryption failed for Secret apps/app: secrets/secret.yaml: at stringData:key:: Could not decrypt with AES_GCM: message authentication failed',
     );
   });
 

@@ -171,7 +171,7 @@ export class SopsDecryptor {
       const tree = loadEncrypted(text, inputFormat);
       const key = await this.dataKey(tree.metadata, keys);
       if (!key) return undefined;
-      const decrypted = decryptBranches(tree.branches, tree.metadata, key, (p) => `value ${p}`);
+      const decrypted = decryptBranches(tree.branches, tree.metadata, key, (p) => `at ${p}`);
       verifyMac(tree, decrypted.mac, key);
       return emitPlain(decrypted.branches, outputFormat);
     } catch (err) {
@@ -223,7 +223,7 @@ export class SopsDecryptor {
       await this.checkCommittedFile(o, ctx);
       const body = { ...o };
       delete body.sops;
-      const decrypted = decryptBranches([fromPlain(body)], metadata, key, (p) => `value ${p}`);
+      const decrypted = decryptBranches([fromPlain(body)], metadata, key, (p) => `at ${p}`);
       const plain = toPlain(decrypted.branches[0]!) as KubeObject;
       // A decrypted non-Secret would show its values in clear: its encrypted values become markers.
       return o.kind === 'Secret' ? plain : this.maskPaths(plain, decrypted.encryptedPaths);
@@ -294,7 +294,7 @@ export class SopsDecryptor {
           );
           const key = await this.dataKey(tree.metadata, ctx.keys);
           if (!key) return undefined;
-          const decrypted = decryptBranches(tree.branches, tree.metadata, key, (p) => `value ${p}`);
+          const decrypted = decryptBranches(tree.branches, tree.metadata, key, (p) => `at ${p}`);
           verifyMac(tree, decrypted.mac, key);
           return undefined;
         } catch (err) {
