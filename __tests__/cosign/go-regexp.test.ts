@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { identityMatches } from '../../src/sign/cosign/verify.js';
-import { compileGoRegExp, GoRegExpError } from '../../src/sign/go-regexp.js';
+import { compileGoRegExp, GoRegExpError } from '../../src/util/go-regexp.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';

@@ -68,6 +68,20 @@ export const renderEngineFlags = [
     value: 'GROUP/VERSION[/KIND]',
     description: 'Extra API versions charts see (.Capabilities.APIVersions).',
   },
+  {
+    name: 'sops-age-key-file',
+    type: 'list' as const,
+    value: 'FILE',
+    description:
+      'age identities for SOPS-encrypted Secrets of Kustomizations with spec.decryption (also SOPS_AGE_KEY, SOPS_AGE_KEY_FILE). Read into memory only.',
+  },
+  {
+    name: 'sops-pgp-key-file',
+    type: 'list' as const,
+    value: 'FILE',
+    description:
+      'Armored OpenPGP private keys (no passphrase) for SOPS-encrypted Secrets. Read into memory only.',
+  },
   ...registryFlags,
 ];
 
@@ -91,6 +105,8 @@ export function readRenderEngineOptions(
     apiVersions: args.list('api-versions'),
     insecureRegistry: args.boolean('insecure-registry'),
     creds: readRegistryCredentials(command, args, env, reference),
+    sopsAgeKeyFiles: args.list('sops-age-key-file'),
+    sopsPgpKeyFiles: args.list('sops-pgp-key-file'),
   };
 }
 

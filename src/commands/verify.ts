@@ -52,6 +52,11 @@ export const verifyPolicyFlags: FlagSpec[] = [
   },
   { name: 'require-digests', type: 'boolean', description: 'OCI refs by mutable tag are errors.' },
   {
+    name: 'require-encrypted-secrets',
+    type: 'boolean',
+    description: 'Secrets committed in clear (without SOPS) are errors, not warnings.',
+  },
+  {
     name: 'flux-version',
     type: 'string',
     value: '2.N',
@@ -68,6 +73,7 @@ export function readVerifyPolicyOptions(args: ArgReader, command: string) {
     ),
     requireSignatures: args.boolean('require-signatures'),
     requireDigests: args.boolean('require-digests'),
+    requireEncryptedSecrets: args.boolean('require-encrypted-secrets'),
     fluxVersion: fluxVersion(command, args.string('flux-version')),
   };
 }

@@ -21,6 +21,7 @@ export interface DiffOptions extends RenderEngineOptions {
   verifySecrets: Map<string, string>;
   requireSignatures: boolean;
   requireDigests: boolean;
+  requireEncryptedSecrets: boolean;
   fluxVersion?: string;
   diffPath?: string;
   githubToken?: string;

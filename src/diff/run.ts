@@ -4,7 +4,7 @@ import { join, posix, resolve } from 'node:path';
 import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { readCheckout } from '../flux/checkout.js';
-import { renderCluster } from '../render/engine.js';
+import { loadSopsKeys, renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
@@ -96,6 +96,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
   try {
     head = await side(options.head);
     const masker = createSecretMasker();
+    const sopsKeys = await loadSopsKeys(options, io);
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
     const checkout = readCheckout(repo, io.env, [options.base, options.head]);
     const merged: ClusterDiff = emptyDiff();
@@ -130,6 +131,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
               checkout,
               path,
               masker,
+              sopsKeys,
               shouldBuild: planner
                 ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
                 : undefined,

@@ -22,6 +22,7 @@ import { renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
+import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
 import { entryGitRepositories } from './sourceignore.js';
 import { fieldAt, substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
@@ -48,6 +49,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   checkout?: CheckoutIdentity;
   /** The tool runner (tests and the benchmark wrap it). */
   run?: ProcessRunner;
+  /** SOPS keys (loaded once for both sides of a diff); default: from the options and environment. */
+  sopsKeys?: SopsKeys;
 }
 
 export interface RenderIO {
@@ -61,6 +64,21 @@ export interface RenderIO {
 const SUBSTITUTE_OPT_OUT = 'kustomize.toolkit.fluxcd.io/substitute';
 const OWNER_NAME = 'kustomize.toolkit.fluxcd.io/name';
 const OWNER_NAMESPACE = 'kustomize.toolkit.fluxcd.io/namespace';
+
+/** The SOPS keys of a run: `--sops-age-key-file`, `--sops-pgp-key-file`, SOPS_AGE_KEY(_FILE). */
+export function loadSopsKeys(
+  options: RenderEngineOptions,
+  io: Pick<RenderIO, 'env' | 'cwd'>,
+): Promise<SopsKeys> {
+  return SopsKeys.load({
+    ageKeyFiles: options.sopsAgeKeyFiles ?? [],
+    pgpKeyFiles: options.sopsPgpKeyFiles ?? [],
+    env: io.env,
+    cwd: io.cwd,
+  }).catch((err: unknown) => {
+    throw new FluxgateError('INPUT', errorLine(err));
+  });
+}
 
 interface KustomizationItem {
   owner: OwnerRef;
@@ -111,7 +129,8 @@ function appliedTwice(objects: RenderedObject[]): RenderError[] {
  * HelmRelease. A failure is an error on its owner; everything else still renders.
  */
 export async function renderCluster(options: RenderClusterOptions, io: RenderIO): Promise<RenderResult> {
-  const render = new ClusterRender(options, io);
+  const keys = options.sopsKeys ?? (await loadSopsKeys(options, io));
+  const render = new ClusterRender(options, io, keys);
   try {
     return await render.run();
   } finally {
@@ -134,13 +153,16 @@ class ClusterRender {
   private readonly sources: SourceResolver;
   private readonly clients = new Map<boolean, RegistryClient>();
   private readonly chartCache = new Map<string, Promise<string>>();
+  private readonly sops: SopsDecryptor;
 
   constructor(
     private readonly options: RenderClusterOptions,
     private readonly io: RenderIO,
+    sopsKeys: SopsKeys,
   ) {
     this.repo = resolve(io.cwd, options.repo);
     this.masker = options.masker ?? createSecretMasker();
+    this.sops = new SopsDecryptor(sopsKeys, this.masker);
     this.copies = new SecretCopies(this.masker, io.secrets);
     this.runTool = options.run ?? runProcess;
     this.sources = new SourceResolver({
@@ -292,9 +314,23 @@ class ClusterRender {
       if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir })) return undefined;
       const spec = (flux.spec ?? {}) as KustomizeOverlay;
       this.sources.prepare([dir, ...(spec.components ?? []).map((c) => resolve(dir, c))]);
-      const yaml = await kustomizeBuild(source, dir, spec, this.runTool, this.io.env);
+      const built = await buildWithSops(
+        this.sops,
+        {
+          flux,
+          isEntry: item.path.length === 0,
+          sourceRoot: source,
+          dir,
+          components: spec.components ?? [],
+          workDir: this.sources.workDir,
+          lookupSecret: (name) => this.index.get(objectKey('Secret', owner.namespace, name)),
+        },
+        async (root, d) =>
+          parseObjects(await kustomizeBuild(root, d, spec, this.runTool, this.io.env), 'kustomize output'),
+      );
+      item.flux = built.flux;
       this.rendered.push(owner);
-      return { item, objects: parseObjects(yaml, 'kustomize output') };
+      return { item, objects: built.objects };
     } catch (err) {
       this.fail(owner, errorLine(err));
       return undefined;
@@ -357,7 +393,7 @@ class ClusterRender {
       if (Object.keys(annotations).length)
         o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
       this.index.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
-      this.objects.push({ owner, object: maskSecret(o, this.masker) });
+      this.objects.push({ owner, object: this.sops.sealed(o) ?? maskSecret(o, this.masker) });
       if (isFluxKustomization(o)) {
         const child = this.child(item, o);
         if (child) found.push(child);

@@ -14,4 +14,7 @@ export interface RenderEngineOptions {
   apiVersions: string[];
   insecureRegistry: boolean;
   creds?: RegistryCredentials;
+  /** Files of age identities and OpenPGP private keys for SOPS (read by the render engine). */
+  sopsAgeKeyFiles?: string[];
+  sopsPgpKeyFiles?: string[];
 }

@@ -11,7 +11,7 @@ import type { VerifyOptions } from './options.js';
 import { UsageError } from '../errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
-import { goRegExpProblem } from '../sign/go-regexp.js';
+import { goRegExpProblem } from '../util/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type {
   CertificateIdentity,

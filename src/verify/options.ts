@@ -24,6 +24,7 @@ export interface VerifyOptions extends Pick<
   verifySecrets: Map<string, string>;
   requireSignatures: boolean;
   requireDigests: boolean;
+  requireEncryptedSecrets: boolean;
   fluxVersion?: string;
   /** `provenance`: check the artifact's provenance attestation instead of its signatures. */
   attestation?: 'provenance';

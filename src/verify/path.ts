@@ -21,6 +21,7 @@ export type RepositoryVerifyOptions = Pick<
   | 'verifySecrets'
   | 'requireSignatures'
   | 'requireDigests'
+  | 'requireEncryptedSecrets'
   | 'fluxVersion'
   | 'insecureRegistry'
   | 'creds'

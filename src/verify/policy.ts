@@ -21,7 +21,8 @@ export interface Finding {
     | 'unverified-source'
     | 'weak-verification'
     | 'mutable-ref'
-    | 'invalid-yaml';
+    | 'invalid-yaml'
+    | 'plaintext-secret';
   file: string;
   line: number;
   object: string;
@@ -33,6 +34,8 @@ export interface Finding {
 export interface PolicyOptions {
   requireSignatures: boolean;
   requireDigests: boolean;
+  /** A Secret committed in clear is an error, not a warning. */
+  requireEncryptedSecrets?: boolean;
   fluxVersion?: string;
 }
 
@@ -191,6 +194,7 @@ export function checkPolicies(objects: Located[], options: PolicyOptions): Findi
     });
   const unverified = options.requireSignatures ? 'error' : 'warning';
   const index = indexObjects(objects);
+  const decrypting = decryptingPaths(objects);
 
   for (const l of objects) {
     const o = l.object;
@@ -255,6 +259,8 @@ export function checkPolicies(objects: Located[], options: PolicyOptions): Findi
         });
     }
 
+    if (o.kind === 'Secret' && o.apiVersion === 'v1') plaintextSecret(l, decrypting, options, add);
+
     // Charts: HelmChart objects, and the HelmChart a HelmRelease's chart template makes.
     const chart = isSource(o, 'HelmChart')
       ? { spec: o.spec, keys: ['spec'], ns: l.namespace, what: `chart ${o.spec?.chart}` }
@@ -312,4 +318,78 @@ function weakVerification(
       message:
         'keyless cosign verification without matchOIDCIdentity accepts any Sigstore-certified signer (and fails for sigstore bundles)',
     });
+}
+
+/** `spec.path` (repository-relative, no `./`) of each Kustomization that decrypts SOPS, by name. */
+function decryptingPaths(objects: Located[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const l of objects) {
+    const o = l.object;
+    if (o.kind !== 'Kustomization' || groupOf(o) !== 'kustomize.toolkit.fluxcd.io') continue;
+    if (o.spec?.decryption?.provider !== 'sops') continue;
+    const path = String(o.spec?.path ?? '')
+      .replace(/^\.?\/+/, '')
+      .replace(/\/+$/, '');
+    paths.set(describeObject(l), path);
+  }
+  return paths;
+}
+
+/**
+ * A Secret whose `data`/`stringData` holds a value in clear: committed without SOPS metadata, or
+ * a value outside the encryption rules of a SOPS file. A value that is only postBuild variables
+ * (`${DB_PASSWORD}`) holds no secret itself.
+ */
+function plaintextSecret(
+  l: Located,
+  decrypting: Map<string, string>,
+  options: PolicyOptions,
+  add: (l: Located, keys: string[], f: Omit<Finding, 'file' | 'line' | 'object'>) => void,
+) {
+  const o = l.object;
+  const clear: string[][] = [];
+  for (const field of ['data', 'stringData']) {
+    const values = o[field];
+    if (!values || typeof values !== 'object') continue;
+    for (const [key, value] of Object.entries(values)) {
+      const text = value === null || value === undefined ? '' : String(value);
+      if (!text.trim() || /^ENC\[AES256_GCM,/.test(text)) continue;
+      if (/^(\s*\$\{[^}]*\}\s*)+$/.test(text)) continue;
+      if (publicMaterial(key, field === 'data' ? Buffer.from(text, 'base64').toString('utf8') : text))
+        continue;
+      clear.push([field, key]);
+    }
+  }
+  if (!clear.length) return;
+  const names = clear.map((k) => k.join('.')).join(', ');
+  const severity = options.requireEncryptedSecrets ? 'error' : 'warning';
+  if (o.sops) {
+    add(l, clear[0]!, {
+      severity,
+      rule: 'plaintext-secret',
+      message: `SOPS-encrypted Secret holds values in clear, outside its encryption rules: ${names}`,
+    });
+    return;
+  }
+  const dir = l.file.includes('/') ? l.file.slice(0, l.file.lastIndexOf('/')) : '';
+  const decryptor = [...decrypting].find(
+    ([, path]) => path === '' || dir === path || dir.startsWith(`${path}/`),
+  );
+  add(l, clear[0]!, {
+    severity,
+    rule: 'plaintext-secret',
+    message: decryptor
+      ? `Secret committed in clear (${names}) where ${decryptor[0]} decrypts SOPS: encrypt it with sops`
+      : `Secret committed in clear (${names}): encrypt it with sops, or keep it out of the repository`,
+  });
+}
+
+/**
+ * Public material Flux keeps in Secrets (a verify Secret's `*.pub` keys and certificates, a
+ * notation trust policy, a trusted root, known_hosts): not a secret in clear.
+ */
+function publicMaterial(key: string, value: string): boolean {
+  if (/\.(pub|crt)$|^(known_hosts|trustpolicy\.json|trusted_root\.json)$/.test(key)) return true;
+  const blocks = value.match(/-----BEGIN ([A-Z ]+)-----/g);
+  return !!blocks && blocks.every((b) => /BEGIN (PUBLIC KEY|CERTIFICATE)-----/.test(b));
 }

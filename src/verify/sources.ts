@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
 import { readPublicKey } from '../sign/cosign/keys.js';
-import { goRegExpProblem } from '../sign/go-regexp.js';
+import { goRegExpProblem } from '../util/go-regexp.js';
 import { verifyArtifact } from '../sign/index.js';
 import type { CertificateIdentity, VerifyPolicy } from '../sign/types.js';
 import { mapPool } from '../util/pool.js';

@@ -15,7 +15,7 @@ import {
 } from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
-import { compileGoRegExp } from '../go-regexp.js';
+import { compileGoRegExp } from '../../util/go-regexp.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
 import { layerProblem, verifyLayers, type SignatureLayer } from './legacy.js';
 import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION } from './simple-signing.js';
