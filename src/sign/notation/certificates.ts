@@ -179,7 +179,7 @@ function signedBy(child: Certificate, parent: Certificate): boolean {
 }
 
 /** Go's CheckSignatureFrom also requires the parent to be a CA allowed to sign certificates. */
-function issuedBy(child: Certificate, parent: Certificate): boolean {
+export function issuedBy(child: Certificate, parent: Certificate): boolean {
   const bc = parent.x509.getExtension(BasicConstraintsExtension);
   if (!bc?.ca) return false;
   const ku = parent.x509.getExtension(KeyUsagesExtension);
