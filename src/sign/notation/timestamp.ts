@@ -136,7 +136,8 @@ function signedAttributesAsEncoded(token: Buffer): Array<Buffer | undefined> {
   const signerInfos = seq(signedData[signedData.length - 1]);
   return signerInfos.map((info) => {
     const attrs = seq(info).find(
-      (e) => (e as asn1js.BaseBlock).idBlock.tagClass === 3 && (e as asn1js.BaseBlock).idBlock.tagNumber === 0,
+      (e) =>
+        (e as asn1js.BaseBlock).idBlock.tagClass === 3 && (e as asn1js.BaseBlock).idBlock.tagNumber === 0,
     ) as asn1js.BaseBlock | undefined;
     return attrs ? buf(attrs.valueBeforeDecodeView) : undefined;
   });
@@ -188,8 +189,7 @@ function verifySigner(
   cert: Certificate,
   tstInfo: Buffer,
 ): void {
-  if (signer.version !== 1)
-    throw new TimestampError(`signer info version must be 1, not ${signer.version}`);
+  if (signer.version !== 1) throw new TimestampError(`signer info version must be 1, not ${signer.version}`);
   if (!signer.signedAttrs?.length) throw new TimestampError('the signer info has no signed attributes');
   const digestHash = hashFor(signer.digestAlgorithm.algorithm, 'signer digest algorithm');
   const contentType = attribute(signer, OID.contentType);
@@ -211,12 +211,7 @@ function verifySigner(
   raw[0] = 0x31; // [0] IMPLICIT → SET OF, the form the signature covers (RFC 5652 5.4)
   let ok = false;
   try {
-    ok = cryptoVerify(
-      algorithm.hash ?? digestHash,
-      raw,
-      cert.node.publicKey,
-      buf(signer.signature.buffer),
-    );
+    ok = cryptoVerify(algorithm.hash ?? digestHash, raw, cert.node.publicKey, buf(signer.signature.buffer));
   } catch {
     ok = false;
   }
@@ -262,7 +257,11 @@ function buildChain(leaf: Certificate, pool: Certificate[], roots: Certificate[]
  * Verifies `token` as a countersignature of `signature` (the envelope's signature bytes) against
  * the tsa roots; notation-go verifier.verifyTimestamp steps 1 to 3.
  */
-export function verifyTimestampToken(token: Buffer, signature: Buffer, roots: Certificate[]): VerifiedTimestamp {
+export function verifyTimestampToken(
+  token: Buffer,
+  signature: Buffer,
+  roots: Certificate[],
+): VerifiedTimestamp {
   const { signed, tstInfo } = parseToken(token);
   const { time, accuracyMs } = readTstInfo(tstInfo, signature);
   if (!roots.length) throw new TimestampError('no trusted TSA certificate found in trust store');

@@ -18,12 +18,7 @@ import {
   type TrustPolicyStatement,
 } from './trust-policy.js';
 import { loadTrustStores, TrustStoreError } from './trust-store.js';
-import {
-  timestampRange,
-  TimestampError,
-  verifyTimestampToken,
-  type VerifiedTimestamp,
-} from './timestamp.js';
+import { timestampRange, TimestampError, verifyTimestampToken, type VerifiedTimestamp } from './timestamp.js';
 
 export interface SignatureCheck {
   envelope: Buffer;
@@ -173,7 +168,8 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
   }
 }
 
-function authenticTimestamp(
+/** notation-go verifier.verifyAuthenticTimestamp: the error it reports, or undefined. */
+export function authenticTimestamp(
   content: EnvelopeContent,
   statement: TrustPolicyStatement,
   trustStores: Map<string, TrustStoreFile[]>,
