@@ -3,9 +3,14 @@
  * trust stores (fixtures/SOURCES.md), with the verdicts of notation-go verifier/timestamp_test.go
  * TestAuthenticTimestamp. Each case names the upstream subtest it mirrors.
  */
-import { readFileSync } from 'node:fs';
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import * as x509 from '@peculiar/x509';
 import { readCertificates } from '../../src/sign/notation/certificates.js';
 import { parseTrustPolicy, selectStatement } from '../../src/sign/notation/trust-policy.js';
 import { TimestampError, verifyTimestampToken } from '../../src/sign/notation/timestamp.js';
@@ -15,6 +20,7 @@ import {
   verifySignatureEnvelope,
 } from '../../src/sign/notation/verifier.js';
 import type { TrustStoreFile } from '../../src/sign/types.js';
+import { createCa, type TestCa, type TestCertificate } from '../support/pki.js';
 import { FIXTURES } from '../support/tools.js';
 
 const VECTORS = join(FIXTURES, 'vectors', 'notation');
@@ -270,5 +276,126 @@ describe('timestamp tokens against a signature (TestAuthenticTimestamp token sub
   ])('%s', (_name, file, signature, roots, reason) => {
     expect(() => verifyTimestampToken(token(file), Buffer.from(signature), roots)).toThrow(TimestampError);
     expect(() => verifyTimestampToken(token(file), Buffer.from(signature), roots)).toThrow(reason);
+  });
+});
+
+/**
+ * A real TSA: `openssl ts -reply` countersigns the signature of notation-go's withoutTimestamp
+ * envelope with a TSA certificate of a fresh root, and the token goes into the envelope.
+ */
+describe('an envelope countersigned by openssl ts', () => {
+  const DAY = 24 * 3600 * 1000;
+  let dir: string;
+  let root: TestCa;
+  let otherRoot: TestCa;
+  let tsa: TestCertificate;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fluxgate-tsa-'));
+    root = await createCa({ subject: 'C=US, O=Fluxgate Test, CN=Fluxgate TSA Root' });
+    otherRoot = await createCa({ subject: 'C=US, O=Fluxgate Test, CN=Unrelated Root' });
+    const { publicKey, privateKey } = (await webcrypto.subtle.generateKey(
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['sign', 'verify'],
+    )) as webcrypto.CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0badc0de',
+      subject: 'C=US, O=Fluxgate Test, CN=Fluxgate TSA',
+      issuer: root.subject,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 365 * DAY),
+      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.Algorithm,
+      publicKey,
+      signingKey: root.cryptoKeys.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping], true),
+      ],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', privateKey));
+    tsa = {
+      der: Buffer.from(cert.rawData),
+      pem: cert.toString('pem') + '\n',
+      keyPem: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+        .export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
+    } as TestCertificate;
+    writeFileSync(join(dir, 'tsa.pem'), tsa.pem);
+    writeFileSync(join(dir, 'tsa.key'), tsa.keyPem);
+    writeFileSync(join(dir, 'chain.pem'), root.pem);
+    writeFileSync(
+      join(dir, 'tsa.cnf'),
+      [
+        '[ tsa ]',
+        'default_tsa = tsa_config',
+        '[ tsa_config ]',
+        `serial = ${join(dir, 'serial')}`,
+        'default_policy = 1.2.3.4.1',
+        'signer_digest = sha256',
+        'digests = sha256, sha384, sha512',
+        'accuracy = secs:1',
+        'ess_cert_id_alg = sha256',
+        'ess_cert_id_chain = no',
+        'certs = ' + join(dir, 'chain.pem'),
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'serial'), '01\n');
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The withoutTimestamp envelope with a token over `countersigned` (its own signature by default). */
+  function stamped(countersigned?: Buffer): Buffer {
+    const env = JSON.parse(read(ENV('withoutTimestamp')).toString('utf8')) as {
+      header: Record<string, unknown>;
+      signature: string;
+    };
+    writeFileSync(join(dir, 'data'), countersigned ?? Buffer.from(env.signature, 'base64url'));
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['ts', '-query', '-data', 'data', '-sha256', '-cert', '-out', 'req.tsq']);
+    run([
+      'ts',
+      '-reply',
+      '-config',
+      'tsa.cnf',
+      '-queryfile',
+      'req.tsq',
+      '-signer',
+      'tsa.pem',
+      '-inkey',
+      'tsa.key',
+      '-token_out',
+      '-out',
+      'token.der',
+    ]);
+    env.header['io.cncf.notary.timestampSignature'] = readFileSync(join(dir, 'token.der')).toString('base64');
+    return Buffer.from(JSON.stringify(env));
+  }
+
+  function verifyStamped(envelope: Buffer, tsaRoot: TestCa) {
+    const content = openEnvelope(envelope, JWS);
+    const stores = new Map(STORES);
+    stores.set('tsa:openssl', [{ name: 'root.pem', data: Buffer.from(tsaRoot.pem) }]);
+    return authenticTimestamp(
+      content,
+      statement(['ca:valid-trust-store', 'tsa:openssl']),
+      stores,
+      new Date(),
+    );
+  }
+
+  test('a token over the envelope signature, from a TSA of the tsa store, passes', () => {
+    expect(verifyStamped(stamped(), root)).toBeUndefined();
+  });
+
+  test('the same token against another tsa root fails: unknown authority', () => {
+    expect(verifyStamped(stamped(), otherRoot)).toContain('certificate signed by unknown authority');
+  });
+
+  test('a genuine token over other bytes fails: mismatched message', () => {
+    expect(verifyStamped(stamped(Buffer.from('some other signature')), root)).toContain('mismatched message');
   });
 });

@@ -13,8 +13,15 @@ import * as asn1js from 'asn1js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, type SignerInfo } from '@peculiar/asn1-cms';
 import { TSTInfo } from '@peculiar/asn1-tsp';
-import { ExtendedKeyUsage, ExtendedKeyUsageExtension } from '@peculiar/x509';
-import { issuedBy, parseCertificate, type Certificate } from './certificates.js';
+import { BasicConstraintsExtension, ExtendedKeyUsage, ExtendedKeyUsageExtension } from '@peculiar/x509';
+import {
+  CertificateError,
+  issuedBy,
+  parseCertificate,
+  validateCa,
+  validateLeafKeyUsage,
+  type Certificate,
+} from './certificates.js';
 
 /** The countersignature is malformed, does not verify, or is not trusted. */
 export class TimestampError extends Error {}
@@ -175,9 +182,10 @@ function signingCertificate(signer: SignerInfo, certs: Certificate[]): Certifica
       : buf(signer.sid.issuerAndSerialNumber?.serialNumber ?? new ArrayBuffer(0)).toString('hex'),
   );
   // A signer named only by subject key identifier is found by hash alone.
-  const candidate = certs.find((c) => !wantedSerial || integer(c.x509.serialNumber) === wantedSerial);
-  if (!candidate) throw new TimestampError('signing certificate not found in the timestamp token');
-  if (!hashOf(hash, candidate.der).equals(expected))
+  const bySerial = certs.filter((c) => !wantedSerial || integer(c.x509.serialNumber) === wantedSerial);
+  if (!bySerial.length) throw new TimestampError('signing certificate not found in the timestamp token');
+  const candidate = bySerial.find((c) => hashOf(hash, c.der).equals(expected));
+  if (!candidate)
     throw new TimestampError('the signing certificate hash does not match SigningCertificateV2');
   return candidate;
 }
@@ -227,6 +235,45 @@ function checkTimestampingUsage(cert: Certificate): void {
     );
   if (!eku.critical)
     throw new TimestampError(`TSA certificate "${cert.subject}": the extended key usage must be critical`);
+}
+
+/**
+ * notation-core-go x509.ValidateTimestampingCertChain (the leaf: not a CA, digitalSignature only,
+ * timeStamping only as a critical EKU; each CA: cA, path length, keyCertSign), and Go's Verify
+ * with KeyUsages timeStamping: a CA that restricts its EKUs must allow timeStamping.
+ */
+function validateTimestampingChain(chain: Certificate[]): void {
+  const leaf = chain[0]!;
+  try {
+    if (leaf.x509.getExtension(BasicConstraintsExtension)?.ca)
+      throw new CertificateError(`TSA certificate "${leaf.subject}" is a CA certificate`);
+    validateLeafKeyUsage(leaf, 'TSA');
+    chain.slice(1).forEach((ca, i) => {
+      validateCa(ca, i);
+      const eku = ca.x509.getExtension(ExtendedKeyUsageExtension);
+      const usages = eku?.usages.map(String) ?? [];
+      if (eku && !usages.includes(ExtendedKeyUsage.timeStamping) && !usages.includes('2.5.29.37.0'))
+        throw new CertificateError(`CA certificate "${ca.subject}" does not allow timeStamping`);
+    });
+  } catch (err) {
+    if (err instanceof CertificateError) throw new TimestampError(err.message);
+    throw err;
+  }
+}
+
+/** cms verifySignedAttributes: a signing-time attribute, when present, lies within the chain's validity. */
+function checkSigningTime(signer: SignerInfo, chain: Certificate[]): void {
+  const raw = attribute(signer, OID.signingTime);
+  if (!raw) return;
+  const value = der(raw, 'signing time attribute');
+  if (!(value instanceof asn1js.UTCTime) && !(value instanceof asn1js.GeneralizedTime))
+    throw new TimestampError('the signing-time signed attribute is not a time');
+  const at = value.toDate();
+  const outside = chain.find((c) => at < c.notBefore || at > c.notAfter);
+  if (outside)
+    throw new TimestampError(
+      `the token's signing time ${at.toISOString()} is outside the validity of "${outside.subject}"`,
+    );
 }
 
 /** Go's x509 Verify from the signer through the token's certificates to a trusted root, valid at `at`. */
@@ -284,6 +331,8 @@ export function verifyTimestampToken(
       const chain = buildChain(cert, certs, roots, time);
       verifySigner(signer, encodedAttrs[index], cert, tstInfo);
       checkTimestampingUsage(cert);
+      validateTimestampingChain(chain);
+      checkSigningTime(signer, chain);
       return { time, accuracyMs, chain };
     } catch (err) {
       if (!(err instanceof TimestampError)) throw err;
