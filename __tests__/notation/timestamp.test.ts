@@ -399,3 +399,15 @@ describe('an envelope countersigned by openssl ts', () => {
     expect(verifyStamped(stamped(Buffer.from('some other signature')), root)).toContain('mismatched message');
   });
 });
+
+describe('hostile tokens fail closed', () => {
+  test.each([
+    ['empty', Buffer.alloc(0)],
+    ['garbage', Buffer.from('not a timestamp token')],
+    ['truncated', read(TOKEN('TimeStampToken')).subarray(0, 200)],
+  ])('%s token: a TimestampError, never a crash', (_name, token) => {
+    expect(() => verifyTimestampToken(token, Buffer.from('notation'), GLOBALSIGN_ROOT)).toThrow(
+      TimestampError,
+    );
+  });
+});

@@ -309,6 +309,16 @@ export function verifyTimestampToken(
   signature: Buffer,
   roots: Certificate[],
 ): VerifiedTimestamp {
+  // The token is hostile input: whatever a parser throws on it is a failed verification.
+  try {
+    return verifyToken(token, signature, roots);
+  } catch (err) {
+    if (err instanceof TimestampError) throw err;
+    throw new TimestampError(`malformed timestamp token (${(err as Error).message})`);
+  }
+}
+
+function verifyToken(token: Buffer, signature: Buffer, roots: Certificate[]): VerifiedTimestamp {
   const { signed, tstInfo } = parseToken(token);
   const { time, accuracyMs } = readTstInfo(tstInfo, signature);
   if (!roots.length) throw new TimestampError('no trusted TSA certificate found in trust store');
