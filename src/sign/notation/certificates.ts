@@ -179,7 +179,7 @@ function signedBy(child: Certificate, parent: Certificate): boolean {
 }
 
 /** Go's CheckSignatureFrom also requires the parent to be a CA allowed to sign certificates. */
-function issuedBy(child: Certificate, parent: Certificate): boolean {
+export function issuedBy(child: Certificate, parent: Certificate): boolean {
   const bc = parent.x509.getExtension(BasicConstraintsExtension);
   if (!bc?.ca) return false;
   const ku = parent.x509.getExtension(KeyUsagesExtension);
@@ -233,21 +233,26 @@ const FORBIDDEN_EKUS: Record<string, string> = {
   [ExtendedKeyUsage.ocspSigning]: 'OCSPSigning',
 };
 
+/** notation-core-go validateLeafKeyUsage: present and critical, digitalSignature and nothing else. */
+export function validateLeafKeyUsage(cert: Certificate, role = 'signing'): void {
+  const ku = keyUsage(cert);
+  if (!(ku.usages & KeyUsageFlags.digitalSignature))
+    throw new CertificateError(
+      `${role} certificate "${cert.subject}": key usage must include digitalSignature`,
+    );
+  const extra = FORBIDDEN_LEAF_USAGES.filter(([flag]) => ku.usages & flag).map(([, name]) => name);
+  if (extra.length)
+    throw new CertificateError(
+      `${role} certificate "${cert.subject}": key usage must be digitalSignature only, found ${extra.join(', ')}`,
+    );
+}
+
 function validateLeaf(cert: Certificate): void {
   if (cert.x509.getExtension(BasicConstraintsExtension)?.ca)
     throw new CertificateError(
       `signing certificate "${cert.subject}" is a CA certificate (basicConstraints cA=true)`,
     );
-  const ku = keyUsage(cert);
-  if (!(ku.usages & KeyUsageFlags.digitalSignature))
-    throw new CertificateError(
-      `signing certificate "${cert.subject}": key usage must include digitalSignature`,
-    );
-  const extra = FORBIDDEN_LEAF_USAGES.filter(([flag]) => ku.usages & flag).map(([, name]) => name);
-  if (extra.length)
-    throw new CertificateError(
-      `signing certificate "${cert.subject}": key usage must be digitalSignature only, found ${extra.join(', ')}`,
-    );
+  validateLeafKeyUsage(cert);
   const eku = cert.x509.getExtension(ExtendedKeyUsageExtension);
   if (eku) {
     const bad = eku.usages.map((u) => FORBIDDEN_EKUS[String(u)]).filter(Boolean);
@@ -259,7 +264,7 @@ function validateLeaf(cert: Certificate): void {
   algorithmForKey(cert.node.publicKey);
 }
 
-function validateCa(cert: Certificate, below: number): void {
+export function validateCa(cert: Certificate, below: number): void {
   const bc = cert.x509.getExtension(BasicConstraintsExtension);
   if (!bc?.ca)
     throw new CertificateError(

@@ -156,6 +156,7 @@ export function openCose(bytes: Buffer): EnvelopeContent {
   const content: EnvelopeContent = {
     format: 'cose',
     alg,
+    signature,
     contentType,
     payload,
     signingScheme: scheme,

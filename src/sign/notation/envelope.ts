@@ -37,6 +37,8 @@ export interface EnvelopeContent {
   extendedCritical: string[];
   signingAgent?: string;
   timestampSignature?: Buffer;
+  /** The signature bytes, which a timestamp countersignature's message imprint hashes. */
+  signature: Buffer;
 }
 
 /** RFC 3339 with seconds and an offset (Go's time.Time JSON form). */

@@ -115,6 +115,7 @@ export function openJws(bytes: Buffer): EnvelopeContent {
     ...content,
     format: 'jws',
     payload,
+    signature,
     certificates,
     signingAgent:
       typeof unprotected[HEADER_SIGNING_AGENT] === 'string'

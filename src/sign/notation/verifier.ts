@@ -18,6 +18,7 @@ import {
   type TrustPolicyStatement,
 } from './trust-policy.js';
 import { loadTrustStores, TrustStoreError } from './trust-store.js';
+import { timestampRange, TimestampError, verifyTimestampToken, type VerifiedTimestamp } from './timestamp.js';
 
 export interface SignatureCheck {
   envelope: Buffer;
@@ -134,7 +135,7 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
       outcome('expiry', `the signature expired at ${iso(content.expiry)}`);
 
     // Authentic timestamp.
-    outcome('authenticTimestamp', authenticTimestamp(content, statement, now));
+    outcome('authenticTimestamp', authenticTimestamp(content, statement, check.trustStores, now));
 
     // Revocation: we cannot fetch CRLs or OCSP, so a certificate that names them is not checked.
     if (statement.level.revocation !== 'skip') {
@@ -167,9 +168,11 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
   }
 }
 
-function authenticTimestamp(
+/** notation-go verifier.verifyAuthenticTimestamp: the error it reports, or undefined. */
+export function authenticTimestamp(
   content: EnvelopeContent,
   statement: TrustPolicyStatement,
+  trustStores: Map<string, TrustStoreFile[]>,
   now: Date,
 ): string | undefined {
   const chain = content.certificates;
@@ -183,9 +186,28 @@ function authenticTimestamp(
   const tsa = statement.trustStores.some((s) => s.startsWith('tsa:'));
   const expired = chain.some((c) => now > c.notAfter);
   if (tsa && (statement.verifyTimestamp === 'always' || expired)) {
-    return content.timestampSignature
-      ? 'RFC 3161 timestamp countersignatures are not supported by fluxgate'
-      : 'no timestamp countersignature was found in the signature envelope';
+    // notation-go verifier.verifyTimestamp: the countersignature must verify, and the signing
+    // chain must have been valid over the whole timestamp range (Timestamp.BoundedAfter/Before).
+    if (!content.timestampSignature?.length)
+      return 'no timestamp countersignature was found in the signature envelope';
+    let stamp: VerifiedTimestamp;
+    try {
+      const roots = loadTrustStores(trustStores, statement.trustStores, 'tsa').map((t) => t.cert);
+      stamp = verifyTimestampToken(content.timestampSignature, content.signature, roots);
+    } catch (err) {
+      if (err instanceof TimestampError || err instanceof TrustStoreError)
+        return `timestamp countersignature: ${err.message}`;
+      throw err;
+    }
+    const [from, to] = timestampRange(stamp);
+    const range = `[${iso(from)}, ${iso(to)}]`;
+    for (const c of chain) {
+      if (from < c.notBefore)
+        return `the timestamp ${range} can be before certificate "${c.subject}" validity period, it is valid from ${iso(c.notBefore)}`;
+      if (to > c.notAfter)
+        return `the timestamp ${range} can be after certificate "${c.subject}" validity period, it expired at ${iso(c.notAfter)}`;
+    }
+    return undefined;
   }
   for (const c of chain) {
     if (now < c.notBefore) return `certificate "${c.subject}" is not valid before ${iso(c.notBefore)}`;

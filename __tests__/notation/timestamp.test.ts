@@ -1,0 +1,413 @@
+/**
+ * RFC 3161 timestamp countersignatures: notation-go's own timestamped envelopes, tokens and
+ * trust stores (fixtures/SOURCES.md), with the verdicts of notation-go verifier/timestamp_test.go
+ * TestAuthenticTimestamp. Each case names the upstream subtest it mirrors.
+ */
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import * as x509 from '@peculiar/x509';
+import { readCertificates } from '../../src/sign/notation/certificates.js';
+import { parseTrustPolicy, selectStatement } from '../../src/sign/notation/trust-policy.js';
+import { TimestampError, verifyTimestampToken } from '../../src/sign/notation/timestamp.js';
+import {
+  authenticTimestamp,
+  openEnvelope,
+  verifySignatureEnvelope,
+} from '../../src/sign/notation/verifier.js';
+import type { TrustStoreFile } from '../../src/sign/types.js';
+import { createCa, type TestCa, type TestCertificate } from '../support/pki.js';
+import { FIXTURES } from '../support/tools.js';
+
+const VECTORS = join(FIXTURES, 'vectors', 'notation');
+const read = (name: string) => readFileSync(join(VECTORS, name));
+const ENV = (name: string) => `verifier_testdata_timestamp_sigEnv_${name}.sig`;
+const TOKEN = (name: string) => `verifier_testdata_timestamp_countersignature_${name}.p7s`;
+const JWS = 'application/jose+json';
+const COSE = 'application/cose';
+
+/** notation-go verifier/testdata/truststore/x509/{ca,tsa}/<name>/ as trust stores. */
+const STORES = new Map<string, TrustStoreFile[]>(
+  [
+    ['ca:valid-trust-store', 'verifier_testdata_truststore_x509_ca_valid-trust-store_TestTimestamp.crt'],
+    ['tsa:test-timestamp', 'verifier_testdata_truststore_x509_tsa_test-timestamp_globalsignRoot.cer'],
+    ['tsa:test-mismatch', 'verifier_testdata_truststore_x509_tsa_test-mismatch_DigiCertTSARootSHA384.cer'],
+  ].map(([store, file]) => [store!, [{ name: file!, data: read(file!) }]]),
+);
+const GLOBALSIGN_ROOT = readCertificates(STORES.get('tsa:test-timestamp')![0]!.data);
+
+function statement(trustStores: string[], verifyTimestamp = 'always') {
+  return selectStatement(
+    parseTrustPolicy(
+      JSON.stringify({
+        version: '1.0',
+        trustPolicies: [
+          {
+            name: 'test-timestamp',
+            registryScopes: ['*'],
+            signatureVerification: { level: 'strict', verifyTimestamp },
+            trustStores,
+            trustedIdentities: ['*'],
+          },
+        ],
+      }),
+    ),
+    'registry.example/app',
+  );
+}
+
+/** The whole verifier, against the descriptor the envelope itself signs. */
+function verify(file: string, mediaType: string, trustStores: string[], verifyTimestamp?: string) {
+  const envelope = read(file);
+  const payload = JSON.parse(openEnvelope(envelope, mediaType).payload.toString('utf8')) as {
+    targetArtifact: { mediaType: string; digest: string; size: number };
+  };
+  const { mediaType: mt, digest, size } = payload.targetArtifact;
+  return verifySignatureEnvelope({
+    envelope,
+    mediaType,
+    target: { mediaType: mt, digest, size },
+    statement: statement(trustStores, verifyTimestamp),
+    trustStores: STORES,
+  });
+}
+
+/**
+ * The authentic-timestamp check alone, as upstream calls verifyAuthenticTimestamp: the expired
+ * and out-of-range envelopes are signed by a chain whose root is not in its ca store.
+ */
+function timestampCheck(file: string, mediaType: string, trustStores: string[], verifyTimestamp?: string) {
+  const content = openEnvelope(read(file), mediaType);
+  return authenticTimestamp(content, statement(trustStores, verifyTimestamp), STORES, new Date());
+}
+
+const BOTH = ['ca:valid-trust-store', 'tsa:test-timestamp'];
+/** Envelopes whose signing chain is not rooted in the ca store: checked with timestampCheck. */
+const EXPIRED = new Set(
+  [
+    'jwsExpiredWithTimestamp',
+    'coseExpiredWithTimestamp',
+    'timestampBeforeNotBefore',
+    'timestampAfterNotAfter',
+  ].map(ENV),
+);
+
+describe('timestamped envelopes through the verifier (TestAuthenticTimestamp)', () => {
+  test.each([
+    ['verify Authentic Timestamp with jws format', ENV('jwsWithTimestamp'), JWS, BOTH, 'always'],
+    ['verify Authentic Timestamp with cose format', ENV('coseWithTimestamp'), COSE, BOTH, 'always'],
+    [
+      'verify Authentic Timestamp jws with expired codeSigning cert',
+      ENV('jwsExpiredWithTimestamp'),
+      JWS,
+      BOTH,
+      'always',
+    ],
+    [
+      'verify Authentic Timestamp cose with expired codeSigning cert',
+      ENV('coseExpiredWithTimestamp'),
+      COSE,
+      BOTH,
+      'always',
+    ],
+    [
+      'verify Authentic Timestamp with afterCertExpiry set',
+      ENV('coseWithTimestamp'),
+      COSE,
+      BOTH,
+      'afterCertExpiry',
+    ],
+    [
+      'afterCertExpiry with an expired signing certificate needs the timestamp, and it holds',
+      ENV('jwsExpiredWithTimestamp'),
+      JWS,
+      BOTH,
+      'afterCertExpiry',
+    ],
+  ])('%s: verifies', (_name, file, mediaType, stores, when) => {
+    if (EXPIRED.has(file)) {
+      // The whole verifier would stop at authenticity (see timestampCheck); the check passes.
+      expect(timestampCheck(file, mediaType, stores, when)).toBeUndefined();
+      return;
+    }
+    const v = verify(file, mediaType, stores, when);
+    expect(v).toMatchObject({ verified: true, warnings: [] });
+  });
+
+  test.each([
+    [
+      'verify Authentic Timestamp failed due to missing tsa in trust policy and expired codeSigning cert',
+      ENV('coseExpiredWithTimestamp'),
+      COSE,
+      ['ca:valid-trust-store'],
+      'certificate "CN=testTSA,O=Notary,L=Seattle,ST=WA,C=US" expired at 2024-06-18T07:30:31.000Z',
+    ],
+    [
+      'verify Authentic Timestamp failed due to missing timestamp countersignature',
+      ENV('withoutTimestamp'),
+      JWS,
+      BOTH,
+      'no timestamp countersignature was found in the signature envelope',
+    ],
+    [
+      'verify Authentic Timestamp failed due to trust store does not exist',
+      ENV('coseWithTimestamp'),
+      COSE,
+      ['ca:valid-trust-store', 'tsa:does-not-exist'],
+      'timestamp countersignature: trust store tsa:does-not-exist was not given',
+    ],
+    [
+      'verify Authentic Timestamp failed due to tsa not trust',
+      ENV('coseWithTimestamp'),
+      COSE,
+      ['ca:valid-trust-store', 'tsa:test-mismatch'],
+      'certificate signed by unknown authority',
+    ],
+    [
+      'an expired signing certificate with a timestamp from an untrusted TSA (as "tsa not trust")',
+      ENV('jwsExpiredWithTimestamp'),
+      JWS,
+      ['ca:valid-trust-store', 'tsa:test-mismatch'],
+      'certificate signed by unknown authority',
+    ],
+    [
+      'verify Authentic Timestamp failed due to timestamp before signing cert not before',
+      ENV('timestampBeforeNotBefore'),
+      JWS,
+      BOTH,
+      'can be before certificate "CN=testTSA,O=Notary,L=Seattle,ST=WA,C=US" validity period, it is valid from 2099-09-18T11:54:34.000Z',
+    ],
+    [
+      'verify Authentic Timestamp failed due to timestamp after signing cert not after',
+      ENV('timestampAfterNotAfter'),
+      COSE,
+      BOTH,
+      'can be after certificate "CN=testTSA,O=Notary,L=Seattle,ST=WA,C=US" validity period, it expired at 2001-09-18T11:54:34.000Z',
+    ],
+  ])('%s: fails with the reason', (_name, file, mediaType, stores, reason) => {
+    if (EXPIRED.has(file)) {
+      const error = timestampCheck(file, mediaType, stores);
+      expect(error).toContain(reason);
+      expect(error).not.toContain('\n');
+      return;
+    }
+    const v = verify(file, mediaType, stores);
+    expect(v.verified).toBe(false);
+    expect(v.reason).toContain(reason);
+    expect(v.reason).not.toContain('\n');
+  });
+
+  test('verify Authentic Timestamp failed due to invalid trust policy: a "tsa" store without a name is refused', () => {
+    expect(() => statement(['ca:valid-trust-store', 'tsa'])).toThrow(/tsa/);
+  });
+
+  test('a tampered countersignature is rejected, not ignored', () => {
+    const env = JSON.parse(read(ENV('jwsWithTimestamp')).toString('utf8')) as {
+      header: Record<string, string>;
+    };
+    const token = Buffer.from(env.header['io.cncf.notary.timestampSignature']!, 'base64');
+    token[token.length - 10]! ^= 0xff;
+    env.header['io.cncf.notary.timestampSignature'] = token.toString('base64');
+    const envelope = Buffer.from(JSON.stringify(env));
+    const payload = JSON.parse(openEnvelope(envelope, JWS).payload.toString('utf8')) as {
+      targetArtifact: { mediaType: string; digest: string; size: number };
+    };
+    const v = verifySignatureEnvelope({
+      envelope,
+      mediaType: JWS,
+      target: payload.targetArtifact,
+      statement: statement(BOTH),
+      trustStores: STORES,
+    });
+    expect(v.verified).toBe(false);
+    expect(v.reason).toMatch(/^authenticTimestamp|timestamp countersignature: /);
+  });
+});
+
+describe('timestamp tokens against a signature (TestAuthenticTimestamp token subtests)', () => {
+  const token = (name: string) => read(TOKEN(name));
+
+  test('TimeStampToken.p7s countersigns "notation" and chains to the GlobalSign root', () => {
+    const t = verifyTimestampToken(token('TimeStampToken'), Buffer.from('notation'), GLOBALSIGN_ROOT);
+    expect(t.chain[t.chain.length - 1]!.subject).toContain('GlobalSign');
+    expect(t.chain[0]!.subject).not.toBe(t.chain[t.chain.length - 1]!.subject);
+  });
+
+  test.each([
+    [
+      'verify Authentic Timestamp failed due to invalid timestamp countersignature content type',
+      'TimeStampTokenWithInvalideContentType',
+      'notation',
+      GLOBALSIGN_ROOT,
+      'unexpected content type 1.2.840.113549.1.7.1, expected id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4)',
+    ],
+    [
+      'verify Authentic Timestamp failed due to invalid TSTInfo',
+      'TimeStampTokenWithInvalidTSTInfo',
+      'notation',
+      GLOBALSIGN_ROOT,
+      'cannot parse the TSTInfo',
+    ],
+    [
+      'verify Authentic Timestamp failed due to failed to validate TSTInfo',
+      'TimeStampToken',
+      'mismatch',
+      GLOBALSIGN_ROOT,
+      'mismatched message',
+    ],
+    [
+      'verify Authentic Timestamp failed due to failed to verify timestamp countersignature',
+      'TimeStampTokenWithoutCertificate',
+      'notation',
+      GLOBALSIGN_ROOT,
+      'signing certificate not found in the timestamp token',
+    ],
+    [
+      'verify Authentic Timestamp failed due to empty trust store',
+      'TimeStampToken',
+      'notation',
+      [],
+      'no trusted TSA certificate found in trust store',
+    ],
+  ])('%s', (_name, file, signature, roots, reason) => {
+    expect(() => verifyTimestampToken(token(file), Buffer.from(signature), roots)).toThrow(TimestampError);
+    expect(() => verifyTimestampToken(token(file), Buffer.from(signature), roots)).toThrow(reason);
+  });
+});
+
+/**
+ * A real TSA: `openssl ts -reply` countersigns the signature of notation-go's withoutTimestamp
+ * envelope with a TSA certificate of a fresh root, and the token goes into the envelope.
+ */
+describe('an envelope countersigned by openssl ts', () => {
+  const DAY = 24 * 3600 * 1000;
+  let dir: string;
+  let root: TestCa;
+  let otherRoot: TestCa;
+  let tsa: TestCertificate;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fluxgate-tsa-'));
+    root = await createCa({ subject: 'C=US, O=Fluxgate Test, CN=Fluxgate TSA Root' });
+    otherRoot = await createCa({ subject: 'C=US, O=Fluxgate Test, CN=Unrelated Root' });
+    const { publicKey, privateKey } = (await webcrypto.subtle.generateKey(
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['sign', 'verify'],
+    )) as webcrypto.CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0badc0de',
+      subject: 'C=US, O=Fluxgate Test, CN=Fluxgate TSA',
+      issuer: root.subject,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 365 * DAY),
+      signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as webcrypto.Algorithm,
+      publicKey,
+      signingKey: root.cryptoKeys.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.timeStamping], true),
+      ],
+    });
+    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', privateKey));
+    tsa = {
+      der: Buffer.from(cert.rawData),
+      pem: cert.toString('pem') + '\n',
+      keyPem: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+        .export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
+    } as TestCertificate;
+    writeFileSync(join(dir, 'tsa.pem'), tsa.pem);
+    writeFileSync(join(dir, 'tsa.key'), tsa.keyPem);
+    writeFileSync(join(dir, 'chain.pem'), root.pem);
+    writeFileSync(
+      join(dir, 'tsa.cnf'),
+      [
+        '[ tsa ]',
+        'default_tsa = tsa_config',
+        '[ tsa_config ]',
+        `serial = ${join(dir, 'serial')}`,
+        'default_policy = 1.2.3.4.1',
+        'signer_digest = sha256',
+        'digests = sha256, sha384, sha512',
+        'accuracy = secs:1',
+        'ess_cert_id_alg = sha256',
+        'ess_cert_id_chain = no',
+        'certs = ' + join(dir, 'chain.pem'),
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'serial'), '01\n');
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The withoutTimestamp envelope with a token over `countersigned` (its own signature by default). */
+  function stamped(countersigned?: Buffer): Buffer {
+    const env = JSON.parse(read(ENV('withoutTimestamp')).toString('utf8')) as {
+      header: Record<string, unknown>;
+      signature: string;
+    };
+    writeFileSync(join(dir, 'data'), countersigned ?? Buffer.from(env.signature, 'base64url'));
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['ts', '-query', '-data', 'data', '-sha256', '-cert', '-out', 'req.tsq']);
+    run([
+      'ts',
+      '-reply',
+      '-config',
+      'tsa.cnf',
+      '-queryfile',
+      'req.tsq',
+      '-signer',
+      'tsa.pem',
+      '-inkey',
+      'tsa.key',
+      '-token_out',
+      '-out',
+      'token.der',
+    ]);
+    env.header['io.cncf.notary.timestampSignature'] = readFileSync(join(dir, 'token.der')).toString('base64');
+    return Buffer.from(JSON.stringify(env));
+  }
+
+  function verifyStamped(envelope: Buffer, tsaRoot: TestCa) {
+    const content = openEnvelope(envelope, JWS);
+    const stores = new Map(STORES);
+    stores.set('tsa:openssl', [{ name: 'root.pem', data: Buffer.from(tsaRoot.pem) }]);
+    return authenticTimestamp(
+      content,
+      statement(['ca:valid-trust-store', 'tsa:openssl']),
+      stores,
+      new Date(),
+    );
+  }
+
+  test('a token over the envelope signature, from a TSA of the tsa store, passes', () => {
+    expect(verifyStamped(stamped(), root)).toBeUndefined();
+  });
+
+  test('the same token against another tsa root fails: unknown authority', () => {
+    expect(verifyStamped(stamped(), otherRoot)).toContain('certificate signed by unknown authority');
+  });
+
+  test('a genuine token over other bytes fails: mismatched message', () => {
+    expect(verifyStamped(stamped(Buffer.from('some other signature')), root)).toContain('mismatched message');
+  });
+});
+
+describe('hostile tokens fail closed', () => {
+  test.each([
+    ['empty', Buffer.alloc(0)],
+    ['garbage', Buffer.from('not a timestamp token')],
+    ['truncated', read(TOKEN('TimeStampToken')).subarray(0, 200)],
+  ])('%s token: a TimestampError, never a crash', (_name, token) => {
+    expect(() => verifyTimestampToken(token, Buffer.from('notation'), GLOBALSIGN_ROOT)).toThrow(
+      TimestampError,
+    );
+  });
+});
