@@ -170,7 +170,7 @@ beforeAll(async () => {
       expect: step.expect,
     });
   }
-}, 300000);
+}, 900000);
 
 describe('fluxgate diff --base HEAD~1 --head HEAD on a real history', () => {
   it.each(steps.map((s) => s.name))(
