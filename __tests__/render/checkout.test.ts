@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
 import { normalizeGitUrl, notThisCheckout, readCheckout } from '../../src/flux/checkout.js';
@@ -77,6 +80,12 @@ describe('which GitRepository is this checkout', () => {
     const inside = readCheckout(root, { ...env, GITHUB_WORKSPACE: root });
     expect(inside.urls).toEqual(['github.com/acme/fleet', 'github.com/acme/mirror']);
     expect(inside.branches).toEqual(['main', 'trunk', 'pr-1']);
+    // A directory inside the work tree, and a clone of a local directory, name no repository.
+    mkdirSync(join(root, 'vendored'));
+    expect(readCheckout(join(root, 'vendored'), {}).urls).toEqual([]);
+    const local = mkdtempSync(join(tmpdir(), 'fg-local-clone-'));
+    execFileSync('git', ['clone', '-q', root, local], { stdio: 'ignore' });
+    expect(readCheckout(local, {}).urls).toEqual([]);
   });
 
   it('fails only the owner whose source is another repository or branch, pointing at --source; a mapping renders it', async () => {

@@ -6,6 +6,7 @@
  * `--source` maps to a directory.
  */
 import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface CheckoutIdentity {
@@ -36,6 +37,14 @@ function branchOf(ref: string): string | undefined {
     .replace(/^origin\//, '');
 }
 
+function realpathOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function git(repo: string, args: string[]): string {
   try {
     return execFileSync('git', ['-C', repo, ...args], {
@@ -54,13 +63,19 @@ function git(repo: string, args: string[]): string {
  */
 export function readCheckout(repo: string, env: NodeJS.ProcessEnv, refs: string[] = []): CheckoutIdentity {
   const urls = new Set<string>();
-  for (const line of git(repo, ['config', '--get-regexp', '^remote\\..*\\.url$']).split('\n')) {
+  // Only the top of a work tree is the repository its remotes name: a directory inside another
+  // project (a vendored fleet, a fixture) says nothing of the repository its manifests point at.
+  const top = git(repo, ['rev-parse', '--show-toplevel']);
+  const isTop = top !== '' && realpathOrSelf(top) === realpathOrSelf(resolve(repo));
+  for (const line of isTop ? git(repo, ['config', '--get-regexp', '^remote\\..*\\.url$']).split('\n') : []) {
     const url = line.split(/\s+/)[1];
-    if (url) urls.add(normalizeGitUrl(url));
+    // A clone of a local directory names no hosted repository.
+    if (url && !url.startsWith('/') && !url.startsWith('.') && !url.startsWith('file:'))
+      urls.add(normalizeGitUrl(url));
   }
   // The run's repository names this checkout only when this is the workspace's checkout.
   const inWorkspace =
-    !!env.GITHUB_WORKSPACE && `${resolve(repo)}/`.startsWith(`${resolve(env.GITHUB_WORKSPACE)}/`);
+    isTop && !!env.GITHUB_WORKSPACE && `${resolve(repo)}/`.startsWith(`${resolve(env.GITHUB_WORKSPACE)}/`);
   if (env.GITHUB_REPOSITORY && inWorkspace) {
     const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
     urls.add(normalizeGitUrl(`${server}/${env.GITHUB_REPOSITORY}`));
