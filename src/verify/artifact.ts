@@ -110,11 +110,11 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: WorkIO): Not
   };
 }
 
-/** One artifact's signatures against the flags' policy; the report names it by its reference. */
-export async function verifyReference(
+/** The registry client of a `verify oci://…` run and the artifact its reference names. */
+export async function resolveReference(
   options: VerifyOptions,
   io: WorkIO,
-): Promise<{ report: VerifyReport; verified: boolean; reason?: string }> {
+): Promise<{ client: RegistryClient; target: Parameters<typeof verifyArtifact>[1] }> {
   const reference = options.reference as string;
   let ref;
   try {
@@ -122,8 +122,6 @@ export async function verifyReference(
   } catch (err) {
     throw new UsageError(`verify: ${(err as Error).message}`);
   }
-  const policy: VerifyPolicy =
-    options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
   const client = new RegistryClient({
     insecure: options.insecureRegistry,
     creds: options.creds,
@@ -136,23 +134,31 @@ export async function verifyReference(
     ref.digest ?? ref.tag ?? 'latest',
   );
   if (!descriptor) throw new RegistryError(`verify: ${reference}: not found`);
-  const outcome = await verifyArtifact(
-    client,
-    {
-      registry: ref.registry,
-      repository: ref.repository,
-      digest: descriptor.digest,
-      mediaType: descriptor.mediaType,
-      size: descriptor.size,
-    },
-    policy,
-    { log: io.log, env: io.env },
-  );
+  const target = {
+    registry: ref.registry,
+    repository: ref.repository,
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
+  };
+  return { client, target };
+}
+
+/** One artifact's signatures against the flags' policy; the report names it by its reference. */
+export async function verifyReference(
+  options: VerifyOptions,
+  io: WorkIO,
+): Promise<{ report: VerifyReport; verified: boolean; reason?: string }> {
+  const reference = options.reference as string;
+  const policy: VerifyPolicy =
+    options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
+  const { client, target } = await resolveReference(options, io);
+  const outcome = await verifyArtifact(client, target, policy, { log: io.log, env: io.env });
   const report: VerifyReport = {
     sources: [
       {
         ref: reference,
-        digest: descriptor.digest,
+        digest: target.digest,
         provider: outcome.provider,
         verified: outcome.verified,
         by: outcome.by,

@@ -4,14 +4,12 @@
  * repository; prints its subject and builder. Fail-closed, as every verification here.
  */
 import { UsageError } from '../errors.js';
-import { RegistryClient } from '../oci/client.js';
-import { parseOciReference } from '../oci/reference.js';
 import type { WorkIO } from '../util/io.js';
 import type { VerifyOptions } from './options.js';
 import type { VerifyReport } from './report.js';
 import { RegistryError } from '../oci/errors.js';
 import { SLSA_PROVENANCE_V1, verifyProvenance } from '../sign/attest/index.js';
-import { cosignPolicyFromFlags } from './artifact.js';
+import { cosignPolicyFromFlags, resolveReference } from './artifact.js';
 
 /** `owner/repo` → `https://github.com/owner/repo` (GITHUB_SERVER_URL when set); a URL stays. */
 function repositoryUrl(value: string, env: NodeJS.ProcessEnv): string {
@@ -34,37 +32,13 @@ export async function verifyAttestationReference(
   io: WorkIO,
 ): Promise<AttestationVerification> {
   const reference = options.reference!;
-  let ref;
-  try {
-    ref = parseOciReference(reference);
-  } catch (err) {
-    throw new UsageError(`verify: ${(err as Error).message}`);
-  }
   if (options.provider !== 'cosign')
     throw new UsageError('verify: --attestation takes Sigstore bundles: use --provider cosign');
   const policy = {
     ...cosignPolicyFromFlags(options, io),
     sourceRepository: options.sourceRepository ? repositoryUrl(options.sourceRepository, io.env) : undefined,
   };
-  const client = new RegistryClient({
-    insecure: options.insecureRegistry,
-    creds: options.creds,
-    env: io.env,
-    log: io.log,
-  });
-  const descriptor = await client.headManifest(
-    ref.registry,
-    ref.repository,
-    ref.digest ?? ref.tag ?? 'latest',
-  );
-  if (!descriptor) throw new RegistryError(`verify: ${reference}: not found`);
-  const target = {
-    registry: ref.registry,
-    repository: ref.repository,
-    digest: descriptor.digest,
-    mediaType: descriptor.mediaType,
-    size: descriptor.size,
-  };
+  const { client, target } = await resolveReference(options, io);
   let outcome;
   try {
     outcome = await verifyProvenance(client, target, policy);
@@ -74,7 +48,7 @@ export async function verifyAttestationReference(
   }
   const source = {
     ref: reference,
-    digest: descriptor.digest,
+    digest: target.digest,
     provider: 'cosign' as const,
     attestation: SLSA_PROVENANCE_V1,
     verified: outcome.verified,
