@@ -1,5 +1,11 @@
 import { posix } from 'node:path';
-import { FluxGraph, type FluxObject, type OwnerInputs, type ParseCache } from '../flux/graph.js';
+import {
+  FluxGraph,
+  type FluxObject,
+  type OwnerInputs,
+  type ParseCache,
+  type SourceMappings,
+} from '../flux/graph.js';
 import {
   field,
   isArtifactGenerator,
@@ -45,9 +51,16 @@ export class ChangePlanner {
   constructor(
     sides: { base: PlanTree; head: PlanTree },
     private readonly changed: string[],
+    /** The cluster's entry directory and the `--source` mappings, as repository paths. */
+    scope: { entry?: string; mappings?: SourceMappings } = {},
   ) {
     const cache: ParseCache = new Map();
-    for (const tree of [sides.base, sides.head]) this.plan(new FluxGraph(tree, { cache }));
+    const entry = scope.entry === undefined ? undefined : repoPath(scope.entry);
+    for (const tree of [sides.base, sides.head]) {
+      const graph = new FluxGraph(tree, { cache, mappings: scope.mappings });
+      if (entry !== undefined) graph.followEntrySource(entry);
+      this.plan(graph);
+    }
   }
 
   /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix, resolve } from 'node:path';
+import { join, posix, relative, resolve, sep } from 'node:path';
 import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { readCheckout } from '../flux/checkout.js';
+import { repositoryMappings } from '../flux/graph.js';
 import { loadSopsKeys, renderCluster } from '../render/engine.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
@@ -54,6 +55,27 @@ function withoutDir(message: string, dir: string): string {
   return message.split(`${dir}/`).join('').split(dir).join('.');
 }
 
+/**
+ * The `--source` mappings of one side: a directory inside the repository is read at that side
+ * (its commit, or the directory given as the side), so a source mapped to `kubernetes/` shows
+ * the change to it; a directory elsewhere is the same on both sides.
+ */
+function mappingsAt(
+  sources: Map<string, string>,
+  repo: string,
+  cwd: string,
+  side: string,
+): Map<string, string> {
+  return new Map(
+    [...sources].map(([key, dir]) => {
+      const abs = resolve(cwd, dir);
+      const rel = relative(repo, abs);
+      const inside = rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
+      return [key, inside ? join(side, rel) : abs];
+    }),
+  );
+}
+
 /** The review's last line: fluxgate version, the commits compared, and the run that compared them. */
 function footerLine(env: NodeJS.ProcessEnv, base?: string, head?: string): string {
   const short = (c?: string) => (c ? `\`${c.slice(0, 7)}\`` : 'working tree');
@@ -68,6 +90,7 @@ function footerLine(env: NodeJS.ProcessEnv, base?: string, head?: string): strin
 export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun> {
   const repo = resolve(io.cwd, options.repo);
   const git = new Git(repo, io.env);
+  const sideSources = (side: Side) => mappingsAt(options.sources, repo, io.cwd, side.dir);
   const side = async (ref: string): Promise<Side> => {
     const asDir = resolve(io.cwd, ref);
     if (existsSync(asDir) && statSync(asDir).isDirectory()) return { dir: asDir };
@@ -118,7 +141,10 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
       if (!onHead) io.log.info(`${path} does not exist on head: every object of it is removed`);
       const planner =
         changed && onBase && onHead
-          ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed)
+          ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed, {
+              entry: path,
+              mappings: repositoryMappings(repo, options.sources, io.cwd),
+            })
           : undefined;
       const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
         if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
@@ -128,6 +154,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
               ...options,
               repo: side.dir,
               tree: side.tree,
+              sources: sideSources(side),
               checkout,
               path,
               masker,

@@ -9,6 +9,7 @@
  *
  * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
  */
+import { relative, resolve, sep } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import {
   field,
@@ -22,6 +23,7 @@ import {
   type KubeObject,
 } from './objects.js';
 import { kustomizeReach } from './reach.js';
+import { ENTRY_OWNER, entryArtifactSource, pushedDirectory } from './entry.js';
 import type { RepoFiles } from './tree.js';
 
 /** A Flux object and where the repository defines it. */
@@ -51,6 +53,16 @@ export interface OwnerInputs {
 
 /** A `--source` mapping as the graph sees it: a repository path, or null for a directory elsewhere. */
 export type SourceMappings = Map<string, string | null>;
+
+/** `--source` mappings (directories relative to `cwd`) as repository paths of `repo` (null: elsewhere). */
+export function repositoryMappings(repo: string, sources: Map<string, string>, cwd: string): SourceMappings {
+  const mapped: SourceMappings = new Map();
+  for (const [key, dir] of sources) {
+    const rel = relative(repo, resolve(cwd, dir)).split(sep).join('/');
+    mapped.set(key, repoPath(rel) ?? null);
+  }
+  return mapped;
+}
 
 /** Parsed Flux objects by content id: a file equal on two sides of a change is parsed once. */
 export type ParseCache = Map<string, Omit<FluxObject, 'file'>[]>;
@@ -103,7 +115,7 @@ export class FluxGraph {
     readonly tree: RepoFiles,
     options: GraphOptions = {},
   ) {
-    this.mappings = options.mappings ?? new Map();
+    this.mappings = new Map(options.mappings ?? []);
     this.otherRepository = options.otherRepository;
     const cache = options.cache ?? new Map();
     // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
@@ -144,6 +156,21 @@ export class FluxGraph {
         o.object.metadata.name === name &&
         (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace),
     );
+  }
+
+  /**
+   * As the renderer (render/engine.ts entrySourceRef): the OCIRepository the entry's own
+   * Kustomization is built from, unless `--source` maps it, is the directory of this repository
+   * it is pushed from (flux/entry.ts).
+   */
+  followEntrySource(entry: string): void {
+    const own = this.find(ENTRY_OWNER.kind, ENTRY_OWNER.name, ENTRY_OWNER.namespace).find(
+      (o) => isFluxKustomization(o.object) && isInside(o.file, entry),
+    );
+    const source = entryArtifactSource(own?.object);
+    if (!source || this.mapped(source.kind, source.name, source.namespace) !== undefined) return;
+    const pushed = pushedDirectory(entry, source.path);
+    if (pushed !== undefined) this.mappings.set(`${source.kind}/${source.namespace}/${source.name}`, pushed);
   }
 
   /** The mapping of a source, when `--source` names it: a repository path or null (elsewhere). */
@@ -292,6 +319,7 @@ export class FluxGraph {
     opaque: { owner: FluxObject; reason: string }[];
   } {
     const start = repoPath(entry);
+    if (start !== undefined) this.followEntrySource(start);
     const paths = new Set(start === undefined ? [] : this.reach([start]));
     const opaque = new Map<FluxObject, string>();
     for (let grown = true; grown;) {

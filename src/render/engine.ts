@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from './options.js';
 import { errorLine, FluxgateError } from '../errors.js';
@@ -24,7 +24,8 @@ import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
-import { entryGitRepositories } from './sourceignore.js';
+import { entryDefinitions } from './sourceignore.js';
+import { ENTRY_OWNER, entryArtifactSource, pushedDirectory } from '../flux/entry.js';
 import { fieldAt, substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
 import {
   ownerKey,
@@ -170,7 +171,9 @@ class ClusterRender {
       mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
       lookup: (kind, ns, name) =>
         this.index.get(objectKey(kind, ns, name)) ??
-        (kind === 'GitRepository' ? this.bootstrapSources().get(`${ns}/${name}`) : undefined),
+        (kind === 'GitRepository' || kind === 'OCIRepository'
+          ? this.bootstrapSources().get(`${kind}/${ns}/${name}`)
+          : undefined),
       findGenerator: (ns, artifact) =>
         [...this.index.values()].find(
           (o) =>
@@ -188,10 +191,50 @@ class ClusterRender {
 
   private entrySources?: Map<string, KubeObject>;
 
-  /** GitRepositories defined under the entry directory, known before its first build. */
+  /** Sources and Kustomizations defined under the entry directory, known before its first build. */
   private bootstrapSources(): Map<string, KubeObject> {
-    this.entrySources ??= entryGitRepositories(join(this.repo, this.options.path)) as Map<string, KubeObject>;
+    this.entrySources ??= entryDefinitions(join(this.repo, this.options.path)) as Map<string, KubeObject>;
     return this.entrySources;
+  }
+
+  /**
+   * The source and path the entry directory is built from. Flux builds it from the source its
+   * own Kustomization names: for a fleet pushed as an OCI artifact from a directory of this
+   * repository, that artifact, so what the build sees is the artifact's (its `.sourceignore`
+   * files scoped to the pushed directory, never the repository root's: `flux push artifact`
+   * reads none; see render/sourceignore.ts PUSH_DEFAULT_EXCLUSIONS). Without `--source` for that
+   * OCIRepository, it is this checkout's pushed directory (the entry minus the Kustomization's
+   * `spec.path`), read at the same commit; otherwise the entry is this checkout (GitRepository).
+   */
+  private entrySourceRef(): { sourceRef: Record<string, string>; path: string } {
+    const checkout = { sourceRef: { kind: 'GitRepository', name: 'flux-system' }, path: this.options.path };
+    const own = this.bootstrapSources().get(
+      `${ENTRY_OWNER.kind}/${ENTRY_OWNER.namespace}/${ENTRY_OWNER.name}`,
+    );
+    const source = entryArtifactSource(own);
+    if (!source) return checkout;
+    const what = `${source.kind} ${source.namespace}/${source.name}`;
+    let root = this.sources.mappedDirectory(source.kind, source.namespace, source.name);
+    if (!root) {
+      const pushed = pushedDirectory(this.options.path, source.path);
+      if (pushed === undefined) {
+        this.io.log.warn(
+          `the entry Kustomization is built from ${what} at ${source.path || './'}, which is not a directory of this checkout ending in ${this.options.path}: its artifact is pulled; map it with --source ${source.kind}/${source.namespace}/${source.name}=DIR to render a local directory`,
+        );
+        return checkout;
+      }
+      root = join(this.repo, pushed);
+      this.sources.map(source.kind, source.namespace, source.name, root);
+      this.io.log.info(
+        `${what}: the entry Kustomization's source, read from ${pushed || '.'} of this checkout as the artifact pushed from it (map it with --source to change)`,
+      );
+    }
+    const entry = resolve(this.repo, this.options.path);
+    if (entry !== root && !entry.startsWith(root + sep)) return checkout;
+    return {
+      sourceRef: { kind: source.kind, name: source.name, namespace: source.namespace },
+      path: relative(root, entry).split(sep).join('/') || './',
+    };
   }
 
   dispose(): void {
@@ -222,12 +265,12 @@ class ClusterRender {
       );
     }
     const root: KustomizationItem = {
-      owner: { kind: 'Kustomization', namespace: 'flux-system', name: 'flux-system' },
+      owner: { ...ENTRY_OWNER },
       flux: {
         apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
         kind: 'Kustomization',
-        metadata: { name: 'flux-system', namespace: 'flux-system' },
-        spec: { path: this.options.path, sourceRef: { kind: 'GitRepository', name: 'flux-system' } },
+        metadata: { name: ENTRY_OWNER.name, namespace: ENTRY_OWNER.namespace },
+        spec: this.entrySourceRef(),
       },
       path: [],
     };

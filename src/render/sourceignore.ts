@@ -16,16 +16,21 @@ import { SOURCE_IGNORE_FILE } from '../flux/objects.js';
 /** fluxcd/pkg sourceignore ExcludeVCS: always applied. */
 export const VCS_EXCLUSIONS = ['.git/', '.gitignore', '.gitmodules', '.gitattributes'];
 
+/** fluxcd/pkg sourceignore ExcludeExt. */
+const EXT_EXCLUSIONS = ['*.jpg', '*.jpeg', '*.gif', '*.png', '*.wmv', '*.flv', '*.tar.gz', '*.zip'];
+
+/**
+ * What `flux push artifact` leaves out by default: its `--ignore-paths` default excludeOCI
+ * (flux2 cmd/flux/push_artifact.go: sourceignore ExcludeVCS + ExcludeExt), matched by fluxcd/pkg
+ * oci/client Build with the sourceignore matcher. Build reads no `.sourceignore` file: those in
+ * the pushed directory travel in the artifact, and a `.sourceignore` above it (the repository
+ * root's, when CI pushes `./kubernetes`) is never applied to it.
+ */
+export const PUSH_DEFAULT_EXCLUSIONS = [...VCS_EXCLUSIONS, ...EXT_EXCLUSIONS];
+
 /** fluxcd/pkg sourceignore ExcludeExt, ExcludeCI, ExcludeExtra: applied when no pattern is given. */
 export const DEFAULT_GIT_EXCLUSIONS = [
-  '*.jpg',
-  '*.jpeg',
-  '*.gif',
-  '*.png',
-  '*.wmv',
-  '*.flv',
-  '*.tar.gz',
-  '*.zip',
+  ...EXT_EXCLUSIONS,
   '.github/',
   '.circleci/',
   '.travis.yml',
@@ -197,8 +202,19 @@ function compileGoPattern(pattern: string): RegExp | null {
   }
 }
 
+/** Anything that says whether a source path is left out of an artifact. */
+export interface PathFilter {
+  ignores(path: string): boolean;
+}
+
+/** The artifact of a directory pushed with `flux push artifact`'s defaults, as source-controller stores it. */
+export function pushedArtifactFilter(controller: PathFilter): PathFilter {
+  const push = new SourceIgnoreMatcher(PUSH_DEFAULT_EXCLUSIONS.map((p) => parsePattern(p)));
+  return { ignores: (path) => push.ignores(path) || controller.ignores(path) };
+}
+
 /** The matcher of a Git source (gitignore Matcher: the last pattern that matches decides). */
-export class SourceIgnoreMatcher {
+export class SourceIgnoreMatcher implements PathFilter {
   constructor(private readonly patterns: readonly IgnorePattern[]) {}
 
   /**
@@ -244,7 +260,12 @@ export function loadSourceIgnorePatterns(root: string, domain: string[] = []): I
   return patterns;
 }
 
-/** The matcher for a Git source's tree on disk: `.sourceignore` files, then `spec.ignore`. */
+/**
+ * The matcher for a source's tree on disk: `.sourceignore` files, then `spec.ignore`. The same
+ * for a GitRepository's checkout and an OCIRepository's unpacked layer: source-controller's
+ * OCIRepository reconcileArtifact loads the `.sourceignore` files of the extracted artifact and
+ * appends its `spec.ignore` before storage.Archive, as the GitRepository reconciler does.
+ */
 export function gitSourceMatcher(root: string, specIgnore?: string): SourceIgnoreMatcher {
   return SourceIgnoreMatcher.forSource([
     ...loadSourceIgnorePatterns(root),
@@ -252,12 +273,16 @@ export function gitSourceMatcher(root: string, specIgnore?: string): SourceIgnor
   ]);
 }
 
+/** The kinds entryDefinitions collects. */
+const ENTRY_KINDS = new Set(['GitRepository', 'OCIRepository', 'Kustomization']);
+
 /**
- * The GitRepository objects defined under the entry directory, read before anything is built:
- * the entry is built from the bootstrap GitRepository, whose `spec.ignore` already applies to
- * that first build in a cluster.
+ * The sources and Kustomizations defined under the entry directory, keyed `Kind/namespace/name`,
+ * read before anything is built: the entry is built from the bootstrap source, whose
+ * `spec.ignore` already applies to that first build in a cluster, and the entry's own
+ * Kustomization (bootstrap's gotk-sync) says which source and path Flux builds it from.
  */
-export function entryGitRepositories(entryDir: string): Map<string, Record<string, unknown>> {
+export function entryDefinitions(entryDir: string): Map<string, Record<string, unknown>> {
   const found = new Map<string, Record<string, unknown>>();
   const walk = (dir: string) => {
     let entries;
@@ -274,12 +299,20 @@ export function entryGitRepositories(entryDir: string): Map<string, Record<strin
       }
       if (!/\.ya?ml$/.test(entry.name)) continue;
       const text = readFileSync(path, 'utf8');
-      if (!text.includes('GitRepository')) continue;
+      if (!/GitRepository|OCIRepository|Kustomization/.test(text)) continue;
       for (const doc of parseAllDocuments(text)) {
         if (doc.errors.length) continue;
-        const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } };
-        if (object?.kind !== 'GitRepository' || !object.metadata?.name) continue;
-        found.set(`${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`, object);
+        const object = doc.toJS() as {
+          apiVersion?: string;
+          kind?: string;
+          metadata?: { name?: string; namespace?: string };
+        };
+        if (!object?.kind || !ENTRY_KINDS.has(object.kind) || !object.metadata?.name) continue;
+        if (!String(object.apiVersion).includes('.toolkit.fluxcd.io/')) continue;
+        found.set(
+          `${object.kind}/${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`,
+          object,
+        );
       }
     }
   };

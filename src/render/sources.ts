@@ -5,7 +5,10 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  renameSync,
+  rmSync,
   rmdirSync,
+  unlinkSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -23,7 +26,14 @@ import { extractLayer } from '../oci/artifact/untar.js';
 import ignore from 'ignore';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
-import { gitSourceMatcher, readPatterns, SOURCE_IGNORE_FILE, SourceIgnoreMatcher } from './sourceignore.js';
+import {
+  gitSourceMatcher,
+  pushedArtifactFilter,
+  readPatterns,
+  SOURCE_IGNORE_FILE,
+  SourceIgnoreMatcher,
+  type PathFilter,
+} from './sourceignore.js';
 
 /** A source cannot be read: not found, not supported, or outside what fluxgate may read. */
 export class SourceError extends FluxgateError {
@@ -63,7 +73,7 @@ function treeSourceMatcher(tree: SourceTree, specIgnore?: string): SourceIgnoreM
 }
 
 /** The directories of an artifact: those holding a file it keeps (the tarball has no directory entries). */
-function keptDirectories(files: readonly string[], matcher: SourceIgnoreMatcher): Set<string> {
+function keptDirectories(files: readonly string[], matcher: PathFilter): Set<string> {
   const dirs = new Set<string>(['']);
   for (const f of files) {
     if (matcher.ignores(f)) continue;
@@ -110,10 +120,59 @@ function withoutSymlinks(tree: SourceTree): SourceTree {
   };
 }
 
+/**
+ * The files of `tree` below directory `prefix`, as a tree of their own (a source mapped to a
+ * directory of the repository, read at the same commit). Files are written through a staging
+ * directory in `stage`: the tree writes full paths.
+ */
+function subTree(tree: SourceTree, prefix: string, stage: string): SourceTree {
+  if (prefix === '') return tree;
+  const at = `${prefix}/`;
+  const inner = (rel: string) => (rel === '' ? prefix : at + rel);
+  const files = tree.files.filter((f) => f.startsWith(at)).map((f) => f.slice(at.length));
+  return {
+    files,
+    hasSymlinks: tree.hasSymlinks && files.some((f) => tree.isSymlink(at + f)),
+    isSymlink: (rel) => tree.isSymlink(inner(rel)),
+    isFile: (rel) => tree.isFile(inner(rel)),
+    isDirectory: (rel) => tree.isDirectory(inner(rel)),
+    read: (rel) => tree.read(inner(rel)),
+    write: (to, list) => {
+      const staging = mkdtempSync(join(stage, 'stage-'));
+      try {
+        tree.write(
+          staging,
+          list.map((f) => at + f),
+        );
+        for (const f of list) {
+          mkdirSync(dirname(join(to, f)), { recursive: true });
+          renameSync(join(staging, at + f), join(to, f));
+        }
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Deletes the files of an unpacked artifact that `filter` leaves out, and the directories left empty. */
+function pruneIgnored(root: string, filter: PathFilter): void {
+  const walk = (dir: string, rel: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      const name = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path, name);
+      else if (filter.ignores(name)) unlinkSync(path);
+    }
+  };
+  walk(root, '');
+  removeEmptyDirectories(root);
+}
+
 /** A Git source copied from a tree file by file, as builds ask for them. */
 interface LazySource {
   tree: SourceTree;
-  matcher: SourceIgnoreMatcher;
+  matcher: PathFilter;
   /** Directories that hold a kept file: an excluded directory may still hold re-included files. */
   directories: Set<string>;
   written: Set<string>;
@@ -150,6 +209,18 @@ export class SourceResolver {
     return this.work;
   }
 
+  /** The directory `--source` maps a source to, if any (absolute). */
+  mappedDirectory(kind: string, namespace: string, name: string): string | undefined {
+    return (
+      this.ctx.mappings.get(`${kind}/${namespace}/${name}`) ?? this.ctx.mappings.get(`${namespace}/${name}`)
+    );
+  }
+
+  /** Maps a source to a directory, as `--source` does (before anything resolves it). */
+  map(kind: string, namespace: string, name: string, dir: string): void {
+    this.ctx.mappings.set(`${kind}/${namespace}/${name}`, dir);
+  }
+
   resolve(kind: string, namespace: string, name: string): Promise<string> {
     const key = objectKey(kind, namespace, name);
     let dir = this.dirs.get(key);
@@ -161,27 +232,33 @@ export class SourceResolver {
   }
 
   private async fetch(kind: string, namespace: string, name: string): Promise<string> {
-    const mapped =
-      this.ctx.mappings.get(`${kind}/${namespace}/${name}`) ?? this.ctx.mappings.get(`${namespace}/${name}`);
+    const mapped = this.mappedDirectory(kind, namespace, name);
     const target = join(this.work, `${kind}-${namespace}-${name}`);
+    // Both GitRepository and OCIRepository take `spec.ignore` (source-controller appends it to
+    // the `.sourceignore` patterns of the checkout or the unpacked layer).
     const specIgnore =
-      kind === 'GitRepository'
+      kind === 'GitRepository' || kind === 'OCIRepository'
         ? field<string>(this.ctx.lookup(kind, namespace, name) ?? {}, 'spec', 'ignore')
         : undefined;
-    if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
+    // A directory mapped to an OCIRepository stands for what `flux push artifact --path DIR`
+    // packs from it, as source-controller then stores it.
+    const pushed = kind === 'OCIRepository';
+    if (mapped) {
+      const dir = resolve(mapped);
+      const inRepo = relative(this.ctx.repo, dir).split(sep).join('/');
+      // A directory of the repository read at a git ref (a diff's side) comes from that ref's tree.
+      if (this.ctx.tree && !inRepo.startsWith('..') && !inRepo.startsWith('/')) {
+        if (!this.ctx.tree.isDirectory(inRepo) && inRepo !== '')
+          throw new SourceError(`source directory ${inRepo} does not exist at this side of the change`);
+        return this.lazyCopy(subTree(this.ctx.tree, inRepo, this.work), target, specIgnore, pushed);
+      }
+      return this.copyTree(dir, target, specIgnore, pushed);
+    }
     switch (kind) {
       case 'GitRepository': {
         const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
         if (other) throw new SourceError(other);
-        if (this.ctx.tree) {
-          // Without symlinks, what a build reads is known statically: files are written lazily.
-          const tree = withoutSymlinks(this.ctx.tree);
-          mkdirSync(target, { recursive: true });
-          const matcher = treeSourceMatcher(tree, specIgnore);
-          const directories = keptDirectories(tree.files, matcher);
-          this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
-          return target;
-        }
+        if (this.ctx.tree) return this.lazyCopy(this.ctx.tree, target, specIgnore, false);
         return this.copyTree(this.ctx.repo, target, specIgnore);
       }
       case 'OCIRepository':
@@ -195,6 +272,22 @@ export class SourceResolver {
       default:
         throw new SourceError(`unsupported source kind ${kind} (${namespace}/${name})`);
     }
+  }
+
+  /** A source read from a tree: without symlinks, what a build reads is known statically, so files are written lazily. */
+  private lazyCopy(
+    from: SourceTree,
+    target: string,
+    specIgnore: string | undefined,
+    pushed: boolean,
+  ): string {
+    const tree = withoutSymlinks(from);
+    mkdirSync(target, { recursive: true });
+    const controller = treeSourceMatcher(tree, specIgnore);
+    const matcher = pushed ? pushedArtifactFilter(controller) : controller;
+    const directories = keptDirectories(tree.files, matcher);
+    this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
+    return target;
   }
 
   /** Why GitRepository namespace/name cannot be read from this checkout, or undefined. */
@@ -259,9 +352,10 @@ export class SourceResolver {
    * A private copy of a Git source's tree, without what source-controller leaves out of its
    * artifact: ignored paths, and symlinks (see withoutSymlinks).
    */
-  private copyTree(from: string, to: string, specIgnore?: string): string {
+  private copyTree(from: string, to: string, specIgnore?: string, pushed = false): string {
     if (!existsSync(from)) throw new SourceError(`source directory ${from} does not exist`);
-    const matcher = gitSourceMatcher(from, specIgnore);
+    const controller = gitSourceMatcher(from, specIgnore);
+    const matcher = pushed ? pushedArtifactFilter(controller) : controller;
     cpSync(from, to, {
       recursive: true,
       filter: (src) => {
@@ -300,7 +394,12 @@ export class SourceResolver {
     mkdirSync(target, { recursive: true });
     if (operation === 'copy')
       writeFileSync(join(target, `${resolved.digest.replace(':', '-')}.tgz`), pulled.layer);
-    else await extractLayer(pulled.layer, target, `OCIRepository ${namespace}/${name}`);
+    else {
+      await extractLayer(pulled.layer, target, `OCIRepository ${namespace}/${name}`);
+      // source-controller stores the unpacked layer again, without what its `.sourceignore`
+      // files and `spec.ignore` leave out (ocirepository_controller.go reconcileArtifact).
+      pruneIgnored(target, gitSourceMatcher(target, field<string>(source, 'spec', 'ignore')));
+    }
     this.ctx.log.debug(
       `OCIRepository ${namespace}/${name}: ${url} resolved to ${resolved.tag ?? ''}@${resolved.digest}`,
     );

@@ -6,8 +6,8 @@
  * an ExternalArtifact — transitively. Objects keep their files and lines.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { FluxGraph, type SourceMappings } from '../flux/graph.js';
+import { join } from 'node:path';
+import { FluxGraph, repositoryMappings } from '../flux/graph.js';
 import { notThisCheckout, readCheckout, type GitRepositorySpec } from '../flux/checkout.js';
 import { field, repoPath } from '../flux/objects.js';
 import { directoryTree } from '../flux/tree.js';
@@ -23,16 +23,6 @@ export interface ClusterScope {
   findings: Finding[];
   /** Repository-relative paths scanned. */
   roots: string[];
-}
-
-/** `--source` mappings as repository paths (null: a directory outside the repository). */
-function mappingsIn(repo: string, sources: Map<string, string>, cwd: string): SourceMappings {
-  const mapped: SourceMappings = new Map();
-  for (const [key, dir] of sources) {
-    const rel = relative(repo, resolve(cwd, dir)).split(sep).join('/');
-    mapped.set(key, repoPath(rel) ?? null);
-  }
-  return mapped;
 }
 
 /**
@@ -54,7 +44,7 @@ export function scanCluster(
     throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
   const checkout = readCheckout(repo, env);
   const graph = new FluxGraph(directoryTree(repo), {
-    mappings: mappingsIn(repo, sources, cwd),
+    mappings: repositoryMappings(repo, sources, cwd),
     otherRepository: (o) => notThisCheckout(field<GitRepositorySpec>(o, 'spec') ?? {}, checkout),
   });
   const scope = graph.clusterScope(start);
