@@ -62,7 +62,8 @@ export async function runCommand(
     for (const [name, value] of Object.entries(result.outputs ?? {})) safe.action?.setOutput(name, value);
     return result.exitCode;
   } catch (err) {
-    safe.log.error(errorLine(err));
+    const line = errorLine(err);
+    safe.log.error(exitCodeOf(err) === 2 && io.usageWords ? io.usageWords(line) : line);
     // The frames only: a message's later lines may quote input (a YAML code frame, a tool's stderr).
     if (err instanceof Error && err.stack)
       safe.log.debug(

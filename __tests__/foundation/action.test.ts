@@ -6,6 +6,7 @@ import { readActionInputs, ACTION_COMMANDS } from '../../src/action/inputs.js';
 import { commands } from '../../src/commands/index.js';
 import { ACTION_OUTPUTS } from '../../src/action/outputs.js';
 import { PROJECT_ROOT } from '../support/tools.js';
+import { inputName } from '../../src/options/flags.js';
 
 const inputsOf = (values: Record<string, string>) => (name: string) => values[name] ?? '';
 
@@ -16,7 +17,7 @@ describe('action inputs', () => {
         command: 'push',
         url: 'oci://ghcr.io/acme/app:v1',
         path: 'deploy/',
-        tag: 'v1.2.3,latest',
+        tags: 'v1.2.3,latest',
         reproducible: 'true',
         creds: 'bot:s3cr3t-token',
         'github-token': 'ghs_abcdef',
@@ -60,7 +61,7 @@ describe('action inputs', () => {
     for (const name of ACTION_COMMANDS) {
       const command = commands.find((c) => c.name === name)!;
       for (const flag of command.flags.filter((f) => f.name !== 'verbose')) {
-        expect(action.inputs[flag.name]?.description).toContain(name);
+        expect(action.inputs[inputName(flag)]?.description).toContain(name);
       }
     }
     expect(Object.keys(action.outputs).sort()).toEqual(ACTION_OUTPUTS.map((o) => o.name).sort());

@@ -3,7 +3,7 @@ import { errorLine } from '../errors.js';
 import { routeProcessWarnings } from '../log.js';
 import { runCommand } from '../run.js';
 import { SecretRegistry } from '../util/redact.js';
-import { readActionInputs } from './inputs.js';
+import { givenInputs, inActionWords, readActionInputs } from './inputs.js';
 import { ActionLogger } from './logger.js';
 import { inertForLog } from './workflow-commands.js';
 
@@ -17,11 +17,12 @@ export async function runAction(): Promise<void> {
   routeProcessWarnings((line) => log.info(line));
   let inputs;
   try {
-    inputs = readActionInputs((name) => core.getInput(name));
+    inputs = readActionInputs((name) => core.getInput(name), givenInputs(process.env));
   } catch (err) {
     core.setFailed(errorLine(err));
     return;
   }
+  for (const warning of inputs.warnings) log.warn(warning);
   const secrets = new SecretRegistry();
   // runCommand registers each with the runner too (core.setSecret).
   for (const secret of inputs.secrets) secrets.add(secret);
@@ -34,6 +35,7 @@ export async function runAction(): Promise<void> {
     env,
     cwd: process.cwd(),
     secrets,
+    usageWords: (message) => inActionWords(inputs.command, message),
     action: {
       setOutput: (name, value) => core.setOutput(name, value),
       appendSummary: async (markdown) => {

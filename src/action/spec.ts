@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { commands } from '../commands/index.js';
 import { ACTION_COMMANDS } from './inputs.js';
 import { ACTION_OUTPUTS } from './outputs.js';
+import { inputName } from '../options/flags.js';
 
 /**
  * action.yml, generated from the command flag declarations so that the action's inputs and the
@@ -23,22 +24,32 @@ export function actionYaml(): string {
   };
   // One input per flag name; where commands describe it differently, each meaning is listed.
   const descriptions = new Map<string, { text: string; commands: string[] }[]>();
+  const deprecated = new Map<string, string>();
   for (const name of ACTION_COMMANDS) {
     const command = commands.find((c) => c.name === name)!;
     for (const flag of command.flags) {
       if (flag.name === 'verbose') continue;
-      const entry = inputs[flag.name];
-      const seen = descriptions.get(flag.name);
+      const input = inputName(flag);
+      const text = `${flag.required ? 'Required. ' : ''}${flag.description}`;
+      for (const old of flag.deprecatedInputs ?? [])
+        deprecated.set(
+          old,
+          `Deprecated: use \`${input}\` (read when \`${input}\` is empty, with a warning).`,
+        );
+      const entry = inputs[input];
+      const seen = descriptions.get(input);
       if (entry && seen) {
-        const same = seen.find((s) => s.text === flag.description);
+        const same = seen.find((s) => s.text === text);
         if (same) same.commands.push(name);
-        else seen.push({ text: flag.description, commands: [name] });
+        else seen.push({ text, commands: [name] });
         continue;
       }
-      descriptions.set(flag.name, [{ text: flag.description, commands: [name] }]);
-      inputs[flag.name] = { description: '', required: false };
+      descriptions.set(input, [{ text, commands: [name] }]);
+      inputs[input] = { description: '', required: false };
     }
   }
+  for (const [name, description] of deprecated)
+    if (!inputs[name]) inputs[name] = { description, required: false };
   for (const [name, texts] of descriptions) {
     inputs[name]!.description = texts.map((t) => `${t.commands.join(', ')}: ${t.text}`).join(' | ');
   }

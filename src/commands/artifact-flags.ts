@@ -11,7 +11,7 @@ import {
   type Credentials,
   type RegistryCredentials,
 } from '../oci/auth.js';
-import { parseOciReference, type OciReference } from '../oci/reference.js';
+import { parseOciReference, TAG, type OciReference } from '../oci/reference.js';
 import type { CommandIO } from './types.js';
 import type { ContentOptions } from '../oci/artifact/options.js';
 import type { SigningOptions } from '../sign/options.js';
@@ -25,6 +25,7 @@ export const contentFlags: FlagSpec[] = [
     name: 'path',
     type: 'string',
     value: 'DIR|FILE|-',
+    required: true,
     description: 'Directory, single file, or - for stdin, as `flux build artifact` takes it.',
   },
   {
@@ -40,6 +41,16 @@ export const contentFlags: FlagSpec[] = [
     description: 'Copy the targets of symlinks instead of skipping them (cycles are broken).',
   },
 ];
+
+/** `--tag` values: each an OCI tag (distribution spec), or bad usage before anything is pushed. */
+export function readTags(command: string, tags: string[]): string[] {
+  for (const tag of tags)
+    if (!TAG.test(tag))
+      throw new UsageError(
+        `${command}: --tag '${tag}' is not a valid tag (letters, digits, _ . -; at most 128, not starting with . or -)`,
+      );
+  return tags;
+}
 
 export function readContentOptions(args: ArgReader, raw: { values: Map<string, unknown> }): ContentOptions {
   return {

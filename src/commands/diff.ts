@@ -28,12 +28,14 @@ export const diffCommand = defineCommand<DiffOptions>({
       name: 'base',
       type: 'string',
       value: 'REF|DIR',
+      required: true,
       description: 'Base of the change: a git ref or a directory.',
     },
     {
       name: 'head',
       type: 'string',
       value: 'REF|DIR',
+      required: true,
       description: 'Head of the change: a git ref or a directory.',
     },
     {

@@ -1,5 +1,6 @@
 import { ArgReader } from '../options/flags.js';
-import { verboseFlag } from '../options/common.js';
+import { formatFlag, verboseFlag } from '../options/common.js';
+import { printJson } from './artifact-flags.js';
 import { defineCommand } from './types.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { generateCosignKeyPair, publicKeyPem, writeCosignPrivateKey } from '../s
 export interface GenerateKeyPairOptions {
   outputKeyPrefix: string;
   password?: string;
+  format: 'text' | 'json';
 }
 
 export const generateKeyPairCommand = defineCommand<GenerateKeyPairOptions>({
@@ -22,11 +24,16 @@ export const generateKeyPairCommand = defineCommand<GenerateKeyPairOptions>({
       value: 'PREFIX',
       description: 'File name prefix. Default cosign (cosign.key, cosign.pub).',
     },
+    formatFlag(['text', 'json'], 'text'),
     verboseFlag,
   ],
   toOptions(raw, env) {
     const args = new ArgReader('generate-key-pair', raw);
-    return { outputKeyPrefix: args.string('output-key-prefix') || 'cosign', password: env.COSIGN_PASSWORD };
+    return {
+      outputKeyPrefix: args.string('output-key-prefix') || 'cosign',
+      password: env.COSIGN_PASSWORD,
+      format: args.choice('format', ['text', 'json'] as const, 'text'),
+    };
   },
   async run(options, io) {
     if (options.password === undefined) {
@@ -49,6 +56,8 @@ export const generateKeyPairCommand = defineCommand<GenerateKeyPairOptions>({
     writeFileSync(keyFile, writeCosignPrivateKey(key, options.password), { mode: 0o600 });
     writeFileSync(pubFile, publicKeyPem(key), { mode: 0o644 });
     io.log.info(`Private key written to ${keyFile}\nPublic key written to ${pubFile}`);
+    // The paths only: the private key stays in its file.
+    if (options.format === 'json') printJson(io, { privateKeyFile: keyFile, publicKeyFile: pubFile });
     return { exitCode: 0 };
   },
 });

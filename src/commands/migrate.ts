@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, verboseFlag } from '../options/common.js';
@@ -5,6 +6,7 @@ import { defineCommand } from './types.js';
 import { printJson } from './artifact-flags.js';
 import { migrateTree } from '../verify/migrate.js';
 import { NEWEST_FLUX } from '../verify/api-versions.js';
+import { FluxgateError } from '../errors.js';
 
 export interface MigrateOptions {
   path: string;
@@ -36,6 +38,8 @@ export const migrateCommand = defineCommand<MigrateOptions>({
     };
   },
   async run(options, io) {
+    if (!existsSync(resolve(io.cwd, options.path)))
+      throw new FluxgateError('INPUT', `--path ${options.path}: no such file or directory`, { exitCode: 2 });
     const result = migrateTree(resolve(io.cwd, options.path), {
       base: io.cwd,
       dryRun: options.dryRun,

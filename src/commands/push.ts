@@ -12,6 +12,7 @@ import {
   type ContentOptions,
   type SigningOptions,
   readRegistryCredentials,
+  readTags,
 } from './artifact-flags.js';
 import { UsageError } from '../errors.js';
 import { buildLayer } from '../oci/artifact/content.js';
@@ -21,6 +22,7 @@ import { ociRepositoryYaml } from '../flux/oci-repository.js';
 import { signArtifact } from '../sign/index.js';
 import type { SignatureRecord } from '../sign/types.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
+import { TAG } from '../oci/reference.js';
 import { compareWithTag } from '../release/diff-tag.js';
 import { attestProvenance, type AttestationRecord } from '../sign/attest/index.js';
 
@@ -61,13 +63,27 @@ export const pushCommand = defineCommand<PushOptions>({
       description:
         'org.opencontainers.image.revision, e.g. main@sha1:<sha> (action default: from the GitHub context).',
     },
-    { name: 'tag', type: 'list', value: 'TAG', description: 'More tags for the pushed digest.' },
+    {
+      name: 'tag',
+      type: 'list',
+      value: 'TAG',
+      input: 'tags',
+      deprecatedInputs: ['tag'],
+      description: 'More tags for the pushed digest.',
+    },
     {
       name: 'reproducible',
       type: 'boolean',
       description: 'Fixed created time: the same content gives the same digest.',
     },
-    { name: 'annotation', type: 'list', value: 'KEY=VALUE', description: 'Extra manifest annotations.' },
+    {
+      name: 'annotation',
+      type: 'list',
+      value: 'KEY=VALUE',
+      input: 'annotations',
+      deprecatedInputs: ['annotation'],
+      description: 'Extra manifest annotations.',
+    },
     {
       name: 'sign',
       type: 'string',
@@ -123,7 +139,7 @@ export const pushCommand = defineCommand<PushOptions>({
       url,
       source,
       revision,
-      tags: args.list('tag'),
+      tags: readTags('push', args.list('tag')),
       reproducible: args.boolean('reproducible'),
       annotations: args.list('annotation').map((a) => parseKeyValue('push', 'annotation', a)),
       signing: sign ? readSigningOptions('push', args, sign as 'cosign' | 'notation', env) : undefined,
@@ -239,8 +255,7 @@ export const pushCommand = defineCommand<PushOptions>({
 
 function readDiffTag(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  if (!/^[\w][\w.-]{0,127}$/.test(value))
-    throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
+  if (!TAG.test(value)) throw new UsageError(`push: --diff-tag '${value}' is not a valid tag`);
   return value;
 }
 

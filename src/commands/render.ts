@@ -124,6 +124,7 @@ export const renderCommand = defineCommand<RenderOptions>({
       name: 'path',
       type: 'string',
       value: 'DIR',
+      required: true,
       description: 'Cluster entry directory, relative to the repository root (e.g. clusters/production).',
     },
     formatFlag(['yaml', 'json'], 'yaml'),
@@ -140,8 +141,11 @@ export const renderCommand = defineCommand<RenderOptions>({
     const args = new ArgReader('render', raw);
     return {
       ...readRenderEngineOptions(args, 'render', env),
-      path: args.string('path') || '.',
       format: args.choice('format', ['yaml', 'json'] as const, 'yaml'),
+      path: args.requiredString(
+        'path',
+        "the cluster's entry directory, relative to the repository root (e.g. clusters/production; . for the root)",
+      ),
       outputDir: args.string('output-dir') || undefined,
     };
   },

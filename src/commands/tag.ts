@@ -2,7 +2,13 @@ import type { RegistryCredentials } from '../oci/auth.js';
 import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
-import { parseArtifactUrl, printJson, registryClientFor, readRegistryCredentials } from './artifact-flags.js';
+import {
+  parseArtifactUrl,
+  printJson,
+  readRegistryCredentials,
+  readTags,
+  registryClientFor,
+} from './artifact-flags.js';
 import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
@@ -19,7 +25,15 @@ export const tagCommand = defineCommand<TagOptions>({
   summary: 'Add tags to an artifact digest (no blob is pushed again).',
   positionals: [urlPositional(true, 'The artifact, by digest or tag.')],
   flags: [
-    { name: 'tag', type: 'list', value: 'TAG', description: 'Tags to add (required).' },
+    {
+      name: 'tag',
+      type: 'list',
+      value: 'TAG',
+      required: true,
+      input: 'tags',
+      deprecatedInputs: ['tag'],
+      description: 'Tags to add.',
+    },
     formatFlag(['text', 'json'], 'text'),
     ...registryFlags,
     verboseFlag,
@@ -28,7 +42,7 @@ export const tagCommand = defineCommand<TagOptions>({
     const args = new ArgReader('tag', raw);
     const url = args.requiredPositional(0, 'an oci://HOST/REPO@DIGEST reference');
     if (!url.startsWith('oci://')) throw new UsageError(`tag: expected an oci:// reference, got '${url}'`);
-    const tags = args.list('tag');
+    const tags = readTags('tag', args.list('tag'));
     if (tags.length === 0) throw new UsageError('tag: --tag is required');
     return {
       url,

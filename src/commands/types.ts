@@ -18,6 +18,8 @@ export interface CommandIO {
    * passes its text through `secrets.redact`.
    */
   secrets?: SecretRegistry;
+  /** Rewords a usage error (exit 2) for the front end: the action names inputs, not flags. */
+  usageWords?: (message: string) => string;
 }
 
 /** What the action front end does with a command's results; the CLI has none. */

@@ -9,7 +9,8 @@ export interface OciReference {
 }
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
+/** An OCI tag (distribution spec: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
+export const TAG = /^[\w][\w.-]{0,127}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
 /** Parses `oci://host[:port]/repo/path[:tag][@digest]` (the scheme is optional). */

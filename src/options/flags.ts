@@ -20,7 +20,16 @@ export interface FlagSpec {
   secret?: boolean;
   /** Only meaningful in the action (e.g. comment posting); hidden from CLI help. */
   actionOnly?: boolean;
+  /** The command fails without it (help marks it). */
+  required?: boolean;
+  /** The action input's name when it differs from the flag's (lists are plural there: `tags`). */
+  input?: string;
+  /** Earlier input names still read, with a warning (`tag` for `tags`). */
+  deprecatedInputs?: string[];
 }
+
+/** The action input that carries a flag. */
+export const inputName = (flag: FlagSpec) => flag.input ?? flag.name;
 
 export interface PositionalSpec {
   name: string;
@@ -53,9 +62,11 @@ export class ArgReader {
     return v;
   }
 
-  requiredString(name: string): string {
+  /** `what` says what the value is, for the message when it is missing. */
+  requiredString(name: string, what?: string): string {
     const v = this.string(name);
-    if (v === undefined || v === '') throw new UsageError(`${this.command}: --${name} is required`);
+    if (v === undefined || v === '')
+      throw new UsageError(`${this.command}: --${name} is required${what ? `: ${what}` : ''}`);
     return v;
   }
 

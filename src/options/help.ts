@@ -26,15 +26,14 @@ export function commandHelp(command: CommandDefinition<never>): string {
   return [
     `fluxgate ${command.name}: ${command.summary}`,
     '',
-    `Usage: fluxgate ${command.name}${positional ? ' ' + positional : ''} [flags]`,
+    `Usage: fluxgate ${[command.name, positional, ...flags.filter((f) => f.required).map(label)].filter(Boolean).join(' ')} [flags]`,
     ...(command.positionals ?? []).map((p) => `  ${p.name}: ${p.description}`),
     '',
     'Flags:',
     ...flags.map((f) => {
       const l = label(f);
-      return l.length > width
-        ? `  ${l}\n  ${''.padEnd(width)}  ${f.description}`
-        : `  ${l.padEnd(width)}  ${f.description}`;
+      const text = `${f.required ? 'Required. ' : ''}${f.description}`;
+      return l.length > width ? `  ${l}\n  ${''.padEnd(width)}  ${text}` : `  ${l.padEnd(width)}  ${text}`;
     }),
     `  ${'--help'.padEnd(width)}  Show this help.`,
     '',

@@ -20,7 +20,7 @@ import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
-import { runProcess, type ProcessRunner } from './process.js';
+import { requireTool, runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
@@ -262,8 +262,11 @@ class ClusterRender {
       throw new FluxgateError(
         'INPUT',
         `--path ${this.options.path}: no such directory in ${this.options.repo}`,
+        { exitCode: 2 },
       );
     }
+    // Every owner is a kustomize build: without the tool, say so once instead of once per owner.
+    requireTool(this.io.env, 'kustomize', 'kubectl');
     const root: KustomizationItem = {
       owner: { ...ENTRY_OWNER },
       flux: {

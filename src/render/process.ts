@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { runLimits } from '../util/run-limits.js';
+import { FluxgateError } from '../errors.js';
 
 export interface ProcessResult {
   stdout: string;
@@ -45,6 +46,29 @@ export function findOnPath(binary: string, env: NodeJS.ProcessEnv): string | und
     if (dir && existsSync(join(dir, binary))) return join(dir, binary);
   }
   return undefined;
+}
+
+/** How to get each tool fluxgate runs, for the error when it is not on PATH. */
+const INSTALL_HINTS: Record<string, string> = {
+  kustomize:
+    'kustomize builds run `kustomize build`, or `kubectl kustomize` when kustomize is absent: install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/); GitHub-hosted Ubuntu runners have both',
+  kubectl:
+    'install kubectl (https://kubernetes.io/docs/tasks/tools/, or the azure/setup-kubectl action); GitHub-hosted Ubuntu runners have it',
+  helm: 'HelmReleases render with `helm template`: install Helm 3.x or 4.x (https://helm.sh/docs/intro/install/, or the azure/setup-helm action); GitHub-hosted Ubuntu runners have it',
+  git: 'install git (https://git-scm.com/downloads)',
+};
+
+/** A tool fluxgate needs is not on PATH: names it and says how to get it. */
+export class ToolMissingError extends FluxgateError {
+  constructor(tool: string) {
+    super('INPUT', `${tool} not found on PATH: ${INSTALL_HINTS[tool] ?? `install ${tool}`}`);
+    this.name = 'ToolMissingError';
+  }
+}
+
+/** Fails with ToolMissingError unless one of `tools` is on PATH (the first is the one named). */
+export function requireTool(env: NodeJS.ProcessEnv, ...tools: string[]): void {
+  if (!tools.some((tool) => findOnPath(tool, env))) throw new ToolMissingError(tools[0]!);
 }
 
 /** Where a proxy variable points so nothing can be fetched: a port nothing listens on. */
@@ -104,7 +128,8 @@ export async function runTool(
   args: string[],
   options: { env: NodeJS.ProcessEnv; cwd?: string; extraEnv?: NodeJS.ProcessEnv },
 ): Promise<ProcessResult> {
-  const binary = findOnPath(tool, options.env) ?? tool;
+  const binary = findOnPath(tool, options.env);
+  if (!binary) throw new ToolMissingError(tool);
   return withPrivateHome((home) =>
     run(binary, args, {
       env: { ...toolEnvironment(binary, home), ...options.extraEnv },

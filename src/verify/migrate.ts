@@ -93,7 +93,7 @@ function yamlFiles(root: string, log: Logger): string[] {
   try {
     stat = lstatSync(root);
   } catch {
-    throw new FluxgateError('INPUT', `--path ${root}: no such file or directory`);
+    throw new FluxgateError('INPUT', `--path ${root}: no such file or directory`, { exitCode: 2 });
   }
   if (stat.isSymbolicLink()) throw new FluxgateError('INPUT', `--path ${root}: is a symlink`);
   if (stat.isFile()) return /\.ya?ml$/.test(root) ? [root] : [];

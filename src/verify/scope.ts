@@ -41,7 +41,9 @@ export function scanCluster(
 ): ClusterScope {
   const start = repoPath(entry);
   if (start === undefined || !existsSync(join(repo, start)) || !statSync(join(repo, start)).isDirectory())
-    throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`);
+    throw new FluxgateError('INPUT', `--path ${entry}: no such directory in the repository`, {
+      exitCode: 2,
+    });
   const checkout = readCheckout(repo, env);
   const graph = new FluxGraph(directoryTree(repo), {
     mappings: repositoryMappings(repo, sources, cwd),

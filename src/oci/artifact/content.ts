@@ -16,7 +16,7 @@ export function collectContent(
   if (options.path === '-') return collectStdin(stdin ? stdin() : readFileSync(0));
   const path = resolve(cwd, options.path);
   if (!existsSync(path))
-    throw new FluxgateError('INPUT', `--path ${options.path}: no such file or directory`);
+    throw new FluxgateError('INPUT', `--path ${options.path}: no such file or directory`, { exitCode: 2 });
   if (statSync(path).isFile()) return collectFile(path);
   return collectDirectory(path, {
     ignorePaths: options.ignorePaths,
