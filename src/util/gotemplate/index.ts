@@ -76,7 +76,8 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
 
 /** Data handed to execute: Go values pass through, plain JSON-like data is converted (numbers as float64). */
 function toGo(data: unknown): GoValue {
-  if (data === undefined) return undefined;
+  // Go's reflect.ValueOf(nil) is the invalid value: fields of it are "no value".
+  if (data === undefined || data === null) return undefined;
   return isGoValue(data) ? data : fromJSONValue(data);
 }
 
@@ -105,9 +106,10 @@ export function resourceSetFunctions(): Record<string, GoFunction> {
  * plain objects are converted with whole numbers as int64.
  */
 export function executeResourceSetTemplate(text: string, inputs: unknown, name = 'resourceset'): string {
+  // A nil input set is still a map[string]any: its keys are missing, not nil pointers.
   const inputSet: GoValue =
     inputs === undefined || inputs === null
-      ? null
+      ? new Map()
       : isGoValue(inputs)
         ? inputs
         : fromJSONValue(inputs, 'int64');

@@ -552,8 +552,8 @@ function listFn(name: string, body: (l: GoValue[]) => GoValue, mustName = name) 
 export function slimSprigFunctions(): Record<string, GoFunction> {
   const first = listFn('find first', (l) => (l.length === 0 ? null : l[0]!));
   const last = listFn('find last', (l) => (l.length === 0 ? null : l[l.length - 1]!));
-  const rest = listFn('find rest', (l) => (l.length === 0 ? null : l.slice(1)));
-  const initial = listFn('find initial', (l) => (l.length === 0 ? null : l.slice(0, -1)));
+  const rest = listFn('find rest', (l) => l.slice(1));
+  const initial = listFn('find initial', (l) => l.slice(0, -1));
   const reverse = listFn('find reverse', (l) => [...l].reverse());
   const uniq = listFn('find uniq', (l) => {
     const out: GoValue[] = [];
@@ -1000,7 +1000,7 @@ export function slimSprigFunctions(): Record<string, GoFunction> {
           if (!isList(l)) throw new Error(`Cannot concat type ${kind} as list`);
           out.push(...l);
         }
-        return out.length === 0 ? null : out;
+        return out;
       },
       { variadic: I },
     ),
