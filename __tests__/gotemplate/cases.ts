@@ -646,4 +646,222 @@ const operator: TemplateCase[] = [
   { t: '{{ get (index .nested.list 0) "name" }}' },
 ];
 
-export const CASES: TemplateCase[] = [...exec, ...sprig, ...operator];
+const yaml: TemplateCase[] = [
+  // sigs.k8s.io/yaml (go-yaml v2) output of toYaml: quoting, key order, folding, block scalars
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      true: 1,
+      '1': 2,
+      '': 3,
+      'a b': 4,
+      'key: x': 5,
+      '-x': 6,
+      null: 7,
+      '~': 8,
+      yes: 9,
+      '1.5': 10,
+      Z: 11,
+      _z: 12,
+      z10: 13,
+      z9: 14,
+      z09: 15,
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: ['', ' ', 'a\tb', '#comment', 'x #y', 'x# y', 'a:b', 'a: b', 'a:', '[x]', 'x[y]', '{x}', 'x,y'],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: [
+      '@at',
+      '`bt',
+      '%pct',
+      '!bang',
+      '&amp',
+      '*star',
+      '|pipe',
+      '>gt',
+      "'sq",
+      '"dq',
+      '?q',
+      '? q',
+      '- ',
+      '-',
+      '---',
+      '...',
+      '--- x',
+      'a---',
+    ],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: ['null', 'Null', 'NULL', '~', 'TRUE', 'True', 'y', 'n', 'on', 'off', 'Off', 'yes', 'NO'],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: [
+      '0x1F',
+      '0o17',
+      '017',
+      '1e3',
+      '1_000',
+      '.5',
+      '+1',
+      '-1',
+      '1:20',
+      '190:20:30',
+      '1.2.3',
+      '0.1.0',
+      'v1.0',
+      '12e',
+      '0b101',
+    ],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: [
+      '2024-01-01T10:00:00Z',
+      '2024-01-01 10:00:00',
+      '2024-1-1',
+      '2024-01-01x',
+      '.inf',
+      '-.Inf',
+      '.nan',
+      '<<',
+      '=',
+      'é',
+      '☃ snowman',
+      'emoji 😀',
+    ],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: [
+      'tab\tend',
+      'ends with space ',
+      'multi\nline',
+      'trailing\n',
+      'two\n\n',
+      '\nleading newline',
+      ' leading space\nx',
+      'crlf\r\nx',
+      'bell\u0007',
+      'nbsp\u00a0x',
+    ],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: { a: 0, b: -2.5, c: 1.0, d: 1e21, e: 1.5e-7, f: 123456789012, g: 0.1, h: 1e20, i: -0.000001 },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: { a: {}, b: [], c: [[]], d: [{}], e: [[1, [2, [3]]]], f: [{ x: [] }], g: { h: { i: { j: [1] } } } },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      list: [
+        'a very long string in a list item that runs past the eighty column limit of the emitter for sure',
+        'short',
+      ],
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      a: {
+        b: {
+          c: 'a very long string nested three levels deep that runs past the eighty column limit of go yaml',
+        },
+      },
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      nospace: 'x'.repeat(120),
+      quoted:
+        'key: value and then a very long tail of words that goes on past the eighty column mark of yaml',
+      dq: 'true and then a very long tail of words that goes on past the eighty column mark of go-yaml v2',
+      tabs: 'a\tvery long string with a tab that goes on and on past the eighty column mark of go-yaml for sure',
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      multi: 'first line\n  indented second\nthird\n',
+      keep: 'a\n\n\n',
+      lead: '  lead\nx',
+      block: '# not a comment\n- not a list\n',
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: [['a', 'b'], { k: 'v', l: ['x'] }, [{ m: 1 }, { n: [2, 3] }], null, true, 'x\ny'],
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: { 'a very long key that goes on and on and on and on and on and on and on past eighty': 'v' },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: 'a top-level string that is long enough to be folded by the emitter at eighty columns, surely',
+  },
+  { t: '{{ toYaml . }}', data: 'top\nlevel\nmulti' },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      spec: {
+        values: {
+          image: { repository: 'ghcr.io/org/app', tag: '1.2.3' },
+          replicas: 2,
+          resources: { limits: { cpu: '500m', memory: '128Mi' } },
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: 'x y' },
+          ],
+        },
+      },
+    },
+  },
+  {
+    t: '{{ toYaml . }}',
+    data: {
+      'app.kubernetes.io/name': 'x',
+      'fluxcd.controlplane.io/reconcile': 'disabled',
+      'b/c': 1,
+      'a.b': 2,
+      'a-b': 3,
+      a_b: 4,
+      aB: 5,
+      AB: 6,
+    },
+  },
+  {
+    t: '{{ toJson . }}|{{ toPrettyJson . }}',
+    data: { 'a/b': ['<', '>', '&'], n: [1, 1.5, -0.5, 1e21, 1e-7, 123456789] },
+  },
+  // more exec cases
+  { t: '{{ range $i, $c := "abc" }}{{ $c }}{{ end }}', err: true },
+  { t: '{{ range $i, $e := .list }}{{ if $i }}, {{ end }}{{ $e }}{{ end }}' },
+  { t: '{{ with $v := index .m "one" }}{{ $v }}{{ end }}' },
+  { t: '{{ $m := .m }}{{ range $k, $v := $m }}{{ $k }}{{ end }}{{ $m.two }}' },
+  { t: '{{ if not .missing }}absent{{ end }}{{ if .nested.a }} present{{ end }}' },
+  { t: '{{ .nested.list | first | toJson }}' },
+  { t: '{{- range .strs }}\n- {{ . }}\n{{- end }}' },
+  { t: '{{ "quoted \\"inner\\"" }}|{{ `back\\slash` }}' },
+  { t: '{{ printf "%v %v" (list) (dict) }}' },
+  { t: '{{ printf "%03d|%-4s|%4.1f|%x" 7 "ab" 3.14159 "A" }}' },
+  { t: '{{ len (print .list) }} {{ len "☃" }}' },
+  { t: '{{ index (split "/" "a/b/c") "_2" }}' },
+  { t: '{{ $x := 0 }}{{ range .list }}{{ $x = add $x . }}{{ end }}{{ $x }}' },
+  { t: '{{ $n := 0 }}{{ range $i, $e := .list }}{{ $n = $i }}{{ end }}{{ $n }}' },
+  { t: '{{ eq (index .list 0) 3.0 }} {{ eq (len .list) 3 }}' },
+  { t: '{{ ne .s "x" }} {{ lt .f 2.0 }} {{ ge .n 17.0 }} {{ le .neg -3.0 }}' },
+  { t: '{{ and .missing (fail "x") }}' },
+  { t: '{{ or .s (fail "x") }}' },
+];
+
+export const CASES: TemplateCase[] = [...exec, ...sprig, ...operator, ...yaml];

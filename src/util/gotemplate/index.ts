@@ -8,6 +8,7 @@ import { builtinFunctions } from './builtins.js';
 import { type ExecContext, type MissingKey, State } from './exec.js';
 import { TemplateError, parseTrees } from './parse.js';
 import { resourceSetExtras, slimSprigFunctions } from './sprig.js';
+import { goYamlMarshal } from './goyaml.js';
 import { type GoFunction, type GoValue, fromJSONValue, goFunc } from './value.js';
 
 export { TemplateError } from './parse.js';
@@ -22,6 +23,16 @@ export {
   toPlain,
 } from './value.js';
 export { slimSprigFunctions } from './sprig.js';
+export { goYamlMarshal } from './goyaml.js';
+
+/**
+ * sigs.k8s.io/yaml.JSONToYAML of JSON-like data, as the operator turns each `spec.resources`
+ * entry into the YAML text it then templates (BuildResource): keys in go-yaml's order, go-yaml
+ * v2's quoting and line folding.
+ */
+export function jsonToYaml(value: unknown): string {
+  return goYamlMarshal(fromJSONValue(value, 'float64'));
+}
 
 export interface TemplateOptions {
   /** The template's name, as Go's errors quote it (the operator: "resourceset"). */
