@@ -591,6 +591,9 @@ const sprig: TemplateCase[] = [
   { t: '{{ urlJoin (dict "scheme" "https" "host" "example.com" "path" "/a/b" "query" "x=1") }}' },
   // dates that do not depend on the clock
   { t: '{{ duration 95 }}|{{ duration "3661" }}|{{ duration 0 }}|{{ duration (int64 90000) }}' },
+  {
+    t: '{{ durationRound "2h10m5s" }}|{{ durationRound "90s" }}|{{ durationRound "-3h" }}|{{ durationRound "1.5h" }}|{{ durationRound "400h" }}|{{ durationRound "9000h" }}|{{ durationRound "x" }}|{{ durationRound (int64 5000000000) }}',
+  },
   // fail
   { t: '{{ fail "boom" }}', err: true },
   { t: '{{ if false }}{{ fail "not reached" }}{{ end }}ok' },

@@ -117,3 +117,37 @@ describe('the Flux Operator configuration', () => {
     );
   });
 });
+
+describe('hostile templates end with an error, not a hang or a crash', () => {
+  it('endless recursion', () => {
+    expect(failure('{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}')).toMatch(
+      /exceeded maximum template depth/,
+    );
+  });
+
+  it('a loop of a billion iterations', () => {
+    expect(failure('{{range 1000000000}}{{end}}')).toMatch(/execution exceeds \d+ steps/);
+  });
+
+  it('output that would not fit in memory', () => {
+    expect(failure('{{repeat 1000000000 "xxxxxxxxxx"}}')).toMatch(
+      /error calling repeat: output exceeds 64 MiB/,
+    );
+    expect(failure('{{printf "%999999999d" 1}}')).toMatch(/output exceeds 64 MiB/);
+  });
+
+  it('nesting deeper than the stack', () => {
+    expect(failure(`{{ ${'('.repeat(20000)}1${')'.repeat(20000)} }}`)).toMatch(/nesting too deep/);
+  });
+
+  it('date functions parse as in the operator but are reported when called', () => {
+    expect(failure('{{ toDate "2006-01-02" "2024-01-01" }}')).toMatch(
+      /date and time values are not supported/,
+    );
+    expect(
+      parseTemplate('{{ if false }}{{ ago 1 }}{{ end }}ok', { functions: resourceSetFunctions() }).execute(
+        {},
+      ),
+    ).toBe('ok');
+  });
+});

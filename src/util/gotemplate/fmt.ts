@@ -309,6 +309,7 @@ function signed(s: string, spec: Spec): string {
 
 function pad(s: string, spec: Spec, numeric = false): string {
   const width = spec.width ?? 0;
+  if (width > 64 * 1024 * 1024) throw new Error('output exceeds 64 MiB');
   const len = [...s].length;
   if (len >= width) return s;
   if (spec.minus) return s + ' '.repeat(width - len);

@@ -61,9 +61,14 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
     functions.set(fname, fn);
     builtins.delete(fname);
   }
-  const trees = parseTrees(name, text, options.leftDelim ?? '{{', options.rightDelim ?? '}}', (f) =>
-    functions.has(f),
-  );
+  let trees: ReturnType<typeof parseTrees>;
+  try {
+    trees = parseTrees(name, text, options.leftDelim ?? '{{', options.rightDelim ?? '}}', (f) =>
+      functions.has(f),
+    );
+  } catch (err) {
+    throw tooDeep(err, name);
+  }
   const ctx: ExecContext = { trees, functions, builtins, missingKey: options.missingKey ?? 'default' };
   const run = (tname: string, data: unknown): string => {
     const tree = trees.get(tname);
@@ -77,12 +82,24 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
       );
     }
     const dot = toGo(data);
-    return new State(ctx, tree, dot).run(dot);
+    try {
+      return new State(ctx, tree, dot).run(dot);
+    } catch (err) {
+      throw tooDeep(err, name);
+    }
   };
   return {
     execute: (data) => run(name, data),
     executeTemplate: (tname, data) => run(tname, data),
   };
+}
+
+/** JavaScript's stack ends before Go's would: nesting that deep is reported, not crashed on. */
+function tooDeep(err: unknown, name: string): unknown {
+  if (err instanceof RangeError && /call stack/.test(err.message)) {
+    return new TemplateError(`template: ${name}: nesting too deep to evaluate`);
+  }
+  return err;
 }
 
 /** Data handed to execute: Go values pass through, plain JSON-like data is converted (numbers as float64). */
