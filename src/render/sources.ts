@@ -128,6 +128,11 @@ export interface SourceContext {
   /** The ArtifactGenerator that produces ExternalArtifact namespace/name. */
   findGenerator(namespace: string, artifactName: string): KubeObject | undefined;
   registry(insecure: boolean): RegistryClient;
+  /**
+   * A source that is this repository as published: a FluxInstance's sync source, which the
+   * entry directory is read from (default: none).
+   */
+  isThisRepository?(kind: string, namespace: string, name: string): boolean;
   log: Logger;
   /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
   tree?: SourceTree;
@@ -169,9 +174,10 @@ export class SourceResolver {
         ? field<string>(this.ctx.lookup(kind, namespace, name) ?? {}, 'spec', 'ignore')
         : undefined;
     if (mapped) return this.copyTree(resolve(mapped), target, specIgnore);
-    switch (kind) {
+    const self = this.ctx.isThisRepository?.(kind, namespace, name) ?? false;
+    switch (self ? 'GitRepository' : kind) {
       case 'GitRepository': {
-        const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+        const other = !self && this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
         if (other) throw new SourceError(other);
         if (this.ctx.tree) {
           // Without symlinks, what a build reads is known statically: files are written lazily.
