@@ -152,6 +152,17 @@ describe('fluxgate render of a Flux Operator fleet (d2 pattern)', () => {
       ref: { tag: 'latest' },
       secretRef: { name: 'registry-auth' },
       url: 'oci://registry.example.com/acme/fleet',
+      // The FluxInstance's spec.kustomize.patches, laid over it by kustomize.
+      verify: {
+        provider: 'cosign',
+        matchOIDCIdentity: [
+          {
+            issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+            subject:
+              '^https://github\\.com/acme/fleet/\\.github/workflows/push-artifact\\.yaml@refs/heads/main$',
+          },
+        ],
+      },
     });
     expect(stderr.match(/not rendered offline/g)).toHaveLength(1);
     expect(stderr).not.toMatch(/^error/m);

@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { renderHelmRelease } from './helm/index.js';
+import { kustomizePatches, renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
@@ -164,6 +164,8 @@ class ClusterRender {
   /** `Kind/ns/name` of the sources a FluxInstance syncs: this repository, as the entry is. */
   private readonly syncSources = new Set<string>();
   private readonly operatorOwners = new Set<string>();
+  /** FluxInstance sync objects with `spec.kustomize.patches` to lay over them. */
+  private readonly instancePatches: { owner: OwnerRef; objects: KubeObject[]; patches: unknown[] }[] = [];
   private readonly sources: SourceResolver;
   private readonly clients = new Map<boolean, RegistryClient>();
   private readonly chartCache = new Map<string, Promise<string>>();
@@ -286,6 +288,7 @@ class ClusterRender {
       }
     }
 
+    for (const p of this.instancePatches) await this.patchInstanceObjects(p);
     await mapPool(this.helmReleases, this.options.concurrency, (hr) => this.renderHelm(hr));
 
     const order = (o: RenderedObject) =>
@@ -491,6 +494,8 @@ class ClusterRender {
     if (isSuspended(o)) this.suspended.push(owner);
     if (!sync) return [];
     const { source, kustomization } = sync;
+    const patches = field<unknown[]>(o, 'spec', 'kustomize', 'patches') ?? [];
+    if (patches.length) this.instancePatches.push({ owner, objects: [source, kustomization], patches });
     this.syncSources.add(objectKey(source.kind, source.metadata.namespace, source.metadata.name));
     for (const generated of [source, kustomization]) {
       this.index.set(
@@ -504,6 +509,28 @@ class ClusterRender {
     if (syncPath === entryPath) return [];
     const child = this.child(item, kustomization);
     return child ? [child] : [];
+  }
+
+  /**
+   * A FluxInstance's `spec.kustomize.patches` over its sync objects, in place, as the operator
+   * patches what it generates (the d2 fleets add `spec.verify` to the sync source this way).
+   */
+  private async patchInstanceObjects(p: { owner: OwnerRef; objects: KubeObject[]; patches: unknown[] }) {
+    try {
+      const manifest = p.objects.map((o) => `---\n${stringify(o)}`).join('');
+      const patched = parseObjects(
+        await kustomizePatches(manifest, p.patches, this.sources.workDir, this.io.env, this.runTool),
+        'spec.kustomize.patches output',
+      );
+      for (const o of p.objects) {
+        const match = patched.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata.name);
+        if (!match) continue;
+        for (const key of Object.keys(o)) delete o[key];
+        Object.assign(o, match);
+      }
+    } catch (err) {
+      this.fail(p.owner, `spec.kustomize.patches: ${errorLine(err)}`);
+    }
   }
 
   /** Every queued ResourceSet expanded; the Kustomizations it generates are the next wave. */
