@@ -181,4 +181,22 @@ describe('fluxgate render of a Flux Operator fleet (d2 pattern)', () => {
     ]);
     expect(ownerOf('ConfigMap', 'monitoring', 'alert-rules')).toBe('Kustomization/flux-system/monitoring');
   });
+
+  it('from a bootstrap directory whose FluxInstance syncs another path, says which path to render', async () => {
+    const r = await runCli([
+      'render',
+      '--repo',
+      FLEET,
+      '--path',
+      'clusters/staging/flux-system',
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.errors).toEqual([]);
+    expect(json.notices.map((n: { message: string }) => n.message)).toContain(
+      'FluxInstance flux-system/flux: syncs path clusters/staging, not --path clusters/staging/flux-system; render --path clusters/staging for what the cluster applies',
+    );
+  });
 });

@@ -507,6 +507,15 @@ class ClusterRender {
     const syncPath = repoPath(field<string>(kustomization, 'spec', 'path') ?? '');
     const entryPath = repoPath(this.options.path);
     if (syncPath === entryPath) return [];
+    if (kustomization.metadata.name === 'flux-system' && kustomization.metadata.namespace === 'flux-system') {
+      // The cluster's flux-system Kustomization is the sync path, not this entry (a bootstrap
+      // directory): rendering both would apply the FluxInstance twice.
+      this.notices.push({
+        owner,
+        message: `${describeOwner(owner)}: syncs path ${syncPath}, not --path ${this.options.path}; render --path ${syncPath} for what the cluster applies`,
+      });
+      return [];
+    }
     const child = this.child(item, kustomization);
     return child ? [child] : [];
   }
