@@ -64,6 +64,25 @@ spec:
         insecure: true
         verify: {provider: cosign, secretRef: {name: cosign-keys}}
 `,
+    'clusters/dev/legacy.yaml': `
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSet
+metadata:
+  name: legacy
+  namespace: flux-system
+spec:
+  inputs:
+    - tenant: old
+  resourcesTemplate: |
+    apiVersion: source.toolkit.fluxcd.io/v1beta2
+    kind: OCIRepository
+    metadata:
+      name: legacy-<< inputs.tenant >>
+      namespace: flux-system
+    spec:
+      interval: 5m
+      url: oci://registry.example.com/<< inputs.tenant >>
+`,
   });
 }
 
@@ -91,6 +110,26 @@ describe('verify: OCIRepositories a ResourceSet generates', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /clusters\/dev\/tenants\.yaml:\d+: OCIRepository\/flux-system\/apps-unsigned: .*not verified/,
+    );
+  });
+
+  it('reports a deprecated API a template generates at the ResourceSet that generates it', async () => {
+    const r = await runCli(['verify', '--repo', fleet(), '--path', 'clusters/dev', '--format', 'json']);
+    const findings = JSON.parse(r.stdout).findings as {
+      rule: string;
+      file: string;
+      line: number;
+      object: string;
+    }[];
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          rule: 'deprecated-api',
+          file: 'clusters/dev/legacy.yaml',
+          line: 9, // spec.resourcesTemplate
+          object: 'OCIRepository/flux-system/legacy-old',
+        }),
+      ]),
     );
   });
 });

@@ -37,13 +37,17 @@ export function generatedObjects(scanned: Located[]): Located[] {
     } catch {
       continue;
     }
+    // Findings point at the templates (spec.resources, resourcesTemplate or steps), not the object's head.
+    const spec = (o.spec ?? {}) as Record<string, unknown>;
+    const key = ['resources', 'resourcesTemplate', 'steps', 'sync'].find((k) => spec[k] !== undefined);
+    const line = key ? l.lineOf(['spec', key]) : l.line;
     for (const g of generated)
       out.push({
         file: l.file,
-        line: l.line,
+        line,
         object: g as unknown as Record<string, unknown>,
         namespace: g.metadata?.namespace || undefined,
-        lineOf: () => l.line,
+        lineOf: () => line,
       });
   }
   return out;
