@@ -7,8 +7,7 @@
  * the same way per step, an object in two steps being an error. `commonMetadata` and the
  * ResourceSet's owner labels go on every object.
  */
-import { stringify } from 'yaml';
-import { executeResourceSetTemplate } from '../../util/gotemplate/index.js';
+import { executeResourceSetTemplate, jsonToYaml } from '../../util/gotemplate/index.js';
 import { field, groupOf, OPERATOR_GROUP, parseObjects, type KubeObject } from '../objects.js';
 import { combineInputs, providerInputs, selectProviders, type InputSet } from './inputs.js';
 
@@ -34,12 +33,10 @@ const describe = (o: KubeObject) =>
   `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`;
 
 /**
- * A resource as template text: sigs.k8s.io/yaml JSONToYAML writes keys sorted, two-space
- * indents, sequences not indented under their key; templates such as `nindent` count on it.
+ * A resource as template text: sigs.k8s.io/yaml JSONToYAML (go-yaml v2: keys sorted, sequences
+ * not indented under their key, its quoting); templates such as `nindent` count on the layout.
  */
-function resourceText(resource: unknown): string {
-  return stringify(resource, { sortMapEntries: true, indentSeq: false, lineWidth: 0, singleQuote: true });
-}
+const resourceText = (resource: unknown) => jsonToYaml(resource);
 
 /**
  * fluxcd/pkg ssa/utils ReadObjects: the objects of a multi-document YAML text; empty documents,

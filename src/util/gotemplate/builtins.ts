@@ -159,7 +159,7 @@ function sliceBuiltin(item: GoValue, ...indexes: GoValue[]): GoValue {
 /** Go's evalArgs: Sprint of the arguments, a lone string as is. */
 function evalArgs(args: GoValue[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
-  return sprint(args.map((a) => (a === undefined ? '<no value>' : a)));
+  return sprint(args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
 }
 
 function htmlEscape(s: string): string {

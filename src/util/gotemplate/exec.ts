@@ -63,13 +63,20 @@ interface Typed {
   iface: boolean;
 }
 
-const MAX_DEPTH = 100000;
+/**
+ * Bounds for hostile templates (a pull request can hold any ResourceSet): Go allows 100000
+ * nested template calls and has no step or output limit; JavaScript's stack ends sooner, and a
+ * check must not spin on `range 1000000000`.
+ */
+const MAX_DEPTH = 1000;
 const MAX_OUTPUT = 64 * 1024 * 1024;
+const MAX_STEPS = 20_000_000;
 
 export class State {
   private vars: Variable[];
   private node: { pos: number; tree: Tree } | undefined;
   private depth = 0;
+  private steps = 0;
   private out: string[] = [];
   private outLength = 0;
 
@@ -130,6 +137,7 @@ export class State {
 
   private walk(dot: GoValue, node: Node): void {
     this.at(node);
+    if (++this.steps > MAX_STEPS) this.errorf(`execution exceeds ${MAX_STEPS} steps`);
     switch (node.type) {
       case 'action': {
         const val = this.evalPipeline(dot, node.pipe);
@@ -233,8 +241,7 @@ export class State {
     this.at(t);
     const tree = this.ctx.trees.get(t.name);
     if (!tree || !tree.root) this.errorf(`template ${JSON.stringify(t.name)} not defined`);
-    if (this.depth >= MAX_DEPTH || this.depth >= 10000)
-      this.errorf(`exceeded maximum template depth (${MAX_DEPTH})`);
+    if (this.depth >= MAX_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_DEPTH})`);
     const newDot = this.evalPipeline(dot, t.pipe);
     const saved = { tree: this.tree, vars: this.vars };
     this.tree = tree;

@@ -25,8 +25,8 @@ export function formatFloat(f: number, verb: string, prec: number): string {
         const d = shortestDigits(abs);
         return sign + fmtF(d, Math.max(d.digits.length - d.dp, 0));
       }
-      if (abs >= 1e21) return sign + BigInt(abs).toString() + (prec > 0 ? '.' + '0'.repeat(prec) : '');
-      return sign + abs.toFixed(Math.min(prec, 100));
+      const exact = exactDigits(abs);
+      return sign + fmtF(roundDigits(exact, exact.dp + prec), prec);
     }
     default: {
       let p = prec;
@@ -64,9 +64,50 @@ function shortestDigits(abs: number): Digits {
 }
 
 function roundedDigits(abs: number, significant: number): Digits {
+  return roundDigits(exactDigits(abs), significant);
+}
+
+/** The exact decimal expansion of a float64 (every binary fraction is a finite decimal). */
+function exactDigits(abs: number): Digits {
   if (abs === 0) return { digits: '', dp: 0 };
-  const [m, e] = abs.toExponential(Math.min(Math.max(significant - 1, 0), 100)).split('e');
-  return { digits: m!.replace('.', '').replace(/0+$/, ''), dp: Number(e) + 1 };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, abs);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let exp: number;
+  if (biased === 0) exp = -1074;
+  else {
+    mant |= 1n << 52n;
+    exp = biased - 1075;
+  }
+  let digits: string;
+  let dp: number;
+  if (exp >= 0) {
+    digits = (mant << BigInt(exp)).toString();
+    dp = digits.length;
+  } else {
+    digits = (mant * 5n ** BigInt(-exp)).toString();
+    dp = digits.length + exp;
+  }
+  return { digits: digits.replace(/0+$/, ''), dp };
+}
+
+/** Rounds to nd significant digits as Go's strconv decimal does (half to even only on exact ties). */
+function roundDigits(d: Digits, nd: number): Digits {
+  if (nd < 0) return { digits: '', dp: 0 };
+  if (nd >= d.digits.length) return d;
+  const at = d.digits.charCodeAt(nd) - 48;
+  let up: boolean;
+  if (at === 5 && nd + 1 === d.digits.length) up = nd > 0 && (d.digits.charCodeAt(nd - 1) - 48) % 2 === 1;
+  else up = at >= 5;
+  if (!up) return { digits: d.digits.slice(0, nd).replace(/0+$/, ''), dp: d.dp };
+  const chars = d.digits.slice(0, nd).split('');
+  let i = nd - 1;
+  while (i >= 0 && chars[i] === '9') i--;
+  if (i < 0) return { digits: '1', dp: d.dp + 1 };
+  chars[i] = String.fromCharCode(chars[i]!.charCodeAt(0) + 1);
+  return { digits: chars.slice(0, i + 1).join(''), dp: d.dp };
 }
 
 function fmtE(d: Digits, prec: number, e: string): string {
@@ -268,6 +309,7 @@ function signed(s: string, spec: Spec): string {
 
 function pad(s: string, spec: Spec, numeric = false): string {
   const width = spec.width ?? 0;
+  if (width > 64 * 1024 * 1024) throw new Error('output exceeds 64 MiB');
   const len = [...s].length;
   if (len >= width) return s;
   if (spec.minus) return s + ' '.repeat(width - len);

@@ -20,7 +20,8 @@ function viaJson(v: GoValue): Y {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`json: unsupported value: ${formatFloat(v, 'g', -1)}`);
     // json.Marshal writes whole floats without a point; go-yaml reads them back as int.
-    if (Number.isInteger(v) && Math.abs(v) < 1e21) return { int: BigInt(v).toString() };
+    // ...as long as ParseInt or ParseUint accept the digits; larger ones stay floats.
+    if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 64) return { int: BigInt(v).toString() };
     return { float: v };
   }
   if (Array.isArray(v)) return v.map(viaJson);
@@ -110,14 +111,27 @@ const SPECIAL_FLOATS = new Set([
 
 /** Whether go-yaml v2 would read the plain scalar `s` as something other than a string. */
 function resolvesToNonString(s: string): boolean {
-  if (NULL_WORDS.has(s) || BOOL_WORDS.has(s) || SPECIAL_FLOATS.has(s) || s === '<<') return true;
+  if (NULL_WORDS.has(s) || BOOL_WORDS.has(s) || SPECIAL_FLOATS.has(s)) return true;
   const hint = s[0]!;
   if (!/[-+.0-9]/.test(hint)) return false;
   const plain = s.replace(/_/g, '');
-  if (/^[-+]?(0b[01]+|0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(plain)) return true;
+  if (/^[-+]?(0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(plain)) return true;
   if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(s)) return true;
   if (/^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s)) return true;
+  // go-yaml v2 reads these as timestamps (resolve.go: allowedTimestampFormats)
+  if (/^\d{4}-\d{1,2}-\d{1,2}(?:[Tt ]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)?$/.test(s))
+    return true;
   return false;
+}
+
+/** go-yaml's is_printable: no tab, no CR, nothing above U+FFFD (so no emoji), no BOM. */
+function isPrintable(cp: number): boolean {
+  return (
+    cp === 0x0a ||
+    (cp >= 0x20 && cp <= 0x7e) ||
+    (cp >= 0xa0 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
+  );
 }
 
 interface Analysis {
@@ -211,15 +225,7 @@ function analyze(value: string): Analysis {
       }
     }
     const cp = c.codePointAt(0)!;
-    const printable =
-      cp === 0x09 ||
-      cp === 0x0a ||
-      cp === 0x0d ||
-      (cp >= 0x20 && cp <= 0x7e) ||
-      cp === 0x85 ||
-      (cp >= 0xa0 && cp <= 0xd7ff) ||
-      (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) ||
-      (cp >= 0x10000 && cp <= 0x10ffff);
+    const printable = isPrintable(cp);
     if (!printable || (cp > 0x7f && false)) specialCharacters = true;
     const isBreak = c === '\n' || c === '\r' || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
     if (isBreak) lineBreaks = true;
@@ -368,15 +374,7 @@ class Emitter {
     for (let i = 0; i < chars.length; i++) {
       const c = chars[i]!;
       const cp = c.codePointAt(0)!;
-      const printable =
-        cp === 0x09 ||
-        cp === 0x0a ||
-        cp === 0x0d ||
-        (cp >= 0x20 && cp <= 0x7e) ||
-        cp === 0x85 ||
-        (cp >= 0xa0 && cp <= 0xd7ff) ||
-        (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) ||
-        (cp >= 0x10000 && cp <= 0x10ffff);
+      const printable = isPrintable(cp);
       const isBreak = c === '\n' || c === '\r' || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
       if (!printable || isBreak || c === '"' || c === '\\' || cp === 0xfeff) {
         const esc: Record<string, string> = {
@@ -484,7 +482,8 @@ function emitNode(e: Emitter, v: Y, indent: number, context: 'root' | 'mapvalue'
   const text = scalarText(v);
   if (context !== 'root') e.write(' ');
   if (text !== undefined) e.write(text);
-  else e.scalarString(v as string, indent, false);
+  // A document-level scalar continues (folded lines, block scalar) two columns in.
+  else e.scalarString(v as string, context === 'root' ? 2 : indent, false);
 }
 
 function emitValue(e: Emitter, x: Y, indent: number) {

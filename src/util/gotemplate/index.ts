@@ -8,6 +8,7 @@ import { builtinFunctions } from './builtins.js';
 import { type ExecContext, type MissingKey, State } from './exec.js';
 import { TemplateError, parseTrees } from './parse.js';
 import { resourceSetExtras, slimSprigFunctions } from './sprig.js';
+import { goYamlMarshal } from './goyaml.js';
 import { type GoFunction, type GoValue, fromJSONValue, goFunc } from './value.js';
 
 export { TemplateError } from './parse.js';
@@ -22,6 +23,16 @@ export {
   toPlain,
 } from './value.js';
 export { slimSprigFunctions } from './sprig.js';
+export { goYamlMarshal } from './goyaml.js';
+
+/**
+ * sigs.k8s.io/yaml.JSONToYAML of JSON-like data, as the operator turns each `spec.resources`
+ * entry into the YAML text it then templates (BuildResource): keys in go-yaml's order, go-yaml
+ * v2's quoting and line folding.
+ */
+export function jsonToYaml(value: unknown): string {
+  return goYamlMarshal(fromJSONValue(value, 'float64'));
+}
 
 export interface TemplateOptions {
   /** The template's name, as Go's errors quote it (the operator: "resourceset"). */
@@ -50,9 +61,14 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
     functions.set(fname, fn);
     builtins.delete(fname);
   }
-  const trees = parseTrees(name, text, options.leftDelim ?? '{{', options.rightDelim ?? '}}', (f) =>
-    functions.has(f),
-  );
+  let trees: ReturnType<typeof parseTrees>;
+  try {
+    trees = parseTrees(name, text, options.leftDelim ?? '{{', options.rightDelim ?? '}}', (f) =>
+      functions.has(f),
+    );
+  } catch (err) {
+    throw tooDeep(err, name);
+  }
   const ctx: ExecContext = { trees, functions, builtins, missingKey: options.missingKey ?? 'default' };
   const run = (tname: string, data: unknown): string => {
     const tree = trees.get(tname);
@@ -66,7 +82,11 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
       );
     }
     const dot = toGo(data);
-    return new State(ctx, tree, dot).run(dot);
+    try {
+      return new State(ctx, tree, dot).run(dot);
+    } catch (err) {
+      throw tooDeep(err, name);
+    }
   };
   return {
     execute: (data) => run(name, data),
@@ -74,9 +94,18 @@ export function parseTemplate(text: string, options: TemplateOptions = {}): Temp
   };
 }
 
+/** JavaScript's stack ends before Go's would: nesting that deep is reported, not crashed on. */
+function tooDeep(err: unknown, name: string): unknown {
+  if (err instanceof RangeError && /call stack/.test(err.message)) {
+    return new TemplateError(`template: ${name}: nesting too deep to evaluate`);
+  }
+  return err;
+}
+
 /** Data handed to execute: Go values pass through, plain JSON-like data is converted (numbers as float64). */
 function toGo(data: unknown): GoValue {
-  if (data === undefined) return undefined;
+  // Go's reflect.ValueOf(nil) is the invalid value: fields of it are "no value".
+  if (data === undefined || data === null) return undefined;
   return isGoValue(data) ? data : fromJSONValue(data);
 }
 
@@ -105,9 +134,10 @@ export function resourceSetFunctions(): Record<string, GoFunction> {
  * plain objects are converted with whole numbers as int64.
  */
 export function executeResourceSetTemplate(text: string, inputs: unknown, name = 'resourceset'): string {
+  // A nil input set is still a map[string]any: its keys are missing, not nil pointers.
   const inputSet: GoValue =
     inputs === undefined || inputs === null
-      ? null
+      ? new Map()
       : isGoValue(inputs)
         ? inputs
         : fromJSONValue(inputs, 'int64');

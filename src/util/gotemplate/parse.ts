@@ -51,21 +51,23 @@ type ItemType =
   | 'template'
   | 'with';
 
-const KEYWORDS: Record<string, ItemType> = {
-  '.': 'dot',
-  block: 'block',
-  break: 'break',
-  continue: 'continue',
-  define: 'define',
-  else: 'else',
-  end: 'end',
-  if: 'if',
-  range: 'range',
-  nil: 'nil',
-  template: 'template',
-  with: 'with',
-};
-const KEYWORD_TYPES = new Set<ItemType>(Object.values(KEYWORDS));
+const KEYWORDS = new Map<string, ItemType>(
+  Object.entries({
+    '.': 'dot',
+    block: 'block',
+    break: 'break',
+    continue: 'continue',
+    define: 'define',
+    else: 'else',
+    end: 'end',
+    if: 'if',
+    range: 'range',
+    nil: 'nil',
+    template: 'template',
+    with: 'with',
+  } as Record<string, ItemType>),
+);
+const KEYWORD_TYPES = new Set<ItemType>(KEYWORDS.values());
 
 interface Item {
   typ: ItemType;
@@ -264,7 +266,7 @@ function lex(input: string, leftDelim: string, rightDelim: string): Item[] {
             if (d !== undefined) pos -= d.length;
             const word = input.slice(start, pos);
             if (!atTerminator()) return fail(`bad character ${formatRune(peekChar()!)}`);
-            const kw = KEYWORDS[word];
+            const kw = KEYWORDS.get(word);
             if (kw) emit(kw);
             else if (word === 'true' || word === 'false') emit('bool');
             else emit('identifier');
@@ -275,9 +277,9 @@ function lex(input: string, leftDelim: string, rightDelim: string): Item[] {
         emit('leftParen');
         parenDepth++;
       } else if (c === ')') {
-        emit('rightParen');
         parenDepth--;
         if (parenDepth < 0) return fail('unexpected right paren');
+        emit('rightParen');
       } else if (c.codePointAt(0)! <= 0x7f && c.codePointAt(0)! >= 0x20) {
         emit('char');
       } else {
@@ -1295,7 +1297,6 @@ export function errorContext(node: { pos: number; tree: Tree } & (Node | ArgNode
   const nl = text.lastIndexOf('\n');
   const col = nl < 0 ? node.pos : node.pos - (nl + 1);
   const line = 1 + (text.match(/\n/g)?.length ?? 0);
-  let context = nodeString(node);
-  if (context.length > 20) context = `${context.slice(0, 20)}...`;
+  const context = nodeString(node);
   return { location: `${node.tree.parseName}:${line}:${col}`, context };
 }

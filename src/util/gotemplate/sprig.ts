@@ -127,8 +127,13 @@ function intSlice(values: bigint[]): GoValue[] {
   return out;
 }
 
+const MAX_STRING = 64 * 1024 * 1024;
+const MAX_LIST = 10_000_000;
+
 function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
   const v: bigint[] = [];
+  if (step !== 0n && (stop - start) / step > BigInt(MAX_LIST))
+    throw new Error(`list exceeds ${MAX_LIST} elements`);
   if (stop < start) {
     if (step >= 0n) return v;
     for (let i = start; i > stop; i += step) v.push(i);
@@ -528,6 +533,53 @@ export function durationString(ns: bigint): string {
   return (neg ? '-' : '') + out;
 }
 
+/** time.ParseDuration: undefined when Go would return an error. */
+export function parseDuration(s: string): bigint | undefined {
+  const units: Record<string, number> = {
+    ns: 1,
+    us: 1e3,
+    µs: 1e3,
+    μs: 1e3,
+    ms: 1e6,
+    s: 1e9,
+    m: 60e9,
+    h: 3600e9,
+  };
+  let rest = s;
+  let neg = false;
+  if (rest.startsWith('-') || rest.startsWith('+')) {
+    neg = rest.startsWith('-');
+    rest = rest.slice(1);
+  }
+  if (rest === '0') return 0n;
+  if (rest === '') return undefined;
+  let total = 0;
+  while (rest !== '') {
+    const m = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
+    total += Number(`${m[1] || '0'}.${m[2] || '0'}`) * units[m[3]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  const ns = BigInt(Math.round(total));
+  return neg ? -ns : ns;
+}
+
+/** sprig's durationRound: the largest whole unit (y, mo, d, h, m, s) of the duration. */
+function durationRound(d: bigint): string {
+  const u = d < 0n ? -d : d;
+  const second = 1000000000n;
+  const steps: Array<[bigint, string]> = [
+    [second * 3600n * 24n * 365n, 'y'],
+    [second * 3600n * 24n * 30n, 'mo'],
+    [second * 3600n * 24n, 'd'],
+    [second * 3600n, 'h'],
+    [second * 60n, 'm'],
+    [second, 's'],
+  ];
+  for (const [size, unit] of steps) if (u > size) return `${u / size}${unit}`;
+  return '0s';
+}
+
 function fraction(v: bigint, digits: number): string {
   const div = 10n ** BigInt(digits);
   const whole = v / div;
@@ -552,8 +604,8 @@ function listFn(name: string, body: (l: GoValue[]) => GoValue, mustName = name) 
 export function slimSprigFunctions(): Record<string, GoFunction> {
   const first = listFn('find first', (l) => (l.length === 0 ? null : l[0]!));
   const last = listFn('find last', (l) => (l.length === 0 ? null : l[l.length - 1]!));
-  const rest = listFn('find rest', (l) => (l.length === 0 ? null : l.slice(1)));
-  const initial = listFn('find initial', (l) => (l.length === 0 ? null : l.slice(0, -1)));
+  const rest = listFn('find rest', (l) => l.slice(1));
+  const initial = listFn('find initial', (l) => l.slice(0, -1));
   const reverse = listFn('find reverse', (l) => [...l].reverse());
   const uniq = listFn('find uniq', (l) => {
     const out: GoValue[] = [];
@@ -610,6 +662,33 @@ export function slimSprigFunctions(): Record<string, GoFunction> {
       { result: 'string' },
     ),
 
+    durationRound: goFunc(
+      [I],
+      (v: GoValue) =>
+        durationRound(
+          typeof v === 'string'
+            ? (parseDuration(v) ?? 0n)
+            : v instanceof GoTypedInt && v.type === 'int64'
+              ? v.value
+              : 0n,
+        ),
+      { result: 'string' },
+    ),
+    // Functions of time.Time values: registered so that templates parse as the operator's do,
+    // but times are not modelled here, so calling one fails with a plain message.
+    ...Object.fromEntries(
+      ['ago', 'toDate', 'mustToDate', 'unixEpoch', 'mustDateModify', 'must_date_modify'].map((name) => [
+        name,
+        goFunc(
+          [],
+          () => {
+            throw new Error(`${name}: date and time values are not supported by fluxgate's template engine`);
+          },
+          { variadic: I },
+        ),
+      ]),
+    ),
+
     // Strings
     trunc: goFunc(['int', S], trunc, { result: 'string' }),
     trim: goFunc([S], goTrimSpace, { result: 'string' }),
@@ -621,6 +700,7 @@ export function slimSprigFunctions(): Record<string, GoFunction> {
       ['int', S],
       (count: bigint, s: string) => {
         if (count < 0n) throw new Error('strings: negative Repeat count');
+        if (count * BigInt(s.length) > BigInt(MAX_STRING)) throw new Error('output exceeds 64 MiB');
         return s.repeat(Number(count));
       },
       { result: 'string' },
@@ -1000,7 +1080,7 @@ export function slimSprigFunctions(): Record<string, GoFunction> {
           if (!isList(l)) throw new Error(`Cannot concat type ${kind} as list`);
           out.push(...l);
         }
-        return out.length === 0 ? null : out;
+        return out;
       },
       { variadic: I },
     ),
