@@ -205,6 +205,7 @@ export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) 
     })),
     unrendered: diff.unrendered.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
     images: diff.images.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    suspended: diff.suspended.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
     rendered,
   } as Record<string, unknown>;
 }

@@ -153,6 +153,11 @@ export const renderCommand = defineCommand<RenderOptions>({
     const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
     for (const e of result.errors) io.log.error(e.message);
     for (const w of result.warnings ?? []) io.log.warn(w.message);
+    for (const n of result.notices ?? []) io.log.info(n.message);
+    for (const s of result.suspended ?? [])
+      io.log.info(
+        `${s.kind} ${s.namespace}/${s.name} is suspended: the controllers would not apply what it renders`,
+      );
     if (options.format === 'json') io.stdout(renderJson(result));
     else io.stdout(renderYaml(result));
     if (options.outputDir) {

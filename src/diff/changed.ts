@@ -78,6 +78,7 @@ export class ChangePlanner {
       const i = inputs.get(o)!;
       return (
         changed.has(o.file) ||
+        (o.via ?? []).some((f) => changed.has(f)) ||
         i.opaque !== undefined ||
         i.sources.some((s) => editedSources.has(s)) ||
         this.changed.some((f) => i.paths.some((p) => touches(f, p)))

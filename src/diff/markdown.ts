@@ -87,8 +87,24 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
       );
   }
 
+  const withheld = (diff.suspended ?? []).filter((s) => s.objects > 0);
+  if (withheld.length) {
+    head.push('### ⏸️ Suspended', '');
+    for (const s of withheld)
+      head.push(
+        `- ${escapeMarkdown(s.cluster)} · ${escapeMarkdown(ownerLabel(s.owner))} is **suspended**: ${plural(s.objects, 'changed object')} under it would not be applied until it is resumed (not counted below)`,
+      );
+    head.push('');
+  }
+
   const newErrors = diff.errors.filter((e) => e.status === 'new');
-  if (!total && !diff.errors.length) head.push('No changes to the objects Flux applies.', '');
+  if (!total && !diff.errors.length)
+    head.push(
+      withheld.length
+        ? 'No other changes to the objects Flux applies.'
+        : 'No changes to the objects Flux applies.',
+      '',
+    );
   else {
     const errorNote = [
       newErrors.length ? `**${plural(newErrors.length, 'render error')}**` : '',
@@ -119,6 +135,11 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
   const rows = new Map<string, { cluster: string; owner: OwnerRef }>();
   for (const [key, g] of groups) rows.set(key, g);
   for (const e of diff.errors) rows.set(groupKey(e.cluster, e.owner), e);
+  const suspendedRows = new Set<string>();
+  for (const s of withheld) {
+    rows.set(groupKey(s.cluster, s.owner), s);
+    suspendedRows.add(groupKey(s.cluster, s.owner));
+  }
   if (rows.size) {
     head.push(
       '| Cluster | Owner | Added | Removed | Modified | Errors |',
@@ -128,7 +149,7 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
       const cs = groups.get(key)?.changes ?? [];
       const errors = diff.errors.filter((e) => groupKey(e.cluster, e.owner) === key).length;
       const anchor = anchorOf.get(key);
-      const label = escapeMarkdown(ownerLabel(r.owner));
+      const label = escapeMarkdown(ownerLabel(r.owner)) + (suspendedRows.has(key) ? ' (suspended)' : '');
       head.push(
         `| ${escapeMarkdown(r.cluster)} | ${anchor ? `[${label}](#${anchor})` : label} | ${count(cs, 'added')} | ${count(cs, 'removed')} | ${count(cs, 'modified')} | ${errors} |`,
       );
@@ -295,6 +316,13 @@ export function unifiedText(diff: ClusterDiff): string {
     out.push(
       `# ${u.cluster} ${ownerLabel(u.owner)}: could not render on ${u.side} (${plural(u.objects, 'object')} not compared): ${u.message}`,
     );
+  for (const s of diff.suspended ?? [])
+    if (s.objects)
+      out.push(
+        oneLine(
+          `# ${s.cluster} ${ownerLabel(s.owner)}: suspended, ${plural(s.objects, 'changed object')} not applied until it is resumed`,
+        ),
+      );
   for (const c of diff.changes) {
     out.push(
       oneLine(`# ${c.cluster} ${ownerLabel(c.owner)}: ${c.action} ${c.kind} ${c.namespace}/${c.name}`),

@@ -2,7 +2,15 @@ import { createTwoFilesPatch } from 'diff';
 import { changedFields, type FieldChange } from './fields.js';
 import { risksOf, type ChangeAction } from './risk.js';
 import { stringify } from 'yaml';
-import { field, groupOf, isFluxKustomization, isHelmRelease, ownerOf } from '../flux/objects.js';
+import {
+  field,
+  groupOf,
+  isFluxInstance,
+  isFluxKustomization,
+  isHelmRelease,
+  isResourceSet,
+  ownerOf,
+} from '../flux/objects.js';
 import { oneLine } from '../util/text.js';
 import {
   ownerKey,
@@ -71,14 +79,32 @@ export interface UnrenderedOwner {
   objects: number;
 }
 
+/**
+ * An owner suspended on head (`spec.suspend`, the operator's `reconcile: disabled`): the
+ * controllers would not apply what changed under it, so those objects are not listed as changes.
+ */
+export interface SuspendedOwner {
+  cluster: string;
+  owner: OwnerRef;
+  /** Objects under it (its own or those of the owners it applies) that differ but would not be applied. */
+  objects: number;
+}
+
 export interface ClusterDiff {
   changes: ObjectChange[];
   images: ImageChange[];
   errors: DiffError[];
   unrendered: UnrenderedOwner[];
+  suspended: SuspendedOwner[];
 }
 
-export const emptyDiff = (): ClusterDiff => ({ changes: [], images: [], errors: [], unrendered: [] });
+export const emptyDiff = (): ClusterDiff => ({
+  changes: [],
+  images: [],
+  errors: [],
+  unrendered: [],
+  suspended: [],
+});
 
 /** Objects match by API group (not version), kind, namespace and name. */
 export function objectId(o: KubeObject): string {
@@ -169,6 +195,17 @@ export function diffRenders(
     return undefined;
   };
   const hidden = new Map<string, number>();
+  // Suspended on head: what the change does under it waits until it is resumed.
+  const suspendedOwners = new Map((head.suspended ?? []).map((o) => [ownerKey(o), o]));
+  const suspendedCount = new Map<string, number>();
+  const suspendedBy = (owner: OwnerRef): string | undefined => {
+    const seen = new Set<string>();
+    for (let key: string | undefined = ownerKey(owner); key && !seen.has(key); key = parents.get(key)) {
+      if (suspendedOwners.has(key)) return key;
+      seen.add(key);
+    }
+    return undefined;
+  };
   const changes: ObjectChange[] = [];
   const images: ImageChange[] = [];
   for (const id of [...new Set([...before.keys(), ...after.keys()])].sort()) {
@@ -199,6 +236,11 @@ export function diffRenders(
           : undefined;
     if (!action) continue;
     const o = (a ?? b)!;
+    const by = suspendedBy(o.owner);
+    if (by) {
+      suspendedCount.set(by, (suspendedCount.get(by) ?? 0) + 1);
+      continue;
+    }
     changes.push({
       cluster,
       owner: o.owner,
@@ -239,7 +281,10 @@ export function diffRenders(
       });
     }
   }
-  return { changes, images, errors, unrendered };
+  const suspended = [...suspendedOwners]
+    .filter(([key]) => keep(suspendedOwners.get(key)!))
+    .map(([key, owner]) => ({ cluster, owner, objects: suspendedCount.get(key) ?? 0 }));
+  return { changes, images, errors, unrendered, suspended };
 }
 
 /**
@@ -268,7 +313,13 @@ function ownerParents(sides: RenderResult[]): Map<string, string> {
   const parents = new Map<string, string>();
   for (const side of sides) {
     for (const o of side.objects) {
-      if (!isFluxKustomization(o.object) && !isHelmRelease(o.object)) continue;
+      if (
+        !isFluxKustomization(o.object) &&
+        !isHelmRelease(o.object) &&
+        !isResourceSet(o.object) &&
+        !isFluxInstance(o.object)
+      )
+        continue;
       const child = ownerKey(ownerOf(o.object, o.owner.namespace));
       if (child !== ownerKey(o.owner) && !parents.has(child)) parents.set(child, ownerKey(o.owner));
     }

@@ -186,6 +186,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
       merged.images.push(...d.images);
       merged.errors.push(...d.errors);
       merged.unrendered.push(...d.unrendered);
+      merged.suspended.push(...d.suspended);
     }
     for (const u of merged.unrendered)
       io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });

@@ -18,9 +18,12 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-/** The Flux object that applies an object: a Kustomization, or a HelmRelease for chart output. */
+/**
+ * The Flux object that applies an object: a Kustomization, a HelmRelease for chart output, a
+ * ResourceSet (Flux Operator) for what its templates generate, a FluxInstance for its sync objects.
+ */
 export interface OwnerRef {
-  kind: 'Kustomization' | 'HelmRelease';
+  kind: 'Kustomization' | 'HelmRelease' | 'ResourceSet' | 'FluxInstance';
   namespace: string;
   name: string;
 }
@@ -32,6 +35,8 @@ export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 export const SOURCE_EXTENSIONS_GROUP = 'source.extensions.fluxcd.io';
 export const NOTIFICATION_GROUP = 'notification.toolkit.fluxcd.io';
 export const IMAGE_GROUP = 'image.toolkit.fluxcd.io';
+/** The Flux Operator's API group (controlplaneio-fluxcd/flux-operator api/v1 groupversion_info.go). */
+export const OPERATOR_GROUP = 'fluxcd.controlplane.io';
 
 /** Source kinds a Kustomization or a HelmRelease can name (source-controller, source-watcher). */
 export const SOURCE_KINDS = [
@@ -80,6 +85,26 @@ export const isFluxKustomization = (o: KubeObject) =>
   o.kind === 'Kustomization' && groupOf(o.apiVersion) === KUSTOMIZE_GROUP;
 export const isHelmRelease = (o: KubeObject) =>
   o.kind === 'HelmRelease' && groupOf(o.apiVersion) === HELM_GROUP;
+
+export const isResourceSet = (o: KubeObject) =>
+  o.kind === 'ResourceSet' && groupOf(o.apiVersion) === OPERATOR_GROUP;
+export const isInputProvider = (o: KubeObject) =>
+  o.kind === 'ResourceSetInputProvider' && groupOf(o.apiVersion) === OPERATOR_GROUP;
+export const isFluxInstance = (o: KubeObject) =>
+  o.kind === 'FluxInstance' && groupOf(o.apiVersion) === OPERATOR_GROUP;
+
+/**
+ * Whether the controllers leave an owner alone: `spec.suspend: true` (kustomize-controller,
+ * helm-controller), and for the Flux Operator's objects the `fluxcd.controlplane.io/reconcile:
+ * disabled` annotation (api/v1 ResourceSet.IsDisabled).
+ */
+export function isSuspended(o: KubeObject): boolean {
+  if (field(o, 'spec', 'suspend') === true) return true;
+  return (
+    groupOf(o.apiVersion) === OPERATOR_GROUP &&
+    o.metadata?.annotations?.[`${OPERATOR_GROUP}/reconcile`]?.toLowerCase() === 'disabled'
+  );
+}
 
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;

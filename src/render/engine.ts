@@ -7,18 +7,24 @@ import {
   describeOwner,
   field,
   groupOf,
+  isFluxInstance,
   isFluxKustomization,
   isHelmRelease,
+  isResourceSet,
+  isSuspended,
   objectKey,
   parseObjects,
+  repoPath,
   SOURCE_EXTENSIONS_GROUP,
 } from '../flux/objects.js';
+import { fluxInstanceSync } from '../flux/operator/fluxinstance.js';
+import { COPY_FROM_ANNOTATION, expandResourceSet } from '../flux/operator/resourceset.js';
 import { readCheckout, type CheckoutIdentity } from '../flux/checkout.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { renderHelmRelease } from './helm/index.js';
+import { kustomizePatches, renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
 import { requireTool, runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
@@ -151,6 +157,16 @@ class ClusterRender {
   private readonly rendered: OwnerRef[] = [];
   private readonly seen = new Map<string, KustomizationItem>();
   private readonly helmReleases: { owner: OwnerRef; flux: KubeObject }[] = [];
+  /** ResourceSets found, expanded once nothing else is being built (their providers known by then). */
+  private readonly resourceSets: KustomizationItem[] = [];
+  private readonly suspended: OwnerRef[] = [];
+  private readonly notices: RenderError[] = [];
+  private readonly warnings: RenderError[] = [];
+  /** `Kind/ns/name` of the sources a FluxInstance syncs: this repository, as the entry is. */
+  private readonly syncSources = new Set<string>();
+  private readonly operatorOwners = new Set<string>();
+  /** FluxInstance sync objects with `spec.kustomize.patches` to lay over them. */
+  private readonly instancePatches: { owner: OwnerRef; objects: KubeObject[]; patches: unknown[] }[] = [];
   private readonly sources: SourceResolver;
   private readonly clients = new Map<boolean, RegistryClient>();
   private readonly chartCache = new Map<string, Promise<string>>();
@@ -183,6 +199,7 @@ class ClusterRender {
             (field<{ name: string }[]>(o, 'spec', 'artifacts') ?? []).some((a) => a.name === artifact),
         ),
       registry: (insecure) => this.registry(insecure),
+      isThisRepository: (kind, ns, name) => this.syncSources.has(objectKey(kind, ns, name)),
       log: io.log,
       tree: options.tree,
       checkout: options.checkout ?? readCheckout(this.repo, io.env),
@@ -304,6 +321,12 @@ class ClusterRender {
         }
       }
       wave = next;
+      // ResourceSets expand when nothing else is in flight: their providers, and the objects they
+      // copy from, may come from any build; what they generate may be what a pending build waits for.
+      if (!wave.length && this.resourceSets.length) {
+        wave = this.expandResourceSets();
+        continue;
+      }
       if (!wave.length && pending.length) {
         // Nothing more will appear: finish the rest, reporting what is missing.
         for (const b of pending) wave.push(...this.finish(b));
@@ -311,6 +334,7 @@ class ClusterRender {
       }
     }
 
+    for (const p of this.instancePatches) await this.patchInstanceObjects(p);
     await mapPool(this.helmReleases, this.options.concurrency, (hr) => this.renderHelm(hr));
 
     const order = (o: RenderedObject) =>
@@ -326,11 +350,15 @@ class ClusterRender {
     this.objects.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     this.errors.sort((a, b) => (ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1));
     this.rendered.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1));
+    const byOwner = (a: { owner: OwnerRef }, b: { owner: OwnerRef }) =>
+      ownerKey(a.owner) < ownerKey(b.owner) ? -1 : 1;
     return {
       objects: this.objects,
       errors: this.errors,
-      warnings: appliedTwice(this.objects),
+      warnings: [...this.warnings.sort(byOwner), ...appliedTwice(this.objects)],
       rendered: this.rendered,
+      suspended: this.suspended.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1)),
+      notices: this.notices.sort(byOwner),
     };
   }
 
@@ -376,6 +404,7 @@ class ClusterRender {
       );
       item.flux = built.flux;
       this.rendered.push(owner);
+      if (isSuspended(flux)) this.suspended.push(owner);
       return { item, objects: built.objects };
     } catch (err) {
       this.fail(owner, errorLine(err));
@@ -438,19 +467,192 @@ class ClusterRender {
       };
       if (Object.keys(annotations).length)
         o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
-      this.index.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
-      this.objects.push({ owner, object: this.sops.sealed(o) ?? maskSecret(o, this.masker) });
-      if (isFluxKustomization(o)) {
-        const child = this.child(item, o);
-        if (child) found.push(child);
-      } else if (isHelmRelease(o)) {
-        this.helmReleases.push({
-          owner: { kind: 'HelmRelease', namespace: o.metadata.namespace || 'default', name: o.metadata.name },
-          flux: o,
-        });
+      found.push(...this.adopt(item, o));
+    }
+    return found;
+  }
+
+  /**
+   * An object `item` applies: indexed for later lookups, in the result, and followed when it is
+   * itself an owner (a Kustomization built next, a HelmRelease templated, a ResourceSet expanded,
+   * a FluxInstance's sync objects). Returns the Kustomizations to build.
+   */
+  private adopt(item: KustomizationItem, o: KubeObject): KustomizationItem[] {
+    const { owner } = item;
+    this.index.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
+    this.objects.push({ owner, object: this.sops.sealed(o) ?? maskSecret(o, this.masker) });
+    if (isFluxKustomization(o)) {
+      const child = this.child(item, o);
+      return child ? [child] : [];
+    }
+    if (isHelmRelease(o)) {
+      this.helmReleases.push({
+        owner: { kind: 'HelmRelease', namespace: o.metadata.namespace || 'default', name: o.metadata.name },
+        flux: o,
+      });
+    } else if (isResourceSet(o)) {
+      const rs = this.operatorItem(item, 'ResourceSet', o);
+      if (rs) this.resourceSets.push(rs);
+    } else if (isFluxInstance(o)) {
+      return this.fluxInstance(item, o);
+    }
+    return [];
+  }
+
+  /** A Flux Operator object as an owner under `parent`; undefined (and an error) when defined twice. */
+  private operatorItem(
+    parent: KustomizationItem,
+    kind: 'ResourceSet' | 'FluxInstance',
+    o: KubeObject,
+  ): KustomizationItem | undefined {
+    const owner: OwnerRef = { kind, namespace: o.metadata.namespace || 'default', name: o.metadata.name };
+    const key = ownerKey(owner);
+    if (this.operatorOwners.has(key)) {
+      this.fail(owner, `defined twice (the second time by ${describeOwner(parent.owner)})`);
+      return undefined;
+    }
+    this.operatorOwners.add(key);
+    return { owner, flux: o, path: [...parent.path, ownerKey(parent.owner)] };
+  }
+
+  /**
+   * A FluxInstance: its controllers come from the distribution artifact in-cluster (a notice);
+   * its `spec.sync` source and Kustomization are what the operator applies, the source being
+   * this repository as published. The sync Kustomization of the entry directory is the entry.
+   */
+  private fluxInstance(parent: KustomizationItem, o: KubeObject): KustomizationItem[] {
+    const item = this.operatorItem(parent, 'FluxInstance', o);
+    if (!item) return [];
+    const { owner } = item;
+    const version = field<string>(o, 'spec', 'distribution', 'version');
+    this.notices.push({
+      owner,
+      message: `${describeOwner(owner)}: the Flux controllers${version ? ` (distribution ${version})` : ''} are installed in-cluster by the Flux Operator: not rendered offline`,
+    });
+    let sync;
+    try {
+      sync = fluxInstanceSync(o);
+    } catch (err) {
+      this.fail(owner, errorLine(err));
+      return [];
+    }
+    this.rendered.push(owner);
+    if (isSuspended(o)) this.suspended.push(owner);
+    if (!sync) return [];
+    const { source, kustomization } = sync;
+    const patches = field<unknown[]>(o, 'spec', 'kustomize', 'patches') ?? [];
+    if (patches.length) this.instancePatches.push({ owner, objects: [source, kustomization], patches });
+    this.syncSources.add(objectKey(source.kind, source.metadata.namespace, source.metadata.name));
+    for (const generated of [source, kustomization]) {
+      this.index.set(
+        objectKey(generated.kind, generated.metadata.namespace, generated.metadata.name),
+        generated,
+      );
+      this.objects.push({ owner, object: generated });
+    }
+    const syncPath = repoPath(field<string>(kustomization, 'spec', 'path') ?? '');
+    const entryPath = repoPath(this.options.path);
+    if (syncPath === entryPath) return [];
+    if (kustomization.metadata.name === 'flux-system' && kustomization.metadata.namespace === 'flux-system') {
+      // The cluster's flux-system Kustomization is the sync path, not this entry (a bootstrap
+      // directory): rendering both would apply the FluxInstance twice.
+      this.notices.push({
+        owner,
+        message: `${describeOwner(owner)}: syncs path ${syncPath}, not --path ${this.options.path}; render --path ${syncPath} for what the cluster applies`,
+      });
+      return [];
+    }
+    const child = this.child(item, kustomization);
+    return child ? [child] : [];
+  }
+
+  /**
+   * A FluxInstance's `spec.kustomize.patches` over its sync objects, in place, as the operator
+   * patches what it generates (the d2 fleets add `spec.verify` to the sync source this way).
+   */
+  private async patchInstanceObjects(p: { owner: OwnerRef; objects: KubeObject[]; patches: unknown[] }) {
+    try {
+      const manifest = p.objects.map((o) => `---\n${stringify(o)}`).join('');
+      const patched = parseObjects(
+        await kustomizePatches(manifest, p.patches, this.sources.workDir, this.io.env, this.runTool),
+        'spec.kustomize.patches output',
+      );
+      for (const o of p.objects) {
+        const match = patched.find((x) => x.kind === o.kind && x.metadata?.name === o.metadata.name);
+        if (!match) continue;
+        for (const key of Object.keys(o)) delete o[key];
+        Object.assign(o, match);
+      }
+    } catch (err) {
+      this.fail(p.owner, `spec.kustomize.patches: ${errorLine(err)}`);
+    }
+  }
+
+  /** Every queued ResourceSet expanded; the Kustomizations it generates are the next wave. */
+  private expandResourceSets(): KustomizationItem[] {
+    const found: KustomizationItem[] = [];
+    const queued = this.resourceSets.splice(0);
+    for (const item of queued) {
+      const { owner, flux } = item;
+      let objects: KubeObject[];
+      try {
+        const expansion = expandResourceSet(flux, [...this.index.values()]);
+        objects = expansion.objects;
+        for (const note of expansion.notes)
+          this.notices.push({ owner, message: `${describeOwner(owner)}: ${note}` });
+      } catch (err) {
+        this.fail(owner, errorLine(err));
+        continue;
+      }
+      this.rendered.push(owner);
+      if (isSuspended(flux)) this.suspended.push(owner);
+      for (const o of objects) {
+        if (!o.metadata?.name) {
+          this.fail(owner, `generated a ${o.kind} without metadata.name`);
+          continue;
+        }
+        this.copyFrom(owner, o);
+        this.copies.remember(o);
+        found.push(...this.adopt(item, o));
       }
     }
     return found;
+  }
+
+  /**
+   * `fluxcd.controlplane.io/copyFrom: namespace/name` on a generated ConfigMap or Secret: the
+   * operator copies the data of that object in-cluster (flux-operator internal/controller
+   * resourceset_controller_configs.go copyResources). From an object the render knows, the copy
+   * is made here; otherwise it is in-cluster only, which the render says as a warning.
+   */
+  private copyFrom(owner: OwnerRef, o: KubeObject): void {
+    const from = o.metadata.annotations?.[COPY_FROM_ANNOTATION];
+    if (from === undefined || o.apiVersion !== 'v1' || (o.kind !== 'ConfigMap' && o.kind !== 'Secret'))
+      return;
+    const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+    const parts = from.split('/');
+    if (parts.length !== 2) {
+      this.fail(
+        owner,
+        `${what}: invalid ${COPY_FROM_ANNOTATION} annotation value '${from}' must be in the format 'namespace/name'`,
+      );
+      return;
+    }
+    const source = this.index.get(objectKey(o.kind, parts[0], parts[1]!));
+    if (!source) {
+      this.warnings.push({
+        owner,
+        message: `${describeOwner(owner)}: ${what} copies ${o.kind} ${from} in-cluster only: it is not in the render, so the copy is rendered without its data`,
+      });
+      return;
+    }
+    if (o.kind === 'ConfigMap') {
+      if (source.data !== undefined) o.data = structuredClone(source.data);
+      if (source.binaryData !== undefined) o.binaryData = structuredClone(source.binaryData);
+      return;
+    }
+    if (o.type === undefined) o.type = (source.type as string | undefined) || 'Opaque';
+    o.stringData = Object.fromEntries(secretValues(source));
   }
 
   /**
@@ -592,6 +794,7 @@ class ClusterRender {
         run: this.runTool,
       });
       this.rendered.push(hr.owner);
+      if (isSuspended(hr.flux)) this.suspended.push(hr.owner);
       for (const o of objects) {
         this.copies.remember(o);
         this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });

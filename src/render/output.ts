@@ -10,6 +10,8 @@ export function renderJson(result: RenderResult): string {
         objects: result.objects.map((o) => ({ owner: o.owner, object: o.object })),
         errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
         warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
+        notices: (result.notices ?? []).map((e) => ({ owner: e.owner, message: e.message })),
+        suspended: result.suspended ?? [],
       },
       null,
       2,

@@ -187,6 +187,11 @@ export interface SourceContext {
   /** The ArtifactGenerator that produces ExternalArtifact namespace/name. */
   findGenerator(namespace: string, artifactName: string): KubeObject | undefined;
   registry(insecure: boolean): RegistryClient;
+  /**
+   * A source that is this repository as published: a FluxInstance's sync source, which the
+   * entry directory is read from (default: none).
+   */
+  isThisRepository?(kind: string, namespace: string, name: string): boolean;
   log: Logger;
   /** The repository as a tree (a git ref): its Git sources are copied lazily from it. */
   tree?: SourceTree;
@@ -254,9 +259,10 @@ export class SourceResolver {
       }
       return this.copyTree(dir, target, specIgnore, pushed);
     }
-    switch (kind) {
+    const self = this.ctx.isThisRepository?.(kind, namespace, name) ?? false;
+    switch (self ? 'GitRepository' : kind) {
       case 'GitRepository': {
-        const other = this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
+        const other = !self && this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
         if (other) throw new SourceError(other);
         if (this.ctx.tree) return this.lazyCopy(this.ctx.tree, target, specIgnore, false);
         return this.copyTree(this.ctx.repo, target, specIgnore);

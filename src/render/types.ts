@@ -28,6 +28,13 @@ export interface RenderResult {
   warnings?: RenderError[];
   /** Owners actually built (all of them in a full render; fewer in changed-only mode). */
   rendered: OwnerRef[];
+  /**
+   * Owners the controllers leave alone (`spec.suspend`, the operator's `reconcile: disabled`):
+   * rendered all the same, but what they would apply is not applied while they stay so.
+   */
+  suspended?: OwnerRef[];
+  /** What is known in-cluster only and so not rendered (a FluxInstance's controllers); not a failure. */
+  notices?: RenderError[];
 }
 
 export function ownerKey(owner: OwnerRef): string {

@@ -11,6 +11,7 @@ import {
   NEWEST_FLUX,
   servedFrom,
 } from './api-versions.js';
+import { generatedObjects } from './generated.js';
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
@@ -137,6 +138,7 @@ export function scanObjects(
   const start = join(repo, root);
   if (statSync(start).isDirectory()) walk(start);
   else if (/\.ya?ml$/.test(start)) scanFile(start);
+  objects.push(...generatedObjects(objects));
   return { objects, findings, files };
 }
 

@@ -136,7 +136,7 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
       'postRenderers',
     ) ?? []) {
       if (!renderer.kustomize) continue;
-      manifest = await kustomizePostRender(manifest, renderer.kustomize, work, ctx, run);
+      manifest = await kustomizePostRender(manifest, renderer.kustomize, work, ctx.env, run);
     }
 
     const labels = field<Record<string, string>>(release, 'spec', 'commonMetadata', 'labels') ?? {};
@@ -159,12 +159,27 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
   }
 }
 
+/**
+ * Inline kustomize patches (with targets) over a multi-document manifest, by kustomize alone:
+ * also how the Flux Operator lays a FluxInstance's `spec.kustomize.patches` over what it
+ * generates (flux-operator internal/builder/build.go).
+ */
+export function kustomizePatches(
+  manifest: string,
+  patches: unknown[],
+  work: string,
+  env: NodeJS.ProcessEnv,
+  run: NonNullable<HelmRenderContext['run']>,
+): Promise<string> {
+  return kustomizePostRender(manifest, { patches }, work, env, run);
+}
+
 /** A postRenderers[].kustomize step: patches and images over the helm output, by kustomize alone. */
 async function kustomizePostRender(
   manifest: string,
   spec: { patches?: unknown[]; images?: unknown[] },
   work: string,
-  ctx: HelmRenderContext,
+  env: NodeJS.ProcessEnv,
   run: NonNullable<HelmRenderContext['run']>,
 ): Promise<string> {
   const dir = mkdtempSync(join(work, 'post-render-'));
@@ -189,10 +204,10 @@ async function kustomizePostRender(
     throw err;
   }
   writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
-  const [tool, args] = findOnPath('kustomize', ctx.env)
+  const [tool, args] = findOnPath('kustomize', env)
     ? ['kustomize', ['build', '--', dir]]
     : ['kubectl', ['kustomize', '--', dir]];
-  const result = await runTool(run, tool, args, { env: ctx.env });
+  const result = await runTool(run, tool, args, { env });
   if (result.code !== 0)
     throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
   return result.stdout;
