@@ -127,6 +127,8 @@ export async function resolveReference(
     creds: options.creds,
     env: io.env,
     log: io.log,
+    // The reference keeps its name (a trust policy's registry scope matches it); the mirror serves it.
+    mirrors: options.registryMirrors,
   });
   const descriptor = await client.headManifest(
     ref.registry,

@@ -89,7 +89,8 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
   const outcome = (type: CheckType, error: string | undefined) => {
     if (!error) return;
     const action = statement.level[type];
-    if (action === 'enforce') throw new Enforced(error);
+    // Named as notation names the failed check ("authenticity validation failed").
+    if (action === 'enforce') throw new Enforced(`${type}: ${error}`);
     if (action === 'log') warnings.push(`${type} (logged by level ${statement.levelName}): ${error}`);
   };
   let by: string | undefined;
