@@ -13,7 +13,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
 import { readCertificates } from '../../src/sign/notation/certificates.js';
 import { parseTrustPolicy, selectStatement } from '../../src/sign/notation/trust-policy.js';
-import { TimestampError, verifyTimestampToken } from '../../src/sign/notation/timestamp.js';
+import {
+  TimestampError,
+  tokenSigningCertificate,
+  verifyTimestampToken,
+} from '../../src/sign/notation/timestamp.js';
 import {
   authenticTimestamp,
   openEnvelope,
@@ -40,7 +44,7 @@ const STORES = new Map<string, TrustStoreFile[]>(
 );
 const GLOBALSIGN_ROOT = readCertificates(STORES.get('tsa:test-timestamp')![0]!.data);
 
-function statement(trustStores: string[], verifyTimestamp = 'always') {
+function statement(trustStores: string[], verifyTimestamp = 'always', revocation?: 'log' | 'skip') {
   return selectStatement(
     parseTrustPolicy(
       JSON.stringify({
@@ -49,7 +53,11 @@ function statement(trustStores: string[], verifyTimestamp = 'always') {
           {
             name: 'test-timestamp',
             registryScopes: ['*'],
-            signatureVerification: { level: 'strict', verifyTimestamp },
+            signatureVerification: {
+              level: 'strict',
+              verifyTimestamp,
+              ...(revocation ? { override: { revocation } } : {}),
+            },
             trustStores,
             trustedIdentities: ['*'],
           },
@@ -61,7 +69,13 @@ function statement(trustStores: string[], verifyTimestamp = 'always') {
 }
 
 /** The whole verifier, against the descriptor the envelope itself signs. */
-function verify(file: string, mediaType: string, trustStores: string[], verifyTimestamp?: string) {
+function verify(
+  file: string,
+  mediaType: string,
+  trustStores: string[],
+  verifyTimestamp?: string,
+  revocation?: 'log' | 'skip',
+) {
   const envelope = read(file);
   const payload = JSON.parse(openEnvelope(envelope, mediaType).payload.toString('utf8')) as {
     targetArtifact: { mediaType: string; digest: string; size: number };
@@ -71,7 +85,7 @@ function verify(file: string, mediaType: string, trustStores: string[], verifyTi
     envelope,
     mediaType,
     target: { mediaType: mt, digest, size },
-    statement: statement(trustStores, verifyTimestamp),
+    statement: statement(trustStores, verifyTimestamp, revocation),
     trustStores: STORES,
   });
 }
@@ -80,11 +94,19 @@ function verify(file: string, mediaType: string, trustStores: string[], verifyTi
  * The authentic-timestamp check alone, as upstream calls verifyAuthenticTimestamp: the expired
  * and out-of-range envelopes are signed by a chain whose root is not in its ca store.
  */
-function timestampCheck(file: string, mediaType: string, trustStores: string[], verifyTimestamp?: string) {
+function timestampCheck(
+  file: string,
+  mediaType: string,
+  trustStores: string[],
+  verifyTimestamp?: string,
+  revocation?: 'log' | 'skip',
+) {
   const content = openEnvelope(read(file), mediaType);
-  return authenticTimestamp(content, statement(trustStores, verifyTimestamp), STORES, new Date());
+  return authenticTimestamp(content, statement(trustStores, verifyTimestamp, revocation), STORES, new Date());
 }
 
+/** What notation-go reports offline for the GlobalSign TSA chains (OCSP and CRL unreachable), and why. */
+const TSA_REVOCATION_UNKNOWN = 'revocation status is unknown (fluxgate does not query OCSP or CRL)';
 const BOTH = ['ca:valid-trust-store', 'tsa:test-timestamp'];
 /** Envelopes whose signing chain is not rooted in the ca store: checked with timestampCheck. */
 const EXPIRED = new Set(
@@ -128,15 +150,35 @@ describe('timestamped envelopes through the verifier (TestAuthenticTimestamp)', 
       BOTH,
       'afterCertExpiry',
     ],
-  ])('%s: verifies', (_name, file, mediaType, stores, when) => {
-    if (EXPIRED.has(file)) {
-      // The whole verifier would stop at authenticity (see timestampCheck); the check passes.
-      expect(timestampCheck(file, mediaType, stores, when)).toBeUndefined();
-      return;
-    }
-    const v = verify(file, mediaType, stores, when);
-    expect(v).toMatchObject({ verified: true, warnings: [] });
-  });
+  ])(
+    '%s: verifies once the TSA chain need not be checked for revocation',
+    (_name, file, mediaType, stores, when) => {
+      // notation-go's verdict needs its online OCSP/CRL check of the GlobalSign TSA chain. Offline
+      // the status is unknown: the timestamp fails while revocation is enforced (notation-go
+      // offline fails the same way); skipped, the rest of the checks pass; logged, a warning.
+      if (EXPIRED.has(file)) {
+        // The whole verifier would stop at authenticity (see timestampCheck); the check passes.
+        expect(timestampCheck(file, mediaType, stores, when, 'skip')).toBeUndefined();
+        expect(timestampCheck(file, mediaType, stores, when)).toContain(TSA_REVOCATION_UNKNOWN);
+        return;
+      }
+      expect(verify(file, mediaType, stores, when, 'skip')).toMatchObject({ verified: true, warnings: [] });
+      const logged = verify(file, mediaType, stores, when, 'log');
+      expect(logged.verified).toBe(true);
+      if (when === 'always') {
+        expect(logged.warnings).toEqual([expect.stringContaining(TSA_REVOCATION_UNKNOWN)]);
+        expect(verify(file, mediaType, stores, when)).toMatchObject({
+          verified: false,
+          reason: expect.stringMatching(
+            /^authenticTimestamp: timestamping certificate with subject "CN=Globalsign TSA for Advanced - G4.*" revocation status is unknown/,
+          ),
+        });
+      } else {
+        // afterCertExpiry with a valid chain: no timestamp is consulted, nothing to revoke.
+        expect(verify(file, mediaType, stores, when)).toMatchObject({ verified: true, warnings: [] });
+      }
+    },
+  );
 
   test.each([
     [
@@ -409,5 +451,49 @@ describe('hostile tokens fail closed', () => {
     expect(() => verifyTimestampToken(token, Buffer.from('notation'), GLOBALSIGN_ROOT)).toThrow(
       TimestampError,
     );
+  });
+});
+
+/**
+ * tspclient-go's own tokens (testdata/, see SOURCES.md) with the verdicts of its token_test.go
+ * TestVerify and TestGetSigningCertificate: each countersigns "notation", GlobalSign root.
+ * notation-go takes the TSA's certificate only from SigningCertificateV2 (ESSCertIDv2, RFC 5816)
+ * with a SHA-256/384/512 hash: a token naming it by ESSCertID v1 (SigningCertificate, SHA-1
+ * only) or by a SHA-1 ESSCertIDv2 is refused, and so it is here.
+ */
+describe('tspclient-go timestamp tokens (token_test.go)', () => {
+  const TSP = join(FIXTURES, 'vectors', 'tspclient-go');
+  const roots = readCertificates(readFileSync(join(TSP, 'GlobalSignRootCA.crt')));
+  const check = (file: string) => () =>
+    verifyTimestampToken(readFileSync(join(TSP, `${file}.p7s`)), Buffer.from('notation'), roots);
+
+  // TestVerify: the whole token.
+  test.each(['TimeStampToken', 'TimeStampTokenWithValidAndInvalidSignerInfos'])('%s verifies', (file) => {
+    expect(check(file)().time.toISOString()).toBe('2021-09-17T14:09:10.000Z');
+  });
+  test.each([
+    ['TimeStampTokenWithoutCertificate', /signing certificate not found/],
+    ['TimeStampTokenWithInvalidSignature', /does not verify/],
+  ])('%s is refused', (file, reason) => {
+    expect(check(file)).toThrow(TimestampError);
+    expect(check(file)).toThrow(reason);
+  });
+
+  // TestGetSigningCertificate: the signer's certificate alone, as upstream tests it.
+  const signer = (file: string) => () => tokenSigningCertificate(readFileSync(join(TSP, `${file}.p7s`)));
+  test('TimeStampTokenWithoutSigningCertificateV2IssuerSerial: the certificate is found by the signer id', () => {
+    expect(signer('TimeStampTokenWithoutSigningCertificateV2IssuerSerial')().subject).toContain('TSA');
+  });
+  test.each([
+    ['TimeStampTokenWithoutSigningCertificate', /no SigningCertificateV2/],
+    ['TimeStampTokenWithSigningCertificateV1', /no SigningCertificateV2/],
+    ['TimeStampTokenWithoutCertificate', /signing certificate not found/],
+    ['TimeStampTokenWithSHA1CertHash', /SigningCertificateV2/],
+    ['TimeStampTokenWithMismatchCertHash', /hash does not match/],
+    ['TimeStampTokenWithInvalidSigningCertificateV2', /SigningCertificateV2|malformed/],
+    ['TimeStampTokenWithSigningCertificateV2NoCert', /does not contain any certificate/],
+  ])('%s: no signing certificate', (file, reason) => {
+    expect(signer(file)).toThrow(TimestampError);
+    expect(signer(file)).toThrow(reason);
   });
 });

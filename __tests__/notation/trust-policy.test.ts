@@ -231,7 +231,9 @@ describe('what levels enforce, on crafted envelopes', () => {
     const stores = ['ca:acme', 'tsa:acme-tsa'];
     const always = await check({ trustStores: stores });
     expect(always.verified).toBe(false);
-    expect(always.reason).toBe('no timestamp countersignature was found in the signature envelope');
+    expect(always.reason).toBe(
+      'authenticTimestamp: no timestamp countersignature was found in the signature envelope',
+    );
     const after = await check({
       trustStores: stores,
       signatureVerification: { level: 'strict', verifyTimestamp: 'afterCertExpiry' },

@@ -85,7 +85,7 @@ describe('notation-go envelopes', () => {
   test('ca_expired_sig_env fails under strict and passes with warnings under permissive and audit', () => {
     const strict = verify('internal_mock_testdata_ca_expired_sig_env.json');
     expect(strict.verified).toBe(false);
-    expect(strict.reason).toBe('the signature expired at 2022-07-29T23:59:00.000Z');
+    expect(strict.reason).toBe('expiry: the signature expired at 2022-07-29T23:59:00.000Z');
     for (const level of ['permissive', 'audit']) {
       const v = verify('internal_mock_testdata_ca_expired_sig_env.json', level);
       expect(v.verified).toBe(true);

@@ -366,7 +366,7 @@ describe('verify --path: every source with its own spec.verify, against the regi
         digest: digests.get('notation-stranger:v1.0.0'),
         provider: 'notation',
         verified: false,
-        reason: `signature ${signatureRefs.get('notation-stranger:v1.0.0')}: the certificate chain of "${STRANGER_GO}" does not lead to a certificate in trust store(s) ca:acme`,
+        reason: `signature ${signatureRefs.get('notation-stranger:v1.0.0')}: authenticity: the certificate chain of "${STRANGER_GO}" does not lead to a certificate in trust store(s) ca:acme`,
       },
     ]);
     // verify on a chart of a plain HTTPS HelmRepository does nothing in Flux: a finding says so.

@@ -110,10 +110,16 @@ export function notationPolicyFromFlags(options: VerifyOptions, io: WorkIO): Not
   };
 }
 
-/** The registry client of a `verify oci://…` run and the artifact its reference names. */
+/**
+ * The registry client of a `verify oci://…` run and the artifact its reference names. With
+ * `byDigestAlone`, a digest reference the registry holds no manifest for is still a target (its
+ * media type and size unknown), as cosign's ociremote.ResolveDigest returns a digest reference
+ * without asking the registry: its signatures are looked up all the same.
+ */
 export async function resolveReference(
   options: VerifyOptions,
   io: WorkIO,
+  byDigestAlone = false,
 ): Promise<{ client: RegistryClient; target: Parameters<typeof verifyArtifact>[1] }> {
   const reference = options.reference as string;
   let ref;
@@ -127,19 +133,22 @@ export async function resolveReference(
     creds: options.creds,
     env: io.env,
     log: io.log,
+    // The reference keeps its name (a trust policy's registry scope matches it); the mirror serves it.
+    mirrors: options.registryMirrors,
   });
   const descriptor = await client.headManifest(
     ref.registry,
     ref.repository,
     ref.digest ?? ref.tag ?? 'latest',
   );
-  if (!descriptor) throw new RegistryError(`verify: ${reference}: not found`);
+  if (!descriptor && !(byDigestAlone && ref.digest))
+    throw new RegistryError(`verify: ${reference}: not found`);
   const target = {
     registry: ref.registry,
     repository: ref.repository,
-    digest: descriptor.digest,
-    mediaType: descriptor.mediaType,
-    size: descriptor.size,
+    digest: descriptor?.digest ?? ref.digest!,
+    mediaType: descriptor?.mediaType ?? '',
+    size: descriptor?.size ?? 0,
   };
   return { client, target };
 }
@@ -152,7 +161,7 @@ export async function verifyReference(
   const reference = options.reference as string;
   const policy: VerifyPolicy =
     options.provider === 'cosign' ? cosignPolicyFromFlags(options, io) : notationPolicyFromFlags(options, io);
-  const { client, target } = await resolveReference(options, io);
+  const { client, target } = await resolveReference(options, io, policy.provider === 'cosign');
   const outcome = await verifyArtifact(client, target, policy, { log: io.log, env: io.env });
   const report: VerifyReport = {
     sources: [

@@ -14,6 +14,9 @@ import {
   type TrustMaterial,
 } from '@sigstore/verify';
 import { createHash } from 'node:crypto';
+// @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the polyfill.
+import 'reflect-metadata';
+import { SubjectAlternativeNameExtension, X509Certificate as PeculiarCertificate } from '@peculiar/x509';
 import type { CertificateIdentity, CosignVerifyPolicy, NamedKey, VerificationOutcome } from '../types.js';
 import { compileGoRegExp } from '../../util/go-regexp.js';
 import { IN_TOTO_PAYLOAD_TYPE, type StoredBundle } from './bundle-format.js';
@@ -179,6 +182,31 @@ function asCosignChecksIt(entity: SignedEntity, ignoreTlog: boolean): SignedEnti
   return { ...entity, tlogEntries: [], timestamps: [{ $case: 'transparency-log', tlogEntry: now }] };
 }
 
+/**
+ * Every SAN of a bundle's leaf certificate in cosign's order (sigstore cryptoutils
+ * GetSubjectAlternateNames: DNS names, emails, IP addresses, URIs), or undefined when unreadable.
+ * Other names are not listed (Fulcio issues them only for usernames).
+ */
+function allSubjectAlternativeNames(bundle: Bundle): string[] | undefined {
+  const c = bundle.verificationMaterial.content;
+  const der =
+    c.$case === 'x509CertificateChain'
+      ? c.x509CertificateChain.certificates[0]?.rawBytes
+      : c.$case === 'certificate'
+        ? c.certificate.rawBytes
+        : undefined;
+  if (!der) return undefined;
+  try {
+    const ext = new PeculiarCertificate(der).getExtension(SubjectAlternativeNameExtension);
+    const items = ext?.names.items ?? [];
+    return (['dns', 'email', 'ip', 'url'] as const).flatMap((type) =>
+      items.filter((n) => n.type === type).map((n) => n.value),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** Verifies a keyless entity against the trust material, then matches its identity. */
 function verifyKeyless(
   bundle: Bundle,
@@ -203,9 +231,16 @@ function verifyKeyless(
   }
   const subject = signer.identity?.subjectAlternativeName ?? '';
   const issuer = signer.identity?.extensions?.issuer ?? '';
+  // cosign's legacy path matches every SAN of the certificate; sigstore-go's the first one.
+  const subjects = reading === 'legacy' ? (allSubjectAlternativeNames(bundle) ?? [subject]) : [subject];
   try {
-    if (!identities.length || identities.some((id) => identityMatches(id, subject, issuer, reading)))
-      return { by: `keyless: ${subject} (${issuer})` };
+    const matching = (id: CertificateIdentity) =>
+      subjects.find((san) => identityMatches(id, san, issuer, reading));
+    if (!identities.length) return { by: `keyless: ${subject} (${issuer})` };
+    for (const id of identities) {
+      const san = matching(id);
+      if (san !== undefined) return { by: `keyless: ${san} (${issuer})` };
+    }
   } catch (err) {
     return { reason: `an identity regexp is not valid: ${(err as Error).message}` };
   }

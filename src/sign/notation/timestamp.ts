@@ -150,7 +150,11 @@ function signedAttributesAsEncoded(token: Buffer): Array<Buffer | undefined> {
   });
 }
 
-/** SignedToken.SigningCertificate: the first ESSCertIDv2 names the signer by hash (and issuer/serial). */
+/**
+ * SignedToken.SigningCertificate: the first ESSCertIDv2 names the signer by hash (and issuer/serial).
+ * Only SigningCertificateV2 counts: an ESSCertID v1 (SigningCertificate, SHA-1) is not read, and
+ * a SHA-1 ESSCertIDv2 hash is refused (tspclient-go oid.ToHash knows SHA-256/384/512).
+ */
 function signingCertificate(signer: SignerInfo, certs: Certificate[]): Certificate {
   const raw = attribute(signer, OID.signingCertificateV2);
   if (!raw) throw new TimestampError('the signed attributes have no SigningCertificateV2');
@@ -318,10 +322,7 @@ export function verifyTimestampToken(
   }
 }
 
-function verifyToken(token: Buffer, signature: Buffer, roots: Certificate[]): VerifiedTimestamp {
-  const { signed, tstInfo } = parseToken(token);
-  const { time, accuracyMs } = readTstInfo(tstInfo, signature);
-  if (!roots.length) throw new TimestampError('no trusted TSA certificate found in trust store');
+function tokenCertificates(signed: SignedData): Certificate[] {
   const certs: Certificate[] = [];
   for (const choice of signed.certificates ?? []) {
     if (!choice.certificate) continue;
@@ -331,6 +332,30 @@ function verifyToken(token: Buffer, signature: Buffer, roots: Certificate[]): Ve
       throw new TimestampError(`a certificate of the token cannot be read (${(err as Error).message})`);
     }
   }
+  return certs;
+}
+
+/**
+ * The TSA certificate the token's first signer names, alone (tspclient-go
+ * SignedToken.SigningCertificate): SigningCertificateV2 only; throws TimestampError.
+ */
+export function tokenSigningCertificate(token: Buffer): Certificate {
+  try {
+    const { signed } = parseToken(token);
+    const signer = signed.signerInfos[0];
+    if (!signer) throw new TimestampError('the token has no signer info');
+    return signingCertificate(signer, tokenCertificates(signed));
+  } catch (err) {
+    if (err instanceof TimestampError) throw err;
+    throw new TimestampError(`malformed timestamp token (${(err as Error).message})`);
+  }
+}
+
+function verifyToken(token: Buffer, signature: Buffer, roots: Certificate[]): VerifiedTimestamp {
+  const { signed, tstInfo } = parseToken(token);
+  const { time, accuracyMs } = readTstInfo(tstInfo, signature);
+  if (!roots.length) throw new TimestampError('no trusted TSA certificate found in trust store');
+  const certs = tokenCertificates(signed);
   if (!signed.signerInfos.length) throw new TimestampError('the token has no signer info');
   let last: Error | undefined;
   // SignedToken.Verify: the first signer that verifies wins.

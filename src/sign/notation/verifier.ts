@@ -89,7 +89,8 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
   const outcome = (type: CheckType, error: string | undefined) => {
     if (!error) return;
     const action = statement.level[type];
-    if (action === 'enforce') throw new Enforced(error);
+    // Named as notation names the failed check ("authenticity validation failed").
+    if (action === 'enforce') throw new Enforced(`${type}: ${error}`);
     if (action === 'log') warnings.push(`${type} (logged by level ${statement.levelName}): ${error}`);
   };
   let by: string | undefined;
@@ -135,7 +136,12 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
       outcome('expiry', `the signature expired at ${iso(content.expiry)}`);
 
     // Authentic timestamp.
-    outcome('authenticTimestamp', authenticTimestamp(content, statement, check.trustStores, now));
+    outcome(
+      'authenticTimestamp',
+      authenticTimestamp(content, statement, check.trustStores, now, (unchecked) =>
+        outcome('revocation', unchecked),
+      ),
+    );
 
     // Revocation: we cannot fetch CRLs or OCSP, so a certificate that names them is not checked.
     if (statement.level.revocation !== 'skip') {
@@ -168,12 +174,22 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
   }
 }
 
-/** notation-go verifier.verifyAuthenticTimestamp: the error it reports, or undefined. */
+/**
+ * notation-go verifier.verifyAuthenticTimestamp: the error it reports, or undefined.
+ *
+ * Step 5 of verifyTimestamp checks the TSA chain's revocation online (OCSP, then CRL) and fails
+ * when the status is unknown. fluxgate queries neither, so a TSA certificate that names an OCSP
+ * or CRL endpoint has an unknown status: that fails the timestamp, as notation-go offline does,
+ * while the statement's revocation check is enforced; when the statement logs or skips
+ * revocation (the offline escape the signing chain has too), the unchecked status goes to
+ * `uncheckedRevocation` instead. A TSA chain without endpoints is not revocable: it passes.
+ */
 export function authenticTimestamp(
   content: EnvelopeContent,
   statement: TrustPolicyStatement,
   trustStores: Map<string, TrustStoreFile[]>,
   now: Date,
+  uncheckedRevocation?: (message: string) => void,
 ): string | undefined {
   const chain = content.certificates;
   if (content.signingScheme !== SCHEME_X509) {
@@ -206,6 +222,12 @@ export function authenticTimestamp(
         return `the timestamp ${range} can be before certificate "${c.subject}" validity period, it is valid from ${iso(c.notBefore)}`;
       if (to > c.notAfter)
         return `the timestamp ${range} can be after certificate "${c.subject}" validity period, it expired at ${iso(c.notAfter)}`;
+    }
+    const revocable = stamp.chain.find(hasRevocationEndpoints);
+    if (revocable) {
+      const unknown = `timestamping certificate with subject "${revocable.subject}" revocation status is unknown (fluxgate does not query OCSP or CRL); set signatureVerification.override.revocation to "skip" or "log" to accept that`;
+      if (statement.level.revocation === 'enforce') return unknown;
+      uncheckedRevocation?.(unknown);
     }
     return undefined;
   }
