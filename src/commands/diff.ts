@@ -124,7 +124,7 @@ export const diffCommand = defineCommand<DiffOptions>({
       changedOnly: changed,
       verify: args.boolean('verify'),
       ...readVerifyPolicyOptions(args, 'diff'),
-      ...readShardOptions(args, 'diff'),
+      ...readShardOptions(args, 'diff', env),
     };
     if (options.shard && options.verify)
       throw new UsageError('diff: --verify is not available with --shard (run it in a job of its own)');

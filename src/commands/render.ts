@@ -154,7 +154,7 @@ export const renderCommand = defineCommand<RenderOptions>({
       path: args.string('path') || '.',
       format: args.choice('format', ['yaml', 'json'] as const, 'yaml'),
       outputDir: args.string('output-dir') || undefined,
-      ...readShardOptions(args, 'render'),
+      ...readShardOptions(args, 'render', env),
     };
   },
   async run(options, io) {

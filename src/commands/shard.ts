@@ -20,10 +20,14 @@ export const shardOutputFlag: FlagSpec = {
   type: 'string',
   value: 'FILE',
   description:
-    'With --shard: write the partial report (JSON) here. Default: stdout with --format json; in the action, a file under RUNNER_TEMP (the report-path output).',
+    'With --shard: write the partial report (JSON) here. Default: stdout with --format json, else a file under RUNNER_TEMP (the report-path output).',
 };
 
-export function readShardOptions(args: ArgReader, command: string): { shard?: ShardSpec; output?: string } {
+export function readShardOptions(
+  args: ArgReader,
+  command: string,
+  env: NodeJS.ProcessEnv,
+): { shard?: ShardSpec; output?: string } {
   const value = args.string('shard');
   const output = args.string('output') || undefined;
   if (!value) {
@@ -31,10 +35,13 @@ export function readShardOptions(args: ArgReader, command: string): { shard?: Sh
       throw new UsageError(`${command}: --output is the partial report of --shard; give --shard I/N`);
     return {};
   }
-  return { shard: parseShard(command, value), output };
+  const shard = parseShard(command, value);
+  if (!output && args.string('format') !== 'json' && !env.RUNNER_TEMP)
+    throw new UsageError(`${command}: --shard writes a partial report: give --output FILE or --format json`);
+  return { shard, output };
 }
 
-/** The report to `--output`, stdout (`--format json`) or RUNNER_TEMP in the action; secrets scrubbed. */
+/** The report to `--output`, stdout (`--format json`) or RUNNER_TEMP; secrets scrubbed. */
 export function writeShardReport(
   report: ShardReport,
   options: { output?: string; format: string },
@@ -43,7 +50,7 @@ export function writeShardReport(
   const text = JSON.stringify(report) + '\n';
   const redacted = io.secrets?.redact(text) ?? text;
   const { index, count } = report.shard;
-  const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
+  const temp = io.env.RUNNER_TEMP || undefined;
   const file = options.output
     ? resolve(io.cwd, options.output)
     : temp && options.format !== 'json'
