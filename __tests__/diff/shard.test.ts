@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { appName, writeFleet } from '../../bench/fleet.js';
 import { runCli } from '../support/cli.js';
-import { TOOLS_BIN, toolEnv } from '../support/tools.js';
+import { startFakeGitHub } from '../support/github-api.js';
+import { PROJECT_ROOT, TOOLS_BIN, toolEnv } from '../support/tools.js';
+import { readOutputs } from '../verify/github-outputs.js';
 
 /**
  * `--shard I/N` and `merge`: four cells of a generated fleet (40 apps: the benchmark's 500 would
@@ -91,7 +93,7 @@ beforeAll(() => {
   git('commit', '-qm', 'base');
   // Changes spread over the fleet (so over the cells): images, a chart value, a Secret, an app
   // removed, one that no longer builds.
-  for (const i of [3, 17, 29, 38])
+  for (const i of [3, 4, 5, 6, 38])
     edit(`apps/${appName(i)}/overlays/production/kustomization.yaml`, /newTag: .*/, 'newTag: 9.9.9');
   edit(`apps/${appName(8)}/base/release.yaml`, /replicaCount: \d+/, 'replicaCount: 7');
   edit(`apps/${appName(33)}/base/secret.yaml`, /token: .*/, 'token: rotated-value');
@@ -197,6 +199,86 @@ describe('diff --shard I/N and merge', () => {
     expect(notReport.code).toBe(1);
     expect(notReport.stderr).toMatch(/garbage\.json: not a fluxgate shard report: schema "something\/v9"/);
   });
+
+  it('a cell writes its report under RUNNER_TEMP; merge posts one comment and one summary', async () => {
+    const gh = await startFakeGitHub({ 'workflow-token': 'github-actions[bot]' });
+    try {
+      const runner = mkdtempSync(join(work, 'runner-'));
+      const event = join(runner, 'event.json');
+      writeFileSync(
+        event,
+        JSON.stringify({
+          pull_request: {
+            number: 7,
+            head: { repo: { full_name: 'acme/fleet' } },
+            base: { repo: { full_name: 'acme/fleet' } },
+          },
+        }),
+      );
+      // Asynchronously: the GitHub stand-in answers from this process.
+      const action = (inputs: Record<string, string>, step: string) =>
+        new Promise<{ code: number; outputs: Record<string, string>; summary: string }>((done, fail) => {
+          const outputs = join(runner, `${step}.out`);
+          const summary = join(runner, `${step}.md`);
+          writeFileSync(outputs, '');
+          writeFileSync(summary, '');
+          const child = spawn(process.execPath, ['--import', './scripts/ts-loader.mjs', 'src/index.ts'], {
+            cwd: PROJECT_ROOT,
+            env: {
+              ...env,
+              GITHUB_ACTIONS: 'true',
+              GITHUB_OUTPUT: outputs,
+              GITHUB_STEP_SUMMARY: summary,
+              RUNNER_TEMP: runner,
+              GITHUB_API_URL: gh.url,
+              GITHUB_REPOSITORY: 'acme/fleet',
+              GITHUB_EVENT_PATH: event,
+              'INPUT_GITHUB-TOKEN': 'workflow-token',
+              ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+            },
+            stdio: 'ignore',
+          });
+          child.on('error', fail);
+          child.on('close', (code) =>
+            done({
+              code: code ?? 1,
+              outputs: readOutputs(outputs),
+              summary: readFileSync(summary, 'utf8'),
+            }),
+          );
+        });
+      const cell = await action(
+        {
+          command: 'diff',
+          repo,
+          base: 'HEAD~1',
+          head: 'HEAD',
+          path: 'clusters/production',
+          shard: `4/${SHARDS}`,
+        },
+        'cell',
+      );
+      expect(cell.code).toBe(0);
+      expect(cell.outputs['report-path']).toBe(join(runner, `fluxgate-shard-4-of-${SHARDS}.json`));
+      // The cells put where actions/download-artifact would: one directory, found by a glob.
+      const shards = join(runner, 'shards');
+      mkdirSync(shards);
+      for (const [i, file] of reports().slice(0, 3).entries())
+        copyFileSync(file, join(shards, `cell-${i + 1}.json`));
+      copyFileSync(cell.outputs['report-path']!, join(shards, 'cell-4.json'));
+
+      const merged = await action({ command: 'merge', reports: `${shards}/*.json` }, 'merge');
+      expect(merged.code).toBe(1);
+      expect(merged.outputs.changed).toBe('true');
+      const comments = gh.comments.filter((c) => c.issue === 7);
+      expect(comments).toHaveLength(1);
+      expect(merged.outputs['comment-url']).toBe(comments[0]!.html_url);
+      expect(withoutMarkers(comments[0]!.body)).toContain(withoutMarkers(single.markdown.trimEnd()));
+      expect(withoutMarkers(merged.summary)).toContain(withoutMarkers(single.markdown.trimEnd()));
+    } finally {
+      await gh.stop();
+    }
+  }, 600_000);
 });
 
 describe('render --shard I/N', () => {

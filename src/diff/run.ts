@@ -96,8 +96,11 @@ export async function runDiffShard(
 ): Promise<{ renders: ChangeRenders; built: { path: string; base: OwnerRef[]; head: OwnerRef[] }[] }> {
   return withSides(options, io, async (base, head, git) => {
     const selectors: { path: string; side: 'base' | 'head'; selector: ShardSelector }[] = [];
+    // One plan per cluster, for both sides and every pass of the changed-only planner.
+    const plans = new Map<string, ShardPlan>();
     const renders = await renderChange(options, io, base, head, git, (path, side, tree) => {
-      const selector = new ShardSelector(new ShardPlan(tree, path, shard));
+      if (!plans.has(path)) plans.set(path, new ShardPlan(tree, path, shard));
+      const selector = new ShardSelector(plans.get(path)!);
       selectors.push({ path, side, selector });
       return selector;
     });
