@@ -9,6 +9,7 @@ import { credentialSecrets } from '../oci/auth.js';
 export const ACTION_COMMANDS = [
   'render',
   'diff',
+  'merge',
   'verify',
   'build',
   'push',

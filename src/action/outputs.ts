@@ -12,6 +12,10 @@ export const ACTION_OUTPUTS: { name: string; description: string }[] = [
     name: 'json-path',
     description: 'diff: file holding the complete JSON result (the json output drops diffs when large).',
   },
+  {
+    name: 'report-path',
+    description: 'render, diff with shard: file holding the partial report, for upload and `merge`.',
+  },
   { name: 'comment-url', description: 'diff: URL of the sticky PR comment, when one was posted.' },
   {
     name: 'verified',

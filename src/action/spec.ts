@@ -50,6 +50,14 @@ export function actionYaml(): string {
   }
   for (const [name, description] of deprecated)
     if (!inputs[name]) inputs[name] = { description, required: false };
+  // Positionals other than `url` (merge's report files) are inputs of their own.
+  for (const name of ACTION_COMMANDS) {
+    for (const p of commands.find((c) => c.name === name)!.positionals ?? []) {
+      if (inputs[p.input] || descriptions.has(p.input)) continue;
+      descriptions.set(p.input, [{ text: p.description, commands: [name] }]);
+      inputs[p.input] = { description: '', required: false };
+    }
+  }
   for (const [name, texts] of descriptions) {
     inputs[name]!.description = texts.map((t) => `${t.commands.join(', ')}: ${t.text}`).join(' | ');
   }

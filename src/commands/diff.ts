@@ -15,10 +15,54 @@ import type { ClusterDiff } from '../diff/objects.js';
 import type { CommentMode } from '../github/review.js';
 import { UsageError } from '../errors.js';
 import { ownerKey } from '../render/types.js';
+import type { FlagSpec } from '../options/flags.js';
+import type { CommandResult } from './types.js';
+import { runDiffShard } from '../diff/run.js';
+import { shardReport } from '../diff/shards.js';
+import type { ShardSpec } from '../flux/shard.js';
+import { readShardOptions, shardFlag, shardOutputFlag, writeShardReport } from './shard.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
 export type { DiffOptions } from '../diff/options.js';
+
+/** The flags of a review's presentation: `diff`, and `merge` of a sharded diff. */
+export const reviewFlags: FlagSpec[] = [
+  {
+    name: 'diff-path',
+    type: 'string',
+    value: 'FILE',
+    description: 'Write the complete review (markdown) to this file.',
+  },
+  {
+    name: 'fail-on-errors',
+    type: 'string',
+    value: 'new|all',
+    description:
+      'Which render errors fail the diff: new (default: those the change brings; errors on both sides are listed as pre-existing) or all.',
+  },
+  {
+    name: 'comment',
+    type: 'string',
+    value: 'on-change|always|never',
+    actionOnly: true,
+    description:
+      'The sticky PR comment: on-change (default: posted when the change alters what Flux applies, an existing one updated when that is gone), always, or never. The job summary is always written.',
+  },
+  {
+    name: 'pr-number',
+    type: 'string',
+    value: 'N',
+    actionOnly: true,
+    description: 'Pull request to comment on, for workflow_run workflows (default: the event’s).',
+  },
+  {
+    name: 'comment-key',
+    type: 'string',
+    value: 'KEY',
+    description: 'Keeps one sticky comment per key (e.g. per cluster set). Default: the paths.',
+  },
+];
 
 export const diffCommand = defineCommand<DiffOptions>({
   name: 'diff',
@@ -57,72 +101,103 @@ export const diffCommand = defineCommand<DiffOptions>({
       description: 'Render only what the changed files can affect (default on for git refs).',
     },
     {
-      name: 'diff-path',
-      type: 'string',
-      value: 'FILE',
-      description: 'Write the complete review (markdown) to this file.',
-    },
-    {
-      name: 'fail-on-errors',
-      type: 'string',
-      value: 'new|all',
-      description:
-        'Which render errors fail the diff: new (default: those the change brings; errors on both sides are listed as pre-existing) or all.',
-    },
-    {
       name: 'verify',
       type: 'boolean',
       description:
         'Also verify, on the head side, the signatures of the sources the change touches and run the policy checks on the files it changes.',
     },
     ...verifyPolicyFlags,
-    {
-      name: 'comment',
-      type: 'string',
-      value: 'on-change|always|never',
-      actionOnly: true,
-      description:
-        'The sticky PR comment: on-change (default: posted when the change alters what Flux applies, an existing one updated when that is gone), always, or never. The job summary is always written.',
-    },
-    {
-      name: 'pr-number',
-      type: 'string',
-      value: 'N',
-      actionOnly: true,
-      description: 'Pull request to comment on, for workflow_run workflows (default: the event’s).',
-    },
-    {
-      name: 'comment-key',
-      type: 'string',
-      value: 'KEY',
-      description: 'Keeps one sticky comment per key (e.g. per cluster set). Default: the paths.',
-    },
+    shardFlag,
+    shardOutputFlag,
+    ...reviewFlags,
     ...renderEngineFlags,
     verboseFlag,
   ],
   toOptions(raw, env) {
     const args = new ArgReader('diff', raw);
     const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
-    return {
+    const options: DiffOptions = {
       ...readRenderEngineOptions(args, 'diff', env),
+      ...readReviewOptions(args, 'diff', env),
       base: args.requiredString('base'),
       head: args.requiredString('head'),
       paths: args.list('path').length ? args.list('path') : ['.'],
-      format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
       changedOnly: changed,
-      comment: commentMode(args.string('comment')),
-      prNumber: prNumber(args.string('pr-number')),
-      failOnErrors: args.choice('fail-on-errors', ['new', 'all'] as const, 'new'),
-      commentKey: args.string('comment-key') || undefined,
       verify: args.boolean('verify'),
       ...readVerifyPolicyOptions(args, 'diff'),
-      diffPath: args.string('diff-path') || undefined,
-      githubToken: env.GITHUB_TOKEN || undefined,
+      ...readShardOptions(args, 'diff', env),
     };
+    if (options.shard && options.verify)
+      throw new UsageError('diff: --verify is not available with --shard (run it in a job of its own)');
+    return options;
   },
   async run(options, io) {
-    const result = await runDiff(options, io);
+    if (options.shard) return writeDiffShard(options, options.shard, io);
+    return presentReview(options, await runDiff(options, io), io);
+  },
+});
+
+/** The options of a review's presentation (format, comment, summary, exit status). */
+export interface ReviewPresentation {
+  paths: string[];
+  format: 'markdown' | 'json' | 'unified';
+  comment: CommentMode;
+  prNumber?: number;
+  failOnErrors: 'new' | 'all';
+  commentKey?: string;
+  diffPath?: string;
+  githubToken?: string;
+}
+
+export function readReviewOptions(
+  args: ArgReader,
+  command: string,
+  env: NodeJS.ProcessEnv,
+): Omit<ReviewPresentation, 'paths'> {
+  return {
+    format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
+    comment: commentMode(command, args.string('comment')),
+    prNumber: prNumber(command, args.string('pr-number')),
+    failOnErrors: args.choice('fail-on-errors', ['new', 'all'] as const, 'new'),
+    commentKey: args.string('comment-key') || undefined,
+    diffPath: args.string('diff-path') || undefined,
+    githubToken: env.GITHUB_TOKEN || undefined,
+  };
+}
+
+/**
+ * `--shard I/N`: renders this cell's share and writes the partial report, to `--output`, or
+ * stdout with `--format json`, or (in the action) a file under RUNNER_TEMP named in the
+ * `report-path` output. Whether the change passes is for `merge` to say.
+ */
+async function writeDiffShard(options: DiffOptions, shard: ShardSpec, io: CommandIO): Promise<CommandResult> {
+  const { renders, built } = await runDiffShard(options, io, shard);
+  const report = shardReport(
+    shard,
+    {
+      command: 'diff',
+      paths: options.paths,
+      base: renders.base,
+      head: renders.head,
+      stripAttrs: options.stripAttrs,
+    },
+    renders.clusters,
+    built,
+  );
+  return writeShardReport(report, options, io);
+}
+
+/**
+ * Everything `diff` does with a review, for a single run and for shards merged: the job summary
+ * and sticky comment, stdout in the format asked, the review and JSON files, outputs, exit status.
+ */
+export async function presentReview(
+  options: ReviewPresentation,
+  result: DiffRun,
+  io: CommandIO,
+): Promise<CommandResult> {
+  {
     await publishReview(options, result, io);
     const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
     Object.assign(json, {
@@ -172,8 +247,8 @@ export const diffCommand = defineCommand<DiffOptions>({
         json: boundedJson(json),
       },
     };
-  },
-});
+  }
+}
 
 /**
  * Whether the render errors fail the diff. An owner that cannot render on head, or any error the
@@ -211,18 +286,18 @@ export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) 
 }
 
 /** `comment: true|false` (the first releases' boolean) still work, as on-change and never. */
-function commentMode(value: string | undefined): CommentMode {
+function commentMode(command: string, value: string | undefined): CommentMode {
   const v = (value ?? '').trim().toLowerCase();
   if (v === '' || v === 'on-change' || v === 'true') return 'on-change';
   if (v === 'always' || v === 'never') return v;
   if (v === 'false') return 'never';
-  throw new UsageError(`diff: input 'comment' must be one of on-change|always|never, got '${value}'`);
+  throw new UsageError(`${command}: input 'comment' must be one of on-change|always|never, got '${value}'`);
 }
 
-function prNumber(value: string | undefined): number | undefined {
+function prNumber(command: string, value: string | undefined): number | undefined {
   if (!value?.trim()) return undefined;
   if (!/^[1-9]\d*$/.test(value.trim()))
-    throw new UsageError(`diff: input 'pr-number' must be a pull request number, got '${value}'`);
+    throw new UsageError(`${command}: input 'pr-number' must be a pull request number, got '${value}'`);
   return Number(value.trim());
 }
 
@@ -251,7 +326,7 @@ export function boundedJson(json: Record<string, unknown>): string {
  * The job summary and the sticky comment of a diff run in the action: each review fitted to its
  * own limit from the same review options. Neither can fail the step (postReview never throws).
  */
-async function publishReview(options: DiffOptions, result: DiffRun, io: CommandIO): Promise<void> {
+async function publishReview(options: ReviewPresentation, result: DiffRun, io: CommandIO): Promise<void> {
   const reviewOptions = result.reviewOptions;
   if (!io.action) return;
   {

@@ -1,6 +1,7 @@
 import type { CommandDefinition } from './types.js';
 import { renderCommand } from './render.js';
 import { diffCommand } from './diff.js';
+import { mergeCommand } from './merge.js';
 import { verifyCommand } from './verify.js';
 import { buildCommand } from './build.js';
 import { pushCommand } from './push.js';
@@ -16,6 +17,7 @@ import { migrateCommand } from './migrate.js';
 export const commands: readonly CommandDefinition<never>[] = [
   renderCommand,
   diffCommand,
+  mergeCommand,
   verifyCommand,
   buildCommand,
   pushCommand,

@@ -9,6 +9,12 @@ import type { RenderEngineOptions } from '../render/options.js';
 import { ownerFileName, renderJson, renderYaml } from '../render/output.js';
 import { ownerKey } from '../render/types.js';
 import { availableParallelism } from 'node:os';
+import { readShardOptions, shardFlag, shardOutputFlag, writeShardReport } from './shard.js';
+import { ShardPlan, ShardSelector, type ShardSpec } from '../flux/shard.js';
+import { directoryTree } from '../flux/tree.js';
+import { ownedPart, shardReport } from '../diff/shards.js';
+import { Git } from '../diff/git.js';
+import type { CommandIO, CommandResult } from './types.js';
 
 export type { RenderEngineOptions } from '../render/options.js';
 
@@ -114,6 +120,9 @@ export interface RenderOptions extends RenderEngineOptions {
   path: string;
   format: 'yaml' | 'json';
   outputDir?: string;
+  /** `--shard I/N`: this cell's share, as a partial report for `merge`. */
+  shard?: ShardSpec;
+  output?: string;
 }
 
 export const renderCommand = defineCommand<RenderOptions>({
@@ -134,6 +143,8 @@ export const renderCommand = defineCommand<RenderOptions>({
       value: 'DIR',
       description: 'Also write one YAML file per owner here.',
     },
+    shardFlag,
+    shardOutputFlag,
     ...renderEngineFlags,
     verboseFlag,
   ],
@@ -147,9 +158,11 @@ export const renderCommand = defineCommand<RenderOptions>({
         "the cluster's entry directory, relative to the repository root (e.g. clusters/production; . for the root)",
       ),
       outputDir: args.string('output-dir') || undefined,
+      ...readShardOptions(args, 'render', env),
     };
   },
   async run(options, io) {
+    if (options.shard) return renderShard(options, options.shard, io);
     const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
     for (const e of result.errors) io.log.error(e.message);
     for (const w of result.warnings ?? []) io.log.warn(w.message);
@@ -182,3 +195,34 @@ export const renderCommand = defineCommand<RenderOptions>({
     };
   },
 });
+
+/** `render --shard I/N`: the owners of cell I, as a partial report (`merge` puts the cells together). */
+async function renderShard(options: RenderOptions, shard: ShardSpec, io: CommandIO): Promise<CommandResult> {
+  const repo = resolve(io.cwd, options.repo);
+  const selector = new ShardSelector(new ShardPlan(directoryTree(repo), options.path, shard));
+  const result = await io.log.group(`Render ${options.path} (shard ${shard.index}/${shard.count})`, () =>
+    renderCluster(
+      {
+        ...options,
+        discovered: (owner, parent) => selector.discovered(owner, parent),
+        shouldBuild: (owner) => selector.shouldBuild(owner),
+      },
+      io,
+    ),
+  );
+  const owned = ownedPart(result, selector);
+  for (const e of owned.errors) io.log.error(e.message);
+  let commit: string | undefined;
+  try {
+    commit = await new Git(repo, io.env).resolveRef('HEAD');
+  } catch {
+    // Not a git work tree: the paths are the identity.
+  }
+  const report = shardReport(
+    shard,
+    { command: 'render', paths: [options.path], head: { ref: options.repo, ...(commit ? { commit } : {}) } },
+    [{ path: options.path, head: owned }],
+    [{ path: options.path, head: result.rendered }],
+  );
+  return writeShardReport(report, options, io);
+}

@@ -1,5 +1,6 @@
 import type { CommentMode } from '../github/review.js';
 import type { RenderEngineOptions } from '../render/options.js';
+import type { ShardSpec } from '../flux/shard.js';
 
 /** The diff domain's options (`fluxgate diff`). */
 export interface DiffOptions extends RenderEngineOptions {
@@ -25,4 +26,8 @@ export interface DiffOptions extends RenderEngineOptions {
   fluxVersion?: string;
   diffPath?: string;
   githubToken?: string;
+  /** `--shard I/N`: render this cell's share and write a partial report for `merge`. */
+  shard?: ShardSpec;
+  /** Where the partial report goes (`--output`). */
+  output?: string;
 }

@@ -15,6 +15,11 @@ import { diffRenders, emptyDiff, type ClusterDiff } from './objects.js';
 import { UsageError } from '../errors.js';
 import type { RenderResult } from '../render/types.js';
 import { ChangePlanner } from './changed.js';
+import { ownedPart, type ChangeRenders, type ClusterRenders } from './shards.js';
+export type { ChangeRenders, ClusterRenders, SideIdentity } from './shards.js';
+import { ShardPlan, ShardSelector, type ShardSpec } from '../flux/shard.js';
+import { directoryTree, type RepoFiles } from '../flux/tree.js';
+import type { OwnerRef } from '../render/types.js';
 import { verifyChange } from '../verify/change.js';
 import type { RepositoryVerification } from '../verify/path.js';
 import { verificationMarkdown } from '../verify/report.js';
@@ -33,6 +38,7 @@ export interface DiffRun {
 }
 
 interface Side {
+  ref: string;
   dir: string;
   commit?: string;
   /** A git ref's files, written on demand (`dir` holds only the cluster paths, or all with --verify). */
@@ -88,12 +94,131 @@ function footerLine(env: NodeJS.ProcessEnv, base?: string, head?: string): strin
 
 /** Renders base and head of every cluster path with one secret masker and compares them. */
 export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun> {
+  return withSides(options, io, async (base, head, git) => {
+    const renders = await renderChange(options, io, base, head, git);
+    const compared = compareRenders(renders, options.stripAttrs, io);
+    const verification = options.verify
+      ? await io.log.group('Verify the sources the change touches', () =>
+          verifyChange({ base: base.dir, head: head.dir }, compared.diff, options, io),
+        )
+      : undefined;
+    return reviewRun(compared, renders, io, verification);
+  });
+}
+
+/**
+ * `--shard I/N`: this cell's share of the renders (the owners it reports; the shared ones it
+ * built for discovery are left to the cell that reports them). `built` lists every owner it
+ * built, shared ones included.
+ */
+export async function runDiffShard(
+  options: DiffOptions,
+  io: WorkIO,
+  shard: ShardSpec,
+): Promise<{ renders: ChangeRenders; built: { path: string; base: OwnerRef[]; head: OwnerRef[] }[] }> {
+  return withSides(options, io, async (base, head, git) => {
+    const selectors: { path: string; side: 'base' | 'head'; selector: ShardSelector }[] = [];
+    // One plan per cluster, for both sides and every pass of the changed-only planner.
+    const plans = new Map<string, ShardPlan>();
+    const renders = await renderChange(options, io, base, head, git, (path, side, tree) => {
+      if (!plans.has(path)) plans.set(path, new ShardPlan(tree, path, shard));
+      const selector = new ShardSelector(plans.get(path)!);
+      selectors.push({ path, side, selector });
+      return selector;
+    });
+    const selectorOf = (path: string, side: 'base' | 'head') =>
+      selectors.filter((s) => s.path === path && s.side === side).at(-1)?.selector;
+    return {
+      renders: {
+        ...renders,
+        clusters: renders.clusters.map((c) => ({
+          path: c.path,
+          base: ownedPart(c.base, selectorOf(c.path, 'base')),
+          head: ownedPart(c.head, selectorOf(c.path, 'head')),
+        })),
+      },
+      built: renders.clusters.map((c) => ({ path: c.path, base: c.base.rendered, head: c.head.rendered })),
+    };
+  });
+}
+
+/** The diff of every cluster, as the review shows it, and the number of owners built. */
+export interface ComparedRenders {
+  diff: ClusterDiff;
+  rendered: number;
+}
+
+/**
+ * Compares the renders of each cluster and logs what could not render: the one assembly of a
+ * review's content, for a single run and for shards merged.
+ */
+export function compareRenders(
+  renders: ChangeRenders,
+  stripAttrs: string[],
+  io: Pick<WorkIO, 'log'>,
+): ComparedRenders {
+  const merged: ClusterDiff = emptyDiff();
+  const built = new Set<string>();
+  for (const { path, base, head } of renders.clusters) {
+    for (const o of [...base.rendered, ...head.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
+    const d = diffRenders(path, base, head, stripAttrs);
+    merged.changes.push(...d.changes);
+    merged.images.push(...d.images);
+    merged.errors.push(...d.errors);
+    merged.unrendered.push(...d.unrendered);
+    merged.suspended.push(...d.suspended);
+  }
+  for (const u of merged.unrendered)
+    io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
+  for (const e of merged.errors) {
+    if (merged.unrendered.some((u) => u.message === e.message && u.side === e.side)) continue;
+    const line = `${e.side}${e.status === 'new' ? '' : ` (${e.status})`}: ${e.message}`;
+    if (e.status === 'new') io.log.error(line, e.origin && { ...e.origin });
+    else io.log.warn(line, e.origin && { ...e.origin });
+  }
+  return { diff: merged, rendered: built.size };
+}
+
+/** The review of compared renders: markdown, unified text, and the options its other forms use. */
+export function reviewRun(
+  compared: ComparedRenders,
+  renders: ChangeRenders,
+  io: Pick<WorkIO, 'env'>,
+  verification?: RepositoryVerification,
+): DiffRun {
+  const extra = verification
+    ? verificationMarkdown(verification, {
+        heading: '###',
+        title: 'Verification',
+        empty: 'The change touches no source with spec.verify and adds no policy finding.',
+      })
+    : undefined;
+  const reviewOptions: ReviewOptions = {
+    extra,
+    footer: footerLine(io.env, renders.base.commit, renders.head.commit),
+  };
+  const review = reviewMarkdown(compared.diff, reviewOptions);
+  return {
+    diff: compared.diff,
+    rendered: compared.rendered,
+    review: finalMarkdown(review.markdown),
+    unified: unifiedText(compared.diff),
+    verification,
+    reviewOptions,
+  };
+}
+
+/** The two sides as directories (a git ref's files written to a temporary one), removed after `work`. */
+async function withSides<T>(
+  options: DiffOptions,
+  io: WorkIO,
+  work: (base: Side, head: Side, git: Git) => Promise<T>,
+): Promise<T> {
   const repo = resolve(io.cwd, options.repo);
   const git = new Git(repo, io.env);
-  const sideSources = (side: Side) => mappingsAt(options.sources, repo, io.cwd, side.dir);
   const side = async (ref: string): Promise<Side> => {
     const asDir = resolve(io.cwd, ref);
-    if (existsSync(asDir) && statSync(asDir).isDirectory()) return { dir: asDir };
+    if (existsSync(asDir) && statSync(asDir).isDirectory()) return { ref, dir: asDir };
     const commit = await git.resolveRef(ref);
     const tree = CommitTree.list(repo, commit);
     const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
@@ -112,118 +237,104 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
         ? tree.files
         : tree.files.filter((f) => paths.some((p) => p === '' || f.startsWith(`${p}/`))),
     );
-    return { commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
+    return { ref, commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
   };
   const base = await side(options.base);
   let head: Side | undefined;
   try {
     head = await side(options.head);
-    const masker = createSecretMasker();
-    const sopsKeys = await loadSopsKeys(options, io);
-    // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
-    const checkout = readCheckout(repo, io.env, [options.base, options.head]);
-    const merged: ClusterDiff = emptyDiff();
-    const built = new Set<string>();
-    const refs = base.commit !== undefined && head.commit !== undefined;
-    const changedOnly = options.changedOnly ?? refs;
-    if (changedOnly && !refs)
-      io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
-    const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
-    for (const path of options.paths) {
-      const onBase = hasCluster(base, path);
-      const onHead = hasCluster(head, path);
-      if (!onBase && !onHead)
-        throw new UsageError(
-          `--path ${path}: no such directory on base (${options.base}) or head (${options.head})`,
-        );
-      // A cluster the change adds (or removes) is reviewed as all added (or all removed).
-      if (!onBase) io.log.info(`${path} does not exist on base: every object of it is added`);
-      if (!onHead) io.log.info(`${path} does not exist on head: every object of it is removed`);
-      const planner =
-        changed && onBase && onHead
-          ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed, {
-              entry: path,
-              mappings: repositoryMappings(repo, options.sources, io.cwd),
-            })
-          : undefined;
-      const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
-        if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
-        const result = await io.log.group(`Render ${label} ${path}`, () =>
-          renderCluster(
-            {
-              ...options,
-              repo: side.dir,
-              tree: side.tree,
-              sources: sideSources(side),
-              checkout,
-              path,
-              masker,
-              sopsKeys,
-              shouldBuild: planner
-                ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
-                : undefined,
-            },
-            io,
-          ),
-        );
-        // The side's scratch directory means nothing to a reader, and would keep an error on
-        // both sides from comparing equal.
-        return {
-          ...result,
-          errors: result.errors.map((e) => ({ ...e, message: withoutDir(e.message, side.dir) })),
-        };
-      };
-      let b = await render(base, 'base');
-      let h = await render(head!, 'head');
-      // Owners whose inputs turn out to differ between the sides are built on both, then compared.
-      for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
-        b = await render(base, 'base');
-        h = await render(head!, 'head');
-      }
-      for (const o of [...b.rendered, ...h.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
-      const d = diffRenders(path, b, h, options.stripAttrs);
-      merged.changes.push(...d.changes);
-      merged.images.push(...d.images);
-      merged.errors.push(...d.errors);
-      merged.unrendered.push(...d.unrendered);
-      merged.suspended.push(...d.suspended);
-    }
-    for (const u of merged.unrendered)
-      io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
-    for (const e of merged.errors) {
-      if (merged.unrendered.some((u) => u.message === e.message && u.side === e.side)) continue;
-      const line = `${e.side}${e.status === 'new' ? '' : ` (${e.status})`}: ${e.message}`;
-      if (e.status === 'new') io.log.error(line, e.origin && { ...e.origin });
-      else io.log.warn(line, e.origin && { ...e.origin });
-    }
-    const verification = options.verify
-      ? await io.log.group('Verify the sources the change touches', () =>
-          verifyChange({ base: base.dir, head: head!.dir }, merged, options, io),
-        )
-      : undefined;
-    const extra = verification
-      ? verificationMarkdown(verification, {
-          heading: '###',
-          title: 'Verification',
-          empty: 'The change touches no source with spec.verify and adds no policy finding.',
-        })
-      : undefined;
-    const reviewOptions: ReviewOptions = {
-      extra,
-      footer: footerLine(io.env, base.commit, head.commit),
-    };
-    const review = reviewMarkdown(merged, reviewOptions);
-    const result: DiffRun = {
-      diff: merged,
-      rendered: built.size,
-      review: finalMarkdown(review.markdown),
-      unified: unifiedText(merged),
-      verification,
-      reviewOptions,
-    };
-    return result;
+    return await work(base, head, git);
   } finally {
     await base.remove?.();
     await head?.remove?.();
   }
+}
+
+/** Renders each cluster path on both sides; `select` (sharding) chooses the owners each render builds. */
+async function renderChange(
+  options: DiffOptions,
+  io: WorkIO,
+  base: Side,
+  head: Side,
+  git: Git,
+  select?: (path: string, side: 'base' | 'head', tree: RepoFiles) => ShardSelector,
+): Promise<ChangeRenders> {
+  const repo = resolve(io.cwd, options.repo);
+  const masker = createSecretMasker();
+  const sopsKeys = await loadSopsKeys(options, io);
+  // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
+  const checkout = readCheckout(repo, io.env, [options.base, options.head]);
+  const refs = base.commit !== undefined && head.commit !== undefined;
+  const changedOnly = options.changedOnly ?? refs;
+  if (changedOnly && !refs)
+    io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
+  const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
+  const clusters: ClusterRenders[] = [];
+  for (const path of options.paths) {
+    const onBase = hasCluster(base, path);
+    const onHead = hasCluster(head, path);
+    if (!onBase && !onHead)
+      throw new UsageError(
+        `--path ${path}: no such directory on base (${options.base}) or head (${options.head})`,
+      );
+    // A cluster the change adds (or removes) is reviewed as all added (or all removed).
+    if (!onBase) io.log.info(`${path} does not exist on base: every object of it is added`);
+    if (!onHead) io.log.info(`${path} does not exist on head: every object of it is removed`);
+    const planner =
+      changed && onBase && onHead
+        ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed, {
+            entry: path,
+            mappings: repositoryMappings(repo, options.sources, io.cwd),
+          })
+        : undefined;
+    // One plan for both sides (head's files, or base's when the change removes the cluster), so
+    // an owner goes to the same cell on both.
+    const planSide = onHead ? head : base;
+    const planTree = select && (planSide.tree ?? directoryTree(planSide.dir));
+    const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
+      if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
+      const selector = select?.(path, label, planTree!);
+      const result = await io.log.group(`Render ${label} ${path}`, () =>
+        renderCluster(
+          {
+            ...options,
+            repo: side.dir,
+            tree: side.tree,
+            sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
+            checkout,
+            path,
+            masker,
+            sopsKeys,
+            discovered: selector && ((owner, parent) => selector.discovered(owner, parent)),
+            shouldBuild:
+              planner || selector
+                ? (owner, info) =>
+                    (!selector || selector.shouldBuild(owner)) &&
+                    (!planner || planner.shouldBuild(label, owner, info.flux))
+                : undefined,
+          },
+          io,
+        ),
+      );
+      // The side's scratch directory means nothing to a reader, and would keep an error on
+      // both sides from comparing equal.
+      return {
+        ...result,
+        errors: result.errors.map((e) => ({ ...e, message: withoutDir(e.message, side.dir) })),
+      };
+    };
+    let b = await render(base, 'base');
+    let h = await render(head, 'head');
+    // Owners whose inputs turn out to differ between the sides are built on both, then compared.
+    for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
+      b = await render(base, 'base');
+      h = await render(head, 'head');
+    }
+    clusters.push({ path, base: b, head: h });
+  }
+  return {
+    clusters,
+    base: { ref: options.base, ...(base.commit ? { commit: base.commit } : {}) },
+    head: { ref: options.head, ...(head.commit ? { commit: head.commit } : {}) },
+  };
 }

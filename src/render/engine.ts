@@ -50,6 +50,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   masker?: SecretMasker;
   /** Changed-only mode: false skips building an owner (its objects are absent, it is not in `rendered`). */
   shouldBuild?: (owner: OwnerRef, info: { flux: KubeObject; dir?: string }) => boolean;
+  /** Sharding: told of each owner as it is found, with the owner applying it, before shouldBuild. */
+  discovered?: (owner: OwnerRef, parent: OwnerRef | undefined) => void;
   /** The repository at a git ref: Git sources are written from it as builds need them. */
   tree?: SourceTree;
   /** What identifies the repository (default: read from `repo` with git and the Actions environment). */
@@ -295,6 +297,7 @@ class ClusterRender {
       path: [],
     };
     this.seen.set(ownerKey(root.owner), root);
+    this.options.discovered?.(root.owner, undefined);
 
     let wave: KustomizationItem[] = [root];
     let pending: Built[] = [];
@@ -486,10 +489,13 @@ class ClusterRender {
       return child ? [child] : [];
     }
     if (isHelmRelease(o)) {
-      this.helmReleases.push({
-        owner: { kind: 'HelmRelease', namespace: o.metadata.namespace || 'default', name: o.metadata.name },
-        flux: o,
-      });
+      const release: OwnerRef = {
+        kind: 'HelmRelease',
+        namespace: o.metadata.namespace || 'default',
+        name: o.metadata.name,
+      };
+      this.options.discovered?.(release, owner);
+      this.helmReleases.push({ owner: release, flux: o });
     } else if (isResourceSet(o)) {
       const rs = this.operatorItem(item, 'ResourceSet', o);
       if (rs) this.resourceSets.push(rs);
@@ -512,6 +518,7 @@ class ClusterRender {
       return undefined;
     }
     this.operatorOwners.add(key);
+    this.options.discovered?.(owner, parent.owner);
     return { owner, flux: o, path: [...parent.path, ownerKey(parent.owner)] };
   }
 
@@ -726,6 +733,7 @@ class ClusterRender {
     }
     const item = { owner, flux: o, path: chain };
     this.seen.set(key, item);
+    this.options.discovered?.(owner, parent.owner);
     return item;
   }
 
