@@ -122,7 +122,7 @@ export const diffCommand = defineCommand<DiffOptions>({
   async run(options, io) {
     const result = await runDiff(options, io);
     await publishReview(options, result, io);
-    const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
+    const json = diffJson(result.diff, options.paths.length > 1, result.rendered, result.notRebuilt);
     Object.assign(json, {
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
@@ -189,7 +189,7 @@ export function renderFailed(diff: ClusterDiff, failOn: 'new' | 'all'): boolean 
 }
 
 /** The `--format json` document; each entry names its cluster when the review spans several. */
-export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) {
+export function diffJson(diff: ClusterDiff, several: boolean, rendered: number, notRebuilt = 0) {
   const cluster = (c: string) => (several ? { cluster: c } : {});
   return {
     changes: diff.changes.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
@@ -203,7 +203,13 @@ export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) 
     })),
     unrendered: diff.unrendered.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
     images: diff.images.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    warnings: diff.warnings.map(({ cluster: c, origins, ...rest }) => ({
+      ...cluster(c),
+      ...rest,
+      ...(origins.some(Boolean) ? { origins: origins.map((o) => o ?? null) } : {}),
+    })),
     rendered,
+    notRebuilt,
   } as Record<string, unknown>;
 }
 

@@ -147,8 +147,8 @@ export const renderCommand = defineCommand<RenderOptions>({
   },
   async run(options, io) {
     const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
-    for (const e of result.errors) io.log.error(e.message);
-    for (const w of result.warnings ?? []) io.log.warn(w.message);
+    for (const e of result.errors) io.log.error(e.message, e.origin && { ...e.origin });
+    for (const w of result.warnings ?? []) io.log.warn(w.message, w.origin && { ...w.origin });
     if (options.format === 'json') io.stdout(renderJson(result));
     else io.stdout(renderYaml(result));
     if (options.outputDir) {

@@ -22,6 +22,8 @@ export interface DiffRun {
   diff: ClusterDiff;
   /** Owners built, base and head together (fewer in changed-only mode). */
   rendered: number;
+  /** Changed-only mode: owners the change cannot affect, not built on either side. */
+  notRebuilt: number;
   review: string;
   unified: string;
   commentUrl?: string;
@@ -101,6 +103,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
     const checkout = readCheckout(repo, io.env, [options.base, options.head]);
     const merged: ClusterDiff = emptyDiff();
     const built = new Set<string>();
+    const skipped = new Set<string>();
     const refs = base.commit !== undefined && head.commit !== undefined;
     const changedOnly = options.changedOnly ?? refs;
     if (changedOnly && !refs)
@@ -132,8 +135,13 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
               path,
               masker,
               sopsKeys,
+              progressLabel: `${label} ${path}`,
               shouldBuild: planner
-                ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
+                ? (owner, info) => {
+                    const build = planner.shouldBuild(label, owner, info.flux);
+                    if (!build) skipped.add(`${path}\u0000${ownerKey(owner)}`);
+                    return build;
+                  }
                 : undefined,
             },
             io,
@@ -159,6 +167,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
       merged.images.push(...d.images);
       merged.errors.push(...d.errors);
       merged.unrendered.push(...d.unrendered);
+      merged.warnings.push(...d.warnings);
     }
     for (const u of merged.unrendered)
       io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
@@ -168,6 +177,20 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
       if (e.status === 'new') io.log.error(line, e.origin && { ...e.origin });
       else io.log.warn(line, e.origin && { ...e.origin });
     }
+    // Risk lines at the file and line that define the object (head's, or base's for a deletion).
+    for (const c of merged.changes.filter((c) => c.risks.length))
+      io.log.warn(
+        `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}: ${c.risks.join('; ')}`,
+        c.origin && { ...c.origin, title: 'fluxgate: needs a second look' },
+      );
+    // An object applied twice: a warning where each owner defines it (one unplaced when none is known).
+    for (const w of merged.warnings.filter((w) => w.status === 'new')) {
+      const text = `${w.object} is applied by ${w.owners.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(' and ')}; the owners would fight over it`;
+      const places = w.origins.filter((o) => o !== undefined);
+      if (!places.length) io.log.warn(text);
+      for (const place of places) io.log.warn(text, { ...place, title: 'fluxgate: applied by two owners' });
+    }
+    const notRebuilt = [...skipped].filter((k) => !built.has(k)).length;
     const verification = options.verify
       ? await io.log.group('Verify the sources the change touches', () =>
           verifyChange({ base: base.dir, head: head!.dir }, merged, options, io),
@@ -182,12 +205,14 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
       : undefined;
     const reviewOptions: ReviewOptions = {
       extra,
+      notRebuilt,
       footer: footerLine(io.env, base.commit, head.commit),
     };
     const review = reviewMarkdown(merged, reviewOptions);
     const result: DiffRun = {
       diff: merged,
       rendered: built.size,
+      notRebuilt,
       review: finalMarkdown(review.markdown),
       unified: unifiedText(merged),
       verification,

@@ -143,6 +143,8 @@ export class SourceResolver {
   private readonly dirs = new Map<string, Promise<string>>();
   private readonly work = mkdtempSync(join(tmpdir(), 'fluxgate-sources-'));
   private readonly lazy = new Map<string, LazySource>();
+  /** Sources that are copies of the repository being rendered: their paths are repository paths. */
+  private readonly repositoryCopies = new Set<string>();
 
   constructor(private readonly ctx: SourceContext) {}
 
@@ -180,8 +182,10 @@ export class SourceResolver {
           const matcher = treeSourceMatcher(tree, specIgnore);
           const directories = keptDirectories(tree.files, matcher);
           this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
+          this.repositoryCopies.add(target);
           return target;
         }
+        this.repositoryCopies.add(target);
         return this.copyTree(this.ctx.repo, target, specIgnore);
       }
       case 'OCIRepository':
@@ -206,6 +210,14 @@ export class SourceResolver {
     return why
       ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
       : undefined;
+  }
+
+  /**
+   * Whether a resolved source root is the repository being rendered (not a --source mapping, an
+   * OCI artifact or an assembled one): a path in it is a path of the repository (annotations).
+   */
+  isRepository(root: string): boolean {
+    return this.repositoryCopies.has(root);
   }
 
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
