@@ -47,6 +47,7 @@ interface Annotated {
 /** `diff` as the action runs it; every warning and error with the annotation it carries. */
 async function actionDiff(inputs: Record<string, string>) {
   const annotations: Annotated[] = [];
+  const outputs: Record<string, string> = {};
   const parsed = readActionInputs(
     (name) => ({ command: 'diff', repo, comment: 'never', ...inputs })[name] ?? '',
   );
@@ -63,9 +64,9 @@ async function actionDiff(inputs: Record<string, string>) {
     stdout() {},
     cwd: repo,
     env: { ...toolEnv(), RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'fg-runner-')) },
-    action: { setOutput() {}, appendSummary: async () => {} },
+    action: { setOutput: (name, value) => void (outputs[name] = value), appendSummary: async () => {} },
   });
-  return { code, annotations };
+  return { code, annotations, outputs };
 }
 
 let base: string;
@@ -232,7 +233,7 @@ describe('annotations of a diff in the action', () => {
 
     git('checkout', '-q', '--detach', risky);
     const daemonSetLine = lineOf('apps/base/web/agent.yaml', 'kind: DaemonSet') - 1;
-    const warned = await actionDiff({ base, head: risky, path: 'clusters/production' });
+    const warned = await actionDiff({ base, head: risky, path: 'clusters/production', format: 'html' });
     expect(warned.code).toBe(0);
     const risk = warned.annotations.find((a) => a.message.includes('privileged'));
     expect(risk).toEqual({
@@ -241,6 +242,12 @@ describe('annotations of a diff in the action', () => {
       file: 'apps/base/web/agent.yaml',
       line: daemonSetLine,
     });
+    // format: html writes the review as a page for a workflow artifact, at the review-path output.
+    const page = readFileSync(warned.outputs['review-path']!, 'utf8');
+    expect(warned.outputs['review-path']).toMatch(/fluxgate-review\.html$/);
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page).toContain('DaemonSet web/agent</a> container agent becomes privileged');
+    expect(warned.outputs['diff-path']).toMatch(/\.md$/);
   });
 });
 

@@ -7,6 +7,7 @@ import { runDiff, type DiffRun } from '../diff/run.js';
 import type { CommandIO } from './types.js';
 import { commentMarker, postReview } from '../github/review.js';
 import type { DiffOptions } from '../diff/options.js';
+import { reviewHtml } from '../diff/html.js';
 import { bytes, COMMENT_LIMIT, finalMarkdown, reviewMarkdown, SUMMARY_LIMIT } from '../diff/markdown.js';
 import { readRenderEngineOptions, renderEngineFlags } from './render.js';
 import { readVerifyPolicyOptions, verifyPolicyFlags } from './verify.js';
@@ -42,7 +43,7 @@ export const diffCommand = defineCommand<DiffOptions>({
       value: 'DIR',
       description: 'Cluster entry directories (one or more, e.g. clusters/production,clusters/staging).',
     },
-    formatFlag(['markdown', 'json', 'unified'], 'markdown'),
+    formatFlag(['markdown', 'json', 'unified', 'html'], 'markdown'),
     {
       name: 'strip-attrs',
       type: 'list',
@@ -106,7 +107,7 @@ export const diffCommand = defineCommand<DiffOptions>({
       base: args.requiredString('base'),
       head: args.requiredString('head'),
       paths: args.list('path').length ? args.list('path') : ['.'],
-      format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
+      format: args.choice('format', ['markdown', 'json', 'unified', 'html'] as const, 'markdown'),
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
       changedOnly: changed,
       comment: commentMode(args.string('comment')),
@@ -133,12 +134,19 @@ export const diffCommand = defineCommand<DiffOptions>({
       ? reportJson(result.verification.sources, result.verification.findings)
       : undefined;
     const review = result.review;
-    if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
+    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
+    const redact = (text: string) => io.secrets?.redact(text) ?? text;
+    // In the action the page is a file for a workflow artifact (review-path), not a log.
+    const page = options.format === 'html' ? reviewHtml(review) : undefined;
+    const pagePath = page && temp ? join(temp, 'fluxgate-review.html') : undefined;
+    if (pagePath) {
+      writeFileSync(pagePath, redact(page!));
+      io.log.info(`review page: ${pagePath} (the review-path output)`);
+    } else if (page) io.stdout(page);
+    else if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
     else io.stdout(review + '\n');
-    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
     const diffPath = options.diffPath ?? (temp ? join(temp, 'fluxgate-diff.md') : undefined);
-    const redact = (text: string) => io.secrets?.redact(text) ?? text;
     if (diffPath) writeFileSync(resolve(io.cwd, diffPath), redact(review) + '\n');
     // The complete JSON goes to a file; the `json` output stays small enough for any step.
     const jsonPath = temp ? join(temp, 'fluxgate-diff.json') : undefined;
@@ -158,7 +166,7 @@ export const diffCommand = defineCommand<DiffOptions>({
         modified: count('modified'),
         errors: String(result.diff.errors.filter((e) => e.status !== 'fixed').length),
         'diff-path': diffPath ?? '',
-        'review-path': diffPath ?? '',
+        'review-path': pagePath ?? diffPath ?? '',
         'json-path': jsonPath ?? '',
         'comment-url': result.commentUrl ?? '',
         ...(verification
