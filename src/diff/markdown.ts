@@ -24,6 +24,8 @@ const objectLabel = (c: { kind: string; namespace: string; name: string }) =>
 /** ` (file:line)` of an origin, escaped; nothing when unknown. */
 const where = (origin?: { file: string; line?: number }) =>
   origin ? ` (${escapeMarkdown(`${origin.file}${origin.line ? `:${origin.line}` : ''}`)})` : '';
+/** Tables longer than this are folded under a one-line summary (a 200-app fleet's review). */
+const LONG_TABLE = 20;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 interface Section {
@@ -131,6 +133,9 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
   for (const [key, g] of groups) rows.set(key, g);
   for (const e of diff.errors) rows.set(groupKey(e.cluster, e.owner), e);
   if (rows.size) {
+    // A long table would push everything below it off the first screens: it is folded.
+    const long = rows.size > LONG_TABLE;
+    if (long) head.push(`<details><summary>${plural(rows.size, 'owner')}: the table</summary>`, '');
     head.push(
       '| Cluster | Owner | Added | Removed | Modified | Errors |',
       '| --- | --- | ---: | ---: | ---: | ---: |',
@@ -145,14 +150,32 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
       );
     }
     head.push('');
+    if (long) head.push('</details>', '');
   }
 
   if (diff.images.length) {
     // One cluster: its column would repeat one value and push Before/After off a narrow screen.
     const several = new Set(diff.images.map((i) => i.cluster)).size > 1;
+    head.push('### Images', '');
+    const long = diff.images.length > LONG_TABLE;
+    if (long) {
+      // The moves first (a platform change moves one image in hundreds of workloads), the rows folded.
+      const moves = new Map<string, { before?: string; after?: string; n: number }>();
+      for (const i of diff.images) {
+        const key = `${i.before ?? ''}\u0000${i.after ?? ''}`;
+        const m = moves.get(key) ?? { before: i.before, after: i.after, n: 0 };
+        m.n++;
+        moves.set(key, m);
+      }
+      const sorted = [...moves.values()].sort((a, b) => b.n - a.n);
+      for (const m of sorted.slice(0, LONG_TABLE))
+        head.push(
+          `- ${m.before ? cellCode(m.before) : '—'} → ${m.after ? cellCode(m.after) : '—'}: ${plural(m.n, 'container')}`,
+        );
+      if (sorted.length > LONG_TABLE) head.push(`- …${plural(sorted.length - LONG_TABLE, 'more move')}`);
+      head.push('', `<details><summary>${plural(diff.images.length, 'container')}: the table</summary>`, '');
+    }
     head.push(
-      '### Images',
-      '',
       `| ${several ? 'Cluster | ' : ''}Namespace | Object | Container | Owner | Before | After |`,
       `| ${several ? '--- | ' : ''}--- | --- | --- | --- | --- | --- |`,
     );
@@ -161,6 +184,7 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
         `| ${several ? `${escapeMarkdown(i.cluster)} | ` : ''}${escapeMarkdown(i.namespace || '—')} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${escapeMarkdown(ownerLabel(i.owner))} | ${i.before ? cellCode(i.before) : '—'} | ${i.after ? cellCode(i.after) : '—'} |`,
       );
     head.push('');
+    if (long) head.push('</details>', '');
   }
 
   const listed = diff.errors.filter(
