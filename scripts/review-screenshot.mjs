@@ -1,7 +1,7 @@
 // Renders a review (markdown from `fluxgate diff`) the way GitHub shows it, close enough to judge
 // by eye: GitHub-flavoured markdown through `marked`, GitHub-like CSS, then a headless Chromium
 // screenshot. Usage: node scripts/review-screenshot.mjs REVIEW.md OUT.png
-// <details> sections are opened so the screenshot shows the change lists.
+// Owner <details> sections are opened so the screenshot shows the change lists.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { marked } from 'marked';
 
 const [input, output] = process.argv.slice(2);
-const markdown = readFileSync(input, 'utf8').replace(/<details>/g, '<details open>');
+// Owner sections are opened; the folded long tables stay folded, as a reader first sees them.
+const markdown = readFileSync(input, 'utf8').replace(/<details>(?!<summary>[^<]*: the table<\/summary>)/g, '<details open>');
 const css = `
 body { font-family: -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif; font-size: 14px;
   line-height: 1.5; color: #1f2328; background: #fff; margin: 0; padding: 24px; }

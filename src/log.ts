@@ -16,15 +16,52 @@ export interface Logger {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Hide a credential from every later log line (core.setSecret in the action). */
   mask(secret: string): void;
+  /**
+   * Where long work stands (`owners built/total, elapsed`): rewritten in place on a terminal, a
+   * log line every few seconds in Actions, nothing elsewhere. `''` ends it (clears the line).
+   */
+  progress?(line: string): void;
 }
+
+/** How often a progress line reaches a log that cannot rewrite it (Actions). */
+export const PROGRESS_LOG_INTERVAL_MS = 5000;
+/** How often a terminal's progress line is redrawn. */
+const PROGRESS_TTY_INTERVAL_MS = 100;
 
 export class StderrLogger implements Logger {
   private readonly secrets = new Set<string>();
+  /** A progress line is on screen (a terminal): cleared before anything else is written. */
+  private progressShown = false;
+  private progressAt = 0;
 
+  /**
+   * @param terminal stderr is a terminal: progress is drawn with `raw` (no line end) and
+   * rewritten in place.
+   */
   constructor(
     private readonly verbose = false,
-    private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+    private readonly writeLine: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+    private readonly terminal?: { raw: (text: string) => void },
   ) {}
+
+  private write(line: string): void {
+    if (this.progressShown) {
+      this.terminal!.raw('\r\x1b[2K');
+      this.progressShown = false;
+    }
+    this.writeLine(line);
+  }
+
+  progress(line: string): void {
+    if (!this.terminal) return;
+    const now = Date.now();
+    if (line && now - this.progressAt < PROGRESS_TTY_INTERVAL_MS) return;
+    this.progressAt = now;
+    // One screen line: a long line would wrap and `\r` would no longer rewrite all of it.
+    const columns = process.stderr.columns || 100;
+    this.terminal.raw(`\r\x1b[2K${this.redact(line).slice(0, columns - 1)}`);
+    this.progressShown = line !== '';
+  }
 
   debug(message: string): void {
     if (this.verbose) this.write(this.redact(message));
@@ -78,6 +115,7 @@ export function redactingLogger(log: Logger, redact: (text: string) => string): 
     error: (message, a) => log.error(redact(message), annotation(a)),
     group: (name, fn) => log.group(redact(name), fn),
     mask: (secret) => log.mask(secret),
+    progress: (line) => log.progress?.(redact(line)),
   };
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { commentMarker, postReview, type PostOptions } from '../../src/github/review.js';
 import { reviewMarkdown, escapeMarkdown, fence } from '../../src/diff/markdown.js';
 import { emptyDiff, type ClusterDiff } from '../../src/diff/objects.js';
+import { reviewHtml } from '../../src/diff/html.js';
+import { execFileSync } from 'node:child_process';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-api.js';
 
 let gh: FakeGitHub;
@@ -297,5 +299,109 @@ describe('the review markdown', () => {
     const fenced = fence(content);
     expect(fenced.startsWith('````diff\n')).toBe(true);
     expect(fenced.endsWith('\n````')).toBe(true);
+  });
+
+  it('as an HTML page: self-contained, and a hostile object name cannot inject markup (checked in Chromium)', () => {
+    const evil = `x</summary></details><script>alert(1)</script><img src=x onerror=alert(2)> [ok](javascript:alert(3)) <a href="https://evil.example">x</a>`;
+    const d: ClusterDiff = {
+      ...diffOf(2),
+      errors: [
+        {
+          cluster: 'clusters/production',
+          owner: { ...owner, name: evil },
+          message: `failed: ${evil}`,
+          side: 'head',
+          status: 'new',
+          origin: { file: `apps/${evil}.yaml`, line: 3 },
+        },
+      ],
+      warnings: [
+        {
+          cluster: 'clusters/production',
+          object: `ConfigMap default/${evil}`,
+          owners: [owner, { ...owner, name: evil }],
+          origins: [undefined, { file: evil, line: 1 }],
+          status: 'new',
+        },
+      ],
+    };
+    d.changes[0]!.name = evil;
+    d.changes[0]!.owner = { ...owner, name: evil };
+    d.changes[0]!.risks = [`deletes a Namespace ${evil}`];
+    d.changes[0]!.fields = [{ path: `data.${evil}`, before: evil, after: '@octocat' }];
+    const page = reviewHtml(
+      reviewMarkdown(d, {
+        footer: '<sub>fluxgate test · [run 7](https://github.com/acme/fleet/actions/runs/7)</sub>',
+      }).markdown,
+    );
+    // The tags of a rendered review, and no others.
+    const tags = new Set([...page.matchAll(/<([a-z][a-z0-9]*)[\s>/]/gi)].map((m) => m[1]!.toLowerCase()));
+    const allowed = [
+      'html',
+      'head',
+      'meta',
+      'title',
+      'style',
+      'body',
+      'main',
+      'h2',
+      'h3',
+      'p',
+      'ul',
+      'li',
+      'table',
+      'thead',
+      'tbody',
+      'tr',
+      'th',
+      'td',
+      'code',
+      'pre',
+      'strong',
+      'em',
+      'a',
+      'details',
+      'summary',
+      'sub',
+      'hr',
+      'blockquote',
+    ];
+    expect([...tags].filter((t) => !allowed.includes(t))).toEqual([]);
+    expect(page).not.toMatch(/<[^>]+\son\w+=/i);
+    for (const [, href] of page.matchAll(/<a [^>]*href="([^"]*)"/g))
+      expect(href).toMatch(
+        /^(#fluxgate-owner-\d+|https:\/\/(github\.com\/acme\/fleet\/actions\/runs\/7|evil\.example))$/,
+      );
+    // Nothing loaded from elsewhere, nothing run.
+    expect(page).not.toMatch(/<link|<script|<img|@import|url\(|<[^>]*\ssrc=/i);
+    expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+
+    // Raw HTML that got past the markdown escaping anyway is shown as text; our own tags stay.
+    const raw = reviewHtml(
+      '<img src=x onerror=alert(1)>\n\n<details><summary>ok</summary>\n\n<script>alert(1)</script>\n\n</details>\n\n[x](javascript:alert(1))',
+    );
+    expect(raw).not.toMatch(/<img|<script|href="javascript/);
+    expect(raw).toContain('<details><summary>ok</summary>');
+    expect(raw).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+
+    // What a browser builds from it: the hostile text is text, never an element.
+    const dir = mkdtempSync(join(tmpdir(), 'fg-html-'));
+    writeFileSync(join(dir, 'review.html'), page);
+    const dom = execFileSync(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        `--user-data-dir=${join(dir, 'profile')}`,
+        '--dump-dom',
+        `file://${join(dir, 'review.html')}`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120000 },
+    );
+    expect(dom).not.toMatch(/<script|<img/i);
+    expect(dom).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(dom.match(/<details>/g)!.length).toBe(dom.match(/<\/details>/g)!.length);
   });
 });

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { Annotation, Logger } from '../log.js';
+import { PROGRESS_LOG_INTERVAL_MS, type Annotation, type Logger } from '../log.js';
 import { inertForLog } from './workflow-commands.js';
 
 /**
@@ -7,6 +7,8 @@ import { inertForLog } from './workflow-commands.js';
  * error and group escape their text into one command; info writes it raw, so it is made inert.
  */
 export class ActionLogger implements Logger {
+  private progressAt = 0;
+
   debug(message: string): void {
     core.debug(message);
   }
@@ -24,6 +26,13 @@ export class ActionLogger implements Logger {
   }
   mask(secret: string): void {
     core.setSecret(secret);
+  }
+  /** A log line every few seconds (inside the phase's group): the log cannot rewrite a line. */
+  progress(line: string): void {
+    const now = Date.now();
+    if (!line || now - this.progressAt < PROGRESS_LOG_INTERVAL_MS) return;
+    this.progressAt = now;
+    this.info(line);
   }
 }
 

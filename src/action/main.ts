@@ -5,6 +5,7 @@ import { runCommand } from '../run.js';
 import { SecretRegistry } from '../util/redact.js';
 import { givenInputs, inActionWords, readActionInputs } from './inputs.js';
 import { ActionLogger } from './logger.js';
+import { CappedAnnotations } from './annotations.js';
 import { inertForLog } from './workflow-commands.js';
 
 /**
@@ -13,13 +14,15 @@ import { inertForLog } from './workflow-commands.js';
  * and registered with the runner, and no printed line can act as a workflow command.
  */
 export async function runAction(): Promise<void> {
-  const log = new ActionLogger();
+  // One annotation per file and line, no more than GitHub shows per step (annotations.ts).
+  const log = new CappedAnnotations(new ActionLogger());
   routeProcessWarnings((line) => log.info(line));
   let inputs;
   try {
     inputs = readActionInputs((name) => core.getInput(name), givenInputs(process.env));
   } catch (err) {
     core.setFailed(errorLine(err));
+    log.finish();
     return;
   }
   for (const warning of inputs.warnings) log.warn(warning);
@@ -43,6 +46,7 @@ export async function runAction(): Promise<void> {
       },
     },
   });
+  log.finish();
   // The error itself was already reported as an annotation by the logger.
   if (exitCode !== 0) process.exitCode = exitCode;
 }

@@ -7,7 +7,11 @@ export const ACTION_OUTPUTS: { name: string; description: string }[] = [
   { name: 'removed', description: 'diff: number of objects removed.' },
   { name: 'modified', description: 'diff: number of objects modified.' },
   { name: 'diff-path', description: 'diff: file holding the complete review (markdown), for upload.' },
-  { name: 'review-path', description: 'diff: the same file as diff-path (the name DESIGN.md plans).' },
+  {
+    name: 'review-path',
+    description:
+      'diff: the review as a file for a workflow artifact: the self-contained HTML page with format: html, else the diff-path file.',
+  },
   {
     name: 'json-path',
     description: 'diff: file holding the complete JSON result (the json output drops diffs when large).',

@@ -11,6 +11,8 @@ export interface CliIO {
   cwd: string;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** stderr is a terminal: progress lines are drawn and rewritten in place. */
+  stderrIsTTY?: boolean;
 }
 
 const processIO: CliIO = {
@@ -18,6 +20,7 @@ const processIO: CliIO = {
   cwd: process.cwd(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stderrIsTTY: process.stderr.isTTY === true,
 };
 
 /** The CLI front end: argv in, exit code out. Everything else is the engine's. */
@@ -40,7 +43,11 @@ export async function cli(argv: readonly string[], io: CliIO = processIO): Promi
     io.stdout(commandHelp(command as never));
     return 0;
   }
-  const log = new StderrLogger(rest.includes('--verbose'), (line) => io.stderr(line + '\n'));
+  const log = new StderrLogger(
+    rest.includes('--verbose'),
+    (line) => io.stderr(line + '\n'),
+    io.stderrIsTTY ? { raw: (text) => io.stderr(text) } : undefined,
+  );
   let raw;
   try {
     raw = parseArgv(name, rest, command.flags);
@@ -48,5 +55,9 @@ export async function cli(argv: readonly string[], io: CliIO = processIO): Promi
     log.error(errorLine(err));
     return 2;
   }
-  return runCommand(command, raw, { log, stdout: io.stdout, env: io.env, cwd: io.cwd });
+  try {
+    return await runCommand(command, raw, { log, stdout: io.stdout, env: io.env, cwd: io.cwd });
+  } finally {
+    log.progress('');
+  }
 }

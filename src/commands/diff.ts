@@ -7,6 +7,7 @@ import { runDiff, type DiffRun } from '../diff/run.js';
 import type { CommandIO } from './types.js';
 import { commentMarker, postReview } from '../github/review.js';
 import type { DiffOptions } from '../diff/options.js';
+import { reviewHtml } from '../diff/html.js';
 import { bytes, COMMENT_LIMIT, finalMarkdown, reviewMarkdown, SUMMARY_LIMIT } from '../diff/markdown.js';
 import { readRenderEngineOptions, renderEngineFlags } from './render.js';
 import { readVerifyPolicyOptions, verifyPolicyFlags } from './verify.js';
@@ -88,7 +89,7 @@ export const diffCommand = defineCommand<DiffOptions>({
       value: 'DIR',
       description: 'Cluster entry directories (one or more, e.g. clusters/production,clusters/staging).',
     },
-    formatFlag(['markdown', 'json', 'unified'], 'markdown'),
+    formatFlag(['markdown', 'json', 'unified', 'html'], 'markdown'),
     {
       name: 'strip-attrs',
       type: 'list',
@@ -141,7 +142,7 @@ export const diffCommand = defineCommand<DiffOptions>({
 /** The options of a review's presentation (format, comment, summary, exit status). */
 export interface ReviewPresentation {
   paths: string[];
-  format: 'markdown' | 'json' | 'unified';
+  format: 'markdown' | 'json' | 'unified' | 'html';
   comment: CommentMode;
   prNumber?: number;
   failOnErrors: 'new' | 'all';
@@ -156,7 +157,7 @@ export function readReviewOptions(
   env: NodeJS.ProcessEnv,
 ): Omit<ReviewPresentation, 'paths'> {
   return {
-    format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
+    format: args.choice('format', ['markdown', 'json', 'unified', 'html'] as const, 'markdown'),
     comment: commentMode(command, args.string('comment')),
     prNumber: prNumber(command, args.string('pr-number')),
     failOnErrors: args.choice('fail-on-errors', ['new', 'all'] as const, 'new'),
@@ -199,7 +200,7 @@ export async function presentReview(
 ): Promise<CommandResult> {
   {
     await publishReview(options, result, io);
-    const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
+    const json = diffJson(result.diff, options.paths.length > 1, result.rendered, result.notRebuilt);
     Object.assign(json, {
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
@@ -210,12 +211,19 @@ export async function presentReview(
       ? reportJson(result.verification.sources, result.verification.findings)
       : undefined;
     const review = result.review;
-    if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
+    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
+    const redact = (text: string) => io.secrets?.redact(text) ?? text;
+    // In the action the page is a file for a workflow artifact (review-path), not a log.
+    const page = options.format === 'html' ? reviewHtml(review) : undefined;
+    const pagePath = page && temp ? join(temp, 'fluxgate-review.html') : undefined;
+    if (pagePath) {
+      writeFileSync(pagePath, redact(page!));
+      io.log.info(`review page: ${pagePath} (the review-path output)`);
+    } else if (page) io.stdout(page);
+    else if (options.format === 'json') io.stdout(JSON.stringify(json, null, 2) + '\n');
     else if (options.format === 'unified') io.stdout(result.unified);
     else io.stdout(review + '\n');
-    const temp = io.action && io.env.RUNNER_TEMP ? io.env.RUNNER_TEMP : undefined;
     const diffPath = options.diffPath ?? (temp ? join(temp, 'fluxgate-diff.md') : undefined);
-    const redact = (text: string) => io.secrets?.redact(text) ?? text;
     if (diffPath) writeFileSync(resolve(io.cwd, diffPath), redact(review) + '\n');
     // The complete JSON goes to a file; the `json` output stays small enough for any step.
     const jsonPath = temp ? join(temp, 'fluxgate-diff.json') : undefined;
@@ -235,7 +243,7 @@ export async function presentReview(
         modified: count('modified'),
         errors: String(result.diff.errors.filter((e) => e.status !== 'fixed').length),
         'diff-path': diffPath ?? '',
-        'review-path': diffPath ?? '',
+        'review-path': pagePath ?? diffPath ?? '',
         'json-path': jsonPath ?? '',
         'comment-url': result.commentUrl ?? '',
         ...(verification
@@ -266,7 +274,7 @@ export function renderFailed(diff: ClusterDiff, failOn: 'new' | 'all'): boolean 
 }
 
 /** The `--format json` document; each entry names its cluster when the review spans several. */
-export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) {
+export function diffJson(diff: ClusterDiff, several: boolean, rendered: number, notRebuilt = 0) {
   const cluster = (c: string) => (several ? { cluster: c } : {});
   return {
     changes: diff.changes.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
@@ -281,7 +289,13 @@ export function diffJson(diff: ClusterDiff, several: boolean, rendered: number) 
     unrendered: diff.unrendered.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
     images: diff.images.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
     suspended: diff.suspended.map(({ cluster: c, ...rest }) => ({ ...cluster(c), ...rest })),
+    warnings: diff.warnings.map(({ cluster: c, origins, ...rest }) => ({
+      ...cluster(c),
+      ...rest,
+      ...(origins.some(Boolean) ? { origins: origins.map((o) => o ?? null) } : {}),
+    })),
     rendered,
+    notRebuilt,
   } as Record<string, unknown>;
 }
 

@@ -11,7 +11,7 @@ import { presentReview, readReviewOptions, reviewFlags, type ReviewPresentation 
 
 export interface MergeOptions extends Omit<ReviewPresentation, 'paths' | 'format'> {
   reports: string[];
-  format: 'markdown' | 'json' | 'unified' | 'yaml';
+  format: 'markdown' | 'json' | 'unified' | 'html' | 'yaml';
 }
 
 export const mergeCommand = defineCommand<MergeOptions>({
@@ -27,12 +27,20 @@ export const mergeCommand = defineCommand<MergeOptions>({
       input: 'reports',
     },
   ],
-  flags: [formatFlag(['markdown', 'json', 'unified', 'yaml'], 'markdown'), ...reviewFlags, verboseFlag],
+  flags: [
+    formatFlag(['markdown', 'json', 'unified', 'html', 'yaml'], 'markdown'),
+    ...reviewFlags,
+    verboseFlag,
+  ],
   toOptions(raw, env) {
     const args = new ArgReader('merge', raw);
     const patterns = raw.positionals.flatMap(splitList);
     if (!patterns.length) throw new UsageError('merge: give the partial reports (REPORT.json...)');
-    const format = args.choice('format', ['markdown', 'json', 'unified', 'yaml'] as const, 'markdown');
+    const format = args.choice(
+      'format',
+      ['markdown', 'json', 'unified', 'html', 'yaml'] as const,
+      'markdown',
+    );
     return {
       ...readReviewOptions(new ArgReader('merge', withoutFormat(raw)), 'merge', env),
       format,

@@ -164,8 +164,8 @@ export const renderCommand = defineCommand<RenderOptions>({
   async run(options, io) {
     if (options.shard) return renderShard(options, options.shard, io);
     const result = await io.log.group(`Render ${options.path}`, () => renderCluster(options, io));
-    for (const e of result.errors) io.log.error(e.message);
-    for (const w of result.warnings ?? []) io.log.warn(w.message);
+    for (const e of result.errors) io.log.error(e.message, e.origin && { ...e.origin });
+    for (const w of result.warnings ?? []) io.log.warn(w.message, w.origin && { ...w.origin });
     for (const n of result.notices ?? []) io.log.info(n.message);
     for (const s of result.suspended ?? [])
       io.log.info(

@@ -21,6 +21,11 @@ export function fence(content: string, lang = 'diff'): string {
 const ownerLabel = (o: OwnerRef) => `${o.kind} ${o.namespace}/${o.name}`;
 const objectLabel = (c: { kind: string; namespace: string; name: string }) =>
   `${c.kind} ${c.namespace ? c.namespace + '/' : ''}${c.name}`;
+/** ` (file:line)` of an origin, escaped; nothing when unknown. */
+const where = (origin?: { file: string; line?: number }) =>
+  origin ? ` (${escapeMarkdown(`${origin.file}${origin.line ? `:${origin.line}` : ''}`)})` : '';
+/** Tables longer than this are folded under a one-line summary (a 200-app fleet's review). */
+const LONG_TABLE = 20;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 interface Section {
@@ -42,6 +47,8 @@ export interface ReviewOptions {
   footer?: string;
   /** Where the folded content can be read in full. */
   foldedTo?: string;
+  /** Changed-only mode: owners not rebuilt (the change cannot affect them), so not reviewed. */
+  notRebuilt?: number;
 }
 
 export interface Review {
@@ -80,7 +87,7 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
     );
     for (const u of diff.unrendered)
       head.push(
-        `- **${u.side === 'head' ? 'could not render on head' : 'could not render on base'}**: ${escapeMarkdown(u.cluster)} · ${escapeMarkdown(ownerLabel(u.owner))}${u.origin ? ` (${escapeMarkdown(u.origin.file)}${u.origin.line ? `:${u.origin.line}` : ''})` : ''} · ${plural(u.objects, 'object')} not compared`,
+        `- **${u.side === 'head' ? 'could not render on head' : 'could not render on base'}**: ${escapeMarkdown(u.cluster)} · ${escapeMarkdown(ownerLabel(u.owner))}${where(u.origin)} · ${plural(u.objects, 'object')} not compared`,
         '',
         indent(fence(u.message, 'text')),
         '',
@@ -120,13 +127,19 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
     );
   }
 
+  if (options.notRebuilt)
+    head.push(
+      `_Changed-only: ${plural(options.notRebuilt, 'owner')} the change cannot affect ${options.notRebuilt === 1 ? 'was' : 'were'} not rebuilt; their objects and any errors they have are not part of this review._`,
+      '',
+    );
+
   const risky = diff.changes.filter((c) => c.risks.length);
   if (risky.length) {
     head.push('### ⚠️ Needs a second look', '');
     for (const c of risky) {
       const anchor = anchorOf.get(groupKey(c.cluster, c.owner))!;
       head.push(
-        `- [${escapeMarkdown(objectLabel(c))}](#${anchor}) ${c.risks.map(escapeMarkdown).join('; ')}${c.origin ? ` (${escapeMarkdown(c.origin.file)}${c.origin.line ? `:${c.origin.line}` : ''})` : ''}`,
+        `- [${escapeMarkdown(objectLabel(c))}](#${anchor}) ${c.risks.map(escapeMarkdown).join('; ')}${where(c.origin)}`,
       );
     }
     head.push('');
@@ -141,6 +154,9 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
     suspendedRows.add(groupKey(s.cluster, s.owner));
   }
   if (rows.size) {
+    // A long table would push everything below it off the first screens: it is folded.
+    const long = rows.size > LONG_TABLE;
+    if (long) head.push(`<details><summary>${plural(rows.size, 'owner')}: the table</summary>`, '');
     head.push(
       '| Cluster | Owner | Added | Removed | Modified | Errors |',
       '| --- | --- | ---: | ---: | ---: | ---: |',
@@ -155,14 +171,32 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
       );
     }
     head.push('');
+    if (long) head.push('</details>', '');
   }
 
   if (diff.images.length) {
     // One cluster: its column would repeat one value and push Before/After off a narrow screen.
     const several = new Set(diff.images.map((i) => i.cluster)).size > 1;
+    head.push('### Images', '');
+    const long = diff.images.length > LONG_TABLE;
+    if (long) {
+      // The moves first (a platform change moves one image in hundreds of workloads), the rows folded.
+      const moves = new Map<string, { before?: string; after?: string; n: number }>();
+      for (const i of diff.images) {
+        const key = `${i.before ?? ''}\u0000${i.after ?? ''}`;
+        const m = moves.get(key) ?? { before: i.before, after: i.after, n: 0 };
+        m.n++;
+        moves.set(key, m);
+      }
+      const sorted = [...moves.values()].sort((a, b) => b.n - a.n);
+      for (const m of sorted.slice(0, LONG_TABLE))
+        head.push(
+          `- ${m.before ? cellCode(m.before) : '—'} → ${m.after ? cellCode(m.after) : '—'}: ${plural(m.n, 'container')}`,
+        );
+      if (sorted.length > LONG_TABLE) head.push(`- …${plural(sorted.length - LONG_TABLE, 'more move')}`);
+      head.push('', `<details><summary>${plural(diff.images.length, 'container')}: the table</summary>`, '');
+    }
     head.push(
-      '### Images',
-      '',
       `| ${several ? 'Cluster | ' : ''}Namespace | Object | Container | Owner | Before | After |`,
       `| ${several ? '--- | ' : ''}--- | --- | --- | --- | --- | --- |`,
     );
@@ -171,6 +205,7 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
         `| ${several ? `${escapeMarkdown(i.cluster)} | ` : ''}${escapeMarkdown(i.namespace || '—')} | ${escapeMarkdown(i.object)} | ${escapeMarkdown(i.container)} | ${escapeMarkdown(ownerLabel(i.owner))} | ${i.before ? cellCode(i.before) : '—'} | ${i.after ? cellCode(i.after) : '—'} |`,
       );
     head.push('');
+    if (long) head.push('</details>', '');
   }
 
   const listed = diff.errors.filter(
@@ -187,12 +222,28 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
             ? 'pre-existing (on base and head)'
             : 'fixed (on base only)';
       head.push(
-        `- ${status}: ${escapeMarkdown(e.cluster)} · ${escapeMarkdown(ownerLabel(e.owner))}${e.origin ? ` (${escapeMarkdown(e.origin.file)}${e.origin.line ? `:${e.origin.line}` : ''})` : ''}`,
+        `- ${status}: ${escapeMarkdown(e.cluster)} · ${escapeMarkdown(ownerLabel(e.owner))}${where(e.origin)}`,
         '',
         indent(fence(e.message, 'text')),
         '',
       );
     }
+  }
+  const twice = diff.warnings ?? [];
+  if (twice.length) {
+    head.push(
+      '### Applied by two owners',
+      '',
+      'Each controller would take these objects from the other on every reconcile, and prune them when the other drops them.',
+      '',
+    );
+    for (const w of [...twice].sort((a, b) => (a.status === b.status ? 0 : a.status === 'new' ? -1 : 1)))
+      head.push(
+        `- ${w.status === 'new' ? '**new on head**' : 'pre-existing'}: ${escapeMarkdown(w.cluster)} · ${escapeMarkdown(w.object)} · applied by ${w.owners
+          .map((o, i) => `${escapeMarkdown(ownerLabel(o))}${where(w.origins[i])}`)
+          .join(' and ')}`,
+      );
+    head.push('');
   }
   if (options.extra) head.push(options.extra, '');
 

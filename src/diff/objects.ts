@@ -90,12 +90,27 @@ export interface SuspendedOwner {
   objects: number;
 }
 
+/**
+ * An object two owners apply on head (render warnings): each owner's controller would take it
+ * from the other. `new` when base did not have it; listed once per object, naming every owner.
+ */
+export interface DiffWarning {
+  cluster: string;
+  /** `Kind namespace/name` of the object. */
+  object: string;
+  owners: OwnerRef[];
+  /** Where each owner defines it, in the order of `owners`, when known. */
+  origins: ({ file: string; line?: number } | undefined)[];
+  status: 'new' | 'pre-existing';
+}
+
 export interface ClusterDiff {
   changes: ObjectChange[];
   images: ImageChange[];
   errors: DiffError[];
   unrendered: UnrenderedOwner[];
   suspended: SuspendedOwner[];
+  warnings: DiffWarning[];
 }
 
 export const emptyDiff = (): ClusterDiff => ({
@@ -104,6 +119,7 @@ export const emptyDiff = (): ClusterDiff => ({
   errors: [],
   unrendered: [],
   suspended: [],
+  warnings: [],
 });
 
 /** Objects match by API group (not version), kind, namespace and name. */
@@ -284,7 +300,39 @@ export function diffRenders(
   const suspended = [...suspendedOwners]
     .filter(([key]) => keep(suspendedOwners.get(key)!))
     .map(([key, owner]) => ({ cluster, owner, objects: suspendedCount.get(key) ?? 0 }));
-  return { changes, images, errors, unrendered, suspended };
+  return {
+    changes,
+    images,
+    errors,
+    unrendered,
+    suspended,
+    warnings: appliedTwice(cluster, base, head, keep),
+  };
+}
+
+/** Head's objects applied by two owners, one entry per object (render warnings come per owner). */
+function appliedTwice(
+  cluster: string,
+  base: RenderResult,
+  head: RenderResult,
+  keep: (owner: OwnerRef) => boolean,
+): DiffWarning[] {
+  const onBase = new Set((base.warnings ?? []).map((w) => w.object));
+  const byObject = new Map<string, DiffWarning>();
+  for (const w of head.warnings ?? []) {
+    if (!w.object || !keep(w.owner)) continue;
+    const entry = byObject.get(w.object) ?? {
+      cluster,
+      object: w.object,
+      owners: [],
+      origins: [],
+      status: onBase.has(w.object) ? 'pre-existing' : 'new',
+    };
+    entry.owners.push(w.owner);
+    entry.origins.push(w.origin);
+    byObject.set(w.object, entry);
+  }
+  return [...byObject.values()];
 }
 
 /**

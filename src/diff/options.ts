@@ -7,7 +7,7 @@ export interface DiffOptions extends RenderEngineOptions {
   base: string;
   head: string;
   paths: string[];
-  format: 'markdown' | 'json' | 'unified';
+  format: 'markdown' | 'json' | 'unified' | 'html';
   stripAttrs: string[];
   /** undefined: on for git refs, off for directories. */
   changedOnly?: boolean;

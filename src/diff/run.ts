@@ -28,6 +28,8 @@ export interface DiffRun {
   diff: ClusterDiff;
   /** Owners built, base and head together (fewer in changed-only mode). */
   rendered: number;
+  /** Changed-only mode: owners the change cannot affect, not built on either side. */
+  notRebuilt: number;
   review: string;
   unified: string;
   commentUrl?: string;
@@ -146,6 +148,8 @@ export async function runDiffShard(
 export interface ComparedRenders {
   diff: ClusterDiff;
   rendered: number;
+  /** Owners changed-only mode found the change cannot affect, and so did not build. */
+  notRebuilt: number;
 }
 
 /**
@@ -159,14 +163,17 @@ export function compareRenders(
 ): ComparedRenders {
   const merged: ClusterDiff = emptyDiff();
   const built = new Set<string>();
-  for (const { path, base, head } of renders.clusters) {
+  const skipped = new Set<string>();
+  for (const { path, base, head, notRebuilt } of renders.clusters) {
     for (const o of [...base.rendered, ...head.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
+    for (const key of notRebuilt ?? []) skipped.add(`${path}\u0000${key}`);
     const d = diffRenders(path, base, head, stripAttrs);
     merged.changes.push(...d.changes);
     merged.images.push(...d.images);
     merged.errors.push(...d.errors);
     merged.unrendered.push(...d.unrendered);
     merged.suspended.push(...d.suspended);
+    merged.warnings.push(...d.warnings);
   }
   for (const u of merged.unrendered)
     io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
@@ -176,7 +183,21 @@ export function compareRenders(
     if (e.status === 'new') io.log.error(line, e.origin && { ...e.origin });
     else io.log.warn(line, e.origin && { ...e.origin });
   }
-  return { diff: merged, rendered: built.size };
+  // Risk lines at the file and line that define the object (head's, or base's for a deletion).
+  for (const c of merged.changes.filter((c) => c.risks.length))
+    io.log.warn(
+      `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}: ${c.risks.join('; ')}`,
+      c.origin && { ...c.origin, title: 'fluxgate: needs a second look' },
+    );
+  // An object applied twice: a warning where each owner defines it (one unplaced when none is known).
+  for (const w of merged.warnings.filter((w) => w.status === 'new')) {
+    const text = `${w.object} is applied by ${w.owners.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(' and ')}; the owners would fight over it`;
+    const places = w.origins.filter((o) => o !== undefined);
+    if (!places.length) io.log.warn(text);
+    for (const place of places) io.log.warn(text, { ...place, title: 'fluxgate: applied by two owners' });
+  }
+  const notRebuilt = [...skipped].filter((k) => !built.has(k)).length;
+  return { diff: merged, rendered: built.size, notRebuilt };
 }
 
 /** The review of compared renders: markdown, unified text, and the options its other forms use. */
@@ -195,12 +216,14 @@ export function reviewRun(
     : undefined;
   const reviewOptions: ReviewOptions = {
     extra,
+    notRebuilt: compared.notRebuilt,
     footer: footerLine(io.env, renders.base.commit, renders.head.commit),
   };
   const review = reviewMarkdown(compared.diff, reviewOptions);
   return {
     diff: compared.diff,
     rendered: compared.rendered,
+    notRebuilt: compared.notRebuilt,
     review: finalMarkdown(review.markdown),
     unified: unifiedText(compared.diff),
     verification,
@@ -291,9 +314,12 @@ async function renderChange(
     // an owner goes to the same cell on both.
     const planSide = onHead ? head : base;
     const planTree = select && (planSide.tree ?? directoryTree(planSide.dir));
+    const skipped = new Map<string, OwnerRef>();
+    let lastSelector: ShardSelector | undefined;
     const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
       if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
       const selector = select?.(path, label, planTree!);
+      lastSelector = selector ?? lastSelector;
       const result = await io.log.group(`Render ${label} ${path}`, () =>
         renderCluster(
           {
@@ -305,12 +331,16 @@ async function renderChange(
             path,
             masker,
             sopsKeys,
+            progressLabel: `${label} ${path}`,
             discovered: selector && ((owner, parent) => selector.discovered(owner, parent)),
             shouldBuild:
               planner || selector
-                ? (owner, info) =>
-                    (!selector || selector.shouldBuild(owner)) &&
-                    (!planner || planner.shouldBuild(label, owner, info.flux))
+                ? (owner, info) => {
+                    if (selector && !selector.shouldBuild(owner)) return false;
+                    if (!planner || planner.shouldBuild(label, owner, info.flux)) return true;
+                    skipped.set(ownerKey(owner), owner);
+                    return false;
+                  }
                 : undefined,
           },
           io,
@@ -330,7 +360,12 @@ async function renderChange(
       b = await render(base, 'base');
       h = await render(head, 'head');
     }
-    clusters.push({ path, base: b, head: h });
+    // A cell reports the owners it was not asked to build for the change only when it owns them.
+    const notRebuilt = [...skipped]
+      .filter(([, owner]) => !lastSelector || lastSelector.owns(owner))
+      .map(([key]) => key)
+      .sort();
+    clusters.push({ path, base: b, head: h, ...(notRebuilt.length ? { notRebuilt } : {}) });
   }
   return {
     clusters,

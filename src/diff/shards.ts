@@ -31,6 +31,8 @@ export interface ClusterRenders {
   path: string;
   base: RenderResult;
   head: RenderResult;
+  /** Owner keys changed-only mode did not build (the change cannot affect them). */
+  notRebuilt?: string[];
 }
 
 /** A side as given (`--base`/`--head`) and the commit it resolved to (none for a directory). */
@@ -56,7 +58,7 @@ export interface ShardReport {
   fluxgate: string;
   shard: ShardSpec;
   fleet: ShardFleet;
-  clusters: { path: string; base?: RenderResult; head: RenderResult }[];
+  clusters: { path: string; base?: RenderResult; head: RenderResult; notRebuilt?: string[] }[];
   /** Every owner this cell built, shared ones (built by every cell) included. */
   built: { path: string; base?: string[]; head: string[] }[];
 }
@@ -209,7 +211,15 @@ export function mergeRenders(reports: ShardReport[]): ChangeRenders {
             'INPUT',
             `merge: shard ${r.shard.index}/${r.shard.count} has no cluster ${path}`,
           );
-      return { path, base: side((c) => c.base, path), head: side((c) => c.head, path) };
+      const notRebuilt = [
+        ...new Set(reports.flatMap((r) => r.clusters.find((c) => c.path === path)!.notRebuilt ?? [])),
+      ].sort();
+      return {
+        path,
+        base: side((c) => c.base, path),
+        head: side((c) => c.head, path),
+        ...(notRebuilt.length ? { notRebuilt } : {}),
+      };
     }),
     base: fleet.base ?? { ref: '' },
     head: fleet.head,

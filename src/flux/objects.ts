@@ -54,6 +54,33 @@ export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', '
 /** The ignore file source-controller reads in every directory of a Git source (fluxcd/pkg sourceignore). */
 export const SOURCE_IGNORE_FILE = '.sourceignore';
 
+/** Built-in and common kinds that have no namespace (no discovery offline): the rest are namespaced. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'PersistentVolume',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'APIService',
+  'IngressClass',
+  'RuntimeClass',
+  'CSIDriver',
+  'VolumeAttachment',
+  'ClusterIssuer',
+  'GatewayClass',
+  'Node',
+  'PodSecurityPolicy',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
+
+/** Whether objects of `kind` live outside namespaces (helm and the controllers default the rest). */
+export const isClusterScoped = (kind: string) => CLUSTER_SCOPED.has(kind);
+
 export const groupOf = (apiVersion: string | undefined) =>
   apiVersion?.includes('/') ? apiVersion.split('/')[0]! : '';
 

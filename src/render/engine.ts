@@ -8,6 +8,7 @@ import {
   field,
   groupOf,
   isFluxInstance,
+  isClusterScoped,
   isFluxKustomization,
   isHelmRelease,
   isResourceSet,
@@ -26,13 +27,14 @@ import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { kustomizePatches, renderHelmRelease } from './helm/index.js';
 import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
-import { requireTool, runProcess, type ProcessRunner } from './process.js';
+import { requireTool, runProcess, timedRunner, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
 import { entryDefinitions } from './sourceignore.js';
 import { ENTRY_OWNER, entryArtifactSource, pushedDirectory } from '../flux/entry.js';
 import { fieldAt, substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
+import { LocatedError, SourceLines, takeOrigin, type Origin } from './origin.js';
 import {
   ownerKey,
   type KubeObject,
@@ -40,6 +42,7 @@ import {
   type RenderedObject,
   type RenderError,
   type RenderResult,
+  type RenderWarning,
   type SecretMasker,
 } from './types.js';
 
@@ -60,6 +63,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   run?: ProcessRunner;
   /** SOPS keys (loaded once for both sides of a diff); default: from the options and environment. */
   sopsKeys?: SopsKeys;
+  /** What the progress line calls this render (default `render PATH`). */
+  progressLabel?: string;
 }
 
 export interface RenderIO {
@@ -99,6 +104,10 @@ interface KustomizationItem {
 interface Built {
   item: KustomizationItem;
   objects: KubeObject[];
+  /** Where each object is defined in the repository (same order as objects), when known. */
+  origins: (Origin | undefined)[];
+  /** The lines of the repository, when the build's source is the repository. */
+  lines?: SourceLines;
 }
 
 /**
@@ -106,26 +115,36 @@ interface Built {
  * every reconcile and prune it when the other drops it. Flux applies both without an error, so it
  * is a warning on both owners, not a failure.
  */
-function appliedTwice(objects: RenderedObject[]): RenderError[] {
-  const byObject = new Map<string, { what: string; owners: Map<string, OwnerRef> }>();
-  for (const { owner, object } of objects) {
-    const ns = object.metadata?.namespace;
-    const key = [groupOf(object.apiVersion), object.kind, ns ?? '', object.metadata?.name].join('/');
+function appliedTwice(
+  objects: RenderedObject[],
+  defaultNamespace: (owner: OwnerRef) => string,
+): RenderWarning[] {
+  const byObject = new Map<
+    string,
+    { what: string; owners: Map<string, { owner: OwnerRef; origin?: Origin }> }
+  >();
+  for (const { owner, object, origin } of objects) {
+    // A namespaced object written without a namespace lands in its owner's (defaulted) one.
+    const ns = object.metadata?.namespace || (isClusterScoped(object.kind) ? '' : defaultNamespace(owner));
+    const key = [groupOf(object.apiVersion), object.kind, ns, object.metadata?.name].join('/');
     const entry = byObject.get(key) ?? {
       what: `${object.kind} ${ns ? `${ns}/` : ''}${object.metadata?.name}`,
-      owners: new Map<string, OwnerRef>(),
+      owners: new Map(),
     };
-    entry.owners.set(ownerKey(owner), owner);
+    if (!entry.owners.has(ownerKey(owner))) entry.owners.set(ownerKey(owner), { owner, origin });
     byObject.set(key, entry);
   }
-  const warnings: RenderError[] = [];
+  const warnings: RenderWarning[] = [];
   for (const { what, owners } of byObject.values()) {
     if (owners.size < 2) continue;
-    for (const [key, owner] of owners) {
-      const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => describeOwner(o));
+    for (const [key, { owner, origin }] of owners) {
+      const others = [...owners.entries()].filter(([k]) => k !== key).map(([, o]) => o.owner);
       warnings.push({
         owner,
-        message: `${describeOwner(owner)}: ${what} is also applied by ${others.join(', ')}; the owners would fight over it`,
+        message: `${describeOwner(owner)}: ${what} is also applied by ${others.map(describeOwner).join(', ')}; the owners would fight over it`,
+        object: what,
+        others,
+        ...(origin ? { origin } : {}),
       });
     }
   }
@@ -173,6 +192,14 @@ class ClusterRender {
   private readonly clients = new Map<boolean, RegistryClient>();
   private readonly chartCache = new Map<string, Promise<string>>();
   private readonly sops: SopsDecryptor;
+  /** Where each Kustomization and HelmRelease is defined: the place of its errors. */
+  private readonly ownerOrigins = new Map<string, Origin>();
+  /** The namespace kustomize-controller gives a Kustomization's objects that have none. */
+  private readonly ownerNamespaces = new Map<string, string>();
+  private readonly sourceLines = new Map<string, SourceLines>();
+  private readonly started = Date.now();
+  /** Owners whose build ended (built, failed or skipped), for the progress line. */
+  private done = 0;
 
   constructor(
     private readonly options: RenderClusterOptions,
@@ -183,7 +210,7 @@ class ClusterRender {
     this.masker = options.masker ?? createSecretMasker();
     this.sops = new SopsDecryptor(sopsKeys, this.masker);
     this.copies = new SecretCopies(this.masker, io.secrets);
-    this.runTool = options.run ?? runProcess;
+    this.runTool = timedRunner(options.run ?? runProcess, io.log);
     this.sources = new SourceResolver({
       repo: this.repo,
       mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
@@ -358,7 +385,13 @@ class ClusterRender {
     return {
       objects: this.objects,
       errors: this.errors,
-      warnings: [...this.warnings.sort(byOwner), ...appliedTwice(this.objects)],
+      warnings: [
+        ...this.warnings.sort(byOwner),
+        ...appliedTwice(
+          this.objects,
+          (owner) => this.ownerNamespaces.get(ownerKey(owner)) ?? owner.namespace,
+        ),
+      ],
       rendered: this.rendered,
       suspended: this.suspended.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1)),
       notices: this.notices.sort(byOwner),
@@ -370,18 +403,49 @@ class ClusterRender {
     return pending.some((p) => p !== b && this.missingReferences(p.item).length === 0);
   }
 
-  private fail(owner: OwnerRef, message: string): void {
-    this.errors.push({ owner, message: `${describeOwner(owner)}: ${message}` });
+  /** An error on an owner, at `origin` when known, else where the owner is defined. */
+  /** `owners built/known, elapsed`: known grows as builds find more Kustomizations and HelmReleases. */
+  private progress(): void {
+    const known = this.seen.size + this.helmReleases.length;
+    const seconds = Math.round((Date.now() - this.started) / 1000);
+    this.io.log.progress?.(
+      `${this.options.progressLabel ?? `render ${this.options.path}`}: ${this.done}/${known} owners built, ${seconds}s`,
+    );
+  }
+
+  private fail(owner: OwnerRef, message: string, origin?: Origin): void {
+    const where = origin ?? this.ownerOrigins.get(ownerKey(owner));
+    this.errors.push({
+      owner,
+      message: `${describeOwner(owner)}: ${message}`,
+      ...(where ? { origin: where } : {}),
+    });
+  }
+
+  private linesOf(root: string): SourceLines {
+    let lines = this.sourceLines.get(root);
+    if (!lines) this.sourceLines.set(root, (lines = new SourceLines(root)));
+    return lines;
   }
 
   private async build(item: KustomizationItem): Promise<Built | undefined> {
+    try {
+      return await this.buildOwner(item);
+    } finally {
+      this.done++;
+      this.progress();
+    }
+  }
+
+  private async buildOwner(item: KustomizationItem): Promise<Built | undefined> {
     const { owner, flux } = item;
+    let source: string | undefined;
     try {
       const kind = field<string>(flux, 'spec', 'sourceRef', 'kind') ?? 'GitRepository';
       const name = field<string>(flux, 'spec', 'sourceRef', 'name');
       const namespace = field<string>(flux, 'spec', 'sourceRef', 'namespace') || owner.namespace;
       if (!name) throw new Error('spec.sourceRef.name is missing');
-      const source = await this.sources.resolve(kind, namespace, name);
+      source = await this.sources.resolve(kind, namespace, name);
       const path = field<string>(flux, 'spec', 'path') || './';
       const dir = resolve(source, path);
       if (dir !== source && !dir.startsWith(source + sep))
@@ -389,7 +453,9 @@ class ClusterRender {
       if (!this.sources.isDirectory(dir))
         throw new Error(`path ${path} not found in ${kind} ${namespace}/${name}`);
       if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir })) return undefined;
+      let keepOrigins = false;
       const spec = (flux.spec ?? {}) as KustomizeOverlay;
+      if (spec.targetNamespace) this.ownerNamespaces.set(ownerKey(owner), spec.targetNamespace);
       this.sources.prepare([dir, ...(spec.components ?? []).map((c) => resolve(dir, c))]);
       const built = await buildWithSops(
         this.sops,
@@ -402,15 +468,33 @@ class ClusterRender {
           workDir: this.sources.workDir,
           lookupSecret: (name) => this.index.get(objectKey('Secret', owner.namespace, name)),
         },
-        async (root, d) =>
-          parseObjects(await kustomizeBuild(root, d, spec, this.runTool, this.io.env), 'kustomize output'),
+        async (root, d) => {
+          const output = await kustomizeBuild(root, d, spec, this.runTool, this.io.env);
+          keepOrigins = output.keepOrigins;
+          return parseObjects(output.text, 'kustomize output');
+        },
       );
       item.flux = built.flux;
       this.rendered.push(owner);
+      const lines = this.sources.isRepository(source) ? this.linesOf(source) : undefined;
+      const buildDir = relative(source, dir).split(sep).join('/');
+      const origins = built.objects.map((o) => {
+        const from = takeOrigin(o, buildDir, keepOrigins);
+        if (!from || !lines) return undefined;
+        const name = String(o?.metadata?.name ?? '');
+        const line = from.generated
+          ? lines.lineOfGenerator(from.file, name)
+          : lines.lineOf(from.file, String(o?.kind ?? ''), name);
+        return { file: from.file, ...(line ? { line } : {}) };
+      });
       if (isSuspended(flux)) this.suspended.push(owner);
-      return { item, objects: built.objects };
+      return { item, objects: built.objects, origins, lines };
     } catch (err) {
-      this.fail(owner, errorLine(err));
+      const at =
+        err instanceof LocatedError && source && this.sources.isRepository(source)
+          ? { file: err.file, ...(err.line ? { line: err.line } : {}) }
+          : undefined;
+      this.fail(owner, errorLine(err), at);
       return undefined;
     }
   }
@@ -429,7 +513,7 @@ class ClusterRender {
   }
 
   /** Substitution, owner labels, commonMetadata; returns the Kustomizations found. */
-  private finish({ item, objects }: Built): KustomizationItem[] {
+  private finish({ item, objects, origins, lines }: Built): KustomizationItem[] {
     const { owner, flux } = item;
     let vars: Map<string, string> | undefined;
     let out: KubeObject[];
@@ -439,7 +523,7 @@ class ClusterRender {
       vars = this.variables(item);
       const strategy = field<string>(flux, 'spec', 'postBuild', 'substituteStrategy');
       const substituteAll = vars.size > 0 || strategy === 'Always';
-      out = objects.map((o) => {
+      out = objects.map((o, i) => {
         if (!o || !o.apiVersion || !o.kind || !o.metadata?.name) {
           // Named, never quoted: the object may hold secret values.
           throw new Error(
@@ -450,17 +534,22 @@ class ClusterRender {
           o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
           o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
         if (!substituteAll || opted) return o;
-        return this.substituteObject(o, vars!);
+        return this.substituteObject(o, vars!, origins[i], lines);
       });
     } catch (err) {
-      this.fail(owner, errorLine(err));
+      this.fail(
+        owner,
+        errorLine(err),
+        err instanceof LocatedError ? { file: err.file, line: err.line } : undefined,
+      );
       return [];
     }
 
     const labels = field<Record<string, string>>(flux, 'spec', 'commonMetadata', 'labels') ?? {};
     const annotations = field<Record<string, string>>(flux, 'spec', 'commonMetadata', 'annotations') ?? {};
     const found: KustomizationItem[] = [];
-    for (const o of out) {
+    for (const [i, o] of out.entries()) {
+      const origin = origins[i];
       this.copies.remember(o);
       o.metadata.labels = {
         ...o.metadata.labels,
@@ -470,7 +559,7 @@ class ClusterRender {
       };
       if (Object.keys(annotations).length)
         o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
-      found.push(...this.adopt(item, o));
+      found.push(...this.adopt(item, o, origin));
     }
     return found;
   }
@@ -480,11 +569,21 @@ class ClusterRender {
    * itself an owner (a Kustomization built next, a HelmRelease templated, a ResourceSet expanded,
    * a FluxInstance's sync objects). Returns the Kustomizations to build.
    */
-  private adopt(item: KustomizationItem, o: KubeObject): KustomizationItem[] {
+  private adopt(item: KustomizationItem, o: KubeObject, origin?: Origin): KustomizationItem[] {
     const { owner } = item;
     this.index.set(objectKey(o.kind, o.metadata.namespace, o.metadata.name), o);
-    this.objects.push({ owner, object: this.sops.sealed(o) ?? maskSecret(o, this.masker) });
+    this.objects.push({
+      owner,
+      object: this.sops.sealed(o) ?? maskSecret(o, this.masker),
+      ...(origin ? { origin } : {}),
+    });
     if (isFluxKustomization(o)) {
+      const key = ownerKey({
+        kind: 'Kustomization',
+        namespace: o.metadata.namespace || 'default',
+        name: o.metadata.name,
+      });
+      if (origin && !this.ownerOrigins.has(key)) this.ownerOrigins.set(key, origin);
       const child = this.child(item, o);
       return child ? [child] : [];
     }
@@ -494,6 +593,8 @@ class ClusterRender {
         namespace: o.metadata.namespace || 'default',
         name: o.metadata.name,
       };
+      if (origin && !this.ownerOrigins.has(ownerKey(release)))
+        this.ownerOrigins.set(ownerKey(release), origin);
       this.options.discovered?.(release, owner);
       this.helmReleases.push({ owner: release, flux: o });
     } else if (isResourceSet(o)) {
@@ -667,7 +768,12 @@ class ClusterRender {
    * the field; where the field is secret (a Secret's data, or a copy of a Secret value) it says
    * what is wrong without quoting any of it.
    */
-  private substituteObject(o: KubeObject, vars: Map<string, string>): KubeObject {
+  private substituteObject(
+    o: KubeObject,
+    vars: Map<string, string>,
+    origin?: Origin,
+    lines?: SourceLines,
+  ): KubeObject {
     const text = stringify(o);
     const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
     const secretField = (field?: { path: string; source: string }) =>
@@ -685,7 +791,14 @@ class ClusterRender {
       result = substitute(text, vars, { strict: this.options.strictSubstitute });
     } catch (err) {
       if (!(err instanceof SubstitutionError)) throw err;
-      throw fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+      const error = fail(fieldAt(text, err.offset ?? 0), err.reason, err.message);
+      if (!origin) throw error;
+      // The line of the failing `${...}` in the file that defines the object.
+      const expression = variableAt(text, err.offset ?? 0);
+      const line = expression
+        ? lines?.lineOfText(origin.file, o.kind, o.metadata.name, expression)
+        : origin.line;
+      throw new LocatedError(error.message, origin.file, line ?? origin.line);
     }
     // parseDocument, not parse: the `yaml` library's warnings would print the source line on stderr.
     const doc = parseDocument(result, { logLevel: 'error' });
@@ -774,6 +887,17 @@ class ClusterRender {
   }
 
   private async renderHelm(hr: { owner: OwnerRef; flux: KubeObject }): Promise<void> {
+    try {
+      await this.renderHelmRelease(hr);
+    } finally {
+      this.done++;
+      this.progress();
+    }
+  }
+
+  private async renderHelmRelease(hr: { owner: OwnerRef; flux: KubeObject }): Promise<void> {
+    // A chart's objects are placed where their HelmRelease is defined.
+    const origin = this.ownerOrigins.get(ownerKey(hr.owner));
     if (this.options.shouldBuild && !this.options.shouldBuild(hr.owner, { flux: hr.flux })) return;
     try {
       const objects = await renderHelmRelease(hr.flux, {
@@ -805,10 +929,26 @@ class ClusterRender {
       if (isSuspended(hr.flux)) this.suspended.push(hr.owner);
       for (const o of objects) {
         this.copies.remember(o);
-        this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });
+        this.objects.push({
+          owner: hr.owner,
+          object: maskSecret(o, this.masker),
+          ...(origin ? { origin } : {}),
+        });
       }
     } catch (err) {
       this.fail(hr.owner, errorLine(err));
     }
   }
+}
+
+/** The `${...}` expression starting at `offset` of `text` (its braces balanced), if any. */
+function variableAt(text: string, offset: number): string | undefined {
+  if (!text.startsWith('${', offset)) return undefined;
+  let depth = 0;
+  for (let i = offset + 1; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(offset, i + 1);
+    else if (text[i] === '\n') return undefined;
+  }
+  return undefined;
 }

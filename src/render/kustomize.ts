@@ -9,7 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { LocatedError } from './origin.js';
 import { confineKustomization, ConfinementError } from './confine.js';
 import { findOnPath, lastLine, runTool, type ProcessRunner } from './process.js';
 
@@ -31,6 +32,13 @@ export interface KustomizeOverlay {
 
 export class BuildError extends Error {}
 
+/** kustomize's output, with `config.kubernetes.io/origin` on every object (see takeOrigin). */
+export interface KustomizeOutput {
+  text: string;
+  /** The kustomization asked for origin annotations itself: they stay on the objects. */
+  keepOrigins: boolean;
+}
+
 let shadowCounter = 0;
 
 /**
@@ -47,12 +55,17 @@ export async function kustomizeBuild(
   overlay: KustomizeOverlay,
   run: ProcessRunner,
   env: NodeJS.ProcessEnv,
-): Promise<string> {
+): Promise<KustomizeOutput> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   const base = existing
     ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
     : generateKustomization(dir, sourceRoot);
   const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
+  // Where each object comes from (annotations at file and line): asked of kustomize, and
+  // removed again (takeOrigin) unless the kustomization asked for it, as Flux would apply it then.
+  const metadata = (kustomization.buildMetadata as string[] | undefined) ?? [];
+  const keepOrigins = metadata.includes('originAnnotations');
+  if (!keepOrigins) kustomization.buildMetadata = [...metadata, 'originAnnotations'];
   try {
     const file = relative(sourceRoot, existing ?? join(dir, 'kustomization.yaml'))
       .split(sep)
@@ -83,21 +96,25 @@ export async function kustomizeBuild(
           .join(relative(sourceRoot, dir) || '.')}`,
       );
     }
-    return result.stdout;
+    return { text: result.stdout, keepOrigins };
   } finally {
     rmSync(shadow, { recursive: true, force: true });
   }
 }
 
 function readKustomization(file: string, sourceRoot: string): Record<string, unknown> {
-  try {
-    const value = parseYaml(readFileSync(file, 'utf8'));
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  } catch (err) {
-    throw new BuildError(
-      `${relative(sourceRoot, file)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`,
+  const doc = parseDocument(readFileSync(file, 'utf8'), { logLevel: 'error' });
+  const error = doc.errors[0];
+  if (error) {
+    const rel = relative(sourceRoot, file).split(sep).join('/');
+    throw new LocatedError(
+      `${rel}: invalid YAML: ${error.message.split('\n')[0]}`,
+      rel,
+      error.linePos?.[0].line,
     );
   }
+  const value = doc.toJS() as unknown;
+  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
 }
 
 /**
@@ -151,11 +168,13 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
  * (GetValidatedMetadata).
  */
 function isKubernetesYaml(file: string, sourceRoot: string): boolean {
-  const fail = (why: string) =>
-    new BuildError(`failed to decode Kubernetes YAML from ${relative(sourceRoot, file)}: ${why}`);
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  const rel = relative(sourceRoot, file).split(sep).join('/');
+  const fail = (why: string, line?: number) =>
+    new LocatedError(`failed to decode Kubernetes YAML from ${rel}: ${why}`, rel, line);
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'), { logLevel: 'error' });
   for (const doc of docs) {
-    if (doc.errors.length) throw fail(doc.errors[0]!.message.split('\n')[0]!);
+    if (doc.errors.length)
+      throw fail(doc.errors[0]!.message.split('\n')[0]!, doc.errors[0]!.linePos?.[0].line);
   }
   for (const value of docs.map((d) => d.toJSON() as unknown)) {
     if (value === null || value === undefined) continue;

@@ -2,14 +2,29 @@ import { Document } from 'yaml';
 import { oneLine } from '../util/text.js';
 import { ownerKey, type OwnerRef, type RenderResult } from './types.js';
 
-/** The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`. */
+/**
+ * The JSON of the contract: `{"objects":[{"owner","object"}],"errors":[{"owner","message"}]}`,
+ * each entry with its `origin` (`{file, line}` in the repository) when known.
+ */
 export function renderJson(result: RenderResult): string {
   return (
     JSON.stringify(
       {
-        objects: result.objects.map((o) => ({ owner: o.owner, object: o.object })),
-        errors: result.errors.map((e) => ({ owner: e.owner, message: e.message })),
-        warnings: (result.warnings ?? []).map((e) => ({ owner: e.owner, message: e.message })),
+        objects: result.objects.map((o) => ({
+          owner: o.owner,
+          object: o.object,
+          ...(o.origin ? { origin: o.origin } : {}),
+        })),
+        errors: result.errors.map((e) => ({
+          owner: e.owner,
+          message: e.message,
+          ...(e.origin ? { origin: e.origin } : {}),
+        })),
+        warnings: (result.warnings ?? []).map((e) => ({
+          owner: e.owner,
+          message: e.message,
+          ...(e.origin ? { origin: e.origin } : {}),
+        })),
         notices: (result.notices ?? []).map((e) => ({ owner: e.owner, message: e.message })),
         suspended: result.suspended ?? [],
       },

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { runLimits } from '../util/run-limits.js';
 import { FluxgateError } from '../errors.js';
 
@@ -40,6 +40,22 @@ export const runProcess: ProcessRunner = (command, args, options) =>
       },
     );
   });
+
+/**
+ * `--verbose`: each tool run on the log (debug), with its arguments, exit code and duration.
+ * The arguments are ours (paths of private copies, flags), never a value from a Secret.
+ */
+export function timedRunner(run: ProcessRunner, log: { debug(message: string): void }): ProcessRunner {
+  return async (command, args, options) => {
+    const started = performance.now();
+    const result = await run(command, args, options);
+    const ms = performance.now() - started;
+    log.debug(
+      `tool: ${basename(command)} ${args.join(' ')} (exit ${result.code}, ${ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`})`,
+    );
+    return result;
+  };
+}
 
 export function findOnPath(binary: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {

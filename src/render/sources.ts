@@ -207,6 +207,8 @@ export class SourceResolver {
   private readonly dirs = new Map<string, Promise<string>>();
   private readonly work = mkdtempSync(join(tmpdir(), 'fluxgate-sources-'));
   private readonly lazy = new Map<string, LazySource>();
+  /** Sources that are copies of the repository being rendered: their paths are repository paths. */
+  private readonly repositoryCopies = new Set<string>();
 
   constructor(private readonly ctx: SourceContext) {}
 
@@ -264,6 +266,7 @@ export class SourceResolver {
       case 'GitRepository': {
         const other = !self && this.ctx.checkout && this.otherRepository(namespace, name, this.ctx.checkout);
         if (other) throw new SourceError(other);
+        this.repositoryCopies.add(target);
         if (this.ctx.tree) return this.lazyCopy(this.ctx.tree, target, specIgnore, false);
         return this.copyTree(this.ctx.repo, target, specIgnore);
       }
@@ -305,6 +308,14 @@ export class SourceResolver {
     return why
       ? `GitRepository ${namespace}/${name} is not this checkout: ${why}; map it with --source GitRepository/${namespace}/${name}=DIR`
       : undefined;
+  }
+
+  /**
+   * Whether a resolved source root is the repository being rendered (not a --source mapping, an
+   * OCI artifact or an assembled one): a path in it is a path of the repository (annotations).
+   */
+  isRepository(root: string): boolean {
+    return this.repositoryCopies.has(root);
   }
 
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */

@@ -21,11 +21,19 @@ export interface RenderError {
   origin?: { file: string; line?: number };
 }
 
+/** An object two owners apply: a warning on each of them. */
+export interface RenderWarning extends RenderError {
+  /** The object, as `Kind namespace/name`. */
+  object?: string;
+  /** The other owners that apply it. */
+  others?: OwnerRef[];
+}
+
 export interface RenderResult {
   objects: RenderedObject[];
   errors: RenderError[];
   /** What Flux would apply but fight over (an object applied by two owners); not a failure. */
-  warnings?: RenderError[];
+  warnings?: RenderWarning[];
   /** Owners actually built (all of them in a full render; fewer in changed-only mode). */
   rendered: OwnerRef[];
   /**

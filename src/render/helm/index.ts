@@ -4,37 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FluxgateError } from '../../errors.js';
-import { field, parseObjects } from '../../flux/objects.js';
+import { field, isClusterScoped, parseObjects } from '../../flux/objects.js';
 import { confineChart, confineKustomization, ConfinementError, quoted } from '../confine.js';
 import { findOnPath, lastLine, runProcess, runTool } from '../process.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
 import { resolveChart, type ResolvedChart } from './chart.js';
 import { mergeValuesFiles, unpackChart, withChartValues } from './values-files.js';
 import { composeValues } from './values.js';
-
-/** Kinds that have no namespace: everything else lands in the release namespace when helm applies it. */
-const CLUSTER_SCOPED = new Set([
-  'Namespace',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'StorageClass',
-  'PersistentVolume',
-  'MutatingWebhookConfiguration',
-  'ValidatingWebhookConfiguration',
-  'APIService',
-  'IngressClass',
-  'RuntimeClass',
-  'CSIDriver',
-  'VolumeAttachment',
-  'ClusterIssuer',
-  'GatewayClass',
-  'Node',
-  'PodSecurityPolicy',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-]);
 
 /** Helm's release name rule (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain, at most 53 characters. */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -143,7 +119,7 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
     const annotations = field<Record<string, string>>(release, 'spec', 'commonMetadata', 'annotations') ?? {};
     return parseObjects(manifest, `${what}: helm output`).map((o) => {
       o.metadata = o.metadata ?? ({} as KubeObject['metadata']);
-      if (!o.metadata.namespace && !CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = namespace;
+      if (!o.metadata.namespace && !isClusterScoped(o.kind)) o.metadata.namespace = namespace;
       if (Object.keys(annotations).length)
         o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
       o.metadata.labels = {
