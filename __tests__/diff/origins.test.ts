@@ -115,12 +115,13 @@ spec:
   edit('apps/base/web/kustomization.yaml', '  - secret.yaml', '  - secret.yaml\n  - agent.yaml');
   risky = commit('a privileged DaemonSet');
   git('checkout', '-q', '--detach', base);
-  // The same ConfigMap from two owners: written without a namespace by `infrastructure` (so in
-  // its owner's namespace, flux-system) and with it by the flux-system Kustomization.
+  // The same ConfigMap from two owners: `infrastructure` and the flux-system Kustomization. (A
+  // namespaced object without a namespace is not defaulted to its Kustomization's namespace:
+  // kustomize-controller refuses it, "namespace not specified", unless targetNamespace sets one.)
   edit(
     'infrastructure/namespaces.yaml',
     'name: monitoring\n',
-    'name: monitoring\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: infrastructure\n',
+    'name: monitoring\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: flux-system\ndata:\n  owner: infrastructure\n',
   );
   write(
     'clusters/production/shared.yaml',

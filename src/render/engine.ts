@@ -124,7 +124,7 @@ function appliedTwice(
     { what: string; owners: Map<string, { owner: OwnerRef; origin?: Origin }> }
   >();
   for (const { owner, object, origin } of objects) {
-    // A namespaced object written without a namespace lands in its owner's (defaulted) one.
+    // A namespaced object written without a namespace lands where its owner applies it.
     const ns = object.metadata?.namespace || (isClusterScoped(object.kind) ? '' : defaultNamespace(owner));
     const key = [groupOf(object.apiVersion), object.kind, ns, object.metadata?.name].join('/');
     const entry = byObject.get(key) ?? {
@@ -387,10 +387,7 @@ class ClusterRender {
       errors: this.errors,
       warnings: [
         ...this.warnings.sort(byOwner),
-        ...appliedTwice(
-          this.objects,
-          (owner) => this.ownerNamespaces.get(ownerKey(owner)) ?? owner.namespace,
-        ),
+        ...appliedTwice(this.objects, (owner) => this.defaultNamespace(owner)),
       ],
       rendered: this.rendered,
       suspended: this.suspended.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1)),
@@ -411,6 +408,19 @@ class ClusterRender {
     this.io.log.progress?.(
       `${this.options.progressLabel ?? `render ${this.options.path}`}: ${this.done}/${known} owners built, ${seconds}s`,
     );
+  }
+
+  /**
+   * Where a namespaced object written without a namespace is applied. helm-controller's client
+   * puts it in the release's namespace (targetNamespace, else the HelmRelease's); kustomize-controller
+   * only has kustomize's `namespace:` (the Kustomization's targetNamespace) and otherwise refuses the
+   * object ("namespace not specified"), so it keeps the empty namespace it was written with.
+   */
+  private defaultNamespace(owner: OwnerRef): string {
+    const key = ownerKey(owner);
+    if (owner.kind !== 'HelmRelease') return this.ownerNamespaces.get(key) ?? '';
+    const release = this.helmReleases.find((hr) => ownerKey(hr.owner) === key)?.flux;
+    return (release && field<string>(release, 'spec', 'targetNamespace')) || owner.namespace;
   }
 
   private fail(owner: OwnerRef, message: string, origin?: Origin): void {
