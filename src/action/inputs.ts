@@ -16,6 +16,7 @@ export const ACTION_COMMANDS = [
   'attest',
   'tag',
   'pull',
+  'wait',
   'diff-artifact',
   'migrate',
 ];

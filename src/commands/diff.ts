@@ -15,6 +15,8 @@ import type { ClusterDiff } from '../diff/objects.js';
 import type { CommentMode } from '../github/review.js';
 import { UsageError } from '../errors.js';
 import { ownerKey } from '../render/types.js';
+import { runClusterDiff } from '../diff/cluster.js';
+import { clusterFlags, readClusterAccess } from './cluster-flags.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
@@ -42,6 +44,13 @@ export const diffCommand = defineCommand<DiffOptions>({
       value: 'DIR',
       description: 'Cluster entry directories (one or more, e.g. clusters/production,clusters/staging).',
     },
+    {
+      name: 'cluster',
+      type: 'boolean',
+      description:
+        'Compare head with the live cluster instead of a base: server-side apply dry runs as kustomize-controller (nothing is written), objects Flux would prune listed as removed.',
+    },
+    ...clusterFlags,
     formatFlag(['markdown', 'json', 'unified'], 'markdown'),
     {
       name: 'strip-attrs',
@@ -101,10 +110,14 @@ export const diffCommand = defineCommand<DiffOptions>({
   toOptions(raw, env) {
     const args = new ArgReader('diff', raw);
     const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
+    const cluster = args.boolean('cluster');
+    if (cluster && args.string('base'))
+      throw new UsageError('diff: --cluster compares --head with the live cluster: drop --base');
     return {
       ...readRenderEngineOptions(args, 'diff', env),
-      base: args.requiredString('base'),
-      head: args.requiredString('head'),
+      base: cluster ? 'cluster' : args.requiredString('base'),
+      head: cluster ? args.string('head') || '.' : args.requiredString('head'),
+      cluster: cluster ? readClusterAccess(args) : undefined,
       paths: args.list('path').length ? args.list('path') : ['.'],
       format: args.choice('format', ['markdown', 'json', 'unified'] as const, 'markdown'),
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
@@ -120,7 +133,7 @@ export const diffCommand = defineCommand<DiffOptions>({
     };
   },
   async run(options, io) {
-    const result = await runDiff(options, io);
+    const result = options.cluster ? await runClusterDiff(options, io) : await runDiff(options, io);
     await publishReview(options, result, io);
     const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
     Object.assign(json, {

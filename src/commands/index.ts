@@ -11,6 +11,7 @@ import { diffArtifactCommand } from './diff-artifact.js';
 import { generateKeyPairCommand } from './generate-key-pair.js';
 import { attestCommand } from './attest.js';
 import { migrateCommand } from './migrate.js';
+import { waitCommand } from './wait.js';
 
 /** Every command, in the order help lists them. */
 export const commands: readonly CommandDefinition<never>[] = [
@@ -23,6 +24,7 @@ export const commands: readonly CommandDefinition<never>[] = [
   attestCommand,
   tagCommand,
   pullCommand,
+  waitCommand,
   diffArtifactCommand,
   migrateCommand,
   generateKeyPairCommand,

@@ -23,6 +23,9 @@ import type { SignatureRecord } from '../sign/types.js';
 import { OCI_MANIFEST } from '../oci/media-types.js';
 import { compareWithTag } from '../release/diff-tag.js';
 import { attestProvenance, type AttestationRecord } from '../sign/attest/index.js';
+import type { ClusterAccessOptions } from '../cluster/client.js';
+import { clusterFlags, connectCluster, readClusterAccess } from './cluster-flags.js';
+import { waitInCluster } from './wait.js';
 
 export interface PushOptions extends ContentOptions {
   url: string;
@@ -40,6 +43,8 @@ export interface PushOptions extends ContentOptions {
   format: 'text' | 'json';
   insecureRegistry: boolean;
   creds?: RegistryCredentials;
+  /** `--wait`: until the cluster's OCIRepositories and Kustomizations applied the pushed digest. */
+  wait?: ClusterAccessOptions;
 }
 
 export const pushCommand = defineCommand<PushOptions>({
@@ -91,6 +96,13 @@ export const pushCommand = defineCommand<PushOptions>({
       description:
         'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
     },
+    {
+      name: 'wait',
+      type: 'boolean',
+      description:
+        'After the push, request reconciliation of the OCIRepositories in the cluster that point at the digest and wait (within --timeout) until they and their Kustomizations applied it.',
+    },
+    ...clusterFlags,
     formatFlag(['text', 'json'], 'text'),
     ...registryFlags,
     verboseFlag,
@@ -133,6 +145,7 @@ export const pushCommand = defineCommand<PushOptions>({
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
       creds: readRegistryCredentials('push', args, env, url),
+      wait: args.boolean('wait') ? readClusterAccess(args) : undefined,
     };
   },
   async run(options, io) {
@@ -141,6 +154,8 @@ export const pushCommand = defineCommand<PushOptions>({
     const tag = ref.tag ?? 'latest';
     const tags = [tag, ...options.tags.filter((t) => t !== tag)];
     const client = registryClientFor(options, io);
+    // A cluster that cannot be reached fails the command before anything is pushed.
+    const cluster = options.wait ? await connectCluster(options.wait, io) : undefined;
 
     const target = { registry: ref.registry, repository: ref.repository };
     const baseline = options.diffTag
@@ -206,6 +221,9 @@ export const pushCommand = defineCommand<PushOptions>({
         ? { provider: options.signing.provider, keyless: keylessMatch(signatures) }
         : undefined,
     });
+    const picked = cluster
+      ? await waitInCluster(cluster, client, { ...target, digest: pushed.digest }, io)
+      : undefined;
     const result = {
       pushed: wasPushed,
       digest: pushed.digest,
@@ -216,6 +234,7 @@ export const pushCommand = defineCommand<PushOptions>({
       signatures,
       ...(options.attest ? { attestations } : {}),
       ociRepository,
+      ...(picked ? { wait: picked } : {}),
     };
     if (options.format === 'json') printJson(io, result);
     else io.stdout(ociRepository);
@@ -231,6 +250,7 @@ export const pushCommand = defineCommand<PushOptions>({
         signatures: JSON.stringify(signatures),
         ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
         'oci-repository': ociRepository,
+        ...(picked ? { 'picked-up': JSON.stringify(picked) } : {}),
         json: JSON.stringify(result),
       },
     };

@@ -1,5 +1,6 @@
 import type { CommentMode } from '../github/review.js';
 import type { RenderEngineOptions } from '../render/options.js';
+import type { ClusterAccessOptions } from '../cluster/client.js';
 
 /** The diff domain's options (`fluxgate diff`). */
 export interface DiffOptions extends RenderEngineOptions {
@@ -25,4 +26,6 @@ export interface DiffOptions extends RenderEngineOptions {
   fluxVersion?: string;
   diffPath?: string;
   githubToken?: string;
+  /** `--cluster`: head against the live cluster (no base). */
+  cluster?: ClusterAccessOptions;
 }
