@@ -283,6 +283,46 @@ describe('push --wait', () => {
     expect(JSON.parse(r.stdout).wait.kustomizations).toHaveLength(1);
   });
 
+  test('at --timeout, one line naming what it still waited for and its last state', async () => {
+    const repository = 'cluster/wait-slow';
+    fluxObjects('slow', repository);
+    const pushed = await push(repository, ['--wait=false']);
+    expect(pushed.code).toBe(0);
+    const digest = JSON.parse(pushed.stdout).digest as string;
+    // source-controller is busy: it reports progress and never gets to the new digest.
+    const off = api.onChange((e) => {
+      if (
+        e.kind !== 'OCIRepository' ||
+        e.object.metadata.name !== 'slow' ||
+        (e.object.status as { conditions?: unknown } | undefined)?.conditions
+      )
+        return;
+      setTimeout(() =>
+        api.setStatus('OCIRepository', 'flux-system', 'slow', {
+          conditions: [
+            { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: 'building artifact' },
+          ],
+        }),
+      );
+    });
+    try {
+      const r = await runCli([
+        'wait',
+        `oci://${host}/${repository}@${digest}`,
+        '--kubeconfig',
+        kubeconfig,
+        '--timeout',
+        '5s',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(
+        `error: gave up at the --timeout of 5s waiting for OCIRepository flux-system/slow to fetch ${digest} (last: OCIRepository flux-system/slow: Ready Unknown (Progressing): building artifact)`,
+      );
+    } finally {
+      off();
+    }
+  });
+
   test('no OCIRepository points at the artifact: one line, exit 1', async () => {
     const r = await push('cluster/wait-nobody');
     expect(r.code).toBe(1);

@@ -322,6 +322,8 @@ export class ClusterClient {
     resourceVersion: string,
     onEvent: (e: { type: WatchEvent['type'] | 'BOOKMARK'; object: KubeObject }) => T | undefined,
   ): Promise<{ result?: T; gone?: boolean; error?: string }> {
+    // Event handlers run outside the run's async context: keep its limits at hand.
+    const limits = runLimits();
     const query = {
       watch: '1',
       allowWatchBookmarks: 'true',
@@ -344,13 +346,13 @@ export class ClusterClient {
             if (settled) return;
             settled = true;
             clearTimeout(idle);
-            runLimits().signal.removeEventListener('abort', onAbort);
+            limits.signal.removeEventListener('abort', onAbort);
             stop();
             if (value instanceof Error) rejectWatch(value);
             else resolveWatch(value);
           };
-          const onAbort = () => finish(deadlineError());
-          runLimits().signal.addEventListener('abort', onAbort, { once: true });
+          const onAbort = () => finish(deadlineError(limits.timeout));
+          limits.signal.addEventListener('abort', onAbort, { once: true });
           const arm = () => {
             clearTimeout(idle);
             idle = setTimeout(() => finish({ error: `nothing for ${WATCH_IDLE_MS / 1000}s` }), WATCH_IDLE_MS);
@@ -449,7 +451,7 @@ export class ClusterClient {
     spec: RequestSpec,
   ): Promise<{ res: http.IncomingMessage; stop: () => void }> {
     const limits = runLimits();
-    if (limits.signal.aborted) throw deadlineError();
+    if (limits.signal.aborted) throw deadlineError(limits.timeout);
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(spec.query ?? {}))
       if (v !== undefined && v !== '') url.searchParams.set(k, v);
@@ -465,7 +467,7 @@ export class ClusterClient {
     const transport = url.protocol === 'http:' ? http : https;
     return new Promise((resolveOpen, rejectOpen) => {
       const req = transport.request(url, options);
-      const onAbort = () => req.destroy(deadlineError());
+      const onAbort = () => req.destroy(deadlineError(limits.timeout));
       // The deadline covers the whole answer; a watch only its headers (then its idle timer).
       const timer = setTimeout(
         () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000}s`)),
@@ -483,7 +485,7 @@ export class ClusterClient {
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         stop();
-        if (limits.signal.aborted) return rejectOpen(deadlineError());
+        if (limits.signal.aborted) return rejectOpen(deadlineError(limits.timeout));
         rejectOpen(new ClusterError(`cluster ${this.server}: unreachable (${err.code ?? err.message})`));
       });
       req.end(spec.body);

@@ -7,6 +7,7 @@
  * them to report that revision applied and Ready. That annotation is all that is ever written.
  */
 import { FluxgateError } from '../errors.js';
+import { TransferError } from '../util/http.js';
 import type { Logger } from '../log.js';
 import { KUSTOMIZE_GROUP, SOURCE_GROUP, type KubeObject } from '../flux/objects.js';
 import { parseOciReference } from '../oci/reference.js';
@@ -120,64 +121,76 @@ export async function waitForArtifact(
   const sources = new Map<string, PickedUp>();
   const wanted = new Set(matching.map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
   const progress = progressLog(log);
-  await client.follow(apiVersion, 'OCIRepository', {}, (objects) => {
-    for (const key of wanted) {
-      const repo = objects.get(key);
-      if (!repo) throw new WaitFailed(`OCIRepository ${key} was deleted while waiting for ${artifact}`);
-      if (sources.has(key)) continue;
-      const revision = (status<{ revision?: string }>(repo, 'artifact') ?? {}).revision;
-      const verified = condition(repo, 'SourceVerified');
-      const verifies = Boolean((repo.spec as Record<string, unknown>)?.verify);
-      const handled = status<string>(repo, 'lastHandledReconcileAt') === requestedAt;
-      if (verified?.status === 'False' && (handled || revisionIs(revision, target.digest)))
-        throw new WaitFailed(`${id(repo)}: verification failed: ${oneLine(verified.message)}`);
-      if (revisionIs(revision, target.digest) && (!verifies || verified?.status === 'True')) {
-        sources.set(key, pickedUp(repo, revision!));
-        log.info(`✔ ${id(repo)} has ${revision}${verifies ? ' (verified)' : ''}`);
-        continue;
+  const waiting =
+    (what: string) =>
+    (err: unknown): never => {
+      // At --timeout: one line naming what was still awaited and the last it reported.
+      if (err instanceof TransferError && err.kind === 'deadline')
+        throw new WaitFailed(`${err.message} waiting for ${progress.pending(what)}`);
+      throw err;
+    };
+  await client
+    .follow(apiVersion, 'OCIRepository', {}, (objects) => {
+      for (const key of wanted) {
+        const repo = objects.get(key);
+        if (!repo) throw new WaitFailed(`OCIRepository ${key} was deleted while waiting for ${artifact}`);
+        if (sources.has(key)) continue;
+        const revision = (status<{ revision?: string }>(repo, 'artifact') ?? {}).revision;
+        const verified = condition(repo, 'SourceVerified');
+        const verifies = Boolean((repo.spec as Record<string, unknown>)?.verify);
+        const handled = status<string>(repo, 'lastHandledReconcileAt') === requestedAt;
+        if (verified?.status === 'False' && (handled || revisionIs(revision, target.digest)))
+          throw new WaitFailed(`${id(repo)}: verification failed: ${oneLine(verified.message)}`);
+        if (revisionIs(revision, target.digest) && (!verifies || verified?.status === 'True')) {
+          sources.set(key, pickedUp(repo, revision!));
+          log.info(`✔ ${id(repo)} has ${revision}${verifies ? ' (verified)' : ''}`);
+          continue;
+        }
+        const ready = condition(repo, 'Ready');
+        if (handled && ready?.status === 'False' && !revisionIs(revision, target.digest))
+          throw new WaitFailed(
+            `${id(repo)}: ${ready.reason ? `${ready.reason}: ` : ''}${oneLine(ready.message)}`,
+          );
+        progress(repo, ready ?? condition(repo, 'Reconciling'));
       }
-      const ready = condition(repo, 'Ready');
-      if (handled && ready?.status === 'False' && !revisionIs(revision, target.digest))
-        throw new WaitFailed(
-          `${id(repo)}: ${ready.reason ? `${ready.reason}: ` : ''}${oneLine(ready.message)}`,
-        );
-      progress(repo, ready ?? condition(repo, 'Reconciling'));
-    }
-    return sources.size === wanted.size ? true : undefined;
-  });
+      return sources.size === wanted.size ? true : undefined;
+    })
+    .catch(waiting(`OCIRepository ${[...wanted].join(', ')} to fetch ${target.digest}`));
 
   // Every Kustomization built from those sources, until it applied the revision and is Ready.
   const kustomizations = new Map<string, PickedUp>();
   const revisions = new Map([...sources].map(([key, s]) => [key, s.revision]));
-  await client.follow(`${KUSTOMIZE_GROUP}/v1`, 'Kustomization', {}, (objects) => {
-    let waiting = 0;
-    for (const [key, ks] of objects) {
-      const ref = (ks.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
-        ?.sourceRef;
-      if (ref?.kind !== 'OCIRepository') continue;
-      const source = `${ref.namespace || ks.metadata.namespace}/${ref.name}`;
-      const revision = revisions.get(source);
-      if (!revision || kustomizations.has(key)) continue;
-      if ((ks.spec as { suspend?: boolean }).suspend)
-        throw new WaitFailed(`${id(ks)} is suspended: it will not apply ${revision}`);
-      const ready = condition(ks, 'Ready');
-      const generationSeen =
-        status<number>(ks, 'observedGeneration') === undefined ||
-        status<number>(ks, 'observedGeneration') === ks.metadata.generation;
-      if (status(ks, 'lastAppliedRevision') === revision && ready?.status === 'True' && generationSeen) {
-        kustomizations.set(key, pickedUp(ks, revision));
-        log.info(`✔ ${id(ks)} applied ${revision}`);
-        continue;
+  await client
+    .follow(`${KUSTOMIZE_GROUP}/v1`, 'Kustomization', {}, (objects) => {
+      let pending = 0;
+      for (const [key, ks] of objects) {
+        const ref = (ks.spec as { sourceRef?: { kind?: string; name?: string; namespace?: string } })
+          ?.sourceRef;
+        if (ref?.kind !== 'OCIRepository') continue;
+        const source = `${ref.namespace || ks.metadata.namespace}/${ref.name}`;
+        const revision = revisions.get(source);
+        if (!revision || kustomizations.has(key)) continue;
+        if ((ks.spec as { suspend?: boolean }).suspend)
+          throw new WaitFailed(`${id(ks)} is suspended: it will not apply ${revision}`);
+        const ready = condition(ks, 'Ready');
+        const generationSeen =
+          status<number>(ks, 'observedGeneration') === undefined ||
+          status<number>(ks, 'observedGeneration') === ks.metadata.generation;
+        if (status(ks, 'lastAppliedRevision') === revision && ready?.status === 'True' && generationSeen) {
+          kustomizations.set(key, pickedUp(ks, revision));
+          log.info(`✔ ${id(ks)} applied ${revision}`);
+          continue;
+        }
+        if (status(ks, 'lastAttemptedRevision') === revision && ready?.status === 'False')
+          throw new WaitFailed(
+            `${id(ks)}: ${ready.reason ? `${ready.reason}: ` : ''}${oneLine(ready.message)}`,
+          );
+        pending++;
+        progress(ks, ready ?? condition(ks, 'Reconciling'));
       }
-      if (status(ks, 'lastAttemptedRevision') === revision && ready?.status === 'False')
-        throw new WaitFailed(
-          `${id(ks)}: ${ready.reason ? `${ready.reason}: ` : ''}${oneLine(ready.message)}`,
-        );
-      waiting++;
-      progress(ks, ready ?? condition(ks, 'Reconciling'));
-    }
-    return waiting === 0 ? true : undefined;
-  });
+      return pending === 0 ? true : undefined;
+    })
+    .catch(waiting(`the Kustomizations of ${[...sources.keys()].join(', ')} to apply it`));
   if (!kustomizations.size) log.warn(`no Kustomization is built from ${[...sources.keys()].join(', ')}`);
   return { sources: [...sources.values()], kustomizations: [...kustomizations.values()] };
 }
@@ -206,7 +219,7 @@ function pickedUp(o: KubeObject, revision: string): PickedUp {
 /** One progress line per object each time what it reports changes. */
 function progressLog(log: Logger) {
   const last = new Map<string, string>();
-  return (o: KubeObject, c: Condition | undefined) => {
+  const report = (o: KubeObject, c: Condition | undefined) => {
     const line = c
       ? `${c.type} ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${oneLine(c.message)}` : ''}`
       : 'no status yet';
@@ -214,6 +227,12 @@ function progressLog(log: Logger) {
     last.set(id(o), line);
     log.info(`◎ waiting for ${id(o)}: ${line}`);
   };
+  /** What is awaited, with the last state reported (`X (last: Ready False (Progressing): …)`). */
+  report.pending = (what: string) => {
+    const lines = [...last].map(([who, line]) => `${who}: ${line}`);
+    return lines.length ? `${what} (last: ${lines.at(-1)})` : what;
+  };
+  return report;
 }
 
 function refText(ref: Record<string, string> | undefined): string {
