@@ -152,6 +152,8 @@ interface RequestSpec {
 export class ClusterClient {
   readonly server: string;
   private readonly discovery = new Map<string, Promise<ResourceInfo[] | undefined>>();
+  /** client-node's keep-alive agent for this cluster, closed with the client. */
+  private agent?: http.Agent;
 
   private constructor(
     private readonly kc: KubeConfig,
@@ -170,6 +172,11 @@ export class ClusterClient {
     const client = new ClusterClient(kc, log);
     log.debug(`cluster ${client.server} (context ${kc.getCurrentContext()})`);
     return client;
+  }
+
+  /** Closes the connections kept alive, so that the process can end. */
+  close(): void {
+    this.agent?.destroy();
   }
 
   /** Checks that the server answers and accepts the credentials (one line naming it if not). */
@@ -457,6 +464,7 @@ export class ClusterClient {
       if (v !== undefined && v !== '') url.searchParams.set(k, v);
     const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
     await this.kc.applyToHTTPSOptions(options);
+    if (options.agent instanceof http.Agent) this.agent = options.agent;
     const headers = (options.headers ?? {}) as Record<string, string>;
     if (spec.body !== undefined) {
       headers['content-type'] = spec.contentType ?? 'application/json';

@@ -33,7 +33,12 @@ export function readClusterAccess(args: ArgReader): ClusterAccessOptions {
 /** The cluster client, after a first request that proves the server answers and accepts us. */
 export async function connectCluster(access: ClusterAccessOptions, io: CommandIO): Promise<ClusterClient> {
   const client = await ClusterClient.connect(access, io.env, io.log, io.secrets);
-  await client.ping();
+  try {
+    await client.ping();
+  } finally {
+    // Nothing stays connected while other work (a push) runs; later requests connect again.
+    client.close();
+  }
   return client;
 }
 

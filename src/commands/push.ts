@@ -222,7 +222,9 @@ export const pushCommand = defineCommand<PushOptions>({
         : undefined,
     });
     const picked = cluster
-      ? await waitInCluster(cluster, client, { ...target, digest: pushed.digest }, io)
+      ? await waitInCluster(cluster, client, { ...target, digest: pushed.digest }, io).finally(() =>
+          cluster.close(),
+        )
       : undefined;
     const result = {
       pushed: wasPushed,

@@ -44,7 +44,7 @@ export const waitCommand = defineCommand<WaitOptions>({
       ref.digest ??
       (await registry.getManifest(ref.registry, ref.repository, ref.tag ?? 'latest')).descriptor.digest;
     const target = { registry: ref.registry, repository: ref.repository, digest };
-    const result = await waitInCluster(cluster, registry, target, io);
+    const result = await waitInCluster(cluster, registry, target, io).finally(() => cluster.close());
     const json = { digest, url: `oci://${ref.registry}/${ref.repository}@${digest}`, ...result };
     if (options.format === 'json') printJson(io, json);
     else io.stdout(pickedUpText(result));

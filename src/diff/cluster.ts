@@ -82,6 +82,18 @@ function mergedSecret(live: KubeObject | undefined, rendered: KubeObject): KubeO
 
 export async function runClusterDiff(options: DiffOptions, io: RenderIO): Promise<DiffRun> {
   const client = await ClusterClient.connect(options.cluster ?? {}, io.env, io.log, io.secrets);
+  try {
+    return await compareWithCluster(client, options, io);
+  } finally {
+    client.close();
+  }
+}
+
+async function compareWithCluster(
+  client: ClusterClient,
+  options: DiffOptions,
+  io: RenderIO,
+): Promise<DiffRun> {
   await client.ping();
   const masker = createSecretMasker();
   const sopsKeys = await loadSopsKeys(options, io);
