@@ -21,6 +21,7 @@ const LAYERS = [
   [/^(commands|options)\//, 60, 'commands'],
   [/^diff\//, 50, 'diff'],
   [/^(verify|render|release)\//, 40, 'verify/render/release'],
+  [/^cluster\//, 35, 'cluster'],
   [/^sign\//, 30, 'sign'],
   [/^flux\//, 20, 'flux'],
   [/^(oci|github)\//, 10, 'oci/github'],

@@ -15,7 +15,9 @@ export type ErrorCode =
   /** Signing failed, or a key or certificate cannot sign. */
   | 'SIGN'
   /** The GitHub API refused or failed. */
-  | 'GITHUB';
+  | 'GITHUB'
+  /** A Kubernetes API server refused, failed or was unreachable; or what it reports failed. */
+  | 'CLUSTER';
 
 export class FluxgateError extends Error {
   readonly code: ErrorCode;

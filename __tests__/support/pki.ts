@@ -264,3 +264,40 @@ export function trustPolicy(statement: {
     2,
   );
 }
+
+/** A TLS server certificate for loopback stand-ins: SAN IP 127.0.0.1 and DNS localhost, EKU serverAuth. */
+export async function issueServerCertificate(ca: TestCa): Promise<TestCertificate> {
+  const { pair, pem, key } = await generate('ec-p256');
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: 'CN=127.0.0.1',
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    signingAlgorithm: signingAlgorithm(ca.kind),
+    publicKey: pair.publicKey,
+    signingKey: ca.cryptoKeys.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'dns', value: 'localhost' },
+      ]),
+    ],
+  });
+  const der = Buffer.from(cert.rawData);
+  const certPem = cert.toString('pem') + '\n';
+  return {
+    der,
+    pem: certPem,
+    subject: cert.subject,
+    keyPem: pem,
+    key,
+    chainPem: certPem + ca.chainPem,
+    chainDer: [der, ...ca.chainDer],
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+  };
+}

@@ -17,6 +17,7 @@ export const ACTION_COMMANDS = [
   'attest',
   'tag',
   'pull',
+  'wait',
   'diff-artifact',
   'migrate',
 ];

@@ -45,5 +45,10 @@ export const ACTION_OUTPUTS: { name: string; description: string }[] = [
     name: 'oci-repository',
     description: 'push: an OCIRepository manifest (YAML) that picks the artifact up.',
   },
+  {
+    name: 'picked-up',
+    description:
+      'push with wait, wait: the OCIRepositories and Kustomizations that took the artifact, with the revision and when, as JSON.',
+  },
   { name: 'json', description: 'Every command: its complete JSON result.' },
 ];

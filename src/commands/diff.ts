@@ -22,6 +22,8 @@ import { runDiffShard } from '../diff/run.js';
 import { shardReport } from '../diff/shards.js';
 import type { ShardSpec } from '../flux/shard.js';
 import { readShardOptions, shardFlag, shardOutputFlag, writeShardReport } from './shard.js';
+import { runClusterDiff } from '../diff/cluster.js';
+import { clusterFlags, readClusterAccess } from './cluster-flags.js';
 
 export const DEFAULT_STRIP_ATTRS = ['helm.sh/chart', 'checksum/config', 'app.kubernetes.io/version', 'chart'];
 
@@ -89,6 +91,13 @@ export const diffCommand = defineCommand<DiffOptions>({
       value: 'DIR',
       description: 'Cluster entry directories (one or more, e.g. clusters/production,clusters/staging).',
     },
+    {
+      name: 'cluster',
+      type: 'boolean',
+      description:
+        'Compare head with the live cluster instead of a base: server-side apply dry runs as kustomize-controller (nothing is written), objects Flux would prune listed as removed.',
+    },
+    ...clusterFlags,
     formatFlag(['markdown', 'json', 'unified', 'html'], 'markdown'),
     {
       name: 'strip-attrs',
@@ -117,11 +126,15 @@ export const diffCommand = defineCommand<DiffOptions>({
   toOptions(raw, env) {
     const args = new ArgReader('diff', raw);
     const changed = raw.values.has('changed-only') ? args.boolean('changed-only') : undefined;
+    const cluster = args.boolean('cluster');
+    if (cluster && args.string('base'))
+      throw new UsageError('diff: --cluster compares --head with the live cluster: drop --base');
     const options: DiffOptions = {
       ...readRenderEngineOptions(args, 'diff', env),
       ...readReviewOptions(args, 'diff', env),
-      base: args.requiredString('base'),
-      head: args.requiredString('head'),
+      base: cluster ? 'cluster' : args.requiredString('base'),
+      head: cluster ? args.string('head') || '.' : args.requiredString('head'),
+      cluster: cluster ? readClusterAccess(args) : undefined,
       paths: args.list('path').length ? args.list('path') : ['.'],
       stripAttrs: raw.values.has('strip-attrs') ? args.list('strip-attrs') : DEFAULT_STRIP_ATTRS,
       changedOnly: changed,
@@ -131,11 +144,14 @@ export const diffCommand = defineCommand<DiffOptions>({
     };
     if (options.shard && options.verify)
       throw new UsageError('diff: --verify is not available with --shard (run it in a job of its own)');
+    if (options.shard && options.cluster)
+      throw new UsageError('diff: --cluster and --shard do not go together');
     return options;
   },
   async run(options, io) {
     if (options.shard) return writeDiffShard(options, options.shard, io);
-    return presentReview(options, await runDiff(options, io), io);
+    const result = options.cluster ? await runClusterDiff(options, io) : await runDiff(options, io);
+    return presentReview(options, result, io);
   },
 });
 

@@ -12,6 +12,7 @@ import { diffArtifactCommand } from './diff-artifact.js';
 import { generateKeyPairCommand } from './generate-key-pair.js';
 import { attestCommand } from './attest.js';
 import { migrateCommand } from './migrate.js';
+import { waitCommand } from './wait.js';
 
 /** Every command, in the order help lists them. */
 export const commands: readonly CommandDefinition<never>[] = [
@@ -25,6 +26,7 @@ export const commands: readonly CommandDefinition<never>[] = [
   attestCommand,
   tagCommand,
   pullCommand,
+  waitCommand,
   diffArtifactCommand,
   migrateCommand,
   generateKeyPairCommand,

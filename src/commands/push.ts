@@ -25,6 +25,9 @@ import { OCI_MANIFEST } from '../oci/media-types.js';
 import { TAG } from '../oci/reference.js';
 import { compareWithTag } from '../release/diff-tag.js';
 import { attestProvenance, type AttestationRecord } from '../sign/attest/index.js';
+import type { ClusterAccessOptions } from '../cluster/client.js';
+import { clusterFlags, connectCluster, readClusterAccess } from './cluster-flags.js';
+import { waitInCluster } from './wait.js';
 
 export interface PushOptions extends ContentOptions {
   url: string;
@@ -42,6 +45,8 @@ export interface PushOptions extends ContentOptions {
   format: 'text' | 'json';
   insecureRegistry: boolean;
   creds?: RegistryCredentials;
+  /** `--wait`: until the cluster's OCIRepositories and Kustomizations applied the pushed digest. */
+  wait?: ClusterAccessOptions;
 }
 
 export const pushCommand = defineCommand<PushOptions>({
@@ -107,6 +112,13 @@ export const pushCommand = defineCommand<PushOptions>({
       description:
         'Attach a SLSA v1 provenance attestation (Sigstore bundle referrer, as actions/attest), signed keyless or with --cosign-key.',
     },
+    {
+      name: 'wait',
+      type: 'boolean',
+      description:
+        'After the push, request reconciliation of the OCIRepositories in the cluster that point at the digest and wait (within --timeout) until they and their Kustomizations applied it.',
+    },
+    ...clusterFlags,
     formatFlag(['text', 'json'], 'text'),
     ...registryFlags,
     verboseFlag,
@@ -149,6 +161,7 @@ export const pushCommand = defineCommand<PushOptions>({
       format: args.choice('format', ['text', 'json'] as const, 'text'),
       insecureRegistry: args.boolean('insecure-registry'),
       creds: readRegistryCredentials('push', args, env, url),
+      wait: args.boolean('wait') ? readClusterAccess(args) : undefined,
     };
   },
   async run(options, io) {
@@ -157,6 +170,8 @@ export const pushCommand = defineCommand<PushOptions>({
     const tag = ref.tag ?? 'latest';
     const tags = [tag, ...options.tags.filter((t) => t !== tag)];
     const client = registryClientFor(options, io);
+    // A cluster that cannot be reached fails the command before anything is pushed.
+    const cluster = options.wait ? await connectCluster(options.wait, io) : undefined;
 
     const target = { registry: ref.registry, repository: ref.repository };
     const baseline = options.diffTag
@@ -222,6 +237,11 @@ export const pushCommand = defineCommand<PushOptions>({
         ? { provider: options.signing.provider, keyless: keylessMatch(signatures) }
         : undefined,
     });
+    const picked = cluster
+      ? await waitInCluster(cluster, client, { ...target, digest: pushed.digest }, io).finally(() =>
+          cluster.close(),
+        )
+      : undefined;
     const result = {
       pushed: wasPushed,
       digest: pushed.digest,
@@ -232,6 +252,7 @@ export const pushCommand = defineCommand<PushOptions>({
       signatures,
       ...(options.attest ? { attestations } : {}),
       ociRepository,
+      ...(picked ? { wait: picked } : {}),
     };
     if (options.format === 'json') printJson(io, result);
     else io.stdout(ociRepository);
@@ -247,6 +268,7 @@ export const pushCommand = defineCommand<PushOptions>({
         signatures: JSON.stringify(signatures),
         ...(options.attest ? { attestations: JSON.stringify(attestations) } : {}),
         'oci-repository': ociRepository,
+        ...(picked ? { 'picked-up': JSON.stringify(picked) } : {}),
         json: JSON.stringify(result),
       },
     };

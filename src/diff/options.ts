@@ -1,6 +1,7 @@
 import type { CommentMode } from '../github/review.js';
 import type { RenderEngineOptions } from '../render/options.js';
 import type { ShardSpec } from '../flux/shard.js';
+import type { ClusterAccessOptions } from '../cluster/client.js';
 
 /** The diff domain's options (`fluxgate diff`). */
 export interface DiffOptions extends RenderEngineOptions {
@@ -30,4 +31,6 @@ export interface DiffOptions extends RenderEngineOptions {
   shard?: ShardSpec;
   /** Where the partial report goes (`--output`). */
   output?: string;
+  /** `--cluster`: head against the live cluster (no base). */
+  cluster?: ClusterAccessOptions;
 }
