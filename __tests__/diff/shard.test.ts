@@ -330,7 +330,10 @@ describe('--shard validation', () => {
     const noOutput = await runCli([...diffArgs(), '--shard', '1/4'], { env });
     expect(noOutput.code).toBe(2);
     expect(noOutput.stderr).toContain('give --output FILE or --format json');
-    const noShard = await runCli(['render', '--repo', repo, '--output', join(work, 'x.json')], { env });
+    const noShard = await runCli(
+      ['render', '--repo', repo, '--path', 'clusters/production', '--output', join(work, 'x.json')],
+      { env },
+    );
     expect(noShard.code).toBe(2);
     expect(noShard.stderr).toContain('--output is the partial report of --shard');
   });

@@ -180,6 +180,8 @@ stringData:
         message: expect.stringMatching(
           /HelmRelease apps\/missing: .*no values file found at path 'charts\/demo\/nope.yaml'/,
         ),
+        // Where the HelmRelease is defined: the fourth document of the file.
+        origin: { file: 'clusters/dev/releases.yaml', line: 7 },
       },
     ]);
   });
@@ -288,6 +290,7 @@ spec:
       {
         owner: { kind: 'HelmRelease', namespace: 'apps', name: 'missing' },
         message: 'HelmRelease apps/missing: charts.example.com/render-test/charts/demo:9.9.9: not found',
+        origin: { file: 'clusters/dev/missing.yaml', line: 1 },
       },
     ]);
   });

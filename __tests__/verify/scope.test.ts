@@ -230,9 +230,9 @@ ${readFileSync(join(keys, 'cosign.pub'), 'utf8').replace(/^/gm, '    ')}
     ]);
   });
 
-  it('a --path that is not a directory of the repository is an input error', async () => {
+  it('a --path that is not a directory of the repository is a usage error (exit 2)', async () => {
     const r = await runCli(['verify', '--repo', repo, '--path', 'clusters/nowhere']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // bad usage: the path names nothing
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('--path clusters/nowhere: no such directory in the repository');
   });

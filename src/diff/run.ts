@@ -137,6 +137,7 @@ export async function runDiffShard(
           path: c.path,
           base: ownedPart(c.base, selectorOf(c.path, 'base')),
           head: ownedPart(c.head, selectorOf(c.path, 'head')),
+          ...(c.notRebuilt ? { notRebuilt: c.notRebuilt } : {}),
         })),
       },
       built: renders.clusters.map((c) => ({ path: c.path, base: c.base.rendered, head: c.head.rendered })),
