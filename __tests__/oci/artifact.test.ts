@@ -110,7 +110,7 @@ describe('Flux artifact layer', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ path: out, digest: expect.stringMatching(/^sha256:/) });
     const missing = await runCli(['build', '--path', join(dir, 'nope')]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // bad usage: the path names nothing
     expect(missing.stderr.trim()).toBe(`error: --path ${join(dir, 'nope')}: no such file or directory`);
   });
 });
