@@ -123,7 +123,11 @@ export const diffCommand = defineCommand<DiffOptions>({
     const result = await runDiff(options, io);
     await publishReview(options, result, io);
     const json = diffJson(result.diff, options.paths.length > 1, result.rendered);
+    io.log.info(
+      `${result.rendered} owners rendered: ${result.builds.built} builds run, ${result.builds.shared} shared by both sides, ${result.builds.cached} from the cache`,
+    );
     Object.assign(json, {
+      builds: result.builds,
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
         : {}),

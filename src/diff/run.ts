@@ -4,7 +4,8 @@ import { join, posix, resolve } from 'node:path';
 import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { readCheckout } from '../flux/checkout.js';
-import { loadSopsKeys, renderCluster } from '../render/engine.js';
+import { buildCacheDir, loadSopsKeys, renderCluster } from '../render/engine.js';
+import { addBuilds, BuildCache, noBuilds, type BuildCounts } from '../render/cache.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
@@ -22,6 +23,8 @@ export interface DiffRun {
   diff: ClusterDiff;
   /** Owners built, base and head together (fewer in changed-only mode). */
   rendered: number;
+  /** Their builds: run, shared by both sides, or read from --cache-dir (every render pass counted). */
+  builds: BuildCounts;
   review: string;
   unified: string;
   commentUrl?: string;
@@ -76,19 +79,8 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
     const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
     const dir = join(parent, 'tree');
     mkdirSync(dir);
-    // The render reads its entry directories from here and its sources from the tree; verify reads everything.
-    const paths = options.paths.map((p) =>
-      posix
-        .normalize(p)
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, ''),
-    );
-    tree.write(
-      dir,
-      options.verify
-        ? tree.files
-        : tree.files.filter((f) => paths.some((p) => p === '' || f.startsWith(`${p}/`))),
-    );
+    // The render reads the tree (writing only what a build reads); verify reads everything.
+    if (options.verify) tree.write(dir, tree.files);
     return { commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
   };
   const base = await side(options.base);
@@ -96,6 +88,9 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
   try {
     head = await side(options.head);
     const masker = createSecretMasker();
+    // A build whose inputs are equal on both sides runs once; with --cache-dir, once across runs.
+    const builds = new BuildCache(buildCacheDir(options, io.cwd));
+    const counts = noBuilds();
     const sopsKeys = await loadSopsKeys(options, io);
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
     const checkout = readCheckout(repo, io.env, [options.base, options.head]);
@@ -132,6 +127,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
               path,
               masker,
               sopsKeys,
+              builds,
               shouldBuild: planner
                 ? (owner, info) => planner.shouldBuild(label, owner, info.flux)
                 : undefined,
@@ -141,6 +137,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
         );
         // The side's scratch directory means nothing to a reader, and would keep an error on
         // both sides from comparing equal.
+        addBuilds(counts, result.builds);
         return {
           ...result,
           errors: result.errors.map((e) => ({ ...e, message: withoutDir(e.message, side.dir) })),
@@ -188,6 +185,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
     const result: DiffRun = {
       diff: merged,
       rendered: built.size,
+      builds: counts,
       review: finalMarkdown(review.markdown),
       unified: unifiedText(merged),
       verification,

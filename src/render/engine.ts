@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from './options.js';
 import { errorLine, FluxgateError } from '../errors.js';
@@ -19,7 +19,14 @@ import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { renderHelmRelease } from './helm/index.js';
-import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
+import {
+  KUSTOMIZATION_FILES,
+  kustomizeBuild,
+  kustomizeVersion,
+  overlayOf,
+  type KustomizeOverlay,
+} from './kustomize.js';
+import { BuildCache, buildKey, noBuilds, type BuildCounts, type BuildOrigin } from './cache.js';
 import { runProcess, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
@@ -51,6 +58,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   run?: ProcessRunner;
   /** SOPS keys (loaded once for both sides of a diff); default: from the options and environment. */
   sopsKeys?: SopsKeys;
+  /** Builds of this run (shared by both sides of a diff); default: one for this render, on `cacheDir`. */
+  builds?: BuildCache;
 }
 
 export interface RenderIO {
@@ -78,6 +87,11 @@ export function loadSopsKeys(
   }).catch((err: unknown) => {
     throw new FluxgateError('INPUT', errorLine(err));
   });
+}
+
+/** Where `--cache-dir` keeps builds (the directory also holds charts, by digest). */
+export function buildCacheDir(options: RenderEngineOptions, cwd: string): string | undefined {
+  return options.cacheDir ? resolve(cwd, options.cacheDir) : undefined;
 }
 
 interface KustomizationItem {
@@ -154,6 +168,8 @@ class ClusterRender {
   private readonly clients = new Map<boolean, RegistryClient>();
   private readonly chartCache = new Map<string, Promise<string>>();
   private readonly sops: SopsDecryptor;
+  private readonly builds: BuildCache;
+  private readonly counts: BuildCounts = noBuilds();
 
   constructor(
     private readonly options: RenderClusterOptions,
@@ -165,6 +181,7 @@ class ClusterRender {
     this.sops = new SopsDecryptor(sopsKeys, this.masker);
     this.copies = new SecretCopies(this.masker, io.secrets);
     this.runTool = options.run ?? runProcess;
+    this.builds = options.builds ?? new BuildCache(buildCacheDir(options, io.cwd));
     this.sources = new SourceResolver({
       repo: this.repo,
       mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
@@ -188,9 +205,31 @@ class ClusterRender {
 
   private entrySources?: Map<string, KubeObject>;
 
+  /** The entry directory, relative to the tree (a git side), or undefined when read from disk. */
+  private entryInTree(): string | undefined {
+    if (!this.options.tree) return undefined;
+    return relative(this.repo, resolve(this.repo, this.options.path)).split(sep).join('/');
+  }
+
+  private entryExists(): boolean {
+    const rel = this.entryInTree();
+    if (rel !== undefined && !rel.startsWith('..')) return this.options.tree!.isDirectory(rel);
+    return existsSync(join(this.repo, this.options.path));
+  }
+
   /** GitRepositories defined under the entry directory, known before its first build. */
   private bootstrapSources(): Map<string, KubeObject> {
-    this.entrySources ??= entryGitRepositories(join(this.repo, this.options.path)) as Map<string, KubeObject>;
+    const rel = this.entryInTree();
+    const tree = this.options.tree;
+    this.entrySources ??= (
+      tree && rel !== undefined && !rel.startsWith('..')
+        ? entryGitRepositories(
+            tree.files
+              .filter((f) => (rel === '' || f.startsWith(`${rel}/`)) && !tree.isSymlink(f))
+              .map((f) => ({ path: f, read: () => tree.read(f) })),
+          )
+        : entryGitRepositories(join(this.repo, this.options.path))
+    ) as Map<string, KubeObject>;
     return this.entrySources;
   }
 
@@ -215,7 +254,7 @@ class ClusterRender {
   }
 
   async run(): Promise<RenderResult> {
-    if (!existsSync(join(this.repo, this.options.path))) {
+    if (!this.entryExists()) {
       throw new FluxgateError(
         'INPUT',
         `--path ${this.options.path}: no such directory in ${this.options.repo}`,
@@ -285,6 +324,7 @@ class ClusterRender {
       errors: this.errors,
       warnings: appliedTwice(this.objects),
       rendered: this.rendered,
+      builds: this.counts,
     };
   }
 
@@ -313,21 +353,48 @@ class ClusterRender {
         throw new Error(`path ${path} not found in ${kind} ${namespace}/${name}`);
       if (this.options.shouldBuild && !this.options.shouldBuild(owner, { flux, dir })) return undefined;
       const spec = (flux.spec ?? {}) as KustomizeOverlay;
-      this.sources.prepare([dir, ...(spec.components ?? []).map((c) => resolve(dir, c))]);
+      const dirs = [dir, ...(spec.components ?? []).map((c) => resolve(dir, c))];
+      const isEntry = item.path.length === 0;
+      let prepared = false;
+      // A lazily written source gets a build's files only when the build runs (not when reused).
+      const prepare = () => {
+        if (!prepared) this.sources.prepare(dirs);
+        prepared = true;
+      };
+      // Decrypting builds read their files before kustomize does, and are never reused.
+      const decrypts = field(flux, 'spec', 'decryption') !== undefined;
+      if (decrypts) prepare();
+      const key = decrypts ? undefined : await this.kustomizeKey(source, dir, dirs, spec, isEntry);
+      let origin: BuildOrigin = 'built';
       const built = await buildWithSops(
         this.sops,
         {
           flux,
-          isEntry: item.path.length === 0,
+          isEntry,
           sourceRoot: source,
           dir,
           components: spec.components ?? [],
           workDir: this.sources.workDir,
           lookupSecret: (name) => this.index.get(objectKey('Secret', owner.namespace, name)),
+          prepare,
         },
-        async (root, d) =>
-          parseObjects(await kustomizeBuild(root, d, spec, this.runTool, this.io.env), 'kustomize output'),
+        async (root, d) => {
+          const run = () => {
+            prepare();
+            return kustomizeBuild(root, d, spec, this.runTool, this.io.env);
+          };
+          if (!key || root !== source || d !== dir) {
+            origin = 'built';
+            return parseObjects(await run(), 'kustomize output');
+          }
+          const result = await this.builds.output(key.key, run, (output) =>
+            this.storable(output, key.inputs),
+          );
+          origin = result.origin;
+          return parseObjects(result.output, 'kustomize output');
+        },
       );
+      this.counts[origin]++;
       item.flux = built.flux;
       this.rendered.push(owner);
       return { item, objects: built.objects };
@@ -335,6 +402,55 @@ class ClusterRender {
       this.fail(owner, errorLine(err));
       return undefined;
     }
+  }
+
+  /**
+   * The key of a kustomize build: the files it can read (content ids), its overlay, whether it is
+   * the entry, and, when the cache outlives the run, the kustomize version. Undefined when the
+   * inputs cannot be listed (the build then runs, uncached).
+   */
+  private async kustomizeKey(
+    source: string,
+    dir: string,
+    dirs: string[],
+    spec: KustomizeOverlay,
+    isEntry: boolean,
+  ): Promise<{ key: string; inputs: ReturnType<SourceResolver['buildInputs']> } | undefined> {
+    try {
+      const inputs = this.sources.buildInputs(dirs);
+      const tool = this.builds.persistent ? await kustomizeVersion(this.runTool, this.io.env) : '';
+      const key = buildKey('kustomize', {
+        tool,
+        dir: relative(source, dir).split(sep).join('/'),
+        isEntry,
+        overlay: overlayOf(spec),
+        files: inputs.files,
+      });
+      return { key, inputs };
+    } catch (err) {
+      this.io.log.debug(`build cache: ${errorLine(err)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether a kustomize output may be stored on disk: not when it holds a Secret, nor when its
+   * kustomizations copy values (replacements, vars) and a file it reads names a Secret (a value
+   * may have been copied out of a Secret that a patch then deleted).
+   */
+  private storable(output: string, inputs: ReturnType<SourceResolver['buildInputs']>): boolean {
+    let objects: KubeObject[];
+    try {
+      objects = parseObjects(output, 'kustomize output');
+    } catch {
+      return false;
+    }
+    if (objects.some((o) => o?.kind === 'Secret')) return false;
+    const texts = inputs.files.map(([f]) => [f, inputs.read(f) ?? ''] as const);
+    const copies = texts.some(
+      ([f, t]) => KUSTOMIZATION_FILES.includes(basename(f)) && /^\s*(replacements|vars)\s*:/m.test(t),
+    );
+    return !(copies && texts.some(([, t]) => /Secret|secretGenerator/.test(t)));
   }
 
   private missingReferences(item: KustomizationItem): string[] {
@@ -546,6 +662,7 @@ class ClusterRender {
         run: this.runTool,
       });
       this.rendered.push(hr.owner);
+      this.counts.built++;
       for (const o of objects) {
         this.copies.remember(o);
         this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });

@@ -31,6 +31,41 @@ export interface KustomizeOverlay {
 
 export class BuildError extends Error {}
 
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The kustomize that builds run, as a cache key names it: `kustomize version`, or kubectl's
+ * client and embedded kustomize versions (once per binary and process).
+ */
+export function kustomizeVersion(run: ProcessRunner, env: NodeJS.ProcessEnv): Promise<string> {
+  const tool = findOnPath('kustomize', env) ? 'kustomize' : 'kubectl';
+  const binary = findOnPath(tool, env) ?? tool;
+  let version = versions.get(binary);
+  if (!version) {
+    const args = tool === 'kustomize' ? ['version'] : ['version', '--client', '--output=json'];
+    version = runTool(run, tool, args, { env }).then((r) => {
+      if (r.code !== 0) throw new BuildError(`${tool} version failed: ${lastLine(r.stderr)}`);
+      return `${tool} ${r.stdout.trim()}`;
+    });
+    versions.set(binary, version);
+  }
+  return version;
+}
+
+/** The fields of a Flux Kustomization's spec that reach kustomize (see applyOverlay). */
+export function overlayOf(spec: KustomizeOverlay): KustomizeOverlay {
+  return {
+    targetNamespace: spec.targetNamespace,
+    namePrefix: spec.namePrefix,
+    nameSuffix: spec.nameSuffix,
+    patches: spec.patches,
+    images: spec.images,
+    components: spec.components,
+    ignoreMissingComponents: spec.ignoreMissingComponents,
+    buildMetadata: spec.buildMetadata,
+  };
+}
+
 let shadowCounter = 0;
 
 /**

@@ -257,8 +257,11 @@ export function gitSourceMatcher(root: string, specIgnore?: string): SourceIgnor
  * the entry is built from the bootstrap GitRepository, whose `spec.ignore` already applies to
  * that first build in a cluster.
  */
-export function entryGitRepositories(entryDir: string): Map<string, Record<string, unknown>> {
+export function entryGitRepositories(
+  entry: string | { path: string; read(): string | undefined }[],
+): Map<string, Record<string, unknown>> {
   const found = new Map<string, Record<string, unknown>>();
+  const files: { path: string; read(): string | undefined }[] = [];
   const walk = (dir: string) => {
     let entries;
     try {
@@ -272,17 +275,21 @@ export function entryGitRepositories(entryDir: string): Map<string, Record<strin
         if (entry.name !== '.git') walk(path);
         continue;
       }
-      if (!/\.ya?ml$/.test(entry.name)) continue;
-      const text = readFileSync(path, 'utf8');
-      if (!text.includes('GitRepository')) continue;
-      for (const doc of parseAllDocuments(text)) {
-        if (doc.errors.length) continue;
-        const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } };
-        if (object?.kind !== 'GitRepository' || !object.metadata?.name) continue;
-        found.set(`${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`, object);
-      }
+      files.push({ path, read: () => readFileSync(path, 'utf8') });
     }
   };
-  walk(entryDir);
+  if (typeof entry === 'string') walk(entry);
+  else files.push(...entry);
+  for (const file of files) {
+    if (!/\.ya?ml$/.test(file.path)) continue;
+    const text = file.read();
+    if (!text?.includes('GitRepository')) continue;
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length) continue;
+      const object = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } };
+      if (object?.kind !== 'GitRepository' || !object.metadata?.name) continue;
+      found.set(`${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`, object);
+    }
+  }
   return found;
 }

@@ -3,6 +3,7 @@
  * JSON shape (DESIGN.md): {"objects":[{"owner":{kind,namespace,name},"object":{...}}],"errors":[{"owner":{...},"message"}]}
  */
 import type { Logger } from '../log.js';
+import type { BuildCounts } from './cache.js';
 
 import type { KubeObject, OwnerRef } from '../flux/objects.js';
 
@@ -28,6 +29,8 @@ export interface RenderResult {
   warnings?: RenderError[];
   /** Owners actually built (all of them in a full render; fewer in changed-only mode). */
   rendered: OwnerRef[];
+  /** How those owners' builds were obtained: run, shared with the other side, or from the cache. */
+  builds?: BuildCounts;
 }
 
 export function ownerKey(owner: OwnerRef): string {
