@@ -16,7 +16,7 @@ const SECRET_VALUE = 'plaintext-token-7f3c9a2e41';
 const configMap = (name: string, value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {value: "${value}"}\n`;
 
-/** Three apps and a vault holding a Secret in clear (as a SOPS-less repository may). */
+/** Three apps (one with a HelmRelease) and a vault holding a Secret in clear (as a SOPS-less repository may). */
 function fleet(): string {
   const repo = writeRepo({
     'clusters/main/flux-system/gotk-sync.yaml': `
@@ -39,7 +39,22 @@ spec:
     ].join('\n---\n'),
     'apps/web/kustomization.yaml': 'resources: [config.yaml]\n',
     'apps/web/config.yaml': configMap('web', 'one'),
-    'apps/api/kustomization.yaml': 'resources: [config.yaml]\n',
+    'apps/api/kustomization.yaml': 'resources: [config.yaml, release.yaml]\n',
+    'apps/api/release.yaml': `
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: worker}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/worker
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  values: {message: hi}
+`,
+    'charts/worker/Chart.yaml': 'apiVersion: v2\nname: worker\nversion: 1.0.0\n',
+    'charts/worker/templates/config.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worker}\ndata: {message: {{ .Values.message | quote }}}\n',
     'apps/api/config.yaml': configMap('api', 'one'),
     // No kustomization.yaml: kustomize-controller generates one.
     'apps/jobs/config.yaml': configMap('jobs', '${greeting} world'),
@@ -98,9 +113,9 @@ describe('builds shared by both sides of a diff', () => {
     expect(r.changes.map((c) => `${c.action} ${c.kind} ${c.namespace}/${c.name}`)).toEqual([
       'modified ConfigMap web/web',
     ]);
-    // Five owners (the entry and four apps) a side: web differs, so it is built on each side.
-    expect(r.rendered).toBe(5);
-    expect(r.builds).toEqual({ built: 6, shared: 4, cached: 0 });
+    // Six owners a side (the entry, four apps, a HelmRelease): web differs, so it is built on each side.
+    expect(r.rendered).toBe(6);
+    expect(r.builds).toEqual({ built: 7, shared: 5, cached: 0 });
   });
 
   it('two identical sides are built once', async () => {
@@ -108,7 +123,7 @@ describe('builds shared by both sides of a diff', () => {
     git(repo, 'commit', '-q', '--allow-empty', '-m', 'nothing');
     const r = await diff(repo, '--no-changed-only');
     expect(r.changes).toEqual([]);
-    expect(r.builds).toEqual({ built: 5, shared: 5, cached: 0 });
+    expect(r.builds).toEqual({ built: 6, shared: 6, cached: 0 });
   });
 });
 
@@ -140,10 +155,10 @@ describe('--cache-dir', () => {
     expect(none.code).toBe(0);
     expect(markersAside(cold.stdout)).toBe(markersAside(none.stdout));
     expect(markersAside(warm.stdout)).toBe(markersAside(none.stdout));
-    // The bootstrap GitRepository, four Kustomizations, an object of each app.
-    expect(JSON.parse(none.stdout).objects.length).toBe(9);
-    // Every build but the vault's (it holds a Secret) was read back.
-    expect(warm.stderr).toContain('builds: 1 run, 4 from the cache');
+    // The bootstrap GitRepository, four Kustomizations, an object of each app, the HelmRelease and its ConfigMap.
+    expect(JSON.parse(none.stdout).objects.length).toBe(11);
+    // Every build but the vault's (it holds a Secret) was read back, the HelmRelease's too.
+    expect(warm.stderr).toContain('builds: 1 run, 5 from the cache');
   });
 
   it('never stores a Secret value: the owner holding it is built on every run', async () => {
@@ -163,9 +178,9 @@ describe('--cache-dir', () => {
     const first = await runCli(args);
     const second = await runCli(args);
     expect(first.code).toBe(0);
-    expect(second.stderr).toContain('builds: 1 run, 4 from the cache');
+    expect(second.stderr).toContain('builds: 1 run, 5 from the cache');
     const stored = cacheFiles(cache).map((f) => readFileSync(f, 'utf8'));
-    expect(stored.length).toBe(4);
+    expect(stored.length).toBe(5);
     for (const text of stored) {
       expect(text).not.toContain(SECRET_VALUE);
       expect(text).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
@@ -191,7 +206,7 @@ describe('--cache-dir', () => {
     ];
     const clean = await runCli(args);
     const files = cacheFiles(cache).sort();
-    expect(files.length).toBe(4);
+    expect(files.length).toBe(5);
     const entry = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
     // Not JSON; another schema; content that does not match its hash; another key's content.
     writeFileSync(files[0]!, '{"schema": 1, "key": ');
@@ -204,11 +219,12 @@ describe('--cache-dir', () => {
     writeFileSync(files[3]!, JSON.stringify({ ...entry(files[3]!), key: 'f'.repeat(64) }));
     const again = await runCli([...args, '--verbose']);
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('builds: 5 run, 0 from the cache');
+    // Four entries spoilt, and the vault (never stored): five builds, one entry read.
+    expect(again.stderr).toContain('builds: 5 run, 1 from the cache');
     expect(markersAside(again.stdout)).toBe(markersAside(clean.stdout));
     expect(again.stdout).not.toContain('evil');
     // Rebuilt entries replace the bad ones: the next run reads them all.
     const third = await runCli([...args, '--verbose']);
-    expect(third.stderr).toContain('builds: 1 run, 4 from the cache');
+    expect(third.stderr).toContain('builds: 1 run, 5 from the cache');
   });
 });

@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { renderHelmRelease } from './helm/index.js';
+import { helmVersion, renderHelmRelease } from './helm/index.js';
 import {
   KUSTOMIZATION_FILES,
   kustomizeBuild,
@@ -87,6 +87,17 @@ export function loadSopsKeys(
   }).catch((err: unknown) => {
     throw new FluxgateError('INPUT', errorLine(err));
   });
+}
+
+/** Whether a build's output (text or objects) has a Secret: such an output is never stored. */
+function holdsSecret(output: string | KubeObject[]): boolean {
+  let objects: KubeObject[];
+  try {
+    objects = typeof output === 'string' ? parseObjects(output, 'build output') : output;
+  } catch {
+    return true;
+  }
+  return objects.some((o) => o?.kind === 'Secret');
 }
 
 /** Where `--cache-dir` keeps builds (the directory also holds charts, by digest). */
@@ -439,13 +450,7 @@ class ClusterRender {
    * may have been copied out of a Secret that a patch then deleted).
    */
   private storable(output: string, inputs: ReturnType<SourceResolver['buildInputs']>): boolean {
-    let objects: KubeObject[];
-    try {
-      objects = parseObjects(output, 'kustomize output');
-    } catch {
-      return false;
-    }
-    if (objects.some((o) => o?.kind === 'Secret')) return false;
+    if (holdsSecret(output)) return false;
     const texts = inputs.files.map(([f]) => [f, inputs.read(f) ?? ''] as const);
     const copies = texts.some(
       ([f, t]) => KUSTOMIZATION_FILES.includes(basename(f)) && /^\s*(replacements|vars)\s*:/m.test(t),
@@ -635,6 +640,7 @@ class ClusterRender {
 
   private async renderHelm(hr: { owner: OwnerRef; flux: KubeObject }): Promise<void> {
     if (this.options.shouldBuild && !this.options.shouldBuild(hr.owner, { flux: hr.flux })) return;
+    let origin: BuildOrigin = 'built';
     try {
       const objects = await renderHelmRelease(hr.flux, {
         lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
@@ -660,9 +666,30 @@ class ClusterRender {
         registry: (insecure) => this.registry(insecure),
         workDir: this.sources.workDir,
         run: this.runTool,
+        buildOutput: async (inputs, build) => {
+          const postRenders = (inputs as { postRenderers: unknown[] }).postRenderers.length > 0;
+          let tools: string[] = [];
+          try {
+            if (this.builds.persistent)
+              tools = [
+                await helmVersion(this.runTool, this.io.env),
+                postRenders ? await kustomizeVersion(this.runTool, this.io.env) : '',
+              ];
+          } catch (err) {
+            this.io.log.debug(`build cache: ${errorLine(err)}`);
+            return build();
+          }
+          const result = await this.builds.output(
+            buildKey('helm', { tools, inputs }),
+            build,
+            (output) => !/\(secret:/.test(JSON.stringify(inputs)) && !holdsSecret(output),
+          );
+          origin = result.origin;
+          return result.output;
+        },
       });
       this.rendered.push(hr.owner);
-      this.counts.built++;
+      this.counts[origin]++;
       for (const o of objects) {
         this.copies.remember(o);
         this.objects.push({ owner: hr.owner, object: maskSecret(o, this.masker) });

@@ -70,4 +70,6 @@ export interface HelmRenderContext {
   workDir?: string;
   /** How tools are run (argv arrays, never a shell). */
   run?: import('./process.js').ProcessRunner;
+  /** A build's output by its inputs: reused from this run or the cache, or built (see cache.ts). */
+  buildOutput?: (inputs: unknown, build: () => Promise<string>) => Promise<string>;
 }
