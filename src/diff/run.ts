@@ -89,7 +89,7 @@ export async function runDiff(options: DiffOptions, io: WorkIO): Promise<DiffRun
     head = await side(options.head);
     const masker = createSecretMasker();
     // A build whose inputs are equal on both sides runs once; with --cache-dir, once across runs.
-    const builds = new BuildCache(buildCacheDir(options, io.cwd));
+    const builds = new BuildCache(buildCacheDir(options, io.cwd), true);
     const counts = noBuilds();
     const sopsKeys = await loadSopsKeys(options, io);
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.

@@ -62,14 +62,37 @@ export type BuildOrigin = keyof BuildCounts;
 export class BuildCache {
   private readonly memo = new Map<string, Promise<string>>();
 
+  private readonly parsed = new Map<string, unknown>();
+
   constructor(
     /** `--cache-dir`: the entries live in its `builds/` directory. */
     private readonly dir?: string,
+    /** Whether several renders use it (a diff's two sides): their equal builds are shared. */
+    private readonly shared = false,
   ) {}
 
   /** Whether entries persist across runs (then keys must name tool versions too). */
   get persistent(): boolean {
     return this.dir !== undefined;
+  }
+
+  /** Whether a build can be found again (else keys are not worth computing: one render alone). */
+  get active(): boolean {
+    return this.persistent || this.shared;
+  }
+
+  /**
+   * The parse of a build's output, once per run: a later render gets its own copy (renders
+   * change the objects they are given), cheaper than parsing again.
+   */
+  objects<T>(key: string, parse: () => T): T {
+    if (!this.shared) return parse();
+    if (!this.parsed.has(key)) {
+      const value = parse();
+      this.parsed.set(key, structuredClone(value));
+      return value;
+    }
+    return structuredClone(this.parsed.get(key)) as T;
   }
 
   async output(

@@ -27,7 +27,7 @@ import {
   type KustomizeOverlay,
 } from './kustomize.js';
 import { BuildCache, buildKey, noBuilds, type BuildCounts, type BuildOrigin } from './cache.js';
-import { runProcess, type ProcessRunner } from './process.js';
+import { runProcess, ToolHome, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
@@ -181,6 +181,7 @@ class ClusterRender {
   private readonly sops: SopsDecryptor;
   private readonly builds: BuildCache;
   private readonly counts: BuildCounts = noBuilds();
+  private readonly toolHome = new ToolHome();
 
   constructor(
     private readonly options: RenderClusterOptions,
@@ -246,6 +247,7 @@ class ClusterRender {
 
   dispose(): void {
     rmSync(this.sources.workDir, { recursive: true, force: true });
+    this.toolHome.remove();
   }
 
   private registry(insecure: boolean): RegistryClient {
@@ -375,7 +377,10 @@ class ClusterRender {
       // Decrypting builds read their files before kustomize does, and are never reused.
       const decrypts = field(flux, 'spec', 'decryption') !== undefined;
       if (decrypts) prepare();
-      const key = decrypts ? undefined : await this.kustomizeKey(source, dir, dirs, spec, isEntry);
+      const key =
+        decrypts || !this.builds.active
+          ? undefined
+          : await this.kustomizeKey(source, dir, dirs, spec, isEntry);
       let origin: BuildOrigin = 'built';
       const built = await buildWithSops(
         this.sops,
@@ -392,7 +397,7 @@ class ClusterRender {
         async (root, d) => {
           const run = () => {
             prepare();
-            return kustomizeBuild(root, d, spec, this.runTool, this.io.env);
+            return kustomizeBuild(root, d, spec, this.runTool, this.io.env, this.toolHome);
           };
           if (!key || root !== source || d !== dir) {
             origin = 'built';
@@ -402,7 +407,7 @@ class ClusterRender {
             this.storable(output, key.inputs),
           );
           origin = result.origin;
-          return parseObjects(result.output, 'kustomize output');
+          return this.builds.objects(key.key, () => parseObjects(result.output, 'kustomize output'));
         },
       );
       this.counts[origin]++;
@@ -493,6 +498,8 @@ class ClusterRender {
           o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
           o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
         if (!substituteAll || opted) return o;
+        // No `$` anywhere: the substitution would give back the same text (and a YAML round trip).
+        if (!JSON.stringify(o).includes('$')) return o;
         return this.substituteObject(o, vars!);
       });
     } catch (err) {
@@ -666,27 +673,30 @@ class ClusterRender {
         registry: (insecure) => this.registry(insecure),
         workDir: this.sources.workDir,
         run: this.runTool,
-        buildOutput: async (inputs, build) => {
-          const postRenders = (inputs as { postRenderers: unknown[] }).postRenderers.length > 0;
-          let tools: string[] = [];
-          try {
-            if (this.builds.persistent)
-              tools = [
-                await helmVersion(this.runTool, this.io.env),
-                postRenders ? await kustomizeVersion(this.runTool, this.io.env) : '',
-              ];
-          } catch (err) {
-            this.io.log.debug(`build cache: ${errorLine(err)}`);
-            return build();
-          }
-          const result = await this.builds.output(
-            buildKey('helm', { tools, inputs }),
-            build,
-            (output) => !/\(secret:/.test(JSON.stringify(inputs)) && !holdsSecret(output),
-          );
-          origin = result.origin;
-          return result.output;
-        },
+        toolHome: this.toolHome,
+        buildOutput: !this.builds.active
+          ? undefined
+          : async (inputs, build) => {
+              const postRenders = (inputs as { postRenderers: unknown[] }).postRenderers.length > 0;
+              let tools: string[] = [];
+              try {
+                if (this.builds.persistent)
+                  tools = [
+                    await helmVersion(this.runTool, this.io.env),
+                    postRenders ? await kustomizeVersion(this.runTool, this.io.env) : '',
+                  ];
+              } catch (err) {
+                this.io.log.debug(`build cache: ${errorLine(err)}`);
+                return build();
+              }
+              const result = await this.builds.output(
+                buildKey('helm', { tools, inputs }),
+                build,
+                (output) => !/\(secret:/.test(JSON.stringify(inputs)) && !holdsSecret(output),
+              );
+              origin = result.origin;
+              return result.output;
+            },
       });
       this.rendered.push(hr.owner);
       this.counts[origin]++;

@@ -11,7 +11,7 @@ import {
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { confineKustomization, ConfinementError } from './confine.js';
-import { findOnPath, lastLine, runTool, type ProcessRunner } from './process.js';
+import { findOnPath, lastLine, runTool, type ProcessRunner, type ToolHome } from './process.js';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
@@ -82,6 +82,7 @@ export async function kustomizeBuild(
   overlay: KustomizeOverlay,
   run: ProcessRunner,
   env: NodeJS.ProcessEnv,
+  home?: ToolHome,
 ): Promise<string> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   const base = existing
@@ -110,7 +111,7 @@ export async function kustomizeBuild(
     const [tool, args] = findOnPath('kustomize', env)
       ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
       : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
-    const result = await runTool(run, tool, args, { env });
+    const result = await runTool(run, tool, args, { env, home });
     if (result.code !== 0) {
       throw new BuildError(
         `kustomize build failed: ${lastLine(result.stderr)

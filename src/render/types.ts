@@ -70,6 +70,8 @@ export interface HelmRenderContext {
   workDir?: string;
   /** How tools are run (argv arrays, never a shell). */
   run?: import('./process.js').ProcessRunner;
+  /** The private home of the render's tool processes (default: one per process). */
+  toolHome?: import('./process.js').ToolHome;
   /** A build's output by its inputs: reused from this run or the cache, or built (see cache.ts). */
   buildOutput?: (inputs: unknown, build: () => Promise<string>) => Promise<string>;
 }

@@ -152,7 +152,7 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
         'postRenderers',
       ) ?? [];
     const build = async () => {
-      const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work });
+      const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work, home: ctx.toolHome });
       if (result.code !== 0)
         throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
       let output = result.stdout;
@@ -259,7 +259,7 @@ async function kustomizePostRender(
   const [tool, args] = findOnPath('kustomize', ctx.env)
     ? ['kustomize', ['build', '--', dir]]
     : ['kubectl', ['kustomize', '--', dir]];
-  const result = await runTool(run, tool, args, { env: ctx.env });
+  const result = await runTool(run, tool, args, { env: ctx.env, home: ctx.toolHome });
   if (result.code !== 0)
     throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
   return result.stdout;
