@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
@@ -188,6 +188,19 @@ describe('--cache-dir', () => {
     }
     // The value itself never leaves the process either: the render shows its marker.
     expect(second.stdout).not.toContain(SECRET_VALUE);
+  });
+
+  it('does not follow a symlink out of the cache directory', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fg-elsewhere-'));
+    symlinkSync(elsewhere, join(cache, 'builds'));
+    const args = ['render', '--repo', repo, '--path', 'clusters/main', '--cache-dir', cache];
+    const first = await runCli(args);
+    const second = await runCli(args);
+    expect(first.code).toBe(0);
+    expect(second.stderr).toContain('builds: 6 run, 0 from the cache');
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it('ignores a corrupt or foreign entry and builds it again', async () => {
