@@ -15,6 +15,8 @@ import { parseOciReference, type OciReference } from '../oci/reference.js';
 import type { CommandIO } from './types.js';
 import type { ContentOptions } from '../oci/artifact/options.js';
 import type { SigningOptions } from '../sign/options.js';
+import type { SignTarget } from '../sign/types.js';
+import { RegistryError } from '../oci/errors.js';
 
 export type { ContentOptions } from '../oci/artifact/options.js';
 export type { SigningOptions } from '../sign/options.js';
@@ -176,4 +178,33 @@ export function parseArtifactUrl(command: string, url: string): OciReference {
 /** JSON on stdout, indented as the flux CLI prints it. */
 export function printJson(io: CommandIO, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * The manifest a sign or attest command writes about: `url` by digest, or the digest its tag points
+ * at now (with a warning). A registry that answers a digest request with another digest is refused,
+ * so nothing is ever signed that the user did not name.
+ */
+export async function resolveSubject(
+  command: string,
+  options: { url: string; insecureRegistry: boolean; creds?: RegistryCredentials },
+  io: CommandIO,
+): Promise<{ client: RegistryClient; subject: SignTarget }> {
+  const ref = parseArtifactUrl(command, options.url);
+  const client = registryClientFor(options, io);
+  if (!ref.digest)
+    io.log.warn(
+      `${command}: ${options.url} names a tag; using the digest it points at now (name a digest to be sure)`,
+    );
+  const descriptor = await client.headManifest(
+    ref.registry,
+    ref.repository,
+    ref.digest ?? ref.tag ?? 'latest',
+  );
+  if (!descriptor) throw new RegistryError(`${command}: ${options.url}: not found`);
+  if (ref.digest && descriptor.digest !== ref.digest)
+    throw new RegistryError(`${command}: ${options.url}: the registry returned ${descriptor.digest}`);
+  const { registry, repository } = ref;
+  const { digest, mediaType, size } = descriptor;
+  return { client, subject: { registry, repository, digest, mediaType, size } };
 }

@@ -4,14 +4,12 @@ import { defineCommand } from './types.js';
 import type { RegistryCredentials } from '../oci/auth.js';
 import {
   readRegistryCredentials,
-  parseArtifactUrl,
   printJson,
+  resolveSubject,
   readSigningOptions,
-  registryClientFor,
   type SigningOptions,
 } from './artifact-flags.js';
 import { attestProvenance } from '../sign/attest/index.js';
-import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
 export interface AttestOptions {
@@ -59,39 +57,18 @@ export const attestCommand = defineCommand<AttestOptions>({
     };
   },
   async run(options, io) {
-    const ref = parseArtifactUrl('attest', options.url);
-    const client = registryClientFor(options, io);
-    if (!ref.digest)
-      io.log.warn(
-        `attest: ${options.url} names a tag; attesting the digest it points at now (attest by digest to be sure)`,
-      );
-    const descriptor = await client.headManifest(
-      ref.registry,
-      ref.repository,
-      ref.digest ?? ref.tag ?? 'latest',
-    );
-    if (!descriptor) throw new RegistryError(`attest: ${options.url}: not found`);
-    if (ref.digest && descriptor.digest !== ref.digest)
-      throw new RegistryError(`attest: ${options.url}: the registry returned ${descriptor.digest}`);
-    const attestation = await attestProvenance(
-      client,
-      {
-        registry: ref.registry,
-        repository: ref.repository,
-        digest: descriptor.digest,
-        mediaType: descriptor.mediaType,
-        size: descriptor.size,
-      },
-      options.signing,
-      { log: io.log, env: io.env },
-    );
-    const result = { digest: descriptor.digest, attestations: [attestation] };
+    const { client, subject } = await resolveSubject('attest', options, io);
+    const attestation = await attestProvenance(client, subject, options.signing, {
+      log: io.log,
+      env: io.env,
+    });
+    const result = { digest: subject.digest, attestations: [attestation] };
     if (options.format === 'json') printJson(io, result);
     else io.stdout(`${attestation.predicateType} ${attestation.ref} (${attestation.signer})\n`);
     return {
       exitCode: 0,
       outputs: {
-        digest: descriptor.digest,
+        digest: subject.digest,
         attestations: JSON.stringify(result.attestations),
         json: JSON.stringify(result),
       },

@@ -3,15 +3,13 @@ import { ArgReader } from '../options/flags.js';
 import { formatFlag, registryFlags, signingFlags, urlPositional, verboseFlag } from '../options/common.js';
 import { defineCommand } from './types.js';
 import {
-  parseArtifactUrl,
   printJson,
+  resolveSubject,
   readSigningOptions,
-  registryClientFor,
   type SigningOptions,
   readRegistryCredentials,
 } from './artifact-flags.js';
 import { signArtifact } from '../sign/index.js';
-import { RegistryError } from '../oci/errors.js';
 import { UsageError } from '../errors.js';
 
 export interface SignOptions {
@@ -54,36 +52,14 @@ export const signCommand = defineCommand<SignOptions>({
     };
   },
   async run(options, io) {
-    const ref = parseArtifactUrl('sign', options.url);
-    const client = registryClientFor(options, io);
-    if (!ref.digest)
-      io.log.warn(
-        `sign: ${options.url} names a tag; signing the digest it points at now (sign by digest to be sure)`,
-      );
-    const descriptor = await client.headManifest(
-      ref.registry,
-      ref.repository,
-      ref.digest ?? ref.tag ?? 'latest',
-    );
-    if (!descriptor) throw new RegistryError(`sign: ${options.url}: not found`);
-    const signatures = await signArtifact(
-      client,
-      {
-        registry: ref.registry,
-        repository: ref.repository,
-        digest: descriptor.digest,
-        mediaType: descriptor.mediaType,
-        size: descriptor.size,
-      },
-      options.signing,
-      { log: io.log, env: io.env },
-    );
-    const result = { digest: descriptor.digest, signatures };
+    const { client, subject } = await resolveSubject('sign', options, io);
+    const signatures = await signArtifact(client, subject, options.signing, { log: io.log, env: io.env });
+    const result = { digest: subject.digest, signatures };
     if (options.format === 'json') printJson(io, result);
     return {
       exitCode: 0,
       outputs: {
-        digest: descriptor.digest,
+        digest: subject.digest,
         signatures: JSON.stringify(signatures),
         json: JSON.stringify(result),
       },

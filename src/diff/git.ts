@@ -12,6 +12,8 @@ import {
   withPrivateHome,
   type ProcessRunner,
 } from '../render/process.js';
+import { remainingTime, runLimits } from '../util/run-limits.js';
+import { deadlineError } from '../util/http.js';
 
 /** The git commands diff needs, as argv arrays. */
 export class Git {
@@ -51,16 +53,25 @@ export class Git {
   }
 }
 
-/** git run synchronously in the minimal tool environment (process.ts toolEnvironment). */
+/**
+ * git run synchronously in the minimal tool environment (process.ts toolEnvironment), stopped at
+ * the run's `--timeout` like every other child (a synchronous call cannot hear the abort signal).
+ */
 function gitSync(args: string[], input?: string): Buffer {
   const git = findOnPath('git', process.env) ?? 'git';
-  return withPrivateHome((home) =>
-    execFileSync(git, args, {
-      input,
-      maxBuffer: 1 << 30,
-      env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
-    }),
-  );
+  try {
+    return withPrivateHome((home) =>
+      execFileSync(git, args, {
+        input,
+        maxBuffer: 1 << 30,
+        timeout: remainingTime(),
+        env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
+      }),
+    );
+  } catch (err) {
+    if (Date.now() >= runLimits().deadline) throw deadlineError();
+    throw err;
+  }
 }
 
 /**

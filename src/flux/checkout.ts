@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { remainingTime } from '../util/run-limits.js';
 
 export interface CheckoutIdentity {
   /** The repository's URLs, normalised (`host/owner/name`): its remotes and GITHUB_REPOSITORY. */
@@ -50,6 +51,7 @@ function git(repo: string, args: string[]): string {
     return execFileSync('git', ['-C', repo, ...args], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: remainingTime(),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent' },
     }).trim();
   } catch {

@@ -65,7 +65,13 @@ export function readRunLimits(command: string, raw: RawArgs, signal: AbortSignal
       `${command}: --max-artifact-size must be a size such as 500Mi or 2Gi, got '${size}'`,
     );
   }
-  const limits: RunLimits & { timeoutMs: number } = { signal, timeout, timeoutMs, maxArtifactSize };
+  const limits: RunLimits & { timeoutMs: number } = {
+    signal,
+    timeout,
+    timeoutMs,
+    maxArtifactSize,
+    deadline: Date.now() + timeoutMs,
+  };
   return limits;
 }
 

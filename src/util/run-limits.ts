@@ -12,6 +12,8 @@ export interface RunLimits {
   timeout: string;
   /** Decompressed artifact size cap (`--max-artifact-size`), bytes. */
   maxArtifactSize: number;
+  /** When `--timeout` passes (epoch milliseconds), for the synchronous children the signal cannot stop. */
+  deadline: number;
 }
 
 /** fluxcd/pkg tar `DefaultMaxUntarSize`: 100 MiB. */
@@ -23,6 +25,7 @@ const unbounded: RunLimits = {
   signal: new AbortController().signal,
   timeout: 'none',
   maxArtifactSize: DEFAULT_MAX_ARTIFACT_SIZE,
+  deadline: Infinity,
 };
 
 export function runLimits(): RunLimits {
@@ -31,6 +34,15 @@ export function runLimits(): RunLimits {
 
 export function withRunLimits<T>(limits: RunLimits, fn: () => Promise<T>): Promise<T> {
   return storage.run(limits, fn);
+}
+
+/**
+ * The `timeout` option of a synchronous child (execFileSync): the time left before `--timeout`.
+ * An AbortSignal cannot stop a synchronous call, so each is given what remains of the run.
+ */
+export function remainingTime(): number | undefined {
+  const left = runLimits().deadline - Date.now();
+  return Number.isFinite(left) ? Math.max(1, left) : undefined;
 }
 
 /** `90s`, `10m`, `1h30m`, `500ms` (Go durations, as Flux and the flux CLI take them). */

@@ -17,11 +17,14 @@ import { FluxgateError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { keyFingerprint, signPayload } from './simple-signing.js';
 import { publicKeyPem } from './keys.js';
+import { remainingTime, runLimits } from '../../util/run-limits.js';
 
 export const PUBLIC_FULCIO_URL = 'https://fulcio.sigstore.dev';
 export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';
 /** The audience Fulcio expects in the token (cosign and sigstore-js ask for this one). */
 const AUDIENCE = 'sigstore';
+/** A Fulcio or Rekor request's own bound (sigstore-js' default is 5 s; Rekor can be slower). */
+const SIGSTORE_REQUEST_TIMEOUT = 30_000;
 
 /**
  * The OIDC token for Fulcio: `SIGSTORE_ID_TOKEN` when given (as cosign and sigstore-js honour it),
@@ -49,7 +52,7 @@ export function oidcIdentityProvider(env: NodeJS.ProcessEnv, log: Logger): Ident
       try {
         res = await fetch(request, {
           headers: { accept: 'application/json', authorization: `Bearer ${bearer}` },
-          signal: AbortSignal.timeout(30_000),
+          signal: AbortSignal.any([AbortSignal.timeout(30_000), runLimits().signal]),
         });
       } catch (err) {
         throw new FluxgateError(
@@ -87,12 +90,20 @@ export function keylessBuilder(
   env: NodeJS.ProcessEnv,
   log: Logger,
 ): BundleBuilder {
+  // Each Fulcio and Rekor request (sigstore-js make-fetch-happen, with its retries) ends by the
+  // run's --timeout at the latest: it takes a timeout in milliseconds, not our abort signal.
+  const timeout = Math.min(remainingTime() ?? SIGSTORE_REQUEST_TIMEOUT, SIGSTORE_REQUEST_TIMEOUT);
   const signer = new FulcioSigner({
     fulcioBaseURL: endpoints.fulcioUrl ?? PUBLIC_FULCIO_URL,
     identityProvider: oidcIdentityProvider(env, log),
+    timeout,
   });
   const witnesses = [
-    new RekorWitness({ rekorBaseURL: endpoints.rekorUrl ?? PUBLIC_REKOR_URL, fetchOnConflict: true }),
+    new RekorWitness({
+      rekorBaseURL: endpoints.rekorUrl ?? PUBLIC_REKOR_URL,
+      fetchOnConflict: true,
+      timeout,
+    }),
   ];
   return kind === 'message'
     ? new MessageSignatureBundleBuilder({ signer, witnesses })
