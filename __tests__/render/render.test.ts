@@ -316,6 +316,8 @@ describe('Kustomization semantics', () => {
         owner: { kind: 'Kustomization', namespace: 'flux-system', name: 'app' },
         message:
           "Kustomization flux-system/app: postBuild substitution in ConfigMap cm, field data.v: variable not set (strict mode): 'not_defined'",
+        // The line that uses the variable.
+        origin: { file: 'app/cm.yaml', line: 4 },
       },
     ]);
     // The rest still renders.
