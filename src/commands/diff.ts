@@ -217,7 +217,11 @@ export async function presentReview(
   {
     await publishReview(options, result, io);
     const json = diffJson(result.diff, options.paths.length > 1, result.rendered, result.notRebuilt);
+    io.log.info(
+      `${result.rendered} owners rendered: ${result.builds.built} builds run, ${result.builds.shared} shared by both sides, ${result.builds.cached} from the cache`,
+    );
     Object.assign(json, {
+      builds: result.builds,
       ...(result.verification
         ? { verification: reportJson(result.verification.sources, result.verification.findings) }
         : {}),

@@ -60,7 +60,8 @@ export const renderEngineFlags = [
     name: 'cache-dir',
     type: 'string' as const,
     value: 'DIR',
-    description: 'Chart and artifact cache, keyed by digest.',
+    description:
+      'Cache of charts (by digest) and of build outputs (by the hash of all their inputs; never one holding a Secret), reused across runs.',
   },
   {
     name: 'kube-version',
@@ -183,7 +184,7 @@ export const renderCommand = defineCommand<RenderOptions>({
       }
     }
     io.log.info(
-      `rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors`,
+      `rendered ${result.objects.length} objects from ${result.rendered.length} owners, ${result.errors.length} errors; builds: ${result.builds?.built ?? 0} run, ${result.builds?.cached ?? 0} from the cache`,
     );
     return {
       exitCode: result.errors.length ? 1 : 0,

@@ -9,6 +9,7 @@
  * The two sides become RenderResults (live as base, the dry-run answers as head), so the review
  * is the one every diff writes: a section per owner, the change list, risk lines.
  */
+import { noBuilds } from '../render/cache.js';
 import type { DiffOptions } from './options.js';
 import { ClusterClient } from '../cluster/client.js';
 import { loadSopsKeys, renderCluster, type RenderIO } from '../render/engine.js';
@@ -127,6 +128,7 @@ async function compareWithCluster(
     diff: merged,
     rendered,
     notRebuilt: 0,
+    builds: noBuilds(),
     review: finalMarkdown(review.markdown),
     unified: unifiedText(merged),
     reviewOptions,

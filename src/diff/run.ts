@@ -5,7 +5,8 @@ import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { readCheckout } from '../flux/checkout.js';
 import { repositoryMappings } from '../flux/graph.js';
-import { loadSopsKeys, renderCluster } from '../render/engine.js';
+import { buildCacheDir, loadSopsKeys, renderCluster } from '../render/engine.js';
+import { addBuilds, BuildCache, noBuilds, type BuildCounts } from '../render/cache.js';
 import { createSecretMasker } from '../render/secrets.js';
 import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
@@ -30,6 +31,8 @@ export interface DiffRun {
   rendered: number;
   /** Changed-only mode: owners the change cannot affect, not built on either side. */
   notRebuilt: number;
+  /** Their builds: run, shared by both sides, or read from --cache-dir (every render pass counted). */
+  builds: BuildCounts;
   review: string;
   unified: string;
   commentUrl?: string;
@@ -225,6 +228,7 @@ export function reviewRun(
     diff: compared.diff,
     rendered: compared.rendered,
     notRebuilt: compared.notRebuilt,
+    builds: renders.builds ?? noBuilds(),
     review: finalMarkdown(review.markdown),
     unified: unifiedText(compared.diff),
     verification,
@@ -248,19 +252,8 @@ async function withSides<T>(
     const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
     const dir = join(parent, 'tree');
     mkdirSync(dir);
-    // The render reads its entry directories from here and its sources from the tree; verify reads everything.
-    const paths = options.paths.map((p) =>
-      posix
-        .normalize(p)
-        .replace(/^\.\/?$/, '')
-        .replace(/\/$/, ''),
-    );
-    tree.write(
-      dir,
-      options.verify
-        ? tree.files
-        : tree.files.filter((f) => paths.some((p) => p === '' || f.startsWith(`${p}/`))),
-    );
+    // The render reads the tree (writing only what a build reads); verify reads everything.
+    if (options.verify) tree.write(dir, tree.files);
     return { ref, commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
   };
   const base = await side(options.base);
@@ -285,6 +278,9 @@ async function renderChange(
 ): Promise<ChangeRenders> {
   const repo = resolve(io.cwd, options.repo);
   const masker = createSecretMasker();
+  // A build whose inputs are equal on both sides runs once; with --cache-dir, once across runs.
+  const builds = new BuildCache(buildCacheDir(options, io.cwd), true);
+  const counts = noBuilds();
   const sopsKeys = await loadSopsKeys(options, io);
   // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
   const checkout = readCheckout(repo, io.env, [options.base, options.head]);
@@ -332,6 +328,7 @@ async function renderChange(
             path,
             masker,
             sopsKeys,
+            builds,
             progressLabel: `${label} ${path}`,
             discovered: selector && ((owner, parent) => selector.discovered(owner, parent)),
             shouldBuild:
@@ -347,6 +344,7 @@ async function renderChange(
           io,
         ),
       );
+      addBuilds(counts, result.builds);
       // The side's scratch directory means nothing to a reader, and would keep an error on
       // both sides from comparing equal.
       return {
@@ -370,6 +368,7 @@ async function renderChange(
   }
   return {
     clusters,
+    builds: counts,
     base: { ref: options.base, ...(base.commit ? { commit: base.commit } : {}) },
     head: { ref: options.head, ...(head.commit ? { commit: head.commit } : {}) },
   };

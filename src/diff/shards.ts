@@ -23,6 +23,8 @@ import { VERSION } from '../version.js';
 /** The renders a review is made of: one run's, or the shards' of one run put together. */
 export interface ChangeRenders {
   clusters: ClusterRenders[];
+  /** How the builds were obtained (a single run; merged shards do not count them). */
+  builds?: import('../render/cache.js').BuildCounts;
   base: SideIdentity;
   head: SideIdentity;
 }

@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from './options.js';
 import { errorLine, FluxgateError } from '../errors.js';
@@ -25,9 +25,16 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
-import { kustomizePatches, renderHelmRelease } from './helm/index.js';
-import { kustomizeBuild, type KustomizeOverlay } from './kustomize.js';
-import { requireTool, runProcess, timedRunner, type ProcessRunner } from './process.js';
+import { helmVersion, kustomizePatches, renderHelmRelease } from './helm/index.js';
+import {
+  KUSTOMIZATION_FILES,
+  kustomizeBuild,
+  kustomizeVersion,
+  overlayOf,
+  type KustomizeOverlay,
+} from './kustomize.js';
+import { BuildCache, buildKey, noBuilds, type BuildCounts, type BuildOrigin } from './cache.js';
+import { requireTool, runProcess, timedRunner, ToolHome, type ProcessRunner } from './process.js';
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
@@ -65,6 +72,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   sopsKeys?: SopsKeys;
   /** What the progress line calls this render (default `render PATH`). */
   progressLabel?: string;
+  /** Builds of this run (shared by both sides of a diff); default: one for this render, on `cacheDir`. */
+  builds?: BuildCache;
 }
 
 export interface RenderIO {
@@ -92,6 +101,25 @@ export function loadSopsKeys(
   }).catch((err: unknown) => {
     throw new FluxgateError('INPUT', errorLine(err));
   });
+}
+
+/** Whether a build's output (text or objects) has a Secret: such an output is never stored. */
+/** The first line of a stored kustomize output whose kustomization keeps origin annotations. */
+const KEEP_ORIGINS = '# fluxgate: origin annotations asked for\n';
+
+function holdsSecret(output: string | KubeObject[]): boolean {
+  let objects: KubeObject[];
+  try {
+    objects = typeof output === 'string' ? parseObjects(output, 'build output') : output;
+  } catch {
+    return true;
+  }
+  return objects.some((o) => o?.kind === 'Secret');
+}
+
+/** Where `--cache-dir` keeps builds (the directory also holds charts, by digest). */
+export function buildCacheDir(options: RenderEngineOptions, cwd: string): string | undefined {
+  return options.cacheDir ? resolve(cwd, options.cacheDir) : undefined;
 }
 
 interface KustomizationItem {
@@ -200,6 +228,9 @@ class ClusterRender {
   private readonly started = Date.now();
   /** Owners whose build ended (built, failed or skipped), for the progress line. */
   private done = 0;
+  private readonly builds: BuildCache;
+  private readonly counts: BuildCounts = noBuilds();
+  private readonly toolHome = new ToolHome();
 
   constructor(
     private readonly options: RenderClusterOptions,
@@ -211,6 +242,7 @@ class ClusterRender {
     this.sops = new SopsDecryptor(sopsKeys, this.masker);
     this.copies = new SecretCopies(this.masker, io.secrets);
     this.runTool = timedRunner(options.run ?? runProcess, io.log);
+    this.builds = options.builds ?? new BuildCache(buildCacheDir(options, io.cwd));
     this.sources = new SourceResolver({
       repo: this.repo,
       mappings: new Map([...options.sources].map(([k, v]) => [k, resolve(io.cwd, v)])),
@@ -237,9 +269,31 @@ class ClusterRender {
 
   private entrySources?: Map<string, KubeObject>;
 
+  /** The entry directory, relative to the tree (a git side), or undefined when read from disk. */
+  private entryInTree(): string | undefined {
+    if (!this.options.tree) return undefined;
+    return relative(this.repo, resolve(this.repo, this.options.path)).split(sep).join('/');
+  }
+
+  private entryExists(): boolean {
+    const rel = this.entryInTree();
+    if (rel !== undefined && !rel.startsWith('..')) return this.options.tree!.isDirectory(rel);
+    return existsSync(join(this.repo, this.options.path));
+  }
+
   /** Sources and Kustomizations defined under the entry directory, known before its first build. */
   private bootstrapSources(): Map<string, KubeObject> {
-    this.entrySources ??= entryDefinitions(join(this.repo, this.options.path)) as Map<string, KubeObject>;
+    const rel = this.entryInTree();
+    const tree = this.options.tree;
+    this.entrySources ??= (
+      tree && rel !== undefined && !rel.startsWith('..')
+        ? entryDefinitions(
+            tree.files
+              .filter((f) => (rel === '' || f.startsWith(`${rel}/`)) && !tree.isSymlink(f))
+              .map((f) => ({ path: f, read: () => tree.read(f) })),
+          )
+        : entryDefinitions(join(this.repo, this.options.path))
+    ) as Map<string, KubeObject>;
     return this.entrySources;
   }
 
@@ -285,6 +339,7 @@ class ClusterRender {
 
   dispose(): void {
     rmSync(this.sources.workDir, { recursive: true, force: true });
+    this.toolHome.remove();
   }
 
   private registry(insecure: boolean): RegistryClient {
@@ -304,7 +359,7 @@ class ClusterRender {
   }
 
   async run(): Promise<RenderResult> {
-    if (!existsSync(join(this.repo, this.options.path))) {
+    if (!this.entryExists()) {
       throw new FluxgateError(
         'INPUT',
         `--path ${this.options.path}: no such directory in ${this.options.repo}`,
@@ -392,6 +447,7 @@ class ClusterRender {
       rendered: this.rendered,
       suspended: this.suspended.sort((a, b) => (ownerKey(a) < ownerKey(b) ? -1 : 1)),
       notices: this.notices.sort(byOwner),
+      builds: this.counts,
     };
   }
 
@@ -466,24 +522,57 @@ class ClusterRender {
       let keepOrigins = false;
       const spec = (flux.spec ?? {}) as KustomizeOverlay;
       if (spec.targetNamespace) this.ownerNamespaces.set(ownerKey(owner), spec.targetNamespace);
-      this.sources.prepare([dir, ...(spec.components ?? []).map((c) => resolve(dir, c))]);
+      const dirs = [dir, ...(spec.components ?? []).map((c) => resolve(dir, c))];
+      const isEntry = item.path.length === 0;
+      let prepared = false;
+      // A lazily written source gets a build's files only when the build runs (not when reused).
+      const prepare = () => {
+        if (!prepared) this.sources.prepare(dirs);
+        prepared = true;
+      };
+      // Decrypting builds read their files before kustomize does, and are never reused.
+      const decrypts = field(flux, 'spec', 'decryption') !== undefined;
+      if (decrypts) prepare();
+      const key =
+        decrypts || !this.builds.active
+          ? undefined
+          : await this.kustomizeKey(source, dir, dirs, spec, isEntry);
+      let origin: BuildOrigin = 'built';
       const built = await buildWithSops(
         this.sops,
         {
           flux,
-          isEntry: item.path.length === 0,
+          isEntry,
           sourceRoot: source,
           dir,
           components: spec.components ?? [],
           workDir: this.sources.workDir,
           lookupSecret: (name) => this.index.get(objectKey('Secret', owner.namespace, name)),
+          prepare,
         },
         async (root, d) => {
-          const output = await kustomizeBuild(root, d, spec, this.runTool, this.io.env);
-          keepOrigins = output.keepOrigins;
-          return parseObjects(output.text, 'kustomize output');
+          // The output as stored: kustomize's text, after a comment line when the kustomization
+          // asked for origin annotations itself (they stay on its objects; see takeOrigin).
+          const run = async () => {
+            prepare();
+            const output = await kustomizeBuild(root, d, spec, this.runTool, this.io.env, this.toolHome);
+            return (output.keepOrigins ? KEEP_ORIGINS : '') + output.text;
+          };
+          if (!key || root !== source || d !== dir) {
+            origin = 'built';
+            const text = await run();
+            keepOrigins = text.startsWith(KEEP_ORIGINS);
+            return parseObjects(text, 'kustomize output');
+          }
+          const result = await this.builds.output(key.key, run, (output) =>
+            this.storable(output, key.inputs),
+          );
+          origin = result.origin;
+          keepOrigins = result.output.startsWith(KEEP_ORIGINS);
+          return this.builds.objects(key.key, () => parseObjects(result.output, 'kustomize output'));
         },
       );
+      this.counts[origin]++;
       item.flux = built.flux;
       this.rendered.push(owner);
       const lines = this.sources.isRepository(source) ? this.linesOf(source) : undefined;
@@ -507,6 +596,49 @@ class ClusterRender {
       this.fail(owner, errorLine(err), at);
       return undefined;
     }
+  }
+
+  /**
+   * The key of a kustomize build: the files it can read (content ids), its overlay, whether it is
+   * the entry, and, when the cache outlives the run, the kustomize version. Undefined when the
+   * inputs cannot be listed (the build then runs, uncached).
+   */
+  private async kustomizeKey(
+    source: string,
+    dir: string,
+    dirs: string[],
+    spec: KustomizeOverlay,
+    isEntry: boolean,
+  ): Promise<{ key: string; inputs: ReturnType<SourceResolver['buildInputs']> } | undefined> {
+    try {
+      const inputs = this.sources.buildInputs(dirs);
+      const tool = this.builds.persistent ? await kustomizeVersion(this.runTool, this.io.env) : '';
+      const key = buildKey('kustomize', {
+        tool,
+        dir: relative(source, dir).split(sep).join('/'),
+        isEntry,
+        overlay: overlayOf(spec),
+        files: inputs.files,
+      });
+      return { key, inputs };
+    } catch (err) {
+      this.io.log.debug(`build cache: ${errorLine(err)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether a kustomize output may be stored on disk: not when it holds a Secret, nor when its
+   * kustomizations copy values (replacements, vars) and a file it reads names a Secret (a value
+   * may have been copied out of a Secret that a patch then deleted).
+   */
+  private storable(output: string, inputs: ReturnType<SourceResolver['buildInputs']>): boolean {
+    if (holdsSecret(output)) return false;
+    const texts = inputs.files.map(([f]) => [f, inputs.read(f) ?? ''] as const);
+    const copies = texts.some(
+      ([f, t]) => KUSTOMIZATION_FILES.includes(basename(f)) && /^\s*(replacements|vars)\s*:/m.test(t),
+    );
+    return !(copies && texts.some(([, t]) => /Secret|secretGenerator/.test(t)));
   }
 
   private missingReferences(item: KustomizationItem): string[] {
@@ -544,6 +676,8 @@ class ClusterRender {
           o.metadata.labels?.[SUBSTITUTE_OPT_OUT] === 'disabled' ||
           o.metadata.annotations?.[SUBSTITUTE_OPT_OUT] === 'disabled';
         if (!substituteAll || opted) return o;
+        // No `$` anywhere: the substitution would give back the same text (and a YAML round trip).
+        if (!JSON.stringify(o).includes('$')) return o;
         return this.substituteObject(o, vars!, origins[i], lines);
       });
     } catch (err) {
@@ -909,6 +1043,7 @@ class ClusterRender {
     // A chart's objects are placed where their HelmRelease is defined.
     const origin = this.ownerOrigins.get(ownerKey(hr.owner));
     if (this.options.shouldBuild && !this.options.shouldBuild(hr.owner, { flux: hr.flux })) return;
+    let built: BuildOrigin = 'built';
     try {
       const objects = await renderHelmRelease(hr.flux, {
         lookup: (kind, ns, name) => this.index.get(objectKey(kind, ns, name)),
@@ -934,9 +1069,34 @@ class ClusterRender {
         registry: (insecure) => this.registry(insecure),
         workDir: this.sources.workDir,
         run: this.runTool,
+        toolHome: this.toolHome,
+        buildOutput: !this.builds.active
+          ? undefined
+          : async (inputs, build) => {
+              const postRenders = (inputs as { postRenderers: unknown[] }).postRenderers.length > 0;
+              let tools: string[] = [];
+              try {
+                if (this.builds.persistent)
+                  tools = [
+                    await helmVersion(this.runTool, this.io.env),
+                    postRenders ? await kustomizeVersion(this.runTool, this.io.env) : '',
+                  ];
+              } catch (err) {
+                this.io.log.debug(`build cache: ${errorLine(err)}`);
+                return build();
+              }
+              const result = await this.builds.output(
+                buildKey('helm', { tools, inputs }),
+                build,
+                (output) => !/\(secret:/.test(JSON.stringify(inputs)) && !holdsSecret(output),
+              );
+              built = result.origin;
+              return result.output;
+            },
       });
       this.rendered.push(hr.owner);
       if (isSuspended(hr.flux)) this.suspended.push(hr.owner);
+      this.counts[built]++;
       for (const o of objects) {
         this.copies.remember(o);
         this.objects.push({

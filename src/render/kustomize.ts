@@ -12,7 +12,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { parseAllDocuments, parseDocument, stringify } from 'yaml';
 import { LocatedError } from './origin.js';
 import { confineKustomization, ConfinementError } from './confine.js';
-import { findOnPath, lastLine, runTool, type ProcessRunner } from './process.js';
+import { findOnPath, lastLine, runTool, type ProcessRunner, type ToolHome } from './process.js';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 /** Names of the build directories we create next to the one being built; never part of a build. */
@@ -39,6 +39,41 @@ export interface KustomizeOutput {
   keepOrigins: boolean;
 }
 
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The kustomize that builds run, as a cache key names it: `kustomize version`, or kubectl's
+ * client and embedded kustomize versions (once per binary and process).
+ */
+export function kustomizeVersion(run: ProcessRunner, env: NodeJS.ProcessEnv): Promise<string> {
+  const tool = findOnPath('kustomize', env) ? 'kustomize' : 'kubectl';
+  const binary = findOnPath(tool, env) ?? tool;
+  let version = versions.get(binary);
+  if (!version) {
+    const args = tool === 'kustomize' ? ['version'] : ['version', '--client', '--output=json'];
+    version = runTool(run, tool, args, { env }).then((r) => {
+      if (r.code !== 0) throw new BuildError(`${tool} version failed: ${lastLine(r.stderr)}`);
+      return `${tool} ${r.stdout.trim()}`;
+    });
+    versions.set(binary, version);
+  }
+  return version;
+}
+
+/** The fields of a Flux Kustomization's spec that reach kustomize (see applyOverlay). */
+export function overlayOf(spec: KustomizeOverlay): KustomizeOverlay {
+  return {
+    targetNamespace: spec.targetNamespace,
+    namePrefix: spec.namePrefix,
+    nameSuffix: spec.nameSuffix,
+    patches: spec.patches,
+    images: spec.images,
+    components: spec.components,
+    ignoreMissingComponents: spec.ignoreMissingComponents,
+    buildMetadata: spec.buildMetadata,
+  };
+}
+
 let shadowCounter = 0;
 
 /**
@@ -55,6 +90,7 @@ export async function kustomizeBuild(
   overlay: KustomizeOverlay,
   run: ProcessRunner,
   env: NodeJS.ProcessEnv,
+  home?: ToolHome,
 ): Promise<KustomizeOutput> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   const base = existing
@@ -88,7 +124,7 @@ export async function kustomizeBuild(
     const [tool, args] = findOnPath('kustomize', env)
       ? ['kustomize', ['build', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]]
       : ['kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', '--', shadow]];
-    const result = await runTool(run, tool, args, { env });
+    const result = await runTool(run, tool, args, { env, home });
     if (result.code !== 0) {
       throw new BuildError(
         `kustomize build failed: ${lastLine(result.stderr)

@@ -142,16 +142,37 @@ export async function runTool(
   run: ProcessRunner,
   tool: string,
   args: string[],
-  options: { env: NodeJS.ProcessEnv; cwd?: string; extraEnv?: NodeJS.ProcessEnv },
+  options: { env: NodeJS.ProcessEnv; cwd?: string; extraEnv?: NodeJS.ProcessEnv; home?: ToolHome },
 ): Promise<ProcessResult> {
   const binary = findOnPath(tool, options.env);
   if (!binary) throw new ToolMissingError(tool);
-  return withPrivateHome((home) =>
-    run(binary, args, {
-      env: { ...toolEnvironment(binary, home), ...options.extraEnv },
-      cwd: options.cwd ?? home,
-    }),
-  );
+  const start = (home: string, env: NodeJS.ProcessEnv) =>
+    run(binary, args, { env: { ...env, ...options.extraEnv }, cwd: options.cwd ?? home });
+  if (options.home) return start(options.home.path, options.home.environment(binary));
+  return withPrivateHome((home) => start(home, toolEnvironment(binary, home)));
+}
+
+/**
+ * One private home for the tool processes of a render (toolEnvironment's, made once): builds
+ * write nothing there (no plugin, repository list or login can be found in it), and making and
+ * removing a home for every process was a good part of the engine's own cost.
+ */
+export class ToolHome {
+  readonly path = mkdtempSync(join(tmpdir(), 'fluxgate-tool-'));
+  private readonly environments = new Map<string, NodeJS.ProcessEnv>();
+
+  environment(binary: string): NodeJS.ProcessEnv {
+    let env = this.environments.get(binary);
+    if (!env) {
+      env = toolEnvironment(binary, this.path);
+      this.environments.set(binary, env);
+    }
+    return env;
+  }
+
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+  }
 }
 
 /**

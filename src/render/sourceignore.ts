@@ -282,8 +282,11 @@ const ENTRY_KINDS = new Set(['GitRepository', 'OCIRepository', 'Kustomization'])
  * `spec.ignore` already applies to that first build in a cluster, and the entry's own
  * Kustomization (bootstrap's gotk-sync) says which source and path Flux builds it from.
  */
-export function entryDefinitions(entryDir: string): Map<string, Record<string, unknown>> {
+export function entryDefinitions(
+  entry: string | { path: string; read(): string | undefined }[],
+): Map<string, Record<string, unknown>> {
   const found = new Map<string, Record<string, unknown>>();
+  const files: { path: string; read(): string | undefined }[] = [];
   const walk = (dir: string) => {
     let entries;
     try {
@@ -297,25 +300,29 @@ export function entryDefinitions(entryDir: string): Map<string, Record<string, u
         if (entry.name !== '.git') walk(path);
         continue;
       }
-      if (!/\.ya?ml$/.test(entry.name)) continue;
-      const text = readFileSync(path, 'utf8');
-      if (!/GitRepository|OCIRepository|Kustomization/.test(text)) continue;
-      for (const doc of parseAllDocuments(text)) {
-        if (doc.errors.length) continue;
-        const object = doc.toJS() as {
-          apiVersion?: string;
-          kind?: string;
-          metadata?: { name?: string; namespace?: string };
-        };
-        if (!object?.kind || !ENTRY_KINDS.has(object.kind) || !object.metadata?.name) continue;
-        if (!String(object.apiVersion).includes('.toolkit.fluxcd.io/')) continue;
-        found.set(
-          `${object.kind}/${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`,
-          object,
-        );
-      }
+      files.push({ path, read: () => readFileSync(path, 'utf8') });
     }
   };
-  walk(entryDir);
+  if (typeof entry === 'string') walk(entry);
+  else files.push(...entry);
+  for (const file of files) {
+    if (!/\.ya?ml$/.test(file.path)) continue;
+    const text = file.read();
+    if (!text || !/GitRepository|OCIRepository|Kustomization/.test(text)) continue;
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length) continue;
+      const object = doc.toJS() as {
+        apiVersion?: string;
+        kind?: string;
+        metadata?: { name?: string; namespace?: string };
+      };
+      if (!object?.kind || !ENTRY_KINDS.has(object.kind) || !object.metadata?.name) continue;
+      if (!String(object.apiVersion).includes('.toolkit.fluxcd.io/')) continue;
+      found.set(
+        `${object.kind}/${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`,
+        object,
+      );
+    }
+  }
   return found;
 }

@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   rmdirSync,
@@ -18,6 +19,8 @@ import { notThisCheckout, type CheckoutIdentity, type GitRepositorySpec } from '
 import { FluxgateError } from '../errors.js';
 import { field, objectKey } from '../flux/objects.js';
 import { kustomizeReach } from '../flux/reach.js';
+import type { RepoFiles } from '../flux/tree.js';
+import { blobId } from './cache.js';
 import { resolveOciRef, type OciRefSpec } from '../flux/oci-ref.js';
 import { RegistryClient } from '../oci/client.js';
 import { parseOciReference } from '../oci/reference.js';
@@ -52,6 +55,8 @@ export interface SourceTree {
   isFile(rel: string): boolean;
   isDirectory(rel: string): boolean;
   read(rel: string): string | undefined;
+  /** A file's content id (its git blob id), when the tree knows it without reading the file. */
+  oid?(rel: string): string | undefined;
   /** Writes these files (as in the tree) below `to`. */
   write(to: string, files: string[]): void;
 }
@@ -112,6 +117,7 @@ function withoutSymlinks(tree: SourceTree): SourceTree {
     isFile: (rel) => !tree.isSymlink(rel) && tree.isFile(rel),
     isDirectory: (rel) => tree.isDirectory(rel),
     read: (rel) => (tree.isSymlink(rel) ? undefined : tree.read(rel)),
+    oid: tree.oid && ((rel) => (tree.isSymlink(rel) ? undefined : tree.oid!(rel))),
     write: (to, list) =>
       tree.write(
         to,
@@ -347,6 +353,90 @@ export class SourceResolver {
     );
     source.tree.write(root, files);
     for (const f of files) source.written.add(f);
+  }
+
+  /**
+   * The files a kustomize build of `dirs` (in a resolved source) can read, with their content ids
+   * (git blob ids), sorted: with the build's overlay and the tool's version, everything its output
+   * depends on. Lazily written sources answer from their tree, without writing anything.
+   */
+  buildInputs(dirs: string[]): { files: [string, string][]; read: (rel: string) => string | undefined } {
+    const [lazyRoot, lazy] = this.lazyOf(dirs[0]!);
+    const root = lazy ? lazyRoot : this.rootOf(dirs[0]!);
+    const listing: RepoFiles & { id(rel: string): string; text(rel: string): string | undefined } = lazy
+      ? {
+          files: lazy.tree.files,
+          isDirectory: (r) => lazy.directories.has(r),
+          read: (r) => (lazy.matcher.ignores(r) ? undefined : lazy.tree.read(r)),
+          id: (r) => lazy.tree.oid?.(r) ?? blobId(Buffer.from(lazy.tree.read(r) ?? '', 'utf8')),
+          text: (r) => lazy.tree.read(r),
+        }
+      : this.diskListing(root);
+    const rels = kustomizeReach(
+      listing,
+      dirs.map((d) => relative(root, d).split(sep).join('/')),
+    );
+    const whole = rels.includes('');
+    const files = listing.files.filter(
+      (f) =>
+        (whole || rels.some((r) => f === r || f.startsWith(`${r}/`))) && !(lazy && lazy.matcher.ignores(f)),
+    );
+    return { files: files.map((f) => [f, listing.id(f)]), read: (rel) => listing.text(rel) };
+  }
+
+  /** The resolved source `dir` lies in (a directory of the work dir, or a --source copy). */
+  private rootOf(dir: string): string {
+    const rel = relative(this.work, dir).split(sep);
+    return rel[0] && rel[0] !== '..' ? join(this.work, rel[0]) : dir;
+  }
+
+  private readonly listings = new Map<
+    string,
+    RepoFiles & { id(rel: string): string; text(rel: string): string | undefined }
+  >();
+
+  /** A copied source's files (complete when resolved; our build directories left out), ids on demand. */
+  private diskListing(root: string) {
+    let listing = this.listings.get(root);
+    if (listing) return listing;
+    const files: string[] = [];
+    const dirs = new Set<string>(['']);
+    const walk = (rel: string) => {
+      for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
+        if (entry.name.startsWith('.fluxgate-build-')) continue;
+        const path = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          dirs.add(path);
+          walk(path);
+        } else if (entry.isFile()) files.push(path);
+      }
+    };
+    walk('');
+    files.sort();
+    const ids = new Map<string, string>();
+    const text = (rel: string) => {
+      try {
+        return readFileSync(join(root, rel), 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
+    listing = {
+      files,
+      isDirectory: (rel) => dirs.has(rel),
+      read: text,
+      text,
+      id: (rel) => {
+        let id = ids.get(rel);
+        if (id === undefined) {
+          id = blobId(readFileSync(join(root, rel)));
+          ids.set(rel, id);
+        }
+        return id;
+      },
+    };
+    this.listings.set(root, listing);
+    return listing;
   }
 
   /** Writes the whole of a lazily copied source (what reads it is not statically known). */

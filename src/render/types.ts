@@ -3,6 +3,7 @@
  * JSON shape (DESIGN.md): {"objects":[{"owner":{kind,namespace,name},"object":{...}}],"errors":[{"owner":{...},"message"}]}
  */
 import type { Logger } from '../log.js';
+import type { BuildCounts } from './cache.js';
 
 import type { KubeObject, OwnerRef } from '../flux/objects.js';
 
@@ -43,6 +44,8 @@ export interface RenderResult {
   suspended?: OwnerRef[];
   /** What is known in-cluster only and so not rendered (a FluxInstance's controllers); not a failure. */
   notices?: RenderError[];
+  /** How those owners' builds were obtained: run, shared with the other side, or from the cache. */
+  builds?: BuildCounts;
 }
 
 export function ownerKey(owner: OwnerRef): string {
@@ -82,4 +85,8 @@ export interface HelmRenderContext {
   workDir?: string;
   /** How tools are run (argv arrays, never a shell). */
   run?: import('./process.js').ProcessRunner;
+  /** The private home of the render's tool processes (default: one per process). */
+  toolHome?: import('./process.js').ToolHome;
+  /** A build's output by its inputs: reused from this run or the cache, or built (see cache.ts). */
+  buildOutput?: (inputs: unknown, build: () => Promise<string>) => Promise<string>;
 }

@@ -1,16 +1,35 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { FluxgateError } from '../../errors.js';
 import { field, isClusterScoped, parseObjects } from '../../flux/objects.js';
 import { confineChart, confineKustomization, ConfinementError, quoted } from '../confine.js';
-import { findOnPath, lastLine, runProcess, runTool } from '../process.js';
+import { findOnPath, lastLine, runProcess, runTool, type ProcessRunner } from '../process.js';
 import type { HelmRenderContext, KubeObject } from '../types.js';
 import { resolveChart, type ResolvedChart } from './chart.js';
 import { mergeValuesFiles, unpackChart, withChartValues } from './values-files.js';
 import { composeValues } from './values.js';
+import { blobId } from '../cache.js';
+
+const versions = new Map<string, Promise<string>>();
+
+/** The helm that renders, as a cache key names it (`helm version`, once per binary and process). */
+export function helmVersion(run: ProcessRunner, env: NodeJS.ProcessEnv): Promise<string> {
+  const binary = findOnPath('helm', env) ?? 'helm';
+  let version = versions.get(binary);
+  if (!version) {
+    version = runTool(run, 'helm', ['version', '--template', '{{.Version}} {{.GitCommit}}'], { env }).then(
+      (r) => {
+        if (r.code !== 0) throw new FluxgateError('RENDER', `helm version failed: ${lastLine(r.stderr)}`);
+        return `helm ${r.stdout.trim()}`;
+      },
+    );
+    versions.set(binary, version);
+  }
+  return version;
+}
 
 /** Helm's release name rule (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain, at most 53 characters. */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -92,28 +111,49 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
       throw err;
     }
     const args = ['template', `--namespace=${namespace}`, '--skip-tests', '--values', valuesFile];
+    const flags: string[] = [];
     const crds = field<string>(release, 'spec', 'install', 'crds') ?? 'Create';
     if (crds !== 'Skip' && field<boolean>(release, 'spec', 'install', 'skipCRDs') !== true)
-      args.push('--include-crds');
+      flags.push('--include-crds');
     if (field<boolean>(release, 'spec', 'install', 'disableSchemaValidation'))
-      args.push('--skip-schema-validation');
-    if (field<boolean>(release, 'spec', 'install', 'disableHooks')) args.push('--no-hooks');
-    if (ctx.kubeVersion) args.push('--kube-version', ctx.kubeVersion);
-    for (const v of ctx.apiVersions) args.push('--api-versions', v);
-    args.push('--', name, chartPath);
-    const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work });
-    if (result.code !== 0)
-      throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
-    let manifest = result.stdout;
-
-    for (const renderer of field<{ kustomize?: { patches?: unknown[]; images?: unknown[] } }[]>(
-      release,
-      'spec',
-      'postRenderers',
-    ) ?? []) {
-      if (!renderer.kustomize) continue;
-      manifest = await kustomizePostRender(manifest, renderer.kustomize, work, ctx.env, run);
-    }
+      flags.push('--skip-schema-validation');
+    if (field<boolean>(release, 'spec', 'install', 'disableHooks')) flags.push('--no-hooks');
+    if (ctx.kubeVersion) flags.push('--kube-version', ctx.kubeVersion);
+    for (const v of ctx.apiVersions) flags.push('--api-versions', v);
+    args.push(...flags, '--', name, chartPath);
+    const postRenderers =
+      field<{ kustomize?: { patches?: unknown[]; images?: unknown[] } }[]>(
+        release,
+        'spec',
+        'postRenderers',
+      ) ?? [];
+    const build = async () => {
+      const result = await runTool(run, 'helm', args, { env: ctx.env, cwd: work, home: ctx.toolHome });
+      if (result.code !== 0)
+        throw new FluxgateError('RENDER', `helm template failed: ${lastLine(result.stderr)}`);
+      let output = result.stdout;
+      for (const renderer of postRenderers) {
+        if (!renderer.kustomize) continue;
+        output = await kustomizePostRender(output, renderer.kustomize, work, ctx, run);
+      }
+      return output;
+    };
+    // Everything the output depends on: the chart's content, the values, the flags, the release.
+    const chartId = ctx.buildOutput ? chartContentId(chartPath) : undefined;
+    const manifest =
+      ctx.buildOutput && chartId
+        ? await ctx.buildOutput(
+            {
+              chart: chartId,
+              values: stringify(values),
+              flags,
+              namespace,
+              name,
+              postRenderers: postRenderers.filter((r) => r.kustomize),
+            },
+            build,
+          )
+        : await build();
 
     const labels = field<Record<string, string>>(release, 'spec', 'commonMetadata', 'labels') ?? {};
     const annotations = field<Record<string, string>>(release, 'spec', 'commonMetadata', 'annotations') ?? {};
@@ -146,8 +186,36 @@ export function kustomizePatches(
   work: string,
   env: NodeJS.ProcessEnv,
   run: NonNullable<HelmRenderContext['run']>,
+  toolHome?: HelmRenderContext['toolHome'],
 ): Promise<string> {
-  return kustomizePostRender(manifest, { patches }, work, env, run);
+  return kustomizePostRender(manifest, { patches }, work, { env, toolHome }, run);
+}
+
+/**
+ * A chart's content id: its archive's digest, or the blob ids of every file of its directory.
+ * Undefined (not reusable) when the chart reads files outside itself (a `file://` dependency).
+ */
+function chartContentId(path: string): string | undefined {
+  if (path.endsWith('.tgz')) return `sha256:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  const files: [string, string][] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(path, dir), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
+      const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!walk(rel)) return false;
+      } else if (entry.isFile()) files.push([rel, blobId(readFileSync(join(path, rel)))]);
+      else return false;
+    }
+    return true;
+  };
+  if (walk('') === false) return undefined;
+  for (const meta of ['Chart.yaml', 'requirements.yaml']) {
+    if (existsSync(join(path, meta)) && readFileSync(join(path, meta), 'utf8').includes('file://'))
+      return undefined;
+  }
+  return createHash('sha256').update(JSON.stringify(files)).digest('hex');
 }
 
 /** A postRenderers[].kustomize step: patches and images over the helm output, by kustomize alone. */
@@ -155,7 +223,7 @@ async function kustomizePostRender(
   manifest: string,
   spec: { patches?: unknown[]; images?: unknown[] },
   work: string,
-  env: NodeJS.ProcessEnv,
+  ctx: Pick<HelmRenderContext, 'env' | 'toolHome'>,
   run: NonNullable<HelmRenderContext['run']>,
 ): Promise<string> {
   const dir = mkdtempSync(join(work, 'post-render-'));
@@ -180,10 +248,10 @@ async function kustomizePostRender(
     throw err;
   }
   writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
-  const [tool, args] = findOnPath('kustomize', env)
+  const [tool, args] = findOnPath('kustomize', ctx.env)
     ? ['kustomize', ['build', '--', dir]]
     : ['kubectl', ['kustomize', '--', dir]];
-  const result = await runTool(run, tool, args, { env });
+  const result = await runTool(run, tool, args, { env: ctx.env, home: ctx.toolHome });
   if (result.code !== 0)
     throw new FluxgateError('RENDER', `postRenderers kustomize failed: ${lastLine(result.stderr)}`);
   return result.stdout;

@@ -475,6 +475,8 @@ export async function buildWithSops(
     components: string[];
     workDir: string;
     lookupSecret: (name: string) => KubeObject | undefined;
+    /** Writes the build's files, when a lazily written source has not yet (a cached build). */
+    prepare?: () => void;
   },
   build: (sourceRoot: string, dir: string) => Promise<KubeObject[]>,
 ): Promise<{ objects: KubeObject[]; flux: KubeObject }> {
@@ -490,6 +492,7 @@ export async function buildWithSops(
       flux = { ...flux, spec: { ...(flux.spec as object), decryption: found } };
       decryption = sopsDecryption(flux);
       keys = await sops.keysFor(flux, ctx.lookupSecret);
+      ctx.prepare?.();
       if (encryptedSources(ctx.sourceRoot, ctx.dir, ctx.components).length) objects = await run();
     }
   }

@@ -1,0 +1,243 @@
+import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+import { fluxKustomization, writeRepo } from '../support/repo.js';
+
+/**
+ * The build cache: a build whose inputs are equal on both sides of a diff runs once, and
+ * `--cache-dir` keeps builds across runs, so a pull request's base side comes from what a run on
+ * the base commit stored. Counted, never timed.
+ */
+const SECRET_VALUE = 'plaintext-token-7f3c9a2e41';
+
+const configMap = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {value: "${value}"}\n`;
+
+/** Three apps (one with a HelmRelease) and a vault holding a Secret in clear (as a SOPS-less repository may). */
+function fleet(): string {
+  const repo = writeRepo({
+    'clusters/main/flux-system/gotk-sync.yaml': `
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m
+  url: https://github.com/acme/fleet
+  ref: {branch: main}
+`,
+    'clusters/main/apps.yaml': [
+      fluxKustomization('web', './apps/web', { targetNamespace: 'web' }),
+      fluxKustomization('api', './apps/api', { targetNamespace: 'api' }),
+      fluxKustomization('jobs', './apps/jobs', {
+        targetNamespace: 'jobs',
+        postBuild: { substitute: { greeting: 'hello' } },
+      }),
+      fluxKustomization('vault', './apps/vault', { targetNamespace: 'vault' }),
+    ].join('\n---\n'),
+    'apps/web/kustomization.yaml': 'resources: [config.yaml]\n',
+    'apps/web/config.yaml': configMap('web', 'one'),
+    'apps/api/kustomization.yaml': 'resources: [config.yaml, release.yaml]\n',
+    'apps/api/release.yaml': `
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: worker}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/worker
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  values: {message: hi}
+`,
+    'charts/worker/Chart.yaml': 'apiVersion: v2\nname: worker\nversion: 1.0.0\n',
+    'charts/worker/templates/config.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worker}\ndata: {message: {{ .Values.message | quote }}}\n',
+    'apps/api/config.yaml': configMap('api', 'one'),
+    // No kustomization.yaml: kustomize-controller generates one.
+    'apps/jobs/config.yaml': configMap('jobs', '${greeting} world'),
+    'apps/vault/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata: {name: token}\nstringData: {token: ${SECRET_VALUE}}\n`,
+  });
+  git(repo, 'init', '-q');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'base');
+  return repo;
+}
+
+function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
+    encoding: 'utf8',
+  });
+}
+
+/** Commits a change to web's ConfigMap: one owner changes. */
+function changeWeb(repo: string): void {
+  writeFileSync(join(repo, 'apps/web/config.yaml'), configMap('web', 'two'));
+  git(repo, 'commit', '-qam', 'web: two');
+}
+
+interface DiffJson {
+  changes: { action: string; kind: string; namespace?: string; name: string }[];
+  errors: unknown[];
+  rendered: number;
+  builds: { built: number; shared: number; cached: number };
+}
+
+async function diff(repo: string, ...extra: string[]): Promise<DiffJson> {
+  const r = await runCli([
+    'diff',
+    ...['--repo', repo, '--base', 'HEAD~1', '--head', 'HEAD', '--path', 'clusters/main', '--format', 'json'],
+    ...extra,
+  ]);
+  expect(r.stderr).not.toContain('error');
+  return JSON.parse(r.stdout) as DiffJson;
+}
+
+/** Secret markers are keyed afresh in every run: compare renders with them set aside. */
+const markersAside = (text: string) => text.replace(/\(secret:[0-9a-f]{12}\)/g, '(secret:…)');
+
+function cacheFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .map((f) => join(dir, f))
+    .filter((f) => f.endsWith('.json'));
+}
+
+describe('builds shared by both sides of a diff', () => {
+  it('a full diff builds what is equal on both sides once: the entry and the unchanged apps', async () => {
+    const repo = fleet();
+    changeWeb(repo);
+    const r = await diff(repo, '--no-changed-only');
+    expect(r.errors).toEqual([]);
+    expect(r.changes.map((c) => `${c.action} ${c.kind} ${c.namespace}/${c.name}`)).toEqual([
+      'modified ConfigMap web/web',
+    ]);
+    // Six owners a side (the entry, four apps, a HelmRelease): web differs, so it is built on each side.
+    expect(r.rendered).toBe(6);
+    expect(r.builds).toEqual({ built: 7, shared: 5, cached: 0 });
+  });
+
+  it('two identical sides are built once', async () => {
+    const repo = fleet();
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'nothing');
+    const r = await diff(repo, '--no-changed-only');
+    expect(r.changes).toEqual([]);
+    expect(r.builds).toEqual({ built: 6, shared: 6, cached: 0 });
+  });
+});
+
+describe('--cache-dir', () => {
+  it('with a cache warmed on the base commit, a diff builds only the head side of the changed app', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    // The run on the main branch: a render of the base commit.
+    const warm = await runCli(['render', '--repo', repo, '--path', 'clusters/main', '--cache-dir', cache]);
+    expect(warm.code).toBe(0);
+    changeWeb(repo);
+    const cold = await diff(repo);
+    const r = await diff(repo, '--cache-dir', cache);
+    expect(r.changes).toEqual(cold.changes);
+    expect(r.changes.map((c) => c.name)).toEqual(['web']);
+    // The entry (both sides) and web's base side come from the cache; web's head is the one build.
+    expect(cold.builds).toEqual({ built: 3, shared: 1, cached: 0 });
+    expect(r.builds).toEqual({ built: 1, shared: 1, cached: 2 });
+  });
+
+  it('renders the same with a cold cache, a warm cache and none (markers aside)', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const render = (...extra: string[]) =>
+      runCli(['render', '--repo', repo, '--path', 'clusters/main', '--format', 'json', ...extra]);
+    const none = await render();
+    const cold = await render('--cache-dir', cache);
+    const warm = await render('--cache-dir', cache, '--verbose');
+    expect(none.code).toBe(0);
+    expect(markersAside(cold.stdout)).toBe(markersAside(none.stdout));
+    expect(markersAside(warm.stdout)).toBe(markersAside(none.stdout));
+    // The bootstrap GitRepository, four Kustomizations, an object of each app, the HelmRelease and its ConfigMap.
+    expect(JSON.parse(none.stdout).objects.length).toBe(11);
+    // Every build but the vault's (it holds a Secret) was read back, the HelmRelease's too.
+    expect(warm.stderr).toContain('builds: 1 run, 5 from the cache');
+  });
+
+  it('never stores a Secret value: the owner holding it is built on every run', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const args = [
+      'render',
+      '--repo',
+      repo,
+      '--path',
+      'clusters/main',
+      '--cache-dir',
+      cache,
+      '--format',
+      'json',
+    ];
+    const first = await runCli(args);
+    const second = await runCli(args);
+    expect(first.code).toBe(0);
+    expect(second.stderr).toContain('builds: 1 run, 5 from the cache');
+    const stored = cacheFiles(cache).map((f) => readFileSync(f, 'utf8'));
+    expect(stored.length).toBe(5);
+    for (const text of stored) {
+      expect(text).not.toContain(SECRET_VALUE);
+      expect(text).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+      expect(text).not.toContain('kind: Secret');
+    }
+    // The value itself never leaves the process either: the render shows its marker.
+    expect(second.stdout).not.toContain(SECRET_VALUE);
+  });
+
+  it('does not follow a symlink out of the cache directory', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fg-elsewhere-'));
+    symlinkSync(elsewhere, join(cache, 'builds'));
+    const args = ['render', '--repo', repo, '--path', 'clusters/main', '--cache-dir', cache];
+    const first = await runCli(args);
+    const second = await runCli(args);
+    expect(first.code).toBe(0);
+    expect(second.stderr).toContain('builds: 6 run, 0 from the cache');
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('ignores a corrupt or foreign entry and builds it again', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const args = [
+      'render',
+      '--repo',
+      repo,
+      '--path',
+      'clusters/main',
+      '--cache-dir',
+      cache,
+      '--format',
+      'json',
+    ];
+    const clean = await runCli(args);
+    const files = cacheFiles(cache).sort();
+    expect(files.length).toBe(5);
+    const entry = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
+    // Not JSON; another schema; content that does not match its hash; another key's content.
+    writeFileSync(files[0]!, '{"schema": 1, "key": ');
+    writeFileSync(files[1]!, JSON.stringify({ ...entry(files[1]!), schema: 99 }));
+    const tampered = entry(files[2]!);
+    writeFileSync(
+      files[2]!,
+      JSON.stringify({ ...tampered, output: String(tampered.output).replace(/name: \w+/, 'name: evil') }),
+    );
+    writeFileSync(files[3]!, JSON.stringify({ ...entry(files[3]!), key: 'f'.repeat(64) }));
+    const again = await runCli([...args, '--verbose']);
+    expect(again.code).toBe(0);
+    // Four entries spoilt, and the vault (never stored): five builds, one entry read.
+    expect(again.stderr).toContain('builds: 5 run, 1 from the cache');
+    expect(markersAside(again.stdout)).toBe(markersAside(clean.stdout));
+    expect(again.stdout).not.toContain('evil');
+    // Rebuilt entries replace the bad ones: the next run reads them all.
+    const third = await runCli([...args, '--verbose']);
+    expect(third.stderr).toContain('builds: 1 run, 5 from the cache');
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Build results by the hash of every input of the build: shared in memory between the two sides
+ * of a diff (a build whose inputs are equal on base and head runs once), and kept on disk under
+ * `--cache-dir` across runs (a pull request's base side is read from what the last run on the
+ * main branch stored). An entry is the tool's output text; it is stored only when it holds no
+ * Secret (values never reach the disk; their markers are keyed afresh in every run, see
+ * secrets.ts), read back only when its schema, key and content hash check out, and written to a
+ * temporary file first, then renamed into place.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VERSION } from '../version.js';
+
+/** Bumped when what a key covers or how an entry is laid out changes: older entries are foreign. */
+export const BUILD_CACHE_SCHEMA = 1;
+const KEY = /^[0-9a-f]{64}$/;
+
+/** Where each build of a render came from. */
+export interface BuildCounts {
+  /** Builds that ran a tool (kustomize or helm). */
+  built: number;
+  /** Builds whose inputs equal a build of this run (the other side of a diff): run once, used twice. */
+  shared: number;
+  /** Builds read from `--cache-dir`. */
+  cached: number;
+}
+
+export const noBuilds = (): BuildCounts => ({ built: 0, shared: 0, cached: 0 });
+
+export function addBuilds(to: BuildCounts, from?: BuildCounts): BuildCounts {
+  if (from) {
+    to.built += from.built;
+    to.shared += from.shared;
+    to.cached += from.cached;
+  }
+  return to;
+}
+
+/** The hash of a build's inputs: every part in order, fluxgate's version and the schema first. */
+export function buildKey(kind: string, inputs: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ schema: BUILD_CACHE_SCHEMA, fluxgate: VERSION, kind, inputs }))
+    .digest('hex');
+}
+
+interface StoredEntry {
+  schema: number;
+  key: string;
+  sha256: string;
+  output: string;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export type BuildOrigin = keyof BuildCounts;
+
+/**
+ * One run's builds (a render, or both sides of a diff). `output` returns a build's result from
+ * this run, the cache directory, or by running `build`; a failed build is not remembered.
+ */
+export class BuildCache {
+  private readonly memo = new Map<string, Promise<string>>();
+
+  private readonly parsed = new Map<string, unknown>();
+
+  constructor(
+    /** `--cache-dir`: the entries live in its `builds/` directory. */
+    private readonly dir?: string,
+    /** Whether several renders use it (a diff's two sides): their equal builds are shared. */
+    private readonly shared = false,
+  ) {}
+
+  /** Whether entries persist across runs (then keys must name tool versions too). */
+  get persistent(): boolean {
+    return this.dir !== undefined;
+  }
+
+  /** Whether a build can be found again (else keys are not worth computing: one render alone). */
+  get active(): boolean {
+    return this.persistent || this.shared;
+  }
+
+  /**
+   * The parse of a build's output, once per run: a later render gets its own copy (renders
+   * change the objects they are given), cheaper than parsing again.
+   */
+  objects<T>(key: string, parse: () => T): T {
+    if (!this.shared) return parse();
+    if (!this.parsed.has(key)) {
+      const value = parse();
+      this.parsed.set(key, structuredClone(value));
+      return value;
+    }
+    return structuredClone(this.parsed.get(key)) as T;
+  }
+
+  async output(
+    key: string,
+    build: () => Promise<string>,
+    /** Whether an output may be written to disk (false: it holds a Secret, or may). */
+    storable: (output: string) => boolean,
+  ): Promise<{ output: string; origin: BuildOrigin }> {
+    if (!KEY.test(key)) throw new Error(`build cache: malformed key ${JSON.stringify(key.slice(0, 80))}`);
+    const earlier = this.memo.get(key);
+    if (earlier) {
+      try {
+        return { output: await earlier, origin: 'shared' };
+      } catch {
+        // That build failed: this one runs on its own and reports its own error.
+        return { output: await build(), origin: 'built' };
+      }
+    }
+    const stored = this.read(key);
+    if (stored !== undefined) {
+      this.memo.set(key, Promise.resolve(stored));
+      return { output: stored, origin: 'cached' };
+    }
+    const running = build();
+    this.memo.set(key, running);
+    let output: string;
+    try {
+      output = await running;
+    } catch (err) {
+      this.memo.delete(key);
+      throw err;
+    }
+    if (this.dir !== undefined && storable(output)) this.write(key, output);
+    return { output, origin: 'built' };
+  }
+
+  private path(key: string): string {
+    return join(this.dir!, 'builds', key.slice(0, 2), `${key}.json`);
+  }
+
+  /**
+   * Whether the entry's directories are real directories, or absent: a restored cache is not
+   * ours to trust, and a symlink in it would lead reads and writes out of the cache directory.
+   */
+  private confined(key: string): boolean {
+    for (const dir of [this.dir!, join(this.dir!, 'builds'), join(this.dir!, 'builds', key.slice(0, 2))]) {
+      const stat = lstatSync(dir, { throwIfNoEntry: false });
+      if (stat && !stat.isDirectory()) return false;
+    }
+    return true;
+  }
+
+  /** A stored entry, or undefined when there is none or it is not one of ours intact. */
+  private read(key: string): string | undefined {
+    if (this.dir === undefined) return undefined;
+    let entry: StoredEntry;
+    try {
+      if (!this.confined(key) || !lstatSync(this.path(key)).isFile()) return undefined;
+      entry = JSON.parse(readFileSync(this.path(key), 'utf8')) as StoredEntry;
+    } catch {
+      return undefined;
+    }
+    if (
+      !entry ||
+      typeof entry !== 'object' ||
+      entry.schema !== BUILD_CACHE_SCHEMA ||
+      entry.key !== key ||
+      typeof entry.output !== 'string' ||
+      entry.sha256 !== sha256(entry.output)
+    )
+      return undefined;
+    return entry.output;
+  }
+
+  /** Atomically: a reader sees the whole entry or none. A failure to store is not the build's. */
+  private write(key: string, output: string): void {
+    const file = this.path(key);
+    const temp = join(this.dir!, 'builds', `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      if (!this.confined(key)) return;
+      mkdirSync(join(this.dir!, 'builds', key.slice(0, 2)), { recursive: true });
+      const entry: StoredEntry = { schema: BUILD_CACHE_SCHEMA, key, sha256: sha256(output), output };
+      writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
+      renameSync(temp, file);
+    } catch {
+      rmSync(temp, { force: true });
+    }
+  }
+}
+
+/** A file's content id as git computes it (a blob id): files of a git side and of a directory compare. */
+export function blobId(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
