@@ -201,6 +201,7 @@ async function writeDiffShard(options: DiffOptions, shard: ShardSpec, io: Comman
     },
     renders.clusters,
     built,
+    renders.builds,
   );
   return writeShardReport(report, options, io);
 }

@@ -6,6 +6,7 @@
  *
  * A report holds rendered objects as the engine returns them: Secret values are already markers.
  */
+import { addBuilds, noBuilds } from '../render/cache.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { errorLine, FluxgateError } from '../errors.js';
@@ -63,6 +64,8 @@ export interface ShardReport {
   clusters: { path: string; base?: RenderResult; head: RenderResult; notRebuilt?: string[] }[];
   /** Every owner this cell built, shared ones (built by every cell) included. */
   built: { path: string; base?: string[]; head: string[] }[];
+  /** How this cell's builds were obtained (diff); merge adds the cells' counts up. */
+  builds?: import('../render/cache.js').BuildCounts;
 }
 
 export function shardReport(
@@ -70,6 +73,7 @@ export function shardReport(
   fleet: ShardFleet,
   clusters: ShardReport['clusters'],
   built: { path: string; base?: OwnerRef[]; head: OwnerRef[] }[],
+  builds?: import('../render/cache.js').BuildCounts,
 ): ShardReport {
   return {
     schema: SHARD_REPORT_SCHEMA,
@@ -82,6 +86,7 @@ export function shardReport(
       ...(b.base ? { base: b.base.map(ownerKey) } : {}),
       head: b.head.map(ownerKey),
     })),
+    ...(builds ? { builds } : {}),
   };
 }
 
@@ -225,6 +230,8 @@ export function mergeRenders(reports: ShardReport[]): ChangeRenders {
     }),
     base: fleet.base ?? { ref: '' },
     head: fleet.head,
+    // The matrix's work, every cell's builds added up (the entry directory is built in each).
+    builds: reports.reduce((sum, r) => addBuilds(sum, r.builds), noBuilds()),
   };
 }
 

@@ -490,7 +490,11 @@ class ClusterRender {
 
   private linesOf(root: string): SourceLines {
     let lines = this.sourceLines.get(root);
-    if (!lines) this.sourceLines.set(root, (lines = new SourceLines(root)));
+    if (!lines)
+      this.sourceLines.set(
+        root,
+        (lines = new SourceLines(root, (file) => this.sources.readFile(root, file))),
+      );
     return lines;
   }
 

@@ -68,13 +68,19 @@ interface DocumentPlace {
 export class SourceLines {
   private readonly files = new Map<string, { text: string; docs: DocumentPlace[] } | undefined>();
 
-  constructor(private readonly root: string) {}
+  /** `read` gives a file's text by its path in the source (default: from disk below `root`). */
+  constructor(
+    root: string,
+    private readonly readText: (file: string) => string | undefined = (file) =>
+      readFileSync(join(root, file), 'utf8'),
+  ) {}
 
   private read(file: string) {
     if (this.files.has(file)) return this.files.get(file);
     let entry: { text: string; docs: DocumentPlace[] } | undefined;
     try {
-      const text = readFileSync(join(this.root, file), 'utf8');
+      const text = this.readText(file);
+      if (text === undefined) throw new Error(`${file}: not in the source`);
       const counter = new LineCounter();
       const docs = parseAllDocuments(text, { lineCounter: counter, logLevel: 'silent' });
       const places: DocumentPlace[] = [];

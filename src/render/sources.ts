@@ -324,6 +324,20 @@ export class SourceResolver {
     return this.repositoryCopies.has(root);
   }
 
+  /**
+   * A file of a resolved source as a build would read it, whether or not it is written yet (a
+   * build shared with the other side, or read from the cache, writes nothing).
+   */
+  readFile(root: string, rel: string): string | undefined {
+    const source = this.lazy.get(root);
+    if (source) return source.matcher.ignores(rel) ? undefined : source.tree.read(rel);
+    try {
+      return readFileSync(join(root, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Whether `dir` (in a resolved source) is a directory, whether or not it is written yet. */
   isDirectory(dir: string): boolean {
     const [root, source] = this.lazyOf(dir);
