@@ -18,7 +18,7 @@ import { readCheckout } from '../flux/checkout.js';
 import { groupOf, type KubeObject, type OwnerRef } from '../flux/objects.js';
 import type { RenderedObject, RenderError, RenderResult, SecretMasker } from '../render/types.js';
 import { ownerKey } from '../render/types.js';
-import { diffRenders, emptyDiff, objectId, type ClusterDiff } from './objects.js';
+import { appendDiff, diffRenders, emptyDiff, objectId, type ClusterDiff } from './objects.js';
 import { finalMarkdown, reviewMarkdown, unifiedText, type ReviewOptions } from './markdown.js';
 import type { DiffRun } from './run.js';
 import { VERSION } from '../version.js';
@@ -111,12 +111,7 @@ async function compareWithCluster(
       liveSides(client, head, masker, io),
     );
     const d = diffRenders(path, sides.live, sides.applied, options.stripAttrs);
-    merged.changes.push(...d.changes);
-    merged.images.push(...d.images);
-    merged.errors.push(...d.errors);
-    merged.unrendered.push(...d.unrendered);
-    merged.suspended.push(...d.suspended);
-    merged.warnings.push(...d.warnings);
+    appendDiff(merged, d);
   }
   for (const e of merged.errors)
     io.log.error(`${e.side === 'base' ? 'cluster' : 'head'}: ${e.message}`, e.origin && { ...e.origin });

@@ -122,6 +122,19 @@ export const emptyDiff = (): ClusterDiff => ({
   warnings: [],
 });
 
+/**
+ * Adds one cluster's diff to the run's: every list of ClusterDiff, so a list added to the type is
+ * never left out of one of the places that merge clusters (a single run, a live-cluster diff).
+ */
+export function appendDiff(into: ClusterDiff, from: ClusterDiff): void {
+  into.changes.push(...from.changes);
+  into.images.push(...from.images);
+  into.errors.push(...from.errors);
+  into.unrendered.push(...from.unrendered);
+  into.suspended.push(...from.suspended);
+  into.warnings.push(...from.warnings);
+}
+
 /** Objects match by API group (not version), kind, namespace and name. */
 export function objectId(o: KubeObject): string {
   return [groupOf(o.apiVersion), o.kind, o.metadata?.namespace ?? '', o.metadata?.name ?? ''].join('/');

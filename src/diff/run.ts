@@ -12,7 +12,7 @@ import { ownerKey } from '../render/types.js';
 import { CommitTree, Git } from './git.js';
 import { finalMarkdown, reviewMarkdown, unifiedText, type ReviewOptions } from './markdown.js';
 import { VERSION } from '../version.js';
-import { diffRenders, emptyDiff, type ClusterDiff } from './objects.js';
+import { appendDiff, diffRenders, emptyDiff, type ClusterDiff } from './objects.js';
 import { UsageError } from '../errors.js';
 import type { RenderResult } from '../render/types.js';
 import { ChangePlanner } from './changed.js';
@@ -172,12 +172,7 @@ export function compareRenders(
     for (const o of [...base.rendered, ...head.rendered]) built.add(`${path}\u0000${ownerKey(o)}`);
     for (const key of notRebuilt ?? []) skipped.add(`${path}\u0000${key}`);
     const d = diffRenders(path, base, head, stripAttrs);
-    merged.changes.push(...d.changes);
-    merged.images.push(...d.images);
-    merged.errors.push(...d.errors);
-    merged.unrendered.push(...d.unrendered);
-    merged.suspended.push(...d.suspended);
-    merged.warnings.push(...d.warnings);
+    appendDiff(merged, d);
   }
   for (const u of merged.unrendered)
     io.log.error(`could not render on ${u.side}: ${u.message}`, u.origin && { ...u.origin });
