@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from './options.js';
@@ -190,7 +191,7 @@ export async function renderCluster(options: RenderClusterOptions, io: RenderIO)
   try {
     return await render.run();
   } finally {
-    render.dispose();
+    await render.dispose();
   }
 }
 
@@ -337,8 +338,9 @@ class ClusterRender {
     };
   }
 
-  dispose(): void {
-    rmSync(this.sources.workDir, { recursive: true, force: true });
+  /** Off the event loop: a large render's scratch takes a while to delete. */
+  async dispose(): Promise<void> {
+    await rm(this.sources.workDir, { recursive: true, force: true });
     this.toolHome.remove();
   }
 

@@ -1,11 +1,17 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import { guardedLookup, RefusedAddressError, refusedUrl } from './network-guard.js';
 import { formatSize, runLimits } from './run-limits.js';
 
 /**
  * HTTP for hostile servers (registries, token services, chart repositories): every request has
  * a deadline for its response headers, every body a deadline between two chunks and a size cap
  * checked while it is read, and all of it ends when the command's `--timeout` passes.
- * Redirects are never followed here: callers decide what a redirect may carry.
+ * Redirects are never followed here: callers decide what a redirect may carry. No connection is
+ * made to a link-local or cloud metadata address (network-guard.ts).
  */
+
+/** Connections checked where they are made: every address a name resolves to. */
+const guardedAgent = new Agent({ connect: { lookup: guardedLookup } });
 
 /** No response headers within this: the request is abandoned (and may be retried). */
 export const RESPONSE_TIMEOUT_MS = 60_000;
@@ -43,12 +49,21 @@ export async function boundedFetch(url: string, init: BoundedRequest = {}): Prom
     ms,
   );
   try {
+    const refused = refusedUrl(new URL(url));
+    if (refused) throw refused;
     const { responseTimeoutMs: _ignored, ...rest } = init;
-    const res = await fetch(url, { ...rest, redirect: 'manual', signal });
+    const res = (await undiciFetch(url, {
+      ...(rest as Parameters<typeof undiciFetch>[1]),
+      redirect: 'manual',
+      signal,
+      dispatcher: guardedAgent,
+    })) as unknown as Response;
     transfers.set(res, { controller, signal });
     return res;
   } catch (err) {
-    throw abortReason(signal) ?? err;
+    // fetch reports a failed connection as "fetch failed"; the refusal is the line to show.
+    const cause = (err as { cause?: unknown }).cause;
+    throw abortReason(signal) ?? (cause instanceof RefusedAddressError ? cause : err);
   } finally {
     clearTimeout(timer);
   }

@@ -1,5 +1,6 @@
+import { rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -171,7 +172,8 @@ export async function renderHelmRelease(release: KubeObject, ctx: HelmRenderCont
       return o;
     });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    // Asynchronously: other builds start while this one's scratch (in no source) is deleted.
+    await rm(work, { recursive: true, force: true });
   }
 }
 
