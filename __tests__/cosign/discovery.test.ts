@@ -348,4 +348,35 @@ describe('compressed bundle layers, uncompressed as go-containerregistry does (L
       source: expect.objectContaining({ verified: true }),
     });
   });
+
+  it('a gzip of two members verifies (Go reads multistream gzip); bytes after the stream make the layer unreadable', async () => {
+    const host = sharedRegistryHost();
+    const members = await unsigned('compressed-members');
+    const json = JSON.stringify(await keyBundle(members.target.digest));
+    const half = Math.floor(json.length / 2);
+    await pushBundleLayer(
+      host,
+      REPO,
+      members.target,
+      Buffer.concat([gzipSync(json.slice(0, half)), gzipSync(json.slice(half))]),
+    );
+    expect(await verifyByKey(members.ref)).toEqual({
+      code: 0,
+      source: expect.objectContaining({ verified: true, by: join(keys, 'cosign.pub') }),
+    });
+    const trailing = [
+      ['gzip-zero-padding', (b: Buffer) => Buffer.concat([gzipSync(b), Buffer.alloc(512)])],
+      ['zstd-garbage', (b: Buffer) => Buffer.concat([zstdCompressSync(b), Buffer.from('junk')])],
+    ] as const;
+    for (const [tag, layer] of trailing) {
+      const a = await unsigned(`compressed-${tag}`);
+      const bundle = Buffer.from(JSON.stringify(await keyBundle(a.target.digest)));
+      await pushBundleLayer(host, REPO, a.target, layer(bundle));
+      expect({ tag, ...(await verifyByKey(a.ref)) }).toEqual({
+        tag,
+        code: 1,
+        source: expect.objectContaining({ verified: false, reason: 'no cosign signature found' }),
+      });
+    }
+  });
 });

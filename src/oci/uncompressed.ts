@@ -9,7 +9,9 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
  * A layer's uncompressed bytes as go-containerregistry reads them (pkg/v1/partial/compressed.go
  * compressedLayerExtender.Uncompressed, internal/compression PeekCompression): the first bytes,
  * not the media type, decide: gzip or zstd magic is decompressed, anything else is taken as it
- * is. At most `maxSize` bytes come out (default: the run's `--max-artifact-size`).
+ * is. At most `maxSize` bytes come out (default: the run's `--max-artifact-size`). Bytes after
+ * the compressed stream fail, as Go's gzip and zstd readers fail on them (a second zstd frame,
+ * which Go would read, is refused here too).
  */
 export function uncompressedLayer(
   layer: Buffer,
@@ -22,10 +24,15 @@ export function uncompressedLayer(
       ? 'zstd'
       : undefined;
   if (!format) return layer;
+  let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    return format === 'gzip'
-      ? gunzipSync(layer, { maxOutputLength: maxSize })
-      : zstdDecompressSync(layer, { maxOutputLength: maxSize });
+    const options = { maxOutputLength: maxSize, info: true } as const;
+    result = (format === 'gzip'
+      ? gunzipSync(layer, options)
+      : zstdDecompressSync(layer, options)) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new FluxgateError(
@@ -36,4 +43,8 @@ export function uncompressedLayer(
       cause: err,
     });
   }
+  // node's readers stop early where Go's fail: zero padding after gzip, anything after a zstd frame.
+  if (result.engine.bytesWritten !== layer.length)
+    throw new FluxgateError('INPUT', `${what}: not valid ${format}: data after the compressed stream`);
+  return result.buffer;
 }
