@@ -131,6 +131,8 @@ describe('a conformance bundle as protojson reads it', () => {
     expect(reads(list)).toThrow('field tlogEntries expects a list');
     expect(reads(`${original} {}`)).toThrow('unexpected content after the top-level value');
     expect(reads("{'mediaType': 1}")).toThrow('syntax error');
+    expect(reads({ ...doc(), mediaType: 'a\ud800b' })).toThrow('invalid escape code in string');
+    expect(protoJsonBundle(original.replace('"dsse"', '"\\u0064sse"'))).toEqual(protoJsonBundle(original));
     expect(() =>
       parseBundleJson(Buffer.concat([Buffer.from(original.slice(0, 20)), Buffer.from([0xff])])),
     ).toThrow('invalid UTF-8');

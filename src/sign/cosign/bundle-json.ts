@@ -287,6 +287,8 @@ function base64(text: string): Buffer | undefined {
   return Buffer.from(body, url ? 'base64url' : 'base64');
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * RFC 8259 JSON, keeping what JSON.parse loses and protojson looks at: every member of an
  * object in order (a name given twice is a duplicate field) and the text of each number.
@@ -375,7 +377,7 @@ class JsonReader {
     }
   }
 
-  /** A string token, decoded by JSON.parse (escapes, and control characters refused). */
+  /** A string token, decoded by JSON.parse (escapes; control characters refused). */
   private string(): string {
     const start = this.at++;
     for (;;) {
@@ -384,10 +386,14 @@ class JsonReader {
       if (c === '\\') this.at++;
       else if (c === '"') break;
     }
+    let value: string;
     try {
-      return JSON.parse(this.text.slice(start, this.at)) as string;
+      value = JSON.parse(this.text.slice(start, this.at)) as string;
     } catch {
       return this.fail('invalid string');
     }
+    // An escaped surrogate must pair with the next one (decode_string.go parseString).
+    if (LONE_SURROGATE.test(value)) this.fail('invalid escape code in string');
+    return value;
   }
 }
