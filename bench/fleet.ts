@@ -3,7 +3,7 @@
  * a base and an overlay, postBuild substitutions (inline and from a ConfigMap), a Secret, and a
  * HelmRelease on a chart that lives in the repository (no network needed).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface FleetOptions {
@@ -272,4 +272,12 @@ export function changeOneApp(dir: string, index: number, cluster = 'production')
   const file = join(dir, path);
   writeFileSync(file, readFileSync(file, 'utf8').replace(/newTag: .*/, 'newTag: 9.9.9'));
   return path;
+}
+
+/** App `index` without its Secret (the build cache never stores an output that holds one). */
+export function dropSecret(dir: string, index: number): void {
+  const base = join(dir, `apps/${appName(index)}/base`);
+  const file = join(base, 'kustomization.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('  - secret.yaml\n', ''));
+  rmSync(join(base, 'secret.yaml'));
 }

@@ -16,6 +16,7 @@ import type { BuildCounts } from '../src/render/cache.js';
 import { helmVersion } from '../src/render/helm/index.js';
 import { kustomizeVersion } from '../src/render/kustomize.js';
 import { runProcess } from '../src/render/process.js';
+import { defaultConcurrency } from '../src/render/options.js';
 import { silentLogger } from '../src/log.js';
 import { RegistryClient, sha256Digest } from '../src/oci/client.js';
 import { collectDirectory } from '../src/oci/artifact/collect.js';
@@ -23,7 +24,7 @@ import { packLayer } from '../src/oci/artifact/tarball.js';
 import { buildArtifactManifest, type BuiltArtifact } from '../src/oci/artifact/manifest.js';
 import { pushArtifact } from '../src/oci/artifact/push.js';
 import { startRegistry } from '../__tests__/support/registry.js';
-import { changeOneApp, writeFleet } from './fleet.js';
+import { changeOneApp, dropSecret, writeFleet } from './fleet.js';
 import { measure, toolRecorder, toolTimer } from './measure.js';
 import { benchVerify, cosignProvider, notationLanded, notationProvider, type VerifyBench } from './verify.js';
 import type { DiffOptions } from '../src/commands/diff.js';
@@ -97,7 +98,7 @@ for (const apps of sizes) {
   const repo = mkdtempSync(join(tmpdir(), `bench-fleet-${apps}-`));
   const snapshots = mkdtempSync(join(tmpdir(), `bench-floor-${apps}-`));
   writeFleet(repo, { apps, seed: 42 });
-  // The cache a run on the base commit leaves (`render --cache-dir`): the warm-up render fills it.
+  // The cache a run on the base commit leaves (`render --cache-dir`), filled below.
   const baseCache = mkdtempSync(join(tmpdir(), `bench-cache-${apps}-`));
   // Asked once per process, outside the recorder: not one of the floor's invocations.
   await kustomizeVersion(runProcess, env);
@@ -106,8 +107,8 @@ for (const apps of sizes) {
   let fullRender: { wallMs: number };
   if (changedOnlyAlone) {
     // A warm-up, then the full render the changed-only diff is compared with.
-    await renderCluster({ ...engineOptions(repo, cores), cacheDir: baseCache }, io);
-    const full = await measure(() => renderCluster(engineOptions(repo, cores), io));
+    await renderCluster(engineOptions(repo, defaultConcurrency()), io);
+    const full = await measure(() => renderCluster(engineOptions(repo, defaultConcurrency()), io));
     if (full.value.errors.length)
       throw new Error(`bench fleet did not render: ${full.value.errors[0]!.message}`);
     fullRender = full;
@@ -116,23 +117,21 @@ for (const apps of sizes) {
   } else {
     // Warm-up (file cache, JIT), recording every tool invocation with a copy of its inputs.
     const recorder = toolRecorder(snapshots);
-    const warm = await renderCluster(
-      { ...engineOptions(repo, cores), run: recorder.run, cacheDir: baseCache },
-      io,
-    );
+    const warm = await renderCluster({ ...engineOptions(repo, cores), run: recorder.run }, io);
     if (warm.errors.length) throw new Error(`bench fleet did not render: ${warm.errors[0]!.message}`);
     // fluxgate one tool at a time: its CPU outside the tools is the engine's own cost.
     const serialTools = toolTimer();
     const serial = await measure(() =>
       renderCluster({ ...engineOptions(repo, 1), run: serialTools.run }, io),
     );
-    // fluxgate on all cores, as it runs by default.
-    const parallel = await measure(() => renderCluster(engineOptions(repo, cores), io));
+    // fluxgate as it runs by default (one build more than the cores), and one build a core.
+    const parallel = await measure(() => renderCluster(engineOptions(repo, defaultConcurrency()), io));
+    const parallelAtCores = await measure(() => renderCluster(engineOptions(repo, cores), io));
     fullRender = parallel;
     // The floor: the same invocations, run one after the other by the benchmark itself.
     const floor = await measure(() => recorder.replay());
     rmSync(snapshots, { recursive: true, force: true });
-    if (serial.value.errors.length || parallel.value.errors.length)
+    if (serial.value.errors.length || parallel.value.errors.length || parallelAtCores.value.errors.length)
       throw new Error('bench fleet did not render on every run');
     const overhead = serial.selfCpuMs / Math.max(1, serial.childCpuMs);
     entry = {
@@ -150,6 +149,10 @@ for (const apps of sizes) {
       fluxgateSerialToolWallMs: Math.round(serialTools.toolWallMs),
       fluxgateParallelMs: Math.round(parallel.wallMs),
       fluxgateParallelCpuMs: parallel.selfCpuMs,
+      concurrency: defaultConcurrency(),
+      /** With one build a core, over the default's time. */
+      parallelAtCoresMs: Math.round(parallelAtCores.wallMs),
+      parallelAtCoresVsFloorPerCore: parallelAtCores.wallMs / (floor.wallMs / cores),
       /** fluxgate's CPU outside the tools / the tools' CPU, in the serial run. */
       overhead,
       /** The same, less the CPU any Node program pays to start those processes (the floor's own). */
@@ -174,7 +177,7 @@ for (const apps of sizes) {
       'render',
       `${apps} apps (${entry.owners} owners, ${recorder.invocations.length} tool runs)`,
       `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms; spawning alone ${floor.selfCpuMs} ms)`,
-      `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)} (×${fmt((parallel.wallMs * cores) / floor.wallMs)} of floor/${cores} cores)`,
+      `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)} (×${fmt((parallel.wallMs * cores) / floor.wallMs)} of floor/${cores} cores at ${defaultConcurrency()} builds, ×${fmt((parallelAtCores.wallMs * cores) / floor.wallMs)} at ${cores})`,
       `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)})`,
     );
   }
@@ -183,11 +186,26 @@ for (const apps of sizes) {
     execFileSync('git', ['-C', repo, '-c', 'user.email=b@b', '-c', 'user.name=b', ...args], {
       stdio: 'ignore',
     });
+  // Two one-app changes from the same base: an app that holds a Secret (an output with a Secret
+  // is never stored, so the changed app's base side is built even with a warm cache) and one
+  // without (only the head's build should run).
+  const plainApp = Math.floor(apps / 2) + 1;
+  dropSecret(repo, plainApp);
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'base');
+  git('tag', 'bench-base');
+  // The cache a run on the base commit leaves (`render --cache-dir`).
+  await renderCluster({ ...engineOptions(repo, cores), cacheDir: baseCache }, io);
   changeOneApp(repo, Math.floor(apps / 2));
   git('commit', '-qam', 'one app');
+  git('tag', 'bench-secret-app');
+  git('checkout', '-q', 'bench-base');
+  changeOneApp(repo, plainApp);
+  git('commit', '-qam', 'one app without a Secret');
+  git('tag', 'bench-plain-app');
+  // A clone (actions/checkout) has its objects packed; commits made here leave them loose.
+  git('repack', '-adq');
   type DiffRunTimes = {
     wallMs: number;
     toolWallMs: number;
@@ -195,44 +213,49 @@ for (const apps of sizes) {
     changes: number;
     builds: BuildCounts;
   };
-  const runs: DiffRunTimes[] = [];
-  const warmRuns: DiffRunTimes[] = [];
   // Cold and warm alternate; each warm run gets its own copy of the base commit's cache (a run
   // would otherwise find the head's builds the one before stored).
-  for (let i = 0; i < 6; i++) {
-    const warmCache = i % 2 ? mkdtempSync(join(tmpdir(), 'bench-warm-')) : undefined;
-    if (warmCache) cpSync(baseCache, warmCache, { recursive: true });
-    const tools = toolTimer();
-    const diffOptions = {
-      ...engineOptions(repo, cores),
-      run: tools.run,
-      base: 'HEAD~1',
-      head: 'HEAD',
-      paths: ['clusters/production'],
-      format: 'json',
-      stripAttrs: [],
-      comment: false,
-      verify: false,
-      changedOnly: true,
-      cacheDir: warmCache,
-    } as unknown as DiffOptions;
-    const changed = await measure(() => runDiff(diffOptions, io));
-    (warmCache ? warmRuns : runs).push({
-      wallMs: changed.wallMs,
-      toolWallMs: tools.toolWallMs,
-      rendered: changed.value.rendered,
-      changes: changed.value.diff.changes.length,
-      builds: changed.value.builds,
-    });
-    if (warmCache) rmSync(warmCache, { recursive: true, force: true });
-  }
+  const coldAndWarm = async (head: string) => {
+    const cold: DiffRunTimes[] = [];
+    const warm: DiffRunTimes[] = [];
+    for (let i = 0; i < 6; i++) {
+      const warmCache = i % 2 ? mkdtempSync(join(tmpdir(), 'bench-warm-')) : undefined;
+      if (warmCache) cpSync(baseCache, warmCache, { recursive: true });
+      const tools = toolTimer();
+      const diffOptions = {
+        ...engineOptions(repo, defaultConcurrency()),
+        run: tools.run,
+        base: 'bench-base',
+        head,
+        paths: ['clusters/production'],
+        format: 'json',
+        stripAttrs: [],
+        comment: false,
+        verify: false,
+        changedOnly: true,
+        cacheDir: warmCache,
+      } as unknown as DiffOptions;
+      const changed = await measure(() => runDiff(diffOptions, io));
+      (warmCache ? warm : cold).push({
+        wallMs: changed.wallMs,
+        toolWallMs: tools.toolWallMs,
+        rendered: changed.value.rendered,
+        changes: changed.value.diff.changes.length,
+        builds: changed.value.builds,
+      });
+      if (warmCache) rmSync(warmCache, { recursive: true, force: true });
+    }
+    return { cold, warm };
+  };
+  const { cold: runs, warm: warmRuns } = await coldAndWarm('bench-secret-app');
+  const plain = await coldAndWarm('bench-plain-app');
   rmSync(baseCache, { recursive: true, force: true });
   const warmMs = median(warmRuns.map((r) => r.wallMs));
   const changedMs = median(runs.map((r) => r.wallMs));
   // For comparison: what a full checkout of both sides (a worktree each) would cost; diff reads
   // git objects and writes only what builds read instead.
   const worktrees = await measure(async () => {
-    for (const ref of ['HEAD~1', 'HEAD']) {
+    for (const ref of ['bench-base', 'bench-secret-app']) {
       const tree = join(mkdtempSync(join(tmpdir(), 'bench-worktree-')), 'tree');
       git('worktree', 'add', '--detach', '--quiet', tree, ref);
       git('worktree', 'remove', '--force', tree);
@@ -256,6 +279,15 @@ for (const apps of sizes) {
       builds: warmRuns[0]!.builds,
       changesEqual: warmRuns.every((r) => r.changes === runs[0]!.changes),
     },
+    /** The same for a changed app without a Secret: only the head's build should run. */
+    warmCacheWithoutSecret: {
+      coldMs: Math.round(median(plain.cold.map((r) => r.wallMs))),
+      ms: Math.round(median(plain.warm.map((r) => r.wallMs))),
+      ratioToCold: median(plain.warm.map((r) => r.wallMs)) / median(plain.cold.map((r) => r.wallMs)),
+      coldBuilds: plain.cold[0]!.builds,
+      builds: plain.warm[0]!.builds,
+      changesEqual: plain.warm.every((r) => r.changes === plain.cold[0]!.changes),
+    },
     gitWorktreesMs: Math.round(worktrees.wallMs),
     fullRenderMs: Math.round(fullRender.wallMs),
     ratioToFullRender: changedMs / fullRender.wallMs,
@@ -275,8 +307,20 @@ for (const apps of sizes) {
     `${apps} apps, warm --cache-dir of the base commit`,
     `${Math.round(warmMs)} ms (median of 3) vs cold ${Math.round(changedMs)} ms`,
     `ratio ${fmt(warmMs / changedMs)}`,
-    `${warmRuns[0]!.builds.built} builds run, ${warmRuns[0]!.builds.cached} from the cache, ${warmRuns[0]!.builds.shared} shared`,
+    `${warmRuns[0]!.builds.built} builds run, ${warmRuns[0]!.builds.cached} from the cache, ${warmRuns[0]!.builds.shared} shared (the changed app holds a Secret)`,
   );
+  {
+    const coldMs = median(plain.cold.map((r) => r.wallMs));
+    const warmPlainMs = median(plain.warm.map((r) => r.wallMs));
+    const b = plain.warm[0]!.builds;
+    row(
+      'diff --changed-only',
+      `${apps} apps, warm --cache-dir, changed app without a Secret`,
+      `${Math.round(warmPlainMs)} ms (median of 3) vs cold ${Math.round(coldMs)} ms`,
+      `ratio ${fmt(warmPlainMs / coldMs)}`,
+      `${b.built} builds run, ${b.cached} from the cache, ${b.shared} shared (cold: ${plain.cold[0]!.builds.built} run)`,
+    );
+  }
   rmSync(repo, { recursive: true, force: true });
 }
 results.render = render;

@@ -18,27 +18,38 @@ import { PROJECT_ROOT, TOOLS_BIN, toolEnv } from '../support/tools.js';
 import { readOutputs } from '../verify/github-outputs.js';
 
 /**
- * `--shard I/N` and `merge`: four cells of a generated fleet (40 apps: the benchmark's 500 would
- * take too long on a loaded test machine), merged, give the review a single run gives, byte for
- * byte; each owner is built by one cell only (the entry directory, which every cell needs to find
- * the owners, by all); reports of another run, or a missing or doubled cell, are refused.
+ * `--shard I/N` and `merge`: four cells of the benchmark's 500-app fleet, merged, give the review
+ * a single run gives, byte for byte; each owner is built by one cell only (the entry directory,
+ * which every cell needs to find the owners, by all); reports of another run, or a missing or
+ * doubled cell, are refused. `render --shard` renders every owner, so it uses a 40-app fleet.
  */
-const APPS = 40;
+const APPS = 500;
+const RENDER_APPS = 40;
 const SHARDS = 4;
+/** The apps each fleet changes: images, a chart value, a Secret, an app removed, one broken. */
+const CHANGES: Record<
+  number,
+  { images: number[]; chart: number; secret: number; removed: number; broken: number }
+> = {
+  [APPS]: { images: [3, 130, 260, 391, 499], chart: 77, secret: 333, removed: 120, broken: 240 },
+  [RENDER_APPS]: { images: [3, 4, 5, 6, 38], chart: 8, secret: 33, removed: 12, broken: 24 },
+};
 /** Secret values are markers keyed afresh per run: equal runs differ only there. */
 const withoutMarkers = (text: string) => text.replace(/\(secret:[0-9a-f]{12}\)/g, '(secret)');
 
 let work: string;
 let repo: string;
+let renderRepo: string;
 let buildLog: string;
 let env: NodeJS.ProcessEnv;
 
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
+const git = (...args: string[]) => gitIn(repo, ...args);
+const gitIn = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-C', dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
     encoding: 'utf8',
   });
-const edit = (file: string, from: string | RegExp, to: string) => {
-  const path = join(repo, file);
+const edit = (dir: string, file: string, from: string | RegExp, to: string) => {
+  const path = join(dir, file);
   const text = readFileSync(path, 'utf8');
   const next = text.replace(from, to);
   if (next === text) throw new Error(`fixture edit did not apply to ${file}`);
@@ -82,28 +93,39 @@ const diffArgs = () => [
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'fg-shard-'));
   repo = join(work, 'fleet');
+  renderRepo = join(work, 'small-fleet');
   buildLog = join(work, 'builds.log');
   const shims = countingTools(join(work, 'bin'));
   env = toolEnv({ PATH: `${shims}${delimiter}${TOOLS_BIN}${delimiter}${process.env.PATH ?? ''}` });
   delete env.GITHUB_ACTIONS;
   delete env.RUNNER_TEMP;
-  writeFleet(repo, { apps: APPS, seed: 21 });
-  git('init', '-q');
-  git('add', '-A');
-  git('commit', '-qm', 'base');
-  // Changes spread over the fleet (so over the cells): images, a chart value, a Secret, an app
-  // removed, one that no longer builds.
-  for (const i of [3, 4, 5, 6, 38])
-    edit(`apps/${appName(i)}/overlays/production/kustomization.yaml`, /newTag: .*/, 'newTag: 9.9.9');
-  edit(`apps/${appName(8)}/base/release.yaml`, /replicaCount: \d+/, 'replicaCount: 7');
-  edit(`apps/${appName(33)}/base/secret.yaml`, /token: .*/, 'token: rotated-value');
-  rmSync(join(repo, `clusters/production/apps/${appName(12)}.yaml`));
-  edit(`apps/${appName(24)}/overlays/production/kustomization.yaml`, '../../base', '../../missing');
-  git('add', '-A');
-  git('commit', '-qm', 'head');
+  fleetWithChanges(repo, APPS);
+  fleetWithChanges(renderRepo, RENDER_APPS);
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A fleet committed, then a commit of changes spread over it (so over the cells). */
+function fleetWithChanges(dir: string, apps: number): void {
+  const at = CHANGES[apps]!;
+  writeFleet(dir, { apps, seed: 21 });
+  gitIn(dir, 'init', '-q');
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-qm', 'base');
+  for (const i of at.images)
+    edit(dir, `apps/${appName(i)}/overlays/production/kustomization.yaml`, /newTag: .*/, 'newTag: 9.9.9');
+  edit(dir, `apps/${appName(at.chart)}/base/release.yaml`, /replicaCount: \d+/, 'replicaCount: 7');
+  edit(dir, `apps/${appName(at.secret)}/base/secret.yaml`, /token: .*/, 'token: rotated-value');
+  rmSync(join(dir, `clusters/production/apps/${appName(at.removed)}.yaml`));
+  edit(
+    dir,
+    `apps/${appName(at.broken)}/overlays/production/kustomization.yaml`,
+    '../../base',
+    '../../missing',
+  );
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-qm', 'head');
+}
 
 describe('diff --shard I/N and merge', () => {
   const reports = () => Array.from({ length: SHARDS }, (_, i) => join(work, `diff-${i + 1}.json`));
@@ -129,7 +151,7 @@ describe('diff --shard I/N and merge', () => {
 
     const markdown = await runCli(['merge', ...reports()], { env });
     const json = await runCli(['merge', '--format', 'json', ...reports()], { env });
-    expect(single.markdown).toContain('app-038');
+    expect(single.markdown).toContain(appName(CHANGES[APPS]!.images.at(-1)!));
     expect(single.markdown).toContain('Could not render on head');
     expect(withoutMarkers(markdown.stdout)).toBe(withoutMarkers(single.markdown));
     // The review's JSON is the same; only `builds` (how the work was done: the entry directory is
@@ -165,8 +187,8 @@ describe('diff --shard I/N and merge', () => {
       ]);
     expect([...built.keys()]).toEqual(
       expect.arrayContaining([
-        `head Kustomization/flux-system/${appName(3)}`,
-        `head HelmRelease/${appName(8)}/worker`,
+        `head Kustomization/flux-system/${appName(CHANGES[APPS]!.images[0]!)}`,
+        `head HelmRelease/${appName(CHANGES[APPS]!.chart)}/worker`,
       ]),
     );
   });
@@ -290,7 +312,7 @@ describe('diff --shard I/N and merge', () => {
 
 describe('render --shard I/N', () => {
   it('renders each owner in one cell, and merges into the render of a single run', async () => {
-    const args = ['render', '--repo', repo, '--path', 'clusters/production'];
+    const args = ['render', '--repo', renderRepo, '--path', 'clusters/production'];
     const single = await counted(() => runCli([...args, '--format', 'json'], { env }));
     expect(single.result.code).toBe(1); // the app that no longer builds
     let builds = 0;
@@ -318,7 +340,7 @@ describe('render --shard I/N', () => {
       return rest;
     };
     expect(strip(merged.stdout)).toEqual(strip(single.result.stdout));
-    expect(JSON.parse(single.result.stdout).objects.length).toBeGreaterThan(APPS * 5);
+    expect(JSON.parse(single.result.stdout).objects.length).toBeGreaterThan(RENDER_APPS * 5);
   }, 900_000);
 });
 

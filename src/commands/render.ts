@@ -5,10 +5,9 @@ import { defineCommand } from './types.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderCluster } from '../render/engine.js';
-import type { RenderEngineOptions } from '../render/options.js';
+import { defaultConcurrency, type RenderEngineOptions } from '../render/options.js';
 import { ownerFileName, renderJson, renderYaml } from '../render/output.js';
 import { ownerKey } from '../render/types.js';
-import { availableParallelism } from 'node:os';
 import { readShardOptions, shardFlag, shardOutputFlag, writeShardReport } from './shard.js';
 import { ShardPlan, ShardSelector, type ShardSpec } from '../flux/shard.js';
 import { directoryTree } from '../flux/tree.js';
@@ -54,7 +53,7 @@ export const renderEngineFlags = [
     name: 'concurrency',
     type: 'string' as const,
     value: 'N',
-    description: 'Builds run in parallel. Default: the number of cores.',
+    description: 'Builds run in parallel. Default: one more than the number of cores.',
   },
   {
     name: 'cache-dir',
@@ -106,7 +105,7 @@ export function readRenderEngineOptions(
     strictSubstitute: !args.boolean('no-strict-substitute'),
     registryMirrors: pairs('registry-mirror'),
     helmRepoMirrors: pairs('helm-repo-mirror'),
-    concurrency: args.integer('concurrency', availableParallelism()),
+    concurrency: args.integer('concurrency', defaultConcurrency()),
     cacheDir: args.string('cache-dir') || undefined,
     kubeVersion: args.string('kube-version') || undefined,
     apiVersions: args.list('api-versions'),

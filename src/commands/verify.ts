@@ -14,7 +14,7 @@ import {
   verificationMarkdown,
   verificationText,
 } from '../verify/report.js';
-import { availableParallelism } from 'node:os';
+import { defaultConcurrency } from '../render/options.js';
 import { UsageError } from '../errors.js';
 import { normalizeFluxVersion, OLDEST_FLUX, PLANNED_FLUX } from '../verify/api-versions.js';
 
@@ -179,7 +179,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       repo: args.string('repo') || '.',
       sources: pairs('source'),
       registryMirrors: pairs('registry-mirror'),
-      concurrency: args.integer('concurrency', availableParallelism()),
+      concurrency: args.integer('concurrency', defaultConcurrency()),
       insecureRegistry: args.boolean('insecure-registry'),
       creds: readRegistryCredentials('verify', args, env, reference),
       reference,

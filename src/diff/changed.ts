@@ -84,6 +84,17 @@ export class ChangePlanner {
         this.changed.some((f) => i.paths.some((p) => touches(f, p)))
       );
     };
+    // Owners by every directory that contains their file (and by the file): the owners a
+    // Kustomization's reach defines, without testing every owner against every path.
+    const within = new Map<string, number[]>();
+    owners.forEach((o, i) => {
+      const parts = o.file.split('/');
+      for (const at of ['', ...parts.map((_, n) => parts.slice(0, n + 1).join('/'))]) {
+        const list = within.get(at) ?? [];
+        if (!list.length) within.set(at, list);
+        list.push(i);
+      }
+    });
     const must = new Map<FluxObject, boolean>();
     // A Kustomization builds when an owner it defines must: that owner appears only through it.
     const decide = (o: FluxObject, stack: Set<FluxObject>): boolean => {
@@ -93,9 +104,9 @@ export class ChangePlanner {
       let result = direct(o);
       if (!result && isFluxKustomization(o.object)) {
         const reach = inputs.get(o)!.paths;
-        result = owners.some(
-          (child) => child !== o && reach.some((p) => isInside(child.file, p)) && decide(child, stack),
-        );
+        // In the owners' order, as a cycle's answer depends on where it is entered.
+        const children = [...new Set(reach.flatMap((p) => within.get(p) ?? []))].sort((a, b) => a - b);
+        result = children.some((i) => owners[i] !== o && decide(owners[i]!, stack));
       }
       must.set(o, result);
       return result;

@@ -83,11 +83,11 @@ export class CommitTree implements SourceTree {
   readonly files: string[];
   private readonly entries = new Map<string, { mode: string; oid: string }>();
   private readonly dirs = new Set<string>(['']);
-  private readonly cache = new Map<string, Buffer>();
-
   private constructor(
     private readonly repo: string,
     listing: string,
+    /** Blobs read so far, by id: shared by the trees of one repository (most of two sides is equal). */
+    private readonly cache: Map<string, Buffer>,
   ) {
     for (const line of listing.split('\0')) {
       if (!line) continue;
@@ -101,9 +101,9 @@ export class CommitTree implements SourceTree {
     this.files = [...this.entries.keys()].sort();
   }
 
-  static list(repo: string, commit: string): CommitTree {
+  static list(repo: string, commit: string, blobs = new Map<string, Buffer>()): CommitTree {
     const listing = gitSync(['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit]).toString('utf8');
-    return new CommitTree(repo, listing);
+    return new CommitTree(repo, listing, blobs);
   }
 
   get hasSymlinks(): boolean {

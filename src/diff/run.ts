@@ -239,11 +239,12 @@ async function withSides<T>(
 ): Promise<T> {
   const repo = resolve(io.cwd, options.repo);
   const git = new Git(repo, io.env);
+  const blobs = new Map<string, Buffer>();
   const side = async (ref: string): Promise<Side> => {
     const asDir = resolve(io.cwd, ref);
     if (existsSync(asDir) && statSync(asDir).isDirectory()) return { ref, dir: asDir };
     const commit = await git.resolveRef(ref);
-    const tree = CommitTree.list(repo, commit);
+    const tree = CommitTree.list(repo, commit, blobs);
     const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
     const dir = join(parent, 'tree');
     mkdirSync(dir);
