@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder } from '@sigstore/sign';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { fallbackTag, RegistryClient, sha256Digest } from '../../src/oci/client.js';
 import { OCI_INDEX, OCI_MANIFEST } from '../../src/oci/media-types.js';
 import {
@@ -16,6 +18,13 @@ import {
 import { createBundle, keySigner } from '../../src/sign/cosign/keyless.js';
 import { readCosignPrivateKey } from '../../src/sign/cosign/keys.js';
 import { runCli } from '../support/cli.js';
+import {
+  caseArtifact,
+  caseFile,
+  DEFAULT_IDENTITY,
+  DEFAULT_ISSUER,
+  PUBLIC_GOOD_ROOT,
+} from '../support/conformance.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { cosignKeyPairs, KEY_PASSWORD, pushTestArtifact, signingEnv } from '../support/signing.js';
 
@@ -177,5 +186,197 @@ describe('bundle discovery against the registry', () => {
       code: 0,
       source: expect.objectContaining({ verified: true, by: join(keys, 'cosign.pub') }),
     });
+  });
+});
+
+/**
+ * A referrer of `subject` holding one layer of `bytes` under `mediaType`, as cosign v3 writes a
+ * bundle (pkg/oci/remote/write.go WriteAttestationNewBundleFormat) but with any layer content.
+ */
+async function pushBundleLayer(
+  host: string,
+  repo: string,
+  subject: { mediaType: string; digest: string; size: number },
+  bytes: Buffer,
+  mediaType = 'application/vnd.dev.sigstore.bundle.v0.3+json',
+) {
+  const layer = await client.pushBlob(host, repo, bytes, mediaType);
+  const config = await client.pushBlob(host, repo, Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    config,
+    layers: [layer],
+    subject,
+  };
+  await client.pushReferrer(host, repo, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
+}
+
+/** Every key renamed to its proto field name, which protojson accepts as well as lowerCamel. */
+function protoFieldNames(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(protoFieldNames);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k === 'payloadType' ? k : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      protoFieldNames(v),
+    ]),
+  );
+}
+
+describe('bundles parsed as protojson parses them (cosign ociremote.Bundle)', () => {
+  // sigstore-conformance happy-path-intoto-in-dsse-v3: a keyless v0.3 DSSE bundle over a.txt.
+  const CASE = 'happy-path-intoto-in-dsse-v3';
+  const conformance = () => JSON.parse(caseFile(CASE, 'bundle.sigstore.json')!.toString('utf8'));
+  const keyless = [
+    '--certificate-identity',
+    DEFAULT_IDENTITY,
+    '--certificate-oidc-issuer',
+    DEFAULT_ISSUER,
+    '--trusted-root',
+    PUBLIC_GOOD_ROOT,
+    '--format',
+    'json',
+  ];
+  const verifyKeyless = async (ref: string) => {
+    const r = await runCli(['verify', ref, ...keyless]);
+    return { code: r.code, source: JSON.parse(r.stdout).sources[0] };
+  };
+
+  it('alone, a conformance bundle with an unknown field is no signature; under proto field names it verifies', async () => {
+    const host = sharedRegistryHost();
+    const artifact = caseArtifact(CASE);
+    const subject = {
+      mediaType: OCI_MANIFEST,
+      digest: `sha256:${createHash('sha256').update(artifact).digest('hex')}`,
+      size: artifact.length,
+    };
+    const unknown = {
+      ...conformance(),
+      verificationMaterial: { ...conformance().verificationMaterial, note: 'x' },
+    };
+    await pushBundleLayer(host, 'protojson/unknown', subject, Buffer.from(JSON.stringify(unknown)));
+    expect(await verifyKeyless(`oci://${host}/protojson/unknown@${subject.digest}`)).toEqual({
+      code: 1,
+      source: expect.objectContaining({ verified: false, reason: 'no cosign signature found' }),
+    });
+    const renamed = protoFieldNames(conformance()) as Record<string, unknown>;
+    expect(renamed).toHaveProperty('verification_material');
+    await pushBundleLayer(host, 'protojson/renamed', subject, Buffer.from(JSON.stringify(renamed)));
+    expect(await verifyKeyless(`oci://${host}/protojson/renamed@${subject.digest}`)).toEqual({
+      code: 0,
+      source: expect.objectContaining({ verified: true }),
+    });
+  });
+
+  it('beside a valid .sig, the bundle with an unknown field is skipped and the .sig verifies; without it, the bundle counts and fails', async () => {
+    const host = sharedRegistryHost();
+    const withField = await unsigned('protojson-sig');
+    const without = await unsigned('protojson-sig-control');
+    for (const a of [withField, without]) {
+      const signed = await runCli(
+        ['sign', a.ref, '--provider', 'cosign', '--cosign-key', join(keys, 'cosign.key')],
+        { env: signingEnv() },
+      );
+      expect(signed.code).toBe(0);
+    }
+    await pushBundleLayer(
+      host,
+      REPO,
+      withField.target,
+      Buffer.from(JSON.stringify({ ...conformance(), extra: true })),
+    );
+    await pushBundleLayer(host, REPO, without.target, Buffer.from(JSON.stringify(conformance())));
+    expect(await verifyByKey(withField.ref)).toEqual({
+      code: 0,
+      source: expect.objectContaining({ verified: true, by: join(keys, 'cosign.pub') }),
+    });
+    expect(await verifyByKey(without.ref)).toEqual({
+      code: 1,
+      source: expect.objectContaining({
+        verified: false,
+        reason: expect.stringContaining('another artifact'),
+      }),
+    });
+  });
+});
+
+describe('compressed bundle layers, uncompressed as go-containerregistry does (Layer.Uncompressed)', () => {
+  it('a gzip or zstd bundle layer verifies whatever its media type says; one past --max-artifact-size is skipped', async () => {
+    const host = sharedRegistryHost();
+    const cases = [
+      ['gzip', gzipSync, 'application/vnd.dev.sigstore.bundle.v0.3+json'],
+      ['gzip-type', gzipSync, 'application/vnd.dev.sigstore.bundle.v0.3+json+gzip'],
+      ['zstd', zstdCompressSync, 'application/vnd.dev.sigstore.bundle.v0.3+json'],
+    ] as const;
+    for (const [tag, compress, mediaType] of cases) {
+      const a = await unsigned(`compressed-${tag}`);
+      const json = Buffer.from(JSON.stringify(await keyBundle(a.target.digest)));
+      await pushBundleLayer(host, REPO, a.target, compress(json), mediaType);
+      expect({ tag, ...(await verifyByKey(a.ref)) }).toEqual({
+        tag,
+        code: 0,
+        source: expect.objectContaining({ verified: true, by: join(keys, 'cosign.pub') }),
+      });
+    }
+    // A bundle padded with whitespace to 2 MiB compresses to a few KiB: over a 1Mi cap, the
+    // layer cannot be read, so the bundle is skipped and nothing else signs the artifact.
+    const big = await unsigned('compressed-big');
+    const padded = Buffer.from(
+      JSON.stringify(await keyBundle(big.target.digest)) + ' '.repeat(2 * 1024 * 1024),
+    );
+    const layer = gzipSync(padded);
+    expect(layer.length).toBeLessThan(64 * 1024);
+    await pushBundleLayer(host, REPO, big.target, layer);
+    const capped = await runCli([
+      'verify',
+      big.ref,
+      '--key',
+      join(keys, 'cosign.pub'),
+      '--max-artifact-size',
+      '1Mi',
+      '--format',
+      'json',
+    ]);
+    expect({ code: capped.code, source: JSON.parse(capped.stdout).sources[0] }).toEqual({
+      code: 1,
+      source: expect.objectContaining({ verified: false, reason: 'no cosign signature found' }),
+    });
+    expect(await verifyByKey(big.ref)).toEqual({
+      code: 0,
+      source: expect.objectContaining({ verified: true }),
+    });
+  });
+
+  it('a gzip of two members verifies (Go reads multistream gzip); bytes after the stream make the layer unreadable', async () => {
+    const host = sharedRegistryHost();
+    const members = await unsigned('compressed-members');
+    const json = JSON.stringify(await keyBundle(members.target.digest));
+    const half = Math.floor(json.length / 2);
+    await pushBundleLayer(
+      host,
+      REPO,
+      members.target,
+      Buffer.concat([gzipSync(json.slice(0, half)), gzipSync(json.slice(half))]),
+    );
+    expect(await verifyByKey(members.ref)).toEqual({
+      code: 0,
+      source: expect.objectContaining({ verified: true, by: join(keys, 'cosign.pub') }),
+    });
+    const trailing = [
+      ['gzip-zero-padding', (b: Buffer) => Buffer.concat([gzipSync(b), Buffer.alloc(512)])],
+      ['zstd-garbage', (b: Buffer) => Buffer.concat([zstdCompressSync(b), Buffer.from('junk')])],
+    ] as const;
+    for (const [tag, layer] of trailing) {
+      const a = await unsigned(`compressed-${tag}`);
+      const bundle = Buffer.from(JSON.stringify(await keyBundle(a.target.digest)));
+      await pushBundleLayer(host, REPO, a.target, layer(bundle));
+      expect({ tag, ...(await verifyByKey(a.ref)) }).toEqual({
+        tag,
+        code: 1,
+        source: expect.objectContaining({ verified: false, reason: 'no cosign signature found' }),
+      });
+    }
   });
 });

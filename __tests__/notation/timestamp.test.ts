@@ -5,12 +5,15 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign, webcrypto } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as x509 from '@peculiar/x509';
+import * as asn1js from 'asn1js';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { readCertificates } from '../../src/sign/notation/certificates.js';
 import { parseTrustPolicy, selectStatement } from '../../src/sign/notation/trust-policy.js';
 import {
@@ -32,6 +35,7 @@ const read = (name: string) => readFileSync(join(VECTORS, name));
 const ENV = (name: string) => `verifier_testdata_timestamp_sigEnv_${name}.sig`;
 const TOKEN = (name: string) => `verifier_testdata_timestamp_countersignature_${name}.p7s`;
 const JWS = 'application/jose+json';
+const SIGNING_CERTIFICATE_V2 = '1.2.840.113549.1.9.16.2.47';
 const COSE = 'application/cose';
 
 /** notation-go verifier/testdata/truststore/x509/{ca,tsa}/<name>/ as trust stores. */
@@ -440,6 +444,83 @@ describe('an envelope countersigned by openssl ts', () => {
   test('a genuine token over other bytes fails: mismatched message', () => {
     expect(verifyStamped(stamped(Buffer.from('some other signature')), root)).toContain('mismatched message');
   });
+
+  /**
+   * The envelope's token re-issued by the same TSA with its SigningCertificateV2 replaced by one
+   * ESSCertIDv2 (the TSA certificate's SHA-256) whose issuerSerial is `issuerName` and `serial`
+   * (tspclient-go SignedToken.SigningCertificate reads them), the signed attributes signed again.
+   */
+  function reissued(envelope: Buffer, issuerName: asn1js.AsnType, serial: string): Buffer {
+    const env = JSON.parse(envelope.toString('utf8')) as { header: Record<string, string> };
+    const header = 'io.cncf.notary.timestampSignature';
+    const info = AsnConvert.parse(Buffer.from(env.header[header]!, 'base64'), ContentInfo);
+    const signed = AsnConvert.parse(info.content, SignedData);
+    const signer = signed.signerInfos[0]!;
+    const essCertIdV2 = new asn1js.Sequence({
+      value: [
+        new asn1js.OctetString({ valueHex: createHash('sha256').update(tsa.der).digest() }),
+        new asn1js.Sequence({
+          value: [
+            new asn1js.Sequence({ value: [issuerName] }),
+            new asn1js.Integer({ valueHex: Buffer.from(serial, 'hex') }),
+          ],
+        }),
+      ],
+    });
+    const attr = signer.signedAttrs!.find((a) => a.attrType === SIGNING_CERTIFICATE_V2)!;
+    attr.attrValues = [
+      new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] }).toBER(),
+    ];
+    const encode = () => {
+      info.content = AsnConvert.serialize(signed);
+      return Buffer.from(AsnConvert.serialize(info));
+    };
+    // The signature covers the signed attributes as encoded, tagged as a SET (RFC 5652 5.4).
+    const parts = (v: asn1js.AsnType) => (v as asn1js.Sequence).valueBlock.value;
+    const signedData = parts(parts(parts(asn1js.fromBER(new Uint8Array(encode())).result)[1]!)[0]!);
+    const signerInfo = parts(parts(signedData[signedData.length - 1]!)[0]!);
+    const attrs = Buffer.from(
+      signerInfo.find((e) => e.idBlock.tagClass === 3 && e.idBlock.tagNumber === 0)!.valueBeforeDecodeView,
+    );
+    attrs[0] = 0x31;
+    signer.signature = new OctetString(cryptoSign('sha256', attrs, tsa.keyPem));
+    env.header[header] = encode().toString('base64');
+    return Buffer.from(JSON.stringify(env));
+  }
+  /** A directoryName GeneralName ([4] EXPLICIT Name) of a certificate's issuer or subject, as encoded. */
+  const directoryName = (cert: TestCertificate, field: 'issuer' | 'subject') => {
+    const tbs = (asn1js.fromBER(new Uint8Array(cert.der)).result as asn1js.Sequence).valueBlock
+      .value[0] as asn1js.Sequence;
+    const name = tbs.valueBlock.value[field === 'issuer' ? 3 : 5]!;
+    return new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 4 }, value: [name] });
+  };
+
+  test("an ESSCertIDv2 issuerSerial naming the TSA certificate's issuer and serial passes", () => {
+    expect(
+      verifyStamped(reissued(stamped(), directoryName(tsa, 'issuer'), '0badc0de'), root),
+    ).toBeUndefined();
+  });
+
+  test('an issuerSerial naming another issuer (or another serial) finds no signing certificate', () => {
+    const otherIssuer = reissued(stamped(), directoryName(otherRoot, 'subject'), '0badc0de');
+    expect(verifyStamped(otherIssuer, root)).toContain(
+      'signing certificate not found in the timestamp token',
+    );
+    const otherSerial = reissued(stamped(), directoryName(tsa, 'issuer'), '0badc0df');
+    expect(verifyStamped(otherSerial, root)).toContain(
+      'signing certificate not found in the timestamp token',
+    );
+  });
+
+  test('an issuerSerial whose GeneralName is not a directoryName is refused, as tspclient-go does', () => {
+    const uri = new asn1js.Primitive({
+      idBlock: { tagClass: 3, tagNumber: 6 },
+      valueHex: Buffer.from('https://tsa.example'),
+    });
+    expect(verifyStamped(reissued(stamped(), uri, '0badc0de'), root)).toContain(
+      'issuer name is missing in IssuerSerial',
+    );
+  });
 });
 
 describe('hostile tokens fail closed', () => {
@@ -492,6 +573,10 @@ describe('tspclient-go timestamp tokens (token_test.go)', () => {
     ['TimeStampTokenWithMismatchCertHash', /hash does not match/],
     ['TimeStampTokenWithInvalidSigningCertificateV2', /SigningCertificateV2|malformed/],
     ['TimeStampTokenWithSigningCertificateV2NoCert', /does not contain any certificate/],
+    [
+      'TimeStampTokenWithWrongSigningCertificateV2IssuerChoiceTag',
+      /^issuer name is missing in IssuerSerial$/,
+    ],
   ])('%s: no signing certificate', (file, reason) => {
     expect(signer(file)).toThrow(TimestampError);
     expect(signer(file)).toThrow(reason);

@@ -1,4 +1,6 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +51,96 @@ export interface MockSigstoreOptions {
   workflowRef?: string;
   /** The token's `iss` (Fulcio copies it into the certificate's issuer extension). */
   issuer?: string;
+  /**
+   * The SANs of each certificate, in order, from the workflow URI Fulcio was asked for (e.g. an
+   * email beside the URI): the certificates then come from fulcioStyleCa instead of
+   * @sigstore/mock's one-SAN CA.
+   */
+  subjectAlternativeNames?: (workflowUri: string) => x509.JsonGeneralName[];
 }
+
+type CA = Awaited<ReturnType<typeof initializeCA>>;
+type CTLog = Awaited<ReturnType<typeof initializeCTLog>>;
+
+const OID_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
+const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+/**
+ * A Fulcio-like CA (the same certificate profile as @sigstore/mock's: code signing, the OIDC
+ * claims as extensions, an embedded SCT from `ctLog`) whose certificates carry the SANs `sans`
+ * makes of the requested URI, all in one SubjectAlternativeName extension.
+ */
+async function fulcioStyleCa(
+  ctLog: CTLog,
+  sans: (workflowUri: string) => x509.JsonGeneralName[],
+): Promise<CA> {
+  const crypto = webcrypto as never;
+  const keys = (await webcrypto.subtle.generateKey(EC_P256, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const name = 'CN=sigstore,O=sigstore.mock';
+  const root = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: '01',
+      name,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 24 * 3600_000),
+      signingAlgorithm: ECDSA_SHA256,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
+  const issuerId = await webcrypto.subtle.digest('SHA-256', root.publicKey.rawData);
+  let serial = 0x2000;
+  return {
+    rootCertificate: Buffer.from(root.rawData),
+    async issueCertificate(opts) {
+      const publicKey = await webcrypto.subtle.importKey('spki', opts.publicKey, EC_P256, true, ['verify']);
+      const now = new Date();
+      const tbs = {
+        serialNumber: (serial++).toString(16),
+        notBefore: now,
+        notAfter: new Date(now.getTime() + 10 * 60_000),
+        issuer: name,
+        publicKey,
+        signingAlgorithm: ECDSA_SHA256,
+        signingKey: keys.privateKey,
+        extensions: [
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+          new x509.SubjectAlternativeNameExtension(sans(opts.subjectAltName), true),
+          await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
+          await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+          // Fulcio's claim extensions: v1 ones hold the raw string, v2 ones a DER UTF8String.
+          ...(opts.extensions ?? []).map(
+            (e) => new x509.Extension(e.oid, false, e.legacy ? Buffer.from(e.value) : derUtf8String(e.value)),
+          ),
+        ],
+      };
+      // As Fulcio: the precertificate goes to the CT log, its SCT is embedded in the certificate.
+      const precert = await x509.X509CertificateGenerator.create(tbs, crypto);
+      const sct = Buffer.from(await ctLog.log(precert.rawData, issuerId));
+      const list = Buffer.concat([Buffer.from([0, sct.length]), sct]);
+      tbs.extensions.push(
+        new x509.Extension(OID_SCT_LIST, false, Buffer.concat([Buffer.from([0x04, list.length]), list])),
+      );
+      return Buffer.from((await x509.X509CertificateGenerator.create(tbs, crypto)).rawData);
+    },
+  };
+}
+
+/** DER UTF8String of a short string (Fulcio's claim values fit in one length byte). */
+const derUtf8String = (value: string) => {
+  const bytes = Buffer.from(value, 'utf8');
+  return Buffer.concat([Buffer.from([0x0c, bytes.length]), bytes]);
+};
 
 export interface MockSigstore {
   /** Base URLs for `--fulcio-url` / `--rekor-url`. */
@@ -133,7 +224,9 @@ export async function startMockSigstore(options: MockSigstoreOptions = {}): Prom
   const rekorUrl = `${base}/rekor`;
   const ec = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ctLog = await initializeCTLog(ec());
-  const ca = await initializeCA(ec(), ctLog);
+  const ca = options.subjectAlternativeNames
+    ? await fulcioStyleCa(ctLog, options.subjectAlternativeNames)
+    : await initializeCA(ec(), ctLog);
   const tlog = await initializeTLog(rekorUrl, ec());
   // The SAN comes from a claim that holds the workflow URL, as real Fulcio derives it for GitHub.
   const fulcio = fulcioHandler(ca, { subjectClaim: 'x_san' });

@@ -52,7 +52,8 @@ export function guardedLookup(hostname: string, options: LookupOptions, callback
     }
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
-    if (!first) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
+    if (!first)
+      return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), []);
     callback(null, first.address, first.family);
   });
 }

@@ -5,13 +5,14 @@
  * `push-to-registry: true` (actions/attest src/attest.ts → @sigstore/oci image.ts addArtifact).
  */
 import { readFileSync } from 'node:fs';
-import { bundleFromJSON, bundleToJSON, type Bundle } from '@sigstore/bundle';
+import { bundleToJSON, type Bundle } from '@sigstore/bundle';
 import { DSSEBundleBuilder } from '@sigstore/sign';
 import { FluxgateError } from '../../errors.js';
 import type { RegistryClient, Descriptor } from '../../oci/client.js';
 import { OCI_MANIFEST } from '../../oci/media-types.js';
 import type { SigningOptions } from '../options.js';
 import { IN_TOTO_PAYLOAD_TYPE, readBundles } from '../cosign/bundle-format.js';
+import { parseBundleJson } from '../cosign/bundle-json.js';
 import { createBundle, keylessBuilder, keySigner, oidcIdentityProvider } from '../cosign/keyless.js';
 import { readCosignPrivateKey } from '../cosign/keys.js';
 import { certificateIdentity, verifyBundles } from '../cosign/verify.js';
@@ -165,7 +166,7 @@ export interface ProvenancePolicy extends CosignVerifyPolicy {
 
 function statementOf(json: string): ProvenanceStatement | undefined {
   try {
-    const bundle = bundleFromJSON(JSON.parse(json));
+    const bundle = parseBundleJson(json);
     if (bundle.content.$case !== 'dsseEnvelope') return undefined;
     if (bundle.content.dsseEnvelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return undefined;
     const s = JSON.parse(bundle.content.dsseEnvelope.payload.toString('utf8')) as ProvenanceStatement;

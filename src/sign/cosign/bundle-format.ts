@@ -3,9 +3,11 @@
  * predicate is `https://sigstore.dev/cosign/sign/v1`), stored as an OCI 1.1 referrer of the image
  * (sigstore/cosign pkg/oci/remote/write.go WriteAttestationNewBundleFormat).
  */
-import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { RegistryClient, type Descriptor } from '../../oci/client.js';
 import { OCI_MANIFEST } from '../../oci/media-types.js';
+import { uncompressedLayer } from '../../oci/uncompressed.js';
+import { parseBundleJson } from './bundle-json.js';
 import type { SignTarget } from '../types.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -60,6 +62,7 @@ export async function pushBundle(
 /** A bundle found among the target's referrers, named by its referrer manifest digest. */
 export interface StoredBundle {
   name: string;
+  /** The layer's bundle, uncompressed. */
   json: string;
 }
 
@@ -86,14 +89,15 @@ const compareVersions = (a: number[], b: number[]) => a.map((x, i) => x - b[i]!)
 
 /**
  * Why cosign would not take a referrer's bundle, or undefined when it would: cosign
- * pkg/oci/remote/signatures.go Bundle parses it (protojson, then sigstore-go NewBundle's
- * validation) and requires MinVersion("v0.3"); sigstore-go refuses v0.4 and later, a v0.3
- * bundle holding a certificate chain, and tlog entries without an inclusion proof.
+ * pkg/oci/remote/signatures.go Bundle parses it (protojson, so an unknown field is an error,
+ * then sigstore-go NewBundle's validation) and requires MinVersion("v0.3"); sigstore-go refuses
+ * v0.4 and later, a v0.3 bundle holding a certificate chain, and tlog entries without an
+ * inclusion proof.
  */
-export function bundleProblem(json: string): string | undefined {
+export function bundleProblem(json: string | Buffer): string | undefined {
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(JSON.parse(json));
+    bundle = parseBundleJson(json);
   } catch (err) {
     return `not a sigstore bundle (${(err as Error).message.split('\n')[0]})`;
   }
@@ -113,7 +117,9 @@ export function bundleProblem(json: string): string | undefined {
  * The bundles referring to `digest`, as cosign's GetBundles (pkg/cosign/verify.go) finds them:
  * every referrer, whatever its artifactType, whose manifest holds exactly one layer of an
  * `application/vnd.dev.sigstore.bundle` media type and whose bundle parses at v0.3 or later.
- * Any other referrer, one that cannot be read, or a bundle cosign would not parse, is skipped.
+ * The layer is read uncompressed as go-containerregistry's Layer.Uncompressed reads it (gzip or
+ * zstd by its first bytes, whatever its media type says). Any other referrer, one that cannot
+ * be read, or a bundle cosign would not parse, is skipped.
  */
 export async function readBundles(
   client: RegistryClient,
@@ -129,13 +135,14 @@ export async function readBundles(
       const { manifest } = await client.getManifest(registry, repository, r.digest);
       const layers = (manifest.layers ?? []) as Descriptor[];
       if (layers.length !== 1 || !layers[0]!.mediaType.startsWith(BUNDLE_MEDIA_TYPE_BASE)) continue;
-      const json = (await client.getBlob(registry, repository, layers[0]!.digest)).toString('utf8');
-      const problem = bundleProblem(json);
+      const blob = await client.getBlob(registry, repository, layers[0]!.digest);
+      const bytes = uncompressedLayer(blob, `referrer ${r.digest} bundle layer`);
+      const problem = bundleProblem(bytes);
       if (problem) {
         log?.(`referrer ${r.digest}: skipped as cosign does: ${problem}`);
         continue;
       }
-      out.push({ name: r.digest, json });
+      out.push({ name: r.digest, json: bytes.toString('utf8') });
     } catch (err) {
       log?.(`referrer ${r.digest}: skipped, cannot be read (${(err as Error).message})`);
     }

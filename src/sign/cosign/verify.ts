@@ -4,6 +4,7 @@
  * Certificate chains, SCTs, Rekor SETs and inclusion proofs are checked by @sigstore/verify.
  */
 import { bundleFromJSON, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
+import { parseBundleJson } from './bundle-json.js';
 import { X509Certificate } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import {
@@ -314,7 +315,7 @@ async function verifyBundlesUnsafe(
   for (const stored of bundles) {
     let bundle: Bundle;
     try {
-      bundle = bundleFromJSON(JSON.parse(stored.json));
+      bundle = parseBundleJson(stored.json);
     } catch (err) {
       reasons.add(`bundle ${stored.name} is malformed (${(err as Error).message.split('\n')[0]})`);
       continue;
@@ -358,7 +359,7 @@ export async function verifySigstoreBundle(
   return untrustedRootAsReason(async () => {
     let bundle: Bundle;
     try {
-      bundle = bundleFromJSON(JSON.parse(json));
+      bundle = parseBundleJson(json);
     } catch (err) {
       return fail(`malformed bundle (${(err as Error).message.split('\n')[0]})`);
     }

@@ -129,33 +129,64 @@ function der(bytes: Buffer, what: string): asn1js.AsnType {
   return parsed.result;
 }
 
-/**
- * The signed attributes of each signer as encoded in the token: the signature covers these bytes,
- * and a re-encoding of what they decode to could differ (asn1-schema keeps no raw copy of a SET).
- */
-function signedAttributesAsEncoded(token: Buffer): Array<Buffer | undefined> {
-  const seq = (v: asn1js.AsnType | undefined) =>
-    v instanceof asn1js.Constructed || v instanceof asn1js.Sequence || v instanceof asn1js.Set
-      ? (v.valueBlock.value as asn1js.AsnType[])
-      : [];
-  const contentInfo = seq(der(token, 'the timestamp token'));
-  const signedData = seq(seq(contentInfo[1])[0]);
-  const signerInfos = seq(signedData[signedData.length - 1]);
-  return signerInfos.map((info) => {
-    const attrs = seq(info).find(
-      (e) =>
-        (e as asn1js.BaseBlock).idBlock.tagClass === 3 && (e as asn1js.BaseBlock).idBlock.tagNumber === 0,
-    ) as asn1js.BaseBlock | undefined;
-    return attrs ? buf(attrs.valueBeforeDecodeView) : undefined;
-  });
+const children = (v: asn1js.AsnType | undefined): asn1js.AsnType[] =>
+  v instanceof asn1js.Constructed || v instanceof asn1js.Sequence || v instanceof asn1js.Set
+    ? (v.valueBlock.value as asn1js.AsnType[])
+    : [];
+const isContextTag = (v: asn1js.AsnType | undefined, tag: number) =>
+  !!v && (v as asn1js.BaseBlock).idBlock.tagClass === 3 && (v as asn1js.BaseBlock).idBlock.tagNumber === tag;
+const encoded = (v: asn1js.AsnType) => buf((v as asn1js.BaseBlock).valueBeforeDecodeView);
+/** Serial numbers compare as integers (Go's big.Int.Cmp): leading zero bytes do not count. */
+const serialHex = (hex: string) => hex.toLowerCase().replace(/^(00)+(?=.)/, '');
+
+/** A certificate named by its issuer (the Name's DER, as encoded) and serial number. */
+interface IssuerAndSerial {
+  issuer: Buffer;
+  serial: string;
 }
 
 /**
- * SignedToken.SigningCertificate: the first ESSCertIDv2 names the signer by hash (and issuer/serial).
- * Only SigningCertificateV2 counts: an ESSCertID v1 (SigningCertificate, SHA-1) is not read, and
- * a SHA-1 ESSCertIDv2 hash is refused (tspclient-go oid.ToHash knows SHA-256/384/512).
+ * Each signer of the token as encoded: its signed attributes (the signature covers these bytes,
+ * and a re-encoding of what they decode to could differ: asn1-schema keeps no raw copy of a SET)
+ * and its sid when that is an IssuerAndSerialNumber (tspclient-go cms.SignerInfo takes no other).
  */
-function signingCertificate(signer: SignerInfo, certs: Certificate[]): Certificate {
+function signerInfosAsEncoded(token: Buffer): Array<{ signedAttrs?: Buffer; sid?: IssuerAndSerial }> {
+  const contentInfo = children(der(token, 'the timestamp token'));
+  const signedData = children(children(contentInfo[1])[0]);
+  return children(signedData[signedData.length - 1]).map((info) => {
+    const fields = children(info);
+    const attrs = fields.find((e) => isContextTag(e, 0));
+    const [issuer, serial] = children(fields[1]);
+    const sid =
+      fields[1] instanceof asn1js.Sequence &&
+      issuer instanceof asn1js.Sequence &&
+      serial instanceof asn1js.Integer
+        ? { issuer: encoded(issuer), serial: serialHex(buf(serial.valueBlock.valueHexView).toString('hex')) }
+        : undefined;
+    return { signedAttrs: attrs && encoded(attrs), sid };
+  });
+}
+
+/** The issuer Name of a certificate as encoded in it (Go's x509.Certificate.RawIssuer). */
+function rawIssuer(cert: Certificate): Buffer | undefined {
+  const tbs = children(children(der(cert.der, 'a certificate'))[0]);
+  const issuer = tbs[isContextTag(tbs[0], 0) ? 3 : 2];
+  return issuer && encoded(issuer);
+}
+
+/**
+ * SignedToken.SigningCertificate: the first ESSCertIDv2 names the signer. Its issuerSerial, when
+ * present, else the signer's sid, picks the certificate (cms.ParsedSignedData.GetCertificate: the
+ * first whose encoded issuer Name is byte for byte the one named, with the same serial), whose
+ * hash must then be the certHash. Only SigningCertificateV2 counts: an ESSCertID v1
+ * (SigningCertificate, SHA-1) is not read, and a SHA-1 ESSCertIDv2 hash is refused
+ * (tspclient-go oid.ToHash knows SHA-256/384/512).
+ */
+function signingCertificate(
+  signer: SignerInfo,
+  sid: IssuerAndSerial | undefined,
+  certs: Certificate[],
+): Certificate {
   const raw = attribute(signer, OID.signingCertificateV2);
   if (!raw) throw new TimestampError('the signed attributes have no SigningCertificateV2');
   const seq = der(raw, 'SigningCertificateV2') as asn1js.Sequence;
@@ -175,21 +206,27 @@ function signingCertificate(signer: SignerInfo, certs: Certificate[]): Certifica
   const certHash = fields[i];
   if (!(certHash instanceof asn1js.OctetString))
     throw new TimestampError('SigningCertificateV2: malformed certificate hash');
-  const expected = buf(certHash.valueBlock.valueHexView);
-  const issuerSerial = fields[i + 1] as asn1js.Sequence | undefined;
-  const serial = issuerSerial?.valueBlock?.value?.[1];
-  // Serial numbers compare as integers (Go's big.Int.Cmp): leading zero bytes do not count.
-  const integer = (hex: string) => hex.toLowerCase().replace(/^(00)+(?=.)/, '');
-  const wantedSerial = integer(
-    serial instanceof asn1js.Integer
-      ? buf(serial.valueBlock.valueHexView).toString('hex')
-      : buf(signer.sid.issuerAndSerialNumber?.serialNumber ?? new ArrayBuffer(0)).toString('hex'),
-  );
-  // A signer named only by subject key identifier is found by hash alone.
-  const bySerial = certs.filter((c) => !wantedSerial || integer(c.x509.serialNumber) === wantedSerial);
-  if (!bySerial.length) throw new TimestampError('signing certificate not found in the timestamp token');
-  const candidate = bySerial.find((c) => hashOf(hash, c.der).equals(expected));
-  if (!candidate)
+  const [generalNames, serial] = children(fields[i + 1]);
+  let wanted: IssuerAndSerial | undefined = sid;
+  if (serial instanceof asn1js.Integer) {
+    // IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }: tspclient-go reads the
+    // first GeneralName as a directoryName ([4]) only.
+    const directoryName = children(generalNames)[0];
+    if (!isContextTag(directoryName, 4)) throw new TimestampError('issuer name is missing in IssuerSerial');
+    const name = children(directoryName)[0];
+    if (!name) throw new TimestampError('failed to unmarshal issuer name in IssuerSerial');
+    wanted = {
+      issuer: encoded(name),
+      serial: serialHex(buf(serial.valueBlock.valueHexView).toString('hex')),
+    };
+  }
+  const candidate =
+    wanted &&
+    certs.find(
+      (c) => serialHex(c.x509.serialNumber) === wanted.serial && rawIssuer(c)?.equals(wanted.issuer),
+    );
+  if (!candidate) throw new TimestampError('signing certificate not found in the timestamp token');
+  if (!hashOf(hash, candidate.der).equals(buf(certHash.valueBlock.valueHexView)))
     throw new TimestampError('the signing certificate hash does not match SigningCertificateV2');
   return candidate;
 }
@@ -344,7 +381,7 @@ export function tokenSigningCertificate(token: Buffer): Certificate {
     const { signed } = parseToken(token);
     const signer = signed.signerInfos[0];
     if (!signer) throw new TimestampError('the token has no signer info');
-    return signingCertificate(signer, tokenCertificates(signed));
+    return signingCertificate(signer, signerInfosAsEncoded(token)[0]?.sid, tokenCertificates(signed));
   } catch (err) {
     if (err instanceof TimestampError) throw err;
     throw new TimestampError(`malformed timestamp token (${(err as Error).message})`);
@@ -359,12 +396,12 @@ function verifyToken(token: Buffer, signature: Buffer, roots: Certificate[]): Ve
   if (!signed.signerInfos.length) throw new TimestampError('the token has no signer info');
   let last: Error | undefined;
   // SignedToken.Verify: the first signer that verifies wins.
-  const encodedAttrs = signedAttributesAsEncoded(token);
+  const encodedSigners = signerInfosAsEncoded(token);
   for (const [index, signer] of signed.signerInfos.entries()) {
     try {
-      const cert = signingCertificate(signer, certs);
+      const cert = signingCertificate(signer, encodedSigners[index]?.sid, certs);
       const chain = buildChain(cert, certs, roots, time);
-      verifySigner(signer, encodedAttrs[index], cert, tstInfo);
+      verifySigner(signer, encodedSigners[index]?.signedAttrs, cert, tstInfo);
       checkTimestampingUsage(cert);
       validateTimestampingChain(chain);
       checkSigningTime(signer, chain);
