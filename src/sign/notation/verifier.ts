@@ -136,12 +136,7 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
       outcome('expiry', `the signature expired at ${iso(content.expiry)}`);
 
     // Authentic timestamp.
-    outcome(
-      'authenticTimestamp',
-      authenticTimestamp(content, statement, check.trustStores, now, (unchecked) =>
-        outcome('revocation', unchecked),
-      ),
-    );
+    outcome('authenticTimestamp', authenticTimestamp(content, statement, check.trustStores, now));
 
     // Revocation: we cannot fetch CRLs or OCSP, so a certificate that names them is not checked.
     if (statement.level.revocation !== 'skip') {
@@ -179,17 +174,16 @@ export function verifySignatureEnvelope(check: SignatureCheck): SignatureVerdict
  *
  * Step 5 of verifyTimestamp checks the TSA chain's revocation online (OCSP, then CRL) and fails
  * when the status is unknown. fluxgate queries neither, so a TSA certificate that names an OCSP
- * or CRL endpoint has an unknown status: that fails the timestamp, as notation-go offline does,
- * while the statement's revocation check is enforced; when the statement logs or skips
- * revocation (the offline escape the signing chain has too), the unchecked status goes to
- * `uncheckedRevocation` instead. A TSA chain without endpoints is not revocable: it passes.
+ * or CRL endpoint has an unknown status: that fails the authentic timestamp, as notation-go
+ * offline does. As there, it is part of this check, so only `override.authenticTimestamp: log`
+ * relaxes it (a warning); `override.revocation` is about the signing chain and does not. A TSA
+ * chain without endpoints is not revocable: it passes.
  */
 export function authenticTimestamp(
   content: EnvelopeContent,
   statement: TrustPolicyStatement,
   trustStores: Map<string, TrustStoreFile[]>,
   now: Date,
-  uncheckedRevocation?: (message: string) => void,
 ): string | undefined {
   const chain = content.certificates;
   if (content.signingScheme !== SCHEME_X509) {
@@ -224,11 +218,8 @@ export function authenticTimestamp(
         return `the timestamp ${range} can be after certificate "${c.subject}" validity period, it expired at ${iso(c.notAfter)}`;
     }
     const revocable = stamp.chain.find(hasRevocationEndpoints);
-    if (revocable) {
-      const unknown = `timestamping certificate with subject "${revocable.subject}" revocation status is unknown (fluxgate does not query OCSP or CRL); set signatureVerification.override.revocation to "skip" or "log" to accept that`;
-      if (statement.level.revocation === 'enforce') return unknown;
-      uncheckedRevocation?.(unknown);
-    }
+    if (revocable)
+      return `timestamping certificate with subject "${revocable.subject}" revocation status is unknown (fluxgate does not query OCSP or CRL); set signatureVerification.override.authenticTimestamp to "log" to accept that`;
     return undefined;
   }
   for (const c of chain) {
