@@ -139,14 +139,30 @@ export function toolRecorder(snapshotDir: string): ToolRecorder {
     }
     return join(snap, rel);
   };
+  // The tools' private home (their cwd, HOME and TMPDIR) is removed with the render: the replay
+  // gets a home of its own with the same directories, or a tool would fail to start there.
+  const homes = new Map<string, string>();
+  const rehome = (value: string, home: string | undefined): string => {
+    if (!home || (value !== home && !value.startsWith(home + '/'))) return value;
+    let copy = homes.get(home);
+    if (!copy) {
+      copy = join(snapshotDir, `home-${homes.size}`);
+      cpSync(home, copy, { recursive: true, verbatimSymlinks: true });
+      homes.set(home, copy);
+    }
+    return copy + value.slice(home.length);
+  };
   const recorder: ToolRecorder = {
     invocations: [],
     run: async (command, args, options) => {
+      const home = options.env?.HOME;
       const mapped = {
         command,
-        args: args.map((a) => (a.startsWith('/') ? map(a) : a)),
-        cwd: options.cwd === undefined ? undefined : map(options.cwd),
-        env: options.env,
+        args: args.map((a) => (a.startsWith('/') ? rehome(map(a), home) : a)),
+        cwd: options.cwd === undefined ? undefined : rehome(map(options.cwd), home),
+        env: Object.fromEntries(
+          Object.entries(options.env ?? {}).map(([k, v]) => [k, v === undefined ? v : rehome(v, home)]),
+        ),
       };
       const result = await runProcess(command, args, options);
       recorder.invocations.push({ ...mapped, stdout: result.stdout });

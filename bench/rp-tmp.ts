@@ -9,9 +9,21 @@ const io = { log: silentLogger, env, cwd: process.cwd() };
 const apps = Number(process.argv[2] ?? 100);
 const repo = mkdtempSync(join(tmpdir(), 'rp-'));
 writeFleet(repo, { apps, seed: 42 });
-const opts = (c: number) => ({ repo, path: 'clusters/production', sources: new Map(), strictSubstitute: true, registryMirrors: new Map(), helmRepoMirrors: new Map(), concurrency: c, apiVersions: [], insecureRegistry: false }) as never;
+const opts = (c: number) =>
+  ({
+    repo,
+    path: 'clusters/production',
+    sources: new Map(),
+    strictSubstitute: true,
+    registryMirrors: new Map(),
+    helmRepoMirrors: new Map(),
+    concurrency: c,
+    apiVersions: [],
+    insecureRegistry: false,
+  }) as never;
 await renderCluster(opts(3), io);
-const t = Date.now(); const c0 = process.cpuUsage();
+const t = Date.now();
+const c0 = process.cpuUsage();
 await renderCluster(opts(Number(process.argv[3] ?? 1)), io);
 const c = process.cpuUsage(c0);
 console.log(`wall ${Date.now() - t} self ${Math.round((c.user + c.system) / 1000)}`);

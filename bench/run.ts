@@ -131,6 +131,9 @@ for (const apps of sizes) {
     // The floor: the same invocations, run one after the other by the benchmark itself.
     const floor = await measure(() => recorder.replay());
     rmSync(snapshots, { recursive: true, force: true });
+    // A floor whose tools printed something else did other work: no figure against it means anything.
+    if (floor.value.mismatches)
+      throw new Error(`the floor's replay of ${floor.value.mismatches} tool runs gave other output`);
     if (serial.value.errors.length || parallel.value.errors.length || parallelAtCores.value.errors.length)
       throw new Error('bench fleet did not render on every run');
     const overhead = serial.selfCpuMs / Math.max(1, serial.childCpuMs);

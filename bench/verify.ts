@@ -3,6 +3,7 @@
  * (the CLI module, in-process), then `fluxgate verify` of each, against the I/O floor: a bare
  * manifest HEAD + GET of the same references.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,18 +23,16 @@ export interface VerifyBench {
   requestsPerArtifact: number;
 }
 
-/** Counts the HTTP requests `fn` makes through the global fetch (the registry client's). */
+/** Counts the HTTP requests `fn` makes (undici announces each on this channel, whichever copy sends it). */
 async function countingRequests<T>(fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
-  const original = globalThis.fetch;
   let requests = 0;
-  globalThis.fetch = (...args: Parameters<typeof fetch>) => {
-    requests++;
-    return original(...args);
-  };
+  const count = () => void requests++;
+  subscribe('undici:request:create', count);
   try {
-    return { value: await fn(), requests };
+    const value = await fn();
+    return { value, requests };
   } finally {
-    globalThis.fetch = original;
+    unsubscribe('undici:request:create', count);
   }
 }
 
