@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { identityMatches } from '../../src/sign/cosign/verify.js';
 import { compileGoRegExp, GoRegExpError } from '../../src/util/go-regexp.js';
 import { runCli } from '../support/cli.js';
-import { sharedRegistryHost } from '../support/registry.js';
-import { writeRepo } from '../support/repo.js';
+import { pushKeyless } from '../support/keyless.js';
 import { GITHUB_ISSUER, startMockSigstore, type MockSigstore } from '../support/sigstore.js';
-import { toolEnv } from '../support/tools.js';
 
 /**
  * Identity and issuer patterns are Go regexps (cosign, sigstore-go and source-controller call
@@ -63,31 +61,6 @@ describe('verify flags and a signer whose ref only starts like main', () => {
   });
   afterAll(() => sigstore?.stop());
 
-  async function pushKeyless(repo: string, extra: string[]) {
-    const env = toolEnv(sigstore.oidcEnv);
-    delete env.SIGSTORE_ID_TOKEN;
-    const r = await runCli(
-      [
-        'push',
-        `oci://${sharedRegistryHost()}/${repo}:v1`,
-        '--path',
-        writeRepo({ 'a.yaml': `a: ${Math.random()}\n` }),
-        '--source',
-        'https://example.com/x',
-        '--revision',
-        'main@sha1:0123456789abcdef0123456789abcdef01234567',
-        '--sign',
-        'cosign',
-        '--keyless',
-        ...sigstore.signFlags,
-        ...extra,
-      ],
-      { env },
-    );
-    expect(r.code).toBe(0);
-    return `oci://${sharedRegistryHost()}/${repo}:v1`;
-  }
-
   const verify = (
     ref: string,
     subjectRegExp: string,
@@ -108,8 +81,8 @@ describe('verify flags and a signer whose ref only starts like main', () => {
 
   it('`main\\z` refuses refs/heads/mainz-evil in both layouts; (?i) and (?P<>) accept what Go accepts', async () => {
     for (const ref of [
-      await pushKeyless('goregexp/legacy', []),
-      await pushKeyless('goregexp/bundle', ['--bundle-format']),
+      (await pushKeyless(sigstore, 'goregexp/legacy')).ref,
+      (await pushKeyless(sigstore, 'goregexp/bundle', ['--bundle-format'])).ref,
     ]) {
       const refused = await verify(ref, '^https://github\\.com/octo/demo/.+@refs/heads/main\\z');
       expect(refused.code).toBe(1);

@@ -5,15 +5,13 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { RegistryClient } from '../../src/oci/client.js';
+import { pushKeyless } from '../support/keyless.js';
 import { readBundles } from '../../src/sign/cosign/bundle-format.js';
 import { readSignatureLayers } from '../../src/sign/cosign/legacy.js';
 import { verifyBundles, verifySignatureLayers } from '../../src/sign/cosign/verify.js';
 import type { CosignVerifyPolicy } from '../../src/sign/types.js';
-import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
-import { writeRepo } from '../support/repo.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
-import { toolEnv } from '../support/tools.js';
 
 /**
  * Trust-root edge cases, decided as cosign's CheckOpts.verificationOptions decides them for
@@ -29,30 +27,7 @@ let layers: Awaited<ReturnType<typeof readSignatureLayers>>;
 beforeAll(async () => {
   sigstore = await startMockSigstore();
   const host = sharedRegistryHost();
-  const env = toolEnv(sigstore.oidcEnv);
-  delete env.SIGSTORE_ID_TOKEN;
-  const r = await runCli(
-    [
-      'push',
-      `oci://${host}/trust-root/app:v1`,
-      '--path',
-      writeRepo({ 'a.yaml': `a: ${Math.random()}\n` }),
-      '--source',
-      'https://example.com/x',
-      '--revision',
-      'main@sha1:0123456789abcdef0123456789abcdef01234567',
-      '--sign',
-      'cosign',
-      '--keyless',
-      '--bundle-format',
-      ...sigstore.signFlags,
-      '--format',
-      'json',
-    ],
-    { env },
-  );
-  expect(r.code).toBe(0);
-  digest = JSON.parse(r.stdout).digest;
+  ({ digest } = await pushKeyless(sigstore, 'trust-root/app', ['--bundle-format']));
   const [stored] = await readBundles(client, host, 'trust-root/app', digest);
   bundleJson = stored!.json;
   layers = await readSignatureLayers(client, host, 'trust-root/app', digest);

@@ -11,9 +11,8 @@ import { RegistryClient } from '../../src/oci/client.js';
 import { signatureTag } from '../../src/sign/cosign/legacy.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
-import { writeRepo } from '../support/repo.js';
+import { pushKeyless } from '../support/keyless.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
-import { toolEnv } from '../support/tools.js';
 
 const EMAIL = 'release-bot@example.com';
 const client = new RegistryClient({ env: {} });
@@ -27,33 +26,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => sigstore?.stop());
-
-async function pushKeyless(repo: string, extra: string[] = []): Promise<string> {
-  const env = toolEnv(sigstore.oidcEnv);
-  delete env.SIGSTORE_ID_TOKEN;
-  const r = await runCli(
-    [
-      'push',
-      `oci://${sharedRegistryHost()}/${repo}:v1`,
-      '--path',
-      writeRepo({ 'a.yaml': `a: ${Math.random()}\n` }),
-      '--source',
-      'https://example.com/x',
-      '--revision',
-      'main@sha1:0123456789abcdef0123456789abcdef01234567',
-      '--sign',
-      'cosign',
-      '--keyless',
-      ...sigstore.signFlags,
-      ...extra,
-      '--format',
-      'json',
-    ],
-    { env },
-  );
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout).digest;
-}
 
 async function verify(repo: string, digest: string, identity: string[]) {
   const r = await runCli([
@@ -74,7 +46,7 @@ async function verify(repo: string, digest: string, identity: string[]) {
 describe('a Fulcio certificate carrying an email and a URI', () => {
   it('.sig: the identity may be either SAN, as cosign matches each; another identity fails', async () => {
     const repo = 'two-sans/legacy';
-    const digest = await pushKeyless(repo);
+    const { digest } = await pushKeyless(sigstore, repo);
     const sig = (await client.getManifest(sharedRegistryHost(), repo, signatureTag(digest))).manifest;
     const cert = new X509Certificate(sig.layers[0].annotations['dev.sigstore.cosign/certificate']);
     expect(cert.getExtension(SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([
@@ -104,7 +76,7 @@ describe('a Fulcio certificate carrying an email and a URI', () => {
 
   it('bundle: only the URI is the identity, as sigstore-go summarizes the certificate', async () => {
     const repo = 'two-sans/bundle';
-    const digest = await pushKeyless(repo, ['--bundle-format']);
+    const { digest } = await pushKeyless(sigstore, repo, ['--bundle-format']);
     expect(await verify(repo, digest, ['--certificate-identity', sigstore.identity.subject])).toMatchObject({
       code: 0,
       verified: true,
