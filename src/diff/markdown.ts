@@ -1,7 +1,7 @@
 import { ownerKey, type OwnerRef } from '../render/types.js';
 import { oneLine } from '../util/text.js';
 import { cellCode, escapeHtml, escapeMarkdown } from '../util/markdown.js';
-import { shortValue, FIELD_LIMIT } from './fields.js';
+import { shortValue, FIELD_LIMIT, type FieldChange } from './fields.js';
 import type { ClusterDiff, DiffError, ObjectChange } from './objects.js';
 
 /** GitHub rejects comments over 65,536 characters. */
@@ -26,6 +26,9 @@ const where = (origin?: { file: string; line?: number }) =>
   origin ? ` (${escapeMarkdown(`${origin.file}${origin.line ? `:${origin.line}` : ''}`)})` : '';
 /** Tables longer than this are folded under a one-line summary (a 200-app fleet's review). */
 const LONG_TABLE = 20;
+/** Objects changed the same way before the review says it once; objects and fields it names. */
+const SAME_CHANGE_MIN = 3;
+const SAME_CHANGE_NAMED = 3;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 interface Section {
@@ -208,6 +211,27 @@ export function reviewMarkdown(diff: ClusterDiff, options: ReviewOptions = {}): 
     if (long) head.push('</details>', '');
   }
 
+  const repeated = sameModifications(diff.changes);
+  if (repeated.length) {
+    // A platform change edits the same fields in hundreds of objects: said once, above the
+    // owner sections that still hold each object's diff.
+    head.push('### Same change in many objects', '');
+    for (const { changes, fields } of repeated.slice(0, LONG_TABLE)) {
+      const named = changes.slice(0, SAME_CHANGE_NAMED).map((c) => escapeMarkdown(objectLabel(c)));
+      const more = changes.length - named.length;
+      head.push(
+        `- **${changes.length} objects** (${named.join(', ')}${more ? `, ${more} more` : ''}): ${fields
+          .slice(0, SAME_CHANGE_NAMED)
+          .map(fieldText)
+          .join(
+            '; ',
+          )}${fields.length > SAME_CHANGE_NAMED ? `; ${plural(fields.length - SAME_CHANGE_NAMED, 'more field')}` : ''}`,
+      );
+    }
+    if (repeated.length > LONG_TABLE) head.push(`- …${plural(repeated.length - LONG_TABLE, 'more change')}`);
+    head.push('');
+  }
+
   const listed = diff.errors.filter(
     (e) => !diff.unrendered.some((u) => u.side === e.side && u.message === e.message),
   );
@@ -318,16 +342,36 @@ function groupByOwner(diff: ClusterDiff) {
   return new Map([...groups].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** A field change as the review writes it: path, then value before → after. */
+const fieldText = (f: FieldChange) =>
+  `${cellCode(f.path)}: ${f.before === undefined ? '_(added)_ ' : cellCode(shortValue(f.before)) + ' → '}${f.after === undefined ? '_(removed)_' : cellCode(shortValue(f.after))}`;
+
+/**
+ * Modifications that change exactly the same fields the same way, in more objects than a review
+ * lists one by one (LONG_TABLE modified objects in all): the largest groups first.
+ */
+function sameModifications(changes: ObjectChange[]): { changes: ObjectChange[]; fields: FieldChange[] }[] {
+  const modified = changes.filter((c) => c.action === 'modified' && c.fields.length);
+  if (modified.length <= LONG_TABLE) return [];
+  const groups = new Map<string, { changes: ObjectChange[]; fields: FieldChange[] }>();
+  for (const c of modified) {
+    const key = JSON.stringify(c.fields.map((f) => [f.path, f.before, f.after]));
+    const group = groups.get(key) ?? { changes: [], fields: c.fields };
+    group.changes.push(c);
+    groups.set(key, group);
+  }
+  return [...groups.values()]
+    .filter((g) => g.changes.length >= SAME_CHANGE_MIN)
+    .sort((a, b) => b.changes.length - a.changes.length);
+}
+
 /** One object: what happened, the changed fields as paths, then the unified diff. */
 function changeBlock(c: ObjectChange): string {
   const lines = [`**${c.action}** ${escapeMarkdown(objectLabel(c))}`];
   for (const r of c.risks) lines[0] += ` · ⚠️ ${escapeMarkdown(r)}`;
   if (c.fields.length) {
     lines.push('');
-    for (const f of c.fields.slice(0, FIELD_LIMIT))
-      lines.push(
-        `- ${cellCode(f.path)}: ${f.before === undefined ? '_(added)_ ' : cellCode(shortValue(f.before)) + ' → '}${f.after === undefined ? '_(removed)_' : cellCode(shortValue(f.after))}`,
-      );
+    for (const f of c.fields.slice(0, FIELD_LIMIT)) lines.push(`- ${fieldText(f)}`);
     if (c.fields.length > FIELD_LIMIT) lines.push('- …more in the diff');
   }
   lines.push('', fence(c.diff));
