@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_STRIP_ATTRS } from '../../src/commands/diff.js';
@@ -11,6 +10,7 @@ import type { RenderResult } from '../../src/render/types.js';
 import { runCli } from '../support/cli.js';
 import { writeRepo } from '../support/repo.js';
 import { toolEnv } from '../support/tools.js';
+import { gitIn } from '../support/history.js';
 
 /**
  * The changed-only diff equals the full diff over a generated git history: random edits (seeded,
@@ -292,8 +292,7 @@ const blankMarkers = (value: unknown) =>
 describe('changed-only diff over a generated history', () => {
   it(`equals the full diff after each of ${COMMITS * EDITS_PER_COMMIT} random edits over every edge kind`, async () => {
     const repo = fleet();
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args]);
+    const git = (...args: string[]) => gitIn(repo, ...args);
     git('init', '-q');
     git('add', '-A');
     git('commit', '-qm', 'base');

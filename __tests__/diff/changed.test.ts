@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChartRepo, type ChartRepo } from '../support/chart-repo.js';
 import { runCli } from '../support/cli.js';
 import { writeRepo } from '../support/repo.js';
+import { gitIn } from '../support/history.js';
 
 /**
  * The diff from git refs on fleets laid out as home-ops fleets are: Kustomization paths without a
@@ -122,8 +122,7 @@ interface DiffPair {
 /** Commits `edit` on top of a fresh fleet and diffs the two commits, changed-only and in full. */
 async function diffEdit(edit: (repo: string) => void): Promise<DiffPair> {
   const repo = fleet();
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args]);
+  const git = (...args: string[]) => gitIn(repo, ...args);
   git('init', '-q');
   git('add', '-A');
   git('commit', '-qm', 'base');

@@ -1,26 +1,17 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { PROJECT_ROOT } from '../support/tools.js';
+import { editFile, gitIn } from '../support/history.js';
 
 const SECRET_BEFORE = 'example-production-token-not-a-real-secret';
 const SECRET_AFTER = 'rotated-production-token-value';
 let repo: string;
 
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  });
-const edit = (file: string, from: string | RegExp, to: string) => {
-  const path = join(repo, file);
-  const text = readFileSync(path, 'utf8');
-  const next = text.replace(from, to);
-  if (next === text) throw new Error(`fixture edit did not apply to ${file}`);
-  writeFileSync(path, next);
-};
+const git = (...args: string[]) => gitIn(repo, ...args);
+const edit = (file: string, from: string | RegExp, to: string) => editFile(repo, file, from, to);
 
 /** Commits of the fixture history: each a kind of change a PR makes. */
 const steps: { name: string; change: () => void; expect: string[] }[] = [

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,24 +7,18 @@ import { runCommand } from '../../src/run.js';
 import { cli } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
+import { editFile, gitIn } from '../support/history.js';
 
 // Where objects and errors are defined (file and line in the repository), as the review and the
 // annotations show them, on the example fleet and small changes to it.
 
 let repo: string;
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  }).trim();
+const git = (...args: string[]) => gitIn(repo, ...args);
 const write = (file: string, text: string) => {
   mkdirSync(join(repo, file, '..'), { recursive: true });
   writeFileSync(join(repo, file), text);
 };
-const edit = (file: string, from: string, to: string) => {
-  const text = readFileSync(join(repo, file), 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture edit did not apply to ${file}`);
-  writeFileSync(join(repo, file), text.replace(from, to));
-};
+const edit = (file: string, from: string, to: string) => editFile(repo, file, from, to);
 const commit = (message: string) => {
   git('add', '-A');
   git('commit', '-qm', message);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,23 +7,17 @@ import { runCommand } from '../../src/run.js';
 import { runCli } from '../support/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-api.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
+import { editFile, gitIn } from '../support/history.js';
 
 let repo: string;
 let gh: FakeGitHub;
 
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  }).trim();
+const git = (...args: string[]) => gitIn(repo, ...args);
 const write = (file: string, text: string) => {
   mkdirSync(join(repo, file, '..'), { recursive: true });
   writeFileSync(join(repo, file), text);
 };
-const edit = (file: string, from: string, to: string) => {
-  const text = readFileSync(join(repo, file), 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture edit did not apply to ${file}`);
-  writeFileSync(join(repo, file), text.replace(from, to));
-};
+const edit = (file: string, from: string, to: string) => editFile(repo, file, from, to);
 const commit = (message: string) => {
   git('add', '-A');
   git('commit', '-qm', message);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -16,6 +16,7 @@ import { runCli } from '../support/cli.js';
 import { startFakeGitHub } from '../support/github-api.js';
 import { PROJECT_ROOT, TOOLS_BIN, toolEnv } from '../support/tools.js';
 import { readOutputs } from '../verify/github-outputs.js';
+import { editFile, gitIn } from '../support/history.js';
 
 /**
  * `--shard I/N` and `merge`: four cells of the benchmark's 500-app fleet, merged, give the review
@@ -44,17 +45,7 @@ let buildLog: string;
 let env: NodeJS.ProcessEnv;
 
 const git = (...args: string[]) => gitIn(repo, ...args);
-const gitIn = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-C', dir, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  });
-const edit = (dir: string, file: string, from: string | RegExp, to: string) => {
-  const path = join(dir, file);
-  const text = readFileSync(path, 'utf8');
-  const next = text.replace(from, to);
-  if (next === text) throw new Error(`fixture edit did not apply to ${file}`);
-  writeFileSync(path, next);
-};
+const edit = editFile;
 
 /** kubectl (kustomize) and helm behind a wrapper that logs each build, to count them per cell. */
 function countingTools(dir: string): string {

@@ -5,26 +5,18 @@
  * a change under a suspended Kustomization is shown as suspended, not as a change.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { FIXTURES } from '../support/tools.js';
+import { editFile, gitIn } from '../support/history.js';
 
 const APPS = join(FIXTURES, 'flux-operator', 'd2-apps');
 let repo: string;
 
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  });
-const edit = (file: string, from: string, to: string) => {
-  const path = join(repo, file);
-  const text = readFileSync(path, 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture edit did not apply to ${file}`);
-  writeFileSync(path, text.replace(from, to));
-};
+const git = (...args: string[]) => gitIn(repo, ...args);
+const edit = (file: string, from: string, to: string) => editFile(repo, file, from, to);
 
 interface Result {
   json: any;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
+import { gitIn } from '../support/history.js';
 
 /**
  * The build cache: a build whose inputs are equal on both sides of a diff runs once, and
@@ -66,11 +66,7 @@ spec:
   return repo;
 }
 
-function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  });
-}
+const git = gitIn;
 
 /** Commits a change to web's ConfigMap: one owner changes. */
 function changeWeb(repo: string): void {

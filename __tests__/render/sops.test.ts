@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { fluxKustomization, writeRepo } from '../support/repo.js';
 import { FIXTURES, toolEnv } from '../support/tools.js';
+import { gitIn } from '../support/history.js';
 
 /**
  * SOPS files written by the sops CLI, with the keys published beside them
@@ -203,10 +203,7 @@ describe('SOPS decryption as kustomize-controller does it', () => {
 
 describe('a review of SOPS Secrets over a git history', () => {
   let repo: string;
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-      encoding: 'utf8',
-    });
+  const git = (...args: string[]) => gitIn(repo, ...args);
   const commit = (name: string, files: Record<string, string>) => {
     for (const [path, text] of Object.entries(files)) writeFileSync(join(repo, path), text);
     git('add', '-A');

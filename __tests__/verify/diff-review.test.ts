@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
 import { cosignKeyPairs, pushTestArtifact } from '../support/signing.js';
+import { gitIn } from '../support/history.js';
 
 /**
  * `diff --verify` on a real git history: the review gets a verification section for the sources
@@ -18,10 +18,7 @@ const digests = new Map<string, string>();
 const host = () => sharedRegistryHost();
 const url = (name: string) => `oci://${host()}/${prefix}/${name}`;
 
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', repo, '-c', 'user.email=ci@example.com', '-c', 'user.name=ci', ...args], {
-    encoding: 'utf8',
-  });
+const git = (...args: string[]) => gitIn(repo, ...args);
 
 async function push(name: string, tag: string, key?: string) {
   const out = await pushTestArtifact(
