@@ -42,6 +42,17 @@ describe('the review of many objects changed the same way', () => {
     expect(markdown.match(/\*\*modified\*\* Deployment web\/web-/g)).toHaveLength(200);
   });
 
+  it('leaves image moves alone to the Images section', () => {
+    const image = [
+      { path: 'spec.template.spec.containers[name=web].image', before: 'web:1', after: 'web:2' },
+    ];
+    const { markdown } = reviewMarkdown(diffOf(names(30, 'web').map((n) => modified(n, image))));
+    expect(markdown).not.toContain('Same change in many objects');
+    const both = [...image, ...replicas];
+    const mixed = reviewMarkdown(diffOf(names(30, 'web').map((n) => modified(n, both)))).markdown;
+    expect(mixed).toContain('- **30 objects** (');
+  });
+
   it('lists a few changes one by one as before', () => {
     const { markdown } = reviewMarkdown(diffOf(names(20, 'web').map((n) => modified(n, replicas))));
     expect(markdown).not.toContain('Same change in many objects');

@@ -346,9 +346,13 @@ function groupByOwner(diff: ClusterDiff) {
 const fieldText = (f: FieldChange) =>
   `${cellCode(f.path)}: ${f.before === undefined ? '_(added)_ ' : cellCode(shortValue(f.before)) + ' → '}${f.after === undefined ? '_(removed)_' : cellCode(shortValue(f.after))}`;
 
+/** A container's image (containers, initContainers, ephemeralContainers): the Images section says those. */
+const IMAGE_FIELD = /ontainers\[[^\]]*\]\.image$/;
+
 /**
  * Modifications that change exactly the same fields the same way, in more objects than a review
- * lists one by one (LONG_TABLE modified objects in all): the largest groups first.
+ * lists one by one (LONG_TABLE modified objects in all): the largest groups first. Image moves
+ * alone are left to the Images section, which already counts them.
  */
 function sameModifications(changes: ObjectChange[]): { changes: ObjectChange[]; fields: FieldChange[] }[] {
   const modified = changes.filter((c) => c.action === 'modified' && c.fields.length);
@@ -361,7 +365,7 @@ function sameModifications(changes: ObjectChange[]): { changes: ObjectChange[]; 
     groups.set(key, group);
   }
   return [...groups.values()]
-    .filter((g) => g.changes.length >= SAME_CHANGE_MIN)
+    .filter((g) => g.changes.length >= SAME_CHANGE_MIN && !g.fields.every((f) => IMAGE_FIELD.test(f.path)))
     .sort((a, b) => b.changes.length - a.changes.length);
 }
 
