@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { PROJECT_ROOT } from '../support/tools.js';
-import { editFile, gitIn } from '../support/history.js';
+import { commitAll, editFile, gitIn, lastCommitDiffArgs } from '../support/history.js';
 
 const SECRET_BEFORE = 'example-production-token-not-a-real-secret';
 const SECRET_AFTER = 'rotated-production-token-value';
@@ -130,23 +130,11 @@ beforeAll(async () => {
   rmSync(repo, { recursive: true });
   cpSync(join(PROJECT_ROOT, 'examples', 'fleet'), repo, { recursive: true });
   git('init', '-q');
-  git('add', '-A');
-  git('commit', '-qm', 'base');
+  commitAll(repo, 'base');
   for (const step of steps) {
     step.change();
-    git('add', '-A');
-    git('commit', '-qm', step.name);
-    const args = [
-      'diff',
-      '--repo',
-      repo,
-      '--base',
-      'HEAD~1',
-      '--head',
-      'HEAD',
-      '--path',
-      'clusters/production',
-    ];
+    commitAll(repo, step.name);
+    const args = [...lastCommitDiffArgs(repo, 'clusters/production')];
     const json = await runCli([...args, '--format', 'json']);
     const full = await runCli([...args, '--format', 'json', '--no-changed-only']);
     const markdown = await runCli([...args, '--format', 'markdown']);

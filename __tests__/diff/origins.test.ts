@@ -7,7 +7,7 @@ import { runCommand } from '../../src/run.js';
 import { cli } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
-import { editFile, gitIn } from '../support/history.js';
+import { commitAll, editFile, gitIn } from '../support/history.js';
 
 // Where objects and errors are defined (file and line in the repository), as the review and the
 // annotations show them, on the example fleet and small changes to it.
@@ -19,11 +19,7 @@ const write = (file: string, text: string) => {
   writeFileSync(join(repo, file), text);
 };
 const edit = (file: string, from: string, to: string) => editFile(repo, file, from, to);
-const commit = (message: string) => {
-  git('add', '-A');
-  git('commit', '-qm', message);
-  return git('rev-parse', 'HEAD');
-};
+const commit = (message: string) => commitAll(repo, message);
 /** The 1-based line of the first line of `file` that contains `text`. */
 const lineOf = (file: string, text: string) =>
   readFileSync(join(repo, file), 'utf8')

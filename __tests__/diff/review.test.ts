@@ -7,7 +7,7 @@ import { runCommand } from '../../src/run.js';
 import { runCli } from '../support/cli.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-api.js';
 import { PROJECT_ROOT, toolEnv } from '../support/tools.js';
-import { editFile, gitIn } from '../support/history.js';
+import { commitAll, editFile, gitIn } from '../support/history.js';
 
 let repo: string;
 let gh: FakeGitHub;
@@ -18,11 +18,7 @@ const write = (file: string, text: string) => {
   writeFileSync(join(repo, file), text);
 };
 const edit = (file: string, from: string, to: string) => editFile(repo, file, from, to);
-const commit = (message: string) => {
-  git('add', '-A');
-  git('commit', '-qm', message);
-  return git('rev-parse', 'HEAD');
-};
+const commit = (message: string) => commitAll(repo, message);
 const diff = (base: string, head: string, ...more: string[]) =>
   runCli(['diff', '--repo', repo, '--base', base, '--head', head, ...more]);
 

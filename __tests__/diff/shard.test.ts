@@ -16,7 +16,7 @@ import { runCli } from '../support/cli.js';
 import { startFakeGitHub } from '../support/github-api.js';
 import { PROJECT_ROOT, TOOLS_BIN, toolEnv } from '../support/tools.js';
 import { readOutputs } from '../verify/github-outputs.js';
-import { editFile, gitIn } from '../support/history.js';
+import { commitAll, editFile, gitIn, lastCommitDiffArgs } from '../support/history.js';
 
 /**
  * `--shard I/N` and `merge`: four cells of the benchmark's 500-app fleet, merged, give the review
@@ -69,17 +69,7 @@ async function counted<T>(run: () => Promise<T>): Promise<{ result: T; builds: n
   return { result, builds };
 }
 
-const diffArgs = () => [
-  'diff',
-  '--repo',
-  repo,
-  '--base',
-  'HEAD~1',
-  '--head',
-  'HEAD',
-  '--path',
-  'clusters/production',
-];
+const diffArgs = () => lastCommitDiffArgs(repo, 'clusters/production');
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'fg-shard-'));
@@ -101,8 +91,7 @@ function fleetWithChanges(dir: string, apps: number): void {
   const at = CHANGES[apps]!;
   writeFleet(dir, { apps, seed: 21 });
   gitIn(dir, 'init', '-q');
-  gitIn(dir, 'add', '-A');
-  gitIn(dir, 'commit', '-qm', 'base');
+  commitAll(dir, 'base');
   for (const i of at.images)
     edit(dir, `apps/${appName(i)}/overlays/production/kustomization.yaml`, /newTag: .*/, 'newTag: 9.9.9');
   edit(dir, `apps/${appName(at.chart)}/base/release.yaml`, /replicaCount: \d+/, 'replicaCount: 7');
@@ -114,8 +103,7 @@ function fleetWithChanges(dir: string, apps: number): void {
     '../../base',
     '../../missing',
   );
-  gitIn(dir, 'add', '-A');
-  gitIn(dir, 'commit', '-qm', 'head');
+  commitAll(dir, 'head');
 }
 
 describe('diff --shard I/N and merge', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { FIXTURES } from '../support/tools.js';
-import { editFile, gitIn } from '../support/history.js';
+import { commitAll, editFile, gitIn, lastCommitDiffArgs } from '../support/history.js';
 
 const APPS = join(FIXTURES, 'flux-operator', 'd2-apps');
 let repo: string;
@@ -47,22 +47,12 @@ beforeAll(async () => {
   rmSync(repo, { recursive: true });
   cpSync(join(FIXTURES, 'flux-operator', 'd2-fleet'), repo, { recursive: true });
   git('init', '-q');
-  git('add', '-A');
-  git('commit', '-qm', 'base');
+  commitAll(repo, 'base');
   for (const step of steps) {
     step.change();
-    git('add', '-A');
-    git('commit', '-qm', step.name);
+    commitAll(repo, step.name);
     const args = [
-      'diff',
-      '--repo',
-      repo,
-      '--base',
-      'HEAD~1',
-      '--head',
-      'HEAD',
-      '--path',
-      'clusters/staging',
+      ...lastCommitDiffArgs(repo, 'clusters/staging'),
       ...['frontend', 'backend', 'payments', 'search'].flatMap((t) => [
         '--source',
         `OCIRepository/${t}/apps=${join(APPS, t)}`,

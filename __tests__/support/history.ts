@@ -17,3 +17,15 @@ export function editFile(dir: string, file: string, from: string | RegExp, to: s
   if (next === text) throw new Error(`fixture edit did not apply to ${file}`);
   writeFileSync(path, next);
 }
+
+/** Commits everything in `dir` (new, changed and removed files); returns the commit id. */
+export function commitAll(dir: string, message: string): string {
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-qm', message);
+  return gitIn(dir, 'rev-parse', 'HEAD');
+}
+
+/** `fluxgate diff` of the last commit of `repo` (HEAD~1 → HEAD) for the cluster at `path`. */
+export function lastCommitDiffArgs(repo: string, path: string): string[] {
+  return ['diff', '--repo', repo, '--base', 'HEAD~1', '--head', 'HEAD', '--path', path];
+}
