@@ -104,6 +104,53 @@ export const silentLogger: Logger = {
   mask() {},
 };
 
+/**
+ * A logger whose lines wait until `attach`: work that runs beside other work (a diff's head
+ * side, rendered while the base side renders) logs after it, in its own group, as if it had run
+ * second. Masks reach the target at once; progress lines are dropped until attached.
+ */
+export class DeferredLogger implements Logger {
+  private readonly held: ((log: Logger) => void)[] = [];
+  private target?: Logger;
+
+  constructor(private readonly masks: Logger) {}
+
+  /** Writes what was held to `log`, then passes every later line straight through. */
+  attach(log: Logger): void {
+    this.target = log;
+    for (const line of this.held.splice(0)) line(log);
+  }
+
+  private send(line: (log: Logger) => void): void {
+    if (this.target) line(this.target);
+    else this.held.push(line);
+  }
+
+  debug(message: string): void {
+    this.send((log) => log.debug(message));
+  }
+  info(message: string): void {
+    this.send((log) => log.info(message));
+  }
+  warn(message: string, annotation?: Annotation): void {
+    this.send((log) => log.warn(message, annotation));
+  }
+  error(message: string, annotation?: Annotation): void {
+    this.send((log) => log.error(message, annotation));
+  }
+  /** Groups do not nest (Actions' do not): the name is a line of the enclosing group. */
+  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.debug(`» ${name}`);
+    return fn();
+  }
+  mask(secret: string): void {
+    this.masks.mask(secret);
+  }
+  progress(line: string): void {
+    this.target?.progress?.(line);
+  }
+}
+
 /** `log` with every message (and annotation field) passed through `redact` first. */
 export function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
   const annotation = (a?: Annotation): Annotation | undefined =>

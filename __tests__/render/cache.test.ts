@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,10 +95,11 @@ async function diff(repo: string, ...extra: string[]): Promise<DiffJson> {
 /** Secret markers are keyed afresh in every run: compare renders with them set aside. */
 const markersAside = (text: string) => text.replace(/\(secret:[0-9a-f]{12}\)/g, '(secret:…)');
 
-function cacheFiles(dir: string): string[] {
+/** Stored build outputs (`parses` too: the parse kept beside a kustomize output). */
+function cacheFiles(dir: string, parses = false): string[] {
   return (readdirSync(dir, { recursive: true }) as string[])
     .map((f) => join(dir, f))
-    .filter((f) => f.endsWith('.json'));
+    .filter((f) => f.endsWith('.json') && f.endsWith('.parsed.json') === parses);
 }
 
 describe('builds shared by both sides of a diff', () => {
@@ -175,8 +177,10 @@ describe('--cache-dir', () => {
     const second = await runCli(args);
     expect(first.code).toBe(0);
     expect(second.stderr).toContain('builds: 1 run, 5 from the cache');
-    const stored = cacheFiles(cache).map((f) => readFileSync(f, 'utf8'));
-    expect(stored.length).toBe(5);
+    expect(cacheFiles(cache).length).toBe(5);
+    // The parse of each stored kustomize output (the HelmRelease's is helm's, kept as text only).
+    expect(cacheFiles(cache, true).length).toBe(4);
+    const stored = [...cacheFiles(cache), ...cacheFiles(cache, true)].map((f) => readFileSync(f, 'utf8'));
     for (const text of stored) {
       expect(text).not.toContain(SECRET_VALUE);
       expect(text).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
@@ -235,5 +239,42 @@ describe('--cache-dir', () => {
     // Rebuilt entries replace the bad ones: the next run reads them all.
     const third = await runCli([...args, '--verbose']);
     expect(third.stderr).toContain('builds: 1 run, 5 from the cache');
+  });
+
+  it('reads the parse stored beside an output only while it matches that output and its own hash', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    const args = [
+      'render',
+      '--repo',
+      repo,
+      '--path',
+      'clusters/main',
+      '--cache-dir',
+      cache,
+      '--format',
+      'json',
+    ];
+    const clean = await runCli(args);
+    const parses = cacheFiles(cache, true);
+    const web = parses.find((f) => readFileSync(f, 'utf8').includes('"name":"web"'))!;
+    const [header, value] = readFileSync(web, 'utf8').split('\n') as [string, string];
+    const edited = value.replace('"name":"web"', '"name":"web-from-parse"');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const write = (fields: Record<string, unknown>, text: string) =>
+      writeFileSync(web, `${JSON.stringify({ ...JSON.parse(header), ...fields })}\n${text}`);
+    // Intact (its hash recomputed over the edit): the parse is what the run reads.
+    write({ sha256: sha(edited) }, edited);
+    expect((await runCli(args)).stdout).toContain('web-from-parse');
+    // Its value does not match its hash, or it parses another output: read from the output.
+    write({}, edited);
+    const mismatched = await runCli(args);
+    write({ sha256: sha(edited), output: sha('another output') }, edited);
+    const foreign = await runCli(args);
+    for (const r of [mismatched, foreign]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('web-from-parse');
+      expect(markersAside(r.stdout)).toBe(markersAside(clean.stdout));
+    }
   });
 });

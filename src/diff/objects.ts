@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { changedFields, type FieldChange } from './fields.js';
 import { risksOf, type ChangeAction } from './risk.js';
@@ -256,11 +257,13 @@ export function diffRenders(
     }
     const nb = b && normalize(b.object, stripAttrs);
     const na = a && normalize(a.object, stripAttrs);
+    // Equal as data (keys sorted, stripped attributes gone): printing both to compare would
+    // cost more than the rest of the diff on a large fleet.
     const action: ChangeAction | undefined = !b
       ? 'added'
       : !a
         ? 'removed'
-        : toYaml(nb) !== toYaml(na)
+        : !isDeepStrictEqual(nb, na)
           ? 'modified'
           : undefined;
     if (!action) continue;

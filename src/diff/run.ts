@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
+import { DeferredLogger, type Logger } from '../log.js';
 import { readCheckout } from '../flux/checkout.js';
 import { repositoryMappings } from '../flux/graph.js';
 import { buildCacheDir, loadSopsKeys, renderCluster } from '../render/engine.js';
@@ -309,36 +310,34 @@ async function renderChange(
     const planTree = select && (planSide.tree ?? directoryTree(planSide.dir));
     const skipped = new Map<string, OwnerRef>();
     let lastSelector: ShardSelector | undefined;
-    const render = async (side: Side, label: 'base' | 'head'): Promise<RenderResult> => {
+    const render = async (side: Side, label: 'base' | 'head', log: Logger): Promise<RenderResult> => {
       if (!(label === 'base' ? onBase : onHead)) return { objects: [], errors: [], rendered: [] };
       const selector = select?.(path, label, planTree!);
       lastSelector = selector ?? lastSelector;
-      const result = await io.log.group(`Render ${label} ${path}`, () =>
-        renderCluster(
-          {
-            ...options,
-            repo: side.dir,
-            tree: side.tree,
-            sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
-            checkout,
-            path,
-            masker,
-            sopsKeys,
-            builds,
-            progressLabel: `${label} ${path}`,
-            discovered: selector && ((owner, parent) => selector.discovered(owner, parent)),
-            shouldBuild:
-              planner || selector
-                ? (owner, info) => {
-                    if (selector && !selector.shouldBuild(owner)) return false;
-                    if (!planner || planner.shouldBuild(label, owner, info.flux)) return true;
-                    skipped.set(ownerKey(owner), owner);
-                    return false;
-                  }
-                : undefined,
-          },
-          io,
-        ),
+      const result = await renderCluster(
+        {
+          ...options,
+          repo: side.dir,
+          tree: side.tree,
+          sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
+          checkout,
+          path,
+          masker,
+          sopsKeys,
+          builds,
+          progressLabel: `${label} ${path}`,
+          discovered: selector && ((owner, parent) => selector.discovered(owner, parent)),
+          shouldBuild:
+            planner || selector
+              ? (owner, info) => {
+                  if (selector && !selector.shouldBuild(owner)) return false;
+                  if (!planner || planner.shouldBuild(label, owner, info.flux)) return true;
+                  skipped.set(ownerKey(owner), owner);
+                  return false;
+                }
+              : undefined,
+        },
+        { ...io, log },
       );
       addBuilds(counts, result.builds);
       // The side's scratch directory means nothing to a reader, and would keep an error on
@@ -348,13 +347,29 @@ async function renderChange(
         errors: result.errors.map((e) => ({ ...e, message: withoutDir(e.message, side.dir) })),
       };
     };
-    let b = await render(base, 'base');
-    let h = await render(head, 'head');
+    // The sides render at once (a build equal on both runs once, see BuildCache); the head's
+    // log waits and follows the base's, in its own group.
+    const renderSides = async (): Promise<[RenderResult, RenderResult]> => {
+      const headLog = new DeferredLogger(io.log);
+      const headRun = render(head, 'head', headLog);
+      headRun.catch(() => undefined); // awaited below; rejected early, it is not unhandled
+      let baseResult: RenderResult;
+      try {
+        baseResult = await io.log.group(`Render base ${path}`, () => render(base, 'base', io.log));
+      } catch (err) {
+        // The head's tools stop before the sides' directories are removed.
+        await headRun.catch(() => undefined);
+        throw err;
+      }
+      const headResult = await io.log.group(`Render head ${path}`, () => {
+        headLog.attach(io.log);
+        return headRun;
+      });
+      return [baseResult, headResult];
+    };
+    let [b, h] = await renderSides();
     // Owners whose inputs turn out to differ between the sides are built on both, then compared.
-    for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) {
-      b = await render(base, 'base');
-      h = await render(head, 'head');
-    }
+    for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) [b, h] = await renderSides();
     // A cell reports the owners it was not asked to build for the change only when it owns them.
     const notRebuilt = [...skipped]
       .filter(([, owner]) => !lastSelector || lastSelector.owns(owner))

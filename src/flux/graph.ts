@@ -10,7 +10,7 @@
  * Every unmapped GitRepository is this repository, as the renderer reads it (render/sources.ts).
  */
 import { relative, resolve, sep } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { yamlDocuments } from '../util/yaml-documents.js';
 import {
   field,
   isArtifactGenerator,
@@ -97,20 +97,16 @@ const isFluxObject = (o: KubeObject) =>
   isFluxInstance(o);
 
 function parseFluxObjects(text: string): Omit<FluxObject, 'file'>[] {
-  // Only a file naming a Flux API group can define a Flux object: the rest need no parse.
-  if (!text.includes('fluxcd.io') && !text.includes('fluxcd.controlplane.io')) return [];
-  const counter = new LineCounter();
-  const found: Omit<FluxObject, 'file'>[] = [];
-  try {
-    for (const doc of parseAllDocuments(text, { lineCounter: counter })) {
-      if (doc.errors.length) continue;
-      const o = doc.toJSON() as KubeObject | null;
-      if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o)) continue;
-      const offset = (doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0;
-      found.push({ object: o, line: counter.linePos(offset).line });
-    }
-  } catch {
+  // Only a file naming a Flux API group can define a Flux object: the rest need no parse. An
+  // escape in a double-quoted scalar can spell any name, so a file with a backslash is parsed.
+  if (!text.includes('fluxcd.io') && !text.includes('fluxcd.controlplane.io') && !text.includes('\\'))
     return [];
+  const found: Omit<FluxObject, 'file'>[] = [];
+  for (const doc of yamlDocuments(text)) {
+    if (doc.error) continue;
+    const o = doc.value as KubeObject | null;
+    if (!o || typeof o !== 'object' || typeof o.metadata?.name !== 'string' || !isFluxObject(o)) continue;
+    found.push({ object: o, line: doc.line });
   }
   return found;
 }

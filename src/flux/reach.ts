@@ -4,7 +4,7 @@
  * built as kustomize-controller generates one (fluxcd/pkg kustomize generator `generateKustomization`):
  * its YAML files, and each nearest subdirectory holding a kustomization file as a resource.
  */
-import { parse as parseYaml } from 'yaml';
+import { yamlDocuments } from '../util/yaml-documents.js';
 import { joinRepoPath, KUSTOMIZATION_FILES, repoPath } from './objects.js';
 import type { RepoFiles } from './tree.js';
 
@@ -30,12 +30,10 @@ const isRemote = (ref: string) =>
 
 /** The paths a kustomization file's text references, relative to its directory. */
 export function kustomizationReferences(text: string): string[] {
-  let k: Record<string, unknown>;
-  try {
-    k = parseYaml(text) as Record<string, unknown>;
-  } catch {
-    return [];
-  }
+  // One document without errors, as kustomize reads it (else nothing is referenced).
+  const docs = yamlDocuments(text);
+  if (docs.length !== 1 || docs[0]!.error) return [];
+  const k = docs[0]!.value as Record<string, unknown> | null | undefined;
   if (!k || typeof k !== 'object') return [];
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   const refs: string[] = [];

@@ -9,7 +9,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
+import { yamlDocuments } from '../util/yaml-documents.js';
 import { LocatedError } from './origin.js';
 import { confineKustomization, ConfinementError } from './confine.js';
 import { findOnPath, lastLine, runTool, type ProcessRunner, type ToolHome } from './process.js';
@@ -207,12 +208,11 @@ function isKubernetesYaml(file: string, sourceRoot: string): boolean {
   const rel = relative(sourceRoot, file).split(sep).join('/');
   const fail = (why: string, line?: number) =>
     new LocatedError(`failed to decode Kubernetes YAML from ${rel}: ${why}`, rel, line);
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'), { logLevel: 'error' });
+  const docs = yamlDocuments(readFileSync(file, 'utf8'));
+  for (const doc of docs) if (doc.error) throw fail(doc.error.message, doc.error.line);
   for (const doc of docs) {
-    if (doc.errors.length)
-      throw fail(doc.errors[0]!.message.split('\n')[0]!, doc.errors[0]!.linePos?.[0].line);
-  }
-  for (const value of docs.map((d) => d.toJSON() as unknown)) {
+    if (doc.invalid !== undefined) throw fail(doc.invalid);
+    const value = doc.value;
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
       if (Array.isArray(value) && value.length === 0) continue;

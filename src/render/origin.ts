@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { isMap, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import { yamlDocuments } from '../util/yaml-documents.js';
 import type { KubeObject } from './types.js';
 
 /** Where something is defined: a repository-relative file and its 1-based line, when known. */
@@ -44,7 +44,7 @@ export function takeOrigin(
     delete annotations![ORIGIN_ANNOTATION];
     if (Object.keys(annotations!).length === 0) delete object.metadata.annotations;
   }
-  const doc = parseDocument(String(text), { logLevel: 'silent' }).toJS() as Record<string, unknown> | null;
+  const doc = yamlDocuments(String(text))[0]?.value as Record<string, unknown> | null | undefined;
   if (!doc || typeof doc !== 'object' || doc.repo) return undefined;
   const path = typeof doc.path === 'string' ? doc.path : doc.configuredIn;
   if (typeof path !== 'string' || !path || posix.isAbsolute(path)) return undefined;
@@ -81,22 +81,15 @@ export class SourceLines {
     try {
       const text = this.readText(file);
       if (text === undefined) throw new Error(`${file}: not in the source`);
-      const counter = new LineCounter();
-      const docs = parseAllDocuments(text, { lineCounter: counter, logLevel: 'silent' });
       const places: DocumentPlace[] = [];
-      for (const doc of Array.isArray(docs) ? docs : []) {
-        const contents = doc.contents;
-        if (!contents || !isMap(contents) || !contents.range) continue;
-        const get = (...path: string[]) => {
-          const v = doc.getIn(path);
-          return typeof v === 'string' ? v : undefined;
-        };
+      for (const doc of yamlDocuments(text)) {
+        if (!doc.isMap || !doc.range) continue;
         places.push({
-          kind: get('kind'),
-          name: get('metadata', 'name'),
-          line: counter.linePos(contents.range[0]).line,
-          start: contents.range[0],
-          end: contents.range[2],
+          kind: doc.kind,
+          name: doc.name,
+          line: doc.line,
+          start: doc.range[0],
+          end: doc.range[2],
         });
       }
       entry = { text, docs: places };

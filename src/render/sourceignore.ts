@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { yamlDocuments } from '../util/yaml-documents.js';
 
 export { SOURCE_IGNORE_FILE } from '../flux/objects.js';
 import { SOURCE_IGNORE_FILE } from '../flux/objects.js';
@@ -309,9 +309,9 @@ export function entryDefinitions(
     if (!/\.ya?ml$/.test(file.path)) continue;
     const text = file.read();
     if (!text || !/GitRepository|OCIRepository|Kustomization/.test(text)) continue;
-    for (const doc of parseAllDocuments(text)) {
-      if (doc.errors.length) continue;
-      const object = doc.toJS() as {
+    for (const doc of yamlDocuments(text)) {
+      if (doc.error) continue;
+      const object = doc.value as {
         apiVersion?: string;
         kind?: string;
         metadata?: { name?: string; namespace?: string };
@@ -320,7 +320,7 @@ export function entryDefinitions(
       if (!String(object.apiVersion).includes('.toolkit.fluxcd.io/')) continue;
       found.set(
         `${object.kind}/${object.metadata.namespace ?? 'flux-system'}/${object.metadata.name}`,
-        object,
+        structuredClone(object),
       );
     }
   }
