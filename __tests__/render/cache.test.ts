@@ -95,10 +95,10 @@ async function diff(repo: string, ...extra: string[]): Promise<DiffJson> {
 /** Secret markers are keyed afresh in every run: compare renders with them set aside. */
 const markersAside = (text: string) => text.replace(/\(secret:[0-9a-f]{12}\)/g, '(secret:…)');
 
-/** Stored build outputs (`parses` too: the parse kept beside a kustomize output). */
+/** Stored build outputs (`parses`: the parses kept beside kustomize outputs instead). */
 function cacheFiles(dir: string, parses = false): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[])
-    .map((f) => join(dir, f))
+  return (readdirSync(join(dir, 'builds'), { recursive: true }) as string[])
+    .map((f) => join(dir, 'builds', f))
     .filter((f) => f.endsWith('.json') && f.endsWith('.parsed.json') === parses);
 }
 
@@ -180,7 +180,12 @@ describe('--cache-dir', () => {
     expect(cacheFiles(cache).length).toBe(5);
     // The parse of each stored kustomize output (the HelmRelease's is helm's, kept as text only).
     expect(cacheFiles(cache, true).length).toBe(4);
-    const stored = [...cacheFiles(cache), ...cacheFiles(cache, true)].map((f) => readFileSync(f, 'utf8'));
+    // Every file the cache holds: outputs, their parses, the repository's Flux objects.
+    const stored = (readdirSync(cache, { recursive: true }) as string[])
+      .map((f) => join(cache, f))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => readFileSync(f, 'utf8'));
+    expect(stored.length).toBe(10);
     for (const text of stored) {
       expect(text).not.toContain(SECRET_VALUE);
       expect(text).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
@@ -276,5 +281,30 @@ describe('--cache-dir', () => {
       expect(r.stdout).not.toContain('web-from-parse');
       expect(markersAside(r.stdout)).toBe(markersAside(clean.stdout));
     }
+  });
+
+  it('a render keeps the Flux objects of the repository by blob id; a diff plans from them while they are intact', async () => {
+    const repo = fleet();
+    const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
+    expect(
+      (await runCli(['render', '--repo', repo, '--path', 'clusters/main', '--cache-dir', cache])).code,
+    ).toBe(0);
+    changeWeb(repo);
+    const file = join(cache, 'flux-objects.json');
+    const [header, body] = readFileSync(file, 'utf8').split('\n') as [string, string];
+    const apps = gitIn(repo, 'rev-parse', 'HEAD:clusters/main/apps.yaml');
+    const parses = new Map(JSON.parse(body) as [string, { object: { metadata: { name: string } } }[]][]);
+    expect(parses.get(apps)!.map((p) => p.object.metadata.name)).toEqual(['web', 'api', 'jobs', 'vault']);
+    // Kept as stored, the plan follows them: here web is said to read another directory, so the
+    // change to apps/web reaches no owner.
+    const misled = body.replace('"path":"./apps/web"', '"path":"./apps/elsewhere"');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const write = (fields: Record<string, unknown>, text: string) =>
+      writeFileSync(file, `${JSON.stringify({ ...JSON.parse(header), ...fields })}\n${text}`);
+    write({ sha256: sha(misled) }, misled);
+    expect((await diff(repo, '--cache-dir', cache)).changes).toEqual([]);
+    // Not matching their hash: ignored, the files are parsed again and the change is seen.
+    write({}, misled);
+    expect((await diff(repo, '--cache-dir', cache)).changes.map((c) => c.name)).toEqual(['web']);
   });
 });

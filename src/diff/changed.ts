@@ -51,10 +51,13 @@ export class ChangePlanner {
   constructor(
     sides: { base: PlanTree; head: PlanTree },
     private readonly changed: string[],
-    /** The cluster's entry directory and the `--source` mappings, as repository paths. */
-    scope: { entry?: string; mappings?: SourceMappings } = {},
+    /**
+     * The cluster's entry directory and the `--source` mappings, as repository paths; files
+     * parsed before (a cache directory's, or another cluster path's), by blob id.
+     */
+    scope: { entry?: string; mappings?: SourceMappings; parses?: ParseCache } = {},
   ) {
-    const cache: ParseCache = new Map();
+    const cache: ParseCache = scope.parses ?? new Map();
     const entry = scope.entry === undefined ? undefined : repoPath(scope.entry);
     for (const tree of [sides.base, sides.head]) {
       const graph = new FluxGraph(tree, { cache, mappings: scope.mappings });

@@ -287,6 +287,7 @@ async function renderChange(
     io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
   const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
   const clusters: ClusterRenders[] = [];
+  const parses = builds.fluxParses();
   for (const path of options.paths) {
     const onBase = hasCluster(base, path);
     const onHead = hasCluster(head, path);
@@ -302,6 +303,7 @@ async function renderChange(
         ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed, {
             entry: path,
             mappings: repositoryMappings(repo, options.sources, io.cwd),
+            parses,
           })
         : undefined;
     // One plan for both sides (head's files, or base's when the change removes the cluster), so
@@ -319,6 +321,7 @@ async function renderChange(
           ...options,
           repo: side.dir,
           tree: side.tree,
+          parses,
           sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
           checkout,
           path,
@@ -377,6 +380,7 @@ async function renderChange(
       .sort();
     clusters.push({ path, base: b, head: h, ...(notRebuilt.length ? { notRebuilt } : {}) });
   }
+  builds.keepFluxParses(parses);
   return {
     clusters,
     builds: counts,

@@ -2,6 +2,7 @@
  * A repository's files as the Flux graph reads them: a git commit (diff/git.ts CommitTree) or a
  * directory on disk (`directoryTree`). Paths are repository-relative with `/`.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -16,8 +17,16 @@ export interface RepoFiles {
   load?(oids: string[]): void;
 }
 
-/** The files of a directory on disk, `.git` left out. */
-export function directoryTree(root: string): RepoFiles {
+/** A file's content id as git computes it (a blob id): files of a git side and of a directory compare. */
+export function blobId(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/**
+ * The files of a directory on disk, `.git` left out; `withIds`: with their blob ids (read and
+ * hashed when asked for), so that parses kept by id apply to it.
+ */
+export function directoryTree(root: string, withIds = false): RepoFiles {
   const files: string[] = [];
   const dirs = new Set<string>(['']);
   const walk = (rel: string) => {
@@ -40,6 +49,17 @@ export function directoryTree(root: string): RepoFiles {
   files.sort();
   return {
     files,
+    ...(withIds
+      ? {
+          oid: (rel: string) => {
+            try {
+              return blobId(readFileSync(join(root, rel)));
+            } catch {
+              return undefined;
+            }
+          },
+        }
+      : {}),
     isDirectory: (rel) => dirs.has(rel),
     read: (rel) => {
       try {

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version.js';
+import type { ParseCache } from '../flux/graph.js';
 
 /** Bumped when what a key covers or how an entry is laid out changes: older entries are foreign. */
 export const BUILD_CACHE_SCHEMA = 1;
@@ -49,6 +50,39 @@ interface StoredEntry {
   key: string;
   sha256: string;
   output: string;
+}
+
+/** The file under the cache directory that keeps parsed Flux objects by blob id. */
+const FLUX_PARSES = 'flux-objects.json';
+
+/**
+ * Parsed Flux objects by blob id for the graph: those a cache directory kept, and what this run
+ * parsed or read from them.
+ */
+export class FluxParses extends Map<string, NonNullable<ReturnType<ParseCache['get']>>> {
+  /** Read from the cache directory. */
+  readonly stored = new Map<string, NonNullable<ReturnType<ParseCache['get']>>>();
+  private readonly touched = new Set<string>();
+
+  override get(oid: string) {
+    const found = super.get(oid) ?? this.stored.get(oid);
+    if (found !== undefined) this.touched.add(oid);
+    return found;
+  }
+
+  override set(oid: string, parsed: NonNullable<ReturnType<ParseCache['get']>>) {
+    this.touched.add(oid);
+    return super.set(oid, parsed);
+  }
+
+  /** Whether this run parsed a file the kept parses did not have, or left one unused. */
+  changed(): boolean {
+    return this.size > 0 || [...this.stored.keys()].some((oid) => !this.touched.has(oid));
+  }
+
+  used(): [string, NonNullable<ReturnType<ParseCache['get']>>][] {
+    return [...this.touched].sort().map((oid) => [oid, this.get(oid)!]);
+  }
 }
 
 /**
@@ -148,6 +182,65 @@ export class BuildCache {
     return { output, origin: 'built' };
   }
 
+  /**
+   * Flux objects parsed from files by blob id (flux/graph.ts ParseCache), as the last run with
+   * this cache directory left them: a fleet's files rarely change between two runs, and parsing
+   * them is most of what planning a changed-only diff costs. Empty without a cache directory.
+   */
+  fluxParses(): FluxParses {
+    const parses = new FluxParses();
+    if (this.dir === undefined) return parses;
+    const file = join(this.dir, FLUX_PARSES);
+    try {
+      if (!this.confined('') || !lstatSync(file).isFile()) return parses;
+      const text = readFileSync(file, 'utf8');
+      const newline = text.indexOf('\n');
+      const header = JSON.parse(text.slice(0, newline)) as {
+        schema?: unknown;
+        fluxgate?: unknown;
+        sha256?: unknown;
+      };
+      const body = text.slice(newline + 1);
+      if (
+        newline < 0 ||
+        header?.schema !== BUILD_CACHE_SCHEMA ||
+        header.fluxgate !== VERSION ||
+        header.sha256 !== sha256(body)
+      )
+        return parses;
+      const entries = JSON.parse(body) as unknown;
+      if (!Array.isArray(entries)) return parses;
+      for (const entry of entries as unknown[]) {
+        if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) continue;
+        parses.stored.set(entry[0], entry[1] as ReturnType<ParseCache['get']> & object);
+      }
+    } catch {
+      return new FluxParses();
+    }
+    return parses;
+  }
+
+  /** Keeps the parses this run used (only those: the file does not grow with history). */
+  keepFluxParses(parses: FluxParses): void {
+    if (this.dir === undefined || !parses.changed()) return;
+    let exact = true;
+    const body = JSON.stringify([...parses.used()], (_key, v: unknown) => {
+      if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false;
+      return v;
+    });
+    if (!exact) return;
+    const header = { schema: BUILD_CACHE_SCHEMA, fluxgate: VERSION, sha256: sha256(body) };
+    const temp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      if (!this.confined('')) return;
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(temp, `${JSON.stringify(header)}\n${body}`, { mode: 0o600 });
+      renameSync(temp, join(this.dir, FLUX_PARSES));
+    } catch {
+      rmSync(temp, { force: true });
+    }
+  }
+
   private path(key: string): string {
     return join(this.dir!, 'builds', key.slice(0, 2), `${key}.json`);
   }
@@ -157,7 +250,10 @@ export class BuildCache {
    * ours to trust, and a symlink in it would lead reads and writes out of the cache directory.
    */
   private confined(key: string): boolean {
-    for (const dir of [this.dir!, join(this.dir!, 'builds'), join(this.dir!, 'builds', key.slice(0, 2))]) {
+    const dirs = key
+      ? [this.dir!, join(this.dir!, 'builds'), join(this.dir!, 'builds', key.slice(0, 2))]
+      : [this.dir!];
+    for (const dir of dirs) {
       const stat = lstatSync(dir, { throwIfNoEntry: false });
       if (stat && !stat.isDirectory()) return false;
     }
@@ -252,7 +348,4 @@ export class BuildCache {
   }
 }
 
-/** A file's content id as git computes it (a blob id): files of a git side and of a directory compare. */
-export function blobId(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-}
+export { blobId } from '../flux/tree.js';

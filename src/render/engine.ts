@@ -26,6 +26,8 @@ import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
 import type { SecretRegistry } from '../util/redact.js';
+import { FluxGraph, type ParseCache } from '../flux/graph.js';
+import { directoryTree } from '../flux/tree.js';
 import { helmVersion, kustomizePatches, renderHelmRelease } from './helm/index.js';
 import {
   KUSTOMIZATION_FILES,
@@ -65,6 +67,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   discovered?: (owner: OwnerRef, parent: OwnerRef | undefined) => void;
   /** The repository at a git ref: Git sources are written from it as builds need them. */
   tree?: SourceTree;
+  /** Flux objects already parsed from the tree's files, by blob id (a diff's planner's). */
+  parses?: ParseCache;
   /** What identifies the repository (default: read from `repo` with git and the Actions environment). */
   checkout?: CheckoutIdentity;
   /** The tool runner (tests and the benchmark wrap it). */
@@ -189,7 +193,9 @@ export async function renderCluster(options: RenderClusterOptions, io: RenderIO)
   const keys = options.sopsKeys ?? (await loadSopsKeys(options, io));
   const render = new ClusterRender(options, io, keys);
   try {
-    return await render.run();
+    const result = await render.run();
+    render.keepFluxParses();
+    return result;
   } finally {
     await render.dispose();
   }
@@ -291,7 +297,11 @@ class ClusterRender {
         ? entryDefinitions(
             tree.files
               .filter((f) => (rel === '' || f.startsWith(`${rel}/`)) && !tree.isSymlink(f))
-              .map((f) => ({ path: f, read: () => tree.read(f) })),
+              .map((f) => {
+                const oid = tree.oid?.(f);
+                const parsed = oid === undefined ? undefined : this.options.parses?.get(oid);
+                return { path: f, read: () => tree.read(f), flux: parsed && parsed.map((p) => p.object) };
+              }),
           )
         : entryDefinitions(join(this.repo, this.options.path))
     ) as Map<string, KubeObject>;
@@ -490,6 +500,18 @@ class ClusterRender {
     });
   }
 
+  /**
+   * A render that keeps its builds (`--cache-dir`, a run on the main branch) keeps the Flux
+   * objects of the repository's files too, by blob id: a later diff's planner reads them
+   * instead of parsing every file again (diff/changed.ts).
+   */
+  keepFluxParses(): void {
+    if (!this.builds.persistent || this.options.builds) return;
+    const parses = this.builds.fluxParses();
+    new FluxGraph(this.options.tree ?? directoryTree(this.repo, true), { cache: parses });
+    this.builds.keepFluxParses(parses);
+  }
+
   private linesOf(root: string): SourceLines {
     let lines = this.sourceLines.get(root);
     if (!lines)
@@ -587,10 +609,11 @@ class ClusterRender {
         const from = takeOrigin(o, buildDir, keepOrigins);
         if (!from || !lines) return undefined;
         const name = String(o?.metadata?.name ?? '');
-        const line = from.generated
-          ? lines.lineOfGenerator(from.file, name)
-          : lines.lineOf(from.file, String(o?.kind ?? ''), name);
-        return { file: from.file, ...(line ? { line } : {}) };
+        const kind = String(o?.kind ?? '');
+        lines.hold(from.file);
+        return lazyOrigin(from.file, () =>
+          from.generated ? lines.lineOfGenerator(from.file, name) : lines.lineOf(from.file, kind, name),
+        );
       });
       if (isSuspended(flux)) this.suspended.push(owner);
       return { item, objects: built.objects, origins, lines };
@@ -1127,4 +1150,16 @@ function variableAt(text: string, offset: number): string | undefined {
     else if (text[i] === '\n') return undefined;
   }
   return undefined;
+}
+
+/**
+ * An origin whose line is found when first read (a review shows the lines of the objects that
+ * changed; finding every object's means parsing every file a build read).
+ */
+function lazyOrigin(file: string, findLine: () => number | undefined): Origin {
+  let line: number | undefined | null = null;
+  return Object.defineProperty({ file } as Origin, 'line', {
+    enumerable: true,
+    get: () => (line === null ? (line = findLine() || undefined) : line),
+  });
 }

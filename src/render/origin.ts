@@ -75,11 +75,30 @@ export class SourceLines {
       readFileSync(join(root, file), 'utf8'),
   ) {}
 
+  /** Texts read ahead of their parse (see `hold`). */
+  private readonly held = new Map<string, string | undefined>();
+
+  /**
+   * Reads `file` now and parses it only when a line is asked for: a line may be asked for
+   * after the render, when the source's directory is gone.
+   */
+  hold(file: string): void {
+    if (this.files.has(file) || this.held.has(file)) return;
+    let text: string | undefined;
+    try {
+      text = this.readText(file);
+    } catch {
+      text = undefined;
+    }
+    this.held.set(file, text);
+  }
+
   private read(file: string) {
     if (this.files.has(file)) return this.files.get(file);
     let entry: { text: string; docs: DocumentPlace[] } | undefined;
     try {
-      const text = this.readText(file);
+      const text = this.held.has(file) ? this.held.get(file) : this.readText(file);
+      this.held.delete(file);
       if (text === undefined) throw new Error(`${file}: not in the source`);
       const places: DocumentPlace[] = [];
       for (const doc of yamlDocuments(text)) {

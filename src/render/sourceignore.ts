@@ -273,6 +273,13 @@ export function gitSourceMatcher(root: string, specIgnore?: string): SourceIgnor
   ]);
 }
 
+/** A file of the entry directory; `flux`: its Flux objects when the graph parsed it already. */
+export interface EntryFile {
+  path: string;
+  read(): string | undefined;
+  flux?: readonly unknown[];
+}
+
 /** The kinds entryDefinitions collects. */
 const ENTRY_KINDS = new Set(['GitRepository', 'OCIRepository', 'Kustomization']);
 
@@ -282,11 +289,9 @@ const ENTRY_KINDS = new Set(['GitRepository', 'OCIRepository', 'Kustomization'])
  * `spec.ignore` already applies to that first build in a cluster, and the entry's own
  * Kustomization (bootstrap's gotk-sync) says which source and path Flux builds it from.
  */
-export function entryDefinitions(
-  entry: string | { path: string; read(): string | undefined }[],
-): Map<string, Record<string, unknown>> {
+export function entryDefinitions(entry: string | EntryFile[]): Map<string, Record<string, unknown>> {
   const found = new Map<string, Record<string, unknown>>();
-  const files: { path: string; read(): string | undefined }[] = [];
+  const files: EntryFile[] = [];
   const walk = (dir: string) => {
     let entries;
     try {
@@ -307,11 +312,16 @@ export function entryDefinitions(
   else files.push(...entry);
   for (const file of files) {
     if (!/\.ya?ml$/.test(file.path)) continue;
-    const text = file.read();
-    if (!text || !/GitRepository|OCIRepository|Kustomization/.test(text)) continue;
-    for (const doc of yamlDocuments(text)) {
-      if (doc.error) continue;
-      const object = doc.value as {
+    const text = file.flux ? '' : file.read();
+    const values = file.flux
+      ? file.flux
+      : text && /GitRepository|OCIRepository|Kustomization/.test(text)
+        ? yamlDocuments(text)
+            .filter((doc) => !doc.error)
+            .map((doc) => doc.value)
+        : [];
+    for (const value of values) {
+      const object = value as {
         apiVersion?: string;
         kind?: string;
         metadata?: { name?: string; namespace?: string };
