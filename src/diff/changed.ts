@@ -48,23 +48,40 @@ export class ChangePlanner {
   /** Flux objects offered to shouldBuild, per side, by owner key (built or not). */
   readonly seen = { base: new Map<string, KubeObject>(), head: new Map<string, KubeObject>() };
 
+  private planned = false;
+
   constructor(
-    sides: { base: PlanTree; head: PlanTree },
+    private readonly sides: { base: PlanTree; head: PlanTree },
     private readonly changed: string[],
     /**
      * The cluster's entry directory and the `--source` mappings, as repository paths; files
      * parsed before (a cache directory's, or another cluster path's), by blob id.
      */
-    scope: { entry?: string; mappings?: SourceMappings; parses?: ParseCache } = {},
-  ) {
-    const cache: ParseCache = scope.parses ?? new Map();
-    const entry = scope.entry === undefined ? undefined : repoPath(scope.entry);
-    for (const tree of [sides.base, sides.head]) {
-      const graph = new FluxGraph(tree, { cache, mappings: scope.mappings });
-      if (entry !== undefined) graph.followEntrySource(entry);
-      this.plan(graph);
+    private readonly scope: { entry?: string; mappings?: SourceMappings; parses?: ParseCache } = {},
+  ) {}
+
+  /**
+   * Reads both sides' graphs and decides the static builds. Done when first needed, or earlier
+   * by the caller: the entry directory (always built) can build meanwhile.
+   */
+  prepare(): void {
+    if (this.planned) return;
+    this.planned = true;
+    const cache: ParseCache = this.scope.parses ?? new Map();
+    const entry = this.scope.entry === undefined ? undefined : repoPath(this.scope.entry);
+    try {
+      for (const tree of [this.sides.base, this.sides.head]) {
+        const graph = new FluxGraph(tree, { cache, mappings: this.scope.mappings });
+        if (entry !== undefined) graph.followEntrySource(entry);
+        this.plan(graph);
+      }
+    } catch (err) {
+      this.failure = err as Error;
     }
   }
+
+  /** Why the plan could not be read: then every owner builds, as in a full render. */
+  failure?: Error;
 
   /** Names decided statically (by kind/name: namespaces may come from a targetNamespace). */
   private plan(graph: FluxGraph): void {
@@ -123,6 +140,8 @@ export class ChangePlanner {
     this.seen[side].set(ownerKey(owner), flux);
     if (owner.kind === 'Kustomization' && owner.name === 'flux-system' && owner.namespace === 'flux-system')
       return true;
+    this.prepare();
+    if (this.failure) return true;
     return this.forced.has(ownerKey(owner)) || this.staticBuild.has(`${owner.kind}/${owner.name}`);
   }
 

@@ -14,7 +14,7 @@ import { CommitTree, Git } from './git.js';
 import { finalMarkdown, reviewMarkdown, unifiedText, type ReviewOptions } from './markdown.js';
 import { VERSION } from '../version.js';
 import { appendDiff, diffRenders, emptyDiff, type ClusterDiff } from './objects.js';
-import { UsageError } from '../errors.js';
+import { errorLine, UsageError } from '../errors.js';
 import type { RenderResult } from '../render/types.js';
 import { ChangePlanner } from './changed.js';
 import { ownedPart, type ChangeRenders, type ClusterRenders } from './shards.js';
@@ -356,9 +356,12 @@ async function renderChange(
       const headLog = new DeferredLogger(io.log);
       const headRun = render(head, 'head', headLog);
       headRun.catch(() => undefined); // awaited below; rejected early, it is not unhandled
+      const baseRun = io.log.group(`Render base ${path}`, () => render(base, 'base', io.log));
+      // Once the renders wait on their first builds (the entry directory), the plan is read.
+      setImmediate(() => planner?.prepare());
       let baseResult: RenderResult;
       try {
-        baseResult = await io.log.group(`Render base ${path}`, () => render(base, 'base', io.log));
+        baseResult = await baseRun;
       } catch (err) {
         // The head's tools stop before the sides' directories are removed.
         await headRun.catch(() => undefined);
@@ -371,6 +374,8 @@ async function renderChange(
       return [baseResult, headResult];
     };
     let [b, h] = await renderSides();
+    if (planner?.failure)
+      io.log.warn(`--changed-only: cannot plan ${path} (${errorLine(planner.failure)}); rendered everything`);
     // Owners whose inputs turn out to differ between the sides are built on both, then compared.
     for (let pass = 0; planner && pass < 4 && planner.dynamic(b, h); pass++) [b, h] = await renderSides();
     // A cell reports the owners it was not asked to build for the change only when it owns them.

@@ -41,7 +41,7 @@ import { requireTool, runProcess, timedRunner, ToolHome, type ProcessRunner } fr
 import { createSecretMasker, isSecret, maskSecret, SecretCopies, secretValues } from './secrets.js';
 import { buildWithSops, SopsDecryptor, SopsKeys } from './sops/index.js';
 import { SourceResolver, type SourceTree } from './sources.js';
-import { entryDefinitions } from './sourceignore.js';
+import { entryDefinitions, type EntryFile } from './sourceignore.js';
 import { ENTRY_OWNER, entryArtifactSource, pushedDirectory } from '../flux/entry.js';
 import { fieldAt, substitute, SubstitutionError, VARIABLE_NAME } from './substitute.js';
 import { LocatedError, SourceLines, takeOrigin, type Origin } from './origin.js';
@@ -294,18 +294,28 @@ class ClusterRender {
     const tree = this.options.tree;
     this.entrySources ??= (
       tree && rel !== undefined && !rel.startsWith('..')
-        ? entryDefinitions(
-            tree.files
-              .filter((f) => (rel === '' || f.startsWith(`${rel}/`)) && !tree.isSymlink(f))
-              .map((f) => {
-                const oid = tree.oid?.(f);
-                const parsed = oid === undefined ? undefined : this.options.parses?.get(oid);
-                return { path: f, read: () => tree.read(f), flux: parsed && parsed.map((p) => p.object) };
-              }),
-          )
+        ? entryDefinitions(this.entryFiles(tree, rel))
         : entryDefinitions(join(this.repo, this.options.path))
     ) as Map<string, KubeObject>;
     return this.entrySources;
+  }
+
+  /**
+   * The files of the entry directory in a git side, each with its Flux objects when the graph
+   * parsed it already; the others are read in one batch.
+   */
+  private entryFiles(tree: SourceTree, rel: string): EntryFile[] {
+    const files = tree.files
+      .filter((f) => (rel === '' || f.startsWith(`${rel}/`)) && !tree.isSymlink(f))
+      .map((f) => {
+        const oid = tree.oid?.(f);
+        const parsed = oid === undefined ? undefined : this.options.parses?.get(oid);
+        return { path: f, oid, read: () => tree.read(f), flux: parsed && parsed.map((p) => p.object) };
+      });
+    tree.load?.(
+      files.filter((f) => !f.flux && f.oid !== undefined && /\.ya?ml$/.test(f.path)).map((f) => f.oid!),
+    );
+    return files;
   }
 
   /**

@@ -59,6 +59,8 @@ export interface SourceTree {
   oid?(rel: string): string | undefined;
   /** Writes these files (as in the tree) below `to`. */
   write(to: string, files: string[]): void;
+  /** Reads many files at once before they are asked for one by one (a batch `git cat-file`). */
+  load?(oids: string[]): void;
 }
 
 /** The matcher of gitSourceMatcher, with the `.sourceignore` files read from a tree. */
