@@ -527,7 +527,11 @@ class ClusterRender {
     if (!lines)
       this.sourceLines.set(
         root,
-        (lines = new SourceLines(root, (file) => this.sources.readFile(root, file))),
+        (lines = new SourceLines(
+          root,
+          (file) => this.sources.readFile(root, file),
+          this.sources.readsFromTree(root),
+        )),
       );
     return lines;
   }

@@ -68,11 +68,15 @@ interface DocumentPlace {
 export class SourceLines {
   private readonly files = new Map<string, { text: string; docs: DocumentPlace[] } | undefined>();
 
-  /** `read` gives a file's text by its path in the source (default: from disk below `root`). */
+  /**
+   * `read` gives a file's text by its path in the source (default: from disk below `root`);
+   * `lasting`: it still does after the render (a git side's tree), so nothing is read ahead.
+   */
   constructor(
     root: string,
     private readonly readText: (file: string) => string | undefined = (file) =>
       readFileSync(join(root, file), 'utf8'),
+    private readonly lasting = false,
   ) {}
 
   /** Texts read ahead of their parse (see `hold`). */
@@ -83,7 +87,7 @@ export class SourceLines {
    * after the render, when the source's directory is gone.
    */
   hold(file: string): void {
-    if (this.files.has(file) || this.held.has(file)) return;
+    if (this.lasting || this.files.has(file) || this.held.has(file)) return;
     let text: string | undefined;
     try {
       text = this.readText(file);

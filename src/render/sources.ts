@@ -326,6 +326,11 @@ export class SourceResolver {
     return this.repositoryCopies.has(root);
   }
 
+  /** Whether the source's files are read from a tree (a git side), which outlives the render. */
+  readsFromTree(root: string): boolean {
+    return this.lazy.has(root);
+  }
+
   /**
    * A file of a resolved source as a build would read it, whether or not it is written yet (a
    * build shared with the other side, or read from the cache, writes nothing).

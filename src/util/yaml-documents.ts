@@ -41,7 +41,15 @@ function deepFreeze<T>(value: T): T {
 function parse(text: string): readonly YamlDocument[] {
   const counter = new LineCounter();
   const docs: YamlDocument[] = [];
-  for (const doc of parseAllDocuments(text, { lineCounter: counter, logLevel: 'silent' })) {
+  let parsed;
+  try {
+    parsed = parseAllDocuments(text, { lineCounter: counter, logLevel: 'silent' });
+  } catch (err) {
+    // The parser gave up (hostile input): one document that is an error, as a caller reports it.
+    const message = (err as Error).message.split('\n')[0]!;
+    return [{ value: undefined, invalid: message, error: { message }, isMap: false, line: 1 }];
+  }
+  for (const doc of Array.isArray(parsed) ? parsed : [parsed]) {
     const contents = doc.contents as { range?: [number, number, number] } | null;
     let value: unknown;
     let invalid: string | undefined;
