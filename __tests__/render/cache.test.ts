@@ -102,6 +102,19 @@ function cacheFiles(dir: string, parses = false): string[] {
     .filter((f) => f.endsWith('.json') && f.endsWith('.parsed.json') === parses);
 }
 
+/** `render` of the fleet as JSON, keeping builds in `cache`. */
+const renderJson = (repo: string, cache: string) => [
+  'render',
+  ...['--repo', repo, '--path', 'clusters/main', '--cache-dir', cache, '--format', 'json'],
+];
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Writes a cache file made of a JSON header line (`header` with `fields` over it) and a body. */
+function rewrite(file: string, header: string, fields: Record<string, unknown>, body: string): void {
+  writeFileSync(file, `${JSON.stringify({ ...JSON.parse(header), ...fields })}\n${body}`);
+}
+
 describe('builds shared by both sides of a diff', () => {
   it('a full diff builds what is equal on both sides once: the entry and the unchanged apps', async () => {
     const repo = fleet();
@@ -162,17 +175,7 @@ describe('--cache-dir', () => {
   it('never stores a Secret value: the owner holding it is built on every run', async () => {
     const repo = fleet();
     const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
-    const args = [
-      'render',
-      '--repo',
-      repo,
-      '--path',
-      'clusters/main',
-      '--cache-dir',
-      cache,
-      '--format',
-      'json',
-    ];
+    const args = renderJson(repo, cache);
     const first = await runCli(args);
     const second = await runCli(args);
     expect(first.code).toBe(0);
@@ -211,17 +214,7 @@ describe('--cache-dir', () => {
   it('ignores a corrupt or foreign entry and builds it again', async () => {
     const repo = fleet();
     const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
-    const args = [
-      'render',
-      '--repo',
-      repo,
-      '--path',
-      'clusters/main',
-      '--cache-dir',
-      cache,
-      '--format',
-      'json',
-    ];
+    const args = renderJson(repo, cache);
     const clean = await runCli(args);
     const files = cacheFiles(cache).sort();
     expect(files.length).toBe(5);
@@ -249,32 +242,20 @@ describe('--cache-dir', () => {
   it('reads the parse stored beside an output only while it matches that output and its own hash', async () => {
     const repo = fleet();
     const cache = mkdtempSync(join(tmpdir(), 'fg-cache-'));
-    const args = [
-      'render',
-      '--repo',
-      repo,
-      '--path',
-      'clusters/main',
-      '--cache-dir',
-      cache,
-      '--format',
-      'json',
-    ];
+    const args = renderJson(repo, cache);
     const clean = await runCli(args);
     const parses = cacheFiles(cache, true);
     const web = parses.find((f) => readFileSync(f, 'utf8').includes('"name":"web"'))!;
     const [header, value] = readFileSync(web, 'utf8').split('\n') as [string, string];
     const edited = value.replace('"name":"web"', '"name":"web-from-parse"');
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    const write = (fields: Record<string, unknown>, text: string) =>
-      writeFileSync(web, `${JSON.stringify({ ...JSON.parse(header), ...fields })}\n${text}`);
+    const write = (fields: Record<string, unknown>, text: string) => rewrite(web, header, fields, text);
     // Intact (its hash recomputed over the edit): the parse is what the run reads.
-    write({ sha256: sha(edited) }, edited);
+    write({ sha256: sha256Hex(edited) }, edited);
     expect((await runCli(args)).stdout).toContain('web-from-parse');
     // Its value does not match its hash, or it parses another output: read from the output.
     write({}, edited);
     const mismatched = await runCli(args);
-    write({ sha256: sha(edited), output: sha('another output') }, edited);
+    write({ sha256: sha256Hex(edited), output: sha256Hex('another output') }, edited);
     const foreign = await runCli(args);
     for (const r of [mismatched, foreign]) {
       expect(r.code).toBe(0);
@@ -298,10 +279,8 @@ describe('--cache-dir', () => {
     // Kept as stored, the plan follows them: here web is said to read another directory, so the
     // change to apps/web reaches no owner.
     const misled = body.replace('"path":"./apps/web"', '"path":"./apps/elsewhere"');
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    const write = (fields: Record<string, unknown>, text: string) =>
-      writeFileSync(file, `${JSON.stringify({ ...JSON.parse(header), ...fields })}\n${text}`);
-    write({ sha256: sha(misled) }, misled);
+    const write = (fields: Record<string, unknown>, text: string) => rewrite(file, header, fields, text);
+    write({ sha256: sha256Hex(misled) }, misled);
     expect((await diff(repo, '--cache-dir', cache)).changes).toEqual([]);
     // Not matching their hash: ignored, the files are parsed again and the change is seen.
     write({}, misled);

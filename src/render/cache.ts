@@ -96,6 +96,16 @@ interface StoredParse {
   sha256: string;
 }
 
+/** JSON of `value`, or undefined when JSON cannot hold it exactly (infinity, NaN, -0: YAML can write them). */
+function exactJson(value: unknown): string | undefined {
+  let exact = true;
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false;
+    return v;
+  });
+  return exact ? text : undefined;
+}
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export type BuildOrigin = keyof BuildCounts;
@@ -223,12 +233,8 @@ export class BuildCache {
   /** Keeps the parses this run used (only those: the file does not grow with history). */
   keepFluxParses(parses: FluxParses): void {
     if (this.dir === undefined || !parses.changed()) return;
-    let exact = true;
-    const body = JSON.stringify([...parses.used()], (_key, v: unknown) => {
-      if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false;
-      return v;
-    });
-    if (!exact) return;
+    const body = exactJson(parses.used());
+    if (body === undefined) return;
     const header = { schema: BUILD_CACHE_SCHEMA, fluxgate: VERSION, sha256: sha256(body) };
     const temp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
@@ -330,14 +336,10 @@ export class BuildCache {
     }
   }
 
-  /** Stored only when JSON holds it exactly (no infinity, NaN or -0, which YAML can write). */
+  /** Stored only when JSON holds it exactly. */
   private writeParsed(key: string, outputSha256: string, value: unknown): void {
-    let exact = true;
-    const text = JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) exact = false;
-      return v;
-    });
-    if (!exact || text === undefined) return;
+    const text = exactJson(value);
+    if (text === undefined) return;
     const entry: StoredParse = {
       schema: BUILD_CACHE_SCHEMA,
       key,
