@@ -274,7 +274,14 @@ describe('--cache-dir', () => {
     const file = join(cache, 'flux-objects.json');
     const [header, body] = readFileSync(file, 'utf8').split('\n') as [string, string];
     const apps = gitIn(repo, 'rev-parse', 'HEAD:clusters/main/apps.yaml');
-    const parses = new Map(JSON.parse(body) as [string, { object: { metadata: { name: string } } }[]][]);
+    const kept = JSON.parse(body) as {
+      objects: [string, { object: { metadata: { name: string } } }[]][];
+      references: [string, string[]][];
+    };
+    const parses = new Map(kept.objects);
+    // And what each kustomization file references: the web app's base, for one.
+    const webKustomization = gitIn(repo, 'rev-parse', 'HEAD:apps/web/kustomization.yaml');
+    expect(new Map(kept.references).get(webKustomization)).toEqual(['config.yaml']);
     expect(parses.get(apps)!.map((p) => p.object.metadata.name)).toEqual(['web', 'api', 'jobs', 'vault']);
     // Kept as stored, the plan follows them: here web is said to read another directory, so the
     // change to apps/web reaches no owner.

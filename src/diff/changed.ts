@@ -19,6 +19,7 @@ import {
   type KubeObject,
 } from '../flux/objects.js';
 import type { RepoFiles } from '../flux/tree.js';
+import type { ReferenceCache } from '../flux/reach.js';
 import { ownerKey, type OwnerRef, type RenderResult } from '../render/types.js';
 
 /** A side of the change: the repository at a commit (diff/git.ts CommitTree). */
@@ -57,7 +58,12 @@ export class ChangePlanner {
      * The cluster's entry directory and the `--source` mappings, as repository paths; files
      * parsed before (a cache directory's, or another cluster path's), by blob id.
      */
-    private readonly scope: { entry?: string; mappings?: SourceMappings; parses?: ParseCache } = {},
+    private readonly scope: {
+      entry?: string;
+      mappings?: SourceMappings;
+      parses?: ParseCache;
+      references?: ReferenceCache;
+    } = {},
   ) {}
 
   /**
@@ -68,10 +74,15 @@ export class ChangePlanner {
     if (this.planned) return;
     this.planned = true;
     const cache: ParseCache = this.scope.parses ?? new Map();
+    const references: ReferenceCache = new Map();
     const entry = this.scope.entry === undefined ? undefined : repoPath(this.scope.entry);
     try {
       for (const tree of [this.sides.base, this.sides.head]) {
-        const graph = new FluxGraph(tree, { cache, mappings: this.scope.mappings });
+        const graph = new FluxGraph(tree, {
+          cache,
+          references: this.scope.references ?? references,
+          mappings: this.scope.mappings,
+        });
         if (entry !== undefined) graph.followEntrySource(entry);
         this.plan(graph);
       }

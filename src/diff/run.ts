@@ -303,7 +303,8 @@ async function renderChange(
         ? new ChangePlanner({ base: base.tree!, head: head.tree! }, changed, {
             entry: path,
             mappings: repositoryMappings(repo, options.sources, io.cwd),
-            parses,
+            parses: parses.objects,
+            references: parses.references,
           })
         : undefined;
     // One plan for both sides (head's files, or base's when the change removes the cluster), so
@@ -321,7 +322,7 @@ async function renderChange(
           ...options,
           repo: side.dir,
           tree: side.tree,
-          parses,
+          parses: parses.objects,
           sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
           checkout,
           path,

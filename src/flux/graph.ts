@@ -27,7 +27,7 @@ import {
 } from './objects.js';
 import { fluxInstanceSync } from './operator/fluxinstance.js';
 import { expandResourceSet } from './operator/resourceset.js';
-import { kustomizeReach } from './reach.js';
+import { kustomizeReach, type ReferenceCache } from './reach.js';
 import { ENTRY_OWNER, entryArtifactSource, pushedDirectory } from './entry.js';
 import type { RepoFiles } from './tree.js';
 
@@ -80,6 +80,8 @@ export type ParseCache = Map<string, Omit<FluxObject, 'file'>[]>;
 export interface GraphOptions {
   mappings?: SourceMappings;
   cache?: ParseCache;
+  /** Kustomization references by blob id (flux/reach.ts). */
+  references?: ReferenceCache;
   /**
    * Why a GitRepository is not this repository (flux/checkout.ts `notThisCheckout`), or
    * undefined when it is; without it, every unmapped GitRepository is this repository.
@@ -124,6 +126,7 @@ export class FluxGraph {
   /** `Kind/name` of the sources FluxInstances sync: this repository, as published. */
   private readonly syncSources = new Set<string>();
   private readonly otherRepository?: (gitRepository: KubeObject) => string | undefined;
+  private readonly references?: ReferenceCache;
 
   constructor(
     readonly tree: RepoFiles,
@@ -131,6 +134,7 @@ export class FluxGraph {
   ) {
     this.mappings = new Map(options.mappings ?? []);
     this.otherRepository = options.otherRepository;
+    this.references = options.references;
     const cache = options.cache ?? new Map();
     // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
     const charts = tree.files
@@ -196,7 +200,7 @@ export class FluxGraph {
 
   /** What a kustomize build of these repository directories can read. */
   reach(dirs: string[]): string[] {
-    return kustomizeReach(this.tree, dirs);
+    return kustomizeReach(this.tree, dirs, this.references);
   }
 
   /**

@@ -67,6 +67,32 @@ export function kustomizationText(tree: Pick<RepoFiles, 'read'>, dir: string): s
   return undefined;
 }
 
+/** The paths each kustomization file references, by its blob id: kept across sides and runs. */
+export type ReferenceCache = Map<string, string[]>;
+
+/**
+ * The references of `dir`'s kustomization file, undefined when it has none. With blob ids and a
+ * cache, a file read before (on the other side, or by an earlier run) is not read again.
+ */
+function referencesOf(tree: RepoFiles, dir: string, cache?: ReferenceCache): string[] | undefined {
+  if (!cache || !tree.oid) {
+    const text = kustomizationText(tree, dir);
+    return text === undefined ? undefined : kustomizationReferences(text);
+  }
+  for (const name of KUSTOMIZATION_FILES) {
+    const file = dir ? `${dir}/${name}` : name;
+    const oid = tree.oid(file);
+    if (oid === undefined) continue;
+    let refs = cache.get(oid);
+    if (!refs) {
+      refs = kustomizationReferences(tree.read(file) ?? '');
+      cache.set(oid, refs);
+    }
+    return refs;
+  }
+  return undefined;
+}
+
 /** Directories holding a kustomization file, per file listing (a listing is immutable). */
 const kustomizationDirs = new WeakMap<readonly string[], string[]>();
 
@@ -88,15 +114,15 @@ function dirsWithKustomization(files: readonly string[]): string[] {
  * Repository paths a build of `dirs` can read (each path covers what is below it); paths that
  * leave the repository are dropped (a build reading them fails on both sides alike).
  */
-export function kustomizeReach(tree: RepoFiles, dirs: string[]): string[] {
+export function kustomizeReach(tree: RepoFiles, dirs: string[], references?: ReferenceCache): string[] {
   const reach = new Set<string>();
   const visit = (rel: string | undefined) => {
     if (rel === undefined || reach.has(rel)) return;
     reach.add(rel);
     if (!tree.isDirectory(rel)) return;
-    const text = kustomizationText(tree, rel);
-    if (text !== undefined) {
-      for (const r of kustomizationReferences(text)) visit(joinRepoPath(rel, r));
+    const refs = referencesOf(tree, rel, references);
+    if (refs !== undefined) {
+      for (const r of refs) visit(joinRepoPath(rel, r));
       return;
     }
     // A generated kustomization: the nearest subdirectories that have their own.

@@ -55,13 +55,10 @@ interface StoredEntry {
 /** The file under the cache directory that keeps parsed Flux objects by blob id. */
 const FLUX_PARSES = 'flux-objects.json';
 
-/**
- * Parsed Flux objects by blob id for the graph: those a cache directory kept, and what this run
- * parsed or read from them.
- */
-export class FluxParses extends Map<string, NonNullable<ReturnType<ParseCache['get']>>> {
+/** Values by blob id: those a cache directory kept, and what this run parsed or read from them. */
+export class KeptParses<V> extends Map<string, V> {
   /** Read from the cache directory. */
-  readonly stored = new Map<string, NonNullable<ReturnType<ParseCache['get']>>>();
+  readonly stored = new Map<string, V>();
   private readonly touched = new Set<string>();
 
   override get(oid: string) {
@@ -70,9 +67,9 @@ export class FluxParses extends Map<string, NonNullable<ReturnType<ParseCache['g
     return found;
   }
 
-  override set(oid: string, parsed: NonNullable<ReturnType<ParseCache['get']>>) {
+  override set(oid: string, value: V) {
     this.touched.add(oid);
-    return super.set(oid, parsed);
+    return super.set(oid, value);
   }
 
   /** Whether this run parsed a file the kept parses did not have, or left one unused. */
@@ -80,8 +77,29 @@ export class FluxParses extends Map<string, NonNullable<ReturnType<ParseCache['g
     return this.size > 0 || [...this.stored.keys()].some((oid) => !this.touched.has(oid));
   }
 
-  used(): [string, NonNullable<ReturnType<ParseCache['get']>>][] {
+  used(): [string, V][] {
     return [...this.touched].sort().map((oid) => [oid, this.get(oid)!]);
+  }
+
+  /** Keeps `[oid, value]` entries of a stored file whose value passes `valid`. */
+  restore(entries: unknown, valid: (value: unknown) => boolean): void {
+    if (!Array.isArray(entries)) return;
+    for (const entry of entries as unknown[])
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && valid(entry[1]))
+        this.stored.set(entry[0], entry[1] as V);
+  }
+}
+
+/**
+ * What the Flux graph parses from files, by blob id: the Flux objects of each file
+ * (flux/graph.ts ParseCache) and the paths each kustomization file references (flux/reach.ts).
+ */
+export class FluxParses {
+  readonly objects = new KeptParses<NonNullable<ReturnType<ParseCache['get']>>>();
+  readonly references = new KeptParses<string[]>();
+
+  changed(): boolean {
+    return this.objects.changed() || this.references.changed();
   }
 }
 
@@ -218,12 +236,12 @@ export class BuildCache {
         header.sha256 !== sha256(body)
       )
         return parses;
-      const entries = JSON.parse(body) as unknown;
-      if (!Array.isArray(entries)) return parses;
-      for (const entry of entries as unknown[]) {
-        if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) continue;
-        parses.stored.set(entry[0], entry[1] as ReturnType<ParseCache['get']> & object);
-      }
+      const kept = JSON.parse(body) as { objects?: unknown; references?: unknown } | null;
+      parses.objects.restore(kept?.objects, Array.isArray);
+      parses.references.restore(
+        kept?.references,
+        (refs) => Array.isArray(refs) && refs.every((r) => typeof r === 'string'),
+      );
     } catch {
       return new FluxParses();
     }
@@ -233,7 +251,7 @@ export class BuildCache {
   /** Keeps the parses this run used (only those: the file does not grow with history). */
   keepFluxParses(parses: FluxParses): void {
     if (this.dir === undefined || !parses.changed()) return;
-    const body = exactJson(parses.used());
+    const body = exactJson({ objects: parses.objects.used(), references: parses.references.used() });
     if (body === undefined) return;
     const header = { schema: BUILD_CACHE_SCHEMA, fluxgate: VERSION, sha256: sha256(body) };
     const temp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);

@@ -518,7 +518,13 @@ class ClusterRender {
   keepFluxParses(): void {
     if (!this.builds.persistent || this.options.builds) return;
     const parses = this.builds.fluxParses();
-    new FluxGraph(this.options.tree ?? directoryTree(this.repo, true), { cache: parses });
+    const graph = new FluxGraph(this.options.tree ?? directoryTree(this.repo, true), {
+      cache: parses.objects,
+      references: parses.references,
+    });
+    // What each owner's build can read: the kustomization files a plan follows.
+    for (const o of graph.objects)
+      if (isFluxKustomization(o.object) || isHelmRelease(o.object)) graph.inputsOf(o);
     this.builds.keepFluxParses(parses);
   }
 
