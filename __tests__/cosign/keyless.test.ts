@@ -15,6 +15,7 @@ import { signatureTag } from '../../src/sign/cosign/legacy.js';
 import { runCli } from '../support/cli.js';
 import { sharedRegistryHost } from '../support/registry.js';
 import { writeRepo } from '../support/repo.js';
+import { pushKeyless } from '../support/keyless.js';
 import { startMockSigstore, type MockSigstore } from '../support/sigstore.js';
 import { toolEnv } from '../support/tools.js';
 
@@ -39,30 +40,6 @@ const actionsEnv = () => {
   return env;
 };
 
-async function pushSigned(repo: string, extra: string[] = []) {
-  const host = sharedRegistryHost();
-  const r = await runCli(
-    [
-      'push',
-      `oci://${host}/${repo}:v1`,
-      '--path',
-      writeRepo({ 'a.yaml': `a: ${Math.random()}\n` }),
-      ...REV,
-      '--sign',
-      'cosign',
-      '--keyless',
-      ...sigstore.signFlags,
-      ...extra,
-      '--format',
-      'json',
-    ],
-    { env: actionsEnv() },
-  );
-  expect(r.stderr).not.toContain('error');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.stdout);
-}
-
 async function verify(ref: string, identity: string, issuer: string, extra: string[] = []) {
   const r = await runCli([
     'verify',
@@ -85,7 +62,7 @@ async function verify(ref: string, identity: string, issuer: string, extra: stri
 describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', () => {
   it('push --sign cosign --keyless stores a .sig layer that verify accepts by identity', async () => {
     const host = sharedRegistryHost();
-    const out = await pushSigned('keyless/legacy');
+    const out = await pushKeyless(sigstore, 'keyless/legacy');
     const { subject, issuer } = sigstore.identity;
     expect(sigstore.audiences).toContain('sigstore');
     expect(out.signatures).toEqual([
@@ -184,7 +161,7 @@ describe('keyless cosign through a mock Sigstore and a GitHub OIDC stand-in', ()
 
   it('--bundle-format stores a sigstore bundle referrer that verify and @sigstore/verify accept', async () => {
     const host = sharedRegistryHost();
-    const out = await pushSigned('keyless/bundle', ['--bundle-format']);
+    const out = await pushKeyless(sigstore, 'keyless/bundle', ['--bundle-format']);
     // Both layouts: the .sig layer for every Flux version, the bundle for Flux >= 2.8.
     expect(out.signatures).toEqual([
       expect.objectContaining({ provider: 'cosign', storage: 'tag', format: 'simplesigning' }),

@@ -5,6 +5,14 @@ import { writeRepo } from './repo.js';
 import type { MockSigstore } from './sigstore.js';
 import { toolEnv } from './tools.js';
 
+/** What `push --format json` prints, with the reference pushed to. */
+export interface KeylessPush {
+  ref: string;
+  digest: string;
+  signatures?: unknown[];
+  ociRepository: string;
+}
+
 /**
  * `fluxgate push oci://…/REPO:v1 --sign cosign --keyless` of a fresh one-file artifact, signed by
  * the mock Sigstore with its OIDC token request (no ready token), to the shared registry.
@@ -13,7 +21,7 @@ export async function pushKeyless(
   sigstore: MockSigstore,
   repo: string,
   extra: string[] = [],
-): Promise<{ ref: string; digest: string }> {
+): Promise<KeylessPush> {
   const env = toolEnv(sigstore.oidcEnv);
   delete env.SIGSTORE_ID_TOKEN;
   const ref = `oci://${sharedRegistryHost()}/${repo}:v1`;
@@ -37,6 +45,7 @@ export async function pushKeyless(
     ],
     { env },
   );
+  expect(r.stderr).not.toContain('error');
   expect(r.code).toBe(0);
-  return { ref, digest: (JSON.parse(r.stdout) as { digest: string }).digest };
+  return { ...(JSON.parse(r.stdout) as Omit<KeylessPush, 'ref'>), ref };
 }
