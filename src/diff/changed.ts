@@ -74,13 +74,13 @@ export class ChangePlanner {
     if (this.planned) return;
     this.planned = true;
     const cache: ParseCache = this.scope.parses ?? new Map();
-    const references: ReferenceCache = new Map();
+    const references: ReferenceCache = this.scope.references ?? new Map();
     const entry = this.scope.entry === undefined ? undefined : repoPath(this.scope.entry);
     try {
       for (const tree of [this.sides.base, this.sides.head]) {
         const graph = new FluxGraph(tree, {
           cache,
-          references: this.scope.references ?? references,
+          references,
           mappings: this.scope.mappings,
         });
         if (entry !== undefined) graph.followEntrySource(entry);

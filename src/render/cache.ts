@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VERSION } from '../version.js';
 import type { ParseCache } from '../flux/graph.js';
 
@@ -218,25 +218,11 @@ export class BuildCache {
   fluxParses(): FluxParses {
     const parses = new FluxParses();
     if (this.dir === undefined) return parses;
-    const file = join(this.dir, FLUX_PARSES);
+    const stored = this.readChecked('', join(this.dir, FLUX_PARSES));
+    if (!stored || stored.header.schema !== BUILD_CACHE_SCHEMA || stored.header.fluxgate !== VERSION)
+      return parses;
     try {
-      if (!this.confined('') || !lstatSync(file).isFile()) return parses;
-      const text = readFileSync(file, 'utf8');
-      const newline = text.indexOf('\n');
-      const header = JSON.parse(text.slice(0, newline)) as {
-        schema?: unknown;
-        fluxgate?: unknown;
-        sha256?: unknown;
-      };
-      const body = text.slice(newline + 1);
-      if (
-        newline < 0 ||
-        header?.schema !== BUILD_CACHE_SCHEMA ||
-        header.fluxgate !== VERSION ||
-        header.sha256 !== sha256(body)
-      )
-        return parses;
-      const kept = JSON.parse(body) as { objects?: unknown; references?: unknown } | null;
+      const kept = JSON.parse(stored.body) as { objects?: unknown; references?: unknown } | null;
       parses.objects.restore(kept?.objects, Array.isArray);
       parses.references.restore(
         kept?.references,
@@ -254,15 +240,7 @@ export class BuildCache {
     const body = exactJson({ objects: parses.objects.used(), references: parses.references.used() });
     if (body === undefined) return;
     const header = { schema: BUILD_CACHE_SCHEMA, fluxgate: VERSION, sha256: sha256(body) };
-    const temp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    try {
-      if (!this.confined('')) return;
-      mkdirSync(this.dir, { recursive: true });
-      writeFileSync(temp, `${JSON.stringify(header)}\n${body}`, { mode: 0o600 });
-      renameSync(temp, join(this.dir, FLUX_PARSES));
-    } catch {
-      rmSync(temp, { force: true });
-    }
+    this.store('', join(this.dir, FLUX_PARSES), `${JSON.stringify(header)}\n${body}`);
   }
 
   private path(key: string): string {
@@ -315,11 +293,15 @@ export class BuildCache {
     return this.store(key, this.path(key), JSON.stringify(entry));
   }
 
+  /**
+   * Writes `file` (an entry's, by `key`; the cache directory's own with key '') through a
+   * temporary file renamed into place. Whether it was stored.
+   */
   private store(key: string, file: string, text: string): boolean {
-    const temp = join(this.dir!, 'builds', `.tmp-${randomBytes(8).toString('hex')}`);
+    const temp = join(key ? join(this.dir!, 'builds') : this.dir!, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
       if (!this.confined(key)) return false;
-      mkdirSync(join(this.dir!, 'builds', key.slice(0, 2)), { recursive: true });
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(temp, text, { mode: 0o600 });
       renameSync(temp, file);
       return true;
@@ -329,26 +311,46 @@ export class BuildCache {
     }
   }
 
-  /** The parse of the output whose sha256 is `outputSha256`, when stored intact beside it. */
-  private readParsed<T>(key: string, outputSha256: string): T | undefined {
-    const file = this.path(key).replace(/\.json$/, '.parsed.json');
+  /**
+   * A file made of a JSON header line and a body whose SHA-256 the header names (`sha256`):
+   * undefined when it is missing, not a plain file, or does not check out.
+   */
+  private readChecked(
+    key: string,
+    file: string,
+  ): { header: Record<string, unknown>; body: string } | undefined {
     try {
       if (!this.confined(key) || !lstatSync(file).isFile()) return undefined;
       const text = readFileSync(file, 'utf8');
       const newline = text.indexOf('\n');
-      const entry = JSON.parse(text.slice(0, newline)) as StoredParse;
-      const value = text.slice(newline + 1);
-      if (
-        newline < 0 ||
-        !entry ||
-        typeof entry !== 'object' ||
-        entry.schema !== BUILD_CACHE_SCHEMA ||
-        entry.key !== key ||
-        entry.output !== outputSha256 ||
-        entry.sha256 !== sha256(value)
-      )
-        return undefined;
-      return JSON.parse(value) as T;
+      if (newline < 0) return undefined;
+      const header = JSON.parse(text.slice(0, newline)) as Record<string, unknown> | null;
+      const body = text.slice(newline + 1);
+      if (!header || typeof header !== 'object' || header.sha256 !== sha256(body)) return undefined;
+      return { header, body };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Where the parse of an entry's output is kept, beside the entry. */
+  private parsedPath(key: string): string {
+    return this.path(key).replace(/\.json$/, '.parsed.json');
+  }
+
+  /** The parse of the output whose sha256 is `outputSha256`, when stored intact beside it. */
+  private readParsed<T>(key: string, outputSha256: string): T | undefined {
+    const stored = this.readChecked(key, this.parsedPath(key));
+    const header = stored?.header as Partial<StoredParse> | undefined;
+    if (
+      !header ||
+      header.schema !== BUILD_CACHE_SCHEMA ||
+      header.key !== key ||
+      header.output !== outputSha256
+    )
+      return undefined;
+    try {
+      return JSON.parse(stored!.body) as T;
     } catch {
       return undefined;
     }
@@ -364,7 +366,7 @@ export class BuildCache {
       output: outputSha256,
       sha256: sha256(text),
     };
-    this.store(key, this.path(key).replace(/\.json$/, '.parsed.json'), `${JSON.stringify(entry)}\n${text}`);
+    this.store(key, this.parsedPath(key), `${JSON.stringify(entry)}\n${text}`);
   }
 }
 

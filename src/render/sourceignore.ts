@@ -280,6 +280,14 @@ export interface EntryFile {
   flux?: readonly unknown[];
 }
 
+/** The values of a file's documents that can define what entryDefinitions collects. */
+function entryDocuments(text: string | undefined): unknown[] {
+  if (!text || !/GitRepository|OCIRepository|Kustomization/.test(text)) return [];
+  return yamlDocuments(text)
+    .filter((doc) => !doc.error)
+    .map((doc) => doc.value);
+}
+
 /** The kinds entryDefinitions collects. */
 const ENTRY_KINDS = new Set(['GitRepository', 'OCIRepository', 'Kustomization']);
 
@@ -312,15 +320,7 @@ export function entryDefinitions(entry: string | EntryFile[]): Map<string, Recor
   else files.push(...entry);
   for (const file of files) {
     if (!/\.ya?ml$/.test(file.path)) continue;
-    const text = file.flux ? '' : file.read();
-    const values = file.flux
-      ? file.flux
-      : text && /GitRepository|OCIRepository|Kustomization/.test(text)
-        ? yamlDocuments(text)
-            .filter((doc) => !doc.error)
-            .map((doc) => doc.value)
-        : [];
-    for (const value of values) {
+    for (const value of file.flux ?? entryDocuments(file.read())) {
       const object = value as {
         apiVersion?: string;
         kind?: string;

@@ -49,7 +49,7 @@ function parse(text: string): readonly YamlDocument[] {
     const message = (err as Error).message.split('\n')[0]!;
     return [{ value: undefined, invalid: message, error: { message }, isMap: false, line: 1 }];
   }
-  for (const doc of Array.isArray(parsed) ? parsed : [parsed]) {
+  for (const doc of parsed) {
     const contents = doc.contents as { range?: [number, number, number] } | null;
     let value: unknown;
     let invalid: string | undefined;
