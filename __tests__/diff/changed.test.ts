@@ -120,8 +120,12 @@ interface DiffPair {
 }
 
 /** Commits `edit` on top of a fresh fleet and diffs the two commits, changed-only and in full. */
-async function diffEdit(edit: (repo: string) => void): Promise<DiffPair> {
+async function diffEdit(
+  edit: (repo: string) => void,
+  baseFiles: Record<string, string> = {},
+): Promise<DiffPair> {
   const repo = fleet();
+  for (const [file, text] of Object.entries(baseFiles)) writeFileSync(join(repo, file), text);
   const git = (...args: string[]) => gitIn(repo, ...args);
   git('init', '-q');
   git('add', '-A');
@@ -187,6 +191,46 @@ spec:
     );
     expect(r.changedOnly.errors).toEqual([]);
     expect(r.changedOnly.changes.map(describeChange)).toEqual(['removed NetworkPolicy default/deny-all']);
+    expect(r.changedOnly.changes).toEqual(r.full.changes);
+  });
+});
+
+/**
+ * A one-app change leaves the entry's files that define only untouched Kustomizations out of the
+ * entry's build (engine.ts entryOmissions). What the entry's full build reports about itself
+ * must still be reported, on both sides, as the full diff reports it.
+ */
+describe('the entry directory of a changed-only diff', () => {
+  const webEdit = (repo: string) => rewrite(repo, 'kubernetes/apps/web/config.yaml', 'one', 'two');
+
+  it('reports the owners it did not build as a full render finds them', async () => {
+    const r = await diffEdit(webEdit);
+    expect(r.changedOnly.changes).toEqual(r.full.changes);
+    const notRebuilt = (r.changedOnly as unknown as { notRebuilt: number }).notRebuilt;
+    // platform, and the HelmRelease it applies (found only by building platform).
+    expect(notRebuilt).toBe(1);
+  });
+
+  it('a file of the entry that does not decode fails its build on both sides, as in full', async () => {
+    const r = await diffEdit(webEdit, { 'clusters/main/broken.yaml': 'kind: [unclosed\n' });
+    expect(r.full.errors.length).toBeGreaterThan(0);
+    expect(r.changedOnly.errors).toEqual(r.full.errors);
+    expect(r.changedOnly.changes).toEqual(r.full.changes);
+  });
+
+  it('a Kustomization defined twice in the entry fails its build on both sides, as in full', async () => {
+    const r = await diffEdit(webEdit, {
+      'clusters/main/platform-again.yaml': KS('platform', './kubernetes/platform'),
+    });
+    expect(JSON.stringify(r.full.errors)).toContain('platform');
+    expect(r.changedOnly.errors).toEqual(r.full.errors);
+    expect(r.changedOnly.changes).toEqual(r.full.changes);
+  });
+
+  it('an untouched Kustomization whose path is missing is still reported, as in full', async () => {
+    const r = await diffEdit(webEdit, { 'clusters/main/gone.yaml': KS('gone', './kubernetes/gone') });
+    expect(JSON.stringify(r.full.errors)).toContain('kubernetes/gone');
+    expect(r.changedOnly.errors).toEqual(r.full.errors);
     expect(r.changedOnly.changes).toEqual(r.full.changes);
   });
 });

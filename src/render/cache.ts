@@ -174,6 +174,13 @@ export class BuildCache {
     return value;
   }
 
+  /** Whether `output` would find the build without running it (this run's, or the cache directory's). */
+  has(key: string): boolean {
+    if (this.memo.has(key)) return true;
+    if (this.dir === undefined || !KEY.test(key) || !this.confined(key)) return false;
+    return lstatSync(this.path(key), { throwIfNoEntry: false })?.isFile() ?? false;
+  }
+
   async output(
     key: string,
     build: () => Promise<string>,

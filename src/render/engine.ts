@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, join, posix, relative, resolve, sep } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import type { RenderEngineOptions } from './options.js';
 import { errorLine, FluxgateError } from '../errors.js';
@@ -25,6 +25,7 @@ import { readCheckout, type CheckoutIdentity } from '../flux/checkout.js';
 import type { Logger } from '../log.js';
 import { RegistryClient } from '../oci/client.js';
 import { mapPool } from '../util/pool.js';
+import { yamlDocuments } from '../util/yaml-documents.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { FluxGraph, type ParseCache } from '../flux/graph.js';
 import { directoryTree } from '../flux/tree.js';
@@ -572,19 +573,26 @@ class ClusterRender {
       if (spec.targetNamespace) this.ownerNamespaces.set(ownerKey(owner), spec.targetNamespace);
       const dirs = [dir, ...(spec.components ?? []).map((c) => resolve(dir, c))];
       const isEntry = item.path.length === 0;
+      // Decrypting builds read their files before kustomize does, and are never reused.
+      const decrypts = field(flux, 'spec', 'decryption') !== undefined;
+      let omitted = isEntry && !decrypts ? this.entryOmissions(owner, flux, source, dir, spec) : [];
+      let key =
+        decrypts || !this.builds.active
+          ? undefined
+          : await this.kustomizeKey(source, dir, dirs, spec, isEntry, omitted);
+      // The whole entry as a run on the main branch stored it reads faster than a part builds.
+      if (omitted.length && this.builds.persistent) {
+        const whole = await this.kustomizeKey(source, dir, dirs, spec, isEntry, []);
+        if (whole && this.builds.has(whole.key)) [omitted, key] = [[], whole];
+      }
+      const omit = new Set(omitted);
       let prepared = false;
       // A lazily written source gets a build's files only when the build runs (not when reused).
       const prepare = () => {
-        if (!prepared) this.sources.prepare(dirs);
+        if (!prepared) this.sources.prepare(dirs, omit);
         prepared = true;
       };
-      // Decrypting builds read their files before kustomize does, and are never reused.
-      const decrypts = field(flux, 'spec', 'decryption') !== undefined;
       if (decrypts) prepare();
-      const key =
-        decrypts || !this.builds.active
-          ? undefined
-          : await this.kustomizeKey(source, dir, dirs, spec, isEntry);
       let origin: BuildOrigin = 'built';
       const built = await buildWithSops(
         this.sops,
@@ -603,7 +611,15 @@ class ClusterRender {
           // asked for origin annotations itself (they stay on its objects; see takeOrigin).
           const run = async () => {
             prepare();
-            const output = await kustomizeBuild(root, d, spec, this.runTool, this.io.env, this.toolHome);
+            const output = await kustomizeBuild(
+              root,
+              d,
+              spec,
+              this.runTool,
+              this.io.env,
+              this.toolHome,
+              omit,
+            );
             return (output.keepOrigins ? KEEP_ORIGINS : '') + output.text;
           };
           if (!key || root !== source || d !== dir) {
@@ -658,6 +674,7 @@ class ClusterRender {
     dirs: string[],
     spec: KustomizeOverlay,
     isEntry: boolean,
+    omitted: string[],
   ): Promise<{ key: string; inputs: ReturnType<SourceResolver['buildInputs']> } | undefined> {
     try {
       const inputs = this.sources.buildInputs(dirs);
@@ -668,12 +685,103 @@ class ClusterRender {
         isEntry,
         overlay: overlayOf(spec),
         files: inputs.files,
+        ...(omitted.length ? { omitted } : {}),
       });
       return { key, inputs };
     } catch (err) {
       this.io.log.debug(`build cache: ${errorLine(err)}`);
       return undefined;
     }
+  }
+
+  /**
+   * Changed-only renders: the entry directory's files that define nothing but Flux Kustomizations
+   * the plan does not build (and so does not need to see), left out of the entry's build. Both
+   * sides leave out the same files, so the smaller build is still shared. Only where leaving a
+   * file out cannot change what kustomize makes of the others, or hide an error a full render
+   * reports: a generated kustomization (no kustomization file), an overlay that acts object by
+   * object (no name prefix or suffix, components, patches or postBuild), every file decoding,
+   * no object defined twice, and each Kustomization reading the entry's own source at a
+   * directory it has. Paths relative to the source root, sorted.
+   */
+  private entryOmissions(
+    owner: OwnerRef,
+    flux: KubeObject,
+    source: string,
+    dir: string,
+    spec: KustomizeOverlay,
+  ): string[] {
+    const shouldBuild = this.options.shouldBuild;
+    if (!shouldBuild || this.options.discovered) return [];
+    if (spec.namePrefix || spec.nameSuffix || spec.components?.length || spec.patches?.length) return [];
+    if (field(flux, 'spec', 'postBuild') !== undefined) return [];
+    const rel = relative(source, dir).split(sep).join('/');
+    const inDir = (f: string) => rel === '' || f.startsWith(`${rel}/`);
+    if (KUSTOMIZATION_FILES.some((k) => this.sources.readFile(source, rel ? `${rel}/${k}` : k) !== undefined))
+      return [];
+    const inputs = this.sources.buildInputs([dir]);
+    const files = inputs.files.map(([f]) => f).filter(inDir);
+    // A directory with a kustomization is a resource of its own (fluxcd/pkg scanManifests): kept.
+    const kustomized = new Set(
+      files.filter((f) => KUSTOMIZATION_FILES.includes(posix.basename(f))).map((f) => posix.dirname(f)),
+    );
+    const resources = files.filter((f) => {
+      if (!/\.ya?ml$/.test(f)) return false;
+      for (let d = posix.dirname(f); d !== rel && d !== '.'; d = posix.dirname(d))
+        if (kustomized.has(d)) return false;
+      return true;
+    });
+    const sourceKey = (o: KubeObject, ns: string) => {
+      const ref = field<Record<string, string>>(o, 'spec', 'sourceRef') ?? {};
+      return `${ref.kind ?? 'GitRepository'}/${ref.namespace || ns}/${ref.name}`;
+    };
+    const entrySource = sourceKey(flux, owner.namespace);
+    const ids = new Set<string>();
+    const candidates: { file: string; owners: { owner: OwnerRef; flux: KubeObject; dir: string }[] }[] = [];
+    for (const file of resources) {
+      const owners: { owner: OwnerRef; flux: KubeObject; dir: string }[] = [];
+      let others = false;
+      for (const doc of yamlDocuments(inputs.read(file) ?? '')) {
+        if (doc.error || doc.invalid !== undefined) return [];
+        const o = doc.value as KubeObject | null;
+        if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+          if (o === null || (Array.isArray(o) && !o.length)) continue;
+          return [];
+        }
+        if (!Object.keys(o).length) continue;
+        if (String(o.kind ?? '').endsWith('List')) return [];
+        const namespace = spec.targetNamespace || o.metadata?.namespace || '';
+        // kustomize refuses an object defined twice: that error is the whole build's to report.
+        const id = [
+          groupOf(String(o.apiVersion ?? '')),
+          o.kind,
+          namespace || 'default',
+          o.metadata?.name,
+        ].join('/');
+        if (ids.has(id)) return [];
+        ids.add(id);
+        const path = field<string>(o, 'spec', 'path') || './';
+        const at = resolve(source, path);
+        const readable =
+          isFluxKustomization(o) &&
+          namespace !== '' &&
+          !!o.metadata?.name &&
+          sourceKey(o, namespace) === entrySource &&
+          (at === source || at.startsWith(source + sep)) &&
+          this.sources.isDirectory(at);
+        if (readable)
+          owners.push({
+            owner: { kind: 'Kustomization', namespace, name: o.metadata.name },
+            flux: o,
+            dir: at,
+          });
+        else others = true;
+      }
+      if (!others && owners.length) candidates.push({ file, owners });
+    }
+    return candidates
+      .filter((c) => c.owners.every((o) => !shouldBuild(o.owner, { flux: o.flux, dir: o.dir })))
+      .map((c) => c.file);
   }
 
   /**

@@ -92,11 +92,13 @@ export async function kustomizeBuild(
   run: ProcessRunner,
   env: NodeJS.ProcessEnv,
   home?: ToolHome,
+  /** Files a generated kustomization leaves out, relative to the source root (see engine.ts entryOmissions). */
+  omit: ReadonlySet<string> = new Set(),
 ): Promise<KustomizeOutput> {
   const existing = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   const base = existing
     ? withoutResourcesFallback(readKustomization(existing, sourceRoot))
-    : generateKustomization(dir, sourceRoot);
+    : generateKustomization(dir, sourceRoot, omit);
   const kustomization = applyOverlay(base, overlay, dir, sourceRoot);
   // Where each object comes from (annotations at file and line): asked of kustomize, and
   // removed again (takeOrigin) unless the kustomization asked for it, as Flux would apply it then.
@@ -170,7 +172,11 @@ function withoutResourcesFallback(kustomization: Record<string, unknown>): Recor
  * file is a resource (not descended into); a .yaml/.yml file is a resource, and fails the build
  * when it does not decode as Kubernetes objects; anything else is ignored.
  */
-export function generateKustomization(dir: string, sourceRoot: string): Record<string, unknown> {
+export function generateKustomization(
+  dir: string,
+  sourceRoot: string,
+  omit: ReadonlySet<string> = new Set(),
+): Record<string, unknown> {
   const resources: string[] = [];
   const walk = (current: string) => {
     for (const entry of readdirSync(current).sort()) {
@@ -183,7 +189,11 @@ export function generateKustomization(dir: string, sourceRoot: string): Record<s
       if (stat.isDirectory()) {
         if (KUSTOMIZATION_FILES.some((f) => existsSync(join(path, f)))) resources.push(rel);
         else walk(path);
-      } else if (['.yaml', '.yml'].includes(extname(entry)) && isKubernetesYaml(path, sourceRoot)) {
+      } else if (
+        ['.yaml', '.yml'].includes(extname(entry)) &&
+        !omit.has(relative(sourceRoot, path).split(sep).join('/')) &&
+        isKubernetesYaml(path, sourceRoot)
+      ) {
         resources.push(rel);
       }
     }

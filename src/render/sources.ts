@@ -353,8 +353,11 @@ export class SourceResolver {
     return source.directories.has(rel);
   }
 
-  /** Writes what a build of `dirs` (in a resolved source) can read: their static reach. */
-  prepare(dirs: string[]): void {
+  /**
+   * Writes what a build of `dirs` (in a resolved source) can read: their static reach, but the
+   * files the build leaves out (`omit`, relative to the source root).
+   */
+  prepare(dirs: string[], omit: ReadonlySet<string> = new Set()): void {
     const [root, source] = this.lazyOf(dirs[0]!);
     if (!source || source.all) return;
     const rels = kustomizeReach(
@@ -369,6 +372,7 @@ export class SourceResolver {
     const files = source.tree.files.filter(
       (f) =>
         !source.written.has(f) &&
+        !omit.has(f) &&
         rels.some((r) => f === r || f.startsWith(`${r}/`)) &&
         !source.matcher.ignores(f),
     );
