@@ -18,7 +18,7 @@ import { deadlineError } from '../util/http.js';
 /** The git commands diff needs, as argv arrays. */
 export class Git {
   constructor(
-    private readonly repo: string,
+    readonly repo: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly run: ProcessRunner = runProcess,
   ) {}
@@ -45,6 +45,11 @@ export class Git {
         { exitCode: 2 },
       );
     }
+  }
+
+  /** `git ls-tree -r -z` of a commit: every path with its mode, type and object id. */
+  listTree(commit: string): Promise<string> {
+    return this.git(['ls-tree', '-r', '-z', '--full-tree', commit]);
   }
 
   async changedFiles(base: string, head: string): Promise<string[]> {
@@ -101,9 +106,9 @@ export class CommitTree implements SourceTree {
     this.files = [...this.entries.keys()].sort();
   }
 
-  static list(repo: string, commit: string, blobs = new Map<string, Buffer>()): CommitTree {
-    const listing = gitSync(['-C', repo, 'ls-tree', '-r', '-z', '--full-tree', commit]).toString('utf8');
-    return new CommitTree(repo, listing, blobs);
+  /** The tree of `commit`; the two sides of a diff list theirs at once. */
+  static async list(git: Git, commit: string, blobs = new Map<string, Buffer>()): Promise<CommitTree> {
+    return new CommitTree(git.repo, await git.listTree(commit), blobs);
   }
 
   get hasSymlinks(): boolean {

@@ -4,7 +4,7 @@ import { join, posix, relative, resolve, sep } from 'node:path';
 import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { DeferredLogger, type Logger } from '../log.js';
-import { readCheckout } from '../flux/checkout.js';
+import { readCheckoutAsync } from '../flux/checkout.js';
 import { repositoryMappings } from '../flux/graph.js';
 import { buildCacheDir, loadSopsKeys, renderCluster } from '../render/engine.js';
 import { addBuilds, BuildCache, noBuilds, type BuildCounts } from '../render/cache.js';
@@ -245,7 +245,7 @@ async function withSides<T>(
     const asDir = resolve(io.cwd, ref);
     if (existsSync(asDir) && statSync(asDir).isDirectory()) return { ref, dir: asDir };
     const commit = await git.resolveRef(ref);
-    const tree = CommitTree.list(repo, commit, blobs);
+    const tree = await CommitTree.list(git, commit, blobs);
     const parent = mkdtempSync(join(tmpdir(), 'fluxgate-ref-'));
     const dir = join(parent, 'tree');
     mkdirSync(dir);
@@ -253,14 +253,14 @@ async function withSides<T>(
     if (options.verify) tree.write(dir, tree.files);
     return { ref, commit, dir, tree, remove: async () => rmSync(parent, { recursive: true, force: true }) };
   };
-  const base = await side(options.base);
-  let head: Side | undefined;
+  // Both sides are read at once; one that fails leaves nothing of the other behind.
+  const [base, head] = await Promise.allSettled([side(options.base), side(options.head)]);
   try {
-    head = await side(options.head);
-    return await work(base, head, git);
+    if (base.status === 'rejected') throw base.reason;
+    if (head.status === 'rejected') throw head.reason;
+    return await work(base.value, head.value, git);
   } finally {
-    await base.remove?.();
-    await head?.remove?.();
+    for (const s of [base, head]) if (s.status === 'fulfilled') await s.value.remove?.();
   }
 }
 
@@ -278,14 +278,16 @@ async function renderChange(
   // A build whose inputs are equal on both sides runs once; with --cache-dir, once across runs.
   const builds = new BuildCache(buildCacheDir(options, io.cwd), true);
   const counts = noBuilds();
-  const sopsKeys = await loadSopsKeys(options, io);
-  // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
-  const checkout = readCheckout(repo, io.env, [options.base, options.head]);
   const refs = base.commit !== undefined && head.commit !== undefined;
   const changedOnly = options.changedOnly ?? refs;
   if (changedOnly && !refs)
     io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
-  const changed = changedOnly && refs ? await git.changedFiles(base.commit!, head.commit!) : undefined;
+  const [sopsKeys, checkout, changed] = await Promise.all([
+    loadSopsKeys(options, io),
+    // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
+    readCheckoutAsync(repo, io.env, [options.base, options.head]),
+    changedOnly && refs ? git.changedFiles(base.commit!, head.commit!) : undefined,
+  ]);
   const clusters: ClusterRenders[] = [];
   const parses = builds.fluxParses();
   for (const path of options.paths) {

@@ -5,7 +5,7 @@
  * Any other repository, branch, tag, semver range or commit is a different source, which
  * `--source` maps to a directory.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { remainingTime } from '../util/run-limits.js';
@@ -46,17 +46,38 @@ function realpathOrSelf(path: string): string {
   }
 }
 
-function git(repo: string, args: string[]): string {
+const gitOptions = () => ({
+  encoding: 'utf8' as const,
+  timeout: remainingTime(),
+  env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent' },
+});
+
+/** What readCheckout asks git, in one list: the answers come synchronously or all at once. */
+const QUESTIONS = [
+  ['rev-parse', '--show-toplevel'],
+  ['config', '--get-regexp', '^remote\\..*\\.url$'],
+  ['symbolic-ref', '-q', '--short', 'HEAD'],
+  ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD'],
+] as const;
+
+function gitSync(repo: string, args: readonly string[]): string {
   try {
     return execFileSync('git', ['-C', repo, ...args], {
-      encoding: 'utf8',
+      ...gitOptions(),
       stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: remainingTime(),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: '/nonexistent' },
     }).trim();
   } catch {
     return '';
   }
+}
+
+function gitAsync(repo: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = execFile('git', ['-C', repo, ...args], gitOptions(), (err, stdout) =>
+      resolve(err ? '' : String(stdout).trim()),
+    );
+    child.stdin?.end();
+  });
 }
 
 /**
@@ -64,12 +85,34 @@ function git(repo: string, args: string[]): string {
  * branches of the Actions run, and the refs a diff compares (`refs`).
  */
 export function readCheckout(repo: string, env: NodeJS.ProcessEnv, refs: string[] = []): CheckoutIdentity {
+  return checkoutIdentity(
+    repo,
+    env,
+    refs,
+    QUESTIONS.map((q) => gitSync(repo, q)),
+  );
+}
+
+/** readCheckout with git's answers awaited together (a diff asks while it lists its sides). */
+export async function readCheckoutAsync(
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  refs: string[] = [],
+): Promise<CheckoutIdentity> {
+  return checkoutIdentity(repo, env, refs, await Promise.all(QUESTIONS.map((q) => gitAsync(repo, q))));
+}
+
+function checkoutIdentity(
+  repo: string,
+  env: NodeJS.ProcessEnv,
+  refs: string[],
+  [top, remotes, head, originHead]: string[],
+): CheckoutIdentity {
   const urls = new Set<string>();
   // Only the top of a work tree is the repository its remotes name: a directory inside another
   // project (a vendored fleet, a fixture) says nothing of the repository its manifests point at.
-  const top = git(repo, ['rev-parse', '--show-toplevel']);
-  const isTop = top !== '' && realpathOrSelf(top) === realpathOrSelf(resolve(repo));
-  for (const line of isTop ? git(repo, ['config', '--get-regexp', '^remote\\..*\\.url$']).split('\n') : []) {
+  const isTop = top !== '' && realpathOrSelf(top!) === realpathOrSelf(resolve(repo));
+  for (const line of isTop ? remotes!.split('\n') : []) {
     const url = line.split(/\s+/)[1];
     // A clone of a local directory names no hosted repository.
     if (url && !url.startsWith('/') && !url.startsWith('.') && !url.startsWith('file:'))
@@ -87,8 +130,8 @@ export function readCheckout(repo: string, env: NodeJS.ProcessEnv, refs: string[
     const branch = ref ? branchOf(ref) : undefined;
     if (branch) branches.add(branch);
   };
-  add(git(repo, ['symbolic-ref', '-q', '--short', 'HEAD']));
-  add(git(repo, ['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD']));
+  add(head);
+  add(originHead);
   if (inWorkspace) {
     for (const name of ['GITHUB_BASE_REF', 'GITHUB_HEAD_REF']) add(env[name]);
     if (env.GITHUB_REF?.startsWith('refs/heads/')) add(env.GITHUB_REF);

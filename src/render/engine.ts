@@ -575,16 +575,16 @@ class ClusterRender {
       const isEntry = item.path.length === 0;
       // Decrypting builds read their files before kustomize does, and are never reused.
       const decrypts = field(flux, 'spec', 'decryption') !== undefined;
-      let omitted = isEntry && !decrypts ? this.entryOmissions(owner, flux, source, dir, spec) : [];
       let key =
         decrypts || !this.builds.active
           ? undefined
-          : await this.kustomizeKey(source, dir, dirs, spec, isEntry, omitted);
+          : await this.kustomizeKey(source, dir, dirs, spec, isEntry, []);
       // The whole entry as a run on the main branch stored it reads faster than a part builds.
-      if (omitted.length && this.builds.persistent) {
-        const whole = await this.kustomizeKey(source, dir, dirs, spec, isEntry, []);
-        if (whole && this.builds.has(whole.key)) [omitted, key] = [[], whole];
-      }
+      const omitted =
+        isEntry && !decrypts && !(key && this.builds.persistent && this.builds.has(key.key))
+          ? this.entryOmissions(owner, flux, source, dir, spec)
+          : [];
+      if (key && omitted.length) key = await this.kustomizeKey(source, dir, dirs, spec, isEntry, omitted);
       const omit = new Set(omitted);
       let prepared = false;
       // A lazily written source gets a build's files only when the build runs (not when reused).
@@ -736,6 +736,7 @@ class ClusterRender {
       return `${ref.kind ?? 'GitRepository'}/${ref.namespace || ns}/${ref.name}`;
     };
     const entrySource = sourceKey(flux, owner.namespace);
+    inputs.load(resources);
     const ids = new Set<string>();
     const candidates: { file: string; owners: { owner: OwnerRef; flux: KubeObject; dir: string }[] }[] = [];
     for (const file of resources) {

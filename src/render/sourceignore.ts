@@ -215,6 +215,9 @@ export function pushedArtifactFilter(controller: PathFilter): PathFilter {
 
 /** The matcher of a Git source (gitignore Matcher: the last pattern that matches decides). */
 export class SourceIgnoreMatcher implements PathFilter {
+  /** Answers so far: builds ask about the same files again and again. */
+  private readonly answers = new Map<string, boolean>();
+
   constructor(private readonly patterns: readonly IgnorePattern[]) {}
 
   /**
@@ -230,6 +233,12 @@ export class SourceIgnoreMatcher implements PathFilter {
 
   /** Whether `path` (repo-relative with `/`; a trailing `/` marks a directory) is left out. */
   ignores(path: string): boolean {
+    let answer = this.answers.get(path);
+    if (answer === undefined) this.answers.set(path, (answer = this.match(path)));
+    return answer;
+  }
+
+  private match(path: string): boolean {
     const isDir = path.endsWith('/');
     const elements = (isDir ? path.slice(0, -1) : path).split('/');
     for (let i = this.patterns.length - 1; i >= 0; i--) {

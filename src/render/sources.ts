@@ -93,6 +93,32 @@ function keptDirectories(files: readonly string[], matcher: PathFilter): Set<str
   return dirs;
 }
 
+/**
+ * What source-controller keeps of a tree, once per tree and ignore rules: a diff's side reads
+ * the repository as several sources (the entry's, a chart's GitRepository), and each render
+ * pass resolves them again; matching every file of a large fleet against the rules each time
+ * was a tenth of a changed-only diff.
+ */
+const artifacts = new WeakMap<SourceTree, Map<string, { matcher: PathFilter; directories: Set<string> }>>();
+
+function artifactOf(
+  tree: SourceTree,
+  specIgnore: string | undefined,
+  pushed: boolean,
+): { matcher: PathFilter; directories: Set<string> } {
+  let byRules = artifacts.get(tree);
+  if (!byRules) artifacts.set(tree, (byRules = new Map()));
+  const rules = `${pushed}\u0000${specIgnore ?? ''}`;
+  let artifact = byRules.get(rules);
+  if (!artifact) {
+    const controller = treeSourceMatcher(tree, specIgnore);
+    const matcher = pushed ? pushedArtifactFilter(controller) : controller;
+    artifact = { matcher, directories: keptDirectories(tree.files, matcher) };
+    byRules.set(rules, artifact);
+  }
+  return artifact;
+}
+
 /** Removes the directories left without a file (an artifact has no directory entries of its own). */
 function removeEmptyDirectories(dir: string): boolean {
   let empty = true;
@@ -300,9 +326,7 @@ export class SourceResolver {
   ): string {
     const tree = withoutSymlinks(from);
     mkdirSync(target, { recursive: true });
-    const controller = treeSourceMatcher(tree, specIgnore);
-    const matcher = pushed ? pushedArtifactFilter(controller) : controller;
-    const directories = keptDirectories(tree.files, matcher);
+    const { matcher, directories } = artifactOf(tree, specIgnore, pushed);
     this.lazy.set(target, { tree, matcher, directories, written: new Set(), all: false });
     return target;
   }
@@ -385,7 +409,12 @@ export class SourceResolver {
    * (git blob ids), sorted: with the build's overlay and the tool's version, everything its output
    * depends on. Lazily written sources answer from their tree, without writing anything.
    */
-  buildInputs(dirs: string[]): { files: [string, string][]; read: (rel: string) => string | undefined } {
+  buildInputs(dirs: string[]): {
+    files: [string, string][];
+    read: (rel: string) => string | undefined;
+    /** Reads these files ahead in one go (a git side's blobs with one `git cat-file`). */
+    load: (rels: string[]) => void;
+  } {
     const [lazyRoot, lazy] = this.lazyOf(dirs[0]!);
     const root = lazy ? lazyRoot : this.rootOf(dirs[0]!);
     const listing: RepoFiles & { id(rel: string): string; text(rel: string): string | undefined } = lazy
@@ -406,7 +435,9 @@ export class SourceResolver {
       (f) =>
         (whole || rels.some((r) => f === r || f.startsWith(`${r}/`))) && !(lazy && lazy.matcher.ignores(f)),
     );
-    return { files: files.map((f) => [f, listing.id(f)]), read: (rel) => listing.text(rel) };
+    const load = (rels: string[]) =>
+      lazy?.tree.load?.(rels.map((r) => lazy.tree.oid?.(r)).filter((o): o is string => o !== undefined));
+    return { files: files.map((f) => [f, listing.id(f)]), read: (rel) => listing.text(rel), load };
   }
 
   /** The resolved source `dir` lies in (a directory of the work dir, or a --source copy). */
