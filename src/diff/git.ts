@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SourceTree } from '../render/sources.js';
@@ -79,6 +79,38 @@ function gitSync(args: string[], input?: string): Buffer {
   }
 }
 
+/** gitSync's command, awaited: its output, or a rejection with git's last line. */
+function gitAsync(args: string[], input: string): Promise<Buffer> {
+  const git = findOnPath('git', process.env) ?? 'git';
+  const limits = runLimits();
+  return withPrivateHome(
+    (home) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const child = execFile(
+          git,
+          args,
+          {
+            encoding: 'buffer',
+            maxBuffer: 1 << 30,
+            signal: limits.signal,
+            env: { ...toolEnvironment(git, home), ...GIT_SAFE_DIRECTORY },
+          },
+          (err, stdout, stderr) => {
+            if (limits.signal.aborted) reject(deadlineError(limits.timeout));
+            else if (err)
+              reject(
+                new Error(
+                  `git ${args[2]}: ${stderr.toString('utf8').trim().split('\n').at(-1) ?? err.message}`,
+                ),
+              );
+            else resolve(stdout);
+          },
+        );
+        child.stdin?.end(input);
+      }),
+  );
+}
+
 /**
  * A commit's files, read from the object store and written to disk only when asked for: a
  * changed-only diff reads a handful of directories of a large fleet, and writing every file of
@@ -143,7 +175,23 @@ export class CommitTree implements SourceTree {
   load(oids: string[]): void {
     const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
     if (!missing.length) return;
-    const out = gitSync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n');
+    this.keep(gitSync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n'));
+  }
+
+  /**
+   * Reads these files' blobs in the background, with one `git cat-file --batch`: what a diff's
+   * planner will parse is read while the run waits on git for other answers.
+   */
+  async prefetch(files: string[]): Promise<void> {
+    const missing = [
+      ...new Set(files.map((f) => this.entries.get(f)?.oid).filter((o): o is string => o !== undefined)),
+    ].filter((o) => !this.cache.has(o));
+    if (!missing.length) return;
+    this.keep(await gitAsync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n'));
+  }
+
+  /** Keeps the blobs of a `git cat-file --batch` output. */
+  private keep(out: Buffer): void {
     let at = 0;
     while (at < out.length) {
       const eol = out.indexOf(10, at);

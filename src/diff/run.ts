@@ -5,7 +5,7 @@ import type { DiffOptions } from './options.js';
 import type { WorkIO } from '../util/io.js';
 import { DeferredLogger, type Logger } from '../log.js';
 import { readCheckoutAsync } from '../flux/checkout.js';
-import { repositoryMappings } from '../flux/graph.js';
+import { fluxFileCandidates, repositoryMappings } from '../flux/graph.js';
 import { buildCacheDir, loadSopsKeys, renderCluster } from '../render/engine.js';
 import { addBuilds, BuildCache, noBuilds, type BuildCounts } from '../render/cache.js';
 import { createSecretMasker } from '../render/secrets.js';
@@ -282,14 +282,20 @@ async function renderChange(
   const changedOnly = options.changedOnly ?? refs;
   if (changedOnly && !refs)
     io.log.warn('--changed-only needs git refs for --base and --head; rendering everything');
+  const parses = builds.fluxParses();
+  // What the planner will parse (files no earlier run parsed) is read meanwhile.
+  const unparsed = (tree: CommitTree) =>
+    fluxFileCandidates(tree.files).filter((f) => !parses.objects.has(tree.oid(f) ?? ''));
   const [sopsKeys, checkout, changed] = await Promise.all([
     loadSopsKeys(options, io),
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
     readCheckoutAsync(repo, io.env, [options.base, options.head]),
     changedOnly && refs ? git.changedFiles(base.commit!, head.commit!) : undefined,
+    changedOnly && refs
+      ? base.tree!.prefetch(unparsed(base.tree!)).then(() => head.tree!.prefetch(unparsed(head.tree!)))
+      : undefined,
   ]);
   const clusters: ClusterRenders[] = [];
-  const parses = builds.fluxParses();
   for (const path of options.paths) {
     const onBase = hasCluster(base, path);
     const onHead = hasCluster(head, path);

@@ -120,6 +120,22 @@ function withoutRepeats(inputs: OwnerInputs): OwnerInputs {
   return out;
 }
 
+/**
+ * The files that can define a Flux object, which a graph reads: YAML outside charts (templates
+ * are not Flux objects, nor YAML before rendering) and outside dot-directories (never applied).
+ */
+export function fluxFileCandidates(files: readonly string[]): string[] {
+  const charts = files
+    .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
+    .map((f) => f.slice(0, -'Chart.yaml'.length));
+  return files.filter(
+    (f) =>
+      /\.ya?ml$/.test(f) &&
+      !f.split('/').some((part) => part.startsWith('.')) &&
+      !charts.some((c) => f.startsWith(c)),
+  );
+}
+
 export class FluxGraph {
   readonly objects: FluxObject[] = [];
   private readonly mappings: SourceMappings;
@@ -136,16 +152,7 @@ export class FluxGraph {
     this.otherRepository = options.otherRepository;
     this.references = options.references;
     const cache = options.cache ?? new Map();
-    // Chart templates are not Flux objects (nor YAML before rendering); dot-directories are not applied.
-    const charts = tree.files
-      .filter((f) => f === 'Chart.yaml' || f.endsWith('/Chart.yaml'))
-      .map((f) => f.slice(0, -'Chart.yaml'.length));
-    const candidates = tree.files.filter(
-      (f) =>
-        /\.ya?ml$/.test(f) &&
-        !f.split('/').some((part) => part.startsWith('.')) &&
-        !charts.some((c) => f.startsWith(c)),
-    );
+    const candidates = fluxFileCandidates(tree.files);
     const oid = (f: string) => tree.oid?.(f) ?? `file:${f}`;
     tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o): o is string => o !== undefined));
     for (const file of candidates) {
@@ -208,12 +215,28 @@ export class FluxGraph {
    * come from a kustomization, which the graph does not apply). `within` limits the search.
    */
   find(kind: string, name: string, namespace?: string, within?: FluxObject[]): FluxObject[] {
-    return (within ?? this.objects).filter(
+    return (within ?? this.named().get(`${kind}/${name}`) ?? []).filter(
       (o) =>
         o.object.kind === kind &&
         o.object.metadata.name === name &&
         (!namespace || !o.object.metadata.namespace || o.object.metadata.namespace === namespace),
     );
+  }
+
+  private byName?: Map<string, FluxObject[]>;
+
+  /** The objects by `Kind/name`: every owner looks its sources up, in fleets of thousands. */
+  private named(): Map<string, FluxObject[]> {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const o of this.objects) {
+        const key = `${o.object.kind}/${o.object.metadata.name}`;
+        const list = this.byName.get(key);
+        if (list) list.push(o);
+        else this.byName.set(key, [o]);
+      }
+    }
+    return this.byName;
   }
 
   /**

@@ -67,6 +67,10 @@ export class KeptParses<V> extends Map<string, V> {
     return found;
   }
 
+  override has(oid: string): boolean {
+    return super.has(oid) || this.stored.has(oid);
+  }
+
   override set(oid: string, value: V) {
     this.touched.add(oid);
     return super.set(oid, value);

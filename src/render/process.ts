@@ -20,18 +20,19 @@ export type ProcessRunner = (
 
 export const runProcess: ProcessRunner = (command, args, options) =>
   new Promise((resolve) => {
+    // The run's limits as the caller sees them: a child's callback may run outside its context.
+    const deadline = runLimits();
     execFile(
       command,
       args,
       // A tool still running at the command's --timeout is killed with it.
-      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024, signal: runLimits().signal },
+      { cwd: options.cwd, env: options.env, maxBuffer: 512 * 1024 * 1024, signal: deadline.signal },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number'
             ? Number(err.code)
             : 1
           : 0;
-        const deadline = runLimits();
         if (err && deadline.signal.aborted) {
           resolve({ stdout: '', stderr: `gave up at the --timeout of ${deadline.timeout}`, code: 1 });
           return;
