@@ -182,10 +182,12 @@ export class CommitTree implements SourceTree {
    * Reads these files' blobs in the background, with one `git cat-file --batch`: what a diff's
    * planner will parse is read while the run waits on git for other answers.
    */
-  async prefetch(files: string[]): Promise<void> {
-    const missing = [
-      ...new Set(files.map((f) => this.entries.get(f)?.oid).filter((o): o is string => o !== undefined)),
-    ].filter((o) => !this.cache.has(o));
+  async prefetch(files: string[], others: { tree: CommitTree; files: string[] }[] = []): Promise<void> {
+    // Trees of one repository share their blobs: the other side's files come in the same read.
+    const oids = [{ tree: this as CommitTree, files }, ...others].flatMap(({ tree, files }) =>
+      files.map((f) => tree.entries.get(f)?.oid).filter((o): o is string => o !== undefined),
+    );
+    const missing = [...new Set(oids)].filter((o) => !this.cache.has(o));
     if (!missing.length) return;
     this.keep(await gitAsync(['-C', this.repo, 'cat-file', '--batch'], missing.join('\n') + '\n'));
   }

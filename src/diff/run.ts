@@ -286,15 +286,17 @@ async function renderChange(
   // What the planner will parse (files no earlier run parsed) is read meanwhile.
   const unparsed = (tree: CommitTree) =>
     fluxFileCandidates(tree.files).filter((f) => !parses.objects.has(tree.oid(f) ?? ''));
-  const [sopsKeys, checkout, changed] = await Promise.all([
+  // Started in the order they are needed: each start takes the main thread a while.
+  const [changed, , sopsKeys, checkout] = await Promise.all([
+    changedOnly && refs ? git.changedFiles(base.commit!, head.commit!) : undefined,
+    changedOnly && refs
+      ? base.tree!.prefetch(unparsed(base.tree!), [{ tree: head.tree!, files: unparsed(head.tree!) }])
+      : undefined,
     loadSopsKeys(options, io),
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
     readCheckoutAsync(repo, io.env, [options.base, options.head]),
-    changedOnly && refs ? git.changedFiles(base.commit!, head.commit!) : undefined,
-    changedOnly && refs
-      ? base.tree!.prefetch(unparsed(base.tree!)).then(() => head.tree!.prefetch(unparsed(head.tree!)))
-      : undefined,
   ]);
+
   const clusters: ClusterRenders[] = [];
   for (const path of options.paths) {
     const onBase = hasCluster(base, path);

@@ -241,13 +241,75 @@ export class SourceIgnoreMatcher implements PathFilter {
   private match(path: string): boolean {
     const isDir = path.endsWith('/');
     const elements = (isDir ? path.slice(0, -1) : path).split('/');
+    if (isDir) {
+      for (let i = this.patterns.length - 1; i >= 0; i--) {
+        const result = matchPattern(this.patterns[i]!, elements, isDir);
+        if (result !== 'none') return result === 'exclude';
+      }
+      return false;
+    }
+    // A file: a pattern without `/` matches through its directory (the same for every file in
+    // it) or its name (the same for every file so named); both are worked out once.
+    const name = elements[elements.length - 1]!;
+    const dir = this.directoryMatches(path.slice(0, Math.max(0, path.length - name.length - 1)), elements);
+    const named = this.nameMatches(name);
     for (let i = this.patterns.length - 1; i >= 0; i--) {
-      const result = matchPattern(this.patterns[i]!, elements, isDir);
-      if (result !== 'none') return result === 'exclude';
+      const pattern = this.patterns[i]!;
+      if (pattern.isGlob) {
+        const result = matchPattern(pattern, elements, false);
+        if (result !== 'none') return result === 'exclude';
+        continue;
+      }
+      // simpleNameMatch: any element of the directory below the domain, or the name unless the
+      // pattern is for directories only.
+      const state = dir[i]!;
+      if (state === OUT_OF_DOMAIN) continue;
+      if (state === IN_DIRECTORY || (named[i] && !pattern.dirOnly)) return !pattern.inclusion;
     }
     return false;
   }
+
+  private readonly directories = new Map<string, Uint8Array>();
+  private readonly names = new Map<string, Uint8Array>();
+
+  /** For each pattern without `/`: whether `dir` is in its domain and an element below that matches. */
+  private directoryMatches(dir: string, elements: string[]): Uint8Array {
+    let states = this.directories.get(dir);
+    if (states) return states;
+    states = new Uint8Array(this.patterns.length);
+    const parents = elements.length - 1;
+    this.patterns.forEach((pattern, i) => {
+      if (pattern.isGlob) return;
+      const { domain } = pattern;
+      if (parents < domain.length || domain.some((e, k) => elements[k] !== e)) {
+        states[i] = OUT_OF_DOMAIN;
+        return;
+      }
+      let hit = false;
+      for (let k = domain.length; k < parents && !hit; k++)
+        hit = goPathMatch(pattern.elements[0]!, elements[k]!);
+      states[i] = hit ? IN_DIRECTORY : IN_DOMAIN;
+    });
+    this.directories.set(dir, states);
+    return states;
+  }
+
+  /** For each pattern without `/`: whether it matches this file name. */
+  private nameMatches(name: string): Uint8Array {
+    let hits = this.names.get(name);
+    if (hits) return hits;
+    hits = new Uint8Array(this.patterns.length);
+    this.patterns.forEach((pattern, i) => {
+      if (!pattern.isGlob && goPathMatch(pattern.elements[0]!, name)) hits[i] = 1;
+    });
+    this.names.set(name, hits);
+    return hits;
+  }
 }
+
+const OUT_OF_DOMAIN = 0;
+const IN_DOMAIN = 1;
+const IN_DIRECTORY = 2;
 
 /** Every `.sourceignore` under `root`, parents before children, siblings in name order (LoadIgnorePatterns). */
 export function loadSourceIgnorePatterns(root: string, domain: string[] = []): IgnorePattern[] {
