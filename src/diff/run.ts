@@ -333,6 +333,7 @@ async function renderChange(
           repo: side.dir,
           tree: side.tree,
           parses: parses.objects,
+          references: parses.references,
           sources: mappingsAt(options.sources, repo, io.cwd, side.dir),
           checkout,
           path,

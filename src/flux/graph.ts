@@ -154,7 +154,10 @@ export class FluxGraph {
     const cache = options.cache ?? new Map();
     const candidates = fluxFileCandidates(tree.files);
     const oid = (f: string) => tree.oid?.(f) ?? `file:${f}`;
-    tree.load?.(candidates.map((f) => tree.oid?.(f)).filter((o): o is string => o !== undefined));
+    // What no earlier parse has is read in one batch.
+    tree.load?.(
+      candidates.map((f) => tree.oid?.(f)).filter((o): o is string => o !== undefined && !cache.has(o)),
+    );
     for (const file of candidates) {
       let parsed = cache.get(oid(file));
       if (!parsed) {

@@ -28,6 +28,7 @@ import { mapPool } from '../util/pool.js';
 import { yamlDocuments } from '../util/yaml-documents.js';
 import type { SecretRegistry } from '../util/redact.js';
 import { FluxGraph, type ParseCache } from '../flux/graph.js';
+import type { ReferenceCache } from '../flux/reach.js';
 import { directoryTree } from '../flux/tree.js';
 import { helmVersion, kustomizePatches, renderHelmRelease } from './helm/index.js';
 import {
@@ -70,6 +71,8 @@ export interface RenderClusterOptions extends RenderEngineOptions {
   tree?: SourceTree;
   /** Flux objects already parsed from the tree's files, by blob id (a diff's planner's). */
   parses?: ParseCache;
+  /** Kustomization references by blob id (a diff's planner's): what a build can read, known. */
+  references?: ReferenceCache;
   /** What identifies the repository (default: read from `repo` with git and the Actions environment). */
   checkout?: CheckoutIdentity;
   /** The tool runner (tests and the benchmark wrap it). */
@@ -271,6 +274,7 @@ class ClusterRender {
       isThisRepository: (kind, ns, name) => this.syncSources.has(objectKey(kind, ns, name)),
       log: io.log,
       tree: options.tree,
+      references: options.tree ? options.references : undefined,
       checkout: options.checkout ?? readCheckout(this.repo, io.env),
     });
   }

@@ -218,7 +218,9 @@ export class SourceIgnoreMatcher implements PathFilter {
   /** Answers so far: builds ask about the same files again and again. */
   private readonly answers = new Map<string, boolean>();
 
-  constructor(private readonly patterns: readonly IgnorePattern[]) {}
+  constructor(private readonly patterns: readonly IgnorePattern[]) {
+    this.elements = patterns.map(anyElement);
+  }
 
   /**
    * source-controller's matcher for these patterns: its defaults when there are none, else the
@@ -255,7 +257,7 @@ export class SourceIgnoreMatcher implements PathFilter {
     const named = this.nameMatches(name);
     for (let i = this.patterns.length - 1; i >= 0; i--) {
       const pattern = this.patterns[i]!;
-      if (pattern.isGlob) {
+      if (this.elements[i] === undefined) {
         const result = matchPattern(pattern, elements, false);
         if (result !== 'none') return result === 'exclude';
         continue;
@@ -269,6 +271,8 @@ export class SourceIgnoreMatcher implements PathFilter {
     return false;
   }
 
+  /** Each pattern's anyElement. */
+  private readonly elements: (string | undefined)[];
   private readonly directories = new Map<string, Uint8Array>();
   private readonly names = new Map<string, Uint8Array>();
 
@@ -279,15 +283,15 @@ export class SourceIgnoreMatcher implements PathFilter {
     states = new Uint8Array(this.patterns.length);
     const parents = elements.length - 1;
     this.patterns.forEach((pattern, i) => {
-      if (pattern.isGlob) return;
+      const element = this.elements[i];
+      if (element === undefined) return;
       const { domain } = pattern;
       if (parents < domain.length || domain.some((e, k) => elements[k] !== e)) {
         states[i] = OUT_OF_DOMAIN;
         return;
       }
       let hit = false;
-      for (let k = domain.length; k < parents && !hit; k++)
-        hit = goPathMatch(pattern.elements[0]!, elements[k]!);
+      for (let k = domain.length; k < parents && !hit; k++) hit = goPathMatch(element, elements[k]!);
       states[i] = hit ? IN_DIRECTORY : IN_DOMAIN;
     });
     this.directories.set(dir, states);
@@ -299,12 +303,25 @@ export class SourceIgnoreMatcher implements PathFilter {
     let hits = this.names.get(name);
     if (hits) return hits;
     hits = new Uint8Array(this.patterns.length);
-    this.patterns.forEach((pattern, i) => {
-      if (!pattern.isGlob && goPathMatch(pattern.elements[0]!, name)) hits[i] = 1;
+    this.elements.forEach((element, i) => {
+      if (element !== undefined && goPathMatch(element, name)) hits[i] = 1;
     });
     this.names.set(name, hits);
     return hits;
   }
+}
+
+/**
+ * The element a pattern matches wherever it appears below its domain: a pattern without `/`, or
+ * `**` followed by one element (globMatch then matches the first element like it, as
+ * simpleNameMatch does: the defaults' patterns for `.sops.yaml` and `.flux.yaml` are such).
+ */
+function anyElement(pattern: IgnorePattern): string | undefined {
+  if (!pattern.isGlob) return pattern.elements[0];
+  const [first, second, ...rest] = pattern.elements;
+  if (first === '**' && second !== undefined && second !== '' && !second.includes('**') && !rest.length)
+    return second;
+  return undefined;
 }
 
 const OUT_OF_DOMAIN = 0;

@@ -27,6 +27,7 @@ import { parseOciReference } from '../oci/reference.js';
 import { pullArtifact } from '../oci/artifact/pull.js';
 import { extractLayer } from '../oci/artifact/untar.js';
 import ignore from 'ignore';
+import type { ReferenceCache } from '../flux/reach.js';
 import type { Logger } from '../log.js';
 import type { KubeObject } from './types.js';
 import {
@@ -231,6 +232,8 @@ export interface SourceContext {
   tree?: SourceTree;
   /** What identifies the repository being rendered: a GitRepository of anything else needs --source. */
   checkout?: CheckoutIdentity;
+  /** Kustomization references by blob id (a diff's planner's): a tree's reach reads no file twice. */
+  references?: ReferenceCache;
 }
 
 /**
@@ -389,8 +392,10 @@ export class SourceResolver {
         files: source.tree.files,
         isDirectory: (r) => source.directories.has(r),
         read: (r) => (source.matcher.ignores(r) ? undefined : source.tree.read(r)),
+        oid: (r) => (source.matcher.ignores(r) ? undefined : source.tree.oid?.(r)),
       },
       dirs.map((d) => relative(root, d).split(sep).join('/')),
+      this.ctx.references,
     );
     if (rels.includes('')) return this.prepareAll(root);
     const files = source.tree.files.filter(
@@ -422,6 +427,7 @@ export class SourceResolver {
           files: lazy.tree.files,
           isDirectory: (r) => lazy.directories.has(r),
           read: (r) => (lazy.matcher.ignores(r) ? undefined : lazy.tree.read(r)),
+          oid: (r) => (lazy.matcher.ignores(r) ? undefined : lazy.tree.oid?.(r)),
           id: (r) => lazy.tree.oid?.(r) ?? blobId(Buffer.from(lazy.tree.read(r) ?? '', 'utf8')),
           text: (r) => lazy.tree.read(r),
         }
@@ -429,6 +435,7 @@ export class SourceResolver {
     const rels = kustomizeReach(
       listing,
       dirs.map((d) => relative(root, d).split(sep).join('/')),
+      lazy ? this.ctx.references : undefined,
     );
     const whole = rels.includes('');
     const files = listing.files.filter(
