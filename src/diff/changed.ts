@@ -162,17 +162,22 @@ export class ChangePlanner {
    */
   dynamic(base: RenderResult, head: RenderResult): boolean {
     const built = new Set([...base.rendered, ...head.rendered].map(ownerKey));
+    // Objects by key, written out only when an owner's input is compared (a few of thousands).
     const objects = (r: RenderResult) =>
       new Map(
         r.objects.map((o) => [
           objectKey(o.object.kind, o.object.metadata.namespace, o.object.metadata.name),
-          JSON.stringify(o.object),
+          o.object,
         ]),
       );
     const b = objects(base);
     const h = objects(head);
-    const differs = (kind: string, ns: string, name: string) =>
-      b.get(objectKey(kind, ns, name)) !== h.get(objectKey(kind, ns, name));
+    const text = (o: KubeObject | undefined) => (o === undefined ? undefined : JSON.stringify(o));
+    const differs = (kind: string, ns: string, name: string) => {
+      const key = objectKey(kind, ns, name);
+      return text(b.get(key)) !== text(h.get(key));
+    };
+    const rendered = [...base.objects, ...head.objects].map((o) => o.object);
     let added = false;
     for (const key of new Set([...this.seen.base.keys(), ...this.seen.head.keys()])) {
       if (built.has(key) && this.bothBuilt(key, base, head)) continue;
@@ -180,11 +185,7 @@ export class ChangePlanner {
       const fh = this.seen.head.get(key);
       const flux = (fh ?? fb)!;
       const ns = flux.metadata.namespace || 'default';
-      const refs = inputObjects(
-        flux,
-        ns,
-        [...base.objects, ...head.objects].map((o) => o.object),
-      );
+      const refs = inputObjects(flux, ns, rendered);
       if (JSON.stringify(fb) !== JSON.stringify(fh) || refs.some(([k, n, m]) => differs(k, n, m))) {
         if (!this.forced.has(key)) {
           this.forced.add(key);
