@@ -2,12 +2,13 @@ import { availableParallelism } from 'node:os';
 import type { RegistryCredentials } from '../oci/auth.js';
 
 /**
- * Builds run at once by default: one more than the cores. A tool's run is not all CPU (its
- * process starts, reads its files, and the engine parses the output between two runs), so with
- * exactly one build a core, a core idles in those gaps (`npm run bench` measures both).
+ * Builds run at once by default: one a core. kubectl and helm are Go programs that use more than
+ * a core while they run, so one build more than the cores (the default before) left no core idle
+ * in the gaps between two runs but made every run slower: `npm run bench` measures both, and one
+ * a core was as fast or faster in five of the six fleets of its last two runs.
  */
 export function defaultConcurrency(): number {
-  return availableParallelism() + 1;
+  return availableParallelism();
 }
 /** What a render of a repository needs besides the cluster path: the render domain's options. */
 export interface RenderEngineOptions {
