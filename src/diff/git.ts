@@ -100,7 +100,7 @@ function gitAsync(args: string[], input: string): Promise<Buffer> {
             else if (err)
               reject(
                 new Error(
-                  `git ${args[2]}: ${stderr.toString('utf8').trim().split('\n').at(-1) ?? err.message}`,
+                  `git ${args[2]}: ${stderr.toString('utf8').trim().split('\n').at(-1) || err.message}`,
                 ),
               );
             else resolve(stdout);

@@ -296,7 +296,6 @@ async function renderChange(
     // The sides are temporary copies: the checkout's identity is the repository's, at either ref.
     readCheckoutAsync(repo, io.env, [options.base, options.head]),
   ]);
-
   const clusters: ClusterRenders[] = [];
   for (const path of options.paths) {
     const onBase = hasCluster(base, path);
