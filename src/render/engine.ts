@@ -586,9 +586,10 @@ class ClusterRender {
       // The whole entry as a run on the main branch stored it reads faster than a part builds.
       const omitted =
         isEntry && !decrypts && !(key && this.builds.persistent && this.builds.has(key.key))
-          ? this.entryOmissions(owner, flux, source, dir, spec)
+          ? this.entryOmissions(owner, flux, source, dir, spec, key?.inputs)
           : [];
-      if (key && omitted.length) key = await this.kustomizeKey(source, dir, dirs, spec, isEntry, omitted);
+      if (key && omitted.length)
+        key = await this.kustomizeKey(source, dir, dirs, spec, isEntry, omitted, key.inputs);
       const omit = new Set(omitted);
       let prepared = false;
       // A lazily written source gets a build's files only when the build runs (not when reused).
@@ -679,9 +680,11 @@ class ClusterRender {
     spec: KustomizeOverlay,
     isEntry: boolean,
     omitted: string[],
+    /** The inputs, when listed already (for the same build, without omissions). */
+    listed?: ReturnType<SourceResolver['buildInputs']>,
   ): Promise<{ key: string; inputs: ReturnType<SourceResolver['buildInputs']> } | undefined> {
     try {
-      const inputs = this.sources.buildInputs(dirs);
+      const inputs = listed ?? this.sources.buildInputs(dirs);
       const tool = this.builds.persistent ? await kustomizeVersion(this.runTool, this.io.env) : '';
       const key = buildKey('kustomize', {
         tool,
@@ -714,6 +717,8 @@ class ClusterRender {
     source: string,
     dir: string,
     spec: KustomizeOverlay,
+    /** What a build of `dir` can read, when listed already. */
+    listed?: ReturnType<SourceResolver['buildInputs']>,
   ): string[] {
     const shouldBuild = this.options.shouldBuild;
     if (!shouldBuild || this.options.discovered) return [];
@@ -723,7 +728,8 @@ class ClusterRender {
     const inDir = (f: string) => rel === '' || f.startsWith(`${rel}/`);
     if (KUSTOMIZATION_FILES.some((k) => this.sources.readFile(source, rel ? `${rel}/${k}` : k) !== undefined))
       return [];
-    const inputs = this.sources.buildInputs([dir]);
+    // No components (above): the build's inputs are those of `dir` alone.
+    const inputs = listed ?? this.sources.buildInputs([dir]);
     const files = inputs.files.map(([f]) => f).filter(inDir);
     // A directory with a kustomization is a resource of its own (fluxcd/pkg scanManifests): kept.
     const kustomized = new Set(
