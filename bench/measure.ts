@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runProcess, type ProcessRunner } from '../src/render/process.js';
+import { mapPool } from '../src/util/pool.js';
 
 export interface ToolTimer {
   run: ProcessRunner;
@@ -68,11 +69,12 @@ export interface ToolRecorder {
   run: ProcessRunner;
   invocations: RecordedInvocation[];
   /**
-   * Runs every recorded invocation again, one after the other, on the snapshot of its inputs:
-   * the floor (the tools' own cost, nothing of fluxgate around them). Returns how many outputs
-   * differ from what the tool printed inside fluxgate (0: the floor did the same work).
+   * Runs every recorded invocation again on the snapshot of its inputs, one after the other (or
+   * `concurrency` at a time, in the recorded order): the floor (the tools' own cost, nothing of
+   * fluxgate around them). Returns how many outputs differ from what the tool printed inside
+   * fluxgate (0: the floor did the same work).
    */
-  replay(): Promise<{ mismatches: number }>;
+  replay(concurrency?: number): Promise<{ mismatches: number }>;
 }
 
 /** The engine's private source copies, where every build directory and helm work dir lives. */
@@ -168,12 +170,12 @@ export function toolRecorder(snapshotDir: string): ToolRecorder {
       recorder.invocations.push({ ...mapped, stdout: result.stdout });
       return result;
     },
-    async replay() {
+    async replay(concurrency = 1) {
       let mismatches = 0;
-      for (const call of recorder.invocations) {
+      await mapPool(recorder.invocations, concurrency, async (call) => {
         const result = await runProcess(call.command, call.args, { cwd: call.cwd, env: call.env });
         if (result.stdout !== call.stdout) mismatches++;
-      }
+      });
       return { mismatches };
     },
   };

@@ -15,7 +15,7 @@ import { runDiff } from '../src/diff/run.js';
 import type { BuildCounts } from '../src/render/cache.js';
 import { helmVersion } from '../src/render/helm/index.js';
 import { kustomizeVersion } from '../src/render/kustomize.js';
-import { runProcess } from '../src/render/process.js';
+import { runProcess, type ProcessRunner } from '../src/render/process.js';
 import { defaultConcurrency } from '../src/render/options.js';
 import { silentLogger } from '../src/log.js';
 import { RegistryClient, sha256Digest } from '../src/oci/client.js';
@@ -127,14 +127,27 @@ for (const apps of sizes) {
     // fluxgate as it runs by default (one build a core), and with one build more than the cores.
     const parallel = await measure(() => renderCluster(engineOptions(repo, defaultConcurrency()), io));
     const parallelOneMore = await measure(() => renderCluster(engineOptions(repo, cores + 1), io));
+    // The same with Go's own thread count in the tools (before their share of the cores).
+    const goDefault: ProcessRunner = (command, args, options) => {
+      const { GOMAXPROCS: _, ...env } = options.env ?? {};
+      return runProcess(command, args, { ...options, env });
+    };
+    const parallelGoThreads = await measure(() =>
+      renderCluster({ ...engineOptions(repo, defaultConcurrency()), run: goDefault }, io),
+    );
     fullRender = parallel;
     // The floor: the same invocations, run one after the other by the benchmark itself.
     const floor = await measure(() => recorder.replay());
+    // The same invocations, one a core, with no wave between them: the best the tools alone do on
+    // these cores, the bound of any parallel render (a core rarely gives two tools twice the work).
+    const parallelFloor = await measure(() => recorder.replay(cores));
     rmSync(snapshots, { recursive: true, force: true });
     // A floor whose tools printed something else did other work: no figure against it means anything.
-    if (floor.value.mismatches)
-      throw new Error(`the floor's replay of ${floor.value.mismatches} tool runs gave other output`);
-    if (serial.value.errors.length || parallel.value.errors.length || parallelOneMore.value.errors.length)
+    if (floor.value.mismatches || parallelFloor.value.mismatches)
+      throw new Error(
+        `the floor's replay of ${floor.value.mismatches || parallelFloor.value.mismatches} tool runs gave other output`,
+      );
+    if ([serial, parallel, parallelOneMore, parallelGoThreads].some((r) => r.value.errors.length))
       throw new Error('bench fleet did not render on every run');
     const overhead = serial.selfCpuMs / Math.max(1, serial.childCpuMs);
     entry = {
@@ -146,6 +159,10 @@ for (const apps of sizes) {
       floorMs: Math.round(floor.wallMs),
       floorToolCpuMs: floor.childCpuMs,
       floorSpawnCpuMs: floor.selfCpuMs,
+      parallelFloorMs: Math.round(parallelFloor.wallMs),
+      parallelFloorToolCpuMs: parallelFloor.childCpuMs,
+      /** The tools alone, a core each, over the floor divided by the cores: this machine's bound of parallelVsFloorPerCore. */
+      parallelFloorVsFloorPerCore: parallelFloor.wallMs / (floor.wallMs / cores),
       fluxgateSerialMs: Math.round(serial.wallMs),
       fluxgateSerialCpuMs: serial.selfCpuMs,
       fluxgateSerialToolCpuMs: serial.childCpuMs,
@@ -156,6 +173,10 @@ for (const apps of sizes) {
       /** With one build more than the cores, for comparison with the default. */
       parallelOneMoreMs: Math.round(parallelOneMore.wallMs),
       parallelOneMoreVsFloorPerCore: parallelOneMore.wallMs / (floor.wallMs / cores),
+      /** With the tools' Go threads left at Go's default (all cores each), for comparison. */
+      parallelGoThreadsMs: Math.round(parallelGoThreads.wallMs),
+      parallelGoThreadsToolCpuMs: parallelGoThreads.childCpuMs,
+      fluxgateParallelToolCpuMs: parallel.childCpuMs,
       /** fluxgate's CPU outside the tools / the tools' CPU, in the serial run. */
       overhead,
       /** The same, less the CPU any Node program pays to start those processes (the floor's own). */
@@ -168,6 +189,8 @@ for (const apps of sizes) {
       parallelVsFloor: parallel.wallMs / floor.wallMs,
       /** Parallel wall time over the floor divided by the cores: 1 is every core busy with tools only. */
       parallelVsFloorPerCore: parallel.wallMs / (floor.wallMs / cores),
+      /** Parallel wall time over the tools' own parallel run: what the engine adds on all cores. */
+      parallelVsParallelFloor: parallel.wallMs / parallelFloor.wallMs,
       speedup: serial.wallMs / parallel.wallMs,
       /** The best speed-up the CPU the serial run used allows on these cores. */
       speedupBound: Math.min(
@@ -181,7 +204,8 @@ for (const apps of sizes) {
       `${apps} apps (${entry.owners} owners, ${recorder.invocations.length} tool runs)`,
       `overhead ${fmt(overhead * 100, 1)}% (engine CPU ${serial.selfCpuMs} ms / tools CPU ${serial.childCpuMs} ms; spawning alone ${floor.selfCpuMs} ms)`,
       `floor ${entry.floorMs} ms; fluxgate serial ×${fmt(serial.wallMs / floor.wallMs)}, parallel ×${fmt(parallel.wallMs / floor.wallMs)} (×${fmt((parallel.wallMs * cores) / floor.wallMs)} of floor/${cores} cores at ${defaultConcurrency()} builds, ×${fmt((parallelOneMore.wallMs * cores) / floor.wallMs)} at ${cores + 1})`,
-      `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)})`,
+      `tools alone on ${cores} cores ×${fmt(entry.parallelFloorVsFloorPerCore as number)} of floor/${cores}, fluxgate parallel ×${fmt(entry.parallelVsParallelFloor as number)} of that`,
+      `speed-up ×${fmt(entry.speedup as number)} on ${cores} cores (CPU bound ×${fmt(entry.speedupBound as number)}); with Go's default threads in the tools ×${fmt(parallelGoThreads.wallMs / parallel.wallMs)} the time`,
     );
   }
   // ---- changed-only diff of a one-app change, against a full render ----
@@ -509,7 +533,8 @@ if (registry)
 results.load = { before: loadBefore, after: loadavg().map((l) => Number(l.toFixed(2))) };
 results.durationS = Math.round((performance.now() - started) / 1000);
 
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+const columns = Math.max(...rows.map((r) => r.length));
+const widths = Array.from({ length: columns }, (_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
 process.stdout.write(
   rows
     .map((r) =>

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { renderCluster } from '../../src/render/engine.js';
@@ -395,6 +395,8 @@ describe('tools run with a minimal, private environment', () => {
       expect(toolEnvUsed.TMPDIR!.startsWith(toolEnvUsed.HOME!)).toBe(true);
       expect(toolEnvUsed.HELM_CACHE_HOME!.startsWith(toolEnvUsed.HOME!)).toBe(true);
       expect(existsSync(toolEnvUsed.HOME!)).toBe(false);
+      // Two builds at once: each Go tool gets its share of the cores, not all of them.
+      expect(toolEnvUsed.GOMAXPROCS).toBe(String(Math.max(1, Math.floor(availableParallelism() / 2))));
     }
   });
 });

@@ -241,7 +241,7 @@ class ClusterRender {
   private done = 0;
   private readonly builds: BuildCache;
   private readonly counts: BuildCounts = noBuilds();
-  private readonly toolHome = new ToolHome();
+  private readonly toolHome: ToolHome;
 
   constructor(
     private readonly options: RenderClusterOptions,
@@ -253,6 +253,7 @@ class ClusterRender {
     this.sops = new SopsDecryptor(sopsKeys, this.masker);
     this.copies = new SecretCopies(this.masker, io.secrets);
     this.runTool = timedRunner(options.run ?? runProcess, io.log);
+    this.toolHome = new ToolHome(options.concurrency);
     this.builds = options.builds ?? new BuildCache(buildCacheDir(options, io.cwd));
     this.sources = new SourceResolver({
       repo: this.repo,
