@@ -53,7 +53,8 @@ export const renderEngineFlags = [
     name: 'concurrency',
     type: 'string' as const,
     value: 'N',
-    description: 'Builds run in parallel. Default: one more than the number of cores.',
+    description:
+      'Builds run in parallel. Default: the number of cores. Each kustomize or helm process gets the cores over N as GOMAXPROCS.',
   },
   {
     name: 'cache-dir',

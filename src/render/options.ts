@@ -2,10 +2,9 @@ import { availableParallelism } from 'node:os';
 import type { RegistryCredentials } from '../oci/auth.js';
 
 /**
- * Builds run at once by default: one a core. kubectl and helm are Go programs that use more than
- * a core while they run, so one build more than the cores (the default before) made every run
- * slower for little gain in the gaps between runs: `npm run bench` measures both, and one a core
- * was faster at 500 apps in each of its last three runs, and as fast at 50 and 200.
+ * Builds run at once by default: one a core, each tool with one Go thread (process.ts ToolHome).
+ * One build more than the cores (the default before) was slower at 500 apps in each of the
+ * benchmark's last four runs, and as fast at 50 and 200: there is little gap between runs to fill.
  */
 export function defaultConcurrency(): number {
   return availableParallelism();
