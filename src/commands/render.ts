@@ -54,7 +54,7 @@ export const renderEngineFlags = [
     type: 'string' as const,
     value: 'N',
     description:
-      'Builds run in parallel. Default: the number of cores. Each kustomize or helm process gets the cores over N as GOMAXPROCS.',
+      'Builds run in parallel. Default: the number of cores. Each kustomize or helm process gets the cores over N (at least 1) as GOMAXPROCS.',
   },
   {
     name: 'cache-dir',

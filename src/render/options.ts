@@ -4,7 +4,7 @@ import type { RegistryCredentials } from '../oci/auth.js';
 /**
  * Builds run at once by default: one a core, each tool with one Go thread (process.ts ToolHome).
  * One build more than the cores (the default before) was slower at 500 apps in each of the
- * benchmark's last four runs, and as fast at 50 and 200: there is little gap between runs to fill.
+ * benchmark's last four runs, and within the noise at 50 and 200: there is little gap to fill.
  */
 export function defaultConcurrency(): number {
   return availableParallelism();
